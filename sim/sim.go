@@ -13,6 +13,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -47,7 +48,7 @@ type Sim struct {
 	checks  []check
 	hooks   []func(*Node, NodeEvent)
 	err     error
-	running bool
+	marks   map[string]uint64
 }
 
 type check struct {
@@ -326,13 +327,7 @@ func (s *Sim) Node(name string) (*Node, error) {
 	if n, ok := s.byName[name]; ok {
 		return n, nil
 	}
-	names := slices.Sorted(func(yield func(string) bool) {
-		for k := range s.byName {
-			if !yield(k) {
-				return
-			}
-		}
-	})
+	names := slices.Sorted(maps.Keys(s.byName))
 	if len(names) == 0 {
 		return nil, fmt.Errorf("unknown node %q: the simulation has no nodes", name)
 	}

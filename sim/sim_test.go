@@ -290,3 +290,24 @@ func TestTraceSinkDoesNotChangeHash(t *testing.T) {
 	}
 	assert.Equal(t, run(false), run(true))
 }
+
+func TestMarksCountWithoutChangingTheHash(t *testing.T) {
+	run := func(mark bool) (*sim.Sim, string) {
+		s := sim.New(sim.Config{Seed: 1})
+		s.After(time.Second, "x", func() {
+			if mark {
+				s.Mark("rare.path")
+				s.Mark("rare.path")
+				s.Mark("other")
+			}
+		})
+		require.NoError(t, s.RunFor(2*time.Second))
+		return s, s.Trace().HashString()
+	}
+	s, h1 := run(true)
+	_, h2 := run(false)
+	assert.Equal(t, h1, h2)
+	assert.EqualValues(t, 2, s.Marked("rare.path"))
+	assert.EqualValues(t, 0, s.Marked("never"))
+	assert.Equal(t, []string{"other", "rare.path"}, s.MarkNames())
+}

@@ -1,0 +1,130 @@
+// Package model says what correct Kafka means: the vocabulary of histories
+// (what clients did and saw), porcupine models of a partition log and of
+// committed group offsets, and the live view of a cluster that the
+// invariant checkers read after every simulation step.
+//
+// The broker package implements ClusterView and calls an Observer; the
+// checker package reads the one and implements the other. Neither knows the
+// other: this package is their only contract.
+package model
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// TopicPartition names one partition of one topic.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+func (tp TopicPartition) String() string {
+	return tp.Topic + "-" + strconv.FormatInt(int64(tp.Partition), 10)
+}
+
+// Compare orders partitions by topic, then partition number.
+func (tp TopicPartition) Compare(o TopicPartition) int {
+	switch {
+	case tp.Topic < o.Topic:
+		return -1
+	case tp.Topic > o.Topic:
+		return 1
+	case tp.Partition < o.Partition:
+		return -1
+	case tp.Partition > o.Partition:
+		return 1
+	}
+	return 0
+}
+
+// NoLeader is the leader id of a partition that has none (Kafka's -1).
+const NoLeader int32 = -1
+
+// An Entry is one record as a replica's log holds it.
+type Entry struct {
+	Offset      int64
+	LeaderEpoch int32 // the epoch of the batch that holds the record
+	Key         []byte
+	Value       []byte
+	// ProducerID and Sequence identify the record's send when the producer
+	// was idempotent; ProducerID is -1 otherwise.
+	ProducerID int64
+	Sequence   int32
+}
+
+func (e Entry) String() string {
+	return fmt.Sprintf("%d@e%d=%q", e.Offset, e.LeaderEpoch, e.Value)
+}
+
+// ReplicaView is what the checkers may see of one replica, live. It is
+// implemented by the broker and read, never changed, by the checkers.
+type ReplicaView interface {
+	// Broker is the id of the broker holding the replica.
+	Broker() int32
+	// Online reports whether the broker process is running and has loaded
+	// the replica. An offline replica's other methods describe what its
+	// disk would give on restart, as far as the broker can tell without
+	// running; checkers should not rely on them.
+	Online() bool
+	// Incarnation changes whenever the broker process restarts, so that a
+	// checker can tell a replica that lost data in a crash from one that
+	// never stopped.
+	Incarnation() uint32
+	// IsLeader reports whether the replica currently acts as leader.
+	IsLeader() bool
+	// LeaderEpoch is the epoch the replica believes current.
+	LeaderEpoch() int32
+	// HighWatermark is the replica's high-water mark (exclusive).
+	HighWatermark() int64
+	// LogStartOffset and LogEndOffset bound the replica's log: it holds
+	// offsets [LogStartOffset, LogEndOffset).
+	LogStartOffset() int64
+	LogEndOffset() int64
+	// Entry returns the record at offset, if the log holds it.
+	Entry(offset int64) (Entry, bool)
+	// ISR returns the in-sync replica set the replica uses for its
+	// high-water mark while it leads (the maximal ISR: the committed ISR
+	// plus any pending AlterPartition change); nil when it follows.
+	ISR() []int32
+}
+
+// PartitionMetadata is a partition's state as the controller last
+// committed it to the metadata log.
+type PartitionMetadata struct {
+	Replicas       []int32 // the assignment, preferred leader first
+	ISR            []int32
+	ELR            []int32 // eligible leader replicas (KIP-966); empty when ELR is off
+	LastKnownELR   []int32
+	Leader         int32 // NoLeader when offline
+	LeaderEpoch    int32
+	PartitionEpoch int32
+	Recovering     bool // the leader was elected uncleanly and is recovering (KIP-704)
+}
+
+// ClusterView is the cluster as the checkers see it at one instant.
+type ClusterView interface {
+	// Version changes whenever anything a checker can see may have
+	// changed, so that checkers can skip steps that changed nothing.
+	Version() uint64
+	// Partitions returns every partition, sorted.
+	Partitions() []TopicPartition
+	// Metadata returns the partition's committed controller state.
+	Metadata(tp TopicPartition) (PartitionMetadata, bool)
+	// Replicas returns one view per assigned replica, in assignment order.
+	Replicas(tp TopicPartition) []ReplicaView
+}
+
+// Observer is told of protocol moments that checkers must judge at the
+// instant they happen, not at the next step. The broker calls it; the
+// checker implements it. A nil Observer is allowed and ignored.
+type Observer interface {
+	// Acked is called when a leader sends a successful acks=all produce
+	// response for offsets [first, last] of tp, with the ISR it used to
+	// decide that the records were committed.
+	Acked(tp TopicPartition, leader int32, leaderEpoch int32, first, last int64, isr []int32)
+	// Truncated is called when a replica removes offsets [from, to) from
+	// its log, with the reason ("diverging-epoch", "high-watermark",
+	// "offsets-for-leader-epoch", "unclean-election", "recovery").
+	Truncated(tp TopicPartition, broker int32, from, to int64, reason string)
+}
