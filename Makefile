@@ -12,7 +12,7 @@ test:
 
 ## lint: formatting, go vet, and the determinism guard over sim, network, broker
 lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@out=$$(gofmt -l .); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 -run 'TestSimulatedCodeIsDeterministic|TestGuardCatchesEveryForbiddenConstruct' ./internal/detlint
@@ -26,4 +26,4 @@ demo:
 	$(GO) run ./cmd/kafkasim chatter --seed 1 --nodes 5 --duration 60s
 
 fmt:
-	gofmt -w $$(git ls-files '*.go')
+	gofmt -w .

@@ -23,9 +23,9 @@ type event struct {
 	heap  int32  // position in the heap, or -1
 	// deferred is set while the event waits for its paused owner to resume.
 	deferred bool
-	kind  string // trace kind, e.g. "timer" or "deliver"
-	fn    func(any)
-	arg   any
+	kind     string // trace kind, e.g. "timer" or "deliver"
+	fn       func(any)
+	arg      any
 }
 
 // heapEntry keeps the ordering key next to the slot index so that sifting

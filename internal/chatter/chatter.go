@@ -42,10 +42,10 @@ type msg struct {
 	Seq  uint64
 }
 
-func (m *msg) Kind() string     { return "chat" }
-func (m *msg) Digest() uint64   { return sim.Digest(uint64(m.From), m.Seq) }
-func (m *msg) String() string   { return fmt.Sprintf("chat#%d from %d", m.Seq, m.From) }
-func (m *msg) Size() int        { return 64 }
+func (m *msg) Kind() string             { return "chat" }
+func (m *msg) Digest() uint64           { return sim.Digest(uint64(m.From), m.Seq) }
+func (m *msg) String() string           { return fmt.Sprintf("chat#%d from %d", m.Seq, m.From) }
+func (m *msg) Size() int                { return 64 }
 func (p *proc) Disconnected(sim.NodeID) { p.disconnects++ }
 
 // proc is one node's process.
