@@ -1,0 +1,246 @@
+package group_test
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+
+	"github.com/kafkasim/kafkasim/broker/group"
+	"github.com/kafkasim/kafkasim/model"
+)
+
+func tps(s ...string) []model.TopicPartition {
+	var out []model.TopicPartition
+	for _, x := range s {
+		var topic string
+		var p int32
+		_, err := fmt.Sscanf(x, "%2s%d", &topic, &p)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, model.TopicPartition{Topic: topic, Partition: p})
+	}
+	return out
+}
+
+// The examples of Kafka's RangeAssignor and RoundRobinAssignor
+// documentation: consumers C0 and C1, topics t0 and t1 of 3 partitions each.
+func TestKafkaDocumentedExamples(t *testing.T) {
+	parts := map[string]int32{"t0": 3, "t1": 3}
+	members := []group.Member{{ID: "C1", Topics: []string{"t0", "t1"}}, {ID: "C0", Topics: []string{"t0", "t1"}}}
+	assert.Equal(t, map[string][]model.TopicPartition{
+		"C0": tps("t00", "t01", "t10", "t11"),
+		"C1": tps("t02", "t12"),
+	}, group.Range{}.Assign(parts, members))
+	assert.Equal(t, map[string][]model.TopicPartition{
+		"C0": tps("t00", "t02", "t11"),
+		"C1": tps("t01", "t10", "t12"),
+	}, group.RoundRobin{}.Assign(parts, members))
+}
+
+func TestRoundRobinSkipsMembersNotSubscribed(t *testing.T) {
+	parts := map[string]int32{"t0": 1, "t1": 2, "t2": 3}
+	members := []group.Member{
+		{ID: "C0", Topics: []string{"t0"}},
+		{ID: "C1", Topics: []string{"t0", "t1"}},
+		{ID: "C2", Topics: []string{"t0", "t1", "t2"}},
+	}
+	// Kafka's RoundRobinAssignor documentation example for unequal subscriptions.
+	assert.Equal(t, map[string][]model.TopicPartition{
+		"C0": tps("t00"),
+		"C1": tps("t10"),
+		"C2": tps("t11", "t20", "t21", "t22"),
+	}, group.RoundRobin{}.Assign(parts, members))
+}
+
+func TestStaticMembersSortByInstanceID(t *testing.T) {
+	parts := map[string]int32{"t0": 2}
+	members := []group.Member{
+		{ID: "a-new-id", InstanceID: "z", Topics: []string{"t0"}},
+		{ID: "b-id", InstanceID: "y", Topics: []string{"t0"}},
+	}
+	got := group.Range{}.Assign(parts, members)
+	assert.Equal(t, tps("t00"), got["b-id"], "instance y sorts before instance z")
+}
+
+func TestAssignorByName(t *testing.T) {
+	for _, name := range []string{"range", "roundrobin", "cooperative-sticky", "org.apache.kafka.clients.consumer.CooperativeStickyAssignor"} {
+		a, err := group.AssignorByName(name)
+		require.NoError(t, err)
+		assert.NotNil(t, a)
+	}
+	_, err := group.AssignorByName("sticky-ish")
+	assert.ErrorContains(t, err, `unknown partition assignor "sticky-ish": accepted are range, roundrobin, cooperative-sticky`)
+}
+
+// drawGroup draws topics and members; identical makes every member
+// subscribe to every topic.
+func drawGroup(t *rapid.T, identical bool) (map[string]int32, []group.Member) {
+	parts := map[string]int32{}
+	topics := rapid.IntRange(1, 4).Draw(t, "topics")
+	var names []string
+	for i := range topics {
+		name := fmt.Sprintf("t%d", i)
+		names = append(names, name)
+		parts[name] = int32(rapid.IntRange(1, 12).Draw(t, "partitions"))
+	}
+	n := rapid.IntRange(1, 8).Draw(t, "members")
+	var members []group.Member
+	for i := range n {
+		subs := names
+		if !identical {
+			subs = rapid.SliceOfNDistinct(rapid.SampledFrom(names), 1, len(names), rapid.ID[string]).Draw(t, "subs")
+		}
+		members = append(members, group.Member{ID: fmt.Sprintf("m%d", i), Topics: subs, Generation: 1})
+	}
+	return parts, members
+}
+
+// checkValid asserts the assignment's basic contract: every partition of a
+// subscribed topic goes to exactly one subscribed member (complete says
+// whether partitions may be withheld, as the cooperative protocol does).
+func checkValid(t *rapid.T, parts map[string]int32, members []group.Member, a map[string][]model.TopicPartition, complete bool) {
+	seen := map[model.TopicPartition]string{}
+	byID := map[string]group.Member{}
+	for _, m := range members {
+		byID[m.ID] = m
+	}
+	for _, id := range slices.Sorted(maps.Keys(a)) {
+		m, ok := byID[id]
+		if !ok {
+			t.Fatalf("assignment names unknown member %s", id)
+		}
+		for _, tp := range a[id] {
+			if prev, dup := seen[tp]; dup {
+				t.Fatalf("%s assigned to %s and %s", tp, prev, id)
+			}
+			seen[tp] = id
+			if !slices.Contains(m.Topics, tp.Topic) {
+				t.Fatalf("%s assigned to %s, which does not subscribe to %s", tp, id, tp.Topic)
+			}
+			if tp.Partition < 0 || tp.Partition >= parts[tp.Topic] {
+				t.Fatalf("%s does not exist", tp)
+			}
+		}
+	}
+	if !complete {
+		return
+	}
+	for topic, n := range parts {
+		subscribed := slices.ContainsFunc(members, func(m group.Member) bool { return slices.Contains(m.Topics, topic) })
+		for p := range n {
+			tp := model.TopicPartition{Topic: topic, Partition: p}
+			if _, ok := seen[tp]; subscribed && !ok {
+				t.Fatalf("%s is not assigned", tp)
+			}
+		}
+	}
+}
+
+func spread(a map[string][]model.TopicPartition) int {
+	lo, hi := -1, 0
+	for _, tps := range a {
+		if lo < 0 || len(tps) < lo {
+			lo = len(tps)
+		}
+		hi = max(hi, len(tps))
+	}
+	return hi - lo
+}
+
+func TestEagerAssignorsAreCompleteAndExclusive(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		identical := rapid.Bool().Draw(t, "identical")
+		parts, members := drawGroup(t, identical)
+		for _, a := range []group.Assignor{group.Range{}, group.RoundRobin{}} {
+			got := a.Assign(parts, members)
+			checkValid(t, parts, members, got, true)
+			if identical && a.Name() == "roundrobin" && spread(got) > 1 {
+				t.Fatalf("roundrobin unbalanced: %v", got)
+			}
+		}
+	})
+}
+
+// rebalance runs the cooperative protocol to completion: assign, members
+// revoke what they lost, assign again; it returns both rounds.
+func rebalance(parts map[string]int32, members []group.Member) (first, second map[string][]model.TopicPartition) {
+	a := group.CooperativeSticky{}
+	first = a.Assign(parts, members)
+	next := slices.Clone(members)
+	for i := range next {
+		// A member keeps the intersection of what it owned and what it got.
+		next[i].Owned = first[next[i].ID]
+		next[i].Generation++
+	}
+	return first, a.Assign(parts, next)
+}
+
+func TestCooperativeStickyIsBalancedStickyAndCooperative(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		identical := rapid.Bool().Draw(t, "identical")
+		parts, members := drawGroup(t, identical)
+		// Start from a valid previous assignment, then let members come and go.
+		prev := group.RoundRobin{}.Assign(parts, members)
+		for i := range members {
+			members[i].Owned = prev[members[i].ID]
+		}
+		if len(members) > 1 && rapid.Bool().Draw(t, "one leaves") {
+			members = members[1:]
+		}
+		if rapid.Bool().Draw(t, "one joins") {
+			members = append(members, group.Member{ID: "joiner", Topics: members[0].Topics, Generation: 1})
+		}
+		first, second := rebalance(parts, members)
+		checkValid(t, parts, members, first, false)
+		checkValid(t, parts, members, second, true)
+		// Cooperative: nothing moves straight from one owner to another.
+		for _, m := range members {
+			for _, tp := range first[m.ID] {
+				for _, o := range members {
+					if o.ID != m.ID && slices.Contains(o.Owned, tp) && slices.Contains(o.Topics, tp.Topic) {
+						t.Fatalf("%s handed from %s to %s without a revocation", tp, o.ID, m.ID)
+					}
+				}
+			}
+		}
+		if identical {
+			if spread(second) > 1 {
+				t.Fatalf("unbalanced after the follow-up rebalance: %v", second)
+			}
+			// Sticky: each member keeps what it owned, up to its fair share.
+			total := 0
+			for _, n := range parts {
+				total += int(n)
+			}
+			quota := total / len(members)
+			for _, m := range members {
+				kept := 0
+				for _, tp := range second[m.ID] {
+					if slices.Contains(m.Owned, tp) {
+						kept++
+					}
+				}
+				if kept < min(len(m.Owned), quota) {
+					t.Fatalf("%s kept %d of its %d partitions; its quota is %d", m.ID, kept, len(m.Owned), quota)
+				}
+			}
+		}
+	})
+}
+
+func TestCooperativeStickyConflictingClaims(t *testing.T) {
+	parts := map[string]int32{"t0": 2}
+	members := []group.Member{
+		{ID: "a", Topics: []string{"t0"}, Owned: tps("t00"), Generation: 5},
+		{ID: "b", Topics: []string{"t0"}, Owned: tps("t00", "t01"), Generation: 4}, // stale claim on t00
+	}
+	got := group.CooperativeSticky{}.Assign(parts, members)
+	assert.Equal(t, tps("t00"), got["a"], "the newer generation's claim wins")
+	assert.Equal(t, tps("t01"), got["b"])
+}
