@@ -1,0 +1,351 @@
+// Package fault describes fault schedules as plain data — timed crashes,
+// power losses, restarts, pauses, partitions of any shape, one-way cuts,
+// heals, disk losses and clock changes — validates them, installs them into
+// a simulation, generates random ones from explicit knobs (the nemesis),
+// and shrinks failing ones to a minimal schedule.
+//
+// A schedule is JSON:
+//
+//	[
+//	  {"at": "5s",  "kind": "crash", "nodes": ["leader(orders-0)"]},
+//	  {"at": "8s",  "kind": "partition", "groups": [["b1", "b2"], ["b3"]]},
+//	  {"at": "20s", "kind": "heal"},
+//	  {"at": "25s", "kind": "restart", "nodes": ["b1"]}
+//	]
+//
+// Nodes are named directly ("b1") or by selector: "brokers", "controllers",
+// "all", and the dynamic selectors the simulation resolves when the fault
+// fires, such as "leader(orders-0)" (the broker leading that partition) and
+// "controller" (the active controller).
+package fault
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Kind is a kind of fault.
+type Kind string
+
+// The fault kinds.
+const (
+	Crash      Kind = "crash"      // kill the process; the page cache survives
+	PowerLoss  Kind = "power-loss" // kill the process and drop unsynced writes (tear: keep a torn prefix)
+	Restart    Kind = "restart"    // boot a down node
+	Pause      Kind = "pause"      // freeze a node (a long GC pause)
+	Resume     Kind = "resume"     // unfreeze it
+	DiskLoss   Kind = "disk-loss"  // replace the disk with an empty one (crashes a running node)
+	Partition  Kind = "partition"  // split nodes into groups that cannot reach each other
+	Isolate    Kind = "isolate"    // cut nodes off from everyone
+	Bridge     Kind = "bridge"     // two groups, and one node reaching both
+	Ring       Kind = "ring"       // each node reaches only its ring neighbours
+	Cut        Kind = "cut"        // one-way: from's messages to to are lost
+	Heal       Kind = "heal"       // open every link
+	Clock      Kind = "clock"      // set nodes' clock skew and drift
+	AllBrokers Kind = "all-brokers-down"
+)
+
+// Kinds lists every fault kind, in documentation order.
+var Kinds = []Kind{Crash, PowerLoss, Restart, Pause, Resume, DiskLoss, Partition, Isolate, Bridge, Ring, Cut, Heal, Clock, AllBrokers}
+
+// Duration is a time.Duration written in JSON as a string such as "1.5s".
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a duration string such as "250ms" or "1m30s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration string such as \"1.5s\", got %s", b)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration: write it like \"250ms\", \"1.5s\" or \"2m\"", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// A Fault is one timed event of a schedule. Which fields apply depends on
+// the kind; Validate says what each kind needs.
+type Fault struct {
+	At     Duration   `json:"at"`
+	Kind   Kind       `json:"kind"`
+	Nodes  []string   `json:"nodes,omitempty"`  // crash, power-loss, restart, pause, resume, disk-loss, isolate, clock
+	Groups [][]string `json:"groups,omitempty"` // partition: the groups; bridge: [side, [bridge], side]; ring: [ring order]
+	From   string     `json:"from,omitempty"`   // cut
+	To     string     `json:"to,omitempty"`     // cut
+	Tear   bool       `json:"tear,omitempty"`   // power-loss, all-brokers-down: keep a torn prefix of unsynced writes
+	Power  bool       `json:"power,omitempty"`  // all-brokers-down: lose power rather than crash
+	Skew   Duration   `json:"skew,omitempty"`   // clock
+	Drift  int64      `json:"drift_ppm,omitempty"`
+}
+
+// Time returns the fault's time.
+func (f Fault) Time() time.Duration { return time.Duration(f.At) }
+
+func (f Fault) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v %s", time.Duration(f.At), f.Kind)
+	if len(f.Nodes) > 0 {
+		fmt.Fprintf(&b, " %s", strings.Join(f.Nodes, ","))
+	}
+	for i, g := range f.Groups {
+		if i > 0 {
+			b.WriteString(" |")
+		}
+		fmt.Fprintf(&b, " %s", strings.Join(g, ","))
+	}
+	if f.From != "" || f.To != "" {
+		fmt.Fprintf(&b, " %s->%s", f.From, f.To)
+	}
+	if f.Tear {
+		b.WriteString(" tear")
+	}
+	if f.Power {
+		b.WriteString(" power")
+	}
+	if f.Kind == Clock {
+		fmt.Fprintf(&b, " skew=%v drift=%dppm", time.Duration(f.Skew), f.Drift)
+	}
+	return b.String()
+}
+
+// A Schedule is a list of faults, kept sorted by time (faults at the same
+// time keep their order).
+type Schedule []Fault
+
+// Sorted returns the schedule sorted by time, stably.
+func (s Schedule) Sorted() Schedule {
+	out := slices.Clone(s)
+	slices.SortStableFunc(out, func(a, b Fault) int { return int(a.At - b.At) })
+	return out
+}
+
+func (s Schedule) String() string {
+	lines := make([]string, len(s))
+	for i, f := range s {
+		lines[i] = f.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Names says which node names and selectors a schedule may use.
+type Names struct {
+	Brokers     []string
+	Controllers []string
+	Clients     []string
+	// Partitions lists the topic-partitions ("orders-0") that dynamic
+	// selectors such as leader(orders-0) may name.
+	Partitions []string
+}
+
+// Static selectors name fixed sets of nodes.
+const (
+	SelBrokers     = "brokers"
+	SelControllers = "controllers"
+	SelAll         = "all"
+	SelController  = "controller" // the active controller, resolved when the fault fires
+)
+
+// dynamicSelectors take a partition argument: leader(t-0) is the broker
+// leading t-0, follower(t-0) one replica that follows, when the fault fires.
+var dynamicSelectors = []string{"leader", "follower"}
+
+func (n Names) known(name string) bool {
+	return slices.Contains(n.Brokers, name) || slices.Contains(n.Controllers, name) || slices.Contains(n.Clients, name)
+}
+
+func (n Names) all() []string {
+	return slices.Concat(n.Brokers, n.Controllers, n.Clients)
+}
+
+// checkNode validates one node name or selector.
+func (n Names) checkNode(s string) error {
+	if n.known(s) {
+		return nil
+	}
+	switch s {
+	case SelBrokers, SelControllers, SelAll, SelController:
+		return nil
+	}
+	for _, sel := range dynamicSelectors {
+		if arg, ok := strings.CutPrefix(s, sel+"("); ok {
+			arg, ok = strings.CutSuffix(arg, ")")
+			if !ok || arg == "" {
+				return fmt.Errorf("selector %q: write %s(<topic>-<partition>), such as %s(orders-0)", s, sel, sel)
+			}
+			if !slices.Contains(n.Partitions, arg) {
+				return fmt.Errorf("selector %q names unknown partition %q: known partitions are %s", s, arg, strings.Join(n.Partitions, ", "))
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown node %q: accepted are the nodes %s, the selectors brokers, controllers, all, controller, and leader(<partition>), follower(<partition>)",
+		s, strings.Join(n.all(), ", "))
+}
+
+// Validate checks a schedule against the node names of a scenario and its
+// end time, and returns every problem found, each naming the fault by its
+// index (faults[3]) and field.
+func (s Schedule) Validate(names Names, end time.Duration) error {
+	var errs []error
+	for i, f := range s {
+		if err := f.validate(names, end); err != nil {
+			errs = append(errs, fmt.Errorf("faults[%d] (%s): %w", i, f.Kind, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (f Fault) validate(names Names, end time.Duration) error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if f.At < 0 {
+		bad("at %v is negative: faults happen at or after the start of the run", time.Duration(f.At))
+	}
+	if end > 0 && time.Duration(f.At) > end {
+		bad("at %v is after the end of the run (%v)", time.Duration(f.At), end)
+	}
+	if !slices.Contains(Kinds, f.Kind) {
+		var ks []string
+		for _, k := range Kinds {
+			ks = append(ks, string(k))
+		}
+		bad("unknown kind %q: accepted are %s", f.Kind, strings.Join(ks, ", "))
+		return errors.Join(errs...)
+	}
+	wants := map[Kind]string{
+		Crash: "nodes", PowerLoss: "nodes", Restart: "nodes", Pause: "nodes", Resume: "nodes", DiskLoss: "nodes",
+		Isolate: "nodes", Clock: "nodes", Partition: "groups", Bridge: "groups", Ring: "groups", Cut: "from,to",
+		Heal: "", AllBrokers: "",
+	}[f.Kind]
+	has := func(field string) bool { return strings.Contains(wants, field) }
+	if !has("nodes") && len(f.Nodes) > 0 {
+		bad("nodes: %s takes no nodes", f.Kind)
+	}
+	if !has("groups") && len(f.Groups) > 0 {
+		bad("groups: %s takes no groups", f.Kind)
+	}
+	if !has("from") && (f.From != "" || f.To != "") {
+		bad("from/to: only cut takes from and to")
+	}
+	if f.Tear && f.Kind != PowerLoss && f.Kind != AllBrokers {
+		bad("tear: only power-loss and all-brokers-down can tear writes")
+	}
+	if f.Power && f.Kind != AllBrokers {
+		bad("power: only all-brokers-down takes power (use the power-loss kind otherwise)")
+	}
+	if f.Kind != Clock && (f.Skew != 0 || f.Drift != 0) {
+		bad("skew/drift_ppm: only clock takes them")
+	}
+	if has("nodes") {
+		if len(f.Nodes) == 0 {
+			bad("nodes: %s needs at least one node", f.Kind)
+		}
+		seen := map[string]bool{}
+		for _, n := range f.Nodes {
+			if err := names.checkNode(n); err != nil {
+				bad("nodes: %v", err)
+			}
+			if seen[n] {
+				bad("nodes: %q is named twice", n)
+			}
+			seen[n] = true
+		}
+	}
+	if has("groups") {
+		want := map[Kind]string{Partition: "at least two groups", Bridge: "three groups: [side], [bridge node], [side]", Ring: "one group: the ring's nodes in order"}[f.Kind]
+		switch {
+		case f.Kind == Partition && len(f.Groups) < 2,
+			f.Kind == Bridge && (len(f.Groups) != 3 || len(f.Groups[1]) != 1),
+			f.Kind == Ring && len(f.Groups) != 1:
+			bad("groups: %s needs %s", f.Kind, want)
+		}
+		seen := map[string]int{}
+		for gi, g := range f.Groups {
+			if len(g) == 0 {
+				bad("groups[%d] is empty", gi)
+			}
+			for _, n := range g {
+				if !names.known(n) {
+					bad("groups[%d]: %v", gi, fmt.Errorf("unknown node %q: groups name nodes directly; known nodes are %s", n, strings.Join(names.all(), ", ")))
+				}
+				if prev, dup := seen[n]; dup {
+					bad("groups: node %q is in groups[%d] and groups[%d]: a node belongs to one group", n, prev, gi)
+				}
+				seen[n] = gi
+			}
+		}
+		if f.Kind == Ring && len(f.Groups) == 1 && len(f.Groups[0]) < 4 {
+			bad("groups: a ring needs at least 4 nodes, got %d", len(f.Groups[0]))
+		}
+	}
+	if has("from") {
+		for _, end := range []struct{ field, v string }{{"from", f.From}, {"to", f.To}} {
+			if end.v == "" {
+				bad("%s: cut needs a node", end.field)
+			} else if !names.known(end.v) {
+				bad("%s: unknown node %q: known nodes are %s", end.field, end.v, strings.Join(names.all(), ", "))
+			}
+		}
+		if f.From != "" && f.From == f.To {
+			bad("from and to are both %q: a cut needs two nodes", f.From)
+		}
+	}
+	if f.Kind == Clock && (f.Drift <= -500_000 || f.Drift >= 500_000) {
+		bad("drift_ppm %d is out of range: accepted is strictly between -500000 and 500000", f.Drift)
+	}
+	return errors.Join(errs...)
+}
+
+// Parse reads a schedule from JSON, rejecting unknown fields, and validates
+// it. name (a file name) prefixes every error.
+func Parse(name string, data []byte, names Names, end time.Duration) (Schedule, error) {
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	var s Schedule
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, describeJSONError(data, err))
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s: unexpected data after the schedule's closing bracket", name)
+	}
+	if err := s.Validate(names, end); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return s, nil
+}
+
+// describeJSONError adds a line and column to JSON errors that carry an
+// offset.
+func describeJSONError(data []byte, err error) error {
+	var off int64 = -1
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		off = syn.Offset
+	case errors.As(err, &typ):
+		off = typ.Offset
+	}
+	if off < 0 {
+		return err
+	}
+	line, col := 1, 1
+	for _, c := range data[:min(int(off), len(data))] {
+		if c == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return fmt.Errorf("line %d, column %d: %w", line, col, err)
+}

@@ -1,0 +1,190 @@
+package fault
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kafkasim/kafkasim/network"
+	"github.com/kafkasim/kafkasim/sim"
+)
+
+// A Target is the simulation a schedule is installed into.
+type Target interface {
+	Sim() *sim.Sim
+	Net() *network.Network
+	// Resolve turns a node name or selector into nodes, when the fault
+	// fires. Dynamic selectors may resolve to no node (a partition with no
+	// leader right now); the fault is then skipped.
+	Resolve(selector string) ([]*sim.Node, error)
+}
+
+// StaticTarget resolves node names and the static selectors (brokers,
+// controllers, all). Dynamic selectors need the cluster: the scenario layer
+// wraps it and answers them.
+type StaticTarget struct {
+	S     *sim.Sim
+	N     *network.Network
+	Names Names
+}
+
+// Sim implements Target.
+func (t StaticTarget) Sim() *sim.Sim { return t.S }
+
+// Net implements Target.
+func (t StaticTarget) Net() *network.Network { return t.N }
+
+// Resolve implements Target for names and static selectors.
+func (t StaticTarget) Resolve(sel string) ([]*sim.Node, error) {
+	var names []string
+	switch sel {
+	case SelBrokers:
+		names = t.Names.Brokers
+	case SelControllers:
+		names = t.Names.Controllers
+	case SelAll:
+		names = t.Names.all()
+	default:
+		if !t.Names.known(sel) {
+			return nil, fmt.Errorf("selector %q cannot be resolved without the cluster", sel)
+		}
+		names = []string{sel}
+	}
+	out := make([]*sim.Node, 0, len(names))
+	for _, name := range names {
+		n, err := t.S.Node(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// Install schedules every fault of s as a world event of the target's
+// simulation. A fault that does not apply when it fires (crashing a node
+// that is down, resuming one that is not paused, a selector that matches
+// nothing) is skipped and recorded in the trace as fault.skip, so that
+// shrunk schedules, which may keep a restart whose crash was removed, stay
+// valid.
+func (s Schedule) Install(t Target) {
+	for _, f := range s.Sorted() {
+		t.Sim().At(f.Time(), "fault."+string(f.Kind), func() { Apply(t, f) })
+	}
+}
+
+// Apply performs one fault now.
+func Apply(t Target, f Fault) {
+	s := t.Sim()
+	s.Mark("fault." + string(f.Kind))
+	skip := func(why string) {
+		s.Trace().Emitf(nil, "fault.skip", 0, "%s: %s", f, why)
+	}
+	s.Trace().Emitf(nil, "fault", sim.DigestString(uint64(f.At), f.String()), "%s", f)
+	switch f.Kind {
+	case Crash, PowerLoss, Restart, Pause, Resume, DiskLoss, Clock:
+		nodes, err := resolveAll(t, f.Nodes)
+		if err != nil {
+			skip(err.Error())
+			return
+		}
+		if len(nodes) == 0 {
+			skip("no node matches " + strings.Join(f.Nodes, ","))
+			return
+		}
+		for _, n := range nodes {
+			if err := applyNode(f, n); err != nil {
+				skip(err.Error())
+			}
+		}
+	case AllBrokers:
+		nodes, err := t.Resolve(SelBrokers)
+		if err != nil {
+			skip(err.Error())
+			return
+		}
+		for _, n := range nodes {
+			switch {
+			case f.Power:
+				n.PowerLoss(f.Tear)
+			case n.Up():
+				_ = n.Crash()
+			}
+		}
+	case Partition, Bridge, Ring:
+		net := t.Net()
+		groups, err := net.Groups(f.Groups...)
+		if err == nil {
+			switch f.Kind {
+			case Partition:
+				err = net.Partition(groups...)
+			case Bridge:
+				err = net.Bridge(groups[0], groups[1][0], groups[2])
+			case Ring:
+				err = net.Ring(groups[0])
+			}
+		}
+		if err != nil {
+			skip(err.Error())
+		}
+	case Isolate:
+		nodes, err := resolveAll(t, f.Nodes)
+		if err != nil || len(nodes) == 0 {
+			skip(fmt.Sprintf("no node to isolate (%v)", err))
+			return
+		}
+		for _, n := range nodes {
+			_ = t.Net().Isolate(n.ID())
+		}
+	case Cut:
+		ids, err := t.Net().Resolve(f.From, f.To)
+		if err == nil {
+			err = t.Net().Cut(ids[0], ids[1])
+		}
+		if err != nil {
+			skip(err.Error())
+		}
+	case Heal:
+		t.Net().Heal()
+	default:
+		skip("unknown kind")
+	}
+}
+
+// resolveAll resolves several selectors, without duplicates, in order.
+func resolveAll(t Target, sels []string) ([]*sim.Node, error) {
+	var out []*sim.Node
+	for _, sel := range sels {
+		nodes, err := t.Resolve(sel)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range nodes {
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out, nil
+}
+
+func applyNode(f Fault, n *sim.Node) error {
+	switch f.Kind {
+	case Crash:
+		return n.Crash()
+	case PowerLoss:
+		n.PowerLoss(f.Tear)
+	case Restart:
+		return n.Restart()
+	case Pause:
+		return n.Pause()
+	case Resume:
+		return n.Resume()
+	case DiskLoss:
+		n.LoseDisk()
+	case Clock:
+		return n.SetClock(time.Duration(f.Skew), f.Drift)
+	}
+	return nil
+}
