@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all test lint bench demo fmt
+.PHONY: all test lint bench demo fmt e2e
 
 all: lint test
 
@@ -16,6 +16,10 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 -run 'TestSimulatedCodeIsDeterministic|TestGuardCatchesEveryForbiddenConstruct' ./internal/detlint
+
+## e2e: the report tests in headless Chromium (Debian's chromium package), required to run
+e2e:
+	KAFKASIM_REQUIRE_BROWSER=1 $(GO) test -count=1 -run Browser ./reports
 
 ## bench: every benchmark, with allocations
 bench:

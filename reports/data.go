@@ -1,0 +1,161 @@
+// Package reports renders kafkasim's runs, comparisons and sweeps as
+// self-contained HTML pages: one file each, with its CSS, JavaScript and SVG
+// inline, that opens from disk without a network.
+//
+// The package renders; it never runs a simulation. Its inputs are plain data
+// (Run, Comparison, Sweep) that the scenario layer fills from a finished run,
+// its history and its checkers' findings.
+package reports
+
+import "time"
+
+// A Run is everything a run report shows.
+type Run struct {
+	Title       string // e.g. the scenario name
+	Description string // what the scenario is and what it is expected to show
+	Verdict     Verdict
+	Seed        uint64
+	TraceHash   string
+	Replay      string        // one-line command that replays the run
+	Duration    time.Duration // simulated time the run covered
+	Steps       uint64        // events executed
+	Config      []KV          // the configuration, in a meaningful order
+	Faults      []Event       // the fault timeline
+	Partitions  []PartitionTimeline
+	Clients     []Lane
+	Findings    []Finding
+	Coverage    []Count // coverage marks reached
+	// Linearizability is porcupine's verdict and, for a failure, its own
+	// visualization (a whole HTML document) to embed.
+	Linearizability *Linearizability
+	Notes           []string // e.g. what was sampled to keep the page small
+}
+
+// A Verdict is a report's headline.
+type Verdict struct {
+	OK      bool
+	Summary string // one line: "ok" or what failed
+}
+
+// KV is one configuration entry.
+type KV struct{ Key, Value string }
+
+// Count is a named count, such as a coverage mark.
+type Count struct {
+	Name  string
+	Count uint64
+}
+
+// An Event is one moment on a timeline.
+type Event struct {
+	At   time.Duration
+	Step uint64
+	Kind string // e.g. "crash"
+	Text string // e.g. "crash b2"
+}
+
+// A PartitionTimeline follows one partition through the run: who led it,
+// its ISR and epochs, and every replica's offsets, sampled whenever they
+// changed.
+type PartitionTimeline struct {
+	Name     string  // "orders-0"
+	Replicas []int32 // the assignment
+	Samples  []PartitionSample
+}
+
+// A PartitionSample is the partition's state from its time until the next
+// sample's.
+type PartitionSample struct {
+	At             time.Duration
+	Step           uint64
+	Leader         int32 // -1 when offline
+	LeaderEpoch    int32
+	PartitionEpoch int32
+	ISR            []int32
+	Replicas       []ReplicaSample // in the timeline's Replicas order
+}
+
+// A ReplicaSample is one replica's offsets.
+type ReplicaSample struct {
+	Online        bool
+	LogEndOffset  int64
+	HighWatermark int64
+}
+
+// A Lane is one client's operations.
+type Lane struct {
+	Client string
+	Ops    []Op
+}
+
+// An Op is one client operation, drawn as a bar from invocation to
+// completion.
+type Op struct {
+	Start, End time.Duration // End < 0: never completed
+	Kind       string        // send, poll, commit, ...
+	Outcome    string        // "ok", "fail" or "unknown"
+	Label      string        // short description: value, offsets, error
+}
+
+// A Finding is one anomaly or invariant violation.
+type Finding struct {
+	Name      string // e.g. "lost-write"
+	Class     string // e.g. "data-loss", "expected", "invariant"
+	Partition string
+	At        time.Duration
+	Step      uint64
+	Message   string
+}
+
+// Linearizability is the porcupine check of a history.
+type Linearizability struct {
+	Result        string // "ok", "illegal" or "unknown"
+	Visualization []byte // porcupine's HTML, embedded in the page when set
+}
+
+// A Comparison is the same schedule run under several configurations, for
+// example clean and unclean leader election.
+type Comparison struct {
+	Title   string
+	Seed    uint64
+	Replay  string
+	Faults  []Event
+	Columns []string        // one per configuration, e.g. "clean", "unclean"
+	Rows    []ComparisonRow // one per measure
+	Runs    []Run           // the runs themselves, in Columns order (optional)
+}
+
+// A ComparisonRow is one measure across the configurations.
+type ComparisonRow struct {
+	Measure string   // e.g. "orders-0 acknowledged writes lost"
+	Values  []string // one per column
+	Bad     []bool   // which values are bad news, for colouring
+}
+
+// A Sweep is many seeds of one scenario.
+type Sweep struct {
+	Title    string
+	Scenario string
+	Seeds    int
+	Outcomes []Count // e.g. ok: 990, lost-write: 10
+	// Histograms of per-run measures, such as acknowledged writes lost
+	// and seconds offline.
+	Histograms []Histogram
+	Failures   []SweepFailure
+	Coverage   []Count // how many runs reached each mark
+	Notes      []string
+}
+
+// A Histogram is a distribution of a per-run measure.
+type Histogram struct {
+	Title  string
+	Unit   string
+	Values []float64
+}
+
+// A SweepFailure is one failing seed.
+type SweepFailure struct {
+	Seed    uint64
+	Summary string
+	Replay  string
+}
