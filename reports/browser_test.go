@@ -122,3 +122,25 @@ func TestRunReportInBrowser(t *testing.T) {
 	require.NoError(t, os.WriteFile(shotPath, shot, 0o644))
 	t.Logf("screenshot: %s (%d bytes)", shotPath, len(shot))
 }
+
+// TestComparisonAndSweepReportsInBrowser loads the other two reports: no
+// console errors, and the verdict is on the page.
+func TestComparisonAndSweepReportsInBrowser(t *testing.T) {
+	for name, render := range map[string]func(io.Writer) error{
+		"comparison": func(w io.Writer) error { return reports.WriteComparison(w, sampleComparison()) },
+		"sweep":      func(w io.Writer) error { return reports.WriteSweep(w, sampleSweep()) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := browser(t)
+			defer cancel()
+			path := filepath.Join(t.TempDir(), name+".html")
+			require.NoError(t, reports.WriteFile(path, render))
+			errs, err := load(ctx, path)
+			require.NoError(t, err)
+			var verdict string
+			require.NoError(t, chromedp.Run(ctx, chromedp.Text("#verdict", &verdict)))
+			require.Empty(t, errs, "the page logged errors")
+			require.NotEmpty(t, verdict)
+		})
+	}
+}

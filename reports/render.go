@@ -25,6 +25,12 @@ func asset(name string) string {
 
 var funcs = template.FuncMap{
 	"ns": func(d time.Duration) int64 { return int64(d) },
+	"share": func(count uint64, total int) string {
+		if total <= 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f%%", 100*float64(count)/float64(total))
+	},
 }
 
 func parse(name string) *template.Template {
