@@ -1,0 +1,579 @@
+package model
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// A History is what the clients of one run did and saw: a header naming
+// the run, every operation in id order, and optionally the final state of
+// every replica and partition once the run had ended and healed.
+type History struct {
+	Header Header
+	// Ops are the operations, sorted by ID; IDs run 0, 1, 2, ... in
+	// invocation order when a Recorder made the history.
+	Ops []Op
+	// Partitions and Replicas are the final state of the cluster, when the
+	// run captured it (see Capture). Checkers use them as the last reads.
+	Partitions []PartitionState
+	Replicas   []ReplicaState
+}
+
+// Header names a history's format and the run that produced it.
+type Header struct {
+	// Format is always FormatName; Version is the format version the
+	// history was written with.
+	Format  string
+	Version int
+	// Seed and Replay identify the run: the seed it ran with and a
+	// one-line command that replays it. Both are optional.
+	Seed   uint64
+	Replay string
+	// Scenario names the scenario or workload that produced the run.
+	Scenario string
+	// Config holds the Kafka configuration the run used that checkers may
+	// need to judge it, with Kafka's names ("min.insync.replicas": "2",
+	// "unclean.leader.election.enable": "false", ...).
+	Config map[string]string
+}
+
+// Kind is the kind of an operation.
+type Kind uint8
+
+// The kinds of operations.
+const (
+	// KindSend is a producer's send of one record (Send).
+	KindSend Kind = iota + 1
+	// KindPoll is a consumer's poll (Poll).
+	KindPoll
+	// KindCommit is a consumer's offset commit (Offsets, as arguments).
+	KindCommit
+	// KindFetchCommitted reads a group's committed offsets (Offsets: the
+	// partitions asked for; on success, the offsets found).
+	KindFetchCommitted
+	// KindAssign is a consumer's manual assignment (Membership.Partitions).
+	KindAssign
+	// KindSubscribe is a consumer's subscription (Membership.Topics).
+	KindSubscribe
+	// KindRebalance is a change of a group member's assignment
+	// (Membership.Assigned, Membership.Revoked).
+	KindRebalance
+	// KindSeek moves a consumer's position (Seek), including resets by
+	// auto.offset.reset and after log truncation.
+	KindSeek
+	// KindAdmin is an admin client operation (Admin).
+	KindAdmin
+)
+
+var kindNames = [...]string{
+	KindSend:           "send",
+	KindPoll:           "poll",
+	KindCommit:         "commit",
+	KindFetchCommitted: "fetch-committed",
+	KindAssign:         "assign",
+	KindSubscribe:      "subscribe",
+	KindRebalance:      "rebalance",
+	KindSeek:           "seek",
+	KindAdmin:          "admin",
+}
+
+// Kinds lists every kind of operation, in the order of their names.
+func Kinds() []Kind {
+	return []Kind{KindSend, KindPoll, KindCommit, KindFetchCommitted, KindAssign, KindSubscribe, KindRebalance, KindSeek, KindAdmin}
+}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// ParseKind returns the kind with the given name, or an error listing the
+// accepted names.
+func ParseKind(s string) (Kind, error) {
+	for _, k := range Kinds() {
+		if kindNames[k] == s {
+			return k, nil
+		}
+	}
+	names := make([]string, 0, len(kindNames))
+	for _, k := range Kinds() {
+		names = append(names, kindNames[k])
+	}
+	return 0, fmt.Errorf("unknown operation type %q; accepted: %s", s, strings.Join(names, ", "))
+}
+
+// Outcome is what a client learned of an operation.
+type Outcome uint8
+
+// The outcomes of an operation.
+const (
+	// OK: the operation took effect, and its results are recorded.
+	OK Outcome = iota + 1
+	// Fail: the operation failed with Op.Error and, as far as the client
+	// knows, took no effect. Checkers still treat a failed send whose
+	// error does not rule out a write (see Definite) as Unknown.
+	Fail
+	// Unknown: the client cannot tell whether the operation took effect
+	// (a timeout, a lost connection, a run that ended first). Jepsen calls
+	// this outcome "info".
+	Unknown
+)
+
+var outcomeNames = [...]string{OK: "ok", Fail: "fail", Unknown: "unknown"}
+
+func (o Outcome) String() string {
+	if int(o) < len(outcomeNames) && outcomeNames[o] != "" {
+		return outcomeNames[o]
+	}
+	return "outcome(" + strconv.Itoa(int(o)) + ")"
+}
+
+// ParseOutcome returns the outcome with the given name.
+func ParseOutcome(s string) (Outcome, error) {
+	switch s {
+	case "ok":
+		return OK, nil
+	case "fail":
+		return Fail, nil
+	case "unknown":
+		return Unknown, nil
+	}
+	return 0, fmt.Errorf("unknown outcome %q; accepted: ok, fail, unknown", s)
+}
+
+// Acks is a producer's acks setting.
+type Acks int8
+
+// The acks settings, with Kafka's values.
+const (
+	AcksAll    Acks = -1 // acks=all (also -1): every ISR member has the record
+	AcksNone   Acks = 0  // acks=0: no acknowledgement, no offset
+	AcksLeader Acks = 1  // acks=1: the leader has appended the record
+)
+
+func (a Acks) String() string {
+	switch a {
+	case AcksAll:
+		return "all"
+	case AcksNone:
+		return "0"
+	case AcksLeader:
+		return "1"
+	}
+	return "acks(" + strconv.Itoa(int(a)) + ")"
+}
+
+// ParseAcks reads an acks setting as Kafka's producer config accepts it.
+func ParseAcks(s string) (Acks, error) {
+	switch s {
+	case "all", "-1":
+		return AcksAll, nil
+	case "0":
+		return AcksNone, nil
+	case "1":
+		return AcksLeader, nil
+	}
+	return 0, fmt.Errorf("invalid acks %q; accepted: all, -1, 0, 1", s)
+}
+
+// An Op is one operation of one client: what was asked, when, and what
+// came of it. Exactly one of the kind-specific parts is set, the one Kind
+// names (Offsets for both commit and fetch-committed, Membership for
+// assign, subscribe and rebalance).
+type Op struct {
+	// ID identifies the operation within its history.
+	ID int64
+	// Client is the client's id (Kafka's client.id), such as "producer-1".
+	Client string
+	// Process is the logical thread of the client that ran the operation;
+	// operations of one process do not overlap in time unless the client
+	// is asynchronous (a producer with several sends in flight).
+	Process int
+	Kind    Kind
+	// Invoke and Complete are the simulated times at which the client
+	// called the operation and learned its outcome. An operation still
+	// open when the history was closed has outcome Unknown and completes
+	// at the closing time.
+	Invoke   time.Duration
+	Complete time.Duration
+	Outcome  Outcome
+	// Error is the Kafka error code name behind a Fail or Unknown outcome
+	// ("NOT_ENOUGH_REPLICAS", "REQUEST_TIMED_OUT", ...); empty when OK.
+	Error string
+
+	Send       *Send
+	Poll       *Poll
+	Offsets    *Offsets
+	Membership *Membership
+	Seek       *Seek
+	Admin      *Admin
+}
+
+// Send is a producer's send of one record.
+type Send struct {
+	Topic string
+	// Partition is the partition the record was sent to: the producer's
+	// partitioner chooses it when send is called, so it is known whatever
+	// the outcome; -1 if the producer never got that far (no metadata).
+	Partition int32
+	Key       Bytes
+	Value     Bytes
+	Acks      Acks
+	// Idempotent is the producer's enable.idempotence.
+	Idempotent bool
+	// Offset is the offset the send got when its outcome is OK; -1
+	// otherwise, and for acks=0, which never learns it.
+	Offset int64
+}
+
+// TP returns the partition the record was sent to.
+func (s *Send) TP() TopicPartition { return TopicPartition{s.Topic, s.Partition} }
+
+// Poll is one call of a consumer's poll.
+type Poll struct {
+	// Group is the consumer's group.id; empty when it has none.
+	Group string
+	// Parts lists, sorted by partition, every partition the poll returned
+	// records from and, optionally, the other assigned partitions.
+	Parts []PollPart
+}
+
+// PollPart is what one poll returned from one partition.
+type PollPart struct {
+	Topic     string
+	Partition int32
+	// Position is the consumer's position in the partition (the offset of
+	// the next record it would read) when poll was called; -1 if unknown.
+	Position int64
+	// Records are the records returned, in the order returned.
+	Records []Record
+}
+
+// TP returns the part's partition.
+func (p *PollPart) TP() TopicPartition { return TopicPartition{p.Topic, p.Partition} }
+
+// A Record is a record as a client or a log saw it.
+type Record struct {
+	Offset      int64
+	LeaderEpoch int32 // -1 if unknown
+	Key         Bytes
+	Value       Bytes
+}
+
+// RecordOf returns the record of a log entry.
+func RecordOf(e Entry) Record {
+	return Record{Offset: e.Offset, LeaderEpoch: e.LeaderEpoch, Key: e.Key, Value: e.Value}
+}
+
+func (r Record) String() string {
+	if r.Key == nil {
+		return fmt.Sprintf("%d:%s", r.Offset, r.Value)
+	}
+	return fmt.Sprintf("%d:%s=%s", r.Offset, r.Key, r.Value)
+}
+
+// Offsets is a commit's arguments or a fetch-committed's question and
+// answer: committed offsets of one group.
+type Offsets struct {
+	Group string
+	// Generation is the group generation the member committed in; -1 for
+	// a commit outside any generation (manual assignment, admin).
+	Generation int32
+	// Offsets are sorted by partition. For a fetch-committed they name
+	// the partitions asked for, and on success hold the answers, with
+	// Offset -1 where the group has no committed offset.
+	Offsets []CommittedOffset
+}
+
+// CommittedOffset is one partition's committed offset: the offset of the
+// next record the group will read there.
+type CommittedOffset struct {
+	Topic       string
+	Partition   int32
+	Offset      int64
+	LeaderEpoch int32 // -1 if unknown (KIP-320)
+}
+
+// TP returns the offset's partition.
+func (c *CommittedOffset) TP() TopicPartition { return TopicPartition{c.Topic, c.Partition} }
+
+// Membership is a change of what a consumer reads: a manual assignment
+// (Partitions), a subscription (Topics), or a rebalance (Assigned,
+// Revoked, with the group, member and generation).
+type Membership struct {
+	Group      string
+	Member     string
+	Generation int32
+	Topics     []string
+	Partitions []TopicPartition
+	Assigned   []TopicPartition
+	Revoked    []TopicPartition
+}
+
+// Seek is a move of a consumer's position in one partition. Reason says
+// why: "seek", "seek-to-beginning", "seek-to-end", "committed" (the
+// position was set from the committed offset), "reset-earliest" and
+// "reset-latest" (auto.offset.reset), "truncation" (the consumer found
+// the log truncated below its position, KIP-320).
+type Seek struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Reason    string
+}
+
+// TP returns the seek's partition.
+func (s *Seek) TP() TopicPartition { return TopicPartition{s.Topic, s.Partition} }
+
+// Admin is an admin client operation: Action names it with Kafka's verb
+// ("create-topics", "delete-topics", "create-partitions",
+// "incremental-alter-configs", "elect-leaders", "delete-records",
+// "alter-consumer-group-offsets", ...), the other fields are its
+// arguments, and Result holds what it answered.
+type Admin struct {
+	Action            string
+	Topic             string
+	Partition         int32 // -1 for every partition
+	Partitions        int32 // a count, for create-topics and create-partitions
+	ReplicationFactor int16
+	Offset            int64 // for delete-records and offset changes; -1 if none
+	Configs           map[string]string
+	Result            map[string]string
+}
+
+// Bytes is a record key or value. Nil (Kafka's null) and empty differ.
+// In JSON it is null, a string when the bytes are valid UTF-8, and
+// {"base64": "..."} otherwise, so that every value survives a round trip.
+type Bytes []byte
+
+// Equal reports whether b and c hold the same bytes, treating nil as
+// different from empty.
+func (b Bytes) Equal(c Bytes) bool {
+	if (b == nil) != (c == nil) {
+		return false
+	}
+	return bytes.Equal(b, c)
+}
+
+// String renders the bytes for people: the text itself when it is
+// printable UTF-8, quoted otherwise, and "null" for nil.
+func (b Bytes) String() string {
+	if b == nil {
+		return "null"
+	}
+	s := string(b)
+	if s != "" && utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
+		return r <= ' ' || r == '"' || r == '\\' || r == 0x7f || r == utf8.RuneError || !strconv.IsPrint(r)
+	}) {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+// Definite reports whether a failed operation of the given kind with the
+// given error code certainly took no effect. Kafka answers some failures
+// after the write happened (NOT_ENOUGH_REPLICAS_AFTER_APPEND: the records
+// were appended and may yet be committed) and others leave the outcome
+// open (REQUEST_TIMED_OUT, NETWORK_EXCEPTION, KAFKA_STORAGE_ERROR,
+// UNKNOWN_SERVER_ERROR, or no code at all); only codes with which the
+// broker or coordinator rejects a request before writing are definite.
+// Checkers treat an indefinite failure as an Unknown outcome.
+func Definite(kind Kind, code string) bool {
+	switch kind {
+	case KindSend:
+		_, ok := definiteSend[code]
+		return ok
+	case KindCommit:
+		_, ok := definiteCommit[code]
+		return ok
+	}
+	// Reads and membership changes write nothing.
+	return true
+}
+
+// definiteSend are the produce error codes with which the broker rejects a
+// batch without appending it.
+var definiteSend = map[string]struct{}{
+	"NOT_ENOUGH_REPLICAS":          {},
+	"NOT_LEADER_OR_FOLLOWER":       {},
+	"LEADER_NOT_AVAILABLE":         {},
+	"UNKNOWN_TOPIC_OR_PARTITION":   {},
+	"INVALID_TOPIC_EXCEPTION":      {},
+	"MESSAGE_TOO_LARGE":            {},
+	"RECORD_LIST_TOO_LARGE":        {},
+	"INVALID_RECORD":               {},
+	"CORRUPT_MESSAGE":              {},
+	"INVALID_REQUIRED_ACKS":        {},
+	"OUT_OF_ORDER_SEQUENCE_NUMBER": {},
+	"INVALID_PRODUCER_EPOCH":       {},
+	"PRODUCER_FENCED":              {},
+	"UNKNOWN_PRODUCER_ID":          {},
+	"FENCED_LEADER_EPOCH":          {},
+	"UNKNOWN_LEADER_EPOCH":         {},
+	"TOPIC_AUTHORIZATION_FAILED":   {},
+	"UNSUPPORTED_VERSION":          {},
+}
+
+// definiteCommit are the offset commit error codes with which the group
+// coordinator rejects a commit without writing it.
+var definiteCommit = map[string]struct{}{
+	"ILLEGAL_GENERATION":           {},
+	"UNKNOWN_MEMBER_ID":            {},
+	"REBALANCE_IN_PROGRESS":        {},
+	"FENCED_INSTANCE_ID":           {},
+	"STALE_MEMBER_EPOCH":           {},
+	"FENCED_MEMBER_EPOCH":          {},
+	"NOT_COORDINATOR":              {},
+	"COORDINATOR_NOT_AVAILABLE":    {},
+	"COORDINATOR_LOAD_IN_PROGRESS": {},
+	"INVALID_GROUP_ID":             {},
+	"GROUP_ID_NOT_FOUND":           {},
+	"INVALID_COMMIT_OFFSET_SIZE":   {},
+	"OFFSET_METADATA_TOO_LARGE":    {},
+	"UNKNOWN_TOPIC_OR_PARTITION":   {},
+	"GROUP_AUTHORIZATION_FAILED":   {},
+}
+
+// Effective returns the outcome checkers use: the recorded one, except that
+// a failure whose error code does not rule out a write counts as Unknown.
+func (op *Op) Effective() Outcome {
+	if op.Outcome == Fail && !Definite(op.Kind, op.Error) {
+		return Unknown
+	}
+	if op.Outcome == OK && op.Kind == KindSend && op.Send != nil && op.Send.Offset < 0 {
+		// acks=0: the producer never learns whether, or where, the
+		// record was written.
+		return Unknown
+	}
+	return op.Outcome
+}
+
+// String renders an operation on one line, for messages and reports.
+func (op *Op) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "op %d %s/%d %s", op.ID, op.Client, op.Process, op.Kind)
+	switch {
+	case op.Send != nil:
+		s := op.Send
+		fmt.Fprintf(&b, " %s value=%s acks=%s", s.TP(), s.Value, s.Acks)
+		if s.Key != nil {
+			fmt.Fprintf(&b, " key=%s", s.Key)
+		}
+		if s.Offset >= 0 {
+			fmt.Fprintf(&b, " -> offset %d", s.Offset)
+		}
+	case op.Poll != nil:
+		for _, p := range op.Poll.Parts {
+			fmt.Fprintf(&b, " %s@%d[", p.TP(), p.Position)
+			for i, r := range p.Records {
+				if i > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString(r.String())
+			}
+			b.WriteByte(']')
+		}
+	case op.Offsets != nil:
+		fmt.Fprintf(&b, " group=%s", op.Offsets.Group)
+		for _, c := range op.Offsets.Offsets {
+			fmt.Fprintf(&b, " %s=%d", c.TP(), c.Offset)
+		}
+	case op.Membership != nil:
+		m := op.Membership
+		if m.Group != "" {
+			fmt.Fprintf(&b, " group=%s gen=%d", m.Group, m.Generation)
+		}
+		if len(m.Topics) > 0 {
+			fmt.Fprintf(&b, " topics=%s", strings.Join(m.Topics, ","))
+		}
+		for _, l := range []struct {
+			name string
+			tps  []TopicPartition
+		}{{"partitions", m.Partitions}, {"assigned", m.Assigned}, {"revoked", m.Revoked}} {
+			if len(l.tps) > 0 {
+				fmt.Fprintf(&b, " %s=%s", l.name, joinTPs(l.tps))
+			}
+		}
+	case op.Seek != nil:
+		fmt.Fprintf(&b, " %s to %d (%s)", op.Seek.TP(), op.Seek.Offset, op.Seek.Reason)
+	case op.Admin != nil:
+		fmt.Fprintf(&b, " %s", op.Admin.Action)
+		if op.Admin.Topic != "" {
+			fmt.Fprintf(&b, " %s", op.Admin.Topic)
+		}
+	}
+	fmt.Fprintf(&b, " [%v, %v] %s", op.Invoke, op.Complete, op.Outcome)
+	if op.Error != "" {
+		fmt.Fprintf(&b, " %s", op.Error)
+	}
+	return b.String()
+}
+
+func joinTPs(tps []TopicPartition) string {
+	s := make([]string, len(tps))
+	for i, tp := range tps {
+		s[i] = tp.String()
+	}
+	return strings.Join(s, ",")
+}
+
+// PartitionState is a partition's final controller state in a history.
+type PartitionState struct {
+	TP       TopicPartition
+	Metadata PartitionMetadata
+}
+
+// ReplicaState is one replica's final state in a history: what
+// ReplicaView showed when the run ended. An offline replica has no
+// records (its view is not to be relied on).
+type ReplicaState struct {
+	TP             TopicPartition
+	Broker         int32
+	Online         bool
+	Incarnation    uint32
+	Leader         bool
+	LeaderEpoch    int32
+	HighWatermark  int64
+	LogStartOffset int64
+	LogEndOffset   int64
+	Records        []Record
+}
+
+// Capture returns the final state of every partition and replica of a
+// cluster, sorted by partition and then assignment order, for
+// History.Partitions and History.Replicas.
+func Capture(view ClusterView) ([]PartitionState, []ReplicaState) {
+	var parts []PartitionState
+	var reps []ReplicaState
+	tps := slices.Clone(view.Partitions())
+	slices.SortFunc(tps, TopicPartition.Compare)
+	for _, tp := range tps {
+		if md, ok := view.Metadata(tp); ok {
+			parts = append(parts, PartitionState{TP: tp, Metadata: md})
+		}
+		for _, r := range view.Replicas(tp) {
+			st := ReplicaState{TP: tp, Broker: r.Broker(), Online: r.Online(), Incarnation: r.Incarnation()}
+			if st.Online {
+				st.Leader = r.IsLeader()
+				st.LeaderEpoch = r.LeaderEpoch()
+				st.HighWatermark = r.HighWatermark()
+				st.LogStartOffset = r.LogStartOffset()
+				st.LogEndOffset = r.LogEndOffset()
+				for o := st.LogStartOffset; o < st.LogEndOffset; o++ {
+					if e, ok := r.Entry(o); ok {
+						st.Records = append(st.Records, RecordOf(e))
+					}
+				}
+			}
+			reps = append(reps, st)
+		}
+	}
+	return parts, reps
+}

@@ -1,0 +1,662 @@
+package model
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// The porcupine models.
+//
+// A partition is a log: a send appends one record and returns its offset;
+// a poll returns a contiguous run of records starting at the consumer's
+// position. The model checks both against one sequential log per
+// partition. The log tolerates gaps in offsets (Kafka's logs have them:
+// transaction markers, compaction), so a send at offset o is legal when o
+// is at or past the log end and no other send claims an offset in
+// between; a poll is legal when every record it returned is in the log at
+// its offset with the same key and value, and the log holds no other
+// record between the poll's position and its last record. Empty polls
+// constrain nothing: Kafka consumers read below the high-water mark and
+// may return nothing while records exist.
+//
+// A group's committed offset for a partition is a register: a commit
+// writes it, a fetch-committed reads it (-1: nothing committed).
+//
+// Each partition log and each (group, partition) register is its own
+// porcupine partition, so checking scales with the number of partitions.
+// A poll or commit that spans partitions is split into one operation per
+// partition: Kafka promises nothing across partitions.
+//
+// Outcomes. A definitely failed operation (see Definite) took no effect and
+// is left out. An operation with an unknown outcome may or may not have
+// happened; porcupine's convention is an operation that returns at the end
+// of time. Two exact refinements keep the search small: an unknown send
+// or commit whose record or offset nobody ever read has no visible effect
+// and is left out (it can always be placed last); an unknown send that was
+// read takes the offset it was read at, and must precede the first read
+// that saw it, so it returns no later than that read.
+//
+// The final committed log of each partition's leader, when the history
+// has one, is one more read, after every operation.
+
+// LogInput is a log operation's input.
+type LogInput struct {
+	TP   TopicPartition
+	Send bool
+	// Offset is a send's offset, or a poll's position.
+	Offset int64
+	// Value is a send's record, as an index into the history's values.
+	Value int32
+	// Unknown marks a send whose outcome was unknown (it was read).
+	Unknown bool
+	// Op is the history's op id; -1 for the final log.
+	Op     int64
+	Broker int32 // the final log's broker
+	tab    *linTable
+}
+
+// LogOutput is a poll's result.
+type LogOutput struct {
+	Records []LogRecord
+}
+
+// LogRecord is a record at an offset, as an index into the history's
+// values.
+type LogRecord struct {
+	Offset int64
+	Value  int32
+}
+
+// OffsetInput is a committed-offset register operation's input.
+type OffsetInput struct {
+	Group  string
+	TP     TopicPartition
+	Commit bool
+	// Offset is the offset a commit writes.
+	Offset  int64
+	Unknown bool
+	Op      int64
+}
+
+// OffsetOutput is a fetch-committed's result: -1 when nothing is
+// committed.
+type OffsetOutput struct {
+	Offset int64
+}
+
+// linTable is shared by every operation of one converted history: the
+// record values and, per partition, the offsets claimed by sends.
+type linTable struct {
+	values []Record
+	claims map[TopicPartition][]int64
+}
+
+// next returns the smallest claimed offset >= o in tp, or MaxInt64.
+func (t *linTable) next(tp TopicPartition, o int64) int64 {
+	c := t.claims[tp]
+	i, _ := slices.BinarySearch(c, o)
+	if i == len(c) {
+		return math.MaxInt64
+	}
+	return c[i]
+}
+
+func (t *linTable) value(v int32) string {
+	if v < 0 || int(v) >= len(t.values) {
+		return "?"
+	}
+	r := t.values[v]
+	if r.Key == nil {
+		return r.Value.String()
+	}
+	return r.Key.String() + "=" + r.Value.String()
+}
+
+// logNode is one record of a persistent log: states share their prefixes,
+// and jump pointers find any offset in O(log n) steps.
+type logNode struct {
+	parent *logNode
+	jump   *logNode
+	depth  int32
+	value  int32
+	offset int64
+	hash   uint64
+}
+
+// emptyLog is the state of every log before its first record.
+var emptyLog = func() *logNode {
+	n := &logNode{offset: -1, value: -1}
+	n.parent, n.jump = n, n
+	return n
+}()
+
+func (n *logNode) push(offset int64, value int32) *logNode {
+	c := &logNode{parent: n, depth: n.depth + 1, offset: offset, value: value}
+	if j := n.jump; n.depth-j.depth == j.depth-j.jump.depth {
+		c.jump = j.jump
+	} else {
+		c.jump = n
+	}
+	c.hash = mix(n.hash ^ mix(uint64(offset)) ^ uint64(uint32(value))<<17)
+	return c
+}
+
+// find returns the record at offset o, or nil.
+func (n *logNode) find(o int64) *logNode {
+	for n.offset > o {
+		if n.jump.offset >= o {
+			n = n.jump
+		} else {
+			n = n.parent
+		}
+	}
+	if n.offset == o && n != emptyLog {
+		return n
+	}
+	return nil
+}
+
+func logEqual(a, b *logNode) bool {
+	for a != b {
+		if a.depth != b.depth || a.hash != b.hash || a.offset != b.offset || a.value != b.value {
+			return false
+		}
+		a, b = a.parent, b.parent
+	}
+	return true
+}
+
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+type offsetState int64
+
+func logStep(state any, in *LogInput, out *LogOutput) (bool, any) {
+	head, _ := state.(*logNode)
+	if head == nil {
+		head = emptyLog
+	}
+	if in.Send {
+		if in.Offset <= head.offset || in.tab.next(in.TP, head.offset+1) != in.Offset {
+			return false, state
+		}
+		return true, head.push(in.Offset, in.Value)
+	}
+	rs := out.Records
+	if len(rs) == 0 {
+		return true, state
+	}
+	last := rs[len(rs)-1]
+	n := head.find(last.Offset)
+	if n == nil || n.value != last.Value {
+		return false, state
+	}
+	for i := len(rs) - 2; i >= 0; i-- {
+		n = n.parent
+		if n.offset != rs[i].Offset || n.value != rs[i].Value {
+			return false, state
+		}
+	}
+	// Nothing between the position and the first record returned.
+	return rs[0].Offset >= in.Offset && n.parent.offset < in.Offset, state
+}
+
+func offsetStep(state any, in *OffsetInput, out *OffsetOutput) (bool, any) {
+	cur, ok := state.(offsetState)
+	if !ok {
+		cur = -1
+	}
+	if in.Commit {
+		return true, offsetState(in.Offset)
+	}
+	return int64(cur) == out.Offset, state
+}
+
+// Porcupine returns the porcupine model of partition logs and committed
+// offsets, for the operations Linearization returns.
+func Porcupine() porcupine.Model {
+	return porcupine.Model{
+		Partition: func(ops []porcupine.Operation) [][]porcupine.Operation {
+			_, parts := SplitOperations(ops)
+			return parts
+		},
+		Init: func() any { return nil },
+		Step: func(state, input, output any) (bool, any) {
+			switch in := input.(type) {
+			case *LogInput:
+				out, _ := output.(*LogOutput)
+				if out == nil {
+					out = &LogOutput{}
+				}
+				return logStep(state, in, out)
+			case *OffsetInput:
+				out, _ := output.(*OffsetOutput)
+				if out == nil {
+					out = &OffsetOutput{Offset: -1}
+				}
+				return offsetStep(state, in, out)
+			}
+			return false, state
+		},
+		Equal: func(a, b any) bool {
+			switch x := a.(type) {
+			case *logNode:
+				y, ok := b.(*logNode)
+				return ok && logEqual(x, y)
+			case offsetState:
+				y, ok := b.(offsetState)
+				return ok && x == y
+			case nil:
+				return b == nil
+			}
+			return false
+		},
+		Hash: func(s any) uint64 {
+			switch x := s.(type) {
+			case *logNode:
+				return x.hash
+			case offsetState:
+				return mix(uint64(x))
+			}
+			return 0
+		},
+		DescribeOperation:         describeOperation,
+		DescribeState:             describeState,
+		DescribeOperationMetadata: func(m any) string { return fmt.Sprint(m) },
+	}
+}
+
+func describeOperation(input, output any) string {
+	switch in := input.(type) {
+	case *LogInput:
+		if in.Send {
+			s := fmt.Sprintf("send(%s) -> %d", in.tab.value(in.Value), in.Offset)
+			if in.Unknown {
+				s += " (outcome unknown; read at that offset)"
+			}
+			return s
+		}
+		out, _ := output.(*LogOutput)
+		var b strings.Builder
+		if in.Op < 0 {
+			fmt.Fprintf(&b, "final log of broker %d from %d -> [", in.Broker, in.Offset)
+		} else {
+			fmt.Fprintf(&b, "poll(from %d) -> [", in.Offset)
+		}
+		if out != nil {
+			rs := out.Records
+			for i, r := range rs {
+				if len(rs) > 8 && i == 4 {
+					fmt.Fprintf(&b, " ...%d more...", len(rs)-6)
+				}
+				if len(rs) > 8 && i >= 4 && i < len(rs)-2 {
+					continue
+				}
+				if i > 0 {
+					b.WriteString(" ")
+				}
+				fmt.Fprintf(&b, "%d:%s", r.Offset, in.tab.value(r.Value))
+			}
+		}
+		b.WriteString("]")
+		return b.String()
+	case *OffsetInput:
+		if in.Commit {
+			s := fmt.Sprintf("commit(%s, %s, %d)", in.Group, in.TP, in.Offset)
+			if in.Unknown {
+				s += " (outcome unknown)"
+			}
+			return s
+		}
+		out, _ := output.(*OffsetOutput)
+		if out == nil {
+			return fmt.Sprintf("fetch-committed(%s, %s)", in.Group, in.TP)
+		}
+		return fmt.Sprintf("fetch-committed(%s, %s) -> %d", in.Group, in.TP, out.Offset)
+	}
+	return fmt.Sprint(input, " -> ", output)
+}
+
+func describeState(state any) string {
+	switch s := state.(type) {
+	case offsetState:
+		return fmt.Sprintf("committed %d", int64(s))
+	case *logNode:
+		var tail []string
+		for n := s; n != emptyLog && len(tail) < 6; n = n.parent {
+			tail = append(tail, fmt.Sprintf("%d", n.offset))
+		}
+		slices.Reverse(tail)
+		prefix := ""
+		if int(s.depth) > len(tail) {
+			prefix = "... "
+		}
+		return fmt.Sprintf("log of %d records: [%s%s]", s.depth, prefix, strings.Join(tail, " "))
+	case nil:
+		return "empty"
+	}
+	return fmt.Sprint(state)
+}
+
+// PartitionKey names one porcupine partition: a partition's log (Group
+// empty) or a group's committed offset for a partition.
+type PartitionKey struct {
+	Offsets bool
+	Group   string
+	TP      TopicPartition
+}
+
+func (k PartitionKey) String() string {
+	if k.Offsets {
+		return fmt.Sprintf("committed offset of group %s for %s", k.Group, k.TP)
+	}
+	return "log of " + k.TP.String()
+}
+
+func (k PartitionKey) compare(o PartitionKey) int {
+	if k.Offsets != o.Offsets {
+		if !k.Offsets {
+			return -1
+		}
+		return 1
+	}
+	return cmp.Or(strings.Compare(k.Group, o.Group), k.TP.Compare(o.TP))
+}
+
+// KeyOf returns the porcupine partition of an operation Linearization
+// made.
+func KeyOf(op porcupine.Operation) PartitionKey {
+	switch in := op.Input.(type) {
+	case *LogInput:
+		return PartitionKey{TP: in.TP}
+	case *OffsetInput:
+		return PartitionKey{Offsets: true, Group: in.Group, TP: in.TP}
+	}
+	return PartitionKey{}
+}
+
+// SplitOperations splits operations into porcupine partitions, sorted by
+// key (logs first), keeping each partition's operations in order.
+func SplitOperations(ops []porcupine.Operation) ([]PartitionKey, [][]porcupine.Operation) {
+	byKey := make(map[PartitionKey][]porcupine.Operation)
+	for _, op := range ops {
+		k := KeyOf(op)
+		byKey[k] = append(byKey[k], op)
+	}
+	keys := slices.SortedFunc(maps.Keys(byKey), PartitionKey.compare)
+	parts := make([][]porcupine.Operation, len(keys))
+	for i, k := range keys {
+		parts[i] = byKey[k]
+	}
+	return keys, parts
+}
+
+// Forever is the return time porcupine operations get when they may take
+// effect at any time after their invocation.
+const Forever = int64(math.MaxInt64)
+
+// OpMeta is the metadata of each porcupine operation: the history op it
+// comes from (-1 for a final log) and its client.
+type OpMeta struct {
+	Op     int64
+	Client string
+}
+
+func (m OpMeta) String() string {
+	if m.Op < 0 {
+		return m.Client
+	}
+	return fmt.Sprintf("op %d (%s)", m.Op, m.Client)
+}
+
+// Linearization converts a history into porcupine operations for the model
+// Porcupine returns; see the package's notes on the models for what is
+// kept and how unknown outcomes are handled. It also returns the record
+// values, indexed as LogInput.Value and LogRecord.Value index them.
+func Linearization(h *History) ([]porcupine.Operation, []Record) {
+	tab := &linTable{claims: make(map[TopicPartition][]int64)}
+	ids := make(map[string]int32)
+	intern := func(key, value Bytes) int32 {
+		k := recordKey(key, value)
+		if id, ok := ids[k]; ok {
+			return id
+		}
+		id := int32(len(tab.values))
+		ids[k] = id
+		tab.values = append(tab.values, Record{Key: key, Value: value})
+		return id
+	}
+	clients := make(map[string]int)
+	clientID := func(name string) int {
+		if id, ok := clients[name]; ok {
+			return id
+		}
+		clients[name] = len(clients)
+		return clients[name]
+	}
+	type tpv struct {
+		tp TopicPartition
+		v  int32
+	}
+	type seen struct {
+		offset int64
+		ret    int64
+	}
+	var end time.Duration
+	for i := range h.Ops {
+		end = max(end, h.Ops[i].Complete)
+	}
+	// Reads: where each record value was seen, and when the first reader
+	// returned.
+	read := make(map[tpv]seen)
+	note := func(tp TopicPartition, v int32, offset, ret int64) {
+		k := tpv{tp, v}
+		s, ok := read[k]
+		if !ok {
+			s = seen{offset, ret}
+		} else {
+			s.offset, s.ret = min(s.offset, offset), min(s.ret, ret)
+		}
+		read[k] = s
+	}
+	var polls []porcupine.Operation
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if op.Kind != KindPoll || op.Outcome != OK {
+			continue
+		}
+		for _, p := range op.Poll.Parts {
+			if len(p.Records) == 0 {
+				continue
+			}
+			out := &LogOutput{Records: make([]LogRecord, len(p.Records))}
+			for j, r := range p.Records {
+				v := intern(r.Key, r.Value)
+				out.Records[j] = LogRecord{r.Offset, v}
+				note(p.TP(), v, r.Offset, int64(op.Complete))
+			}
+			pos := p.Position
+			if pos < 0 {
+				pos = p.Records[0].Offset
+			}
+			polls = append(polls, porcupine.Operation{
+				ClientId: clientID(op.Client + "/" + fmt.Sprint(op.Process)),
+				Input:    &LogInput{TP: p.TP(), Offset: pos, Op: op.ID, tab: tab},
+				Call:     int64(op.Invoke), Output: out, Return: int64(op.Complete),
+				Metadata: OpMeta{op.ID, op.Client},
+			})
+		}
+	}
+	for _, f := range FinalLogs(h) {
+		var out LogOutput
+		for _, r := range f.Records {
+			if r.Offset >= f.HighWatermark {
+				break
+			}
+			v := intern(r.Key, r.Value)
+			out.Records = append(out.Records, LogRecord{r.Offset, v})
+			note(f.TP, v, r.Offset, Forever)
+		}
+		if len(out.Records) == 0 {
+			continue
+		}
+		name := fmt.Sprintf("final log of broker %d", f.Broker)
+		polls = append(polls, porcupine.Operation{
+			ClientId: clientID(name),
+			Input:    &LogInput{TP: f.TP, Offset: f.LogStartOffset, Op: -1, Broker: f.Broker, tab: tab},
+			Call:     int64(end), Output: &out, Return: Forever,
+			Metadata: OpMeta{-1, name},
+		})
+	}
+	// Sends.
+	var sends []porcupine.Operation
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if op.Kind != KindSend || op.Send.Partition < 0 {
+			continue
+		}
+		s := op.Send
+		v := intern(s.Key, s.Value)
+		in := &LogInput{TP: s.TP(), Send: true, Value: v, Op: op.ID, tab: tab}
+		ret := int64(op.Complete)
+		switch op.Effective() {
+		case OK:
+			in.Offset = s.Offset
+		case Unknown:
+			r, ok := read[tpv{s.TP(), v}]
+			if !ok {
+				continue
+			}
+			in.Offset, in.Unknown, ret = r.offset, true, r.ret
+		default:
+			continue
+		}
+		tab.claims[in.TP] = append(tab.claims[in.TP], in.Offset)
+		sends = append(sends, porcupine.Operation{
+			ClientId: clientID(op.Client + "/" + fmt.Sprint(op.Process)),
+			Input:    in, Call: int64(op.Invoke), Output: &LogOutput{}, Return: max(ret, int64(op.Invoke)),
+			Metadata: OpMeta{op.ID, op.Client},
+		})
+	}
+	for tp, c := range tab.claims {
+		slices.Sort(c)
+		tab.claims[tp] = slices.Compact(c)
+	}
+	// Committed offsets.
+	type gtp struct {
+		g  string
+		tp TopicPartition
+	}
+	fetched := make(map[gtp]map[int64]bool)
+	var offs []porcupine.Operation
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if op.Kind != KindFetchCommitted || op.Outcome != OK {
+			continue
+		}
+		for _, c := range op.Offsets.Offsets {
+			k := gtp{op.Offsets.Group, c.TP()}
+			if fetched[k] == nil {
+				fetched[k] = make(map[int64]bool)
+			}
+			fetched[k][c.Offset] = true
+			offs = append(offs, porcupine.Operation{
+				ClientId: clientID(op.Client + "/" + fmt.Sprint(op.Process)),
+				Input:    &OffsetInput{Group: op.Offsets.Group, TP: c.TP(), Op: op.ID},
+				Call:     int64(op.Invoke), Output: &OffsetOutput{c.Offset}, Return: int64(op.Complete),
+				Metadata: OpMeta{op.ID, op.Client},
+			})
+		}
+	}
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if op.Kind != KindCommit {
+			continue
+		}
+		eff := op.Effective()
+		for _, c := range op.Offsets.Offsets {
+			in := &OffsetInput{Group: op.Offsets.Group, TP: c.TP(), Commit: true, Offset: c.Offset, Op: op.ID}
+			ret := int64(op.Complete)
+			switch eff {
+			case OK:
+			case Unknown:
+				if !fetched[gtp{in.Group, in.TP}][c.Offset] {
+					continue
+				}
+				in.Unknown, ret = true, Forever
+			default:
+				continue
+			}
+			offs = append(offs, porcupine.Operation{
+				ClientId: clientID(op.Client + "/" + fmt.Sprint(op.Process)),
+				Input:    in, Call: int64(op.Invoke), Output: &OffsetOutput{}, Return: ret,
+				Metadata: OpMeta{op.ID, op.Client},
+			})
+		}
+	}
+	all := slices.Concat(sends, polls, offs)
+	slices.SortStableFunc(all, func(a, b porcupine.Operation) int {
+		return cmp.Or(cmp.Compare(a.Call, b.Call), cmp.Compare(a.Metadata.(OpMeta).Op, b.Metadata.(OpMeta).Op))
+	})
+	return all, tab.values
+}
+
+// recordKey is a record's identity for the models: its key and value,
+// with null distinct from empty.
+func recordKey(key, value Bytes) string {
+	var b strings.Builder
+	b.Grow(len(key) + len(value) + 12)
+	if key == nil {
+		b.WriteString("n")
+	} else {
+		fmt.Fprintf(&b, "k%d:", len(key))
+		b.Write(key)
+	}
+	if value == nil {
+		b.WriteString("n")
+	} else {
+		b.WriteString("v")
+		b.Write(value)
+	}
+	return b.String()
+}
+
+// FinalLogs returns, per partition, the final log of its leader: the
+// online replica the final controller state names as leader, or, without
+// controller state, the online replica that leads with the highest epoch.
+// Partitions without an online leader have none.
+func FinalLogs(h *History) []ReplicaState {
+	leaders := make(map[TopicPartition]int32)
+	for _, p := range h.Partitions {
+		leaders[p.TP] = p.Metadata.Leader
+	}
+	best := make(map[TopicPartition]int)
+	for i := range h.Replicas {
+		r := &h.Replicas[i]
+		if !r.Online || !r.Leader {
+			continue
+		}
+		if l, ok := leaders[r.TP]; ok && l != r.Broker {
+			continue
+		}
+		if j, ok := best[r.TP]; !ok || h.Replicas[j].LeaderEpoch < r.LeaderEpoch {
+			best[r.TP] = i
+		}
+	}
+	var out []ReplicaState
+	for _, tp := range slices.SortedFunc(maps.Keys(best), TopicPartition.Compare) {
+		out = append(out, h.Replicas[best[tp]])
+	}
+	return out
+}

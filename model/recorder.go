@@ -1,0 +1,223 @@
+package model
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// A Recorder builds a history as clients run: a client calls an Invoke
+// method when it calls an operation, and OK, Fail or Unknown (or a
+// kind-specific OK such as SendOK) when it learns the outcome. Ids are
+// handed out 0, 1, 2, ... in invocation order, so that one seed always
+// yields the same history.
+//
+// Misuse (completing an operation twice, or one that was never invoked,
+// or with results of another kind) does not panic: the first such error is
+// kept and returned by Err and History. The recorder keeps the slices it is
+// given; callers must not change them afterwards.
+type Recorder struct {
+	h    History
+	open map[int64]bool
+	err  error
+}
+
+// NewRecorder returns a recorder whose history has the given header (its
+// Format and Version are set for you).
+func NewRecorder(h Header) *Recorder {
+	h.Format, h.Version = FormatName, FormatVersion
+	return &Recorder{h: History{Header: h}, open: make(map[int64]bool)}
+}
+
+// Invoke records the invocation of op at time at and returns its id.
+// op.Kind, op.Client, op.Process and the kind's body (with its arguments)
+// must be set; the rest is filled in here.
+func (r *Recorder) Invoke(at time.Duration, op Op) int64 {
+	op.ID = int64(len(r.h.Ops))
+	op.Invoke, op.Complete = at, at
+	op.Outcome, op.Error = Unknown, ""
+	if op.Send != nil {
+		s := *op.Send
+		s.Offset = -1
+		op.Send = &s
+	}
+	r.h.Ops = append(r.h.Ops, op)
+	r.open[op.ID] = true
+	return op.ID
+}
+
+// InvokeSend records a producer's send; the Send's Offset is ignored.
+func (r *Recorder) InvokeSend(at time.Duration, client string, process int, s Send) int64 {
+	return r.Invoke(at, Op{Kind: KindSend, Client: client, Process: process, Send: &s})
+}
+
+// InvokePoll records a call of poll by a consumer of the given group.
+func (r *Recorder) InvokePoll(at time.Duration, client string, process int, group string) int64 {
+	return r.Invoke(at, Op{Kind: KindPoll, Client: client, Process: process, Poll: &Poll{Group: group}})
+}
+
+// InvokeCommit records an offset commit.
+func (r *Recorder) InvokeCommit(at time.Duration, client string, process int, o Offsets) int64 {
+	return r.Invoke(at, Op{Kind: KindCommit, Client: client, Process: process, Offsets: &o})
+}
+
+// InvokeFetchCommitted records a read of committed offsets; o names the
+// group and the partitions asked for.
+func (r *Recorder) InvokeFetchCommitted(at time.Duration, client string, process int, o Offsets) int64 {
+	return r.Invoke(at, Op{Kind: KindFetchCommitted, Client: client, Process: process, Offsets: &o})
+}
+
+// InvokeAdmin records an admin operation.
+func (r *Recorder) InvokeAdmin(at time.Duration, client string, process int, a Admin) int64 {
+	return r.Invoke(at, Op{Kind: KindAdmin, Client: client, Process: process, Admin: &a})
+}
+
+// Assign records a consumer's manual assignment, which takes effect at
+// once.
+func (r *Recorder) Assign(at time.Duration, client string, process int, tps []TopicPartition) int64 {
+	return r.instant(at, Op{Kind: KindAssign, Client: client, Process: process, Membership: &Membership{Partitions: tps}})
+}
+
+// Subscribe records a consumer's subscription to topics.
+func (r *Recorder) Subscribe(at time.Duration, client string, process int, group string, topics []string) int64 {
+	return r.instant(at, Op{Kind: KindSubscribe, Client: client, Process: process, Membership: &Membership{Group: group, Topics: topics}})
+}
+
+// Rebalance records a change of a member's assignment, as its rebalance
+// listener saw it: the partitions revoked and the partitions assigned.
+func (r *Recorder) Rebalance(at time.Duration, client string, process int, m Membership) int64 {
+	return r.instant(at, Op{Kind: KindRebalance, Client: client, Process: process, Membership: &m})
+}
+
+// Seek records a move of a consumer's position.
+func (r *Recorder) Seek(at time.Duration, client string, process int, s Seek) int64 {
+	return r.instant(at, Op{Kind: KindSeek, Client: client, Process: process, Seek: &s})
+}
+
+func (r *Recorder) instant(at time.Duration, op Op) int64 {
+	id := r.Invoke(at, op)
+	r.OK(id, at)
+	return id
+}
+
+func (r *Recorder) complete(id int64, at time.Duration, outcome Outcome, code string, want Kind) *Op {
+	if r.err != nil {
+		return nil
+	}
+	if !r.open[id] {
+		if id >= 0 && id < int64(len(r.h.Ops)) {
+			r.err = fmt.Errorf("recorder: op %d completed twice", id)
+		} else {
+			r.err = fmt.Errorf("recorder: op %d completed but never invoked", id)
+		}
+		return nil
+	}
+	op := &r.h.Ops[id]
+	if want != 0 && op.Kind != want {
+		r.err = fmt.Errorf("recorder: op %d is a %s, completed with the results of a %s", id, op.Kind, want)
+		return nil
+	}
+	if at < op.Invoke {
+		r.err = fmt.Errorf("recorder: op %d completed at %v, before its invocation at %v", id, at, op.Invoke)
+		return nil
+	}
+	delete(r.open, id)
+	op.Complete, op.Outcome, op.Error = at, outcome, code
+	return op
+}
+
+// OK records that operation id succeeded, with no results beyond its
+// arguments (commit, assign, seek, ...).
+func (r *Recorder) OK(id int64, at time.Duration) {
+	r.complete(id, at, OK, "", 0)
+}
+
+// Fail records that operation id failed with a Kafka error code and, as far
+// as the client knows, took no effect.
+func (r *Recorder) Fail(id int64, at time.Duration, code string) {
+	if code == "" {
+		r.err = fmt.Errorf("recorder: op %d failed without an error code", id)
+		return
+	}
+	r.complete(id, at, Fail, code, 0)
+}
+
+// Unknown records that the client cannot tell whether operation id took
+// effect; code names what it saw, if anything ("REQUEST_TIMED_OUT").
+func (r *Recorder) Unknown(id int64, at time.Duration, code string) {
+	r.complete(id, at, Unknown, code, 0)
+}
+
+// SendOK records a successful send and the offset it got (-1 for acks=0).
+func (r *Recorder) SendOK(id int64, at time.Duration, offset int64) {
+	if op := r.complete(id, at, OK, "", KindSend); op != nil {
+		s := *op.Send
+		s.Offset = offset
+		op.Send = &s
+	}
+}
+
+// PollOK records a successful poll and what it returned.
+func (r *Recorder) PollOK(id int64, at time.Duration, parts []PollPart) {
+	if op := r.complete(id, at, OK, "", KindPoll); op != nil {
+		p := *op.Poll
+		p.Parts = parts
+		op.Poll = &p
+	}
+}
+
+// FetchCommittedOK records the committed offsets found (Offset -1 where
+// the group has none).
+func (r *Recorder) FetchCommittedOK(id int64, at time.Duration, offsets []CommittedOffset) {
+	if op := r.complete(id, at, OK, "", KindFetchCommitted); op != nil {
+		o := *op.Offsets
+		o.Offsets = offsets
+		op.Offsets = &o
+	}
+}
+
+// AdminOK records a successful admin operation and its result.
+func (r *Recorder) AdminOK(id int64, at time.Duration, result map[string]string) {
+	if op := r.complete(id, at, OK, "", KindAdmin); op != nil {
+		a := *op.Admin
+		a.Result = result
+		op.Admin = &a
+	}
+}
+
+// Open returns the ids of the operations not yet completed, in order.
+func (r *Recorder) Open() []int64 { return slices.Sorted(maps.Keys(r.open)) }
+
+// Close completes every open operation as Unknown at time at (the run has
+// ended; the client never learned the outcome) and records the final
+// state of the cluster, if view is not nil.
+func (r *Recorder) Close(at time.Duration, view ClusterView) {
+	for _, id := range r.Open() {
+		r.complete(id, max(at, r.h.Ops[id].Invoke), Unknown, "", 0)
+	}
+	if view != nil {
+		r.h.Partitions, r.h.Replicas = Capture(view)
+	}
+}
+
+// Err returns the first misuse of the recorder, if any.
+func (r *Recorder) Err() error { return r.err }
+
+// History returns the history recorded so far, checked: every operation
+// is validated. Operations still open appear with outcome Unknown and
+// their invocation time as completion; call Close first to end them
+// properly.
+func (r *Recorder) History() (*History, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	for i := range r.h.Ops {
+		if err := r.h.Ops[i].Validate(); err != nil {
+			return nil, fmt.Errorf("recorder: %v", err)
+		}
+	}
+	h := r.h
+	h.Ops = slices.Clone(r.h.Ops)
+	return &h, nil
+}
