@@ -598,3 +598,17 @@ func (l *Log) String() string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// OffsetForTimestamp returns the base offset of the first batch below
+// maxOffset whose largest timestamp is at or after ts, or NoOffset.
+func (l *Log) OffsetForTimestamp(ts, maxOffset int64) int64 {
+	for _, e := range l.index {
+		if e.base >= maxOffset {
+			break
+		}
+		if e.maxTS >= ts {
+			return e.base
+		}
+	}
+	return protocol.NoOffset
+}

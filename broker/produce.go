@@ -1,0 +1,169 @@
+package broker
+
+import (
+	"slices"
+
+	"github.com/kafkasim/kafkasim/broker/log"
+	"github.com/kafkasim/kafkasim/broker/protocol"
+	"github.com/kafkasim/kafkasim/sim"
+)
+
+// delayedProduce is an acks=all Produce waiting for its partitions'
+// high-water marks (Kafka's DelayedProduce).
+type delayedProduce struct {
+	b       *Broker
+	from    sim.NodeID
+	resp    *protocol.ProduceResponse
+	pending int
+	timer   sim.Timer
+	sent    bool
+	acks    []ackInfo
+	// per partition of the request
+	lastOffsets []int64
+	waiting     []bool
+}
+
+type ackInfo struct {
+	index int
+	epoch int32
+	isr   []int32
+}
+
+func (d *delayedProduce) complete(i int, code protocol.ErrorCode, p *partition) {
+	pr := &d.resp.Partitions[i]
+	d.waiting[i] = false
+	if code != protocol.None {
+		pr.Error = code
+		pr.BaseOffset = -1
+		pr.CurrentLeader = protocol.LeaderAndEpoch{LeaderID: p.leader, LeaderEpoch: p.leaderEpoch}
+	} else {
+		d.acks = append(d.acks, ackInfo{index: i, epoch: p.leaderEpoch, isr: slices.Clone(p.maximalISR())})
+	}
+	d.pending--
+	if d.pending == 0 {
+		d.send()
+	}
+}
+
+func (d *delayedProduce) send() {
+	if d.sent {
+		return
+	}
+	d.sent = true
+	d.b.n.Cancel(d.timer)
+	if obs := d.b.cfg.Observer; obs != nil {
+		for _, a := range d.acks {
+			pr := d.resp.Partitions[a.index]
+			if pr.Error == protocol.None {
+				obs.Acked(pr.TP, d.b.id, a.epoch, pr.BaseOffset, d.lastOffsets[a.index], a.isr)
+			}
+		}
+	}
+	d.b.replyTo(d.from, d.resp)
+}
+
+func (d *delayedProduce) expire() {
+	if d.sent {
+		return
+	}
+	d.b.s.Mark("broker.produce.request-timed-out")
+	for i := range d.resp.Partitions {
+		if d.waiting[i] {
+			d.resp.Partitions[i].Error = protocol.RequestTimedOut
+			d.resp.Partitions[i].BaseOffset = -1
+		}
+	}
+	d.send()
+}
+
+// handleProduce appends records to the partitions this broker leads (Kafka's
+// ReplicaManager.appendRecords).
+func (b *Broker) handleProduce(from sim.NodeID, m *protocol.Produce) {
+	resp := &protocol.ProduceResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.ProducePartitionResponse, len(m.Partitions))}
+	for i, part := range m.Partitions {
+		resp.Partitions[i] = protocol.ProducePartitionResponse{TP: part.TP, BaseOffset: -1, LogStartOffset: -1,
+			CurrentLeader: protocol.LeaderAndEpoch{LeaderID: protocol.NoNode, LeaderEpoch: protocol.NoEpoch}}
+	}
+	if m.Acks != protocol.AcksAll && m.Acks != protocol.AcksNone && m.Acks != protocol.AcksLeader {
+		for i := range resp.Partitions {
+			resp.Partitions[i].Error = protocol.InvalidRequiredAcks
+		}
+		b.replyTo(from, resp)
+		return
+	}
+	d := &delayedProduce{b: b, from: from, resp: resp}
+	d.lastOffsets = make([]int64, len(m.Partitions))
+	d.waiting = make([]bool, len(m.Partitions))
+	now := b.n.Now()
+	var waits []*produceWait
+	var waitParts []*partition
+	for i, part := range m.Partitions {
+		pr := &resp.Partitions[i]
+		p, ok := b.partitions[part.TP]
+		if !ok || p.log == nil {
+			pr.Error = protocol.UnknownTopicOrPartition
+			if b.failedStart != nil {
+				pr.Error = protocol.KafkaStorageError
+			}
+			continue
+		}
+		pr.CurrentLeader = protocol.LeaderAndEpoch{LeaderID: p.leader, LeaderEpoch: p.leaderEpoch}
+		if !p.isLeader {
+			pr.Error = protocol.NotLeaderOrFollower
+			continue
+		}
+		if m.Acks == protocol.AcksAll && len(p.isr) < b.minISR(part.TP.Topic, len(p.replicas)) {
+			b.s.Mark("broker.produce.not-enough-replicas")
+			pr.Error = protocol.NotEnoughReplicas
+			continue
+		}
+		info, err := p.log.AppendAsLeader(part.Records, p.leaderEpoch, now)
+		if err != nil {
+			pr.Error = log.ErrorCode(err)
+			p.emit("broker.produce.refused", uint64(pr.Error), "%v", err)
+			continue
+		}
+		pr.BaseOffset = info.FirstOffset
+		pr.LogStartOffset = p.log.StartOffset()
+		d.lastOffsets[i] = info.LastOffset
+		if info.Duplicate {
+			b.s.Mark("broker.produce.duplicate-sequence")
+			p.emit("broker.produce.duplicate", uint64(info.FirstOffset), "duplicate of [%d, %d]", info.FirstOffset, info.LastOffset)
+		} else {
+			p.emit("broker.append", sim.Digest(uint64(info.FirstOffset), uint64(info.LastOffset), uint64(p.leaderEpoch)),
+				"appended [%d, %d] at epoch %d", info.FirstOffset, info.LastOffset, p.leaderEpoch)
+			b.changed()
+			p.wakeFetchWaits()
+			p.maybeIncrementHighWatermark()
+		}
+		if m.Acks == protocol.AcksAll {
+			w := &produceWait{req: d, index: i, required: info.LastOffset + 1}
+			d.waiting[i] = true
+			d.pending++
+			waits = append(waits, w)
+			waitParts = append(waitParts, p)
+		}
+	}
+	switch {
+	case m.Acks == protocol.AcksNone:
+		return
+	case m.Acks == protocol.AcksLeader || d.pending == 0:
+		b.replyTo(from, resp)
+		return
+	}
+	// Register the waits only now, so that none completes before every
+	// partition of the request was appended.
+	for i, w := range waits {
+		p := waitParts[i]
+		if code, ok := p.checkEnoughReplicas(w.required); ok {
+			w.done = true
+			d.waiting[w.index] = false
+			d.complete(w.index, code, p)
+			continue
+		}
+		p.produceWaits = append(p.produceWaits, w)
+	}
+	if !d.sent {
+		d.timer = b.n.After(m.Timeout, "broker.produce.timeout", d.expire)
+	}
+}

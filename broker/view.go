@@ -1,0 +1,194 @@
+package broker
+
+import (
+	"slices"
+
+	"github.com/kafkasim/kafkasim/broker/log"
+	"github.com/kafkasim/kafkasim/broker/metadata"
+	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/sim"
+)
+
+// Replica is a live view of one broker's replica of a partition; it
+// implements model.ReplicaView.
+type Replica struct {
+	p *partition
+}
+
+var _ model.ReplicaView = (*Replica)(nil)
+
+// Broker returns the id of the broker holding the replica.
+func (r *Replica) Broker() int32 { return r.p.b.id }
+
+// Online reports whether the broker process is running with the replica
+// loaded.
+func (r *Replica) Online() bool { return r.p.b.n.Up() && r.p.b.n.Process() == r.p.b && r.p.log != nil }
+
+// Incarnation returns the broker node's incarnation.
+func (r *Replica) Incarnation() uint32 { return r.p.b.n.Incarnation() }
+
+// IsLeader reports whether the replica acts as leader.
+func (r *Replica) IsLeader() bool { return r.p.isLeader }
+
+// LeaderEpoch returns the epoch the replica believes current.
+func (r *Replica) LeaderEpoch() int32 { return r.p.leaderEpoch }
+
+// PartitionEpoch returns the partition epoch the replica last applied.
+func (r *Replica) PartitionEpoch() int32 { return r.p.partitionEpoch }
+
+// Leader returns the leader the replica believes current.
+func (r *Replica) Leader() int32 { return r.p.leader }
+
+// HighWatermark returns the replica's high-water mark.
+func (r *Replica) HighWatermark() int64 { return r.p.log.HighWatermark() }
+
+// LogStartOffset returns the first offset of the replica's log.
+func (r *Replica) LogStartOffset() int64 { return r.p.log.StartOffset() }
+
+// LogEndOffset returns the replica's log end offset.
+func (r *Replica) LogEndOffset() int64 { return r.p.log.EndOffset() }
+
+// Entry returns the record at offset.
+func (r *Replica) Entry(offset int64) (model.Entry, bool) { return r.p.log.Entry(offset) }
+
+// ISR returns the maximal ISR while the replica leads, nil otherwise.
+func (r *Replica) ISR() []int32 {
+	if !r.p.isLeader {
+		return nil
+	}
+	return slices.Clone(r.p.maximalISR())
+}
+
+// CommittedISR returns the ISR the controller committed, as the leader
+// knows it (nil when following).
+func (r *Replica) CommittedISR() []int32 {
+	if !r.p.isLeader {
+		return nil
+	}
+	return slices.Clone(r.p.isr)
+}
+
+// PendingISR returns the ISR change awaiting the controller, if any.
+func (r *Replica) PendingISR() ([]int32, bool) {
+	if r.p.pending == nil {
+		return nil, false
+	}
+	return slices.Clone(r.p.pending.proposed), true
+}
+
+// Log returns the replica's log, for inspection.
+func (r *Replica) Log() *log.Log { return r.p.log }
+
+// offlineReplica is a replica whose broker is down (or has no log for it):
+// it reports what the view last saw of it.
+type offlineReplica struct {
+	broker      int32
+	incarnation uint32
+	snap        snapshot
+}
+
+type snapshot struct {
+	epoch           int32
+	hwm, start, end int64
+}
+
+func (o *offlineReplica) Broker() int32                   { return o.broker }
+func (o *offlineReplica) Online() bool                    { return false }
+func (o *offlineReplica) Incarnation() uint32             { return o.incarnation }
+func (o *offlineReplica) IsLeader() bool                  { return false }
+func (o *offlineReplica) LeaderEpoch() int32              { return o.snap.epoch }
+func (o *offlineReplica) HighWatermark() int64            { return o.snap.hwm }
+func (o *offlineReplica) LogStartOffset() int64           { return o.snap.start }
+func (o *offlineReplica) LogEndOffset() int64             { return o.snap.end }
+func (o *offlineReplica) Entry(int64) (model.Entry, bool) { return model.Entry{}, false }
+func (o *offlineReplica) ISR() []int32                    { return nil }
+
+// ClusterView is model.ClusterView over a set of broker nodes and the
+// authoritative metadata (the controller's image).
+type ClusterView struct {
+	nodes    map[int32]*sim.Node
+	ids      []int32
+	metadata func() *metadata.Image
+	last     map[replicaKey]snapshot
+}
+
+type replicaKey struct {
+	broker int32
+	tp     model.TopicPartition
+}
+
+var _ model.ClusterView = (*ClusterView)(nil)
+
+// NewClusterView returns a view of the brokers (by node id) whose process,
+// when up, is a *Broker, with partition metadata from meta.
+func NewClusterView(brokers map[int32]*sim.Node, meta func() *metadata.Image) *ClusterView {
+	v := &ClusterView{nodes: brokers, metadata: meta, last: make(map[replicaKey]snapshot)}
+	for id := range brokers {
+		v.ids = append(v.ids, id)
+	}
+	slices.Sort(v.ids)
+	return v
+}
+
+// Broker returns the running broker with the given id, if any.
+func (v *ClusterView) Broker(id int32) (*Broker, bool) {
+	n, ok := v.nodes[id]
+	if !ok || !n.Up() {
+		return nil, false
+	}
+	b, ok := n.Process().(*Broker)
+	return b, ok
+}
+
+// Version changes whenever a broker changed something a checker can see,
+// a broker started or stopped, or the metadata moved on.
+func (v *ClusterView) Version() uint64 {
+	words := make([]uint64, 0, 2*len(v.ids)+1)
+	words = append(words, uint64(v.metadata().Offset()))
+	for _, id := range v.ids {
+		n := v.nodes[id]
+		var changes uint64
+		if b, ok := v.Broker(id); ok {
+			changes = b.Changes()
+		}
+		words = append(words, uint64(n.Incarnation()), changes)
+	}
+	return sim.Digest(words...)
+}
+
+// Partitions returns every partition of the metadata, sorted.
+func (v *ClusterView) Partitions() []model.TopicPartition { return v.metadata().Partitions() }
+
+// Metadata returns a partition's committed state.
+func (v *ClusterView) Metadata(tp model.TopicPartition) (model.PartitionMetadata, bool) {
+	p, ok := v.metadata().Partition(tp)
+	if !ok {
+		return model.PartitionMetadata{}, false
+	}
+	return p.Model(), true
+}
+
+// Replicas returns one view per assigned replica, in assignment order.
+func (v *ClusterView) Replicas(tp model.TopicPartition) []model.ReplicaView {
+	p, ok := v.metadata().Partition(tp)
+	if !ok {
+		return nil
+	}
+	out := make([]model.ReplicaView, 0, len(p.Replicas))
+	for _, id := range p.Replicas {
+		key := replicaKey{id, tp}
+		if b, ok := v.Broker(id); ok {
+			if r, ok := b.Partition(tp); ok {
+				v.last[key] = snapshot{epoch: r.LeaderEpoch(), hwm: r.HighWatermark(), start: r.LogStartOffset(), end: r.LogEndOffset()}
+				out = append(out, r)
+				continue
+			}
+		}
+		var inc uint32
+		if n, ok := v.nodes[id]; ok {
+			inc = n.Incarnation()
+		}
+		out = append(out, &offlineReplica{broker: id, incarnation: inc, snap: v.last[key]})
+	}
+	return out
+}
