@@ -345,6 +345,15 @@ func (c *Client) EndOffset() int64 { return c.log.EndOffset() }
 // LastEpoch returns the epoch of the last entry of the log, 0 if empty.
 func (c *Client) LastEpoch() int32 { return c.log.LastEpoch() }
 
+// Lingering returns, on the leader, how many appended records wait for the
+// end of the linger time to be written; 0 elsewhere.
+func (c *Client) Lingering() int {
+	if c.lead == nil {
+		return 0
+	}
+	return len(c.lead.pending)
+}
+
 // Committed returns the offset up to which the listener has been handed
 // the committed log (exclusive).
 func (c *Client) Committed() int64 { return c.applied }
@@ -549,7 +558,7 @@ func (c *Client) schedule(next time.Duration) {
 
 func (c *Client) pollOnce() time.Duration {
 	now := c.now()
-	next := c.pollConns(now)
+	c.expireConns(now)
 	var d time.Duration
 	switch c.role {
 	case Leader:
@@ -566,9 +575,12 @@ func (c *Client) pollOnce() time.Duration {
 		d = c.pollResigned(now)
 	}
 	if d <= now {
+		// A duty fell due while polling (a zero backoff, a transition):
+		// poll again at once.
+		c.repoll = true
 		d = never
 	}
-	return min(next, d)
+	return min(d, c.connDeadline(now))
 }
 
 // Connections (Kafka's RequestManager).
@@ -638,17 +650,23 @@ func (c *Client) fail(cn *conn, now time.Duration) {
 	cn.state, cn.until = connBackoff, now+c.cfg.RetryBackoff
 }
 
-// pollConns expires requests that went unanswered for the request timeout
-// and returns when the next connection deadline falls.
-func (c *Client) pollConns(now time.Duration) time.Duration {
-	next := never
+// expireConns fails the requests that went unanswered for the request
+// timeout.
+func (c *Client) expireConns(now time.Duration) {
 	for i := range c.conns {
 		cn := &c.conns[i]
 		if cn.state == connInflight && now >= cn.until {
 			c.s.Mark("kraft.request.timed-out")
 			c.fail(cn, now)
 		}
-		if cn.state != connReady && cn.until > now {
+	}
+}
+
+// connDeadline returns when the next request times out or backoff ends.
+func (c *Client) connDeadline(now time.Duration) time.Duration {
+	next := never
+	for i := range c.conns {
+		if cn := &c.conns[i]; cn.state != connReady && cn.until > now {
 			next = min(next, cn.until)
 		}
 	}

@@ -213,6 +213,11 @@ func (c *Client) pollUnattached(now time.Duration) time.Duration {
 }
 
 func (c *Client) pollProspective(now time.Duration) time.Duration {
+	if c.granted() >= c.majority() {
+		c.s.Mark("kraft.prevote.won")
+		c.toCandidate()
+		return now
+	}
 	if c.voteRejected() || now >= c.deadline {
 		// Lost: back to the leader it knew, or to waiting.
 		c.s.Mark("kraft.prevote.lost")
@@ -260,6 +265,9 @@ func (c *Client) pollFollower(now time.Duration) time.Duration {
 		c.fetchAnyVoter(now)
 	} else if !c.anyInflight() {
 		c.maybeFetch(leaderNode, now)
+	}
+	if now >= c.deadline {
+		return never // the connections' deadlines drive the next attempt
 	}
 	return c.deadline
 }
@@ -432,9 +440,6 @@ func (c *Client) onVoteResponse(from sim.NodeID, resp *VoteResponse) {
 		c.votes[voter] = resp.VoteGranted
 		if !resp.VoteGranted {
 			c.s.Mark("kraft.prevote.rejected")
-		} else if c.granted() >= c.majority() {
-			c.s.Mark("kraft.prevote.won")
-			c.toCandidate()
 		}
 	}
 }

@@ -204,7 +204,7 @@ func (m *ProduceResponse) String() string {
 	fmt.Fprintf(&b, "ProduceResponse#%d", m.CorrelationID)
 	for _, p := range m.Partitions {
 		if p.Error != None {
-			fmt.Fprintf(&b, " %s:%s", p.TP, p.Error)
+			fmt.Fprintf(&b, " %s:%s", p.TP, p.Error.String())
 		} else {
 			fmt.Fprintf(&b, " %s:@%d", p.TP, p.BaseOffset)
 		}
@@ -340,13 +340,13 @@ func (m *FetchResponse) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "FetchResponse#%d", m.CorrelationID)
 	if m.Error != None {
-		fmt.Fprintf(&b, " %s", m.Error)
+		fmt.Fprintf(&b, " %s", m.Error.String())
 	}
 	for _, p := range m.Partitions {
 		fmt.Fprintf(&b, " %s:", p.TP)
 		switch {
 		case p.Error != None:
-			fmt.Fprintf(&b, "%s", p.Error)
+			fmt.Fprintf(&b, "%s", p.Error.String())
 		case p.DivergingEpoch.Diverged():
 			fmt.Fprintf(&b, "diverging(%s)", p.DivergingEpoch)
 		default:
@@ -433,7 +433,7 @@ func (m *ListOffsetsResponse) String() string {
 	fmt.Fprintf(&b, "ListOffsetsResponse#%d", m.CorrelationID)
 	for _, p := range m.Partitions {
 		if p.Error != None {
-			fmt.Fprintf(&b, " %s:%s", p.TP, p.Error)
+			fmt.Fprintf(&b, " %s:%s", p.TP, p.Error.String())
 		} else {
 			fmt.Fprintf(&b, " %s:%d@e%d", p.TP, p.Offset, p.LeaderEpoch)
 		}
@@ -521,7 +521,7 @@ func (m *OffsetsForLeaderEpochResponse) String() string {
 	fmt.Fprintf(&b, "OffsetsForLeaderEpochResponse#%d", m.CorrelationID)
 	for _, p := range m.Partitions {
 		if p.Error != None {
-			fmt.Fprintf(&b, " %s:%s", p.TP, p.Error)
+			fmt.Fprintf(&b, " %s:%s", p.TP, p.Error.String())
 		} else {
 			fmt.Fprintf(&b, " %s:epoch %d ends at %d", p.TP, p.LeaderEpoch, p.EndOffset)
 		}
@@ -630,11 +630,11 @@ func (m *AlterPartitionResponse) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "AlterPartitionResponse#%d", m.CorrelationID)
 	if m.Error != None {
-		fmt.Fprintf(&b, " %s", m.Error)
+		fmt.Fprintf(&b, " %s", m.Error.String())
 	}
 	for _, p := range m.Partitions {
 		if p.Error != None {
-			fmt.Fprintf(&b, " %s:%s", p.TP, p.Error)
+			fmt.Fprintf(&b, " %s:%s", p.TP, p.Error.String())
 		} else {
 			fmt.Fprintf(&b, " %s:isr=%v,leader=%d,leader-epoch=%d,partition-epoch=%d", p.TP, p.ISR, p.LeaderID, p.LeaderEpoch, p.PartitionEpoch)
 		}
@@ -724,7 +724,7 @@ func (m *MetadataResponse) String() string {
 	fmt.Fprintf(&b, "MetadataResponse#%d brokers=%v controller=%d", m.CorrelationID, m.Brokers, m.ControllerID)
 	for _, t := range m.Topics {
 		if t.Error != None {
-			fmt.Fprintf(&b, " %s:%s", t.Name, t.Error)
+			fmt.Fprintf(&b, " %s:%s", t.Name, t.Error.String())
 			continue
 		}
 		for _, p := range t.Partitions {
