@@ -75,6 +75,10 @@ func start(n *sim.Node, cfg Config) *Broker {
 		alterQ:     make(map[model.TopicPartition]bool),
 		fetchWaits: make(map[*fetchWait]struct{}),
 		lastHWMs:   make(map[model.TopicPartition]int64),
+		// Correlation ids differ between incarnations, so that a late
+		// answer to a request of a previous process is never taken for an
+		// answer to this one's.
+		corr: int32(n.Boots()&0x7f) << 24,
 	}
 	if err := b.loadLogs(); err != nil {
 		// A failed log directory: Kafka's broker would stop. This one stays

@@ -15,6 +15,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/metadata"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/sim"
 )
 
 // TestScripts runs the interaction scripts under testdata. Each verb is
@@ -140,6 +141,14 @@ func (a args) tp() (model.TopicPartition, error) {
 	return model.TopicPartition{Topic: a.str("topic", "t"), Partition: int32(p)}, err
 }
 
+// scriptKinds are the trace records scripts print as they happen.
+var scriptKinds = map[string]bool{
+	"broker.isr.propose":   true,
+	"broker.isr.rejected":  true,
+	"broker.isr.committed": true,
+	"log.recovery":         true,
+}
+
 // cluster brokers=3 truncation=fetch [legacy-hwm] [seed=1]; input lines
 // are broker configs (name=value).
 func (s *script) cluster(a args, d *datadriven.TestData) (string, error) {
@@ -186,6 +195,11 @@ func (s *script) cluster(a args, d *datadriven.TestData) (string, error) {
 		return "", err
 	}
 	s.e = e
+	e.s.Trace().SetSink(func(r sim.Record) {
+		if scriptKinds[r.Kind] {
+			e.logf("%s %s", r.Node, r.Detail)
+		}
+	})
 	if err := e.s.RunFor(10 * time.Millisecond); err != nil {
 		return "", err
 	}
