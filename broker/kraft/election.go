@@ -204,7 +204,11 @@ func (c *Client) commonResponse(code protocol.ErrorCode, leader, epoch int32) (h
 // Role duties.
 
 func (c *Client) pollUnattached(now time.Duration) time.Duration {
-	if !c.observer && now >= c.deadline {
+	if c.observer {
+		c.fetchAnyVoter(now)
+		return never // the connections' deadlines drive the next attempt
+	}
+	if now >= c.deadline {
 		c.stand()
 		return now
 	}
@@ -370,14 +374,14 @@ func (c *Client) canGrant(candidate int32, upToDate, preVote bool) bool {
 	case Leader, Resigned:
 		return false
 	case Candidate:
-		return preVote && upToDate
+		return preVote
 	case Follower:
 		// A follower that has heard from its leader in this epoch refuses
 		// pre-votes: the leader is alive as far as it can tell.
 		return preVote && !c.fetched && upToDate
 	}
 	if preVote {
-		return upToDate
+		return true
 	}
 	if c.voted >= 0 {
 		return c.voted == candidate
@@ -385,7 +389,7 @@ func (c *Client) canGrant(candidate int32, upToDate, preVote bool) bool {
 	if c.leader >= 0 {
 		return false
 	}
-	return upToDate
+	return true
 }
 
 func (c *Client) markVote(req *Vote, granted bool, cmp int) {
