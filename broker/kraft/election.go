@@ -374,14 +374,14 @@ func (c *Client) canGrant(candidate int32, upToDate, preVote bool) bool {
 	case Leader, Resigned:
 		return false
 	case Candidate:
-		return preVote
+		return preVote && upToDate
 	case Follower:
 		// A follower that has heard from its leader in this epoch refuses
 		// pre-votes: the leader is alive as far as it can tell.
 		return preVote && !c.fetched && upToDate
 	}
 	if preVote {
-		return true
+		return upToDate
 	}
 	if c.voted >= 0 {
 		return c.voted == candidate
@@ -389,7 +389,7 @@ func (c *Client) canGrant(candidate int32, upToDate, preVote bool) bool {
 	if c.leader >= 0 {
 		return false
 	}
-	return true
+	return upToDate
 }
 
 func (c *Client) markVote(req *Vote, granted bool, cmp int) {
