@@ -95,14 +95,22 @@ type clusterConfig struct {
 	observers int
 	kraft     kraft.Config
 	link      network.Link
+	replay    string // the one-line command that replays the run, for failures
 }
 
 func defaultClusterConfig() clusterConfig {
 	return clusterConfig{seed: 1, voters: 3, kraft: kraft.DefaultConfig(), link: network.DefaultConfig().Link}
 }
 
+func (cc clusterConfig) name() string {
+	return fmt.Sprintf("'<test>' (seed %d, %d voters, %d observers)", cc.seed, cc.voters, cc.observers)
+}
+
 func newCluster(cc clusterConfig) (*cluster, error) {
-	s := sim.New(sim.Config{Seed: cc.seed, Replay: fmt.Sprintf("go test ./broker/kraft -run <test> (seed %d)", cc.seed)})
+	if cc.replay == "" {
+		cc.replay = "go test ./broker/kraft -run " + cc.name()
+	}
+	s := sim.New(sim.Config{Seed: cc.seed, Replay: cc.replay})
 	ncfg := network.DefaultConfig()
 	ncfg.Link = cc.link
 	net, err := network.New(s, ncfg)

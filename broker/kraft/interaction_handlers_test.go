@@ -62,7 +62,11 @@ func (e *scriptEnv) handleCluster(d *datadriven.TestData) (string, error) {
 	if cc.voters < 1 {
 		return "", fmt.Errorf("cluster: voters=%d: a quorum needs at least one voter", cc.voters)
 	}
+	if err := cc.kraft.Validate(); err != nil {
+		return "", err
+	}
 	e.lines = e.lines[:0]
+	cc.replay = e.replay
 	cl, err := newCluster(cc)
 	if err != nil {
 		return "", err

@@ -27,7 +27,7 @@ func TestInteractions(t *testing.T) {
 			continue
 		}
 		t.Run(e.Name(), func(t *testing.T) {
-			env := &scriptEnv{}
+			env := &scriptEnv{replay: "go test ./broker/kraft -run TestInteractions/" + e.Name()}
 			datadriven.RunTest(t, filepath.Join("testdata", e.Name()), func(t *testing.T, d *datadriven.TestData) string {
 				out, err := env.handle(d)
 				if err != nil {
@@ -42,9 +42,10 @@ func TestInteractions(t *testing.T) {
 // scriptEnv holds the cluster a script drives and the trace records it has
 // not printed yet.
 type scriptEnv struct {
-	cl    *cluster
-	lines []string
-	msgs  bool
+	replay string
+	cl     *cluster
+	lines  []string
+	msgs   bool
 }
 
 func (e *scriptEnv) handle(d *datadriven.TestData) (string, error) {
