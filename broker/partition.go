@@ -103,8 +103,15 @@ func (p *partition) maximalISR() []int32 {
 	return p.isr
 }
 
+// emit adds a trace record about the partition; the detail is formatted
+// only when someone reads the trace.
 func (p *partition) emit(kind string, digest uint64, format string, args ...any) {
-	p.b.s.Trace().Emitf(p.b.n, kind, digest, "%s: "+format, append([]any{p.tp}, args...)...)
+	tr := p.b.s.Trace()
+	if !tr.Sinking() {
+		tr.Emit(p.b.n, kind, digest, nil)
+		return
+	}
+	tr.Emitf(p.b.n, kind, digest, "%s: "+format, append([]any{p.tp}, args...)...)
 }
 
 // applyRegistration acts on the partition's committed state from the
