@@ -112,8 +112,5 @@ func (c Config) Validate() error {
 	if c.MaxBatchBytes < 1 {
 		errs = append(errs, fmt.Errorf("invalid value %d for max batch bytes: must be at least 1", c.MaxBatchBytes))
 	}
-	if c.FetchMaxWait > 0 && c.FetchTimeout > 0 && 2*c.FetchMaxWait > c.FetchTimeout {
-		errs = append(errs, fmt.Errorf("invalid value %v for configuration controller.quorum.fetch.timeout.ms: must be at least twice the fetch max wait (%v), or followers time out on idle long polls", c.FetchTimeout, c.FetchMaxWait))
-	}
 	return errors.Join(errs...)
 }

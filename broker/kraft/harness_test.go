@@ -56,6 +56,9 @@ type proc struct {
 	changes  []string
 	leaderID int32
 	epoch    int32
+	// commitsAtLeadership is where the listener stood when it was told
+	// that its own node leads.
+	commitsAtLeadership int64
 }
 
 func (p *proc) Receive(from sim.NodeID, m network.Message) {
@@ -85,6 +88,9 @@ func (p *proc) HandleCommit(b *kraft.Batch) {
 
 func (p *proc) HandleLeaderChange(leader, epoch int32) {
 	p.leaderID, p.epoch = leader, epoch
+	if leader == p.m.id {
+		p.commitsAtLeadership = p.commits
+	}
 	p.changes = append(p.changes, fmt.Sprintf("%s@%d", p.m.cl.nameOf(leader), epoch))
 }
 
