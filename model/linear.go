@@ -43,8 +43,9 @@ import (
 // read takes the offset it was read at, and must precede the first read
 // that saw it, so it returns no later than that read.
 //
-// The final committed log of each partition's leader, when the history
-// has one, is one more read, after every operation.
+// The final log of each partition's leader, when the history has one, is
+// one more read, after every operation: it returns the whole log, from its
+// start offset to its end, and also says that the log holds nothing more.
 
 // LogInput is a log operation's input.
 type LogInput struct {
@@ -57,7 +58,11 @@ type LogInput struct {
 	// Unknown marks a send whose outcome was unknown (it was read).
 	Unknown bool
 	// Op is the history's op id; -1 for the final log.
-	Op     int64
+	Op int64
+	// Final marks the final log of a leader: a read of the whole log,
+	// which ends at End.
+	Final  bool
+	End    int64
 	Broker int32 // the final log's broker
 	tab    *linTable
 }
@@ -195,11 +200,13 @@ func logStep(state any, in *LogInput, out *LogOutput) (bool, any) {
 	}
 	rs := out.Records
 	if len(rs) == 0 {
-		return true, state
+		// An empty poll says nothing; an empty final log says the log
+		// holds nothing from its start on.
+		return !in.Final || head.offset < in.Offset, state
 	}
 	last := rs[len(rs)-1]
 	n := head.find(last.Offset)
-	if n == nil || n.value != last.Value {
+	if n == nil || n.value != last.Value || (in.Final && (n != head || last.Offset >= in.End)) {
 		return false, state
 	}
 	for i := len(rs) - 2; i >= 0; i-- {
@@ -289,8 +296,8 @@ func describeOperation(input, output any) string {
 		}
 		out, _ := output.(*LogOutput)
 		var b strings.Builder
-		if in.Op < 0 {
-			fmt.Fprintf(&b, "final log of broker %d from %d -> [", in.Broker, in.Offset)
+		if in.Final {
+			fmt.Fprintf(&b, "final log of broker %d, [%d, %d) -> [", in.Broker, in.Offset, in.End)
 		} else {
 			fmt.Fprintf(&b, "poll(from %d) -> [", in.Offset)
 		}
@@ -501,21 +508,15 @@ func Linearization(h *History) ([]porcupine.Operation, []Record) {
 	for _, f := range FinalLogs(h) {
 		var out LogOutput
 		for _, r := range f.Records {
-			if r.Offset >= f.HighWatermark {
-				break
-			}
 			v := intern(r.Key, r.Value)
 			out.Records = append(out.Records, LogRecord{r.Offset, v})
 			note(f.TP, v, r.Offset, Forever)
 		}
-		if len(out.Records) == 0 {
-			continue
-		}
 		name := fmt.Sprintf("final log of broker %d", f.Broker)
 		polls = append(polls, porcupine.Operation{
 			ClientId: clientID(name),
-			Input:    &LogInput{TP: f.TP, Offset: f.LogStartOffset, Op: -1, Broker: f.Broker, tab: tab},
-			Call:     int64(end), Output: &out, Return: Forever,
+			Input:    &LogInput{TP: f.TP, Offset: f.LogStartOffset, Op: -1, Final: true, End: f.LogEndOffset, Broker: f.Broker, tab: tab},
+			Call:     int64(end) + 1, Output: &out, Return: Forever,
 			Metadata: OpMeta{-1, name},
 		})
 	}

@@ -204,3 +204,21 @@ func TestPorcupinePartitions(t *testing.T) {
 	assert.Equal(t, "send(a) -> 0", m.DescribeOperation(parts[0][0].Input, parts[0][0].Output))
 	assert.Equal(t, "commit(g, t-0, 1)", m.DescribeOperation(parts[2][0].Input, parts[2][0].Output))
 }
+
+func TestFinalLogEndsTheLog(t *testing.T) {
+	var b hb
+	b.send("p", "a", 0, 10, model.OK, "", 0)
+	b.send("p", "b", 20, 30, model.OK, "", 1)
+	tp := model.TopicPartition{Topic: "t"}
+	b.h.Replicas = []model.ReplicaState{{TP: tp, Broker: 1, Online: true, Leader: true, LeaderEpoch: 1, HighWatermark: 2, LogEndOffset: 2,
+		Records: []model.Record{{Offset: 0, Value: model.Bytes("a")}, {Offset: 1, Value: model.Bytes("b")}}}}
+	assert.True(t, b.linearizable(t))
+	// Truncated after a: b, acknowledged, is gone.
+	b.h.Replicas[0].Records = b.h.Replicas[0].Records[:1]
+	b.h.Replicas[0].LogEndOffset, b.h.Replicas[0].HighWatermark = 1, 1
+	assert.False(t, b.linearizable(t))
+	// An empty log loses everything.
+	b.h.Replicas[0].Records = nil
+	b.h.Replicas[0].LogEndOffset, b.h.Replicas[0].HighWatermark = 0, 0
+	assert.False(t, b.linearizable(t))
+}

@@ -1,0 +1,121 @@
+package checker
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/kafkasim/kafkasim/model"
+)
+
+// FinalState checks a history's final cluster state: no two online
+// replicas of a partition may disagree below their common high-water mark
+// (replica-divergence). With unclean.leader.election.enable=true in the
+// history's config, divergence is Expected rather than Consistency: an
+// unclean election may elect a replica that lacks committed records.
+func FinalState(h *model.History, run Run) []Finding {
+	why := func(model.TopicPartition) string { return "" }
+	if h.Header.Config["unclean.leader.election.enable"] == "true" {
+		why = func(model.TopicPartition) string {
+			return "unclean.leader.election.enable=true allows an out-of-sync replica to lead"
+		}
+	}
+	return divergence(h.Replicas, run, why)
+}
+
+// divergence compares every pair of online replicas of each partition
+// below their common high-water mark. expected returns why divergence is
+// allowed in a partition, or "".
+func divergence(replicas []model.ReplicaState, run Run, expected func(model.TopicPartition) string) []Finding {
+	byTP := make(map[model.TopicPartition][]*model.ReplicaState)
+	var tps []model.TopicPartition
+	for i := range replicas {
+		r := &replicas[i]
+		if !r.Online {
+			continue
+		}
+		if byTP[r.TP] == nil {
+			tps = append(tps, r.TP)
+		}
+		byTP[r.TP] = append(byTP[r.TP], r)
+	}
+	slices.SortFunc(tps, model.TopicPartition.Compare)
+	var fs []Finding
+	for _, tp := range tps {
+		rs := byTP[tp]
+		slices.SortFunc(rs, func(a, b *model.ReplicaState) int { return int(a.Broker) - int(b.Broker) })
+		for i := range rs {
+			for j := i + 1; j < len(rs); j++ {
+				if f, ok := diverge(rs[i], rs[j]); ok {
+					f.Seed, f.Replay = run.Seed, run.Replay
+					if why := expected(tp); why != "" {
+						f.Class = Expected
+						f.Message += "; " + why
+					}
+					fs = append(fs, f)
+				}
+			}
+		}
+	}
+	return fs
+}
+
+// diverge compares two replicas of one partition below their common
+// high-water mark, within both logs.
+func diverge(a, b *model.ReplicaState) (Finding, bool) {
+	lo := max(a.LogStartOffset, b.LogStartOffset)
+	hi := min(a.HighWatermark, b.HighWatermark, a.LogEndOffset, b.LogEndOffset)
+	if lo >= hi {
+		return Finding{}, false
+	}
+	ra, rb := recordsIn(a, lo, hi), recordsIn(b, lo, hi)
+	var differ []int64
+	var first [2]*model.Record
+	for o := lo; o < hi; o++ {
+		x, okx := ra[o]
+		y, oky := rb[o]
+		if okx == oky && (!okx || sameRecord(x, y)) {
+			continue
+		}
+		if len(differ) == 0 {
+			if okx {
+				first[0] = &x
+			}
+			if oky {
+				first[1] = &y
+			}
+		}
+		differ = append(differ, o)
+	}
+	if len(differ) == 0 {
+		return Finding{}, false
+	}
+	show := func(r *model.Record) string {
+		if r == nil {
+			return "no record"
+		}
+		return fmt.Sprintf("%s (epoch %d)", r.Value, r.LeaderEpoch)
+	}
+	f := Finding{Name: "replica-divergence", Class: Consistency, TP: a.TP, Offsets: differ, Brokers: []int32{a.Broker, b.Broker},
+		Message: fmt.Sprintf("replicas %d and %d disagree at %d offsets below their common high-water mark %d; at offset %d broker %d has %s, broker %d has %s",
+			a.Broker, b.Broker, len(differ), hi, differ[0], a.Broker, show(first[0]), b.Broker, show(first[1]))}
+	for _, r := range first {
+		if r != nil {
+			f.Values = append(f.Values, r.Value)
+		}
+	}
+	return f, true
+}
+
+func recordsIn(r *model.ReplicaState, lo, hi int64) map[int64]model.Record {
+	m := make(map[int64]model.Record)
+	for _, rec := range r.Records {
+		if rec.Offset >= lo && rec.Offset < hi {
+			m[rec.Offset] = rec
+		}
+	}
+	return m
+}
+
+func sameRecord(a, b model.Record) bool {
+	return a.Offset == b.Offset && a.LeaderEpoch == b.LeaderEpoch && a.Key.Equal(b.Key) && a.Value.Equal(b.Value)
+}
