@@ -168,17 +168,40 @@ func TestEagerAssignorsAreCompleteAndExclusive(t *testing.T) {
 }
 
 // rebalance runs the cooperative protocol to completion: assign, members
-// revoke what they lost, assign again; it returns both rounds.
-func rebalance(parts map[string]int32, members []group.Member) (first, second map[string][]model.TopicPartition) {
+// revoke what they lost, assign again, as long as a round withheld
+// partitions (at most rounds follow-ups); it returns the first and the
+// last round.
+func rebalance(parts map[string]int32, members []group.Member, rounds int) (first, last map[string][]model.TopicPartition) {
 	a := group.CooperativeSticky{}
 	first = a.Assign(parts, members)
+	last = first
 	next := slices.Clone(members)
-	for i := range next {
-		// A member keeps the intersection of what it owned and what it got.
-		next[i].Owned = first[next[i].ID]
-		next[i].Generation++
+	for range rounds {
+		for i := range next {
+			// A member keeps the intersection of what it owned and what it got.
+			next[i].Owned = last[next[i].ID]
+			next[i].Generation++
+		}
+		last = a.Assign(parts, next)
+		if complete(parts, members, last) {
+			break
+		}
 	}
-	return first, a.Assign(parts, next)
+	return first, last
+}
+
+func complete(parts map[string]int32, members []group.Member, a map[string][]model.TopicPartition) bool {
+	n := 0
+	for _, tps := range a {
+		n += len(tps)
+	}
+	want := 0
+	for topic, p := range parts {
+		if slices.ContainsFunc(members, func(m group.Member) bool { return slices.Contains(m.Topics, topic) }) {
+			want += int(p)
+		}
+	}
+	return n == want
 }
 
 func TestCooperativeStickyIsBalancedStickyAndCooperative(t *testing.T) {
@@ -196,7 +219,13 @@ func TestCooperativeStickyIsBalancedStickyAndCooperative(t *testing.T) {
 		if rapid.Bool().Draw(t, "one joins") {
 			members = append(members, group.Member{ID: "joiner", Topics: members[0].Topics, Generation: 1})
 		}
-		first, second := rebalance(parts, members)
+		// With identical subscriptions one follow-up rebalance settles the
+		// group; otherwise balancing may revoke again, a few times at most.
+		rounds := 1
+		if !identical {
+			rounds = 4
+		}
+		first, second := rebalance(parts, members, rounds)
 		checkValid(t, parts, members, first, false)
 		checkValid(t, parts, members, second, true)
 		// Cooperative: nothing moves straight from one owner to another.

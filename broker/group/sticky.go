@@ -29,7 +29,7 @@ func (CooperativeSticky) Assign(partitions map[string]int32, members []Member) m
 	if identicalSubscriptions(sorted) {
 		out = constrainedAssign(all, sorted, owners)
 	} else {
-		out = generalAssign(all, sorted, owners)
+		out = generalAssign(partitions, all, sorted, owners)
 	}
 	// Cooperative: a partition whose previous owner is someone else is
 	// withheld until that owner has revoked it.
@@ -152,7 +152,7 @@ func constrainedAssign(all []model.TopicPartition, members []Member, owners map[
 // ownership, give each free partition to the eligible member holding the
 // fewest, then move partitions from the most to the least loaded eligible
 // member while that narrows the gap by more than one.
-func generalAssign(all []model.TopicPartition, members []Member, owners map[model.TopicPartition]string) map[string][]model.TopicPartition {
+func generalAssign(partitions map[string]int32, all []model.TopicPartition, members []Member, owners map[model.TopicPartition]string) map[string][]model.TopicPartition {
 	out := emptyAssignment(members)
 	owned := ownedBy(all, owners)
 	for _, m := range members {
@@ -162,13 +162,24 @@ func generalAssign(all []model.TopicPartition, members []Member, owners map[mode
 	for _, m := range members {
 		byID[m.ID] = m
 	}
+	// potential counts the partitions a member could hold: among equally
+	// loaded members, the one with fewer alternatives takes a partition,
+	// so that members with wider subscriptions stay free for partitions
+	// only they can take (as Kafka's sticky assignor orders consumers).
+	potential := make(map[string]int, len(members))
+	for _, m := range members {
+		for _, t := range slices.Compact(slices.Sorted(slices.Values(m.Topics))) {
+			potential[m.ID] += int(partitions[t])
+		}
+	}
 	leastLoaded := func(topic string, except string) (string, bool) {
 		best, found := "", false
 		for _, m := range members {
 			if m.ID == except || !subscribes(m, topic) {
 				continue
 			}
-			if !found || len(out[m.ID]) < len(out[best]) {
+			if !found || len(out[m.ID]) < len(out[best]) ||
+				(len(out[m.ID]) == len(out[best]) && potential[m.ID] < potential[best]) {
 				best, found = m.ID, true
 			}
 		}
@@ -189,12 +200,19 @@ func generalAssign(all []model.TopicPartition, members []Member, owners map[mode
 		slices.SortStableFunc(order, func(a, b Member) int { return len(out[b.ID]) - len(out[a.ID]) })
 		for _, from := range order {
 			tps := out[from.ID]
-			for i := len(tps) - 1; i >= 0 && !moved; i-- {
-				to, ok := leastLoaded(tps[i].Topic, from.ID)
-				if ok && len(out[to])+1 < len(tps) {
-					out[to] = append(out[to], tps[i])
-					out[from.ID] = slices.Delete(tps, i, i+1)
-					moved = true
+			// Move a partition the member did not own before in preference
+			// to one it owned: that move costs no revocation.
+			for pass := 0; pass < 2 && !moved; pass++ {
+				for i := len(tps) - 1; i >= 0 && !moved; i-- {
+					if _, was := owners[tps[i]]; was == (pass == 0) {
+						continue
+					}
+					to, ok := leastLoaded(tps[i].Topic, from.ID)
+					if ok && len(out[to])+1 < len(tps) {
+						out[to] = append(out[to], tps[i])
+						out[from.ID] = slices.Delete(tps, i, i+1)
+						moved = true
+					}
 				}
 			}
 			if moved {
