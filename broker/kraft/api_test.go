@@ -256,3 +256,30 @@ func TestMessageStringsAndDigests(t *testing.T) {
 	v.PreVote = false
 	assert.NotEqual(t, msgs[0].(network.Digester).Digest(), v.Digest(), "the digest covers every field")
 }
+
+// TestObserverTornTail: observers do not flush, so a torn power loss leaves
+// half a batch at the end of their log; recovery truncates it and the
+// observer fetches the rest again.
+func TestObserverTornTail(t *testing.T) {
+	cc := defaultClusterConfig()
+	cc.observers, cc.kraft.AppendLinger = 1, 0
+	cl := stableCluster(t, cc)
+	b1, err := cl.member("b1")
+	require.NoError(t, err)
+	for i := range 50 {
+		_, err := cl.append("record-" + strconv.Itoa(i))
+		require.NoError(t, err)
+	}
+	ok, err := cl.runUntil(5*time.Second, cl.caughtUp)
+	require.NoError(t, err)
+	require.True(t, ok)
+	before := b1.proc().c.EndOffset()
+	b1.node.PowerLoss(true)
+	require.NoError(t, b1.node.Restart())
+	assert.Less(t, b1.proc().c.EndOffset(), before, "the unflushed tail is lost")
+	assert.Positive(t, cl.s.Marked("kraft.recovery.torn-tail"), "the torn batch was truncated")
+	ok, err = cl.runUntil(5*time.Second, cl.caughtUp)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, cl.holdsCommitted(b1.proc()))
+}

@@ -356,9 +356,11 @@ func TestCoverage(t *testing.T) {
 		}
 	}
 	for _, m := range []string{
-		"kraft.truncate.diverging-epoch", "kraft.leader.resigned.check-quorum", "kraft.prevote.rejected",
-		"kraft.vote.granted", "kraft.election.backoff", "kraft.recovery.resigned", "kraft.hwm.held-for-own-epoch",
-		"kraft.fetch.fenced-leader-epoch", "kraft.request.timed-out", "kraft.prevote.lost",
+		"kraft.truncate.diverging-epoch", "kraft.fetch.diverging-epoch", "kraft.leader.resigned.check-quorum",
+		"kraft.prevote.rejected", "kraft.prevote.rejected.log-behind", "kraft.prevote.lost",
+		"kraft.vote.granted", "kraft.vote.granted.longer-log", "kraft.vote.rejected.log-behind",
+		"kraft.vote.rejected.already-voted", "kraft.election.backoff", "kraft.recovery.resigned",
+		"kraft.hwm.held-for-own-epoch", "kraft.fetch.fenced-leader-epoch", "kraft.request.timed-out",
 	} {
 		require.Positive(t, marks[m], "coverage mark %s never reached; marks: %v", m, marks)
 	}
