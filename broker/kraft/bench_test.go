@@ -129,4 +129,3 @@ func BenchmarkFailover(b *testing.B) {
 		})
 	}
 }
-
