@@ -131,7 +131,9 @@ func (e *coordEnv) memberOf(alias string) string {
 	return alias
 }
 
-func (e *coordEnv) printf(format string, args ...any) { e.out = append(e.out, fmt.Sprintf(format, args...)) }
+func (e *coordEnv) printf(format string, args ...any) {
+	e.out = append(e.out, fmt.Sprintf(format, args...))
+}
 
 func (e *coordEnv) deliver(to sim.NodeID, m network.Message) {
 	who := e.names[to]
@@ -306,8 +308,10 @@ func (e *coordEnv) run(t *testing.T, d *datadriven.TestData) string {
 		}
 	case "join":
 		member := e.member[client]
+		gen := e.gen[client]
 		if arg(d, "member", "") == "none" {
-			member = ""
+			// A restarted consumer: no member id, no generation.
+			member, gen = "", protocol.NoGeneration
 		}
 		var protos []protocol.GroupProtocol
 		topics := strings.Split(arg(d, "topics", "t"), ",")
@@ -318,7 +322,7 @@ func (e *coordEnv) run(t *testing.T, d *datadriven.TestData) string {
 			}
 		}
 		for _, name := range strings.Split(arg(d, "protocols", "range"), ",") {
-			protos = append(protos, protocol.GroupProtocol{Name: name, Metadata: group.EncodeSubscription(group.Subscription{Topics: topics, Owned: owned, Generation: e.gen[client]})})
+			protos = append(protos, protocol.GroupProtocol{Name: name, Metadata: group.EncodeSubscription(group.Subscription{Topics: topics, Owned: owned, Generation: gen})})
 		}
 		e.handle(client, &protocol.JoinGroup{CorrelationID: e.nextCorr(), ClientID: client, ClientHost: "/10.0.0." + client[1:], GroupID: grp,
 			SessionTimeout: dur(t, arg(d, "session", "45s")), RebalanceTimeout: dur(t, arg(d, "rebalance", "5m")),
@@ -342,7 +346,11 @@ func (e *coordEnv) run(t *testing.T, d *datadriven.TestData) string {
 		}
 		e.handle(client, req)
 	case "heartbeat":
-		e.handle(client, &protocol.Heartbeat{CorrelationID: e.nextCorr(), GroupID: grp, GenerationID: e.genArg(t, d, client), MemberID: e.member[client], GroupInstanceID: arg(d, "instance", "")})
+		member := e.member[client]
+		if a := arg(d, "member", ""); a != "" {
+			member = e.memberOf(a)
+		}
+		e.handle(client, &protocol.Heartbeat{CorrelationID: e.nextCorr(), GroupID: grp, GenerationID: e.genArg(t, d, client), MemberID: member, GroupInstanceID: arg(d, "instance", "")})
 	case "leave":
 		e.handle(client, &protocol.LeaveGroup{CorrelationID: e.nextCorr(), GroupID: grp, Members: []protocol.MemberIdentity{{MemberID: e.member[client], Reason: "test"}}})
 	case "commit":

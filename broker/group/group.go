@@ -67,6 +67,12 @@ func (m *member) metadata(name string) []byte {
 	return nil
 }
 
+// sameNames reports whether two protocol lists name the same protocols in
+// the same order, whatever their metadata.
+func sameNames(a, b []protocol.GroupProtocol) bool {
+	return slices.EqualFunc(a, b, func(x, y protocol.GroupProtocol) bool { return x.Name == y.Name })
+}
+
 func (m *member) sameProtocols(ps []protocol.GroupProtocol) bool {
 	return slices.EqualFunc(m.protocols, ps, func(a, b protocol.GroupProtocol) bool {
 		return a.Name == b.Name && string(a.Metadata) == string(b.Metadata)
@@ -378,7 +384,11 @@ func (g *Group) joinStatic(w *waiter, m *protocol.JoinGroup, id string) {
 		g.leader = id
 	}
 	prev.clientID, prev.sessionTimeout, prev.rebalanceTimeout = m.ClientID, m.SessionTimeout, m.RebalanceTimeout
-	if g.state == Stable && prev.sameProtocols(m.Protocols) {
+	if sameNames(prev.protocols, m.Protocols) {
+		// The restarted member's subscription replaces the old one.
+		prev.protocols = m.Protocols
+	}
+	if g.state == Stable && sameNames(prev.protocols, m.Protocols) {
 		// Nothing changed: the member gets the current generation and its
 		// assignment without a rebalance; a returning leader is told to
 		// skip the assignment (KIP-814).
