@@ -1,0 +1,299 @@
+package client
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/kafkasim/kafkasim/broker/protocol"
+	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/network"
+	"github.com/kafkasim/kafkasim/sim"
+)
+
+// Env is what a client needs from the simulation around it: the network,
+// the directory of Kafka node ids, the brokers to bootstrap from
+// (bootstrap.servers) and the history to record its operations in. The
+// Recorder lives outside the client's node so that it survives crashes.
+type Env struct {
+	Net       *network.Network
+	Dir       *protocol.Directory
+	Bootstrap []int32
+	Recorder  *model.Recorder
+}
+
+// call is a request waiting for its response.
+type call struct {
+	broker int32
+	timer  sim.Timer
+	done   func(network.Message, protocol.ErrorCode)
+}
+
+// PartitionInfo is a partition as the client's metadata knows it.
+type PartitionInfo struct {
+	Leader      int32
+	LeaderEpoch int32
+	Replicas    []int32
+	ISR         []int32
+}
+
+// conn is the request plumbing every client shares (Kafka's NetworkClient
+// and Metadata): correlation ids, request timeouts, disconnects, and a
+// metadata cache refreshed by Metadata requests.
+type conn struct {
+	n        *sim.Node
+	s        *sim.Sim
+	env      Env
+	clientID string
+	corr     int32
+	calls    map[int32]*call
+
+	topics      map[string][]PartitionInfo
+	topicErrs   map[string]protocol.ErrorCode
+	brokers     []int32
+	wanted      map[string]bool // topics the client needs metadata for; nil: all
+	allTopics   bool
+	metaPending bool
+	metaWaiters []func()
+	metaUpdated time.Duration
+	metaVersion int
+	next        int // rotation over brokers for "least loaded node"
+	maxAge      time.Duration
+	backoff     time.Duration
+	timeout     time.Duration
+}
+
+func newConn(n *sim.Node, env Env, clientID string, timeout, backoff, maxAge time.Duration) *conn {
+	return &conn{n: n, s: n.Sim(), env: env, clientID: clientID, calls: make(map[int32]*call),
+		topics: make(map[string][]PartitionInfo), topicErrs: make(map[string]protocol.ErrorCode),
+		wanted: make(map[string]bool), timeout: timeout, backoff: backoff, maxAge: maxAge, metaUpdated: -1}
+}
+
+func (c *conn) now() time.Duration { return c.s.Now() }
+
+// request sends a request to a broker; done gets the response, or
+// NETWORK_EXCEPTION (disconnected, unknown broker) or REQUEST_TIMED_OUT
+// (no answer within timeout). done never runs before request returns.
+func (c *conn) request(broker int32, timeout time.Duration, build func(corr int32) network.Message, done func(network.Message, protocol.ErrorCode)) {
+	c.corr++
+	corr := c.corr
+	m := build(corr)
+	dst, ok := c.env.Dir.Node(broker)
+	if !ok {
+		c.n.After(0, "client.unknown-broker", func() { done(nil, protocol.NetworkException) })
+		return
+	}
+	cl := &call{broker: broker, done: done}
+	cl.timer = c.n.After(timeout, "client.request-timeout", func() {
+		if c.calls[corr] == cl {
+			delete(c.calls, corr)
+			c.s.Mark("client.request-timeout")
+			done(nil, protocol.RequestTimedOut)
+		}
+	})
+	c.calls[corr] = cl
+	c.env.Net.Send(c.n.ID(), dst, m)
+}
+
+// send sends a request that gets no response (Produce with acks=0).
+func (c *conn) send(broker int32, build func(corr int32) network.Message) bool {
+	c.corr++
+	dst, ok := c.env.Dir.Node(broker)
+	if !ok {
+		return false
+	}
+	c.env.Net.Send(c.n.ID(), dst, build(c.corr))
+	return true
+}
+
+// owns reports whether m answers one of this conn's requests.
+func (c *conn) owns(m network.Message) bool {
+	r, ok := m.(protocol.Response)
+	if !ok {
+		return false
+	}
+	_, ok = c.calls[r.Correlation()]
+	return ok
+}
+
+// receive completes the call a response answers and reports whether m was
+// a response to one.
+func (c *conn) receive(from sim.NodeID, m network.Message) bool {
+	r, ok := m.(protocol.Response)
+	if !ok {
+		return false
+	}
+	cl := c.calls[r.Correlation()]
+	if cl == nil {
+		return true // answered too late: the request timed out
+	}
+	if id, ok := c.env.Dir.ID(from); !ok || id != cl.broker {
+		return true
+	}
+	delete(c.calls, r.Correlation())
+	c.n.Cancel(cl.timer)
+	cl.done(m, protocol.None)
+	return true
+}
+
+// disconnected fails every request in flight to the broker.
+func (c *conn) disconnected(peer sim.NodeID) {
+	id, ok := c.env.Dir.ID(peer)
+	if !ok {
+		return
+	}
+	for _, corr := range slices.Sorted(maps.Keys(c.calls)) {
+		if cl := c.calls[corr]; cl.broker == id {
+			delete(c.calls, corr)
+			c.n.Cancel(cl.timer)
+			cl.done(nil, protocol.NetworkException)
+		}
+	}
+}
+
+// inFlight counts the requests in flight to a broker.
+func (c *conn) inFlight(broker int32) int {
+	n := 0
+	for _, cl := range c.calls {
+		if cl.broker == broker {
+			n++
+		}
+	}
+	return n
+}
+
+// anyBroker picks the broker for a request any broker can answer, in turn
+// over the known brokers (Kafka's least loaded node, simplified).
+func (c *conn) anyBroker() int32 {
+	ids := c.brokers
+	if len(ids) == 0 {
+		ids = c.env.Bootstrap
+	}
+	if len(ids) == 0 {
+		return protocol.NoNode
+	}
+	c.next++
+	return ids[c.next%len(ids)]
+}
+
+// need adds topics to the metadata the client keeps.
+func (c *conn) need(topics ...string) {
+	for _, t := range topics {
+		if !c.wanted[t] {
+			c.wanted[t] = true
+			c.metaUpdated = -1 // force a refresh for the new topic
+		}
+	}
+}
+
+// partitions returns a topic's partitions, if the metadata has it.
+func (c *conn) partitions(topic string) ([]PartitionInfo, bool) {
+	ps, ok := c.topics[topic]
+	return ps, ok && len(ps) > 0
+}
+
+func (c *conn) leader(tp model.TopicPartition) (PartitionInfo, bool) {
+	ps := c.topics[tp.Topic]
+	if tp.Partition < 0 || int(tp.Partition) >= len(ps) || ps[tp.Partition].Leader == protocol.NoNode {
+		return PartitionInfo{Leader: protocol.NoNode, LeaderEpoch: protocol.NoEpoch}, false
+	}
+	return ps[tp.Partition], true
+}
+
+// stale reports whether the metadata is due a refresh.
+func (c *conn) stale() bool {
+	return c.metaUpdated < 0 || c.now()-c.metaUpdated >= c.maxAge
+}
+
+// refresh asks for metadata now (unless a request is in flight) and
+// calls then, if given, once an answer arrived.
+func (c *conn) refresh(then func()) {
+	if then != nil {
+		c.metaWaiters = append(c.metaWaiters, then)
+	}
+	if c.metaPending {
+		return
+	}
+	broker := c.anyBroker()
+	if broker == protocol.NoNode {
+		return
+	}
+	c.metaPending = true
+	var topics []string
+	if !c.allTopics {
+		topics = slices.Sorted(maps.Keys(c.wanted))
+		if topics == nil {
+			topics = []string{}
+		}
+	}
+	c.request(broker, c.timeout, func(corr int32) network.Message {
+		return &protocol.Metadata{CorrelationID: corr, Topics: topics}
+	}, func(m network.Message, code protocol.ErrorCode) {
+		c.metaPending = false
+		resp, _ := m.(*protocol.MetadataResponse)
+		if code != protocol.None || resp == nil {
+			// Try another broker after the backoff.
+			c.n.After(c.backoff, "client.metadata-retry", func() { c.refresh(nil) })
+			return
+		}
+		c.apply(resp)
+		waiters := c.metaWaiters
+		c.metaWaiters = nil
+		for _, w := range waiters {
+			w()
+		}
+	})
+}
+
+func (c *conn) apply(resp *protocol.MetadataResponse) {
+	c.metaUpdated = c.now()
+	c.metaVersion++
+	if len(resp.Brokers) > 0 {
+		c.brokers = slices.Clone(resp.Brokers)
+		slices.Sort(c.brokers)
+	}
+	for _, t := range resp.Topics {
+		if t.Error != protocol.None && len(t.Partitions) == 0 {
+			c.topicErrs[t.Name] = t.Error
+			delete(c.topics, t.Name)
+			continue
+		}
+		delete(c.topicErrs, t.Name)
+		n := 0
+		for _, p := range t.Partitions {
+			n = max(n, int(p.Partition)+1)
+		}
+		old := c.topics[t.Name]
+		ps := make([]PartitionInfo, n)
+		for i := range ps {
+			ps[i] = PartitionInfo{Leader: protocol.NoNode, LeaderEpoch: protocol.NoEpoch}
+		}
+		for _, p := range t.Partitions {
+			info := PartitionInfo{Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, Replicas: p.Replicas, ISR: p.ISR}
+			if int(p.Partition) < len(old) && old[p.Partition].LeaderEpoch > p.LeaderEpoch {
+				// Metadata from a broker behind the one we heard from
+				// before: keep the newer leader (KIP-320).
+				c.s.Mark("client.metadata.stale-epoch-ignored")
+				info = old[p.Partition]
+			}
+			ps[p.Partition] = info
+		}
+		c.topics[t.Name] = ps
+	}
+}
+
+// invalidate marks the metadata stale after an error that says the
+// client's view of a partition's leader is out of date.
+func (c *conn) invalidate() { c.metaUpdated = -1 }
+
+// metadataError reports whether an error code means the client's
+// metadata is out of date (Kafka's InvalidMetadataException).
+func metadataError(code protocol.ErrorCode) bool {
+	switch code {
+	case protocol.NotLeaderOrFollower, protocol.LeaderNotAvailable, protocol.UnknownTopicOrPartition,
+		protocol.FencedLeaderEpoch, protocol.UnknownLeaderEpoch, protocol.KafkaStorageError, protocol.NetworkException,
+		protocol.NotCoordinator, protocol.CoordinatorNotAvailable:
+		return true
+	}
+	return false
+}

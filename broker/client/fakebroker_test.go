@@ -1,0 +1,186 @@
+package client_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kafkasim/kafkasim/broker/client"
+	"github.com/kafkasim/kafkasim/broker/protocol"
+	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/network"
+	"github.com/kafkasim/kafkasim/sim"
+)
+
+// fakeBroker is a scripted broker: it answers Metadata from the test's
+// leader table, InitProducerId with fresh ids, and Produce by appending
+// to an in-memory log with Kafka's duplicate detection, unless the test's
+// produce hook decides otherwise.
+type fakeBroker struct {
+	id  int32
+	env *fakeCluster
+}
+
+type fakeCluster struct {
+	t        *testing.T
+	s        *sim.Sim
+	net      *network.Network
+	dir      *protocol.Directory
+	rec      *model.Recorder
+	leaders  map[model.TopicPartition]int32
+	epochs   map[model.TopicPartition]int32
+	topics   map[string]int32
+	logs     map[model.TopicPartition][]protocol.Record
+	seqs     map[model.TopicPartition]map[string]int64 // "pid/epoch/seq" → base offset
+	produces []*protocol.Produce                       // every Produce received, in order
+	nextPID  int64
+	// hook, if set, sees every Produce first: it returns the error to
+	// answer for a partition (None: append as usual), and whether to
+	// answer at all.
+	hook func(broker int32, tp model.TopicPartition, h protocol.BatchHeader) (protocol.ErrorCode, bool)
+}
+
+func newFakeCluster(t *testing.T, brokers int, topics map[string]int32) *fakeCluster {
+	s := sim.New(sim.Config{Seed: 7})
+	net, err := network.New(s, network.DefaultConfig())
+	require.NoError(t, err)
+	fc := &fakeCluster{t: t, s: s, net: net, dir: protocol.NewDirectory(), rec: model.NewRecorder(model.Header{Seed: 7}),
+		leaders: map[model.TopicPartition]int32{}, epochs: map[model.TopicPartition]int32{}, topics: topics,
+		logs: map[model.TopicPartition][]protocol.Record{}, seqs: map[model.TopicPartition]map[string]int64{}, nextPID: 1000}
+	for i := 1; i <= brokers; i++ {
+		id := int32(i)
+		n, err := s.AddNode(fmt.Sprintf("b%d", i), func(*sim.Node) any { return &fakeBroker{id: id, env: fc} })
+		require.NoError(t, err)
+		require.NoError(t, fc.dir.Add(id, n.ID()))
+		require.NoError(t, n.Start())
+	}
+	for topic, n := range topics {
+		for p := range n {
+			tp := model.TopicPartition{Topic: topic, Partition: p}
+			fc.leaders[tp] = 1 + p%int32(brokers)
+			fc.epochs[tp] = 1
+		}
+	}
+	return fc
+}
+
+func (fc *fakeCluster) env() client.Env {
+	var ids []int32
+	ids = append(ids, fc.dir.IDs()...)
+	return client.Env{Net: fc.net, Dir: fc.dir, Bootstrap: ids, Recorder: fc.rec}
+}
+
+// producer starts a producer node with the given properties.
+func (fc *fakeCluster) producer(props map[string]string) *client.Producer {
+	cfg, err := client.ParseProducerConfig(props)
+	require.NoError(fc.t, err)
+	var p *client.Producer
+	n, err := fc.s.AddNode(cfg.ClientID, func(n *sim.Node) any {
+		pr, err := client.NewProducer(n, fc.env(), cfg)
+		require.NoError(fc.t, err)
+		p = pr
+		return &client.Process{Producer: pr}
+	})
+	require.NoError(fc.t, err)
+	require.NoError(fc.t, n.Start())
+	return p
+}
+
+func (b *fakeBroker) Receive(from sim.NodeID, m network.Message) {
+	fc := b.env
+	reply := func(r network.Message) { fc.net.Send(fc.node(b.id), from, r) }
+	switch m := m.(type) {
+	case *protocol.Metadata:
+		resp := &protocol.MetadataResponse{CorrelationID: m.CorrelationID, Brokers: fc.dir.IDs(), ControllerID: 1}
+		for _, topic := range m.Topics {
+			tm := protocol.TopicMetadata{Name: topic}
+			n, ok := fc.topics[topic]
+			if !ok {
+				tm.Error = protocol.UnknownTopicOrPartition
+			}
+			for p := range n {
+				tp := model.TopicPartition{Topic: topic, Partition: p}
+				tm.Partitions = append(tm.Partitions, protocol.PartitionMetadata{Partition: p, Leader: fc.leaders[tp], LeaderEpoch: fc.epochs[tp]})
+			}
+			resp.Topics = append(resp.Topics, tm)
+		}
+		reply(resp)
+	case *protocol.InitProducerId:
+		fc.nextPID++
+		reply(&protocol.InitProducerIdResponse{CorrelationID: m.CorrelationID, ProducerID: fc.nextPID})
+	case *protocol.Produce:
+		fc.produces = append(fc.produces, m)
+		resp := &protocol.ProduceResponse{CorrelationID: m.CorrelationID}
+		answer := true
+		for _, part := range m.Partitions {
+			pr := protocol.ProducePartitionResponse{TP: part.TP, BaseOffset: -1}
+			require.NoError(fc.t, part.Records.Batches(func(h protocol.BatchHeader, raw []byte) bool {
+				code := protocol.None
+				if fc.leaders[part.TP] != b.id {
+					code = protocol.NotLeaderOrFollower
+				}
+				if fc.hook != nil && code == protocol.None {
+					var ok bool
+					code, ok = fc.hook(b.id, part.TP, h)
+					answer = answer && ok
+				}
+				if code != protocol.None {
+					pr.Error = code
+					return true
+				}
+				pr.BaseOffset = fc.append(part.TP, h, raw)
+				return true
+			}))
+			resp.Partitions = append(resp.Partitions, pr)
+		}
+		if answer && m.Acks != protocol.AcksNone {
+			reply(resp)
+		}
+	}
+}
+
+func (fc *fakeCluster) node(id int32) sim.NodeID {
+	n, _ := fc.dir.Node(id)
+	return n
+}
+
+// append writes a batch unless it duplicates one written before.
+func (fc *fakeCluster) append(tp model.TopicPartition, h protocol.BatchHeader, raw []byte) int64 {
+	key := fmt.Sprintf("%d/%d/%d", h.ProducerID, h.ProducerEpoch, h.BaseSequence)
+	if h.HasProducer() {
+		if off, dup := fc.seqs[tp][key]; dup {
+			return off
+		}
+	}
+	base := int64(len(fc.logs[tp]))
+	require.NoError(fc.t, protocol.DecodeRecords(raw, h, func(r protocol.Record) bool {
+		r.Offset = int64(len(fc.logs[tp]))
+		fc.logs[tp] = append(fc.logs[tp], r)
+		return true
+	}))
+	if h.HasProducer() {
+		if fc.seqs[tp] == nil {
+			fc.seqs[tp] = map[string]int64{}
+		}
+		fc.seqs[tp][key] = base
+	}
+	return base
+}
+
+func (fc *fakeCluster) values(tp model.TopicPartition) []string {
+	var out []string
+	for _, r := range fc.logs[tp] {
+		out = append(out, string(r.Value))
+	}
+	return out
+}
+
+func (fc *fakeCluster) run(d time.Duration) { require.NoError(fc.t, fc.s.RunFor(d)) }
+
+func (fc *fakeCluster) history() *model.History {
+	h, err := fc.rec.History()
+	require.NoError(fc.t, err)
+	return h
+}

@@ -1,0 +1,29 @@
+package client
+
+import (
+	"github.com/kafkasim/kafkasim/network"
+	"github.com/kafkasim/kafkasim/sim"
+)
+
+// A Process is a client application running on a sim node: a producer, a
+// consumer and an admin client (any of them may be absent), and the
+// workload that drives them. It routes the responses the node receives
+// to the component that sent the request.
+type Process struct {
+	Producer *Producer
+}
+
+// Receive implements network.Receiver.
+func (p *Process) Receive(from sim.NodeID, m network.Message) {
+	switch {
+	case p.Producer != nil && p.Producer.c.owns(m):
+		p.Producer.Receive(from, m)
+	}
+}
+
+// Disconnected implements network.Disconnectable.
+func (p *Process) Disconnected(peer sim.NodeID) {
+	if p.Producer != nil {
+		p.Producer.Disconnected(peer)
+	}
+}
