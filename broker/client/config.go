@@ -275,7 +275,7 @@ func (c ProducerConfig) Validate() error {
 		}
 	}
 	if c.DeliveryTimeout < c.Linger+c.RequestTimeout {
-		errs = append(errs, badConfig("delivery.timeout.ms", c.DeliveryTimeout.Milliseconds(), "should be equal to or larger than linger.ms + request.timeout.ms (%d)", (c.Linger + c.RequestTimeout).Milliseconds()))
+		errs = append(errs, badConfig("delivery.timeout.ms", c.DeliveryTimeout.Milliseconds(), "should be equal to or larger than linger.ms + request.timeout.ms (%d)", (c.Linger+c.RequestTimeout).Milliseconds()))
 	}
 	return errors.Join(errs...)
 }

@@ -113,7 +113,9 @@ func TestNotLeaderRefreshesMetadataAndRetries(t *testing.T) {
 
 func TestDeliveryTimeoutGivesUnknown(t *testing.T) {
 	fc := newFakeCluster(t, 1, map[string]int32{"t": 1})
-	fc.hook = func(int32, model.TopicPartition, protocol.BatchHeader) (protocol.ErrorCode, bool) { return protocol.None, false }
+	fc.hook = func(int32, model.TopicPartition, protocol.BatchHeader) (protocol.ErrorCode, bool) {
+		return protocol.None, false
+	}
 	p := fc.producer(map[string]string{"client.id": "p1", "request.timeout.ms": "1000", "delivery.timeout.ms": "3000", "linger.ms": "0"})
 	p.Prepare("t")
 	fc.run(10 * time.Millisecond)
