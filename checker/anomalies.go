@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,7 +61,7 @@ type part struct {
 	// seen: what reads (polls and final committed logs) saw at each
 	// offset; where: at which offsets each record was seen.
 	seen  map[int64]map[vkey][]obs
-	where map[vkey]map[int64]bool
+	where map[vkey][]int64 // with repeats
 	// present: records in the final log of the partition's leader, or,
 	// without one, in any replica's final log.
 	present map[int64]map[vkey]bool
@@ -86,19 +87,22 @@ func (o obs) String() string {
 }
 
 func keyOf(key, value model.Bytes) vkey {
-	var b strings.Builder
+	b := make([]byte, 0, len(key)+len(value)+8)
 	if key == nil {
-		b.WriteString("n")
+		b = append(b, 'n')
 	} else {
-		fmt.Fprintf(&b, "k%d:%s", len(key), key)
+		b = append(b, 'k')
+		b = strconv.AppendInt(b, int64(len(key)), 10)
+		b = append(b, ':')
+		b = append(b, key...)
 	}
 	if value == nil {
-		b.WriteString("n")
+		b = append(b, 'n')
 	} else {
-		b.WriteString("v")
-		b.Write(value)
+		b = append(b, 'v')
+		b = append(b, value...)
 	}
-	return vkey(b.String())
+	return vkey(b)
 }
 
 func newAnalysis(h *model.History) *analysis {
@@ -108,7 +112,7 @@ func newAnalysis(h *model.History) *analysis {
 		p, ok := a.parts[tp]
 		if !ok {
 			p = &part{tp: tp, sends: make(map[vkey][]*model.Op), claims: make(map[int64][]*model.Op),
-				seen: make(map[int64]map[vkey][]obs), where: make(map[vkey]map[int64]bool),
+				seen: make(map[int64]map[vkey][]obs), where: make(map[vkey][]int64),
 				present: make(map[int64]map[vkey]bool), values: make(map[vkey]model.Bytes)}
 			a.parts[tp] = p
 		}
@@ -121,10 +125,9 @@ func newAnalysis(h *model.History) *analysis {
 			p.seen[r.Offset] = make(map[vkey][]obs)
 		}
 		p.seen[r.Offset][k] = append(p.seen[r.Offset][k], o)
-		if p.where[k] == nil {
-			p.where[k] = make(map[int64]bool)
+		if w := p.where[k]; len(w) == 0 || w[len(w)-1] != r.Offset {
+			p.where[k] = append(w, r.Offset)
 		}
-		p.where[k][r.Offset] = true
 	}
 	for i := range h.Ops {
 		op := &h.Ops[i]
@@ -239,6 +242,9 @@ func (a *analysis) inconsistent(p *part) []Finding {
 	}
 	slices.Sort(offsets)
 	for _, o := range offsets {
+		if !conflict(p.seen[o], p.claims[o]) {
+			continue
+		}
 		type version struct {
 			k      vkey
 			strong bool
@@ -296,6 +302,28 @@ func (a *analysis) inconsistent(p *part) []Finding {
 		fs = append(fs, f)
 	}
 	return fs
+}
+
+// conflict reports whether reads and acknowledged sends name more than one
+// record at an offset.
+func conflict(seen map[vkey][]obs, claims []*model.Op) bool {
+	if len(seen) > 1 {
+		return true
+	}
+	var one vkey
+	for k := range seen {
+		one = k
+	}
+	for _, op := range claims {
+		k := keyOf(op.Send.Key, op.Send.Value)
+		if len(seen) == 0 && one == "" {
+			one = k
+		}
+		if k != one {
+			return true
+		}
+	}
+	return false
 }
 
 // covers returns the earliest read that began after `after` and saw past
@@ -393,15 +421,18 @@ func (a *analysis) duplicates(p *part) []Finding {
 	}
 	var dups []dup
 	for k, where := range p.where {
-		offs := maps.Clone(where)
+		offs := where
 		for _, op := range p.sends[k] {
-			if op.Effective() == model.OK {
-				offs[op.Send.Offset] = true
+			if op.Effective() == model.OK && op.Send.Offset != where[0] {
+				offs = append(slices.Clip(offs), op.Send.Offset)
 			}
 		}
-		if len(offs) > 1 {
-			dups = append(dups, dup{k, slices.Sorted(maps.Keys(offs))})
+		if !slices.ContainsFunc(offs, func(o int64) bool { return o != offs[0] }) {
+			continue
 		}
+		offs = slices.Clone(offs)
+		slices.Sort(offs)
+		dups = append(dups, dup{k, slices.Compact(offs)})
 	}
 	slices.SortFunc(dups, func(x, y dup) int { return cmp.Compare(x.offsets[0], y.offsets[0]) })
 	var fs []Finding

@@ -96,8 +96,8 @@ func diverge(a, b *model.ReplicaState) (Finding, bool) {
 		return fmt.Sprintf("%s (epoch %d)", r.Value, r.LeaderEpoch)
 	}
 	f := Finding{Name: "replica-divergence", Class: Consistency, TP: a.TP, Offsets: differ, Brokers: []int32{a.Broker, b.Broker},
-		Message: fmt.Sprintf("replicas %d and %d disagree at %d offsets below their common high-water mark %d; at offset %d broker %d has %s, broker %d has %s",
-			a.Broker, b.Broker, len(differ), hi, differ[0], a.Broker, show(first[0]), b.Broker, show(first[1]))}
+		Message: fmt.Sprintf("replicas %d and %d disagree at %s below their common high-water mark %d; at offset %d broker %d has %s, broker %d has %s",
+			a.Broker, b.Broker, plural(len(differ), "offset"), hi, differ[0], a.Broker, show(first[0]), b.Broker, show(first[1]))}
 	for _, r := range first {
 		if r != nil {
 			f.Values = append(f.Values, r.Value)
@@ -118,4 +118,11 @@ func recordsIn(r *model.ReplicaState, lo, hi int64) map[int64]model.Record {
 
 func sameRecord(a, b model.Record) bool {
 	return a.Offset == b.Offset && a.LeaderEpoch == b.LeaderEpoch && a.Key.Equal(b.Key) && a.Value.Equal(b.Value)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -245,4 +245,3 @@ func (r *Report) Summary() string {
 	}
 	return fmt.Sprintf("%s (seed %d; replay: %s)", strings.Join(parts, ", "), r.Run.Seed, r.Run.Replay)
 }
-

@@ -1,0 +1,66 @@
+package checker_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/kafkasim/kafkasim/checker"
+	"github.com/kafkasim/kafkasim/model"
+)
+
+// benchHistory is a correct history of about n client operations over 10
+// partitions: 10 producers, 5 consumers, outcomes 10% unknown and 10%
+// failed.
+func benchHistory(n int) *model.History {
+	cfg := genConfig{Partitions: 10, Producers: 10, Consumers: 5, Ops: n, Unknown: 10, Fail: 10, Acks: model.AcksAll, Idempotent: true}
+	return generate(seeded(1), cfg)
+}
+
+func benchLinearizability(b *testing.B, n int) {
+	h := benchHistory(n)
+	b.ResetTimer()
+	for range b.N {
+		l := checker.CheckLinearizability(h, 5*time.Minute)
+		if l.Result != checker.Ok {
+			b.Fatalf("result %s", l.Result)
+		}
+	}
+	b.ReportMetric(float64(len(h.Ops))*float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// BenchmarkLinearizability10k checks a 10,000-operation history over 10
+// partitions with porcupine.
+func BenchmarkLinearizability10k(b *testing.B) { benchLinearizability(b, 10_000) }
+
+// BenchmarkLinearizability100k checks a 100,000-operation history over 10
+// partitions with porcupine.
+func BenchmarkLinearizability100k(b *testing.B) { benchLinearizability(b, 100_000) }
+
+// BenchmarkAnomalies measures anomaly detection throughput.
+func BenchmarkAnomalies(b *testing.B) {
+	h := benchHistory(100_000)
+	b.ResetTimer()
+	for range b.N {
+		if fs := checker.Bad(checker.Anomalies(h, checker.Run{})); len(fs) > 0 {
+			b.Fatalf("%d findings in a correct history: %s", len(fs), fs[0].String())
+		}
+	}
+	b.ReportMetric(float64(len(h.Ops))*float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// BenchmarkLinearizabilityIllegal100k checks a 100,000-operation history in
+// which one poll skipped a record: porcupine must prove that no
+// linearization exists.
+func BenchmarkLinearizabilityIllegal100k(b *testing.B) {
+	h := benchHistory(100_000)
+	parts := polled(h, 3)
+	p := parts[len(parts)/3]
+	p.Records = append(p.Records[:1], p.Records[2:]...)
+	b.ResetTimer()
+	for range b.N {
+		if l := checker.CheckLinearizability(h, 5*time.Minute); l.Result != checker.Illegal {
+			b.Fatalf("result %s", l.Result)
+		}
+	}
+	b.ReportMetric(float64(len(h.Ops))*float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}

@@ -1,0 +1,178 @@
+package checker_test
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kafkasim/kafkasim/model"
+)
+
+// fakeView is a model.ClusterView whose every piece a test sets by hand.
+// Every change bumps its version, unless frozen (to show that checks skip
+// unchanged versions).
+type fakeView struct {
+	version uint64
+	frozen  bool
+	parts   map[model.TopicPartition]*fakePart
+}
+
+type fakePart struct {
+	md       model.PartitionMetadata
+	hasMD    bool
+	replicas []*fakeReplica
+}
+
+type fakeReplica struct {
+	broker      int32
+	online      bool
+	incarnation uint32
+	leader      bool
+	epoch       int32
+	hwm, start  int64
+	entries     []model.Entry // from start, in offset order, maybe with gaps
+	isr         []int32
+}
+
+func newFakeView() *fakeView { return &fakeView{parts: make(map[model.TopicPartition]*fakePart)} }
+
+func (v *fakeView) bump() {
+	if !v.frozen {
+		v.version++
+	}
+}
+
+func (v *fakeView) part(tp model.TopicPartition) *fakePart {
+	p := v.parts[tp]
+	if p == nil {
+		p = &fakePart{}
+		v.parts[tp] = p
+	}
+	return p
+}
+
+func (v *fakeView) replica(tp model.TopicPartition, broker int32) *fakeReplica {
+	p := v.part(tp)
+	for _, r := range p.replicas {
+		if r.broker == broker {
+			return r
+		}
+	}
+	r := &fakeReplica{broker: broker, online: true, incarnation: 1}
+	p.replicas = append(p.replicas, r)
+	return r
+}
+
+func (v *fakeView) Version() uint64 { return v.version }
+
+func (v *fakeView) Partitions() []model.TopicPartition {
+	var out []model.TopicPartition
+	for tp := range v.parts {
+		out = append(out, tp)
+	}
+	slices.SortFunc(out, model.TopicPartition.Compare)
+	return out
+}
+
+func (v *fakeView) Metadata(tp model.TopicPartition) (model.PartitionMetadata, bool) {
+	p := v.parts[tp]
+	if p == nil || !p.hasMD {
+		return model.PartitionMetadata{}, false
+	}
+	return p.md, true
+}
+
+func (v *fakeView) Replicas(tp model.TopicPartition) []model.ReplicaView {
+	p := v.parts[tp]
+	if p == nil {
+		return nil
+	}
+	// In assignment order when there is one.
+	rs := slices.Clone(p.replicas)
+	if p.hasMD {
+		slices.SortStableFunc(rs, func(a, b *fakeReplica) int {
+			return slices.Index(p.md.Replicas, a.broker) - slices.Index(p.md.Replicas, b.broker)
+		})
+	}
+	out := make([]model.ReplicaView, len(rs))
+	for i, r := range rs {
+		out[i] = r
+	}
+	return out
+}
+
+func (r *fakeReplica) Broker() int32         { return r.broker }
+func (r *fakeReplica) Online() bool          { return r.online }
+func (r *fakeReplica) Incarnation() uint32   { return r.incarnation }
+func (r *fakeReplica) IsLeader() bool        { return r.leader }
+func (r *fakeReplica) LeaderEpoch() int32    { return r.epoch }
+func (r *fakeReplica) HighWatermark() int64  { return r.hwm }
+func (r *fakeReplica) LogStartOffset() int64 { return r.start }
+func (r *fakeReplica) LogEndOffset() int64 {
+	if n := len(r.entries); n > 0 {
+		return r.entries[n-1].Offset + 1
+	}
+	return r.start
+}
+func (r *fakeReplica) Entry(o int64) (model.Entry, bool) {
+	i, ok := slices.BinarySearchFunc(r.entries, o, func(e model.Entry, o int64) int { return int(e.Offset - o) })
+	if !ok {
+		return model.Entry{}, false
+	}
+	return r.entries[i], true
+}
+func (r *fakeReplica) ISR() []int32 {
+	if !r.leader {
+		return nil
+	}
+	return r.isr
+}
+
+// parseEntries reads "a,b@2,c" from offset start: values, each with an
+// optional leader epoch (default def).
+func parseEntries(s string, start int64, def int32) ([]model.Entry, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []model.Entry
+	for i, item := range strings.Split(s, ",") {
+		value, epoch := item, def
+		if at := strings.LastIndexByte(item, '@'); at >= 0 {
+			e, err := strconv.ParseInt(item[at+1:], 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("entry %q: epoch %v", item, err)
+			}
+			value, epoch = item[:at], int32(e)
+		}
+		out = append(out, model.Entry{Offset: start + int64(i), LeaderEpoch: epoch, Value: []byte(value), ProducerID: -1})
+	}
+	return out, nil
+}
+
+func parseIDs(s string) ([]int32, error) {
+	if s == "" || s == "-" {
+		return nil, nil
+	}
+	var out []int32
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.ParseInt(f, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("broker list %q: %v", s, err)
+		}
+		out = append(out, int32(n))
+	}
+	return out, nil
+}
+
+func parseTP(s string) (model.TopicPartition, error) {
+	i := strings.LastIndexByte(s, '-')
+	if i <= 0 {
+		return model.TopicPartition{}, fmt.Errorf("partition %q: expected topic-N", s)
+	}
+	n, err := strconv.ParseInt(s[i+1:], 10, 32)
+	if err != nil {
+		return model.TopicPartition{}, fmt.Errorf("partition %q: %v", s, err)
+	}
+	return model.TopicPartition{Topic: s[:i], Partition: int32(n)}, nil
+}
