@@ -11,6 +11,7 @@ import (
 // to the component that sent the request.
 type Process struct {
 	Producer *Producer
+	Consumer *Consumer
 }
 
 // Receive implements network.Receiver.
@@ -18,6 +19,8 @@ func (p *Process) Receive(from sim.NodeID, m network.Message) {
 	switch {
 	case p.Producer != nil && p.Producer.c.owns(m):
 		p.Producer.Receive(from, m)
+	case p.Consumer != nil && p.Consumer.c.owns(m):
+		p.Consumer.Receive(from, m)
 	}
 }
 
@@ -25,5 +28,8 @@ func (p *Process) Receive(from sim.NodeID, m network.Message) {
 func (p *Process) Disconnected(peer sim.NodeID) {
 	if p.Producer != nil {
 		p.Producer.Disconnected(peer)
+	}
+	if p.Consumer != nil {
+		p.Consumer.Disconnected(peer)
 	}
 }
