@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafkasim/kafkasim/broker/client"
+	"github.com/kafkasim/kafkasim/broker/group"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/network"
@@ -19,8 +20,21 @@ import (
 // to an in-memory log with Kafka's duplicate detection, unless the test's
 // produce hook decides otherwise.
 type fakeBroker struct {
-	id  int32
-	env *fakeCluster
+	id    int32
+	env   *fakeCluster
+	coord *group.Coordinator
+}
+
+// groupLog is the fake broker's __consumer_offsets: appends commit at once.
+type groupLog struct{ fc *fakeCluster }
+
+func (l groupLog) Append(p int32, recs protocol.Records, done func(protocol.ErrorCode)) {
+	done(protocol.None)
+}
+
+func (l groupLog) PartitionExists(tp model.TopicPartition) bool {
+	n, ok := l.fc.topics[tp.Topic]
+	return ok && tp.Partition < n
 }
 
 type fakeCluster struct {
@@ -36,6 +50,9 @@ type fakeCluster struct {
 	seqs     map[model.TopicPartition]map[string]int64 // "pid/epoch/seq" → base offset
 	produces []*protocol.Produce                       // every Produce received, in order
 	nextPID  int64
+	// truncated holds, per partition, where the previous leader epoch
+	// ends on the current leader (set by tests that truncate a log).
+	truncated map[model.TopicPartition]int64
 	// hook, if set, sees every Produce first: it returns the error to
 	// answer for a partition (None: append as usual), and whether to
 	// answer at all.
@@ -48,10 +65,23 @@ func newFakeCluster(t *testing.T, brokers int, topics map[string]int32) *fakeClu
 	require.NoError(t, err)
 	fc := &fakeCluster{t: t, s: s, net: net, dir: protocol.NewDirectory(), rec: model.NewRecorder(model.Header{Seed: 7}),
 		leaders: map[model.TopicPartition]int32{}, epochs: map[model.TopicPartition]int32{}, topics: topics,
-		logs: map[model.TopicPartition][]protocol.Record{}, seqs: map[model.TopicPartition]map[string]int64{}, nextPID: 1000}
+		logs: map[model.TopicPartition][]protocol.Record{}, seqs: map[model.TopicPartition]map[string]int64{}, nextPID: 1000,
+		truncated: map[model.TopicPartition]int64{}}
 	for i := 1; i <= brokers; i++ {
 		id := int32(i)
-		n, err := s.AddNode(fmt.Sprintf("b%d", i), func(*sim.Node) any { return &fakeBroker{id: id, env: fc} })
+		n, err := s.AddNode(fmt.Sprintf("b%d", i), func(n *sim.Node) any {
+			b := &fakeBroker{id: id, env: fc}
+			if id == 1 {
+				// Broker 1 coordinates every group.
+				cfg := group.DefaultConfig()
+				cfg.OffsetsTopicPartitions = 1
+				c, err := group.New(n, cfg, groupLog{fc}, func(to sim.NodeID, m network.Message) { fc.net.Send(n.ID(), to, m) })
+				require.NoError(t, err)
+				require.NoError(t, c.Elected(0, 1, nil))
+				b.coord = c
+			}
+			return b
+		})
 		require.NoError(t, err)
 		require.NoError(t, fc.dir.Add(id, n.ID()))
 		require.NoError(t, n.Start())
@@ -91,7 +121,49 @@ func (fc *fakeCluster) producer(props map[string]string) *client.Producer {
 func (b *fakeBroker) Receive(from sim.NodeID, m network.Message) {
 	fc := b.env
 	reply := func(r network.Message) { fc.net.Send(fc.node(b.id), from, r) }
+	if b.coord != nil && b.coord.Handle(from, m) {
+		return
+	}
 	switch m := m.(type) {
+	case *protocol.FindCoordinator:
+		reply(&protocol.FindCoordinatorResponse{CorrelationID: m.CorrelationID, NodeID: 1})
+	case *protocol.ListOffsets:
+		resp := &protocol.ListOffsetsResponse{CorrelationID: m.CorrelationID}
+		for _, p := range m.Partitions {
+			off := int64(len(fc.logs[p.TP]))
+			if p.Timestamp == protocol.EarliestTimestamp {
+				off = 0
+			}
+			resp.Partitions = append(resp.Partitions, protocol.ListOffsetsPartitionResponse{TP: p.TP, Offset: off, LeaderEpoch: fc.epochs[p.TP]})
+		}
+		reply(resp)
+	case *protocol.OffsetsForLeaderEpoch:
+		resp := &protocol.OffsetsForLeaderEpochResponse{CorrelationID: m.CorrelationID}
+		for _, p := range m.Partitions {
+			end := int64(len(fc.logs[p.TP]))
+			if e, ok := fc.truncated[p.TP]; ok && p.LeaderEpoch < fc.epochs[p.TP] {
+				end = e // where the older epoch ended on the new leader
+			}
+			resp.Partitions = append(resp.Partitions, protocol.EpochEndOffsetResponse{TP: p.TP, LeaderEpoch: p.LeaderEpoch, EndOffset: end})
+		}
+		reply(resp)
+	case *protocol.Fetch:
+		resp := &protocol.FetchResponse{CorrelationID: m.CorrelationID}
+		for _, p := range m.Partitions {
+			log := fc.logs[p.TP]
+			pr := protocol.FetchPartitionResponse{TP: p.TP, HighWatermark: int64(len(log))}
+			switch {
+			case fc.leaders[p.TP] != b.id:
+				pr.Error = protocol.NotLeaderOrFollower
+			case p.FetchOffset > int64(len(log)):
+				pr.Error = protocol.OffsetOutOfRange
+			case p.FetchOffset < int64(len(log)):
+				recs := log[p.FetchOffset:]
+				pr.Records = protocol.AppendBatch(nil, p.FetchOffset, fc.epochs[p.TP], protocol.NoProducer, recs)
+			}
+			resp.Partitions = append(resp.Partitions, pr)
+		}
+		reply(resp)
 	case *protocol.Metadata:
 		resp := &protocol.MetadataResponse{CorrelationID: m.CorrelationID, Brokers: fc.dir.IDs(), ControllerID: 1}
 		for _, topic := range m.Topics {
@@ -183,4 +255,36 @@ func (fc *fakeCluster) history() *model.History {
 	h, err := fc.rec.History()
 	require.NoError(fc.t, err)
 	return h
+}
+
+// consumer starts a consumer node that subscribes (or, with no topics,
+// does nothing) and polls every 100 ms.
+func (fc *fakeCluster) consumer(props map[string]string, topics ...string) (*client.Consumer, *sim.Node) {
+	cfg, err := client.ParseConsumerConfig(props)
+	require.NoError(fc.t, err)
+	var c *client.Consumer
+	n, err := fc.s.AddNode(cfg.ClientID, func(n *sim.Node) any {
+		cs, err := client.NewConsumer(n, fc.env(), cfg)
+		require.NoError(fc.t, err)
+		c = cs
+		if len(topics) > 0 {
+			require.NoError(fc.t, cs.Subscribe(topics))
+		}
+		var loop func()
+		loop = func() {
+			_ = cs.Poll(50*time.Millisecond, func([]model.PollPart) { n.After(100*time.Millisecond, "test.poll", loop) })
+		}
+		n.After(0, "test.poll", loop)
+		return &client.Process{Consumer: cs}
+	})
+	require.NoError(fc.t, err)
+	require.NoError(fc.t, n.Start())
+	return c, n
+}
+
+// write appends records to a partition's log directly.
+func (fc *fakeCluster) write(tp model.TopicPartition, values ...string) {
+	for _, v := range values {
+		fc.logs[tp] = append(fc.logs[tp], protocol.Record{Offset: int64(len(fc.logs[tp])), Value: []byte(v)})
+	}
 }

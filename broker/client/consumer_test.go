@@ -1,0 +1,151 @@
+package client_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kafkasim/kafkasim/model"
+)
+
+func polled(h *model.History, client string) map[string]int {
+	seen := map[string]int{}
+	for _, op := range h.Ops {
+		if op.Client == client && op.Poll != nil {
+			for _, p := range op.Poll.Parts {
+				for _, r := range p.Records {
+					seen[string(r.Value)]++
+				}
+			}
+		}
+	}
+	return seen
+}
+
+func TestGroupRebalancesWhenAConsumerJoinsAndDies(t *testing.T) {
+	fc := newFakeCluster(t, 2, map[string]int32{"t": 4})
+	for p := range int32(4) {
+		fc.write(model.TopicPartition{Topic: "t", Partition: p}, fmt.Sprintf("a%d", p), fmt.Sprintf("b%d", p))
+	}
+	props := func(id string) map[string]string {
+		return map[string]string{"client.id": id, "group.id": "g", "auto.offset.reset": "earliest"}
+	}
+	c1, _ := fc.consumer(props("c1"), "t")
+	fc.run(10 * time.Second)
+	assert.Len(t, c1.Assignment(), 4, "alone in the group, c1 reads everything")
+	assert.Len(t, polled(fc.history(), "c1"), 8)
+
+	c2, n2 := fc.consumer(props("c2"), "t")
+	fc.run(10 * time.Second)
+	assert.Len(t, c1.Assignment(), 2, "c2 joined: the partitions are split")
+	assert.Len(t, c2.Assignment(), 2)
+	_, gen := c1.Generation()
+	assert.Equal(t, int32(2), gen)
+
+	// c2 dies without leaving: after session.timeout.ms (45 s) c1 takes over.
+	require.NoError(t, n2.Crash())
+	fc.run(30 * time.Second)
+	assert.Len(t, c1.Assignment(), 2, "not yet: the session has not timed out")
+	fc.run(30 * time.Second)
+	assert.Len(t, c1.Assignment(), 4, "c2's session expired")
+	assert.Positive(t, fc.s.Marked("group.session-timeout"))
+
+	// Everything c1 read it had committed (auto-commit), so a new records
+	// appear once, and the history of c1 shows rebalances between polls.
+	fc.write(t0, "c0")
+	fc.run(5 * time.Second)
+	seen := polled(fc.history(), "c1")
+	if !assert.Equal(t, 1, seen["c0"]) {
+		for _, op := range fc.history().Ops {
+			if op.Client == "c1" && op.Kind != model.KindPoll || op.Client == "c1" && len(op.Poll.Parts) > 0 {
+				t.Log(op.String())
+			}
+		}
+	}
+	rebalances := 0
+	for _, op := range fc.history().Ops {
+		if op.Client == "c1" && op.Kind == model.KindRebalance {
+			rebalances++
+		}
+	}
+	assert.GreaterOrEqual(t, rebalances, 3)
+}
+
+func TestManualAssignmentCommitAndErrors(t *testing.T) {
+	fc := newFakeCluster(t, 1, map[string]int32{"t": 2})
+	fc.write(t0, "x", "y", "z")
+	c, _ := fc.consumer(map[string]string{"client.id": "c1", "group.id": "g", "auto.offset.reset": "earliest", "enable.auto.commit": "false"})
+	require.NoError(t, c.Assign([]model.TopicPartition{t0}))
+	fc.run(2 * time.Second)
+	pos, ok := c.Position(t0)
+	require.True(t, ok)
+	assert.Equal(t, int64(3), pos)
+
+	err := c.CommitSync([]model.CommittedOffset{{Topic: "t", Partition: 1, Offset: 1, LeaderEpoch: -1}}, nil)
+	assert.ErrorContains(t, err, "commit for t-1, which is not assigned to this consumer; commit offsets only for assigned partitions (assigned: t-0)")
+	var done error = fmt.Errorf("not yet")
+	require.NoError(t, c.CommitSync(nil, func(err error) { done = err }))
+	fc.run(time.Second)
+	require.NoError(t, done)
+	var got []model.CommittedOffset
+	c.FetchCommitted([]model.TopicPartition{t0}, func(o []model.CommittedOffset, err error) { got = o })
+	fc.run(time.Second)
+	require.Len(t, got, 1)
+	assert.Equal(t, int64(3), got[0].Offset)
+
+	// Seek back and read again: the history has the seek.
+	require.NoError(t, c.Seek(t0, 1))
+	fc.run(time.Second)
+	h := fc.history()
+	var seeks []string
+	for _, op := range h.Ops {
+		if op.Seek != nil {
+			seeks = append(seeks, fmt.Sprintf("%s@%d", op.Seek.Reason, op.Seek.Offset))
+		}
+	}
+	assert.Equal(t, []string{"reset-earliest@0", "seek@1"}, seeks)
+	assert.Equal(t, 2, polled(h, "c1")["y"], "y was read twice, once after the seek")
+	assert.Error(t, c.Seek(model.TopicPartition{Topic: "t", Partition: 1}, 0))
+}
+
+func TestOffsetOutOfRangeResets(t *testing.T) {
+	fc := newFakeCluster(t, 1, map[string]int32{"t": 1})
+	fc.write(t0, "a", "b")
+	c, _ := fc.consumer(map[string]string{"client.id": "c1", "auto.offset.reset": "earliest"})
+	require.NoError(t, c.Assign([]model.TopicPartition{t0}))
+	fc.run(time.Second)
+	require.NoError(t, c.Seek(t0, 10))
+	fc.run(time.Second)
+	pos, _ := c.Position(t0)
+	assert.Equal(t, int64(2), pos, "out of range: reset to earliest and read again")
+	assert.Positive(t, fc.s.Marked("consumer.offset-out-of-range"))
+}
+
+// KIP-320: after a leader change, the consumer checks its position against
+// the new leader's epoch history and moves back if the log was truncated.
+func TestPositionValidatedAfterLeaderChange(t *testing.T) {
+	fc := newFakeCluster(t, 2, map[string]int32{"t": 1})
+	fc.write(t0, "a", "b", "c", "d")
+	c, _ := fc.consumer(map[string]string{"client.id": "c1", "auto.offset.reset": "earliest", "metadata.max.age.ms": "1000"})
+	require.NoError(t, c.Assign([]model.TopicPartition{t0}))
+	fc.run(time.Second)
+	pos, _ := c.Position(t0)
+	require.Equal(t, int64(4), pos)
+	// A new leader whose log ends at 2 for the old epoch: c and d are gone.
+	fc.leaders[t0], fc.epochs[t0], fc.truncated[t0] = 2, 2, 2
+	fc.logs[t0] = fc.logs[t0][:2]
+	fc.run(3 * time.Second)
+	pos, _ = c.Position(t0)
+	assert.Equal(t, int64(2), pos)
+	assert.Positive(t, fc.s.Marked("consumer.truncation-detected"))
+	var reasons []string
+	for _, op := range fc.history().Ops {
+		if op.Seek != nil {
+			reasons = append(reasons, op.Seek.Reason)
+		}
+	}
+	assert.Equal(t, []string{"reset-earliest", "truncation"}, reasons)
+}
