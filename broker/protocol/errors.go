@@ -22,11 +22,13 @@ const (
 	BrokerNotAvailable           ErrorCode = 8
 	ReplicaNotAvailable          ErrorCode = 9
 	MessageTooLarge              ErrorCode = 10
+	OffsetMetadataTooLarge       ErrorCode = 12
 	NetworkException             ErrorCode = 13
 	CoordinatorLoadInProgress    ErrorCode = 14
 	CoordinatorNotAvailable      ErrorCode = 15
 	NotCoordinator               ErrorCode = 16
 	InvalidTopicException        ErrorCode = 17
+	RecordListTooLarge           ErrorCode = 18
 	NotEnoughReplicas            ErrorCode = 19
 	NotEnoughReplicasAfterAppend ErrorCode = 20
 	InvalidRequiredAcks          ErrorCode = 21
@@ -63,6 +65,7 @@ const (
 	EligibleLeadersNotAvailable  ErrorCode = 83
 	ElectionNotNeeded            ErrorCode = 84
 	InvalidRecord                ErrorCode = 87
+	UnstableOffsetCommit         ErrorCode = 88
 	ProducerFenced               ErrorCode = 90
 	InconsistentVoterSet         ErrorCode = 94
 	InvalidUpdateVersion         ErrorCode = 95
@@ -94,11 +97,13 @@ var errorTable = map[ErrorCode]errorInfo{
 	BrokerNotAvailable:           {"BROKER_NOT_AVAILABLE", false, "the broker is not available"},
 	ReplicaNotAvailable:          {"REPLICA_NOT_AVAILABLE", true, "the replica is not available for the requested topic-partition"},
 	MessageTooLarge:              {"MESSAGE_TOO_LARGE", false, "the request included a message larger than the server accepts"},
+	OffsetMetadataTooLarge:       {"OFFSET_METADATA_TOO_LARGE", false, "the metadata field of the offset commit is too large"},
 	NetworkException:             {"NETWORK_EXCEPTION", true, "the server disconnected before a response was received"},
 	CoordinatorLoadInProgress:    {"COORDINATOR_LOAD_IN_PROGRESS", true, "the coordinator is loading and cannot process requests yet"},
 	CoordinatorNotAvailable:      {"COORDINATOR_NOT_AVAILABLE", true, "the coordinator is not available"},
 	NotCoordinator:               {"NOT_COORDINATOR", true, "this is not the correct coordinator"},
 	InvalidTopicException:        {"INVALID_TOPIC_EXCEPTION", false, "the request named an invalid topic"},
+	RecordListTooLarge:           {"RECORD_LIST_TOO_LARGE", false, "the batch is larger than the configured segment size"},
 	NotEnoughReplicas:            {"NOT_ENOUGH_REPLICAS", true, "fewer in-sync replicas than min.insync.replicas: nothing was written"},
 	NotEnoughReplicasAfterAppend: {"NOT_ENOUGH_REPLICAS_AFTER_APPEND", true, "the records were written, but to fewer in-sync replicas than required"},
 	InvalidRequiredAcks:          {"INVALID_REQUIRED_ACKS", false, "the produce request gave an invalid acks value"},
@@ -135,6 +140,7 @@ var errorTable = map[ErrorCode]errorInfo{
 	EligibleLeadersNotAvailable:  {"ELIGIBLE_LEADERS_NOT_AVAILABLE", true, "no eligible leader is available for the partition"},
 	ElectionNotNeeded:            {"ELECTION_NOT_NEEDED", true, "no leader election is needed for the partition"},
 	InvalidRecord:                {"INVALID_RECORD", false, "a record failed validation on the broker"},
+	UnstableOffsetCommit:         {"UNSTABLE_OFFSET_COMMIT", true, "there are unstable offsets that need to be cleared"},
 	ProducerFenced:               {"PRODUCER_FENCED", false, "a newer producer with the same transactional id fences this one"},
 	InconsistentVoterSet:         {"INCONSISTENT_VOTER_SET", false, "the sender or recipient of a voter-only request is not an expected voter"},
 	InvalidUpdateVersion:         {"INVALID_UPDATE_VERSION", false, "the update version (partition epoch) is invalid"},
