@@ -192,6 +192,9 @@ func newAnalysis(h *model.History) *analysis {
 
 // existing returns the offsets in [from, to) at which reads saw records.
 func (p *part) existing(from, to int64) []int64 {
+	if from >= to {
+		return nil
+	}
 	i, _ := slices.BinarySearch(p.order, from)
 	j, _ := slices.BinarySearch(p.order, to)
 	return p.order[i:j]
@@ -408,7 +411,7 @@ func (a *analysis) lostWrites(p *part) (lost, unseen []Finding) {
 	}
 	if len(unseenOffsets) > 0 {
 		unseen = append(unseen, Finding{Name: "unseen", Class: Note, TP: p.tp, Offsets: unseenOffsets, Ops: unseenOps, At: unseenAt,
-			Message: fmt.Sprintf("%d acknowledged records were never read, and no read or final log reached their offsets", len(unseenOffsets))})
+			Message: fmt.Sprintf("%s acknowledged but never read, and no read or final log reached their offsets", plural(len(unseenOffsets), "record"))})
 	}
 	return lost, unseen
 }
@@ -632,44 +635,49 @@ func (a *analysis) polls() []Finding {
 func (a *analysis) pollPart(op *model.Op, pp *model.PollPart, st *consumerState) []Finding {
 	p := a.parts[pp.TP()]
 	var fs []Finding
-	step := func(x int64, internal bool, what string) {
+	add := func(name string, offsets []int64, msg string) {
+		fs = append(fs, Finding{Name: name, Class: Consistency, TP: pp.TP(), Offsets: offsets, Ops: []int64{op.ID}, At: op.Complete,
+			Message: fmt.Sprintf("consumer %s: %s", op.Client, msg)})
+	}
+	skipped := func(from, to int64) []int64 {
+		if p == nil {
+			return nil
+		}
+		return p.existing(from, to)
+	}
+	// Between polls: from where the consumer was left to where this poll
+	// starts (its position, then its first record).
+	step := func(x int64, what string) {
 		if !st.known {
 			st.next, st.known = x, true
 			return
 		}
-		name := ""
-		var offsets []int64
-		var msg string
-		switch {
+		const free = "with no seek, assignment or rebalance in between"
+		switch s := skipped(st.next, x); {
 		case x < st.next:
-			name = "nonmonotonic-poll"
-			offsets = []int64{x}
-			msg = fmt.Sprintf("%s moved back to offset %d, though %s left it at %d, with no seek, assignment or rebalance in between",
-				what, x, st.why, st.next)
-		case x > st.next && p != nil && len(p.existing(st.next, x)) > 0:
-			name = "poll-skip"
-			offsets = p.existing(st.next, x)
-			msg = fmt.Sprintf("%s jumped to offset %d, though %s left it at %d: it skipped %d records others read (%s), with no seek, assignment or rebalance in between",
-				what, x, st.why, st.next, len(offsets), offsetRanges(offsets))
-		}
-		if name != "" {
-			if internal {
-				name = "int-" + name
-			}
-			fs = append(fs, Finding{Name: name, Class: Consistency, TP: pp.TP(), Offsets: offsets, Ops: []int64{op.ID}, At: op.Complete,
-				Message: fmt.Sprintf("consumer %s: %s", op.Client, msg)})
+			add("nonmonotonic-poll", []int64{x}, fmt.Sprintf("%s offset %d, but %s left it at %d: it went back, %s", what, x, st.why, st.next, free))
+		case len(s) > 0:
+			add("poll-skip", s, fmt.Sprintf("%s offset %d, but %s left it at %d: it skipped %s others read (%s), %s",
+				what, x, st.why, st.next, plural(len(s), "record"), offsetRanges(s), free))
 		}
 		st.next = x
 	}
 	if pp.Position >= 0 {
-		step(pp.Position, false, fmt.Sprintf("poll op %d's position", op.ID))
+		step(pp.Position, fmt.Sprintf("poll op %d started at", op.ID))
 		st.why = fmt.Sprintf("poll op %d's position", op.ID)
 	}
 	for i, r := range pp.Records {
 		if i == 0 {
-			step(r.Offset, false, fmt.Sprintf("poll op %d", op.ID))
+			step(r.Offset, fmt.Sprintf("poll op %d returned first", op.ID))
 		} else {
-			step(r.Offset, true, fmt.Sprintf("poll op %d, after offset %d,", op.ID, pp.Records[i-1].Offset))
+			prev := pp.Records[i-1].Offset
+			switch s := skipped(prev+1, r.Offset); {
+			case r.Offset <= prev:
+				add("int-nonmonotonic-poll", []int64{r.Offset}, fmt.Sprintf("poll op %d returned offset %d after offset %d", op.ID, r.Offset, prev))
+			case len(s) > 0:
+				add("int-poll-skip", s, fmt.Sprintf("poll op %d returned offset %d right after offset %d, skipping %s others read (%s)",
+					op.ID, r.Offset, prev, plural(len(s), "record"), offsetRanges(s)))
+			}
 		}
 		st.next = r.Offset + 1
 		st.why = fmt.Sprintf("poll op %d", op.ID)
@@ -744,6 +752,7 @@ func (a *analysis) offsets() []Finding {
 		offset int64
 	}
 	commits := make(map[key][]commit)
+	rejected := make(map[key]map[int64]*model.Op)
 	fetches := make(map[key][]fetch)
 	for i := range a.h.Ops {
 		op := &a.h.Ops[i]
@@ -751,6 +760,13 @@ func (a *analysis) offsets() []Finding {
 		case op.Kind == model.KindCommit:
 			eff := op.Effective()
 			if eff == model.Fail {
+				for _, c := range op.Offsets.Offsets {
+					k := key{op.Offsets.Group, c.TP()}
+					if rejected[k] == nil {
+						rejected[k] = make(map[int64]*model.Op)
+					}
+					rejected[k][c.Offset] = op
+				}
 				continue
 			}
 			end := op.Complete
@@ -795,9 +811,9 @@ func (a *analysis) offsets() []Finding {
 				continue
 			}
 			name := "committed-offset-regression"
-			want := "nothing committed"
+			want := "nothing was committed before it"
 			if latest != nil {
-				want = fmt.Sprintf("%d, committed by op %d (%s) at %v", latest.offset, latest.op.ID, latest.op.Client, latest.op.Complete)
+				want = fmt.Sprintf("the latest acknowledged commit before it was %d, by op %d (%s) at %v", latest.offset, latest.op.ID, latest.op.Client, latest.op.Complete)
 				if f.offset > latest.offset {
 					name = "committed-offset-inconsistent"
 				}
@@ -806,8 +822,11 @@ func (a *analysis) offsets() []Finding {
 			if f.offset < 0 {
 				got = "no committed offset"
 			}
+			if r := rejected[k][f.offset]; r != nil {
+				got += fmt.Sprintf(", which only commit op %d wrote, and it was rejected with %s", r.ID, r.Error)
+			}
 			fd := Finding{Name: name, Class: Consistency, TP: k.tp, Group: k.group, Offsets: []int64{f.offset}, Ops: []int64{f.op.ID}, At: f.op.Complete,
-				Message: fmt.Sprintf("fetch-committed op %d (%s) returned %s, but the latest commit before it was %s", f.op.ID, f.op.Client, got, want)}
+				Message: fmt.Sprintf("fetch-committed op %d (%s) returned %s, but %s", f.op.ID, f.op.Client, got, want)}
 			if latest != nil {
 				fd.Offsets = append(fd.Offsets, latest.offset)
 				fd.Ops = append(fd.Ops, latest.op.ID)

@@ -11,7 +11,9 @@ import (
 // replicas of a partition may disagree below their common high-water mark
 // (replica-divergence). With unclean.leader.election.enable=true in the
 // history's config, divergence is Expected rather than Consistency: an
-// unclean election may elect a replica that lacks committed records.
+// unclean election may elect a replica that lacks committed records. The
+// records lost that way stay data-loss (lost-write, lost-committed), so
+// that runs with clean and unclean elections compare.
 func FinalState(h *model.History, run Run) []Finding {
 	why := func(model.TopicPartition) string { return "" }
 	if h.Header.Config["unclean.leader.election.enable"] == "true" {
@@ -68,12 +70,23 @@ func diverge(a, b *model.ReplicaState) (Finding, bool) {
 		return Finding{}, false
 	}
 	ra, rb := recordsIn(a, lo, hi), recordsIn(b, lo, hi)
+	// Only offsets where either replica has a record can differ.
+	offsets := make([]int64, 0, len(ra)+len(rb))
+	for o := range ra {
+		offsets = append(offsets, o)
+	}
+	for o := range rb {
+		if _, ok := ra[o]; !ok {
+			offsets = append(offsets, o)
+		}
+	}
+	slices.Sort(offsets)
 	var differ []int64
 	var first [2]*model.Record
-	for o := lo; o < hi; o++ {
+	for _, o := range offsets {
 		x, okx := ra[o]
 		y, oky := rb[o]
-		if okx == oky && (!okx || sameRecord(x, y)) {
+		if okx && oky && sameRecord(x, y) {
 			continue
 		}
 		if len(differ) == 0 {

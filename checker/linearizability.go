@@ -3,6 +3,7 @@ package checker
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -218,17 +219,47 @@ func Check(h *model.History, opts Options) *Report {
 	r.Findings = append(r.Findings, FinalState(h, run)...)
 	if !opts.SkipLinearizability {
 		r.Linearizability = CheckLinearizability(h, opts.Budget)
-		r.Findings = append(r.Findings, r.Linearizability.Findings(h, run)...)
+		for _, f := range r.Linearizability.Findings(h, run) {
+			r.Findings = append(r.Findings, explain(f, r.Findings))
+		}
 	}
 	sortFindings(r.Findings)
 	return r
 }
 
-// OK reports whether the history passed: no finding of a bad class, and
-// no illegal linearizability verdict.
-func (r *Report) OK() bool {
-	return len(Bad(r.Findings)) == 0 && (r.Linearizability == nil || r.Linearizability.Result != Illegal)
+// explain relates a nonlinearizable partition to the anomalies found in
+// it: when they are all allowed by the configuration (an acks=1 loss, a
+// duplicate without idempotence), no single log can explain the history
+// but nothing is wrong, and the finding is expected too.
+func explain(f Finding, anomalies []Finding) Finding {
+	var bad, allowed []string
+	for _, a := range anomalies {
+		if a.TP != f.TP || a.Group != f.Group {
+			continue
+		}
+		switch {
+		case a.Class.Bad() && !slices.Contains(bad, a.Name):
+			bad = append(bad, a.Name)
+		case a.Class == Expected && !slices.Contains(allowed, a.Name):
+			allowed = append(allowed, a.Name)
+		}
+	}
+	switch {
+	case len(bad) > 0:
+		f.Message += "; see " + strings.Join(bad, ", ")
+	case len(allowed) > 0:
+		f.Class = Expected
+		f.Message += "; the anomalies behind it are allowed by the configuration: " + strings.Join(allowed, ", ")
+	default:
+		f.Message += "; no anomaly rule names the problem: porcupine's visualization shows it"
+	}
+	return f
 }
+
+// OK reports whether the history passed: no finding of a bad class. (An
+// illegal linearizability verdict is a nonlinearizable finding, bad unless
+// only allowed anomalies explain it.)
+func (r *Report) OK() bool { return len(Bad(r.Findings)) == 0 }
 
 // Summary is one line: "ok" or what was found.
 func (r *Report) Summary() string {
