@@ -553,7 +553,15 @@ func (c *Client) schedule(next time.Duration) {
 	}
 	c.node.Cancel(c.wake)
 	c.wakeAt = next
-	c.wake = c.node.After(max(next-c.now(), 0), "kraft.poll", c.wakeFn)
+	// A drifting clock converts local to global time rounding down, so a
+	// timer may fire a few nanoseconds before its local deadline; waiting
+	// at least a microsecond keeps a re-armed timer from firing again at
+	// the same instant for ever.
+	d := next - c.now()
+	if d < time.Microsecond {
+		d = time.Microsecond
+	}
+	c.wake = c.node.After(d, "kraft.poll", c.wakeFn)
 }
 
 func (c *Client) pollOnce() time.Duration {

@@ -53,6 +53,7 @@ type scenario struct {
 	PreVote     bool
 	CheckQuorum bool
 	Episodes    []episode
+	DriftPPM    []int64 // per member: its clock runs this many ppm fast (negative: slow)
 }
 
 func drawScenario(t *rapid.T) scenario {
@@ -80,6 +81,7 @@ func drawScenario(t *rapid.T) scenario {
 		}
 		return e
 	}), 0, 10).Draw(t, "episodes")
+	sc.DriftPPM = rapid.SliceOfN(rapid.Int64Range(-200_000, 200_000), n, n).Draw(t, "drift-ppm")
 	return sc
 }
 
@@ -97,6 +99,11 @@ func (sc scenario) run() (*cluster, error) {
 		return nil, err
 	}
 	s := cl.s
+	for i, d := range sc.DriftPPM {
+		if err := cl.members[i].node.SetClock(0, d); err != nil {
+			return cl, err
+		}
+	}
 	seq := 0
 	var tick func()
 	tick = func() {
@@ -236,7 +243,8 @@ func (cl *cluster) describe() string {
 }
 
 // TestSafetyUnderFaults checks, under random crashes, power losses (torn or
-// not), pauses, partitions and restarts, with and without pre-vote and
+// not, of one node or several at once), pauses, partitions and restarts,
+// with clocks drifting up to 20%, with and without pre-vote and
 // check-quorum: election safety (one leader per epoch), leader
 // completeness, log matching, committed batches never lost or changed,
 // high-water marks monotonic and never past the log end, listeners handed
