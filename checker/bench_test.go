@@ -64,3 +64,55 @@ func BenchmarkLinearizabilityIllegal100k(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(h.Ops))*float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
+
+// BenchmarkInvariantsStep measures the invariants' cost per simulation
+// step on a cluster of 10 partitions with 3 replicas each, where every
+// step appends a record to one partition, replicates it and commits it.
+func BenchmarkInvariantsStep(b *testing.B) {
+	v := newFakeView()
+	const parts = 10
+	for i := range parts {
+		tp := model.TopicPartition{Topic: "t", Partition: int32(i)}
+		p := v.part(tp)
+		p.md = model.PartitionMetadata{Replicas: []int32{1, 2, 3}, ISR: []int32{1, 2, 3}, Leader: 1, LeaderEpoch: 1, PartitionEpoch: 1}
+		p.hasMD = true
+		for id := int32(1); id <= 3; id++ {
+			r := v.replica(tp, id)
+			r.epoch = 1
+			if id == 1 {
+				r.leader, r.isr = true, []int32{1, 2, 3}
+			}
+		}
+	}
+	inv := checker.NewInvariants(checker.InvariantConfig{})
+	inv.Attach(v, nil, nil)
+	value := []byte("v")
+	b.ResetTimer()
+	for i := range b.N {
+		tp := model.TopicPartition{Topic: "t", Partition: int32(i % parts)}
+		off := int64(i / parts)
+		for id := int32(1); id <= 3; id++ {
+			r := v.replica(tp, id)
+			r.entries = append(r.entries, model.Entry{Offset: off, LeaderEpoch: 1, Value: value, ProducerID: -1})
+			r.hwm = off + 1
+		}
+		v.bump()
+		if err := inv.Check(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "steps/s")
+}
+
+// BenchmarkInvariantsUnchanged measures a step that changed nothing the
+// checkers can see: the view's version tells them so.
+func BenchmarkInvariantsUnchanged(b *testing.B) {
+	v, _ := healthyView()
+	inv := checker.NewInvariants(checker.InvariantConfig{})
+	inv.Attach(v, nil, nil)
+	for range b.N {
+		if err := inv.Check(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -16,12 +16,14 @@ type fakeView struct {
 	version uint64
 	frozen  bool
 	parts   map[model.TopicPartition]*fakePart
+	tps     []model.TopicPartition // sorted
 }
 
 type fakePart struct {
 	md       model.PartitionMetadata
 	hasMD    bool
 	replicas []*fakeReplica
+	views    []model.ReplicaView
 }
 
 type fakeReplica struct {
@@ -48,6 +50,8 @@ func (v *fakeView) part(tp model.TopicPartition) *fakePart {
 	if p == nil {
 		p = &fakePart{}
 		v.parts[tp] = p
+		v.tps = append(v.tps, tp)
+		slices.SortFunc(v.tps, model.TopicPartition.Compare)
 	}
 	return p
 }
@@ -66,14 +70,7 @@ func (v *fakeView) replica(tp model.TopicPartition, broker int32) *fakeReplica {
 
 func (v *fakeView) Version() uint64 { return v.version }
 
-func (v *fakeView) Partitions() []model.TopicPartition {
-	var out []model.TopicPartition
-	for tp := range v.parts {
-		out = append(out, tp)
-	}
-	slices.SortFunc(out, model.TopicPartition.Compare)
-	return out
-}
+func (v *fakeView) Partitions() []model.TopicPartition { return v.tps }
 
 func (v *fakeView) Metadata(tp model.TopicPartition) (model.PartitionMetadata, bool) {
 	p := v.parts[tp]
@@ -89,17 +86,18 @@ func (v *fakeView) Replicas(tp model.TopicPartition) []model.ReplicaView {
 		return nil
 	}
 	// In assignment order when there is one.
-	rs := slices.Clone(p.replicas)
 	if p.hasMD {
-		slices.SortStableFunc(rs, func(a, b *fakeReplica) int {
+		slices.SortStableFunc(p.replicas, func(a, b *fakeReplica) int {
 			return slices.Index(p.md.Replicas, a.broker) - slices.Index(p.md.Replicas, b.broker)
 		})
 	}
-	out := make([]model.ReplicaView, len(rs))
-	for i, r := range rs {
-		out[i] = r
+	if len(p.views) != len(p.replicas) {
+		p.views = make([]model.ReplicaView, len(p.replicas))
 	}
-	return out
+	for i, r := range p.replicas {
+		p.views[i] = r
+	}
+	return p.views
 }
 
 func (r *fakeReplica) Broker() int32         { return r.broker }

@@ -79,6 +79,7 @@ type Invariants struct {
 	view  model.ClusterView
 	now   func() time.Duration
 	steps func() uint64
+	mark  func(string)
 
 	version  uint64
 	checked  bool
@@ -92,6 +93,7 @@ type Invariants struct {
 }
 
 type tpState struct {
+	mark     func(string)
 	leaders  map[int32]int32 // leader epoch -> broker
 	md       model.PartitionMetadata
 	mdSeen   bool
@@ -168,8 +170,17 @@ func NewInvariants(cfg InvariantConfig) *Invariants {
 // Register watches view and adds the invariants to the kernel as the check
 // CheckName, run after every event; findings take their time and step
 // from the kernel.
+//
+// If the kernel counts coverage marks (*sim.Sim does), the invariants mark
+// the legal but dangerous states they let pass, so that a scenario can
+// assert that it reached them: "checker.isr-member-lost-data",
+// "checker.ack-after-member-lost-data", "checker.unclean-election" and
+// "checker.committed-rewritten-after-restart".
 func (inv *Invariants) Register(k Kernel, view model.ClusterView) {
 	inv.Attach(view, k.Now, k.Steps)
+	if m, ok := k.(interface{ Mark(name string) }); ok {
+		inv.mark = m.Mark
+	}
 	k.AddCheck(CheckName, inv.Check)
 }
 
@@ -226,7 +237,7 @@ func (inv *Invariants) Check() error {
 func (inv *Invariants) part(tp model.TopicPartition) *tpState {
 	st := inv.parts[tp]
 	if st == nil {
-		st = &tpState{leaders: make(map[int32]int32), replicas: make(map[int32]*replicaState)}
+		st = &tpState{leaders: make(map[int32]int32), replicas: make(map[int32]*replicaState), mark: inv.marker}
 		inv.parts[tp] = st
 	}
 	return st
@@ -308,7 +319,7 @@ func (inv *Invariants) checkMetadata(tp model.TopicPartition, st *tpState, md mo
 		bad("leader-not-in-isr", "leader %d (epoch %d) is not in the ISR %v", md.Leader, md.LeaderEpoch, md.ISR)
 	}
 	if md.Leader != model.NoLeader {
-		inv.leads(tp, st, md.Leader, md.LeaderEpoch, "the controller")
+		inv.leads(tp, st, md.Leader, md.LeaderEpoch, -1)
 	}
 	if st.mdSeen {
 		prev := st.md
@@ -330,14 +341,31 @@ func (inv *Invariants) checkMetadata(tp model.TopicPartition, st *tpState, md mo
 	if md.Recovering {
 		inv.unclean(st, md.LeaderEpoch)
 	}
-	st.md, st.mdSeen = md, true
-	st.md.ISR, st.md.ELR, st.md.Replicas = slices.Clone(md.ISR), slices.Clone(md.ELR), slices.Clone(md.Replicas)
-	st.md.LastKnownELR = slices.Clone(md.LastKnownELR)
+	// Keep a copy (the view's slices may change under us), made only when
+	// something changed.
+	if !st.mdSeen || !sameMetadata(st.md, md) {
+		st.md = md
+		st.md.ISR, st.md.ELR, st.md.Replicas = slices.Clone(md.ISR), slices.Clone(md.ELR), slices.Clone(md.Replicas)
+		st.md.LastKnownELR = slices.Clone(md.LastKnownELR)
+	}
+	st.mdSeen = true
+}
+
+func sameMetadata(a, b model.PartitionMetadata) bool {
+	return a.Leader == b.Leader && a.LeaderEpoch == b.LeaderEpoch && a.PartitionEpoch == b.PartitionEpoch && a.Recovering == b.Recovering &&
+		slices.Equal(a.ISR, b.ISR) && slices.Equal(a.ELR, b.ELR) && slices.Equal(a.Replicas, b.Replicas) && slices.Equal(a.LastKnownELR, b.LastKnownELR)
 }
 
 func (inv *Invariants) unclean(st *tpState, epoch int32) {
 	if !slices.Contains(st.unclean, epoch) {
 		st.unclean = append(st.unclean, epoch)
+		inv.marker("checker.unclean-election")
+	}
+}
+
+func (inv *Invariants) marker(name string) {
+	if inv.mark != nil {
+		inv.mark(name)
 	}
 }
 
@@ -350,14 +378,19 @@ func repeated(ids []int32) int32 {
 	return -1
 }
 
-// leads records that broker leads tp in epoch, as who says.
-func (inv *Invariants) leads(tp model.TopicPartition, st *tpState, broker, epoch int32, who string) {
+// leads records that broker leads tp in epoch, as replica says (-1: the
+// controller).
+func (inv *Invariants) leads(tp model.TopicPartition, st *tpState, broker, epoch int32, replica int32) {
 	prev, ok := st.leaders[epoch]
 	if !ok {
 		st.leaders[epoch] = broker
 		return
 	}
 	if prev != broker {
+		who := "the controller"
+		if replica >= 0 {
+			who = fmt.Sprintf("replica %d", replica)
+		}
 		inv.report(fmt.Sprintf("duplicate-leader|%s|%d|%d", tp, epoch, broker), Finding{Name: "duplicate-leader", Class: Invariant, TP: tp,
 			Brokers: []int32{prev, broker},
 			Message: fmt.Sprintf("brokers %d and %d both lead in leader epoch %d (%s names broker %d)", prev, broker, epoch, who, broker)})
@@ -380,6 +413,11 @@ func (inv *Invariants) checkReplica(tp model.TopicPartition, st *tpState, md mod
 		inv.report(fmt.Sprintf("epoch-regression|%s|%d|%d", tp, b, epoch), Finding{Name: "epoch-regression", Class: Invariant, TP: tp, Brokers: []int32{b},
 			Message: fmt.Sprintf("replica %d went from leader epoch %d back to %d without restarting", b, rs.epoch, epoch)})
 	}
+	if !rs.seen && inc > 1 {
+		// First seen after a restart (the broker started before the
+		// invariants were registered, or was down until now).
+		rs.restarted = true
+	}
 	rs.seen, rs.inc, rs.epoch = true, inc, epoch
 	rs.incLEO = max(rs.incLEO, leo)
 	if hwm > leo {
@@ -387,7 +425,7 @@ func (inv *Invariants) checkReplica(tp model.TopicPartition, st *tpState, md mod
 			Offsets: span(leo, hwm), Message: fmt.Sprintf("replica %d has high-water mark %d above its log end offset %d", b, hwm, leo)})
 	}
 	if r.IsLeader() {
-		inv.leads(tp, st, b, epoch, fmt.Sprintf("replica %d", b))
+		inv.leads(tp, st, b, epoch, b)
 		if mdOK {
 			for _, m := range r.ISR() {
 				if !slices.Contains(md.Replicas, m) {
@@ -421,6 +459,7 @@ func (inv *Invariants) checkISR(tp model.TopicPartition, st *tpState, md model.P
 			rs.okInc, rs.okSet = r.Incarnation(), true
 			continue
 		} else if rs.restarted && !(rs.okSet && rs.okInc == r.Incarnation()) {
+			inv.marker("checker.isr-member-lost-data")
 			inv.report(fmt.Sprintf("isr-member-lost-data|%s|%d|%d", tp, m, r.Incarnation()), Finding{Name: "isr-member-lost-data", Class: Note, TP: tp,
 				Brokers: []int32{md.Leader, m}, Offsets: span(leo, hwm),
 				Message: fmt.Sprintf("ISR member %d restarted with log end offset %d, below leader %d's high-water mark %d: Kafka keeps it in the ISR until it is removed, and committed records are at risk",
@@ -481,6 +520,7 @@ func (inv *Invariants) checkPrefix(tp model.TopicPartition, st *tpState, r model
 		if why := st.explained(ref.e.LeaderEpoch, e.LeaderEpoch); why != "" {
 			f.Class, f.Message = Expected, f.Message+"; "+why
 		} else if why := st.lostInRestart(o); why != "" && ref.e.LeaderEpoch != e.LeaderEpoch {
+			st.mark("checker.committed-rewritten-after-restart")
 			f.Class, f.Message = Note, f.Message+"; "+why+", and a later epoch wrote new records there: Kafka allows this, and the final check reports the committed records lost"
 		}
 		// The reference keeps the first committed record: Final reports
@@ -562,6 +602,7 @@ func (inv *Invariants) Acked(tp model.TopicPartition, leader int32, leaderEpoch 
 		rs := st.rep(m)
 		lostInRestart := rs.seen && (r.Incarnation() != rs.inc || (rs.restarted && rs.incLEO <= last))
 		if lostInRestart {
+			inv.marker("checker.ack-after-member-lost-data")
 			inv.report(fmt.Sprintf("ack-after-member-lost-data|%s|%d|%d", tp, m, r.Incarnation()), Finding{Name: "ack-after-member-lost-data", Class: Note, TP: tp,
 				Brokers: []int32{leader, m}, Offsets: span(missing, last+1),
 				Message: fmt.Sprintf("leader %d acknowledged offsets %d..%d counting ISR member %d, which restarted and does not have offset %d: Kafka counts its fetch from before the restart",

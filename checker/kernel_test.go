@@ -106,3 +106,25 @@ func TestInvariantsContinue(t *testing.T) {
 	assert.Contains(t, names, "hwm-above-leo")
 	assert.Contains(t, names, "hwm-above-isr-leo")
 }
+
+// The invariants mark the legal but dangerous states they let pass.
+func TestInvariantsMarkWhatTheyAllow(t *testing.T) {
+	s := sim.New(sim.Config{Seed: 5})
+	v, tp := healthyView()
+	inv := checker.NewInvariants(checker.InvariantConfig{})
+	inv.Register(s, v)
+	s.At(time.Second, "crash", func() {
+		r := v.replica(tp, 3)
+		r.online = false
+		v.bump()
+	})
+	s.At(2*time.Second, "restart without the tail", func() {
+		r := v.replica(tp, 3)
+		r.online, r.incarnation, r.entries, r.hwm = true, 2, r.entries[:1], 1
+		v.bump()
+	})
+	require.NoError(t, s.RunUntil(time.Minute))
+	assert.Equal(t, uint64(1), s.Marked("checker.isr-member-lost-data"))
+	require.Len(t, inv.Findings(), 1)
+	assert.Equal(t, checker.Note, inv.Findings()[0].Class)
+}

@@ -151,6 +151,27 @@ func (l *Linearizability) Visualize(w io.Writer) error {
 	return porcupine.Visualize(l.model, l.info, w)
 }
 
+// Annotate adds findings to the visualization, as marks on the timeline
+// at the simulated times they became visible.
+func (l *Linearizability) Annotate(fs []Finding) {
+	var as []porcupine.Annotation
+	for _, f := range fs {
+		as = append(as, porcupine.Annotation{Tag: "findings", Start: int64(f.At),
+			Description: f.Name + " " + f.Where(), Details: f.Short(), BackgroundColor: annotationColor(f.Class)})
+	}
+	l.info.AddAnnotations(as)
+}
+
+func annotationColor(c Class) string {
+	switch c {
+	case DataLoss:
+		return "#f8b4b4"
+	case Consistency, Invariant:
+		return "#fcd9a8"
+	}
+	return "#dde7f0"
+}
+
 // Findings turns every illegal partition into a finding.
 func (l *Linearizability) Findings(h *model.History, run Run) []Finding {
 	byID := make(map[int64]*model.Op, len(h.Ops))
