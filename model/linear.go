@@ -12,41 +12,6 @@ import (
 	"github.com/anishathalye/porcupine"
 )
 
-// The porcupine models.
-//
-// A partition is a log: a send appends one record and returns its offset;
-// a poll returns a contiguous run of records starting at the consumer's
-// position. The model checks both against one sequential log per
-// partition. The log tolerates gaps in offsets (Kafka's logs have them:
-// transaction markers, compaction), so a send at offset o is legal when o
-// is at or past the log end and no other send claims an offset in
-// between; a poll is legal when every record it returned is in the log at
-// its offset with the same key and value, and the log holds no other
-// record between the poll's position and its last record. Empty polls
-// constrain nothing: Kafka consumers read below the high-water mark and
-// may return nothing while records exist.
-//
-// A group's committed offset for a partition is a register: a commit
-// writes it, a fetch-committed reads it (-1: nothing committed).
-//
-// Each partition log and each (group, partition) register is its own
-// porcupine partition, so checking scales with the number of partitions.
-// A poll or commit that spans partitions is split into one operation per
-// partition: Kafka promises nothing across partitions.
-//
-// Outcomes. A definitely failed operation (see Definite) took no effect and
-// is left out. An operation with an unknown outcome may or may not have
-// happened; porcupine's convention is an operation that returns at the end
-// of time. Two exact refinements keep the search small: an unknown send
-// or commit whose record or offset nobody ever read has no visible effect
-// and is left out (it can always be placed last); an unknown send that was
-// read takes the offset it was read at, and must precede the first read
-// that saw it, so it returns no later than that read.
-//
-// The final log of each partition's leader, when the history has one, is
-// one more read, after every operation: it returns the whole log, from its
-// start offset to its end, and also says that the log holds nothing more.
-
 // LogInput is a log operation's input.
 type LogInput struct {
 	TP   TopicPartition
@@ -232,6 +197,40 @@ func offsetStep(state any, in *OffsetInput, out *OffsetOutput) (bool, any) {
 
 // Porcupine returns the porcupine model of partition logs and committed
 // offsets, for the operations Linearization returns.
+//
+// A partition is a log: a send appends one record and returns its offset;
+// a poll returns a contiguous run of records starting at the consumer's
+// position. The model checks both against one sequential log per
+// partition. The log tolerates gaps in offsets (Kafka's logs have them:
+// transaction markers, compaction), so a send at offset o is legal when o
+// is at or past the log end and no other send claims an offset in
+// between; a poll is legal when every record it returned is in the log at
+// its offset with the same key and value, and the log holds no other
+// record between the poll's position and its last record. Empty polls
+// constrain nothing: Kafka consumers read below the high-water mark and
+// may return nothing while records exist.
+//
+// A group's committed offset for a partition is a register: a commit
+// writes it, a fetch-committed reads it (-1: nothing committed).
+//
+// Each partition log and each (group, partition) register is its own
+// porcupine partition, so checking scales with the number of partitions.
+// A poll or commit that spans partitions is split into one operation per
+// partition: Kafka promises nothing across partitions.
+//
+// Outcomes. A definitely failed operation (see Definite) took no effect and
+// is left out. An operation with an unknown outcome may or may not have
+// happened; porcupine's convention is an operation that returns at the end
+// of time. Two exact refinements keep the search small: an unknown send
+// or commit whose record or offset nobody ever read has no visible effect
+// and is left out (taking it not to have happened is always consistent);
+// an unknown send that was read happened: it takes the offset it was read
+// at (the lowest, if several), and it must precede the first read that saw
+// it, so it returns no later than that read.
+//
+// The final log of each partition's leader, when the history has one, is
+// one more read, after every operation: it returns the whole log, from its
+// start offset to its end, and also says that the log holds nothing more.
 func Porcupine() porcupine.Model {
 	return porcupine.Model{
 		Partition: func(ops []porcupine.Operation) [][]porcupine.Operation {
