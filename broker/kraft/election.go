@@ -514,7 +514,7 @@ func (c *Client) endEpochBackoff(successors []int32) time.Duration {
 	n := len(successors)
 	maxWait := c.cfg.ElectionBackoffMax
 	switch {
-	case pos == 0:
+	case pos == 0 || n == 0: // first, or no preference (a restarted leader)
 		return 0
 	case pos < 0:
 		return maxWait
