@@ -85,6 +85,7 @@ const (
 	Resigned
 )
 
+// String formats the Role for traces and scripts.
 func (r Role) String() string {
 	switch r {
 	case Unattached:
@@ -441,6 +442,9 @@ func (c *Client) Receive(from sim.NodeID, m network.Message) bool {
 	return true
 }
 
+// String formats the Client for traces and scripts.
+// String summarises the replica: role, epoch, leader, vote, log end offset
+// and high-water mark.
 func (c *Client) String() string {
 	var b strings.Builder
 	role := c.role.String()

@@ -61,6 +61,7 @@ func (b *Batch) Digest() uint64 { return b.digest }
 // Size returns the batch's size in bytes as the log stores it.
 func (b *Batch) Size() int { return b.size }
 
+// String formats the Batch for traces and scripts.
 func (b *Batch) String() string {
 	if b.LeaderChange != nil {
 		return fmt.Sprintf("%d@e%d LeaderChange{leader=%d voters=%v granting=%v}", b.BaseOffset, b.Epoch, b.LeaderChange.LeaderID, b.LeaderChange.Voters, b.LeaderChange.GrantingVoters)

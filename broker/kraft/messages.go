@@ -192,6 +192,7 @@ func (m *FetchResponse) Size() int {
 	return n
 }
 
+// String formats the Vote for traces and scripts.
 func (m *Vote) String() string {
 	kind := "Vote"
 	if m.PreVote {
@@ -207,6 +208,7 @@ func errSuffix(e protocol.ErrorCode) string {
 	return " " + e.String()
 }
 
+// String formats the VoteResponse for traces and scripts.
 func (m *VoteResponse) String() string {
 	kind := "VoteResponse"
 	if m.PreVote {
@@ -215,26 +217,32 @@ func (m *VoteResponse) String() string {
 	return fmt.Sprintf("%s{corr=%d granted=%t leader=%d epoch=%d%s}", kind, m.CorrelationID, m.VoteGranted, m.LeaderID, m.LeaderEpoch, errSuffix(m.ErrorCode))
 }
 
+// String formats the BeginQuorumEpoch for traces and scripts.
 func (m *BeginQuorumEpoch) String() string {
 	return fmt.Sprintf("BeginQuorumEpoch{corr=%d leader=%d epoch=%d}", m.CorrelationID, m.LeaderID, m.LeaderEpoch)
 }
 
+// String formats the BeginQuorumEpochResponse for traces and scripts.
 func (m *BeginQuorumEpochResponse) String() string {
 	return fmt.Sprintf("BeginQuorumEpochResponse{corr=%d leader=%d epoch=%d%s}", m.CorrelationID, m.LeaderID, m.LeaderEpoch, errSuffix(m.ErrorCode))
 }
 
+// String formats the EndQuorumEpoch for traces and scripts.
 func (m *EndQuorumEpoch) String() string {
 	return fmt.Sprintf("EndQuorumEpoch{corr=%d leader=%d epoch=%d successors=%v}", m.CorrelationID, m.LeaderID, m.LeaderEpoch, m.PreferredSuccessors)
 }
 
+// String formats the EndQuorumEpochResponse for traces and scripts.
 func (m *EndQuorumEpochResponse) String() string {
 	return fmt.Sprintf("EndQuorumEpochResponse{corr=%d leader=%d epoch=%d%s}", m.CorrelationID, m.LeaderID, m.LeaderEpoch, errSuffix(m.ErrorCode))
 }
 
+// String formats the Fetch for traces and scripts.
 func (m *Fetch) String() string {
 	return fmt.Sprintf("Fetch{corr=%d replica=%d epoch=%d offset=%d last-epoch=%d hwm=%d}", m.CorrelationID, m.ReplicaID, m.CurrentLeaderEpoch, m.FetchOffset, m.LastFetchedEpoch, m.HighWatermark)
 }
 
+// String formats the FetchResponse for traces and scripts.
 func (m *FetchResponse) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "FetchResponse{corr=%d leader=%d epoch=%d hwm=%d", m.CorrelationID, m.LeaderID, m.LeaderEpoch, m.HighWatermark)
