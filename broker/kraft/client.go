@@ -442,7 +442,6 @@ func (c *Client) Receive(from sim.NodeID, m network.Message) bool {
 	return true
 }
 
-// String formats the Client for traces and scripts.
 // String summarises the replica: role, epoch, leader, vote, log end offset
 // and high-water mark.
 func (c *Client) String() string {
