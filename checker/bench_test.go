@@ -68,7 +68,14 @@ func BenchmarkLinearizabilityIllegal100k(b *testing.B) {
 // BenchmarkInvariantsStep measures the invariants' cost per simulation
 // step on a cluster of 10 partitions with 3 replicas each, where every
 // step appends a record to one partition, replicates it and commits it.
-func BenchmarkInvariantsStep(b *testing.B) {
+func BenchmarkInvariantsStep(b *testing.B) { benchInvariantsStep(b, false) }
+
+// BenchmarkInvariantsStepPartitionVersions is the same with a view that
+// versions each partition (model.PartitionVersions): a step reads only the
+// partition it changed.
+func BenchmarkInvariantsStepPartitionVersions(b *testing.B) { benchInvariantsStep(b, true) }
+
+func benchInvariantsStep(b *testing.B, perPartition bool) {
 	v := newFakeView()
 	const parts = 10
 	for i := range parts {
@@ -85,8 +92,17 @@ func BenchmarkInvariantsStep(b *testing.B) {
 		}
 	}
 	inv := checker.NewInvariants(checker.InvariantConfig{})
-	inv.Attach(v, nil, nil)
+	var view model.ClusterView = v
+	if perPartition {
+		view = partitionVersioned{v}
+	}
+	inv.Attach(view, nil, nil)
 	value := []byte("v")
+	for _, tp := range v.Partitions() {
+		for id := int32(1); id <= 3; id++ {
+			v.replica(tp, id).entries = make([]model.Entry, 0, b.N/parts+1)
+		}
+	}
 	b.ResetTimer()
 	for i := range b.N {
 		tp := model.TopicPartition{Topic: "t", Partition: int32(i % parts)}
@@ -96,7 +112,7 @@ func BenchmarkInvariantsStep(b *testing.B) {
 			r.entries = append(r.entries, model.Entry{Offset: off, LeaderEpoch: 1, Value: value, ProducerID: -1})
 			r.hwm = off + 1
 		}
-		v.bump()
+		v.touch(tp)
 		if err := inv.Check(); err != nil {
 			b.Fatal(err)
 		}

@@ -20,6 +20,7 @@ type fakeView struct {
 }
 
 type fakePart struct {
+	version  uint64
 	md       model.PartitionMetadata
 	hasMD    bool
 	replicas []*fakeReplica
@@ -44,6 +45,23 @@ func (v *fakeView) bump() {
 		v.version++
 	}
 }
+
+// touch bumps the version of the view and of one partition.
+func (v *fakeView) touch(tp model.TopicPartition) {
+	if !v.frozen {
+		v.version++
+		v.part(tp).version++
+	}
+}
+
+// partitionVersioned is a fake view that also has per-partition versions.
+type partitionVersioned struct{ *fakeView }
+
+func (v partitionVersioned) PartitionVersion(tp model.TopicPartition) uint64 {
+	return v.part(tp).version
+}
+
+var _ model.PartitionVersions = partitionVersioned{}
 
 func (v *fakeView) part(tp model.TopicPartition) *fakePart {
 	p := v.parts[tp]

@@ -72,8 +72,10 @@ const CheckName = "kafka-invariants"
 //     above). ack-by-non-leader: the acknowledging broker leads in that
 //     epoch.
 //
-// Checks read the view only when its Version changed, and verify each
-// replica's committed prefix incrementally, so a step costs little.
+// Checks read the view only when its Version changed (and only the
+// partitions whose version changed, if the view implements
+// model.PartitionVersions), and verify each replica's committed prefix
+// incrementally, so a step costs little.
 type Invariants struct {
 	cfg   InvariantConfig
 	view  model.ClusterView
@@ -93,14 +95,16 @@ type Invariants struct {
 }
 
 type tpState struct {
-	mark     func(string)
-	leaders  map[int32]int32 // leader epoch -> broker
-	md       model.PartitionMetadata
-	mdSeen   bool
-	unclean  []int32 // leader epochs of unclean elections
-	lost     []restartLoss
-	replicas map[int32]*replicaState
-	ref      refLog // committed records, as first seen
+	version   uint64 // the partition's version, if the view has them
+	versioned bool
+	mark      func(string)
+	leaders   map[int32]int32 // leader epoch -> broker
+	md        model.PartitionMetadata
+	mdSeen    bool
+	unclean   []int32 // leader epochs of unclean elections
+	lost      []restartLoss
+	replicas  map[int32]*replicaState
+	ref       refLog // committed records, as first seen
 }
 
 type replicaState struct {
@@ -223,7 +227,16 @@ func (inv *Invariants) Check() error {
 	} else {
 		inv.version, inv.checked = v, true
 		inv.runs++
+		pv, _ := inv.view.(model.PartitionVersions)
 		for _, tp := range inv.view.Partitions() {
+			if pv != nil {
+				st := inv.part(tp)
+				if v := pv.PartitionVersion(tp); st.versioned && v == st.version {
+					continue
+				} else {
+					st.version, st.versioned = v, true
+				}
+			}
 			inv.checkPartition(tp)
 		}
 	}

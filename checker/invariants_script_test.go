@@ -18,29 +18,40 @@ import (
 // cluster view that each verb changes, and the invariants watching it.
 // Each verb is one small method.
 type invEnv struct {
-	view *fakeView
-	inv  *checker.Invariants
-	now  time.Duration
-	seen int // findings already printed
+	view         *fakeView
+	perPartition bool
+	inv          *checker.Invariants
+	now          time.Duration
+	seen         int // findings already printed
 }
 
+// The scripts run twice: with a view that has only a global version, and
+// with one that also versions each partition; the output must not differ.
 func TestInvariantScripts(t *testing.T) {
-	datadriven.Walk(t, "testdata/invariants", func(t *testing.T, path string) {
-		e := &invEnv{view: newFakeView()}
-		e.reset(false)
-		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
-			out, err := e.handle(d)
-			if err != nil {
-				return "error: " + err.Error() + "\n"
-			}
-			return out
+	for _, perPartition := range []bool{false, true} {
+		t.Run(fmt.Sprintf("partition-versions=%v", perPartition), func(t *testing.T) {
+			datadriven.Walk(t, "testdata/invariants", func(t *testing.T, path string) {
+				e := &invEnv{view: newFakeView(), perPartition: perPartition}
+				e.reset(false)
+				datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+					out, err := e.handle(d)
+					if err != nil {
+						return "error: " + err.Error() + "\n"
+					}
+					return out
+				})
+			})
 		})
-	})
+	}
 }
 
 func (e *invEnv) reset(cont bool) {
 	e.inv = checker.NewInvariants(checker.InvariantConfig{Run: checker.Run{Seed: 42, Replay: "kafkasim replay run.json"}, Continue: cont})
-	e.inv.Attach(e.view, func() time.Duration { return e.now }, nil)
+	var view model.ClusterView = e.view
+	if e.perPartition {
+		view = partitionVersioned{e.view}
+	}
+	e.inv.Attach(view, func() time.Duration { return e.now }, nil)
 	e.seen = 0
 }
 
@@ -155,7 +166,7 @@ func (e *invEnv) partition(d *datadriven.TestData) (string, error) {
 	}
 	_, md.Recovering = m["recovering"]
 	p.md, p.hasMD = md, true
-	e.view.bump()
+	e.view.touch(tp)
 	return "ok\n", nil
 }
 
@@ -214,7 +225,7 @@ func (e *invEnv) replica(d *datadriven.TestData) (string, error) {
 		}
 		r.entries = append(r.entries, more...)
 	}
-	e.view.bump()
+	e.view.touch(tp)
 	return "ok\n", nil
 }
 

@@ -158,6 +158,17 @@ type Observer interface {
 	Acked(tp TopicPartition, leader int32, leaderEpoch int32, first, last int64, isr []int32)
 	// Truncated is called when a replica removes offsets [from, to) from
 	// its log, with the reason ("diverging-epoch", "high-watermark",
-	// "offsets-for-leader-epoch", "unclean-election", "recovery").
+	// "offsets-for-leader-epoch", "unclean-election", "recovery"). to is
+	// -1 when the end is not known (recovery cut a torn tail).
 	Truncated(tp TopicPartition, broker int32, from, to int64, reason string)
+}
+
+// PartitionVersions is an optional extension of ClusterView for large
+// clusters: PartitionVersion changes whenever anything a checker can see of
+// one partition may have changed (its metadata, or any of its replicas,
+// including their brokers starting or stopping), so that checkers can skip
+// the partitions a step did not touch. A view without it has every
+// partition checked whenever Version changes.
+type PartitionVersions interface {
+	PartitionVersion(tp TopicPartition) uint64
 }
