@@ -95,11 +95,11 @@ func (e *scriptEnv) handleRun(d *datadriven.TestData) (string, error) {
 	return e.flush(), err
 }
 
-// run-until stable|leader|caught-up [max=10s]: run until the condition
-// holds, and print what changed and when it held.
+// run-until stable|leader|caught-up|<node>=<role> [max=10s]: run until
+// the condition holds, and print what changed and when it held.
 func (e *scriptEnv) handleRunUntil(d *datadriven.TestData) (string, error) {
 	if len(d.CmdArgs) == 0 {
-		return "", fmt.Errorf("run-until: give a condition: stable, leader or caught-up")
+		return "", fmt.Errorf("run-until: give a condition: stable, leader, caught-up or <node>=<role>")
 	}
 	limit := 30 * time.Second
 	for _, a := range d.CmdArgs[1:] {
@@ -114,15 +114,25 @@ func (e *scriptEnv) handleRunUntil(d *datadriven.TestData) (string, error) {
 	}
 	var cond func() bool
 	name := d.CmdArgs[0].Key
-	switch name {
-	case "stable":
+	if a := d.CmdArgs[0]; len(a.Vals) == 1 { // c1=candidate: until the node has that role
+		m, err := e.cl.member(a.Key)
+		if err != nil {
+			return "", err
+		}
+		role := a.Vals[0]
+		name = a.Key + "=" + role
+		cond = func() bool { p := m.proc(); return p != nil && p.c.Role().String() == role }
+	}
+	switch {
+	case cond != nil:
+	case name == "stable":
 		cond = e.cl.stable
-	case "leader":
+	case name == "leader":
 		cond = func() bool { return e.cl.leader() != nil }
-	case "caught-up":
+	case name == "caught-up":
 		cond = e.cl.caughtUp
 	default:
-		return "", fmt.Errorf("run-until: unknown condition %q: known are stable, leader, caught-up", name)
+		return "", fmt.Errorf("run-until: unknown condition %q: known are stable, leader, caught-up and <node>=<role>", name)
 	}
 	ok, err := e.cl.runUntil(limit, cond)
 	out := e.flush()
