@@ -245,14 +245,7 @@ func (n *Node) SetClock(skew time.Duration, driftPPM int64) error {
 
 // Now returns the node's local clock: global time with the node's skew and
 // drift applied.
-func (n *Node) Now() time.Duration {
-	g := n.s.now
-	if n.driftPPM == 0 {
-		return g + n.skew
-	}
-	drift := (g/1_000_000)*time.Duration(n.driftPPM) + (g%1_000_000)*time.Duration(n.driftPPM)/1_000_000
-	return g + drift + n.skew
-}
+func (n *Node) Now() time.Duration { return n.localAt(n.s.now) }
 
 // global converts a local duration to global time at the node's drift.
 func (n *Node) global(d time.Duration) time.Duration {
@@ -265,12 +258,39 @@ func (n *Node) global(d time.Duration) time.Duration {
 
 // After schedules fn after the local duration d, owned by the node's current
 // incarnation: a crash discards it and a pause delays it. kind names the
-// event in the trace. On a node that is down it does nothing.
+// event in the trace. On a node that is down it does nothing. The event
+// fires at the first global instant at which the node's clock has advanced
+// by at least d, whatever its drift.
 func (n *Node) After(d time.Duration, kind string, fn func()) Timer {
 	if n.state == Down {
 		return Timer{}
 	}
-	return n.s.schedule(n.s.now+n.global(d), n, kind, callFunc, fn)
+	return n.s.schedule(n.fireAt(d), n, kind, callFunc, fn)
+}
+
+// fireAt returns the first global time at which the local clock reads at
+// least Now()+d. Integer rounding in the drift makes the local clock a step
+// function of global time, so the estimate is corrected by search.
+func (n *Node) fireAt(d time.Duration) time.Duration {
+	now := n.s.now
+	at := now + n.global(d)
+	if n.driftPPM == 0 {
+		return at
+	}
+	target := n.localAt(now) + max(d, 0)
+	for n.localAt(at) < target {
+		at++
+	}
+	for at > now && n.localAt(at-1) >= target {
+		at--
+	}
+	return at
+}
+
+// localAt is the node's clock reading at global time g.
+func (n *Node) localAt(g time.Duration) time.Duration {
+	drift := (g/1_000_000)*time.Duration(n.driftPPM) + (g%1_000_000)*time.Duration(n.driftPPM)/1_000_000
+	return g + drift + n.skew
 }
 
 // Cancel cancels a timer; see Sim.Cancel.

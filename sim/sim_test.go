@@ -311,3 +311,34 @@ func TestMarksCountWithoutChangingTheHash(t *testing.T) {
 	assert.EqualValues(t, 0, s.Marked("never"))
 	assert.Equal(t, []string{"other", "rare.path"}, s.MarkNames())
 }
+
+// TestTimersNeverFireEarlyOnADriftingClock: whatever the drift and the
+// moment, a node's timer fires once its own clock has advanced by at least
+// the duration asked, and not a nanosecond of global time later.
+func TestTimersNeverFireEarlyOnADriftingClock(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		s := sim.New(sim.Config{})
+		n, _ := s.AddNode("b1", func(n *sim.Node) any { return nil })
+		_ = n.Start()
+		ppm := rapid.Int64Range(-sim.MaxDriftPPM+1, sim.MaxDriftPPM-1).Draw(rt, "ppm")
+		if err := n.SetClock(time.Duration(rapid.Int64Range(-1e9, 1e9).Draw(rt, "skew")), ppm); err != nil {
+			rt.Fatal(err)
+		}
+		_ = s.RunFor(time.Duration(rapid.Int64Range(0, 1e12).Draw(rt, "start")))
+		d := time.Duration(rapid.Int64Range(0, 1e10).Draw(rt, "d"))
+		startLocal, startGlobal := n.Now(), s.Now()
+		var firedLocal, firedGlobal time.Duration
+		n.After(d, "t", func() { firedLocal, firedGlobal = n.Now(), s.Now() })
+		_ = s.RunFor(time.Duration(2*d + time.Second))
+		if firedLocal-startLocal < d {
+			rt.Fatalf("fired after %v local, asked %v", firedLocal-startLocal, d)
+		}
+		// One global nanosecond earlier, the local clock had not yet moved d.
+		local := func(g time.Duration) time.Duration {
+			return g + (g/1_000_000)*time.Duration(ppm) + (g%1_000_000)*time.Duration(ppm)/1_000_000
+		}
+		if firedGlobal > startGlobal && local(firedGlobal-1)-local(startGlobal) >= d {
+			rt.Fatalf("fired at %v global, but the local clock had moved %v by %v", firedGlobal, d, firedGlobal-1)
+		}
+	})
+}

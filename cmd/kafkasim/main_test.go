@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kafkasim/kafkasim/model"
+)
+
+// kafkasim runs the command line in-process.
+func kafkasim(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// writeHistory writes a small history in which an acks=all write of value
+// v3 is acknowledged at offset 2 and a later read of the partition skips
+// it: a lost write, when lose is set.
+func writeHistory(t *testing.T, lose bool) string {
+	t.Helper()
+	rec := model.NewRecorder(model.Header{Seed: 9, Replay: "kafkasim run test --seed 9", Scenario: "test",
+		Config: map[string]string{"acks": "all"}})
+	at := func(ms int) time.Duration { return time.Duration(ms) * time.Millisecond }
+	var recs []model.Record
+	for i := range 4 {
+		v := fmt.Sprintf("v%d", i+1)
+		id := rec.InvokeSend(at(10*i), "producer-1", 0, model.Send{Topic: "t", Partition: 0, Value: model.Bytes(v), Acks: model.AcksAll, Idempotent: true})
+		rec.SendOK(id, at(10*i+5), int64(i))
+		if !(lose && i == 2) {
+			recs = append(recs, model.Record{Offset: int64(i), Value: model.Bytes(v)})
+		} else {
+			recs = append(recs, model.Record{Offset: int64(i), Value: model.Bytes("other")})
+		}
+	}
+	id := rec.InvokePoll(at(100), "consumer-1", 0, "")
+	rec.PollOK(id, at(110), []model.PollPart{{Topic: "t", Partition: 0, Position: 0, Records: recs}})
+	h, err := rec.History()
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "run.jsonl")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	require.NoError(t, model.WriteHistory(f, h))
+	require.NoError(t, f.Close())
+	return path
+}
+
+func TestCheckCommand(t *testing.T) {
+	code, out, _ := kafkasim("check", writeHistory(t, false))
+	assert.Equal(t, 0, code, out)
+	assert.Contains(t, out, "5 operations: ok")
+
+	code, out, errOut := kafkasim("check", writeHistory(t, true))
+	assert.Equal(t, 1, code, "an anomaly exits 1")
+	assert.Contains(t, out, "seed 9")
+	assert.Contains(t, out, "kafkasim run test --seed 9")
+	assert.NotEmpty(t, errOut)
+}
+
+func TestReportCommand(t *testing.T) {
+	path := writeHistory(t, true)
+	out := filepath.Join(filepath.Dir(path), "custom.html")
+	code, stdout, _ := kafkasim("report", "--out", out, path)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stdout, "report: "+out)
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.True(t, strings.Contains(string(b), `class="verdict bad"`))
+}
+
+func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.jsonl")
+	require.NoError(t, os.WriteFile(bad, []byte(`{"type":"header","format":"kafkasim-history","version":0}`+"\n"), 0o644))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{}, "Usage: kafkasim <subcommand>"},
+		{[]string{"frobnicate"}, `unknown subcommand "frobnicate"; accepted:`},
+		{[]string{"check"}, "give the history file to read"},
+		{[]string{"check", "a", "b"}, "give one history file, not 2 arguments"},
+		{[]string{"check", filepath.Join(dir, "missing.jsonl")}, "does not exist"},
+		{[]string{"check", bad}, "is not a valid history"},
+		{[]string{"check", "--budget", "-1s", bad}, "--budget -1s: give a positive duration"},
+		{[]string{"check", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"report", "--out", filepath.Join(dir, "no", "such", "dir.html"), writeHistory(t, false)}, "write report"},
+	} {
+		code, _, errOut := kafkasim(tc.args...)
+		assert.Equal(t, 2, code, "%v: %s", tc.args, errOut)
+		assert.Contains(t, errOut, tc.want, tc.args)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		assert.False(t, strings.HasSuffix(e.Name(), ".html") || strings.HasSuffix(e.Name(), ".tmp"), "left behind %s", e.Name())
+	}
+}
+
+func TestHelp(t *testing.T) {
+	code, _, errOut := kafkasim("--help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, errOut, "check")
+	code, _, errOut = kafkasim("check", "--help")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, errOut, "Usage: kafkasim check")
+}
