@@ -42,12 +42,12 @@ var forbiddenTime = map[string]bool{
 	"Tick": true, "NewTicker": true, "NewTimer": true,
 }
 
-// Check parses every non-test Go file under the given directories and
-// returns the findings, sorted by position.
-func Check(dirs ...string) ([]Finding, error) {
+// Check parses every non-test Go file under the given directories (or the
+// given files) and returns the findings, sorted by position.
+func Check(paths ...string) ([]Finding, error) {
 	var out []Finding
 	fset := token.NewFileSet()
-	for _, dir := range dirs {
+	for _, dir := range paths {
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
