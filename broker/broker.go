@@ -53,6 +53,12 @@ type Broker struct {
 	changes     uint64
 	lastHWMs    map[model.TopicPartition]int64
 	failedStart error
+
+	// With a controller quorum: the metadata log replica, the lifecycle
+	// towards the controller, and admin requests forwarded to it.
+	meta     *metadataFollower
+	life     *lifecycle
+	forwards map[int32]*forwarded
 }
 
 // Boot returns the sim.Boot of a broker with cfg. It panics if cfg is
@@ -80,6 +86,7 @@ func start(n *sim.Node, cfg Config) *Broker {
 		// answer to this one's.
 		corr: int32(n.Boots()&0x7f) << 24,
 	}
+	previousEpoch := readPreviousEpoch(n.Disk())
 	if err := b.loadLogs(); err != nil {
 		// A failed log directory: Kafka's broker would stop. This one stays
 		// up without partitions and answers KAFKA_STORAGE_ERROR.
@@ -91,6 +98,15 @@ func start(n *sim.Node, cfg Config) *Broker {
 	b.schedule(cfg.ReplicaLagTimeMax/2, "broker.isr-expiration", b.maybeShrinkISRs)
 	if cfg.LogFlushInterval > 0 {
 		b.schedule(cfg.LogFlushInterval, "broker.log-flush", b.flushLogs)
+	}
+	if cfg.ControllerQuorum != nil {
+		meta, err := startMetadataFollower(b)
+		if err != nil {
+			b.s.Trace().Emitf(n, "broker.storage-error", 0, "metadata log: %v", err)
+			return b
+		}
+		b.meta = meta
+		b.life = newLifecycle(b, previousEpoch)
 	}
 	return b
 }
@@ -184,8 +200,18 @@ func (b *Broker) SetController(id int32) {
 	if id == b.controller {
 		return
 	}
+	old := b.controller
 	b.controller = id
 	b.s.Trace().Emitf(b.n, "broker.controller", uint64(id), "active controller is %d", id)
+	if old != protocol.NoNode {
+		// What was in flight to the previous controller is sent again to
+		// the new one.
+		b.failAlters()
+		b.failForwards(old, fmt.Sprintf("controller %d is no longer the active controller", old))
+	}
+	if b.life != nil {
+		b.life.controllerChanged()
+	}
 	if len(b.alterQ) > 0 {
 		b.sendAlterPartitions()
 	}
@@ -309,6 +335,9 @@ func (b *Broker) nextCorrelation() int32 {
 // Receive implements network.Receiver: requests from clients, followers
 // and the controller, and responses to this broker's own requests.
 func (b *Broker) Receive(from sim.NodeID, m network.Message) {
+	if b.receiveControlPlane(from, m) {
+		return
+	}
 	switch m := m.(type) {
 	case *protocol.Produce:
 		b.handleProduce(from, m)
@@ -336,9 +365,18 @@ func (b *Broker) Receive(from sim.NodeID, m network.Message) {
 // Disconnected implements network.Disconnectable: requests in flight to
 // the peer are failed (fetchers back off, AlterPartition is resent).
 func (b *Broker) Disconnected(peer sim.NodeID) {
+	if b.meta != nil {
+		b.meta.raft.Disconnected(peer)
+	}
 	id, ok := b.dir.ID(peer)
 	if !ok {
 		return
+	}
+	if id == b.controller && b.life != nil {
+		b.life.abandon(true)
+	}
+	if len(b.forwards) > 0 {
+		b.failForwards(id, fmt.Sprintf("the connection to controller %d broke", id))
 	}
 	if f, ok := b.fetchers[id]; ok {
 		f.failInflight("disconnected")
@@ -427,5 +465,7 @@ func (b *Broker) Shutdown() error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return log.WriteFileAtomic(b.n.Disk(), log.CleanShutdownFile, nil)
+	// The marker holds the broker epoch, which the next incarnation sends
+	// as its previous broker epoch (KIP-966).
+	return log.WriteFileAtomic(b.n.Disk(), log.CleanShutdownFile, cleanShutdownContent(b.epoch))
 }

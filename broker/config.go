@@ -9,9 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kafkasim/kafkasim/broker/kraft"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/network"
+	"github.com/kafkasim/kafkasim/sim"
 )
 
 // TruncationMode says how a replica that becomes a follower finds where its
@@ -71,6 +73,21 @@ type Config struct {
 	// Observer, if set, is told of acks=all acknowledgements and of
 	// truncations.
 	Observer model.Observer
+
+	// ControllerQuorum is controller.quorum.voters: the controllers' node
+	// ids and sim nodes. When set, the broker follows the metadata log as
+	// a KRaft observer, applies what it commits, registers with the active
+	// controller and heartbeats; when nil, metadata comes only from
+	// ApplyMetadata and SetController calls (a test's controller double).
+	ControllerQuorum map[int32]sim.NodeID
+	// Quorum holds the controller.quorum.* settings of the broker's
+	// metadata log replica.
+	Quorum kraft.Config
+	// HeartbeatInterval is broker.heartbeat.interval.ms (2 s).
+	HeartbeatInterval time.Duration
+	// SessionTimeout is broker.session.timeout.ms (9 s): it bounds the
+	// lifecycle's retry backoff, and half of it is its request timeout.
+	SessionTimeout time.Duration
 
 	// MinInsyncReplicas is min.insync.replicas, the default for topics
 	// that do not set it (1).
@@ -134,6 +151,9 @@ func DefaultConfig(id int32) Config {
 		HighWatermarkCheckpointInterval: 5 * time.Second,
 		RecoveryPointCheckpointInterval: 60 * time.Second,
 		AlterPartitionRetryBackoff:      100 * time.Millisecond,
+		Quorum:                          kraft.DefaultConfig(),
+		HeartbeatInterval:               2 * time.Second,
+		SessionTimeout:                  9 * time.Second,
 	}
 }
 
@@ -194,6 +214,19 @@ func (c Config) Validate() error {
 	if c.Directory == nil {
 		errs = append(errs, errors.New("broker config: Directory is nil: give the node id directory"))
 	}
+	if c.ControllerQuorum != nil {
+		if len(c.ControllerQuorum) == 0 {
+			errs = append(errs, errors.New("broker config: controller.quorum.voters is empty: give at least one controller"))
+		}
+		if _, ok := c.ControllerQuorum[c.BrokerID]; ok {
+			errs = append(errs, fmt.Errorf("broker config: node.id %d is also a controller: give brokers and controllers distinct ids", c.BrokerID))
+		}
+		if err := c.Quorum.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+		durationAtLeast(&errs, "broker.heartbeat.interval.ms", c.HeartbeatInterval, time.Millisecond)
+		durationAtLeast(&errs, "broker.session.timeout.ms", c.SessionTimeout, time.Millisecond)
+	}
 	if c.Network == nil {
 		errs = append(errs, errors.New("broker config: Network is nil: give the simulation's network"))
 	}
@@ -220,6 +253,8 @@ var settings = map[string]setting{
 	"log.flush.interval.messages":                   {"int", func(c *Config, v int64) { c.LogFlushIntervalMessages = v }},
 	"log.flush.interval.ms":                         {"ms", func(c *Config, v int64) { c.LogFlushInterval = time.Duration(v) * time.Millisecond }},
 	"retry.backoff.ms":                              {"ms", func(c *Config, v int64) { c.AlterPartitionRetryBackoff = time.Duration(v) * time.Millisecond }},
+	"broker.heartbeat.interval.ms":                  {"ms", func(c *Config, v int64) { c.HeartbeatInterval = time.Duration(v) * time.Millisecond }},
+	"broker.session.timeout.ms":                     {"ms", func(c *Config, v int64) { c.SessionTimeout = time.Duration(v) * time.Millisecond }},
 }
 
 // Set sets a config by its Kafka property name from its text form, as a

@@ -122,6 +122,13 @@ func (p *partition) applyRegistration(reg *metadata.Partition) {
 		return
 	}
 	if reg.Leader == p.b.id {
+		if reg.LeaderRecoveryState == protocol.Recovering && reg.LeaderEpoch > p.leaderEpoch {
+			// KIP-704: an unclean leader recovers before it serves; with
+			// no transaction state to rebuild it is RECOVERED at once, as
+			// Kafka's is, and says so in its next AlterPartition.
+			p.b.s.Mark("broker.recovering")
+			p.emit("broker.recovering", uint64(reg.LeaderEpoch), "elected uncleanly at epoch %d: recovering, then recovered", reg.LeaderEpoch)
+		}
 		p.makeLeader(reg)
 	} else {
 		p.makeFollower(reg)

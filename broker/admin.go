@@ -1,0 +1,186 @@
+package broker
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/kafkasim/kafkasim/broker/protocol"
+	"github.com/kafkasim/kafkasim/network"
+	"github.com/kafkasim/kafkasim/sim"
+)
+
+// forwarded is an admin request the broker relayed to the active
+// controller (KIP-590's forwarding), waiting for the controller's answer.
+type forwarded struct {
+	from sim.NodeID
+	req  protocol.Request
+	to   int32 // the controller it went to
+}
+
+// forward relays an admin request to the active controller under a
+// correlation id of the broker's own; the answer goes back to the
+// requester under its id.
+func (b *Broker) forward(from sim.NodeID, req protocol.Request) {
+	if b.controller == protocol.NoNode {
+		b.replyTo(from, notControllerResponse(req, "no active controller is known"))
+		return
+	}
+	corr := b.nextCorrelation()
+	var out network.Message
+	switch m := req.(type) {
+	case *protocol.CreateTopics:
+		c := *m
+		c.CorrelationID = corr
+		out = &c
+	case *protocol.DeleteTopics:
+		c := *m
+		c.CorrelationID = corr
+		out = &c
+	case *protocol.ElectLeaders:
+		c := *m
+		c.CorrelationID = corr
+		out = &c
+	case *protocol.IncrementalAlterConfigs:
+		c := *m
+		c.CorrelationID = corr
+		out = &c
+	default:
+		return
+	}
+	if !b.send(b.controller, out) {
+		b.replyTo(from, notControllerResponse(req, "the active controller is not reachable"))
+		return
+	}
+	if b.forwards == nil {
+		b.forwards = make(map[int32]*forwarded)
+	}
+	b.forwards[corr] = &forwarded{from: from, req: req, to: b.controller}
+}
+
+func (b *Broker) onForwardedResponse(m protocol.Response) {
+	f, ok := b.forwards[m.Correlation()]
+	if !ok {
+		return
+	}
+	delete(b.forwards, m.Correlation())
+	corr := f.req.Correlation()
+	var out network.Message
+	switch m := m.(type) {
+	case *protocol.CreateTopicsResponse:
+		c := *m
+		c.CorrelationID = corr
+		out = &c
+	case *protocol.DeleteTopicsResponse:
+		c := *m
+		c.CorrelationID = corr
+		out = &c
+	case *protocol.ElectLeadersResponse:
+		c := *m
+		c.CorrelationID = corr
+		out = &c
+	case *protocol.IncrementalAlterConfigsResponse:
+		c := *m
+		c.CorrelationID = corr
+		out = &c
+	}
+	b.replyTo(f.from, out)
+}
+
+// failForwards answers NOT_CONTROLLER to every request forwarded to a
+// controller that is no longer the active one or no longer reachable; the
+// admin client retries.
+func (b *Broker) failForwards(to int32, why string) {
+	for _, corr := range slices.Sorted(maps.Keys(b.forwards)) {
+		f := b.forwards[corr]
+		if to != protocol.NoNode && f.to != to {
+			continue
+		}
+		delete(b.forwards, corr)
+		b.replyTo(f.from, notControllerResponse(f.req, why))
+	}
+}
+
+// notControllerResponse answers an admin request with NOT_CONTROLLER.
+func notControllerResponse(req protocol.Request, why string) network.Message {
+	corr := req.Correlation()
+	switch m := req.(type) {
+	case *protocol.CreateTopics:
+		resp := &protocol.CreateTopicsResponse{CorrelationID: corr}
+		for _, t := range m.Topics {
+			resp.Topics = append(resp.Topics, protocol.TopicError{Name: t.Name, Error: protocol.NotController, Message: why})
+		}
+		return resp
+	case *protocol.DeleteTopics:
+		resp := &protocol.DeleteTopicsResponse{CorrelationID: corr}
+		for _, n := range m.Names {
+			resp.Topics = append(resp.Topics, protocol.TopicError{Name: n, Error: protocol.NotController, Message: why})
+		}
+		return resp
+	case *protocol.ElectLeaders:
+		return &protocol.ElectLeadersResponse{CorrelationID: corr, Error: protocol.NotController}
+	case *protocol.IncrementalAlterConfigs:
+		resp := &protocol.IncrementalAlterConfigsResponse{CorrelationID: corr}
+		for _, r := range m.Resources {
+			resp.Results = append(resp.Results, protocol.AlterConfigsResult{Type: r.Type, Name: r.Name, Error: protocol.NotController, Message: why})
+		}
+		return resp
+	}
+	panic(fmt.Sprintf("broker: %s is not a forwarded admin request", req.Kind()))
+}
+
+// handleDescribeTopicPartitions answers from the broker's applied
+// metadata: every partition's leader, epochs, replicas, ISR and ELR.
+func (b *Broker) handleDescribeTopicPartitions(from sim.NodeID, m *protocol.DescribeTopicPartitions) {
+	resp := &protocol.DescribeTopicPartitionsResponse{CorrelationID: m.CorrelationID}
+	topics := m.Topics
+	if topics == nil {
+		topics = b.image.Topics()
+	}
+	for _, name := range topics {
+		dt := protocol.DescribedTopic{Name: name}
+		t, ok := b.image.Topic(name)
+		if !ok {
+			dt.Error = protocol.UnknownTopicOrPartition
+			resp.Topics = append(resp.Topics, dt)
+			continue
+		}
+		dt.TopicID = t.ID
+		for i := range t.Partitions {
+			reg, ok := b.image.Partition(protocol.TopicPartition{Topic: name, Partition: i})
+			if !ok {
+				continue
+			}
+			dp := protocol.DescribedPartition{Partition: i, Leader: reg.Leader, LeaderEpoch: reg.LeaderEpoch,
+				PartitionEpoch: reg.PartitionEpoch, Replicas: slices.Clone(reg.Replicas), ISR: slices.Clone(reg.ISR),
+				ELR: slices.Clone(reg.ELR), LastKnownELR: slices.Clone(reg.LastKnownELR),
+				Recovering: reg.LeaderRecoveryState == protocol.Recovering}
+			if reg.Leader == protocol.NoNode {
+				dp.Error = protocol.LeaderNotAvailable
+			}
+			for _, r := range reg.Replicas {
+				if br, ok := b.image.Broker(r); !ok || br.Fenced {
+					dp.OfflineReplicas = append(dp.OfflineReplicas, r)
+				}
+			}
+			dt.Partitions = append(dt.Partitions, dp)
+		}
+		resp.Topics = append(resp.Topics, dt)
+	}
+	b.replyTo(from, resp)
+}
+
+// handleDescribeCluster answers with the brokers the applied metadata
+// registers and the active controller.
+func (b *Broker) handleDescribeCluster(from sim.NodeID, m *protocol.DescribeCluster) {
+	resp := &protocol.DescribeClusterResponse{CorrelationID: m.CorrelationID, ControllerID: b.controller}
+	for _, id := range b.image.Brokers() {
+		reg, _ := b.image.Broker(id)
+		if reg.Fenced && !m.IncludeFencedBrokers {
+			continue
+		}
+		resp.Brokers = append(resp.Brokers, protocol.DescribedBroker{ID: id, Fenced: reg.Fenced,
+			InControlledShutdown: reg.InControlledShutdown, Epoch: reg.Epoch})
+	}
+	b.replyTo(from, resp)
+}
