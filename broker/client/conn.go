@@ -31,6 +31,8 @@ type call struct {
 
 // PartitionInfo is a partition as the client's metadata knows it.
 type PartitionInfo struct {
+	Topic       string
+	Partition   int32
 	Leader      int32
 	LeaderEpoch int32
 	Replicas    []int32
@@ -70,6 +72,12 @@ func newConn(n *sim.Node, env Env, clientID string, timeout, backoff, maxAge tim
 }
 
 func (c *conn) now() time.Duration { return c.s.Now() }
+
+// incarnation numbers a client's incarnations on its node 0, 1, 2, ...:
+// the history's process of the operations it records, so that a
+// restarted client never continues the operations of the one that
+// crashed (their outcomes stay unknown).
+func incarnation(n *sim.Node) int { return max(int(n.Boots())-1, 0) }
 
 // request sends a request to a broker; done gets the response, or
 // NETWORK_EXCEPTION (disconnected, unknown broker) or REQUEST_TIMED_OUT
@@ -266,10 +274,10 @@ func (c *conn) apply(resp *protocol.MetadataResponse) {
 		old := c.topics[t.Name]
 		ps := make([]PartitionInfo, n)
 		for i := range ps {
-			ps[i] = PartitionInfo{Leader: protocol.NoNode, LeaderEpoch: protocol.NoEpoch}
+			ps[i] = PartitionInfo{Topic: t.Name, Partition: int32(i), Leader: protocol.NoNode, LeaderEpoch: protocol.NoEpoch}
 		}
 		for _, p := range t.Partitions {
-			info := PartitionInfo{Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, Replicas: p.Replicas, ISR: p.ISR}
+			info := PartitionInfo{Topic: t.Name, Partition: p.Partition, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, Replicas: p.Replicas, ISR: p.ISR}
 			if int(p.Partition) < len(old) && old[p.Partition].LeaderEpoch > p.LeaderEpoch {
 				// Metadata from a broker behind the one we heard from
 				// before: keep the newer leader (KIP-320).

@@ -33,6 +33,11 @@ type partState struct {
 	buffered []model.Record
 	fetching bool
 	resetTo  string // pending reset policy (seek-to-beginning/end)
+	hwm      int64  // high-water mark of the last fetch; -1 before one
+}
+
+func newPartState() *partState {
+	return &partState{state: needsPosition, epoch: protocol.NoEpoch, leaderEp: protocol.NoEpoch, hwm: -1}
 }
 
 // Consumer is Kafka's classic consumer as a state machine: group
@@ -88,7 +93,8 @@ func NewConsumer(n *sim.Node, env Env, cfg ConsumerConfig) (*Consumer, error) {
 	}
 	c := &Consumer{n: n, s: n.Sim(), cfg: cfg, rec: env.Recorder,
 		c:     newConn(n, env, cfg.ClientID, cfg.RequestTimeout, cfg.RetryBackoff, cfg.MetadataMaxAge),
-		parts: make(map[model.TopicPartition]*partState), coordinator: protocol.NoNode, generation: protocol.NoGeneration}
+		parts: make(map[model.TopicPartition]*partState), coordinator: protocol.NoNode, generation: protocol.NoGeneration,
+		process: incarnation(n)}
 	a, _ := group.AssignorByName(cfg.Assignors[0])
 	c.protocol = a.Protocol()
 	return c, nil
@@ -111,6 +117,67 @@ func (c *Consumer) Position(tp model.TopicPartition) (int64, bool) {
 	return p.position, true
 }
 
+// CurrentLag returns how far a partition's position is behind the
+// high-water mark of its last fetch (KafkaConsumer.currentLag, KIP-695),
+// when the consumer knows both. Records fetched but not yet returned by
+// a poll count as lag.
+func (c *Consumer) CurrentLag(tp model.TopicPartition) (int64, bool) {
+	pos, ok := c.Position(tp)
+	if !ok || c.parts[tp].hwm < 0 {
+		return -1, false
+	}
+	return c.parts[tp].hwm - pos, true
+}
+
+// PartitionsFor looks up a topic's partitions (KafkaConsumer.partitionsFor)
+// and calls done with them, refreshing metadata until the topic is known
+// or default.api.timeout.ms passes (UNKNOWN_TOPIC_OR_PARTITION then).
+func (c *Consumer) PartitionsFor(topic string, done func([]PartitionInfo, error)) {
+	partitionsFor(c.c, topic, c.cfg.RetryBackoff, c.now()+c.cfg.DefaultAPITimeout, done)
+}
+
+// partitionsFor waits for a topic's metadata, as KafkaConsumer.partitionsFor
+// and the admin client's lookups do: done gets the partitions once a
+// metadata answer names them, or the topic's error at the deadline. done
+// never runs before partitionsFor returns.
+func partitionsFor(cn *conn, topic string, backoff, deadline time.Duration, done func([]PartitionInfo, error)) {
+	cn.need(topic)
+	finished := false
+	var timer sim.Timer
+	finish := func(ps []PartitionInfo, err error) {
+		if !finished {
+			finished = true
+			cn.n.Cancel(timer)
+			done(ps, err)
+		}
+	}
+	timer = cn.n.After(max(deadline-cn.now(), 0), "client.partitions-for-timeout", func() {
+		code := protocol.UnknownTopicOrPartition
+		if e, ok := cn.topicErrs[topic]; ok {
+			code = e
+		}
+		finish(nil, code)
+	})
+	var try func()
+	try = func() {
+		if finished {
+			return
+		}
+		if ps, ok := cn.partitions(topic); ok && !cn.stale() {
+			finish(slices.Clone(ps), nil)
+			return
+		}
+		cn.refresh(func() {
+			if ps, ok := cn.partitions(topic); ok {
+				finish(slices.Clone(ps), nil)
+			} else if !finished {
+				cn.n.After(backoff, "client.partitions-for-retry", try)
+			}
+		})
+	}
+	cn.n.After(0, "client.partitions-for", try)
+}
+
 // Generation returns the member id and generation of the group membership.
 func (c *Consumer) Generation() (string, int32) { return c.memberID, c.generation }
 
@@ -128,7 +195,7 @@ func (c *Consumer) Assign(tps []model.TopicPartition) error {
 		if p := c.parts[tp]; p != nil {
 			next[tp] = p
 		} else {
-			next[tp] = &partState{state: needsPosition, epoch: protocol.NoEpoch, leaderEp: protocol.NoEpoch}
+			next[tp] = newPartState()
 		}
 		c.c.need(tp.Topic)
 	}
@@ -486,6 +553,7 @@ func (c *Consumer) onFetch(parts []protocol.FetchPartition, m network.Message, c
 		}
 		switch pr.Error {
 		case protocol.None:
+			p.hwm = pr.HighWatermark
 		case protocol.OffsetOutOfRange:
 			c.s.Mark("consumer.offset-out-of-range")
 			if c.cfg.AutoOffsetReset == ResetNone {

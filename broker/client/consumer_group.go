@@ -211,7 +211,7 @@ func (c *Consumer) onAssignment(tps []model.TopicPartition) {
 		c.needsRejoin = true
 	}
 	for _, tp := range added {
-		c.parts[tp] = &partState{state: needsPosition, epoch: protocol.NoEpoch, leaderEp: protocol.NoEpoch}
+		c.parts[tp] = newPartState()
 		c.c.need(tp.Topic)
 	}
 	c.rec.Rebalance(c.now(), c.cfg.ClientID, c.process, model.Membership{Group: c.cfg.GroupID, Member: c.memberID,
@@ -332,6 +332,13 @@ func (c *Consumer) commitAPI(offsets []model.CommittedOffset, retry bool, done f
 }
 
 func (c *Consumer) commit(offs map[model.TopicPartition]model.CommittedOffset, retry bool, done func(error)) {
+	if len(offs) == 0 {
+		// Nothing consumed, nothing to commit: Kafka sends no request.
+		if done != nil {
+			c.n.After(0, "consumer.commit-nothing", func() { done(nil) })
+		}
+		return
+	}
 	tps := slices.SortedFunc(func(yield func(model.TopicPartition) bool) {
 		for k := range offs {
 			if !yield(k) {

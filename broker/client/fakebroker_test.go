@@ -249,7 +249,24 @@ func (fc *fakeCluster) values(tp model.TopicPartition) []string {
 	return out
 }
 
-func (fc *fakeCluster) run(d time.Duration) { require.NoError(fc.t, fc.s.RunFor(d)) }
+// run runs the simulation for d. The event at the end keeps the run from
+// going past it: Sim.RunUntil executes the first live event after a
+// crashed node's discarded one even when it is due after the limit.
+func (fc *fakeCluster) run(d time.Duration) {
+	end := fc.s.Now() + d
+	fc.s.At(end, "test.until", func() {})
+	require.NoError(fc.t, fc.s.RunUntil(end))
+}
+
+// runUntil runs until cond holds, at most for d, and requires that it
+// held.
+func (fc *fakeCluster) runUntil(d time.Duration, cond func() bool, msg string) {
+	end := fc.s.Now() + d
+	fc.s.At(end, "test.until", func() {})
+	ok, err := fc.s.RunUntilTrue(end, cond)
+	require.NoError(fc.t, err)
+	require.True(fc.t, ok, "%s within %v", msg, d)
+}
 
 func (fc *fakeCluster) history() *model.History {
 	h, err := fc.rec.History()

@@ -120,7 +120,7 @@ func NewProducer(n *sim.Node, env Env, cfg ProducerConfig) (*Producer, error) {
 		producerID: protocol.NoProducerID, epoch: protocol.NoProducerEpoch,
 		nextSeq: make(map[model.TopicPartition]int32), lastAcked: make(map[model.TopicPartition]int32),
 		queues: make(map[model.TopicPartition][]*batch), inflight: make(map[model.TopicPartition]int),
-		requests: make(map[int32][]*batch), sticky: make(map[string]*sticky), rr: make(map[string]int)}
+		requests: make(map[int32][]*batch), sticky: make(map[string]*sticky), rr: make(map[string]int), process: incarnation(n)}
 	if cfg.EnableIdempotence {
 		p.c.n.After(0, "producer.init", p.run)
 	}
