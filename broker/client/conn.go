@@ -245,6 +245,14 @@ func (c *conn) refresh(then func()) {
 			return
 		}
 		c.apply(resp)
+		if !c.allTopics && len(c.wanted) > len(topics) {
+			// Topics were added while the request was in flight (Kafka's
+			// partial update for new topics): ask again at once, and
+			// answer the waiters once their topics are in.
+			c.metaUpdated = -1
+			c.refresh(nil)
+			return
+		}
 		waiters := c.metaWaiters
 		c.metaWaiters = nil
 		for _, w := range waiters {

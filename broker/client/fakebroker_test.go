@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,9 +48,17 @@ type fakeCluster struct {
 	epochs   map[model.TopicPartition]int32
 	topics   map[string]int32
 	logs     map[model.TopicPartition][]protocol.Record
-	seqs     map[model.TopicPartition]map[string]int64 // "pid/epoch/seq" → base offset
 	produces []*protocol.Produce                       // every Produce received, in order
 	nextPID  int64
+	// producers is the fake's idempotent producer state per partition:
+	// the epoch, last sequence and last five batches of each producer id.
+	producers map[model.TopicPartition]map[int64]*fakeProducerState
+	// faults are scripted misbehaviours of the produce path, consumed
+	// in order as batches match them.
+	faults []*produceFault
+	// journal, when on, collects a line per produce event for scripts.
+	journal   []string
+	journalOn bool
 	// truncated holds, per partition, where the previous leader epoch
 	// ends on the current leader (set by tests that truncate a log).
 	truncated map[model.TopicPartition]int64
@@ -65,8 +74,8 @@ func newFakeCluster(t *testing.T, brokers int, topics map[string]int32) *fakeClu
 	require.NoError(t, err)
 	fc := &fakeCluster{t: t, s: s, net: net, dir: protocol.NewDirectory(), rec: model.NewRecorder(model.Header{Seed: 7}),
 		leaders: map[model.TopicPartition]int32{}, epochs: map[model.TopicPartition]int32{}, topics: topics,
-		logs: map[model.TopicPartition][]protocol.Record{}, seqs: map[model.TopicPartition]map[string]int64{}, nextPID: 1000,
-		truncated: map[model.TopicPartition]int64{}}
+		logs: map[model.TopicPartition][]protocol.Record{}, nextPID: 1000,
+		truncated: map[model.TopicPartition]int64{}, producers: map[model.TopicPartition]map[int64]*fakeProducerState{}}
 	for i := 1; i <= brokers; i++ {
 		id := int32(i)
 		n, err := s.AddNode(fmt.Sprintf("b%d", i), func(n *sim.Node) any {
@@ -186,9 +195,11 @@ func (b *fakeBroker) Receive(from sim.NodeID, m network.Message) {
 		fc.produces = append(fc.produces, m)
 		resp := &protocol.ProduceResponse{CorrelationID: m.CorrelationID}
 		answer := true
+		client := fc.s.NodeByID(from).Name()
 		for _, part := range m.Partitions {
 			pr := protocol.ProducePartitionResponse{TP: part.TP, BaseOffset: -1}
 			require.NoError(fc.t, part.Records.Batches(func(h protocol.BatchHeader, raw []byte) bool {
+				what := fmt.Sprintf("b%d <- %s Produce#%d %s %s", b.id, client, m.CorrelationID, part.TP, batchString(h, raw))
 				code := protocol.None
 				if fc.leaders[part.TP] != b.id {
 					code = protocol.NotLeaderOrFollower
@@ -198,11 +209,34 @@ func (b *fakeBroker) Receive(from sim.NodeID, m network.Message) {
 					code, ok = fc.hook(b.id, part.TP, h)
 					answer = answer && ok
 				}
-				if code != protocol.None {
-					pr.Error = code
-					return true
+				if f := fc.fault(b.id, part.TP); f != nil && code == protocol.None {
+					switch f.kind {
+					case "error":
+						code = f.code
+					case "lose-request":
+						fc.note("%s: lost on the way", what)
+						answer = false
+						return true
+					case "lose-ack":
+						answer = false
+						defer fc.note("%s: answer lost", what)
+					}
 				}
-				pr.BaseOffset = fc.append(part.TP, h, raw)
+				if code == protocol.None {
+					var dup bool
+					pr.BaseOffset, code, dup = fc.append(part.TP, h, raw)
+					switch {
+					case code != protocol.None:
+					case dup:
+						fc.note("%s: duplicate of offset %d", what, pr.BaseOffset)
+					default:
+						fc.note("%s: appended at %d", what, pr.BaseOffset)
+					}
+				}
+				if code != protocol.None {
+					pr.Error, pr.BaseOffset = code, -1
+					fc.note("%s: %s", what, code.String())
+				}
 				return true
 			}))
 			resp.Partitions = append(resp.Partitions, pr)
@@ -213,32 +247,121 @@ func (b *fakeBroker) Receive(from sim.NodeID, m network.Message) {
 	}
 }
 
+// fakeProducerState is what a partition leader keeps per idempotent
+// producer: its epoch, last sequence and last five batches (KIP-98).
+type fakeProducerState struct {
+	epoch   int16
+	lastSeq int32
+	batches []fakeBatch
+}
+
+type fakeBatch struct {
+	first, last int32
+	offset      int64
+}
+
+// produceFault is a scripted misbehaviour of the produce path: answer
+// an error instead of appending ("error"), append but lose the answer
+// ("lose-ack"), or lose the request ("lose-request"), for the next
+// times batches to a partition (any, if tp is unset) on a broker (any,
+// if 0).
+type produceFault struct {
+	kind   string
+	code   protocol.ErrorCode
+	broker int32
+	tp     model.TopicPartition
+	times  int
+}
+
+func (fc *fakeCluster) fault(broker int32, tp model.TopicPartition) *produceFault {
+	for i, f := range fc.faults {
+		if (f.broker == 0 || f.broker == broker) && (f.tp.Topic == "" || f.tp == tp) {
+			f.times--
+			if f.times <= 0 {
+				fc.faults = append(fc.faults[:i], fc.faults[i+1:]...)
+			}
+			return f
+		}
+	}
+	return nil
+}
+
+func (fc *fakeCluster) note(format string, args ...any) {
+	if fc.journalOn {
+		fc.journal = append(fc.journal, fmt.Sprintf(format, args...))
+	}
+}
+
+// batchString shows a batch as a script reads it: its producer id,
+// epoch and sequences, and its values.
+func batchString(h protocol.BatchHeader, raw []byte) string {
+	var vals []string
+	_ = protocol.DecodeRecords(raw, h, func(r protocol.Record) bool {
+		vals = append(vals, string(r.Value))
+		return true
+	})
+	if !h.HasProducer() {
+		return fmt.Sprintf("[%s]", strings.Join(vals, " "))
+	}
+	return fmt.Sprintf("pid=%d epoch=%d seq=%d..%d [%s]", h.ProducerID, h.ProducerEpoch, h.BaseSequence, h.LastSequence(), strings.Join(vals, " "))
+}
+
 func (fc *fakeCluster) node(id int32) sim.NodeID {
 	n, _ := fc.dir.Node(id)
 	return n
 }
 
-// append writes a batch unless it duplicates one written before.
-func (fc *fakeCluster) append(tp model.TopicPartition, h protocol.BatchHeader, raw []byte) int64 {
-	key := fmt.Sprintf("%d/%d/%d", h.ProducerID, h.ProducerEpoch, h.BaseSequence)
+// append writes a batch as a partition leader does for producers:
+// without a producer id it appends; with one it checks the epoch and
+// sequence against the producer's state and answers a duplicate of one of
+// its last five batches with the original offset, writing nothing
+// (dup). A producer it has no state for must start at sequence 0, or
+// gets UNKNOWN_PRODUCER_ID, as brokers before KIP-360 answered.
+func (fc *fakeCluster) append(tp model.TopicPartition, h protocol.BatchHeader, raw []byte) (base int64, code protocol.ErrorCode, dup bool) {
+	var st *fakeProducerState
 	if h.HasProducer() {
-		if off, dup := fc.seqs[tp][key]; dup {
-			return off
+		if fc.producers[tp] == nil {
+			fc.producers[tp] = map[int64]*fakeProducerState{}
+		}
+		st = fc.producers[tp][h.ProducerID]
+		switch {
+		case st == nil && h.BaseSequence != 0:
+			return -1, protocol.UnknownProducerId, false
+		case st == nil:
+			st = &fakeProducerState{epoch: h.ProducerEpoch, lastSeq: -1}
+			fc.producers[tp][h.ProducerID] = st
+		case h.ProducerEpoch < st.epoch:
+			return -1, protocol.InvalidProducerEpoch, false
+		case h.ProducerEpoch > st.epoch:
+			if h.BaseSequence != 0 {
+				return -1, protocol.OutOfOrderSequenceNumber, false
+			}
+			st.epoch, st.lastSeq, st.batches = h.ProducerEpoch, -1, nil
+		default:
+			for _, b := range st.batches {
+				if b.first == h.BaseSequence && b.last == h.LastSequence() {
+					return b.offset, protocol.None, true
+				}
+			}
+			if h.BaseSequence != protocol.IncSequence(st.lastSeq, 1) {
+				return -1, protocol.OutOfOrderSequenceNumber, false
+			}
 		}
 	}
-	base := int64(len(fc.logs[tp]))
+	base = int64(len(fc.logs[tp]))
 	require.NoError(fc.t, protocol.DecodeRecords(raw, h, func(r protocol.Record) bool {
 		r.Offset = int64(len(fc.logs[tp]))
 		fc.logs[tp] = append(fc.logs[tp], r)
 		return true
 	}))
-	if h.HasProducer() {
-		if fc.seqs[tp] == nil {
-			fc.seqs[tp] = map[string]int64{}
+	if st != nil {
+		st.lastSeq = h.LastSequence()
+		st.batches = append(st.batches, fakeBatch{h.BaseSequence, h.LastSequence(), base})
+		if len(st.batches) > 5 {
+			st.batches = st.batches[1:]
 		}
-		fc.seqs[tp][key] = base
 	}
-	return base
+	return base, protocol.None, false
 }
 
 func (fc *fakeCluster) values(tp model.TopicPartition) []string {

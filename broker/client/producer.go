@@ -152,7 +152,9 @@ func (p *Producer) Pending() int {
 	n := len(p.waiting)
 	for _, q := range p.queues {
 		for _, b := range q {
-			n += len(b.records)
+			if !b.done {
+				n += len(b.records)
+			}
 		}
 	}
 	return n
@@ -564,18 +566,18 @@ func (p *Producer) onProduce(batches []*batch, m network.Message, code protocol.
 
 // handle acts on one batch's outcome (Kafka's Sender.completeBatch).
 func (p *Producer) handle(b *batch, code protocol.ErrorCode, base int64) {
-	if code == protocol.None {
-		if p.cfg.EnableIdempotence && b.producer.Epoch == p.epoch && b.producer.ID == p.producerID {
-			p.lastAcked[b.tp] = b.lastSeq()
-		}
-		if b.done {
-			return // expired meanwhile: its outcome stays unknown
-		}
-		p.dequeue(b)
-		p.complete(b, protocol.None, base)
-		return
+	if code == protocol.None && p.cfg.EnableIdempotence && b.producer.Epoch == p.epoch && b.producer.ID == p.producerID {
+		p.lastAcked[b.tp] = b.lastSeq()
 	}
 	if b.done {
+		// Expired while in flight: its outcome stays unknown, and it is
+		// never sent again.
+		p.dequeue(b)
+		return
+	}
+	if code == protocol.None {
+		p.dequeue(b)
+		p.complete(b, protocol.None, base)
 		return
 	}
 	if metadataError(code) {
