@@ -48,7 +48,7 @@ type fakeCluster struct {
 	epochs   map[model.TopicPartition]int32
 	topics   map[string]int32
 	logs     map[model.TopicPartition][]protocol.Record
-	produces []*protocol.Produce                       // every Produce received, in order
+	produces []*protocol.Produce // every Produce received, in order
 	nextPID  int64
 	// producers is the fake's idempotent producer state per partition:
 	// the epoch, last sequence and last five batches of each producer id.
