@@ -160,6 +160,7 @@ func (c *Controller) handleHeartbeat(from sim.NodeID, m *protocol.BrokerHeartbea
 	next := c.nextState(id, s, cur, m, regOffset)
 	var recs []metadata.Record
 	if cur != next {
+		c.emit("controller.broker-state", sim.Digest(uint64(id), uint64(next)), "broker %d: %s -> %s", id, cur, next)
 		switch next {
 		case stateFenced, stateShutdownNow:
 			if !reg.Fenced {
@@ -172,7 +173,6 @@ func (c *Controller) handleHeartbeat(from sim.NodeID, m *protocol.BrokerHeartbea
 			c.s.Mark("controller.controlled-shutdown")
 			recs = c.controlledShutdownRecords(id, reg)
 		}
-		c.emit("controller.broker-state", sim.Digest(uint64(id), uint64(next)), "broker %d: %s -> %s", id, cur, next)
 	}
 	c.touched(s, next.fenced(), m.CurrentMetadataOffset)
 	last, err := c.write(recs)
@@ -327,7 +327,7 @@ func (c *Controller) fenceStale() {
 		if ok && !reg.Fenced {
 			c.s.Mark("controller.fence.session-expired")
 			c.emit("controller.fence", uint64(stale), "broker %d fenced: no heartbeat for %v (broker.session.timeout.ms=%d)",
-				stale, c.n.Now()-oldest, c.cfg.SessionTimeout.Milliseconds())
+				stale, (c.n.Now() - oldest).Round(time.Millisecond), c.cfg.SessionTimeout.Milliseconds())
 			if _, err := c.write(c.fenceRecords(stale, reg.Epoch)); err != nil {
 				c.emit("controller.write-error", 0, "fence broker %d: %v", stale, err)
 			}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kafkasim/kafkasim/broker/metadata"
@@ -88,7 +89,37 @@ func (c *Controller) noteChange(tp model.TopicPartition, ch *change, rec *metada
 		c.s.Mark("controller.elr.added")
 	}
 	c.emit("controller.partition-change", sim.Digest(uint64(len(tp.Topic)), uint64(tp.Partition), uint64(ch.kind)),
-		"%s: %s %s", tp, ch.kind, rec)
+		"%s: %s", tp, DescribeChange(ch.p, rec, ch.kind.String()))
+}
+
+// DescribeChange formats what a change record does to a partition, for
+// traces and scripts: the new leader and how it was elected, then every
+// field that changes.
+func DescribeChange(p *metadata.Partition, rec *metadata.PartitionChangeRecord, election string) string {
+	var parts []string
+	if rec.Leader != metadata.NoLeaderChange {
+		l := fmt.Sprintf("leader %d -> %d", p.Leader, rec.Leader)
+		if election != "" {
+			l += " (" + election + ")"
+		}
+		parts = append(parts, l)
+	}
+	if rec.ISR != nil {
+		parts = append(parts, fmt.Sprintf("isr %v -> %v", p.ISR, rec.ISR))
+	}
+	if rec.ELR != nil {
+		parts = append(parts, fmt.Sprintf("elr %v -> %v", p.ELR, rec.ELR))
+	}
+	if rec.LastKnownELR != nil {
+		parts = append(parts, fmt.Sprintf("last-known-leader %v -> %v", p.LastKnownELR, rec.LastKnownELR))
+	}
+	if rec.LeaderRecoveryState != metadata.NoRecoveryStateChange {
+		parts = append(parts, rec.LeaderRecoveryState.String())
+	}
+	if len(parts) == 0 {
+		return "no change"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // ---- AlterPartition ----
