@@ -169,7 +169,8 @@ var defaultKinds = []string{
 // observer prints what brokers tell model.Observer.
 type observer struct{ s *script }
 
-func (o *observer) Acked(tp model.TopicPartition, leader, epoch int32, first, last int64, isr []int32) {}
+func (o *observer) Acked(tp model.TopicPartition, leader, epoch int32, first, last int64, isr []int32) {
+}
 
 func (o *observer) Truncated(tp model.TopicPartition, b int32, from, to int64, reason string) {
 	if to < 0 {
