@@ -181,21 +181,29 @@ func (c *Cluster) Controller(id int32) *controller.Controller {
 }
 
 // ActiveController returns the active controller, or nil while there is
-// none (an election or a catch-up under way). A paused controller that
-// still believes it is active counts only if no other one is active.
+// none (an election or a catch-up under way). Two controllers may both
+// believe they are active for a moment (a deposed one that has not heard
+// of the newer epoch yet): the one in the newest quorum epoch wins, and a
+// running one wins over a paused one.
 func (c *Cluster) ActiveController() *controller.Controller {
-	var paused *controller.Controller
+	var best *controller.Controller
+	better := func(a, b *controller.Controller) bool {
+		aUp, bUp := a.Node().State() == sim.Up, b.Node().State() == sim.Up
+		if aUp != bUp {
+			return aUp
+		}
+		return a.Raft().Epoch() > b.Raft().Epoch()
+	}
 	for _, id := range c.controllerIDs {
 		ctl := c.Controller(id)
 		if ctl == nil || !ctl.Active() {
 			continue
 		}
-		if ctl.Node().State() == sim.Up {
-			return ctl
+		if best == nil || better(ctl, best) {
+			best = ctl
 		}
-		paused = ctl
 	}
-	return paused
+	return best
 }
 
 // Metadata returns the committed metadata: the image of the running

@@ -356,7 +356,7 @@ func (s *script) shutdown(a args, _ *datadriven.TestData) (string, error) {
 	return s.flush(), nil
 }
 
-// partition b1,admin | b2,b3,c1,c2,c3; isolate b1; heal.
+// partition b1 | b2,b3,c1,c2,c3; isolate b1 (a node or selector); heal.
 func (s *script) partition(a args, d *datadriven.TestData) (string, error) {
 	switch d.Cmd {
 	case "heal":
@@ -364,12 +364,14 @@ func (s *script) partition(a args, d *datadriven.TestData) (string, error) {
 		return s.flush(), nil
 	case "isolate":
 		for _, arg := range d.CmdArgs {
-			ids, err := s.net.Resolve(arg.Key)
+			nodes, err := s.c.Resolve(arg.Key)
 			if err != nil {
 				return "", err
 			}
-			if err := s.net.Isolate(ids[0]); err != nil {
-				return "", err
+			for _, n := range nodes {
+				if err := s.net.Isolate(n.ID()); err != nil {
+					return "", err
+				}
 			}
 		}
 		return s.flush(), nil

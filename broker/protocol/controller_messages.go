@@ -71,7 +71,7 @@ func (m *BrokerRegistrationResponse) Digest() uint64 {
 
 func (m *BrokerRegistrationResponse) String() string {
 	if m.Error != None {
-		return fmt.Sprintf("BrokerRegistrationResponse#%d %s: %s", m.CorrelationID, m.Error, m.Message)
+		return fmt.Sprintf("BrokerRegistrationResponse#%d %s: %s", m.CorrelationID, m.Error.String(), m.Message)
 	}
 	return fmt.Sprintf("BrokerRegistrationResponse#%d epoch=%d", m.CorrelationID, m.BrokerEpoch)
 }
@@ -146,7 +146,7 @@ func (m *BrokerHeartbeatResponse) Digest() uint64 {
 
 func (m *BrokerHeartbeatResponse) String() string {
 	if m.Error != None {
-		return fmt.Sprintf("BrokerHeartbeatResponse#%d %s", m.CorrelationID, m.Error)
+		return fmt.Sprintf("BrokerHeartbeatResponse#%d %s", m.CorrelationID, m.Error.String())
 	}
 	return fmt.Sprintf("BrokerHeartbeatResponse#%d caught-up=%t fenced=%t shutdown=%t", m.CorrelationID, m.IsCaughtUp,
 		m.IsFenced, m.ShouldShutDown)
@@ -241,10 +241,10 @@ func (m *ElectLeadersResponse) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "ElectLeadersResponse#%d", m.CorrelationID)
 	if m.Error != None {
-		fmt.Fprintf(&b, " %s", m.Error)
+		fmt.Fprintf(&b, " %s", m.Error.String())
 	}
 	for _, r := range m.Results {
-		fmt.Fprintf(&b, " %s:%s", r.TP, r.Error)
+		fmt.Fprintf(&b, " %s:%s", r.TP, r.Error.String())
 	}
 	return b.String()
 }
@@ -365,7 +365,7 @@ func (m *IncrementalAlterConfigsResponse) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "IncrementalAlterConfigsResponse#%d", m.CorrelationID)
 	for _, r := range m.Results {
-		fmt.Fprintf(&b, " %s:%s", resourceName(r.Type, r.Name), r.Error)
+		fmt.Fprintf(&b, " %s:%s", resourceName(r.Type, r.Name), r.Error.String())
 	}
 	return b.String()
 }
@@ -457,7 +457,7 @@ func (m *DescribeTopicPartitionsResponse) String() string {
 	fmt.Fprintf(&b, "DescribeTopicPartitionsResponse#%d", m.CorrelationID)
 	for _, t := range m.Topics {
 		if t.Error != None {
-			fmt.Fprintf(&b, " %s:%s", t.Name, t.Error)
+			fmt.Fprintf(&b, " %s:%s", t.Name, t.Error.String())
 			continue
 		}
 		for _, p := range t.Partitions {
