@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kafkasim/kafkasim/broker/group"
 	"github.com/kafkasim/kafkasim/broker/log"
 	"github.com/kafkasim/kafkasim/broker/metadata"
 	"github.com/kafkasim/kafkasim/broker/protocol"
@@ -59,6 +60,11 @@ type Broker struct {
 	meta     *metadataFollower
 	life     *lifecycle
 	forwards map[int32]*forwarded
+
+	// The group coordinator of the __consumer_offsets partitions this
+	// broker leads, and the producer ids it hands out.
+	coord *group.Coordinator
+	pids  ProducerIDs
 }
 
 // Boot returns the sim.Boot of a broker with cfg. It panics if cfg is
@@ -87,6 +93,7 @@ func start(n *sim.Node, cfg Config) *Broker {
 		corr: int32(n.Boots()&0x7f) << 24,
 	}
 	previousEpoch := readPreviousEpoch(n.Disk())
+	b.startCoordinator()
 	if err := b.loadLogs(); err != nil {
 		// A failed log directory: Kafka's broker would stop. This one stays
 		// up without partitions and answers KAFKA_STORAGE_ERROR.
@@ -241,7 +248,9 @@ func (b *Broker) react(d *metadata.Delta) {
 	}
 	for _, tp := range d.RemovedPartitions {
 		if p, ok := b.partitions[tp]; ok {
+			wasLeader := p.isLeader
 			p.becomeNone(protocol.NotLeaderOrFollower)
+			b.coordinatorMoved(p, wasLeader, p.leaderEpoch)
 			p.deleteLog()
 			delete(b.partitions, tp)
 			b.changed()
@@ -252,7 +261,9 @@ func (b *Broker) react(d *metadata.Delta) {
 		p := b.partitions[tp]
 		if !slices.Contains(reg.Replicas, b.id) {
 			if p != nil {
+				wasLeader := p.isLeader
 				p.becomeNone(protocol.NotLeaderOrFollower)
+				b.coordinatorMoved(p, wasLeader, p.leaderEpoch)
 				p.deleteLog()
 				delete(b.partitions, tp)
 				b.changed()
@@ -267,7 +278,9 @@ func (b *Broker) react(d *metadata.Delta) {
 			b.s.Trace().Emitf(b.n, "broker.storage-error", 0, "%s: %v", tp, err)
 			continue
 		}
+		wasLeader, oldEpoch := p.isLeader, p.leaderEpoch
 		p.applyRegistration(reg)
+		b.coordinatorMoved(p, wasLeader, oldEpoch)
 	}
 	if len(d.Brokers) > 0 {
 		// Fencing and re-registration change ISR eligibility and the
@@ -349,6 +362,10 @@ func (b *Broker) Receive(from sim.NodeID, m network.Message) {
 		b.handleOffsetsForLeaderEpoch(from, m)
 	case *protocol.Metadata:
 		b.handleMetadata(from, m)
+	case *protocol.InitProducerId:
+		b.replyTo(from, b.pids.Handle(m, b.epoch))
+	case *protocol.FindCoordinator:
+		b.handleFindCoordinator(from, m)
 	case *protocol.FetchResponse:
 		b.onFetchResponse(from, m)
 	case *protocol.OffsetsForLeaderEpochResponse:
@@ -358,6 +375,9 @@ func (b *Broker) Receive(from sim.NodeID, m network.Message) {
 	case *protocol.AlterPartitionResponse:
 		b.onAlterPartitionResponse(from, m)
 	default:
+		if b.coord != nil && b.coord.Handle(from, m) {
+			return
+		}
 		b.s.Trace().Emitf(b.n, "broker.unknown-request", 0, "%s from node %d ignored", m.Kind(), from)
 	}
 }

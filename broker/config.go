@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kafkasim/kafkasim/broker/group"
 	"github.com/kafkasim/kafkasim/broker/kraft"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
@@ -134,6 +135,10 @@ type Config struct {
 	// LegacyProducerChecks validates idempotent producers as Kafka 0.11–1.1
 	// did (see log.Config).
 	LegacyProducerChecks bool
+
+	// Group configures the broker's group coordinator and
+	// __consumer_offsets (offsets.topic.*, group.*).
+	Group group.Config
 }
 
 // DefaultConfig returns Kafka's defaults for broker id.
@@ -151,6 +156,7 @@ func DefaultConfig(id int32) Config {
 		HighWatermarkCheckpointInterval: 5 * time.Second,
 		RecoveryPointCheckpointInterval: 60 * time.Second,
 		AlterPartitionRetryBackoff:      100 * time.Millisecond,
+		Group:                           group.DefaultConfig(),
 		Quorum:                          kraft.DefaultConfig(),
 		HeartbeatInterval:               2 * time.Second,
 		SessionTimeout:                  9 * time.Second,
@@ -230,6 +236,9 @@ func (c Config) Validate() error {
 	if c.Network == nil {
 		errs = append(errs, errors.New("broker config: Network is nil: give the simulation's network"))
 	}
+	if err := c.Group.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -255,6 +264,13 @@ var settings = map[string]setting{
 	"retry.backoff.ms":                              {"ms", func(c *Config, v int64) { c.AlterPartitionRetryBackoff = time.Duration(v) * time.Millisecond }},
 	"broker.heartbeat.interval.ms":                  {"ms", func(c *Config, v int64) { c.HeartbeatInterval = time.Duration(v) * time.Millisecond }},
 	"broker.session.timeout.ms":                     {"ms", func(c *Config, v int64) { c.SessionTimeout = time.Duration(v) * time.Millisecond }},
+	"offsets.topic.num.partitions":                  {"int", func(c *Config, v int64) { c.Group.OffsetsTopicPartitions = int32(v) }},
+	"offsets.topic.replication.factor":              {"int", func(c *Config, v int64) { c.Group.OffsetsTopicReplicationFactor = int16(v) }},
+	"offsets.commit.timeout.ms":                     {"ms", func(c *Config, v int64) { c.Group.OffsetCommitTimeout = time.Duration(v) * time.Millisecond }},
+	"group.min.session.timeout.ms":                  {"ms", func(c *Config, v int64) { c.Group.MinSessionTimeout = time.Duration(v) * time.Millisecond }},
+	"group.max.session.timeout.ms":                  {"ms", func(c *Config, v int64) { c.Group.MaxSessionTimeout = time.Duration(v) * time.Millisecond }},
+	"group.initial.rebalance.delay.ms":              {"ms", func(c *Config, v int64) { c.Group.InitialRebalanceDelay = time.Duration(v) * time.Millisecond }},
+	"group.max.size":                                {"int", func(c *Config, v int64) { c.Group.MaxSize = int(v) }},
 }
 
 // Set sets a config by its Kafka property name from its text form, as a

@@ -12,7 +12,7 @@ import (
 // high-water marks (Kafka's DelayedProduce).
 type delayedProduce struct {
 	b       *Broker
-	from    sim.NodeID
+	reply   func(*protocol.ProduceResponse)
 	resp    *protocol.ProduceResponse
 	pending int
 	timer   sim.Timer
@@ -59,7 +59,7 @@ func (d *delayedProduce) send() {
 			}
 		}
 	}
-	d.b.replyTo(d.from, d.resp)
+	d.reply(d.resp)
 }
 
 func (d *delayedProduce) expire() {
@@ -76,9 +76,17 @@ func (d *delayedProduce) expire() {
 	d.send()
 }
 
-// handleProduce appends records to the partitions this broker leads (Kafka's
-// ReplicaManager.appendRecords).
+// handleProduce appends records to the partitions this broker leads and
+// answers the requester.
 func (b *Broker) handleProduce(from sim.NodeID, m *protocol.Produce) {
+	b.produce(m, func(resp *protocol.ProduceResponse) { b.replyTo(from, resp) })
+}
+
+// produce appends records to the partitions this broker leads (Kafka's
+// ReplicaManager.appendRecords) and hands the response to reply: at once
+// for acks 0 and 1, once the partitions' high-water marks pass the records
+// (or the timeout) for acks=all. With acks 0 reply is never called.
+func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceResponse)) {
 	resp := &protocol.ProduceResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.ProducePartitionResponse, len(m.Partitions))}
 	for i, part := range m.Partitions {
 		resp.Partitions[i] = protocol.ProducePartitionResponse{TP: part.TP, BaseOffset: -1, LogStartOffset: -1,
@@ -88,10 +96,10 @@ func (b *Broker) handleProduce(from sim.NodeID, m *protocol.Produce) {
 		for i := range resp.Partitions {
 			resp.Partitions[i].Error = protocol.InvalidRequiredAcks
 		}
-		b.replyTo(from, resp)
+		reply(resp)
 		return
 	}
-	d := &delayedProduce{b: b, from: from, resp: resp}
+	d := &delayedProduce{b: b, reply: reply, resp: resp}
 	d.lastOffsets = make([]int64, len(m.Partitions))
 	d.waiting = make([]bool, len(m.Partitions))
 	now := b.n.Now()
@@ -148,7 +156,7 @@ func (b *Broker) handleProduce(from sim.NodeID, m *protocol.Produce) {
 	case m.Acks == protocol.AcksNone:
 		return
 	case m.Acks == protocol.AcksLeader || d.pending == 0:
-		b.replyTo(from, resp)
+		reply(resp)
 		return
 	}
 	// Register the waits only now, so that none completes before every

@@ -1,4 +1,4 @@
-package client
+package broker
 
 import (
 	"github.com/kafkasim/kafkasim/broker/protocol"

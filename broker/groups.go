@@ -1,0 +1,90 @@
+package broker
+
+import (
+	"math"
+
+	"github.com/kafkasim/kafkasim/broker/group"
+	"github.com/kafkasim/kafkasim/broker/protocol"
+	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/sim"
+)
+
+// OffsetsTopic is Kafka's internal topic of consumer-group state.
+const OffsetsTopic = "__consumer_offsets"
+
+// offsetsLog is the group coordinator's access to the __consumer_offsets
+// partitions this broker leads: appends go through the same path as an
+// acks=all Produce.
+type offsetsLog struct{ b *Broker }
+
+// Append implements group.Log.
+func (l offsetsLog) Append(p int32, records protocol.Records, done func(protocol.ErrorCode)) {
+	tp := model.TopicPartition{Topic: OffsetsTopic, Partition: p}
+	req := &protocol.Produce{Acks: protocol.AcksAll, Timeout: l.b.cfg.Group.OffsetCommitTimeout,
+		Partitions: []protocol.ProducePartition{{TP: tp, Records: records}}}
+	l.b.produce(req, func(resp *protocol.ProduceResponse) { done(resp.Partitions[0].Error) })
+}
+
+// PartitionExists implements group.Log.
+func (l offsetsLog) PartitionExists(tp model.TopicPartition) bool {
+	_, ok := l.b.image.Partition(tp)
+	return ok
+}
+
+// startCoordinator creates the broker's group coordinator. It owns no
+// group until the broker leads a partition of __consumer_offsets.
+func (b *Broker) startCoordinator() {
+	c, err := group.New(b.n, b.cfg.Group, offsetsLog{b}, b.replyTo)
+	if err != nil {
+		b.s.Trace().Emitf(b.n, "broker.group-coordinator-error", 0, "%v", err)
+		return
+	}
+	b.coord = c
+}
+
+// coordinatorMoved tells the coordinator that partition p of
+// __consumer_offsets moved: the broker now leads it at a new epoch (the
+// coordinator loads its groups from the log), or no longer leads it.
+func (b *Broker) coordinatorMoved(p *partition, wasLeader bool, oldEpoch int32) {
+	if b.coord == nil || p.tp.Topic != OffsetsTopic {
+		return
+	}
+	switch {
+	case p.isLeader && p.log != nil && (!wasLeader || p.leaderEpoch != oldEpoch):
+		records, err := p.log.Read(p.log.StartOffset(), math.MaxInt64, math.MaxInt)
+		if err == nil {
+			err = b.coord.Elected(p.tp.Partition, p.leaderEpoch, records)
+		}
+		if err != nil {
+			b.s.Trace().Emitf(b.n, "broker.group-load-error", 0, "%s: %v", p.tp, err)
+		}
+	case wasLeader && !p.isLeader:
+		b.coord.Resigned(p.tp.Partition)
+	}
+}
+
+// handleFindCoordinator answers with the leader of the group's partition
+// of __consumer_offsets. While the topic does not exist the answer is
+// COORDINATOR_NOT_AVAILABLE, and the broker asks the controller to create
+// it, as Kafka's brokers create internal topics on first use.
+func (b *Broker) handleFindCoordinator(from sim.NodeID, m *protocol.FindCoordinator) {
+	partitions := b.cfg.Group.OffsetsTopicPartitions
+	_, exists := b.image.Topic(OffsetsTopic)
+	resp := group.FindCoordinator(m, partitions, func(tp model.TopicPartition) (int32, bool) {
+		if !exists {
+			return protocol.NoNode, false
+		}
+		reg, ok := b.image.Partition(tp)
+		if !ok {
+			return protocol.NoNode, false
+		}
+		return reg.Leader, true
+	})
+	if !exists && b.controller != protocol.NoNode {
+		b.s.Mark("broker.offsets-topic.create")
+		b.send(b.controller, &protocol.CreateTopics{CorrelationID: b.nextCorrelation(), Timeout: b.cfg.Group.OffsetCommitTimeout,
+			Topics: []protocol.CreatableTopic{{Name: OffsetsTopic, NumPartitions: partitions,
+				ReplicationFactor: b.cfg.Group.OffsetsTopicReplicationFactor}}})
+	}
+	b.replyTo(from, resp)
+}
