@@ -197,8 +197,50 @@ func (r *Recorder) Close(at time.Duration, view ClusterView) {
 		r.complete(id, max(at, r.h.Ops[id].Invoke), Unknown, "", 0)
 	}
 	if view != nil {
-		r.h.Partitions, r.h.Replicas = Capture(view)
+		r.h.Partitions, r.h.Replicas = captureTopics(view, topicsOf(r.h.Ops))
 	}
+}
+
+// topicsOf returns the topics the operations name: the history is about
+// those, not about the cluster's internal topics (__consumer_offsets),
+// which no client writes to directly.
+func topicsOf(ops []Op) map[string]bool {
+	out := map[string]bool{}
+	for i := range ops {
+		op := &ops[i]
+		switch {
+		case op.Send != nil:
+			out[op.Send.Topic] = true
+		case op.Poll != nil:
+			for _, p := range op.Poll.Parts {
+				out[p.Topic] = true
+			}
+		case op.Offsets != nil:
+			for _, o := range op.Offsets.Offsets {
+				out[o.Topic] = true
+			}
+		case op.Membership != nil:
+			for _, t := range op.Membership.Topics {
+				out[t] = true
+			}
+			for _, tps := range [][]TopicPartition{op.Membership.Partitions, op.Membership.Assigned, op.Membership.Revoked} {
+				for _, tp := range tps {
+					out[tp.Topic] = true
+				}
+			}
+		case op.Seek != nil:
+			out[op.Seek.Topic] = true
+		}
+	}
+	return out
+}
+
+// captureTopics is Capture restricted to some topics.
+func captureTopics(view ClusterView, topics map[string]bool) ([]PartitionState, []ReplicaState) {
+	parts, reps := Capture(view)
+	parts = slices.DeleteFunc(parts, func(p PartitionState) bool { return !topics[p.TP.Topic] })
+	reps = slices.DeleteFunc(reps, func(r ReplicaState) bool { return !topics[r.TP.Topic] })
+	return parts, reps
 }
 
 // Err returns the first misuse of the recorder, if any.

@@ -72,3 +72,29 @@ func TestTimelineRecorderSamplesChanges(t *testing.T) {
 	assert.Equal(t, []int32{1, 2}, p.Samples[1].Metadata.ISR, "earlier samples keep their own copy")
 	assert.Len(t, tl.Events, 1)
 }
+
+// TestCloseCapturesOnlyTheHistorysTopics: the final state a history keeps
+// is that of the topics its operations name, not the cluster's internal
+// topics.
+func TestCloseCapturesOnlyTheHistorysTopics(t *testing.T) {
+	v := &fakeView{version: 1, tp: model.TopicPartition{Topic: "__consumer_offsets", Partition: 0},
+		meta: model.PartitionMetadata{Replicas: []int32{1}, ISR: []int32{1}, Leader: 1}, replicas: []model.ReplicaView{&fakeReplica{broker: 1, online: true, lead: true}}}
+	rec := model.NewRecorder(model.Header{})
+	id := rec.InvokeSend(0, "p", 0, model.Send{Topic: "orders", Partition: 0, Value: model.Bytes("v")})
+	rec.SendOK(id, time.Millisecond, 0)
+	rec.Close(time.Second, v)
+	h, err := rec.History()
+	require.NoError(t, err)
+	assert.Empty(t, h.Partitions)
+	assert.Empty(t, h.Replicas)
+
+	v.tp.Topic = "orders"
+	rec = model.NewRecorder(model.Header{})
+	id = rec.InvokeSend(0, "p", 0, model.Send{Topic: "orders", Partition: 0, Value: model.Bytes("v")})
+	rec.SendOK(id, time.Millisecond, 0)
+	rec.Close(time.Second, v)
+	h, err = rec.History()
+	require.NoError(t, err)
+	assert.Len(t, h.Partitions, 1)
+	assert.Len(t, h.Replicas, 1)
+}
