@@ -599,7 +599,13 @@ func (a *analysis) polls() []Finding {
 	var fs []Finding
 	for _, client := range slices.Sorted(maps.Keys(byClient)) {
 		ops := byClient[client]
-		slices.SortStableFunc(ops, func(x, y *model.Op) int { return cmp.Or(cmp.Compare(x.Invoke, y.Invoke), cmp.Compare(x.ID, y.ID)) })
+		// A poll's records are observed when it returns, and a consumer's
+		// rebalances and position resets happen inside its poll calls (the
+		// rebalance callbacks run there): order polls by completion, the
+		// instantaneous seeks and membership changes by their time.
+		slices.SortStableFunc(ops, func(x, y *model.Op) int {
+			return cmp.Or(cmp.Compare(observed(x), observed(y)), cmp.Compare(x.ID, y.ID))
+		})
 		state := make(map[model.TopicPartition]*consumerState)
 		for _, op := range ops {
 			if op.Outcome != model.OK {
@@ -630,6 +636,15 @@ func (a *analysis) polls() []Finding {
 		}
 	}
 	return fs
+}
+
+// observed is when an operation took effect for the consumer's position:
+// a poll when it returned its records, anything else when it happened.
+func observed(op *model.Op) time.Duration {
+	if op.Kind == model.KindPoll {
+		return op.Complete
+	}
+	return op.Invoke
 }
 
 func (a *analysis) pollPart(op *model.Op, pp *model.PollPart, st *consumerState) []Finding {
@@ -706,7 +721,13 @@ func (a *analysis) sends() []Finding {
 	var fs []Finding
 	for _, k := range keys {
 		ops := groups[k]
-		slices.SortStableFunc(ops, func(x, y *model.Op) int { return cmp.Or(cmp.Compare(x.Invoke, y.Invoke), cmp.Compare(x.ID, y.ID)) })
+		// A poll's records are observed when it returns, and a consumer's
+		// rebalances and position resets happen inside its poll calls (the
+		// rebalance callbacks run there): order polls by completion, the
+		// instantaneous seeks and membership changes by their time.
+		slices.SortStableFunc(ops, func(x, y *model.Op) int {
+			return cmp.Or(cmp.Compare(observed(x), observed(y)), cmp.Compare(x.ID, y.ID))
+		})
 		for i := 1; i < len(ops); i++ {
 			prev, op := ops[i-1], ops[i]
 			if op.Send.Offset > prev.Send.Offset {
