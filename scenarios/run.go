@@ -1,0 +1,548 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/kafkasim/kafkasim/broker/client"
+	"github.com/kafkasim/kafkasim/broker/cluster"
+	"github.com/kafkasim/kafkasim/checker"
+	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/network"
+	"github.com/kafkasim/kafkasim/scenarios/fault"
+	"github.com/kafkasim/kafkasim/sim"
+)
+
+// Options tune a run beyond what its scenario says.
+type Options struct {
+	// Replay is the one-line command that replays the run, printed with
+	// every finding; empty: "kafkasim run <name> --seed <seed>".
+	Replay string
+	// UntilStep, when positive, stops the run after that many events:
+	// replay up to the moment of a finding.
+	UntilStep uint64
+	// Trace, when set, receives every readable trace record.
+	Trace func(sim.Record)
+	// NoTimeline skips recording the cluster's timeline (reports need it).
+	NoTimeline bool
+	// Drain bounds the final phase in which the cluster is healed and the
+	// consumers read what is left; DefaultDrain when zero.
+	Drain time.Duration
+}
+
+// DefaultDrain is how long, at most, the final phase lets the cluster
+// recover and the consumers catch up before the history is closed.
+const DefaultDrain = 60 * time.Second
+
+// setupLimit bounds how long the cluster may take to elect a controller,
+// register its brokers and create the scenario's topics.
+const setupLimit = 60 * time.Second
+
+// A Result is what a run produced and what the checkers made of it.
+type Result struct {
+	Scenario Scenario
+	// Schedule is every fault of the run: the scenario's and the
+	// nemesis's, sorted by time.
+	Schedule fault.Schedule
+	Replay   string
+	// TraceHash is the run's trace hash; Steps the events it executed;
+	// End the simulated time it ended at (after the final phase).
+	TraceHash string
+	Steps     uint64
+	End       time.Duration
+	// Ready is when the cluster had its controller, brokers and topics
+	// and the clients started.
+	Ready time.Duration
+	// Stopped is the failure of an invariant that stopped the run early,
+	// or nil.
+	Stopped *sim.Failure
+	History *model.History
+	// Report is the checkers' verdict on the history; Live are the
+	// findings the invariants made while the run went (including notes).
+	Report   *checker.Report
+	Live     []checker.Finding
+	Timeline *model.Timeline
+	Marks    map[string]uint64
+	// Truncations counts the records each broker removed from its logs,
+	// by reason.
+	Truncations map[string]int64
+	// Offline is, per partition, how long no running replica led it
+	// while the run went (the final phase excluded).
+	Offline map[string]time.Duration
+}
+
+// Findings returns every finding of the run, live and from the history,
+// sorted by time.
+func (r *Result) Findings() []checker.Finding {
+	all := slices.Concat(r.Live, r.Report.Findings)
+	slices.SortStableFunc(all, func(a, b checker.Finding) int { return int(a.At - b.At) })
+	return all
+}
+
+// Bad returns the findings of a bad class (data loss, consistency,
+// invariant).
+func (r *Result) Bad() []checker.Finding { return checker.Bad(r.Findings()) }
+
+// OK reports whether the run found no problem.
+func (r *Result) OK() bool { return r.Stopped == nil && len(r.Bad()) == 0 }
+
+// Expected reports whether the run showed what its scenario expects, and
+// if not, why. A scenario that expects findings names them; they may be of
+// any class (an acks=1 loss is "expected" for that configuration, and still
+// what the scenario sets out to show). A scenario that expects nothing must
+// end with no finding of a bad class.
+func (r *Result) Expected() (bool, string) {
+	bad := r.Bad()
+	want := r.Scenario.Expect.Findings
+	if len(want) == 0 {
+		if r.Stopped != nil {
+			return false, "expected no problem, but an invariant stopped the run: " + r.Stopped.Error()
+		}
+		if len(bad) == 0 {
+			return true, "no problem found, as expected"
+		}
+		return false, fmt.Sprintf("expected no problem, found %s", summarize(bad))
+	}
+	names := map[string]bool{}
+	for _, f := range r.Findings() {
+		names[f.Name] = true
+	}
+	var missing []string
+	for _, w := range want {
+		if !names[w] {
+			missing = append(missing, w)
+		}
+	}
+	if len(missing) > 0 {
+		return false, fmt.Sprintf("expected %v, but %v was not found (found: %s)", want, missing, summarize(r.Findings()))
+	}
+	return true, fmt.Sprintf("found %v, as expected", want)
+}
+
+// Summary is the run's outcome in one line.
+func (r *Result) Summary() string {
+	if r.Stopped != nil {
+		return "stopped: " + r.Stopped.Error()
+	}
+	bad := r.Bad()
+	if len(bad) == 0 {
+		return "ok: no anomaly, no broken invariant"
+	}
+	return summarize(bad)
+}
+
+func summarize(fs []checker.Finding) string {
+	if len(fs) == 0 {
+		return "nothing"
+	}
+	counts := map[string]int{}
+	var order []string
+	for _, f := range fs {
+		if counts[f.Name] == 0 {
+			order = append(order, f.Name)
+		}
+		counts[f.Name]++
+	}
+	out := ""
+	for i, n := range order {
+		if i > 0 {
+			out += ", "
+		}
+		out += fmt.Sprintf("%d %s", counts[n], n)
+	}
+	return out
+}
+
+// tee forwards the brokers' observations to the invariants and counts
+// truncations.
+type tee struct {
+	inv   *checker.Invariants
+	count map[string]int64
+}
+
+func (t *tee) Acked(tp model.TopicPartition, leader, epoch int32, first, last int64, isr []int32) {
+	t.inv.Acked(tp, leader, epoch, first, last, isr)
+}
+
+func (t *tee) Truncated(tp model.TopicPartition, broker int32, from, to int64, reason string) {
+	t.inv.Truncated(tp, broker, from, to, reason)
+	if to > from {
+		t.count[reason] += to - from
+	}
+}
+
+// run is one run under way.
+type run struct {
+	s       Scenario
+	opts    Options
+	sim     *sim.Sim
+	net     *network.Network
+	cl      *cluster.Cluster
+	inv     *checker.Invariants
+	rec     *model.Recorder
+	tl      *model.TimelineRecorder
+	obs     *tee
+	prods   []*client.ProducerDriver
+	cons    []*client.ConsumerDriver
+	clients []*sim.Node
+}
+
+// Run runs a scenario and checks it. The error is for a run that could not
+// be set up (a bad scenario, a cluster that never became ready); problems
+// the run finds are in the Result.
+func Run(s Scenario, opts Options) (*Result, error) {
+	s = s.Defaults()
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
+	}
+	if opts.Replay == "" {
+		opts.Replay = fmt.Sprintf("kafkasim run %s --seed %d", s.Name, s.Seed)
+	}
+	if opts.Drain <= 0 {
+		opts.Drain = DefaultDrain
+	}
+	r := &run{s: s, opts: opts}
+	schedule, err := r.schedule()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.build(); err != nil {
+		return nil, fmt.Errorf("scenario %s (seed %d): %w", s.Name, s.Seed, err)
+	}
+	res := &Result{Scenario: s, Schedule: schedule, Replay: opts.Replay, Truncations: r.obs.count}
+	if err := r.setup(); err != nil {
+		return nil, fmt.Errorf("scenario %s (seed %d): %w; replay: %s", s.Name, s.Seed, err, opts.Replay)
+	}
+	res.Ready = r.sim.Now()
+	r.startClients()
+	for _, f := range schedule {
+		r.sim.At(f.Time(), "fault."+string(f.Kind), func() {
+			r.tl.Event(model.Event{At: r.sim.Now(), Step: r.sim.Steps(), Kind: string(f.Kind), Text: f.String()})
+			fault.Apply(r.cl, f)
+		})
+	}
+	err = r.runUntil(time.Duration(s.Duration))
+	if err == nil {
+		err = r.finalPhase()
+	}
+	var failure *sim.Failure
+	if errors.As(err, &failure) {
+		res.Stopped = failure
+	} else if err != nil && !errors.Is(err, errStepLimit) {
+		return nil, err
+	}
+	return r.finish(res)
+}
+
+var errStepLimit = errors.New("step limit reached")
+
+// runUntil runs to time t, or to the step limit.
+func (r *run) runUntil(t time.Duration) error {
+	if r.opts.UntilStep == 0 {
+		return r.sim.RunUntil(t)
+	}
+	for r.sim.Now() < t && r.sim.Err() == nil {
+		if r.sim.Steps() >= r.opts.UntilStep {
+			return errStepLimit
+		}
+		if !r.sim.Step() {
+			break
+		}
+	}
+	if err := r.sim.Err(); err != nil {
+		return err
+	}
+	return r.sim.RunUntil(min(t, r.sim.Now()))
+}
+
+// schedule draws the nemesis's faults and merges them with the scenario's.
+func (r *run) schedule() (fault.Schedule, error) {
+	all := slices.Clone(r.s.Faults)
+	if n := r.s.Nemesis; n != nil {
+		drawn, err := n.knobs(r.s).Generate(sim.NewRand(r.s.Seed, "nemesis"))
+		if err != nil {
+			return nil, fmt.Errorf("scenario %s: nemesis: %w", r.s.Name, err)
+		}
+		all = append(all, drawn...)
+	}
+	return all.Sorted(), nil
+}
+
+// build creates the simulation, the network and the cluster.
+func (r *run) build() error {
+	s := r.s
+	r.sim = sim.New(sim.Config{Seed: s.Seed, Writeback: time.Duration(s.Cluster.OSWriteback), Replay: r.opts.Replay})
+	if r.opts.Trace != nil {
+		r.sim.Trace().SetSink(r.opts.Trace)
+	}
+	net, err := network.New(r.sim, networkSpec(s.Cluster.Network))
+	if err != nil {
+		return err
+	}
+	r.net = net
+	run := checker.Run{Seed: s.Seed, Replay: r.opts.Replay}
+	r.inv = checker.NewInvariants(checker.InvariantConfig{Run: run, Continue: s.Checks.NoInvariants})
+	r.obs = &tee{inv: r.inv, count: map[string]int64{}}
+	cfg, err := clusterConfig(s)
+	if err != nil {
+		return err
+	}
+	cfg.Observer = r.obs
+	cl, err := cluster.New(r.sim, net, cfg)
+	if err != nil {
+		return err
+	}
+	r.cl = cl
+	header := model.Header{Seed: s.Seed, Replay: r.opts.Replay, Scenario: s.Name, Config: headerConfig(s)}
+	r.rec = model.NewRecorder(header)
+	return nil
+}
+
+// clusterConfig turns the scenario's cluster section into the harness's
+// configuration.
+func clusterConfig(s Scenario) (cluster.Config, error) {
+	cfg := cluster.DefaultConfig()
+	cfg.Brokers, cfg.Controllers = s.Cluster.Brokers, s.Cluster.Controllers
+	var errs []error
+	for _, props := range []map[string]string{s.Cluster.BrokerConfig, s.Cluster.ControllerConfig} {
+		for _, k := range slices.Sorted(maps.Keys(props)) {
+			if err := cfg.Set(k, props[k]); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	p := s.Cluster.Protocol
+	switches := [][2]string{}
+	if p.Truncation != "" {
+		switches = append(switches, [2]string{"truncation", p.Truncation})
+	}
+	if p.EligibleLeaderReplicas {
+		switches = append(switches, [2]string{"elr", "true"})
+	}
+	if p.NoBrokerEpochCheck {
+		switches = append(switches, [2]string{"isr-broker-epoch-check", "false"})
+	}
+	if p.LegacyHighWatermark {
+		switches = append(switches, [2]string{"legacy-high-watermark", "true"})
+	}
+	if p.LegacyProducerChecks {
+		switches = append(switches, [2]string{"legacy-producer-checks", "true"})
+	}
+	if p.NoPreVote {
+		switches = append(switches, [2]string{"pre-vote", "false"})
+	}
+	for _, sw := range switches {
+		if err := cfg.SetSwitch(sw[0], sw[1]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// headerConfig is the configuration the checkers need to judge the history.
+func headerConfig(s Scenario) map[string]string {
+	out := map[string]string{}
+	maps.Copy(out, s.Cluster.BrokerConfig)
+	for _, t := range s.Cluster.Topics {
+		for k, v := range t.Config {
+			out[t.Name+"."+k] = v
+		}
+	}
+	if s.Cluster.Protocol.Truncation != "" {
+		out["kafkasim.truncation"] = s.Cluster.Protocol.Truncation
+	}
+	if s.Cluster.Protocol.EligibleLeaderReplicas {
+		out["eligible.leader.replicas.version"] = "1"
+	}
+	return out
+}
+
+// setup starts the cluster and creates the topics, then starts watching it.
+func (r *run) setup() error {
+	if err := r.cl.Start(); err != nil {
+		return err
+	}
+	view := r.cl.View()
+	r.inv.Register(r.sim, view)
+	r.tl = model.NewTimelineRecorder(view)
+	if !r.opts.NoTimeline {
+		r.sim.AddCheck("timeline", func() error {
+			r.tl.Sample(r.sim.Now(), r.sim.Steps())
+			return nil
+		})
+	}
+	if err := r.cl.WaitReady(setupLimit); err != nil {
+		return fmt.Errorf("the cluster did not become ready: %w", err)
+	}
+	for _, t := range r.s.Cluster.Topics {
+		err := r.cl.CreateTopic(cluster.Topic{Name: t.Name, Partitions: t.Partitions, ReplicationFactor: t.ReplicationFactor, Configs: t.Config}, setupLimit)
+		if err != nil {
+			return fmt.Errorf("create topic %s: %w", t.Name, err)
+		}
+	}
+	return nil
+}
+
+// startClients adds and starts the producer and consumer nodes.
+func (r *run) startClients() {
+	env := client.Env{Net: r.net, Dir: r.cl.Directory(), Bootstrap: r.cl.BrokerIDs(), Recorder: r.rec}
+	names := r.s.ProducerNames()
+	i := 0
+	for _, p := range r.s.Workload.Producers {
+		for range p.Count {
+			d, err := client.NewProducerDriver(env, client.ProducerWorkload{Topic: p.Topic, Rate: p.Rate, Keys: p.Keys,
+				Until: time.Duration(r.s.Workload.ProduceUntil), Properties: p.Config})
+			if err != nil {
+				panic(fmt.Sprintf("scenario %s: producer driver: %v (Validate should have refused it)", r.s.Name, err))
+			}
+			r.prods = append(r.prods, d)
+			r.addClient(names[i], d.Boot)
+			i++
+		}
+	}
+	names = r.s.ConsumerNames()
+	i = 0
+	for _, c := range r.s.Workload.Consumers {
+		for range c.Count {
+			props := maps.Clone(c.Config)
+			if props == nil {
+				props = map[string]string{}
+			}
+			w := client.ConsumerWorkload{Topics: c.Topics, Properties: props}
+			if c.Group != "" {
+				props["group.id"] = c.Group
+			} else {
+				w.Assign = true
+				if _, set := props["enable.auto.commit"]; !set {
+					props["enable.auto.commit"] = "false"
+				}
+			}
+			if _, set := props["auto.offset.reset"]; !set {
+				props["auto.offset.reset"] = "earliest"
+			}
+			d, err := client.NewConsumerDriver(env, w)
+			if err != nil {
+				panic(fmt.Sprintf("scenario %s: consumer driver: %v (Validate should have refused it)", r.s.Name, err))
+			}
+			r.cons = append(r.cons, d)
+			r.addClient(names[i], d.Boot)
+			i++
+		}
+	}
+}
+
+func (r *run) addClient(name string, boot sim.Boot) {
+	n, err := r.sim.AddNode(name, boot)
+	if err != nil {
+		panic(fmt.Sprintf("scenario %s: %v", r.s.Name, err))
+	}
+	r.clients = append(r.clients, n)
+	_ = n.Start()
+}
+
+// finalPhase heals the cluster — network, paused and stopped nodes — and
+// lets it recover and the consumers read what is left, so that the final
+// state shows what survived.
+func (r *run) finalPhase() error {
+	r.tl.Event(model.Event{At: r.sim.Now(), Step: r.sim.Steps(), Kind: "final", Text: "final phase: heal, restart, drain"})
+	r.net.Heal()
+	for _, n := range r.sim.Nodes() {
+		switch n.State() {
+		case sim.Paused:
+			_ = n.Resume()
+		case sim.Down:
+			if n.Name() != cluster.AdminNode {
+				_ = n.Restart()
+			}
+		}
+	}
+	deadline := r.sim.Now() + r.opts.Drain
+	_, err := r.sim.RunUntilTrue(deadline, func() bool {
+		if !r.cl.Ready() {
+			return false
+		}
+		for _, p := range r.prods {
+			if !p.Drained() {
+				return false
+			}
+		}
+		for _, c := range r.cons {
+			if !c.Drained() {
+				return false
+			}
+		}
+		return true
+	})
+	return err
+}
+
+// finish closes the history and checks it.
+func (r *run) finish(res *Result) (*Result, error) {
+	end := r.sim.Now()
+	var view model.ClusterView
+	if res.Stopped == nil {
+		view = r.cl.View()
+	}
+	r.rec.Close(end, view)
+	h, err := r.rec.History()
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s (seed %d): the history is inconsistent: %w", r.s.Name, r.s.Seed, err)
+	}
+	if res.Stopped == nil {
+		r.inv.Final()
+	}
+	budget := time.Duration(r.s.Checks.LinearizabilityTimeout)
+	if budget <= 0 {
+		budget = 10 * time.Second
+	}
+	res.History = h
+	res.Report = checker.Check(h, checker.Options{Run: checker.Run{Seed: r.s.Seed, Replay: r.opts.Replay},
+		Budget: budget, SkipLinearizability: r.s.Checks.NoLinearizability})
+	res.Live = r.inv.Findings()
+	res.TraceHash = r.sim.Trace().HashString()
+	res.Steps = r.sim.Steps()
+	res.End = end
+	res.Marks = r.sim.Marks()
+	res.Timeline = r.tl.Timeline()
+	res.Offline = offline(res.Timeline, res.Ready, min(time.Duration(r.s.Duration), end))
+	return res, nil
+}
+
+// offline sums, per partition, the time between from and to during which
+// no running replica acted as its leader: unavailable for writes, whether
+// the controller had no leader to name or named one that was down.
+func offline(tl *model.Timeline, from, to time.Duration) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, p := range tl.Partitions {
+		var total time.Duration
+		for i, s := range p.Samples {
+			end := to
+			if i+1 < len(p.Samples) {
+				end = min(p.Samples[i+1].At, to)
+			}
+			start := max(s.At, from)
+			if end > start && !led(s) {
+				total += end - start
+			}
+		}
+		out[p.TP.String()] = total
+	}
+	return out
+}
+
+// led reports whether a running replica acts as the leader the controller
+// named.
+func led(s model.PartitionSample) bool {
+	for _, r := range s.Replicas {
+		if r.Online && r.Leader && r.LeaderEpoch == s.Metadata.LeaderEpoch {
+			return true
+		}
+	}
+	return false
+}

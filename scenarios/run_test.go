@@ -1,0 +1,87 @@
+package scenarios_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kafkasim/kafkasim/scenarios"
+)
+
+// small is a short scenario with every moving part: controllers, brokers,
+// a producer, a consumer group, a leader crash and a restart.
+const small = `{
+  "name": "small", "seed": 1, "duration": "20s",
+  "cluster": {"brokers": 3, "controllers": 1, "broker_config": {"offsets.topic.num.partitions": "3"},
+    "topics": [{"name": "orders", "partitions": 2, "replication_factor": 3, "config": {"min.insync.replicas": "2"}}]},
+  "workload": {
+    "producers": [{"count": 1, "topic": "orders", "rate": 20}],
+    "consumers": [{"count": 2, "group": "g1", "topics": ["orders"]}]
+  },
+  "faults": [{"at": "8s", "kind": "crash", "nodes": ["leader(orders-0)"]}, {"at": "12s", "kind": "restart", "nodes": ["brokers"]}]
+}`
+
+func parse(t *testing.T, text string) scenarios.Scenario {
+	t.Helper()
+	s, err := scenarios.Parse("test.json", []byte(text))
+	require.NoError(t, err)
+	return s
+}
+
+func TestRunChecksEverything(t *testing.T) {
+	res, err := scenarios.Run(parse(t, small), scenarios.Options{})
+	require.NoError(t, err)
+	assert.True(t, res.OK(), res.Summary())
+	ok, why := res.Expected()
+	assert.True(t, ok, why)
+	counts := map[string]int{}
+	for _, op := range res.History.Ops {
+		counts[op.Kind.String()]++
+	}
+	assert.Greater(t, counts["send"], 200, "the producer ran")
+	assert.Greater(t, counts["poll"], 100, "the consumers ran")
+	assert.Positive(t, counts["rebalance"], "the group formed")
+	assert.Positive(t, counts["commit"], "offsets were committed")
+	assert.Equal(t, "kafkasim run small --seed 1", res.Replay)
+	require.NotNil(t, res.Report.Linearizability)
+	assert.Equal(t, "ok", string(res.Report.Linearizability.Result))
+	assert.Positive(t, res.Offline["orders-0"], "the crashed leader's partition was unavailable a while")
+	assert.NotEmpty(t, res.Timeline.Partitions)
+	assert.Len(t, res.Timeline.Events, 3, "two faults and the final phase")
+	assert.Positive(t, res.Marks["fault.crash"])
+}
+
+// TestSameSeedSameRun is the determinism test of the whole harness: one
+// seed, twice, the same trace hash and the same history.
+func TestSameSeedSameRun(t *testing.T) {
+	s := parse(t, small)
+	a, err := scenarios.Run(s, scenarios.Options{})
+	require.NoError(t, err)
+	b, err := scenarios.Run(s, scenarios.Options{})
+	require.NoError(t, err)
+	require.Equal(t, a.TraceHash, b.TraceHash, "one seed gave two runs; replay: %s", a.Replay)
+	require.Equal(t, a.Steps, b.Steps)
+	require.Equal(t, len(a.History.Ops), len(b.History.Ops))
+	s.Seed = 2
+	c, err := scenarios.Run(s, scenarios.Options{})
+	require.NoError(t, err)
+	assert.NotEqual(t, a.TraceHash, c.TraceHash, "another seed, another run")
+}
+
+func TestUntilStepStopsEarly(t *testing.T) {
+	res, err := scenarios.Run(parse(t, small), scenarios.Options{UntilStep: 3000})
+	require.NoError(t, err)
+	assert.EqualValues(t, 3000, res.Steps)
+	assert.Less(t, res.End.Seconds(), 20.0)
+}
+
+func TestExpectations(t *testing.T) {
+	s := parse(t, small)
+	s.Expect.Findings = []string{"lost-write"}
+	res, err := scenarios.Run(s, scenarios.Options{})
+	require.NoError(t, err)
+	ok, why := res.Expected()
+	assert.False(t, ok)
+	assert.Contains(t, why, "expected [lost-write], but [lost-write] was not found")
+}
