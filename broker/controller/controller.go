@@ -302,6 +302,13 @@ func (c *Controller) write(recs []metadata.Record) (int64, error) {
 	if err != nil {
 		return -1, err
 	}
+	if !c.active {
+		// The quorum client ran its own due work inside Append and this
+		// controller resigned there (check-quorum after a long pause): the
+		// records will not commit in this epoch.
+		c.s.Mark("controller.write.lost-leadership")
+		return -1, errNotActive
+	}
 	if err := c.working.apply(recs, last-int64(len(recs))+1); err != nil {
 		c.s.Fail("controller.metadata", fmt.Errorf("controller %d wrote records its own image refuses: %w", c.id, err))
 		return -1, err
