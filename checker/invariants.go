@@ -3,6 +3,7 @@ package checker
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/kafkasim/kafkasim/model"
@@ -91,7 +92,10 @@ type Invariants struct {
 	stop     *Finding // the first bad finding, not yet returned
 	stopped  bool
 	reported map[string]bool
-	parts    map[model.TopicPartition]*tpState
+	// prefixRuns maps a run of committed-prefix mismatches (partition, the
+	// two brokers, class) to its finding, to extend it offset by offset.
+	prefixRuns map[string]int
+	parts      map[model.TopicPartition]*tpState
 }
 
 type tpState struct {
@@ -167,7 +171,7 @@ func (r *refLog) put(o int64, e model.Entry, broker int32) {
 // the brokers as their Observer, then Register them with the kernel and
 // the cluster's view.
 func NewInvariants(cfg InvariantConfig) *Invariants {
-	return &Invariants{cfg: cfg, reported: make(map[string]bool), parts: make(map[model.TopicPartition]*tpState),
+	return &Invariants{cfg: cfg, reported: make(map[string]bool), prefixRuns: make(map[string]int), parts: make(map[model.TopicPartition]*tpState),
 		now: func() time.Duration { return 0 }, steps: func() uint64 { return 0 }}
 }
 
@@ -263,6 +267,27 @@ func (st *tpState) rep(broker int32) *replicaState {
 		st.replicas[broker] = rs
 	}
 	return rs
+}
+
+// extend grows finding i, a committed-prefix-mismatch, by offset o if o
+// follows its last offset, and reports whether it did.
+func (inv *Invariants) extend(i int, o int64) bool {
+	f := &inv.findings[i]
+	last := f.Offsets[len(f.Offsets)-1]
+	if o != last+1 {
+		return false
+	}
+	if len(f.Offsets) == 1 {
+		f.Offsets = append(f.Offsets, o)
+	} else {
+		f.Offsets[len(f.Offsets)-1] = o
+	}
+	const more = "; and so on at every offset up to "
+	if k := strings.Index(f.Message, more); k >= 0 {
+		f.Message = f.Message[:k]
+	}
+	f.Message += fmt.Sprintf("%s%d", more, o)
+	return true
 }
 
 // report records a finding once per key; a bad one stops the run unless
@@ -537,8 +562,17 @@ func (inv *Invariants) checkPrefix(tp model.TopicPartition, st *tpState, r model
 			f.Class, f.Message = Note, f.Message+"; "+why+", and a later epoch wrote new records there: Kafka allows this, and the final check reports the committed records lost"
 		}
 		// The reference keeps the first committed record: Final reports
-		// it lost if the final leader does not have it.
+		// it lost if the final leader does not have it. A run of
+		// mismatches at consecutive offsets, between the same two brokers
+		// and of one class, is one finding.
+		run := fmt.Sprintf("%s|%d|%d|%d", tp, ref.broker, r.Broker(), f.Class)
+		if i, ok := inv.prefixRuns[run]; ok && inv.extend(i, o) {
+			continue
+		}
 		inv.report(fmt.Sprintf("committed-prefix-mismatch|%s|%d|%d", tp, o, r.Broker()), f)
+		if n := len(inv.findings); n > 0 && inv.findings[n-1].Name == f.Name && inv.findings[n-1].Offsets[0] == o {
+			inv.prefixRuns[run] = n - 1
+		}
 	}
 	rs.verified = max(rs.verified, end)
 }
