@@ -22,7 +22,8 @@ type Options struct {
 	// every finding; empty: "kafkasim run <name> --seed <seed>".
 	Replay string
 	// UntilStep, when positive, stops the run after that many events:
-	// replay up to the moment of a finding.
+	// replay up to the moment of a finding. The cluster's setup (before
+	// Result.Ready) always completes.
 	UntilStep uint64
 	// Trace, when set, receives every readable trace record.
 	Trace func(sim.Record)

@@ -1,0 +1,71 @@
+package scenarios_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kafkasim/kafkasim/scenarios"
+	"github.com/kafkasim/kafkasim/scenarios/fault"
+)
+
+func TestReplayReproducesTheRun(t *testing.T) {
+	s := parse(t, small)
+	s.Nemesis = &scenarios.Nemesis{Kinds: []fault.Kind{fault.Crash, fault.Pause}, Interval: fault.Duration(3 * time.Second), Length: fault.Duration(2 * time.Second)}
+	s = s.Defaults()
+	res, err := scenarios.Run(s, scenarios.Options{})
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "run.replay.json")
+	f := scenarios.NewReplayFile(res, 0)
+	assert.Nil(t, f.Scenario.Nemesis, "the nemesis's faults are written out")
+	assert.Greater(t, len(f.Scenario.Faults), len(s.Faults))
+	require.NoError(t, f.Write(path))
+
+	g, err := scenarios.ReadReplayFile(path)
+	require.NoError(t, err)
+	again, err := scenarios.Replay(g, scenarios.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, res.TraceHash, again.TraceHash)
+
+	g.TraceHash = "0000000000000000"
+	_, err = scenarios.Replay(g, scenarios.Options{})
+	assert.ErrorContains(t, err, "the replay diverged")
+}
+
+func TestReplayFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+		return p
+	}
+	res, err := scenarios.Run(parse(t, small), scenarios.Options{UntilStep: 3000})
+	require.NoError(t, err)
+	good := filepath.Join(dir, "good.json")
+	require.NoError(t, scenarios.NewReplayFile(res, 3000).Write(good))
+	data, err := os.ReadFile(good)
+	require.NoError(t, err)
+
+	old := write("old.json", strings.Replace(string(data), `"version": "`+scenarios.Version+`"`, `"version": "0.0.1"`, 1))
+	_, err = scenarios.ReadReplayFile(old)
+	assert.ErrorIs(t, err, scenarios.ErrOtherVersion)
+	assert.ErrorContains(t, err, "written by kafkasim 0.0.1")
+
+	_, err = scenarios.ReadReplayFile(write("other.json", `{"format": "kafkasim-history"}`))
+	assert.ErrorContains(t, err, `format "kafkasim-history" is not a replay file's`)
+	_, err = scenarios.ReadReplayFile(write("junk.json", `{"format": `))
+	assert.ErrorContains(t, err, "not a replay file")
+	_, err = scenarios.ReadReplayFile(filepath.Join(dir, "missing.json"))
+	assert.ErrorContains(t, err, "cannot read replay file")
+
+	g, err := scenarios.ReadReplayFile(good)
+	require.NoError(t, err)
+	again, err := scenarios.Replay(g, scenarios.Options{})
+	require.NoError(t, err, "a replay up to a step reproduces that prefix")
+	assert.EqualValues(t, 3000, again.Steps)
+}
