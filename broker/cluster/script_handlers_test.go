@@ -453,6 +453,119 @@ func (s *script) elect(a args, _ *datadriven.TestData) (string, error) {
 	return s.controllerRequest(&protocol.ElectLeaders{CorrelationID: s.c.NextCorrelation(), ElectionType: kind, Partitions: tps})
 }
 
+// alter-partition partition=t-0 from=N isr=1,2,3 [broker-epoch=E]
+// [leader-epoch=E] [partition-epoch=E] [isr-epochs=1:E,2:E] [recovering]:
+// an AlterPartition to the active controller as broker from would send it;
+// epochs default to the committed ones (the broker epochs of the ISR
+// members to -1, unchecked).
+func (s *script) alterPartition(a args, _ *datadriven.TestData) (string, error) {
+	tp, err := a.tp()
+	if err != nil {
+		return "", err
+	}
+	from, err := a.int("from", 0)
+	if err != nil {
+		return "", err
+	}
+	im := s.c.Metadata()
+	p, ok := im.Partition(tp)
+	leaderEpoch, partitionEpoch, brokerEpoch := int64(0), int64(0), int64(-1)
+	if ok {
+		leaderEpoch, partitionEpoch = int64(p.LeaderEpoch), int64(p.PartitionEpoch)
+	}
+	if reg, ok := im.Broker(int32(from)); ok {
+		brokerEpoch = reg.Epoch
+	}
+	if brokerEpoch, err = a.int("broker-epoch", brokerEpoch); err != nil {
+		return "", err
+	}
+	if leaderEpoch, err = a.int("leader-epoch", leaderEpoch); err != nil {
+		return "", err
+	}
+	if partitionEpoch, err = a.int("partition-epoch", partitionEpoch); err != nil {
+		return "", err
+	}
+	epochs := map[int64]int64{}
+	for _, kv := range strings.Split(a.str("isr-epochs", ""), ",") {
+		if kv == "" {
+			continue
+		}
+		var id, e int64
+		if _, err := fmt.Sscanf(kv, "%d:%d", &id, &e); err != nil {
+			return "", fmt.Errorf("isr-epochs=%q: write broker:epoch pairs such as 1:12,2:7", a["isr-epochs"])
+		}
+		epochs[id] = e
+	}
+	item := protocol.AlterPartitionItem{TP: tp, LeaderEpoch: int32(leaderEpoch), PartitionEpoch: int32(partitionEpoch)}
+	if _, ok := a["recovering"]; ok {
+		item.LeaderRecoveryState = protocol.Recovering
+	}
+	for _, f := range strings.Split(a.str("isr", ""), ",") {
+		var id int64
+		if _, err := fmt.Sscanf(f, "%d", &id); err != nil {
+			return "", fmt.Errorf("isr=%q: write broker ids such as 1,2,3", a["isr"])
+		}
+		e, ok := epochs[id]
+		if !ok {
+			e = protocol.NoBrokerEpoch
+		}
+		item.NewISR = append(item.NewISR, protocol.BrokerState{BrokerID: int32(id), BrokerEpoch: e})
+	}
+	return s.controllerRequest(&protocol.AlterPartition{CorrelationID: s.c.NextCorrelation(), BrokerID: int32(from), BrokerEpoch: brokerEpoch,
+		Partitions: []protocol.AlterPartitionItem{item}})
+}
+
+// admin broker=N describe-topics|describe-cluster|create-topic
+// [name=t partitions=1 rf=3]: an admin request to a broker, which answers
+// from its metadata or forwards to the active controller.
+func (s *script) admin(a args, d *datadriven.TestData) (string, error) {
+	to, err := a.int("broker", 1)
+	if err != nil {
+		return "", err
+	}
+	var req protocol.Request
+	switch {
+	case a.has("describe-topics"):
+		req = &protocol.DescribeTopicPartitions{CorrelationID: s.c.NextCorrelation()}
+	case a.has("describe-cluster"):
+		req = &protocol.DescribeCluster{CorrelationID: s.c.NextCorrelation(), IncludeFencedBrokers: true}
+	case a.has("create-topic"):
+		parts, err1 := a.int("partitions", 1)
+		rf, err2 := a.int("rf", 3)
+		if err1 != nil || err2 != nil {
+			return "", fmt.Errorf("partitions and rf are whole numbers")
+		}
+		req = &protocol.CreateTopics{CorrelationID: s.c.NextCorrelation(), Topics: []protocol.CreatableTopic{{Name: a.str("name", "t"),
+			NumPartitions: int32(parts), ReplicationFactor: int16(rf)}}}
+	default:
+		return "", fmt.Errorf("admin: give describe-topics, describe-cluster or create-topic")
+	}
+	resp, err := s.c.Request(int32(to), req, 10*time.Second)
+	if err != nil {
+		return s.flush(), err
+	}
+	var b strings.Builder
+	b.WriteString(s.flush())
+	fmt.Fprintf(&b, "%v\n", resp)
+	if r, ok := resp.(*protocol.DescribeTopicPartitionsResponse); ok {
+		for _, t := range r.Topics {
+			for _, p := range t.Partitions {
+				fmt.Fprintf(&b, "  %s-%d leader=%d leader-epoch=%d partition-epoch=%d replicas=%v isr=%v elr=%v last-known-elr=%v offline=%v recovering=%t\n",
+					t.Name, p.Partition, p.Leader, p.LeaderEpoch, p.PartitionEpoch, p.Replicas, p.ISR, p.ELR, p.LastKnownELR, p.OfflineReplicas, p.Recovering)
+			}
+		}
+	}
+	if r, ok := resp.(*protocol.DescribeClusterResponse); ok {
+		for _, br := range r.Brokers {
+			fmt.Fprintf(&b, "  broker %d epoch=%d fenced=%t controlled-shutdown=%t\n", br.ID, br.Epoch, br.Fenced, br.InControlledShutdown)
+		}
+	}
+	for _, msg := range responseMessages(resp) {
+		fmt.Fprintf(&b, "  %s\n", msg)
+	}
+	return b.String(), nil
+}
+
 // alter-config topic=t [cluster] name=value ... [delete=name]: an
 // IncrementalAlterConfigs to the active controller.
 func (s *script) alterConfig(a args, d *datadriven.TestData) (string, error) {

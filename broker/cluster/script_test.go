@@ -52,30 +52,32 @@ var verbs map[string]handler
 
 func init() {
 	verbs = map[string]handler{
-		"cluster":      (*script).cluster,
-		"topic":        (*script).topic,
-		"produce":      (*script).produce,
-		"fetch":        (*script).fetch,
-		"run":          (*script).run,
-		"describe":     (*script).describe,
-		"print":        (*script).print,
-		"crash":        (*script).node,
-		"power-loss":   (*script).node,
-		"restart":      (*script).node,
-		"pause":        (*script).node,
-		"resume":       (*script).node,
-		"lose-disk":    (*script).node,
-		"shutdown":     (*script).shutdown,
-		"partition":    (*script).partition,
-		"isolate":      (*script).partition,
-		"heal":         (*script).partition,
-		"link":         (*script).link,
-		"disconnect":   (*script).disconnect,
-		"elect":        (*script).elect,
-		"alter-config": (*script).alterConfig,
-		"delete-topic": (*script).deleteTopic,
-		"marks":        (*script).marks,
-		"trace":        (*script).trace,
+		"cluster":         (*script).cluster,
+		"topic":           (*script).topic,
+		"produce":         (*script).produce,
+		"fetch":           (*script).fetch,
+		"run":             (*script).run,
+		"describe":        (*script).describe,
+		"print":           (*script).print,
+		"crash":           (*script).node,
+		"power-loss":      (*script).node,
+		"restart":         (*script).node,
+		"pause":           (*script).node,
+		"resume":          (*script).node,
+		"lose-disk":       (*script).node,
+		"shutdown":        (*script).shutdown,
+		"partition":       (*script).partition,
+		"isolate":         (*script).partition,
+		"heal":            (*script).partition,
+		"link":            (*script).link,
+		"disconnect":      (*script).disconnect,
+		"elect":           (*script).elect,
+		"alter-partition": (*script).alterPartition,
+		"admin":           (*script).admin,
+		"alter-config":    (*script).alterConfig,
+		"delete-topic":    (*script).deleteTopic,
+		"marks":           (*script).marks,
+		"trace":           (*script).trace,
 	}
 }
 
@@ -102,6 +104,11 @@ func (a args) str(k, def string) string {
 		return v
 	}
 	return def
+}
+
+func (a args) has(k string) bool {
+	_, ok := a[k]
+	return ok
 }
 
 func (a args) int(k string, def int64) (int64, error) {
