@@ -1,6 +1,7 @@
 package cluster_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -119,4 +120,41 @@ func TestConfigValidate(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "0 brokers: give at least 1")
 	assert.Contains(t, err.Error(), "0 controllers: give at least 1")
+}
+
+// TestQuorumSizes runs quorums of 1, 3 and 5 controllers: the cluster
+// comes up, and after the active controller crashes (and, for a quorum of
+// one, restarts) another active controller takes over from the committed
+// log; with a majority of the quorum down, no controller is active.
+func TestQuorumSizes(t *testing.T) {
+	for _, n := range []int{1, 3, 5} {
+		t.Run(fmt.Sprintf("controllers=%d", n), func(t *testing.T) {
+			cfg := cluster.DefaultConfig()
+			cfg.Controllers = n
+			s, c := newCluster(t, uint64(n), cfg)
+			require.NoError(t, c.CreateTopic(cluster.Topic{Name: "t", Partitions: 2, ReplicationFactor: 3}, 10*time.Second))
+			offset := c.Metadata().Offset()
+			old := c.ActiveController()
+			require.NoError(t, old.Node().Crash())
+			if n == 1 {
+				require.NoError(t, old.Node().Restart())
+			}
+			ok, err := s.RunUntilTrue(s.Now()+30*time.Second, func() bool { return c.ActiveController() != nil })
+			require.NoError(t, err)
+			require.True(t, ok, "no active controller after the failover")
+			assert.GreaterOrEqual(t, c.ActiveController().Committed().Offset(), offset, "the new active controller has the committed log")
+			require.NoError(t, c.CreateTopic(cluster.Topic{Name: "u", Partitions: 1, ReplicationFactor: 3}, 10*time.Second))
+			if n == 1 {
+				return
+			}
+			// Take down a majority: nothing can be active.
+			for _, id := range c.ControllerIDs()[:n/2+1] {
+				if node := c.Node(id); node.Up() {
+					require.NoError(t, node.Crash())
+				}
+			}
+			require.NoError(t, s.RunFor(10*time.Second))
+			assert.Nil(t, c.ActiveController(), "a minority of the quorum must not be active")
+		})
+	}
 }
