@@ -208,6 +208,16 @@ func (c *conn) leader(tp model.TopicPartition) (PartitionInfo, bool) {
 	return ps[tp.Partition], true
 }
 
+// missing reports whether the metadata says a partition does not exist:
+// its topic is unknown to the brokers, or has fewer partitions.
+func (c *conn) missing(tp model.TopicPartition) bool {
+	if code, ok := c.topicErrs[tp.Topic]; ok {
+		return code == protocol.UnknownTopicOrPartition
+	}
+	ps, ok := c.topics[tp.Topic]
+	return ok && (tp.Partition < 0 || int(tp.Partition) >= len(ps))
+}
+
 // stale reports whether the metadata is due a refresh.
 func (c *conn) stale() bool {
 	return c.metaUpdated < 0 || c.now()-c.metaUpdated >= c.maxAge

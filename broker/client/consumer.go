@@ -73,6 +73,7 @@ type Consumer struct {
 	fetchT        sim.Timer
 
 	poll    *pollCall
+	closed  bool
 	process int
 }
 
@@ -231,6 +232,9 @@ func (c *Consumer) kick() {
 // tick does what the consumer's poll and heartbeat thread do between
 // calls: keep the group membership, positions and fetches going.
 func (c *Consumer) tick() {
+	if c.closed {
+		return
+	}
 	if c.c.stale() {
 		c.c.refresh(c.kick)
 	}
@@ -598,6 +602,9 @@ func clone(b []byte) []byte {
 // (up to max.poll.records), waiting up to timeout for some. done gets what
 // each partition returned. A poll is one operation in the history.
 func (c *Consumer) Poll(timeout time.Duration, done func([]model.PollPart)) error {
+	if c.closed {
+		return fmt.Errorf("consumer %s: poll after close (Kafka's IllegalStateException: this consumer has already been closed)", c.cfg.ClientID)
+	}
 	if c.poll != nil {
 		return fmt.Errorf("consumer %s: poll while another poll is running; a consumer is used by one thread at a time", c.cfg.ClientID)
 	}

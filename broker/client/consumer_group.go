@@ -239,6 +239,9 @@ func (c *Consumer) resetGeneration() {
 }
 
 func (c *Consumer) heartbeat() {
+	if c.closed {
+		return
+	}
 	if c.generation < 0 || c.coordinator == protocol.NoNode || c.memberID == "" {
 		c.kick()
 		return
@@ -466,13 +469,24 @@ func committedList(tps []model.TopicPartition) []model.CommittedOffset {
 }
 
 // Close commits (with auto-commit) and leaves the group, as
-// KafkaConsumer.close does; a static member does not leave.
+// KafkaConsumer.close does; a static member does not leave. A closed
+// consumer fetches, heartbeats and polls no more.
 func (c *Consumer) Close() {
+	if c.closed {
+		return
+	}
 	if c.cfg.EnableAutoCommit && len(c.parts) > 0 && c.generation >= 0 {
 		c.commit(c.positions(), false, nil)
 	}
 	if c.cfg.GroupInstanceID == "" {
 		c.leave("the consumer is being closed")
+	}
+	c.closed = true
+	c.n.Cancel(c.heartbeatT)
+	c.n.Cancel(c.autoCommitT)
+	c.n.Cancel(c.fetchT)
+	if c.poll != nil {
+		c.completePoll(true)
 	}
 }
 

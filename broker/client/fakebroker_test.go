@@ -2,6 +2,8 @@ package client_test
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +68,14 @@ type fakeCluster struct {
 	// answer for a partition (None: append as usual), and whether to
 	// answer at all.
 	hook func(broker int32, tp model.TopicPartition, h protocol.BatchHeader) (protocol.ErrorCode, bool)
+
+	// The fake controller's state: brokers, every partition's replicas
+	// and ISR, topic configs, and scripted faults of admin requests.
+	brokers     int32
+	replicas    map[model.TopicPartition][]int32
+	isr         map[model.TopicPartition][]int32
+	configs     map[string]map[string]string
+	adminFaults []*produceFault
 }
 
 func newFakeCluster(t *testing.T, brokers int, topics map[string]int32) *fakeCluster {
@@ -95,14 +105,29 @@ func newFakeCluster(t *testing.T, brokers int, topics map[string]int32) *fakeClu
 		require.NoError(t, fc.dir.Add(id, n.ID()))
 		require.NoError(t, n.Start())
 	}
-	for topic, n := range topics {
-		for p := range n {
-			tp := model.TopicPartition{Topic: topic, Partition: p}
-			fc.leaders[tp] = 1 + p%int32(brokers)
-			fc.epochs[tp] = 1
-		}
+	fc.brokers = int32(brokers)
+	fc.replicas, fc.isr, fc.configs = map[model.TopicPartition][]int32{}, map[model.TopicPartition][]int32{}, map[string]map[string]string{}
+	for _, topic := range slices.Sorted(maps.Keys(topics)) {
+		fc.place(topic, topics[topic], int16(brokers))
 	}
 	return fc
+}
+
+// place lays out a topic's partitions: partition p's replicas are rf
+// brokers starting with broker 1 + p mod brokers, which leads, and all
+// are in sync.
+func (fc *fakeCluster) place(topic string, partitions int32, rf int16) {
+	fc.topics[topic] = partitions
+	for p := range partitions {
+		tp := model.TopicPartition{Topic: topic, Partition: p}
+		var reps []int32
+		for i := range int32(rf) {
+			reps = append(reps, 1+(p+i)%fc.brokers)
+		}
+		fc.replicas[tp], fc.isr[tp] = reps, slices.Clone(reps)
+		fc.leaders[tp] = reps[0]
+		fc.epochs[tp] = 1
+	}
 }
 
 func (fc *fakeCluster) env() client.Env {
@@ -131,6 +156,9 @@ func (b *fakeBroker) Receive(from sim.NodeID, m network.Message) {
 	fc := b.env
 	reply := func(r network.Message) { fc.net.Send(fc.node(b.id), from, r) }
 	if b.coord != nil && b.coord.Handle(from, m) {
+		return
+	}
+	if b.admin(from, m) {
 		return
 	}
 	switch m := m.(type) {

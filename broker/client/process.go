@@ -6,12 +6,13 @@ import (
 )
 
 // A Process is a client application running on a sim node: a producer, a
-// consumer and an admin client (any of them may be absent), and the
-// workload that drives them. It routes the responses the node receives
-// to the component that sent the request.
+// consumer and an admin client (any of them may be absent). It routes the
+// responses the node receives to the component that sent the request.
+// The workload drivers' Boot functions return one.
 type Process struct {
 	Producer *Producer
 	Consumer *Consumer
+	Admin    *Admin
 }
 
 // Receive implements network.Receiver.
@@ -21,6 +22,8 @@ func (p *Process) Receive(from sim.NodeID, m network.Message) {
 		p.Producer.Receive(from, m)
 	case p.Consumer != nil && p.Consumer.c.owns(m):
 		p.Consumer.Receive(from, m)
+	case p.Admin != nil && p.Admin.c.owns(m):
+		p.Admin.Receive(from, m)
 	}
 }
 
@@ -31,5 +34,8 @@ func (p *Process) Disconnected(peer sim.NodeID) {
 	}
 	if p.Consumer != nil {
 		p.Consumer.Disconnected(peer)
+	}
+	if p.Admin != nil {
+		p.Admin.Disconnected(peer)
 	}
 }

@@ -17,13 +17,15 @@ import (
 	"github.com/kafkasim/kafkasim/model"
 )
 
-// scriptEnv runs the interaction scripts under testdata/producer: a fake
-// cluster, producers started by name, and what happened since the last
-// command.
+// scriptEnv runs the interaction scripts under testdata/producer and
+// testdata/admin: a fake cluster, clients started by name, and what
+// happened since the last command.
 type scriptEnv struct {
 	t         *testing.T
 	fc        *fakeCluster
 	producers map[string]*client.Producer
+	admins    map[string]*client.Admin
+	consumers map[string]*client.Consumer
 }
 
 // scriptVerbs are the script commands, one small handler each.
@@ -41,8 +43,11 @@ var scriptVerbs = map[string]func(e *scriptEnv, d *datadriven.TestData) string{
 	"marks":       (*scriptEnv).marks,
 }
 
-func TestProducerScripts(t *testing.T) {
-	datadriven.Walk(t, "testdata/producer", func(t *testing.T, path string) {
+func TestProducerScripts(t *testing.T) { runScripts(t, "testdata/producer") }
+
+// runScripts runs every script under dir with the script commands.
+func runScripts(t *testing.T, dir string) {
+	datadriven.Walk(t, dir, func(t *testing.T, path string) {
 		e := &scriptEnv{t: t}
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			h, ok := scriptVerbs[d.Cmd]
@@ -82,7 +87,7 @@ func first(d *datadriven.TestData, key, def string) string {
 // name returns the command's first argument, a bare word naming a client.
 func (e *scriptEnv) name(d *datadriven.TestData) string {
 	if len(d.CmdArgs) == 0 || len(d.CmdArgs[0].Vals) > 0 {
-		d.Fatalf(e.t, "%s: name the producer first, as in %q", d.Cmd, d.Cmd+" p1")
+		d.Fatalf(e.t, "%s: name the client first, as in %q", d.Cmd, d.Cmd+" p1")
 	}
 	return d.CmdArgs[0].Key
 }
@@ -112,6 +117,8 @@ func (e *scriptEnv) cluster(d *datadriven.TestData) string {
 	e.fc = newFakeCluster(e.t, brokers, topics)
 	e.fc.journalOn = true
 	e.producers = map[string]*client.Producer{}
+	e.admins = map[string]*client.Admin{}
+	e.consumers = map[string]*client.Consumer{}
 	return ""
 }
 
