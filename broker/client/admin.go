@@ -245,4 +245,3 @@ func (a *Admin) request(cl *adminCall, broker int32, build func(corr int32) netw
 
 // anyBroker picks a broker for a request any broker answers.
 func (a *Admin) anyBroker() int32 { return a.c.anyBroker() }
-
