@@ -25,9 +25,9 @@ e2e:
 bench:
 	$(GO) test ./... -run '^$$' -bench . -benchmem
 
-## demo: the most complete simulation there is (grows into the Kafka demo)
+## demo: a real scenario that finds acknowledged writes lost to an unclean leader election, and its report
 demo:
-	$(GO) run ./cmd/kafkasim chatter --seed 1 --nodes 5 --duration 60s
+	$(GO) run ./cmd/kafkasim run unclean-election-loss --expect
 
 fmt:
 	gofmt -w .

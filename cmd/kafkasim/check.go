@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -43,28 +44,26 @@ func readHistory(path string) (*model.History, error) {
 	return h, nil
 }
 
-// oneFile takes the single file argument of check and report.
-func oneFile(fs interface {
-	NArg() int
-	Arg(int) string
-}, what string) (string, error) {
-	switch fs.NArg() {
-	case 1:
-		return fs.Arg(0), nil
-	case 0:
-		return "", usageError("give the %s to read, such as run.jsonl", what)
+// oneArg parses the flags and takes the single positional argument.
+func oneArg(fs *flag.FlagSet, args []string, what, example string) (string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return "", err
 	}
-	return "", usageError("give one %s, not %d arguments", what, fs.NArg())
+	switch len(pos) {
+	case 1:
+		return pos[0], nil
+	case 0:
+		return "", usageError("give the %s, such as %s", what, example)
+	}
+	return "", usageError("give one %s, not %d arguments", what, len(pos))
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check", "check [--budget D] [--no-linearizability] HISTORY.jsonl", stderr)
 	budget := fs.Duration("budget", checker.DefaultBudget, "time budget of the linearizability check")
 	skip := fs.Bool("no-linearizability", false, "skip the linearizability check")
-	if err := fs.Parse(args); err != nil {
-		return flagError(err)
-	}
-	path, err := oneFile(fs, "history file")
+	path, err := oneArg(fs, args, "history file", "run.jsonl")
 	if err != nil {
 		return err
 	}
@@ -90,10 +89,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("report", "report [--out FILE.html] [--budget D] HISTORY.jsonl", stderr)
 	out := fs.String("out", "", "where to write the report (default: the history's name with .html)")
 	budget := fs.Duration("budget", checker.DefaultBudget, "time budget of the linearizability check")
-	if err := fs.Parse(args); err != nil {
-		return flagError(err)
-	}
-	path, err := oneFile(fs, "history file")
+	path, err := oneArg(fs, args, "history file", "run.jsonl")
 	if err != nil {
 		return err
 	}

@@ -98,6 +98,27 @@ func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseArgs parses flags wherever they appear among the positional
+// arguments (kafkasim run NAME --seed 3 as well as kafkasim run --seed 3
+// NAME) and returns the positional ones. "--" ends the flags.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, flagError(err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
 // flagError turns a flag parsing error into a usage error (or help).
 func flagError(err error) error {
 	if errors.Is(err, flag.ErrHelp) {
@@ -109,11 +130,12 @@ func flagError(err error) error {
 // parse parses flags, turning a flag error into a usage error and leaving
 // no positional arguments unaccounted for.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return flagError(err)
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError("unexpected argument %q: this subcommand takes flags only", fs.Arg(0))
+	if len(pos) > 0 {
+		return usageError("unexpected argument %q: this subcommand takes flags only", pos[0])
 	}
 	return nil
 }

@@ -22,10 +22,10 @@ func kafkasim(args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
-// writeHistory writes a small history in which an acks=all write of value
+// historyFile writes a small history in which an acks=all write of value
 // v3 is acknowledged at offset 2 and a later read of the partition skips
 // it: a lost write, when lose is set.
-func writeHistory(t *testing.T, lose bool) string {
+func historyFile(t *testing.T, lose bool) string {
 	t.Helper()
 	rec := model.NewRecorder(model.Header{Seed: 9, Replay: "kafkasim run test --seed 9", Scenario: "test",
 		Config: map[string]string{"acks": "all"}})
@@ -54,11 +54,11 @@ func writeHistory(t *testing.T, lose bool) string {
 }
 
 func TestCheckCommand(t *testing.T) {
-	code, out, _ := kafkasim("check", writeHistory(t, false))
+	code, out, _ := kafkasim("check", historyFile(t, false))
 	assert.Equal(t, 0, code, out)
 	assert.Contains(t, out, "5 operations: ok")
 
-	code, out, errOut := kafkasim("check", writeHistory(t, true))
+	code, out, errOut := kafkasim("check", historyFile(t, true))
 	assert.Equal(t, 1, code, "an anomaly exits 1")
 	assert.Contains(t, out, "seed 9")
 	assert.Contains(t, out, "kafkasim run test --seed 9")
@@ -66,7 +66,7 @@ func TestCheckCommand(t *testing.T) {
 }
 
 func TestReportCommand(t *testing.T) {
-	path := writeHistory(t, true)
+	path := historyFile(t, true)
 	out := filepath.Join(filepath.Dir(path), "custom.html")
 	code, stdout, _ := kafkasim("report", "--out", out, path)
 	assert.Equal(t, 1, code)
@@ -86,13 +86,18 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{}, "Usage: kafkasim <subcommand>"},
 		{[]string{"frobnicate"}, `unknown subcommand "frobnicate"; accepted:`},
-		{[]string{"check"}, "give the history file to read"},
+		{[]string{"check"}, "give the history file, such as run.jsonl"},
+		{[]string{"run"}, "give the scenario, such as a built-in"},
+		{[]string{"run", "nope"}, `unknown scenario "nope": the built-in scenarios are`},
+		{[]string{"run", "unclean-election-loss", "--seed", "x"}, "invalid value \"x\" for flag -seed"},
+		{[]string{"replay", filepath.Join(dir, "missing.json")}, "cannot read replay file"},
+		{[]string{"scenarios", "extra"}, `unexpected argument "extra"`},
 		{[]string{"check", "a", "b"}, "give one history file, not 2 arguments"},
 		{[]string{"check", filepath.Join(dir, "missing.jsonl")}, "does not exist"},
 		{[]string{"check", bad}, "is not a valid history"},
 		{[]string{"check", "--budget", "-1s", bad}, "--budget -1s: give a positive duration"},
 		{[]string{"check", "--bogus"}, "flag provided but not defined: -bogus"},
-		{[]string{"report", "--out", filepath.Join(dir, "no", "such", "dir.html"), writeHistory(t, false)}, "write report"},
+		{[]string{"report", "--out", filepath.Join(dir, "no", "such", "dir.html"), historyFile(t, false)}, "write report"},
 	} {
 		code, _, errOut := kafkasim(tc.args...)
 		assert.Equal(t, 2, code, "%v: %s", tc.args, errOut)
@@ -111,4 +116,36 @@ func TestHelp(t *testing.T) {
 	code, _, errOut = kafkasim("check", "--help")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, errOut, "Usage: kafkasim check")
+}
+
+func TestRunAndReplayCommands(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "demo.html")
+	code, stdout, errOut := kafkasim("run", "unclean-election-loss", "--out", out, "--history", filepath.Join(dir, "demo.jsonl"), "--expect")
+	require.Equal(t, 0, code, "%s%s", stdout, errOut)
+	assert.Contains(t, stdout, "expectation met")
+	assert.Contains(t, stdout, "report: "+out)
+	assert.Contains(t, stdout, "replay: kafkasim run unclean-election-loss --seed 1")
+	replayFile := filepath.Join(dir, "demo.replay.json")
+	for _, f := range []string{out, replayFile, filepath.Join(dir, "demo.jsonl")} {
+		_, err := os.Stat(f)
+		assert.NoError(t, err)
+	}
+	code, _, _ = kafkasim("run", "unclean-election-loss", "--no-report", "--save", filepath.Join(dir, "x.json"))
+	assert.Equal(t, 1, code, "without --expect, a run that finds a loss exits 1")
+
+	code, stdout, errOut = kafkasim("replay", replayFile, "--no-report", "--expect")
+	assert.Equal(t, 0, code, "%s%s", stdout, errOut)
+	assert.Contains(t, stdout, "replay: kafkasim replay "+replayFile)
+
+	code, stdout, _ = kafkasim("check", filepath.Join(dir, "demo.jsonl"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stdout, "lost-committed")
+}
+
+func TestScenariosCommand(t *testing.T) {
+	code, stdout, _ := kafkasim("scenarios")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stdout, "unclean-election-loss\n")
+	assert.Contains(t, stdout, "shows: ")
 }

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kafkasim/kafkasim/checker"
+	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/reports"
+	"github.com/kafkasim/kafkasim/scenarios"
+	"github.com/kafkasim/kafkasim/sim"
+)
+
+func init() {
+	commands["run"] = command{
+		summary: "run a built-in scenario or a scenario file, check it, and write its HTML report",
+		run:     runRun,
+	}
+	commands["replay"] = command{
+		summary: "run a saved replay file again and check that it reproduces bit for bit",
+		run:     runReplay,
+	}
+	commands["scenarios"] = command{
+		summary: "list the built-in scenarios and what each shows",
+		run:     runScenarios,
+	}
+}
+
+// outputFlags are the files a run can write.
+type outputFlags struct {
+	out, history, save, trace string
+	noReport, expect          bool
+}
+
+func (o *outputFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.out, "out", "", "where to write the HTML report (default out/<scenario>-seed<N>.html)")
+	fs.BoolVar(&o.noReport, "no-report", false, "write no HTML report")
+	fs.StringVar(&o.history, "history", "", "also save the history as JSON Lines (for kafkasim check and report)")
+	fs.StringVar(&o.save, "save", "", "where to write the replay file (default next to the report, .replay.json)")
+	fs.StringVar(&o.trace, "trace", "", "write the readable trace of every event to this file")
+	fs.BoolVar(&o.expect, "expect", false, "exit 0 when the run shows what its scenario expects (a loss, for a scenario about losses), 1 when it does not")
+}
+
+func runRun(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", "run SCENARIO [--seed N] [--out FILE.html] [--until-step N] [--expect] ...\n\nSCENARIO is a built-in scenario's name (kafkasim scenarios lists them) or a scenario file (.json).", stderr)
+	seed := fs.Uint64("seed", 0, "seed of the run (default: the scenario's)")
+	untilStep := fs.Uint64("until-step", 0, "stop after this many events: replay up to a moment a report points at")
+	var o outputFlags
+	o.register(fs)
+	name, err := oneArg(fs, args, "scenario", "a built-in scenario's name (kafkasim scenarios lists them) or a scenario file (.json)")
+	if err != nil {
+		return err
+	}
+	s, err := scenarios.Load(name)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	if isSet(fs, "seed") {
+		s.Seed = *seed
+	}
+	replay := fmt.Sprintf("kafkasim run %s --seed %d", name, s.Seed)
+	if *untilStep > 0 {
+		replay += fmt.Sprintf(" --until-step %d", *untilStep)
+	}
+	return runAndReport(s, scenarios.Options{Replay: replay, UntilStep: *untilStep}, o, stdout, nil)
+}
+
+func runReplay(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("replay", "replay FILE.replay.json [--out FILE.html] ...", stderr)
+	var o outputFlags
+	o.register(fs)
+	path, err := oneArg(fs, args, "replay file", "out/unclean-election-loss-seed1.replay.json")
+	if err != nil {
+		return err
+	}
+	f, err := scenarios.ReadReplayFile(path)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	return runAndReport(f.Scenario, scenarios.Options{Replay: "kafkasim replay " + path, UntilStep: f.UntilStep}, o, stdout, &f)
+}
+
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// runAndReport runs a scenario, prints what it found, writes the report and
+// the replay file, and turns the outcome into the exit code. With a replay
+// file it also checks that the run reproduced the recorded one.
+func runAndReport(s scenarios.Scenario, opts scenarios.Options, o outputFlags, stdout io.Writer, replay *scenarios.ReplayFile) error {
+	base := filepath.Join("out", fmt.Sprintf("%s-seed%d", s.Name, s.Seed))
+	if o.out == "" && !o.noReport {
+		o.out = base + ".html"
+	}
+	if o.save == "" {
+		o.save = strings.TrimSuffix(o.out, ".html") + ".replay.json"
+		if o.noReport {
+			o.save = base + ".replay.json"
+		}
+	}
+	var traceFile *bufio.Writer
+	if o.trace != "" {
+		if err := ensureDir(o.trace); err != nil {
+			return err
+		}
+		f, err := os.Create(o.trace)
+		if err != nil {
+			return usageError("cannot write the trace: %v", err)
+		}
+		defer f.Close()
+		traceFile = bufio.NewWriter(f)
+		defer traceFile.Flush()
+		opts.Trace = func(r sim.Record) { fmt.Fprintln(traceFile, r.String()) }
+	}
+	start := time.Now()
+	var res *scenarios.Result
+	var err error
+	if replay != nil {
+		res, err = scenarios.Replay(*replay, opts)
+		if res == nil && err != nil {
+			return err
+		}
+	} else {
+		res, err = scenarios.Run(s, opts)
+		if err != nil {
+			return err
+		}
+	}
+	wall := time.Since(start)
+	printResult(stdout, res, wall)
+	for _, path := range []string{o.out, o.save, o.history} {
+		if path != "" {
+			if err := ensureDir(path); err != nil {
+				return err
+			}
+		}
+	}
+	if !o.noReport {
+		if err := reports.WriteFile(o.out, func(w io.Writer) error { return reports.WriteRun(w, reportOf(res)) }); err != nil {
+			return usageError("%v", err)
+		}
+		fmt.Fprintf(stdout, "report: %s\n", o.out)
+	}
+	if o.history != "" {
+		if err := writeHistory(o.history, res.History); err != nil {
+			return usageError("%v", err)
+		}
+		fmt.Fprintf(stdout, "history: %s\n", o.history)
+	}
+	if replay == nil {
+		if err := scenarios.NewReplayFile(res, opts.UntilStep).Write(o.save); err != nil {
+			return usageError("%v", err)
+		}
+		fmt.Fprintf(stdout, "replay file: %s\n", o.save)
+	}
+	fmt.Fprintf(stdout, "replay: %s\n", res.Replay)
+	if err != nil { // the replay diverged
+		return err
+	}
+	if o.expect {
+		if ok, why := res.Expected(); !ok {
+			return &exitError{code: 1, err: errors.New(why)}
+		}
+		return nil
+	}
+	if !res.OK() {
+		return &exitError{code: 1, err: fmt.Errorf("the run found problems: %s", res.Summary())}
+	}
+	return nil
+}
+
+func ensureDir(path string) error {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return usageError("cannot create %s: %v", dir, err)
+		}
+	}
+	return nil
+}
+
+func writeHistory(path string, h *model.History) error {
+	var b strings.Builder
+	if err := model.WriteHistory(&b, h); err != nil {
+		return err
+	}
+	return reports.WriteFile(path, func(w io.Writer) error { _, err := io.WriteString(w, b.String()); return err })
+}
+
+// printResult prints a run's outcome for a terminal.
+func printResult(w io.Writer, res *scenarios.Result, wall time.Duration) {
+	s := res.Scenario
+	fmt.Fprintf(w, "%s (seed %d): %s\n", s.Name, s.Seed, s.Description)
+	fmt.Fprintf(w, "  cluster ready at %v; ran to %v of simulated time in %v: %d events, trace hash %s\n",
+		res.Ready.Round(time.Millisecond), res.End.Round(time.Millisecond), wall.Round(time.Millisecond), res.Steps, res.TraceHash)
+	fmt.Fprintf(w, "  %d client operations\n", len(res.History.Ops))
+	for _, tp := range slices.Sorted(maps.Keys(res.Offline)) {
+		if strings.HasPrefix(tp, "__") || res.Offline[tp] == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "  %s: unavailable %v\n", tp, res.Offline[tp].Round(time.Millisecond))
+	}
+	var truncated int64
+	for _, n := range res.Truncations {
+		truncated += n
+	}
+	if truncated > 0 {
+		fmt.Fprintf(w, "  records truncated from replicas: %d\n", truncated)
+	}
+	if res.Stopped != nil {
+		fmt.Fprintf(w, "  STOPPED: %v\n", res.Stopped)
+	}
+	counts := map[checker.Class]int{}
+	for _, f := range res.Findings() {
+		counts[f.Class]++
+		if f.Class.Bad() {
+			fmt.Fprintf(w, "  %s\n", f.Short())
+		}
+	}
+	if n := counts[checker.Expected] + counts[checker.Note]; n > 0 {
+		fmt.Fprintf(w, "  (%d findings the configuration allows and %d notes: see the report)\n", counts[checker.Expected], counts[checker.Note])
+	}
+	fmt.Fprintf(w, "verdict: %s\n", res.Summary())
+	ok, why := res.Expected()
+	mark := "met"
+	if !ok {
+		mark = "NOT met"
+	}
+	fmt.Fprintf(w, "expectation %s: %s\n", mark, why)
+}
+
+func kv(k, v string) reports.KV { return reports.KV{Key: k, Value: v} }
+
+// reportOf turns a run's result into its report's data.
+func reportOf(res *scenarios.Result) reports.Run {
+	s := res.Scenario
+	desc := s.Description
+	if s.Shows != "" {
+		desc += ". It shows: " + s.Shows + "."
+	}
+	config := []reports.KV{
+		kv("brokers", fmt.Sprint(s.Cluster.Brokers)),
+		kv("controllers", fmt.Sprint(s.Cluster.Controllers)),
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Cluster.BrokerConfig)) {
+		config = append(config, kv(k, s.Cluster.BrokerConfig[k]))
+	}
+	for _, t := range s.Cluster.Topics {
+		config = append(config, kv("topic "+t.Name, fmt.Sprintf("%d partitions, replication factor %d", t.Partitions, t.ReplicationFactor)))
+		for _, k := range slices.Sorted(maps.Keys(t.Config)) {
+			config = append(config, kv(t.Name+" "+k, t.Config[k]))
+		}
+	}
+	for _, p := range s.Workload.Producers {
+		props := fmt.Sprint(p.Config)
+		config = append(config, kv(fmt.Sprintf("%d producers → %s", p.Count, p.Topic), fmt.Sprintf("%v records/s each, %d keys, %s", p.Rate, p.Keys, props)))
+	}
+	for _, c := range s.Workload.Consumers {
+		config = append(config, kv(fmt.Sprintf("%d consumers of %v", c.Count, c.Topics), fmt.Sprintf("group %q, %v", c.Group, c.Config)))
+	}
+	if p := s.Cluster.Protocol; p != (scenarios.Protocol{}) {
+		config = append(config, kv("protocol variants", fmt.Sprintf("%+v", p)))
+	}
+	r := reports.Build(reports.Source{
+		Title: s.Name, Description: desc, History: res.History, Report: res.Report, Timeline: res.Timeline,
+		TraceHash: res.TraceHash, Duration: res.End, Steps: res.Steps, Config: config, Marks: res.Marks, Live: res.Live,
+	})
+	if res.Stopped != nil {
+		r.Verdict = reports.Verdict{OK: false, Summary: "stopped by a broken invariant: " + res.Stopped.Error()}
+	}
+	if ok, why := res.Expected(); ok {
+		r.Notes = append(r.Notes, "Expectation met: "+why+".")
+	} else {
+		r.Notes = append(r.Notes, "Expectation NOT met: "+why+".")
+	}
+	return r
+}
+
+func runScenarios(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("scenarios", "scenarios", stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	for _, s := range scenarios.Builtins() {
+		expect := "no loss, no anomaly"
+		if len(s.Expect.Findings) > 0 {
+			expect = "finds " + strings.Join(s.Expect.Findings, ", ")
+		}
+		fmt.Fprintf(stdout, "%s\n    %s\n    shows: %s (%s)\n", s.Name, s.Description, s.Shows, expect)
+	}
+	return nil
+}
