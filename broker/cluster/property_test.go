@@ -195,8 +195,8 @@ func (w *epochWatch) check(c *cluster.Cluster) error {
 
 // checkElections replays the committed metadata log and checks every
 // leader change: with clean elections only, the new leader was in the ISR
-// the controller last committed (with ELR: or, the ISR being empty, in the
-// ELR, or the last known leader).
+// the controller last committed (with ELR: or in the ELR, or, with both
+// empty, the last known leader).
 func checkElections(c *cluster.Cluster, elr bool) error {
 	var best *metadata.Image
 	var log [][]byte
@@ -234,7 +234,9 @@ func checkElections(c *cluster.Cluster, elr bool) error {
 			p, _ := im.Partition(tp)
 			after := p.Merge(ch)
 			ok := ch.Leader == p.Leader || slices.Contains(p.ISR, ch.Leader) ||
-				(elr && len(p.ISR) == 0 && slices.Contains(p.ELR, ch.Leader)) ||
+				// With ELR, an ELR member may lead once the ISR is empty
+				// (the change may empty it and elect in one record).
+				(elr && slices.Contains(p.ELR, ch.Leader)) ||
 				// With ELR, the last known leader may be elected once the
 				// ISR and the ELR are empty (KIP-966's last resort).
 				(elr && len(p.ISR) == 0 && len(after.ELR) == 0 && slices.Equal(p.LastKnownELR, []int32{ch.Leader}))

@@ -17,14 +17,14 @@ import (
 	"github.com/kafkasim/kafkasim/sim"
 )
 
-// TestScripts runs the interaction scripts under testdata: a whole cluster
+// TestScripts runs the interaction scripts under testdata/scripts: a whole cluster
 // (KRaft controllers and brokers) driven by faults and admin requests,
 // with the controller's decisions printed as they happen. Each verb is one
 // small handler (script_handlers_test.go), in the manner of etcd-raft's
 // interaction tests; `go test ./broker/cluster -run TestScripts -rewrite`
 // regenerates the output, which must then be read before it is committed.
 func TestScripts(t *testing.T) {
-	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+	datadriven.Walk(t, "testdata/scripts", func(t *testing.T, path string) {
 		s := &script{}
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			out, err := s.handle(d)
