@@ -155,8 +155,18 @@ func (a *Admin) timedOut(cl *adminCall) *AdminError {
 	return &AdminError{Code: protocol.RequestTimedOut, Message: fmt.Sprintf("%s timed out after %v", cl.name, a.cfg.DefaultAPITimeout)}
 }
 
-// record records the outcome of operation id: OK with result, or a
-// failure, unknown when an attempt may have taken effect unseen.
+// recordRead records the outcome of a read: OK with result, or a
+// failure (a read has no effect to be unsure of).
+func (a *Admin) recordRead(id int64, err error, result map[string]string) {
+	if err == nil {
+		a.rec.AdminOK(id, a.now(), result)
+	} else {
+		a.rec.Fail(id, a.now(), codeOf(err).String())
+	}
+}
+
+// record records the outcome of a change: OK with result, or a failure,
+// unknown when an attempt may have taken effect unseen.
 func (a *Admin) record(id int64, cl *adminCall, err error, result map[string]string) {
 	switch {
 	case err == nil:

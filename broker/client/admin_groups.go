@@ -40,7 +40,7 @@ func (a *Admin) ListGroups(done func([]GroupListing, error)) {
 		for _, g := range out {
 			result[g.GroupID] = g.State
 		}
-		a.record(id, cl, err, result)
+		a.recordRead(id, err, result)
 		done(out, err)
 	}
 	cl = a.newCall("list-groups", func() { finish(a.timedOut(cl)) })
@@ -262,7 +262,7 @@ func (a *Admin) describeGroup(grp string, done func(GroupDescription, error)) {
 		} else {
 			err = fmt.Errorf("group %s: %w", grp, err)
 		}
-		a.record(id, cl, err, result)
+		a.recordRead(id, err, result)
 		done(d, err)
 	}
 	cl = a.newCall("describe-groups", func() { finish(GroupDescription{GroupID: grp}, a.timedOut(cl)) })

@@ -267,7 +267,7 @@ func (a *Admin) DescribeTopics(names []string, done func([]TopicDescription, err
 	var cl *adminCall
 	finish := func(out []TopicDescription, err error, result map[string]string) {
 		if a.end(cl) {
-			a.record(id, cl, err, result)
+			a.recordRead(id, err, result)
 			done(out, err)
 		}
 	}

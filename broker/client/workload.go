@@ -326,6 +326,7 @@ type ConsumerDriver struct {
 
 	polls      int // polls completed by the running consumer
 	committing bool
+	closed     bool
 	stats      ConsumerStats
 }
 
@@ -361,6 +362,9 @@ func (d *ConsumerDriver) Workload() ConsumerWorkload { return d.w }
 // loop.
 func (d *ConsumerDriver) Boot(n *sim.Node) any {
 	d.node = n
+	if d.closed {
+		return &Process{}
+	}
 	cfg, err := ParseConsumerConfig(d.w.props(n.Name()))
 	if err == nil {
 		d.c, err = NewConsumer(n, d.env, cfg)
@@ -456,13 +460,26 @@ func (d *ConsumerDriver) again(c *Consumer) {
 // nil while the node is down.
 func (d *ConsumerDriver) Consumer() *Consumer { return d.consumer() }
 
+// Close shuts the application down cleanly: its consumer commits (with
+// auto-commit), leaves its group and stops polling, and later boots of
+// the node start no consumer.
+func (d *ConsumerDriver) Close() {
+	d.closed = true
+	if c := d.consumer(); c != nil {
+		c.Close()
+	}
+}
+
 // Drained reports whether the consumer has read everything it can see:
 // its node is up, it holds its assignment (for a group: it is a member
 // of the current generation, not rebalancing), no commitSync is under
 // way, and every assigned partition's position has reached the
 // high-water mark of its last fetch. A group member with no partitions
-// is drained once it is in the generation.
+// is drained once it is in the generation; a closed driver is drained.
 func (d *ConsumerDriver) Drained() bool {
+	if d.closed {
+		return true
+	}
 	c := d.consumer()
 	if c == nil || d.committing {
 		return false
