@@ -208,6 +208,13 @@ func (p *partition) makeFollower(reg *metadata.Partition) {
 	clear(p.remotes)
 	if wasLeader {
 		p.failWaits()
+		// A leader that learns, from metadata, that the controller fenced
+		// it and moved its leadership away was a zombie until now: cut off
+		// from the controller while it went on acting as leader.
+		if self, ok := b.image.Broker(b.id); ok && reg.Leader != b.id && (self.Fenced || self.Epoch != b.epoch) {
+			b.s.Mark("broker.zombie-fenced")
+			p.emit("broker.zombie-fenced", uint64(reg.LeaderEpoch), "fenced by the controller: leadership moved to %d at epoch %d", reg.Leader, reg.LeaderEpoch)
+		}
 	}
 	if !isNewEpoch && !wasLeader && oldLeader == reg.Leader && p.fetchingFrom == reg.Leader {
 		return // an ISR change of a partition this broker already follows
@@ -374,6 +381,9 @@ func (p *partition) maybeShrinkISR() {
 		}
 	}
 	p.b.s.Mark("broker.isr.shrink")
+	if len(keep) == 1 {
+		p.b.s.Mark("broker.isr.shrunk-to-one")
+	}
 	p.proposeISR(keep, true)
 }
 
