@@ -28,12 +28,17 @@ type fakeBroker struct {
 	coord *group.Coordinator
 }
 
-// groupLog is the fake broker's __consumer_offsets: appends commit at once.
+// groupLog is the fake broker's __consumer_offsets: appends commit at
+// once, and are kept so that a coordinator can load them again.
 type groupLog struct{ fc *fakeCluster }
 
 func (l groupLog) Append(p int32, recs protocol.Records, done func(protocol.ErrorCode)) {
+	l.fc.offsets = append(l.fc.offsets, recs...)
 	done(protocol.None)
 }
+
+// offsetsLog returns everything written to __consumer_offsets.
+func (fc *fakeCluster) offsetsLog() protocol.Records { return fc.offsets }
 
 func (l groupLog) PartitionExists(tp model.TopicPartition) bool {
 	n, ok := l.fc.topics[tp.Topic]
@@ -72,6 +77,7 @@ type fakeCluster struct {
 	// The fake controller's state: brokers, every partition's replicas
 	// and ISR, topic configs, and scripted faults of admin requests.
 	brokers     int32
+	offsets     protocol.Records // __consumer_offsets-0
 	replicas    map[model.TopicPartition][]int32
 	isr         map[model.TopicPartition][]int32
 	configs     map[string]map[string]string
@@ -171,7 +177,11 @@ func (b *fakeBroker) Receive(from sim.NodeID, m network.Message) {
 			if p.Timestamp == protocol.EarliestTimestamp {
 				off = 0
 			}
-			resp.Partitions = append(resp.Partitions, protocol.ListOffsetsPartitionResponse{TP: p.TP, Offset: off, LeaderEpoch: fc.epochs[p.TP]})
+			pr := protocol.ListOffsetsPartitionResponse{TP: p.TP, Offset: off, LeaderEpoch: fc.epochs[p.TP]}
+			if fc.leaders[p.TP] != b.id {
+				pr = protocol.ListOffsetsPartitionResponse{TP: p.TP, Error: protocol.NotLeaderOrFollower, Offset: -1, LeaderEpoch: -1}
+			}
+			resp.Partitions = append(resp.Partitions, pr)
 		}
 		reply(resp)
 	case *protocol.OffsetsForLeaderEpoch:
