@@ -21,7 +21,7 @@ import (
 // step is one step of a generated fault schedule.
 type step struct {
 	at   time.Duration
-	kind string // crash, restart, power-loss, pause, resume, isolate, heal
+	kind string // crash, restart, power-loss, pause, resume, isolate, heal, disk-loss
 	node string
 }
 
@@ -37,7 +37,7 @@ func drawSchedule(t *rapid.T, brokers, controllers int) []step {
 	for i := 1; i <= controllers; i++ {
 		nodes = append(nodes, "c"+strconv.Itoa(i))
 	}
-	kinds := []string{"crash", "restart", "power-loss", "pause", "resume", "isolate", "heal"}
+	kinds := []string{"crash", "restart", "power-loss", "pause", "resume", "isolate", "heal", "disk-loss"}
 	n := rapid.IntRange(1, 12).Draw(t, "faults")
 	out := make([]step, n)
 	for i := range out {
@@ -45,6 +45,12 @@ func drawSchedule(t *rapid.T, brokers, controllers int) []step {
 			at:   time.Duration(rapid.IntRange(2_000, 40_000).Draw(t, fmt.Sprintf("at%d", i))) * time.Millisecond,
 			kind: rapid.SampledFrom(kinds).Draw(t, fmt.Sprintf("kind%d", i)),
 			node: rapid.SampledFrom(nodes).Draw(t, fmt.Sprintf("node%d", i)),
+		}
+		if out[i].kind == "disk-loss" && out[i].node[0] == 'c' {
+			// A controller that loses its disk rejoins the quorum empty; a
+			// majority of them can lose committed metadata, which only
+			// KIP-853's directory ids prevent. Disks are lost on brokers.
+			out[i].kind = "crash"
 		}
 	}
 	slices.SortStableFunc(out, func(a, b step) int { return int(a.at - b.at) })
@@ -70,6 +76,8 @@ func apply(s *sim.Sim, net *network.Network, f step) {
 		_ = net.Isolate(n.ID())
 	case "heal":
 		net.Heal()
+	case "disk-loss":
+		n.LoseDisk()
 	}
 }
 
@@ -253,7 +261,7 @@ func checkElections(c *cluster.Cluster, elr bool) error {
 }
 
 // TestProperties runs generated fault schedules (crashes, power losses,
-// pauses, isolations of brokers and controllers) against a 3-broker,
+// disk losses, pauses, isolations of brokers and controllers) against a 3-broker,
 // 3-controller cluster and checks, at every step, that a partition has at
 // most one leader per leader epoch and that epochs never go backwards,
 // and at the end, that every clean election chose a member of the ISR the
