@@ -325,10 +325,9 @@ func (b *Broker) ControlledShutdown(timeout time.Duration, done func(error)) {
 		l.emit("broker.controlled-shutdown.timeout", 0, "the controller did not release the broker within %v", timeout)
 		l.finishShutdown(fmt.Errorf("broker %d: timed out after %v waiting for the controller to approve controlled shutdown", b.id, timeout))
 	})
-	l.immediate = true
-	if !b.s.Scheduled(l.next) {
-		l.schedule(0)
-	} else if l.inflight == 0 {
+	if l.inflight != 0 {
+		l.immediate = true // right after the answer to the request in flight
+	} else {
 		l.schedule(0)
 	}
 }
