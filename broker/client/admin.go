@@ -86,7 +86,7 @@ func NewAdmin(n *sim.Node, env Env, cfg AdminConfig) (*Admin, error) {
 		return nil, fmt.Errorf("admin client %s: no history recorder in its environment", cfg.ClientID)
 	}
 	return &Admin{n: n, s: n.Sim(), cfg: cfg, rec: env.Recorder, process: incarnation(n),
-		c:            newConn(n, env, cfg.ClientID, cfg.RequestTimeout, cfg.RetryBackoff, cfg.MetadataMaxAge),
+		c:            newConn(n, env, cfg.ClientID, adminTag, cfg.RequestTimeout, cfg.RetryBackoff, cfg.MetadataMaxAge),
 		coordinators: make(map[string]int32)}, nil
 }
 

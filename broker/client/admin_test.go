@@ -205,3 +205,55 @@ func TestAdminRunsAreDeterministic(t *testing.T) {
 	}
 	assert.Equal(t, run(), run())
 }
+
+// One application with a producer, a consumer and an admin client on one
+// node: every response reaches the client that sent its request.
+func TestOneProcessWithThreeClients(t *testing.T) {
+	fc := newFakeCluster(t, 1, map[string]int32{"t": 1})
+	var p *client.Producer
+	var c *client.Consumer
+	var a *client.Admin
+	n, err := fc.s.AddNode("app", func(n *sim.Node) any {
+		pc, _ := client.ParseProducerConfig(map[string]string{"client.id": "app-p", "linger.ms": "0", "request.timeout.ms": "1000"})
+		cc, _ := client.ParseConsumerConfig(map[string]string{"client.id": "app-c", "auto.offset.reset": "earliest"})
+		ac, _ := client.ParseAdminConfig(map[string]string{"client.id": "app-a"})
+		var err error
+		p, err = client.NewProducer(n, fc.env(), pc)
+		require.NoError(t, err)
+		c, err = client.NewConsumer(n, fc.env(), cc)
+		require.NoError(t, err)
+		a, err = client.NewAdmin(n, fc.env(), ac)
+		require.NoError(t, err)
+		return &client.Process{Producer: p, Consumer: c, Admin: a}
+	})
+	require.NoError(t, err)
+	require.NoError(t, n.Start())
+	require.NoError(t, c.Assign([]model.TopicPartition{t0}))
+	// The first produce answer is lost: the producer's request stays in
+	// flight for a second while the consumer's requests go by.
+	fc.faults = []*produceFault{{kind: "lose-ack", times: 1}}
+	polls := 0
+	var loop func()
+	loop = func() {
+		_ = c.Poll(20*time.Millisecond, func([]model.PollPart) { polls++; n.After(10*time.Millisecond, "test.poll", loop) })
+	}
+	loop()
+	lists := 0
+	for i := range 20 {
+		p.Send("t", nil, []byte{byte('a' + i)}, nil)
+		require.NoError(t, a.ListOffsets([]model.TopicPartition{t0}, client.OffsetLatest, func(_ map[model.TopicPartition]client.ListedOffset, err error) {
+			require.NoError(t, err)
+			lists++
+		}))
+		fc.run(7 * time.Millisecond)
+	}
+	fc.run(3 * time.Second)
+	assert.Equal(t, 20, lists)
+	assert.Len(t, polled(fc.history(), "app-c"), 20, "the consumer read every record")
+	for _, op := range fc.history().Ops {
+		if op.Kind == model.KindSend {
+			assert.Equal(t, model.OK, op.Outcome)
+		}
+	}
+	assert.Positive(t, polls)
+}

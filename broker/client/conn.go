@@ -47,7 +47,8 @@ type conn struct {
 	s        *sim.Sim
 	env      Env
 	clientID string
-	corr     int32
+	corr     int32 // requests sent
+	tag      int32 // which client of the node: see nextCorrelation
 	calls    map[int32]*call
 
 	topics      map[string][]PartitionInfo
@@ -65,8 +66,15 @@ type conn struct {
 	timeout     time.Duration
 }
 
-func newConn(n *sim.Node, env Env, clientID string, timeout, backoff, maxAge time.Duration) *conn {
-	return &conn{n: n, s: n.Sim(), env: env, clientID: clientID, calls: make(map[int32]*call),
+// Client tags of nextCorrelation: the clients of one Process.
+const (
+	producerTag int32 = 1
+	consumerTag int32 = 2
+	adminTag    int32 = 3
+)
+
+func newConn(n *sim.Node, env Env, clientID string, tag int32, timeout, backoff, maxAge time.Duration) *conn {
+	return &conn{n: n, s: n.Sim(), env: env, clientID: clientID, tag: tag, calls: make(map[int32]*call),
 		topics: make(map[string][]PartitionInfo), topicErrs: make(map[string]protocol.ErrorCode),
 		wanted: make(map[string]bool), timeout: timeout, backoff: backoff, maxAge: maxAge, metaUpdated: -1}
 }
@@ -83,8 +91,7 @@ func incarnation(n *sim.Node) int { return max(int(n.Boots())-1, 0) }
 // NETWORK_EXCEPTION (disconnected, unknown broker) or REQUEST_TIMED_OUT
 // (no answer within timeout). done never runs before request returns.
 func (c *conn) request(broker int32, timeout time.Duration, build func(corr int32) network.Message, done func(network.Message, protocol.ErrorCode)) {
-	c.corr++
-	corr := c.corr
+	corr := c.nextCorrelation()
 	m := build(corr)
 	dst, ok := c.env.Dir.Node(broker)
 	if !ok {
@@ -105,13 +112,22 @@ func (c *conn) request(broker int32, timeout time.Duration, build func(corr int3
 
 // send sends a request that gets no response (Produce with acks=0).
 func (c *conn) send(broker int32, build func(corr int32) network.Message) bool {
-	c.corr++
+	corr := c.nextCorrelation()
 	dst, ok := c.env.Dir.Node(broker)
 	if !ok {
 		return false
 	}
-	c.env.Net.Send(c.n.ID(), dst, build(c.corr))
+	c.env.Net.Send(c.n.ID(), dst, build(corr))
 	return true
+}
+
+// nextCorrelation returns the correlation id of the next request: the
+// request count times four plus the client's tag, so that the producer,
+// consumer and admin client of one Process never share an id and each
+// response finds the client that sent its request.
+func (c *conn) nextCorrelation() int32 {
+	c.corr++
+	return c.corr*4 + c.tag
 }
 
 // owns reports whether m answers one of this conn's requests.

@@ -93,7 +93,7 @@ func NewConsumer(n *sim.Node, env Env, cfg ConsumerConfig) (*Consumer, error) {
 		return nil, fmt.Errorf("consumer %s: no history recorder in its environment", cfg.ClientID)
 	}
 	c := &Consumer{n: n, s: n.Sim(), cfg: cfg, rec: env.Recorder,
-		c:     newConn(n, env, cfg.ClientID, cfg.RequestTimeout, cfg.RetryBackoff, cfg.MetadataMaxAge),
+		c:     newConn(n, env, cfg.ClientID, consumerTag, cfg.RequestTimeout, cfg.RetryBackoff, cfg.MetadataMaxAge),
 		parts: make(map[model.TopicPartition]*partState), coordinator: protocol.NoNode, generation: protocol.NoGeneration,
 		process: incarnation(n)}
 	a, _ := group.AssignorByName(cfg.Assignors[0])

@@ -116,7 +116,7 @@ func NewProducer(n *sim.Node, env Env, cfg ProducerConfig) (*Producer, error) {
 		return nil, fmt.Errorf("producer %s: no history recorder in its environment", cfg.ClientID)
 	}
 	p := &Producer{n: n, s: n.Sim(), cfg: cfg, rec: env.Recorder,
-		c:          newConn(n, env, cfg.ClientID, cfg.RequestTimeout, cfg.RetryBackoff, cfg.MetadataMaxAge),
+		c:          newConn(n, env, cfg.ClientID, producerTag, cfg.RequestTimeout, cfg.RetryBackoff, cfg.MetadataMaxAge),
 		producerID: protocol.NoProducerID, epoch: protocol.NoProducerEpoch,
 		nextSeq: make(map[model.TopicPartition]int32), lastAcked: make(map[model.TopicPartition]int32),
 		queues: make(map[model.TopicPartition][]*batch), inflight: make(map[model.TopicPartition]int),
