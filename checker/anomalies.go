@@ -582,6 +582,11 @@ type consumerState struct {
 	next  int64
 	known bool
 	why   string // what set next: "poll op 12", "seek op 3", ...
+	// movedAt is when a seek last moved the consumer: a poll invoked
+	// before it (the seek happened inside the poll call, as a position
+	// reset after truncation does) reports a position from before the
+	// move, which says nothing about skips.
+	movedAt time.Duration
 }
 
 // polls: per consumer and partition, successive reads must neither skip
@@ -622,7 +627,7 @@ func (a *analysis) polls() []Finding {
 					delete(state, tp)
 				}
 			case model.KindSeek:
-				state[op.Seek.TP()] = &consumerState{next: op.Seek.Offset, known: true, why: fmt.Sprintf("seek op %d", op.ID)}
+				state[op.Seek.TP()] = &consumerState{next: op.Seek.Offset, known: true, why: fmt.Sprintf("seek op %d", op.ID), movedAt: op.Invoke}
 			case model.KindPoll:
 				for _, pp := range op.Poll.Parts {
 					st := state[pp.TP()]
@@ -677,7 +682,7 @@ func (a *analysis) pollPart(op *model.Op, pp *model.PollPart, st *consumerState)
 		}
 		st.next = x
 	}
-	if pp.Position >= 0 {
+	if pp.Position >= 0 && !(st.known && st.movedAt > op.Invoke) {
 		step(pp.Position, fmt.Sprintf("poll op %d started at", op.ID))
 		st.why = fmt.Sprintf("poll op %d's position", op.ID)
 	}

@@ -378,6 +378,7 @@ func (r *run) setup() error {
 			return nil
 		})
 	}
+	r.watchStates()
 	if err := r.cl.WaitReady(setupLimit); err != nil {
 		return fmt.Errorf("the cluster did not become ready: %w", err)
 	}
@@ -388,6 +389,64 @@ func (r *run) setup() error {
 		}
 	}
 	return nil
+}
+
+// watchStates marks the interesting states the kernel alone can see: every
+// broker down at once.
+func (r *run) watchStates() {
+	var brokers []*sim.Node
+	for _, id := range r.cl.BrokerIDs() {
+		brokers = append(brokers, r.cl.Node(id))
+	}
+	allDown := false
+	r.sim.AddCheck("scenario-states", func() error {
+		down := true
+		for _, n := range brokers {
+			if n.State() != sim.Down {
+				down = false
+				break
+			}
+		}
+		if down && !allDown {
+			r.sim.Mark("scenario.all-brokers-down")
+		}
+		allDown = down
+		return nil
+	})
+}
+
+// markRebalancesDuringPartitions marks a consumer-group rebalance that
+// happened while the network was partitioned.
+func (r *run) markRebalancesDuringPartitions(schedule fault.Schedule, h *model.History) {
+	type span struct{ from, to time.Duration }
+	var spans []span
+	open := time.Duration(-1)
+	for _, f := range schedule {
+		switch f.Kind {
+		case fault.Partition, fault.Isolate, fault.Bridge, fault.Ring, fault.Cut:
+			if open < 0 {
+				open = f.Time()
+			}
+		case fault.Heal:
+			if open >= 0 {
+				spans = append(spans, span{open, f.Time()})
+				open = -1
+			}
+		}
+	}
+	if open >= 0 {
+		spans = append(spans, span{open, time.Duration(r.s.Duration)})
+	}
+	for _, op := range h.Ops {
+		if op.Kind != model.KindRebalance {
+			continue
+		}
+		for _, sp := range spans {
+			if op.Invoke >= sp.from && op.Invoke <= sp.to {
+				r.sim.Mark("scenario.rebalance-during-partition")
+			}
+		}
+	}
 }
 
 // startClients adds and starts the producer and consumer nodes.
@@ -464,8 +523,9 @@ func (r *run) finalPhase() error {
 		}
 	}
 	deadline := r.sim.Now() + r.opts.Drain
+	view := r.cl.View()
 	_, err := r.sim.RunUntilTrue(deadline, func() bool {
-		if !r.cl.Ready() {
+		if !r.cl.Ready() || !converged(view) {
 			return false
 		}
 		for _, p := range r.prods {
@@ -481,6 +541,38 @@ func (r *run) finalPhase() error {
 		return true
 	})
 	return err
+}
+
+// converged reports whether every partition has a serving leader and every
+// assigned replica is online and caught up with it: log end offset and
+// high-water mark equal to the leader's. The final state is judged once the
+// cluster got there (or the drain time ran out).
+func converged(view model.ClusterView) bool {
+	for _, tp := range view.Partitions() {
+		md, ok := view.Metadata(tp)
+		if !ok || md.Leader == model.NoLeader {
+			return false
+		}
+		reps := view.Replicas(tp)
+		var leo, hwm int64 = -1, -1
+		for _, r := range reps {
+			if r.Broker() == md.Leader {
+				if !r.Online() || !r.IsLeader() || r.LeaderEpoch() != md.LeaderEpoch {
+					return false
+				}
+				leo, hwm = r.LogEndOffset(), r.HighWatermark()
+			}
+		}
+		if leo < 0 || hwm != leo {
+			return false
+		}
+		for _, r := range reps {
+			if !r.Online() || r.LogEndOffset() != leo || r.HighWatermark() != hwm {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // finish closes the history and checks it.
@@ -503,6 +595,7 @@ func (r *run) finish(res *Result) (*Result, error) {
 		budget = 10 * time.Second
 	}
 	res.History = h
+	r.markRebalancesDuringPartitions(res.Schedule, h)
 	res.Report = checker.Check(h, checker.Options{Run: checker.Run{Seed: r.s.Seed, Replay: r.opts.Replay},
 		Budget: budget, SkipLinearizability: r.s.Checks.NoLinearizability})
 	res.Live = r.inv.Findings()
