@@ -5,7 +5,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -46,7 +45,7 @@ func (l groupLog) PartitionExists(tp model.TopicPartition) bool {
 }
 
 type fakeCluster struct {
-	t        *testing.T
+	t        require.TestingT
 	s        *sim.Sim
 	net      *network.Network
 	dir      *protocol.Directory
@@ -84,7 +83,7 @@ type fakeCluster struct {
 	adminFaults []*produceFault
 }
 
-func newFakeCluster(t *testing.T, brokers int, topics map[string]int32) *fakeCluster {
+func newFakeCluster(t require.TestingT, brokers int, topics map[string]int32) *fakeCluster {
 	s := sim.New(sim.Config{Seed: 7})
 	net, err := network.New(s, network.DefaultConfig())
 	require.NoError(t, err)
