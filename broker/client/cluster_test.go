@@ -309,3 +309,63 @@ func TestGroupAdminAgainstAKRaftCluster(t *testing.T) {
 	}
 	assert.Equal(t, 1, commits)
 }
+
+// A leader crashes and comes back while the drivers run: the idempotent
+// producer's retries go to the new leaders without writing anything
+// twice, and the consumer reads every acknowledged value.
+func TestDriversSurviveALeaderCrash(t *testing.T) {
+	rc := newRealCluster(t, 14, 3)
+	require.NoError(t, rc.c.CreateTopic(cluster.Topic{Name: "t", Partitions: 3, ReplicationFactor: 3,
+		Configs: map[string]string{"min.insync.replicas": "2"}}, 10*time.Second))
+	start := rc.s.Now()
+	pd, err := client.NewProducerDriver(rc.env(), client.ProducerWorkload{Topic: "t", Rate: 200, Keys: 9, Until: start + 10*time.Second})
+	require.NoError(t, err)
+	pn, err := rc.s.AddNode("producer-1", pd.Boot)
+	require.NoError(t, err)
+	cd, err := client.NewConsumerDriver(rc.env(), client.ConsumerWorkload{Topics: []string{"t"}, Assign: true,
+		Properties: map[string]string{"auto.offset.reset": "earliest"}})
+	require.NoError(t, err)
+	cn, err := rc.s.AddNode("consumer-1", cd.Boot)
+	require.NoError(t, err)
+	require.NoError(t, pn.Start())
+	require.NoError(t, cn.Start())
+	leader, ok := rc.c.Leader(model.TopicPartition{Topic: "t", Partition: 0})
+	require.True(t, ok)
+	rc.s.At(start+2*time.Second, "test.crash", func() { require.NoError(t, rc.c.Node(leader).Crash()) })
+	rc.s.At(start+8*time.Second, "test.restart", func() { require.NoError(t, rc.c.Node(leader).Restart()) })
+
+	end := start + 3*time.Minute
+	rc.s.At(end, "test.until", func() {})
+	ok, err = rc.s.RunUntilTrue(end, func() bool { return rc.s.Now() > start+10*time.Second && pd.Drained() && cd.Drained() })
+	require.NoError(t, err)
+	require.True(t, ok, "drained (seed %d)", rc.s.Seed())
+
+	h, err := rc.rec.History()
+	require.NoError(t, err)
+	at := map[string]map[string]bool{} // value → partition@offset where read
+	for _, op := range h.Ops {
+		if op.Kind != model.KindPoll {
+			continue
+		}
+		for _, p := range op.Poll.Parts {
+			for _, r := range p.Records {
+				v := string(r.Value)
+				if at[v] == nil {
+					at[v] = map[string]bool{}
+				}
+				at[v][fmt.Sprintf("%s@%d", p.TP(), r.Offset)] = true
+			}
+		}
+	}
+	acked := 0
+	for _, op := range sends(h, "producer-1") {
+		v := string(op.Send.Value)
+		if op.Outcome == model.OK {
+			acked++
+			assert.NotEmpty(t, at[v], "acknowledged %s never read", v)
+		}
+		assert.LessOrEqual(t, len(at[v]), 1, "%s written at %v", v, at[v])
+	}
+	assert.Greater(t, acked, 1500)
+	assert.Positive(t, rc.s.Marked("client.producer.retry"), "the crash made the producer retry")
+}
