@@ -122,6 +122,12 @@ type Comparison struct {
 	Faults  []Event
 	Columns []string        // one per configuration, e.g. "clean", "unclean"
 	Rows    []ComparisonRow // one per measure
+	// RowHeader heads the first column ("measure" if empty); a matrix of
+	// configurations puts configurations in rows instead.
+	RowHeader string
+	// Intro is the sentence under the title; a default says one schedule
+	// ran under several configurations.
+	Intro string
 	Runs    []Run           // the runs themselves, in Columns order (optional)
 }
 

@@ -67,9 +67,10 @@ type Result struct {
 	Live     []checker.Finding
 	Timeline *model.Timeline
 	Marks    map[string]uint64
-	// Truncations counts the records each broker removed from its logs,
-	// by reason.
+	// Truncations counts the records brokers removed from their logs, by
+	// reason; TruncatedIn by partition.
 	Truncations map[string]int64
+	TruncatedIn map[string]int64
 	// Offline is, per partition, how long no running replica led it
 	// while the run went (the final phase excluded).
 	Offline map[string]time.Duration
@@ -162,6 +163,7 @@ func summarize(fs []checker.Finding) string {
 type tee struct {
 	inv   *checker.Invariants
 	count map[string]int64
+	byTP  map[string]int64
 }
 
 func (t *tee) Acked(tp model.TopicPartition, leader, epoch int32, first, last int64, isr []int32) {
@@ -172,6 +174,7 @@ func (t *tee) Truncated(tp model.TopicPartition, broker int32, from, to int64, r
 	t.inv.Truncated(tp, broker, from, to, reason)
 	if to > from {
 		t.count[reason] += to - from
+		t.byTP[tp.String()] += to - from
 	}
 }
 
@@ -213,7 +216,7 @@ func Run(s Scenario, opts Options) (*Result, error) {
 	if err := r.build(); err != nil {
 		return nil, fmt.Errorf("scenario %s (seed %d): %w", s.Name, s.Seed, err)
 	}
-	res := &Result{Scenario: s, Schedule: schedule, Replay: opts.Replay, Truncations: r.obs.count}
+	res := &Result{Scenario: s, Schedule: schedule, Replay: opts.Replay, Truncations: r.obs.count, TruncatedIn: r.obs.byTP}
 	if err := r.setup(); err != nil {
 		return nil, fmt.Errorf("scenario %s (seed %d): %w; replay: %s", s.Name, s.Seed, err, opts.Replay)
 	}
@@ -286,7 +289,7 @@ func (r *run) build() error {
 	r.net = net
 	run := checker.Run{Seed: s.Seed, Replay: r.opts.Replay}
 	r.inv = checker.NewInvariants(checker.InvariantConfig{Run: run, Continue: s.Checks.NoInvariants})
-	r.obs = &tee{inv: r.inv, count: map[string]int64{}}
+	r.obs = &tee{inv: r.inv, count: map[string]int64{}, byTP: map[string]int64{}}
 	cfg, err := clusterConfig(s)
 	if err != nil {
 		return err

@@ -149,3 +149,34 @@ func TestScenariosCommand(t *testing.T) {
 	assert.Contains(t, stdout, "unclean-election-loss\n")
 	assert.Contains(t, stdout, "shows: ")
 }
+
+func TestCompareAndMatrixCommands(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "cmp.html")
+	code, stdout, errOut := kafkasim("compare", "unclean-election-loss", "--out", out)
+	require.Equal(t, 0, code, "%s%s", stdout, errOut)
+	assert.Contains(t, stdout, "clean")
+	assert.Contains(t, stdout, "acknowledged or committed records lost")
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "clean vs unclean election")
+	code, _, errOut = kafkasim("compare")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "give the scenario")
+}
+
+func TestSweepCommand(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, errOut := kafkasim("sweep", "standard", "--seeds", "3", "--quiet", "--summary", filepath.Join(dir, "s.jsonl"), "--out", filepath.Join(dir, "s.html"))
+	require.Equal(t, 0, code, "%s%s", stdout, errOut)
+	assert.Contains(t, stdout, "standard: 3 seeds")
+	assert.Contains(t, stdout, "coverage")
+	for _, bad := range [][]string{
+		{"sweep", "standard", "--shard", "3/2"},
+		{"sweep", "standard", "--seeds", "0"},
+		{"sweep", "standard", "--shard", "x"},
+	} {
+		code, _, errOut := kafkasim(bad...)
+		assert.Equal(t, 2, code, "%v: %s", bad, errOut)
+	}
+}

@@ -1,0 +1,51 @@
+package scenarios_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kafkasim/kafkasim/scenarios"
+)
+
+// TestCleanVersusUnclean runs one schedule under both elections: clean
+// election keeps every acknowledged write and pays in unavailability;
+// unclean election is back sooner and loses writes.
+func TestCleanVersusUnclean(t *testing.T) {
+	s, err := scenarios.Builtin("unclean-election-loss")
+	require.NoError(t, err)
+	c, err := scenarios.Compare(s, scenarios.ElectionVariants(), scenarios.Options{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"clean", "unclean", "elr"}, c.Variants)
+	clean, unclean := c.Results[0], c.Results[1]
+	assert.Equal(t, clean.Schedule, unclean.Schedule, "one schedule for every variant")
+	assert.Zero(t, clean.LostIn("orders-0"))
+	assert.Positive(t, unclean.LostIn("orders-0"))
+	assert.Greater(t, clean.Offline["orders-0"], unclean.Offline["orders-0"], "clean election waits for an ISR member")
+	assert.Positive(t, unclean.TruncatedIn["orders-0"])
+	rows := c.Measures()
+	require.NotEmpty(t, rows)
+	assert.Equal(t, "orders-0 time unavailable", rows[0].Name)
+	assert.Len(t, rows[0].Values, 3)
+	last := rows[len(rows)-1]
+	assert.Equal(t, "verdict", last.Name)
+	assert.Equal(t, []bool{false, true, false}, last.Bad)
+}
+
+func TestMatrixMarksWhatKafkaRefuses(t *testing.T) {
+	axes := scenarios.MatrixAxes()
+	pick := []scenarios.Axis{axes[0], axes[5]} // acks × enable.idempotence
+	rows, err := scenarios.Matrix(parse(t, small), pick, scenarios.Options{})
+	require.NoError(t, err)
+	require.Len(t, rows, 4)
+	for _, r := range rows {
+		if r.Values[0] == "1" && r.Values[1] == "true" {
+			assert.Contains(t, r.Invalid, "acks", "idempotence needs acks=all")
+			assert.Nil(t, r.Result)
+		} else {
+			assert.Empty(t, r.Invalid)
+			require.NotNil(t, r.Result)
+		}
+	}
+}
