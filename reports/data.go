@@ -128,7 +128,7 @@ type Comparison struct {
 	// Intro is the sentence under the title; a default says one schedule
 	// ran under several configurations.
 	Intro string
-	Runs    []Run           // the runs themselves, in Columns order (optional)
+	Runs  []Run // the runs themselves, in Columns order (optional)
 }
 
 // A ComparisonRow is one measure across the configurations.
