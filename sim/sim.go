@@ -227,9 +227,21 @@ func (f *Failure) Unwrap() error { return f.Err }
 // and the run has not failed. Events of crashed incarnations are discarded
 // without counting as a step; events of paused nodes are set aside until
 // the node resumes.
-func (s *Sim) Step() bool {
+func (s *Sim) Step() bool { return s.step(maxTime) }
+
+// maxTime is later than any event.
+const maxTime = time.Duration(1<<63 - 1)
+
+// step executes the next live event due at or before limit. Discarded and
+// set-aside events due by then are consumed on the way, but an event after
+// limit is never touched, so a run never passes its limit.
+func (s *Sim) step(limit time.Duration) bool {
 	for {
-		if s.err != nil || s.q.len() == 0 {
+		if s.err != nil {
+			return false
+		}
+		top, ok := s.q.peek()
+		if !ok || top.at > limit {
 			return false
 		}
 		i := s.q.popMin()
@@ -269,12 +281,7 @@ func (s *Sim) Step() bool {
 // RunUntil executes every event due at or before t, then advances the clock
 // to t. It returns the run's failure, if any.
 func (s *Sim) RunUntil(t time.Duration) error {
-	for s.err == nil {
-		top, ok := s.q.peek()
-		if !ok || top.at > t {
-			break
-		}
-		s.Step()
+	for s.step(t) {
 	}
 	if s.err == nil && t > s.now {
 		s.now = t
@@ -302,17 +309,9 @@ func (s *Sim) RunUntilQuiet(limit time.Duration) (bool, error) {
 // RunUntilTrue runs until cond holds (checked after every event) or time
 // limit passes, and reports whether cond held.
 func (s *Sim) RunUntilTrue(limit time.Duration, cond func() bool) (bool, error) {
-	for s.err == nil {
-		if cond() {
-			return true, nil
-		}
-		top, ok := s.q.peek()
-		if !ok || top.at > limit {
-			break
-		}
-		s.Step()
+	for s.err == nil && !cond() && s.step(limit) {
 	}
-	if s.err == nil && limit > s.now {
+	if s.err == nil && !cond() && limit > s.now {
 		s.now = limit
 	}
 	return s.err == nil && cond(), s.err

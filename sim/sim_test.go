@@ -342,3 +342,29 @@ func TestTimersNeverFireEarlyOnADriftingClock(t *testing.T) {
 		}
 	})
 }
+
+// TestRunsNeverPassTheirLimit: events of a crashed node, discarded on the
+// way, must not carry a run past its time limit to the next live event.
+func TestRunsNeverPassTheirLimit(t *testing.T) {
+	for _, paused := range []bool{false, true} {
+		s := sim.New(sim.Config{})
+		n, _ := s.AddNode("b1", func(n *sim.Node) any { return nil })
+		require.NoError(t, n.Start())
+		n.After(time.Second, "t", func() {})
+		if paused {
+			require.NoError(t, n.Pause())
+		} else {
+			require.NoError(t, n.Crash())
+		}
+		late := false
+		s.At(time.Minute, "late", func() { late = true })
+		require.NoError(t, s.RunUntil(2*time.Second))
+		assert.Equal(t, 2*time.Second, s.Now())
+		assert.False(t, late, "the event at 1m ran within RunUntil(2s)")
+		ok, err := s.RunUntilTrue(3*time.Second, func() bool { return late })
+		require.NoError(t, err)
+		assert.False(t, ok)
+		assert.Equal(t, 3*time.Second, s.Now())
+		assert.False(t, late)
+	}
+}
