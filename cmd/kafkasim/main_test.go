@@ -180,3 +180,18 @@ func TestSweepCommand(t *testing.T) {
 		assert.Equal(t, 2, code, "%v: %s", bad, errOut)
 	}
 }
+
+func TestShrinkCommand(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "min.replay.json")
+	script := filepath.Join(dir, "regression")
+	code, stdout, errOut := kafkasim("shrink", "unclean-election-loss", "--keep", "lost-committed", "--out", out, "--script", script)
+	require.Equal(t, 0, code, "%s%s", stdout, errOut)
+	assert.Contains(t, stdout, "5 faults shrunk to")
+	b, err := os.ReadFile(script)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "lost-committed [data-loss] orders-0")
+	code, _, errOut = kafkasim("shrink", "standard", "--seed", "1")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "nothing to shrink")
+}
