@@ -114,13 +114,15 @@ func (b *Broker) readPartition(m *protocol.Fetch, part protocol.FetchPartition, 
 		return pr
 	}
 	pr.CurrentLeader = protocol.LeaderAndEpoch{LeaderID: p.leader, LeaderEpoch: p.leaderEpoch}
-	if !p.isLeader {
-		pr.Error = protocol.NotLeaderOrFollower
-		return pr
-	}
+	// The epoch first, as Kafka's Partition.getLocalLog: a requester on an
+	// older epoch is fenced even where this broker no longer leads.
 	if code := p.checkEpoch(part.CurrentLeaderEpoch); code != protocol.None {
 		b.s.Mark("broker.fetch." + code.String())
 		pr.Error = code
+		return pr
+	}
+	if !p.isLeader {
+		pr.Error = protocol.NotLeaderOrFollower
 		return pr
 	}
 	follower := m.IsFromFollower()
@@ -182,16 +184,16 @@ func (b *Broker) handleListOffsets(from sim.NodeID, m *protocol.ListOffsets) {
 		pr := &resp.Partitions[i]
 		*pr = protocol.ListOffsetsPartitionResponse{TP: part.TP, Timestamp: -1, Offset: -1, LeaderEpoch: protocol.NoEpoch}
 		p, ok := b.partitions[part.TP]
-		switch {
-		case !ok || p.log == nil:
+		if !ok || p.log == nil {
 			pr.Error = protocol.UnknownTopicOrPartition
-			continue
-		case !p.isLeader:
-			pr.Error = protocol.NotLeaderOrFollower
 			continue
 		}
 		if code := p.checkEpoch(part.CurrentLeaderEpoch); code != protocol.None {
 			pr.Error = code
+			continue
+		}
+		if !p.isLeader {
+			pr.Error = protocol.NotLeaderOrFollower
 			continue
 		}
 		pr.LeaderEpoch = p.leaderEpoch
@@ -227,16 +229,16 @@ func (b *Broker) handleOffsetsForLeaderEpoch(from sim.NodeID, m *protocol.Offset
 		pr := &resp.Partitions[i]
 		*pr = protocol.EpochEndOffsetResponse{TP: part.TP, LeaderEpoch: protocol.NoEpoch, EndOffset: protocol.NoOffset}
 		p, ok := b.partitions[part.TP]
-		switch {
-		case !ok || p.log == nil:
+		if !ok || p.log == nil {
 			pr.Error = protocol.UnknownTopicOrPartition
-			continue
-		case !p.isLeader:
-			pr.Error = protocol.NotLeaderOrFollower
 			continue
 		}
 		if code := p.checkEpoch(part.CurrentLeaderEpoch); code != protocol.None {
 			pr.Error = code
+			continue
+		}
+		if !p.isLeader {
+			pr.Error = protocol.NotLeaderOrFollower
 			continue
 		}
 		if m.Version == 0 {
