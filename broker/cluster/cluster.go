@@ -280,7 +280,9 @@ const (
 // committed metadata names as leader) and follower(<topic>-<partition>)
 // (the first replica in assignment order that is not the leader,
 // preferring ISR members). A dynamic selector that matches nothing right
-// now (no leader, no active controller) resolves to no node.
+// now (no leader, no active controller) resolves to no node. Any other
+// node of the simulation (a client the harness added, such as
+// consumer-1) is resolved by its name; the admin node never is.
 func (c *Cluster) Resolve(sel string) ([]*sim.Node, error) {
 	switch sel {
 	case SelBrokers:
@@ -341,8 +343,24 @@ func (c *Cluster) Resolve(sel string) ([]*sim.Node, error) {
 		}
 		return []*sim.Node{c.nodes[follower]}, nil
 	}
+	if n, err := c.s.Node(sel); err == nil && n != c.admin {
+		return []*sim.Node{n}, nil
+	}
 	return nil, fmt.Errorf("unknown node %q: accepted are the nodes %s, the selectors brokers, controllers, all, controller, and leader(<topic>-<partition>), follower(<topic>-<partition>)",
-		sel, strings.Join(slices.Concat(c.BrokerNames(), c.ControllerNames()), ", "))
+		sel, strings.Join(c.nodeNames(), ", "))
+}
+
+// nodeNames lists the nodes Resolve accepts by name: brokers, controllers,
+// then the other nodes of the simulation (clients) in the order they were
+// added.
+func (c *Cluster) nodeNames() []string {
+	out := slices.Concat(c.BrokerNames(), c.ControllerNames())
+	for _, n := range c.s.Nodes() {
+		if n != c.admin && !slices.Contains(out, n.Name()) {
+			out = append(out, n.Name())
+		}
+	}
+	return out
 }
 
 func (c *Cluster) nodesOf(ids []int32) []*sim.Node {

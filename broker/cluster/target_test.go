@@ -81,6 +81,16 @@ func TestResolve(t *testing.T) {
 		_, err := c.Resolve(sel)
 		assert.EqualError(t, err, want)
 	}
+
+	// Clients the harness adds to the simulation are named directly, so
+	// that a schedule can crash, pause or isolate them; the admin node
+	// never is.
+	s := c.Sim()
+	_, err := s.AddNode("consumer-1", func(*sim.Node) any { return nil })
+	require.NoError(t, err)
+	assert.Equal(t, []string{"consumer-1"}, names("consumer-1"))
+	_, err = c.Resolve(cluster.AdminNode)
+	assert.EqualError(t, err, `unknown node "admin": accepted are the nodes b1, b2, b3, c1, c2, c3, consumer-1, the selectors brokers, controllers, all, controller, and leader(<topic>-<partition>), follower(<topic>-<partition>)`)
 }
 
 func TestConfigSetRoutes(t *testing.T) {
