@@ -39,6 +39,7 @@ type fetcher struct {
 	b        *Broker
 	source   int32
 	parts    map[model.TopicPartition]*fetchPart
+	sorted   []model.TopicPartition // parts' keys, sorted; nil when parts changed
 	inflight int32 // correlation id of the request in flight, 0 when idle
 	asked    map[model.TopicPartition]sent
 	timeout  sim.Timer
@@ -61,6 +62,9 @@ func (f *fetcher) add(p *partition) {
 	case TruncateWithEpochs, TruncateWithLegacyEpochs:
 		st = truncating
 	}
+	if _, ok := f.parts[p.tp]; !ok {
+		f.sorted = nil
+	}
 	f.parts[p.tp] = &fetchPart{epoch: p.leaderEpoch, state: st}
 	p.fetchingFrom = f.source
 	f.kick()
@@ -68,10 +72,16 @@ func (f *fetcher) add(p *partition) {
 
 func (f *fetcher) remove(tp model.TopicPartition) {
 	delete(f.parts, tp)
+	f.sorted = nil
 }
 
+// sortedParts returns the fetched partitions, sorted; the slice is the
+// fetcher's own cache.
 func (f *fetcher) sortedParts() []model.TopicPartition {
-	return slices.SortedFunc(maps.Keys(f.parts), model.TopicPartition.Compare)
+	if f.sorted == nil {
+		f.sorted = slices.SortedFunc(maps.Keys(f.parts), model.TopicPartition.Compare)
+	}
+	return f.sorted
 }
 
 // kick sends the next request if none is in flight: OffsetsForLeaderEpoch

@@ -110,6 +110,7 @@ type ClusterView struct {
 	ids      []int32
 	metadata func() *metadata.Image
 	last     map[replicaKey]snapshot
+	words    []uint64 // Version's scratch
 }
 
 type replicaKey struct {
@@ -143,7 +144,7 @@ func (v *ClusterView) Broker(id int32) (*Broker, bool) {
 // Version changes whenever a broker changed something a checker can see,
 // a broker started or stopped, or the metadata moved on.
 func (v *ClusterView) Version() uint64 {
-	words := make([]uint64, 0, 2*len(v.ids)+1)
+	words := v.words[:0]
 	words = append(words, uint64(v.metadata().Offset()))
 	for _, id := range v.ids {
 		n := v.nodes[id]
@@ -153,6 +154,7 @@ func (v *ClusterView) Version() uint64 {
 		}
 		words = append(words, uint64(n.Incarnation()), changes)
 	}
+	v.words = words
 	return sim.Digest(words...)
 }
 

@@ -527,8 +527,14 @@ func (r *run) finalPhase() error {
 	}
 	deadline := r.sim.Now() + r.opts.Drain
 	view := r.cl.View()
+	// Whether the replicas converged changes only when the view does.
+	var seen uint64
+	checked, ok := false, false
 	_, err := r.sim.RunUntilTrue(deadline, func() bool {
-		if !r.cl.Ready() || !converged(view) {
+		if v := view.Version(); !checked || v != seen {
+			seen, checked, ok = v, true, converged(view)
+		}
+		if !ok || !r.cl.Ready() {
 			return false
 		}
 		for _, p := range r.prods {

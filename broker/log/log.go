@@ -78,6 +78,13 @@ type Log struct {
 	epochs    epochCache
 	producers map[int64]*ProducerEntry
 	scratch   []byte
+	// decoded caches the records of the batch Entry read last; an index
+	// entry (position, size, offsets, epoch) names one batch's bytes.
+	decoded struct {
+		valid   bool
+		at      entry
+		entries []model.Entry
+	}
 }
 
 // RecoveryInfo says what Open found and did.
@@ -505,6 +512,7 @@ func (l *Log) TruncateTo(offset int64) (int64, bool, error) {
 		return l.leo, false, nil
 	}
 	pos, newEnd := l.index[i].pos, l.index[i].base
+	l.decoded.valid = false
 	if err := l.seg.Truncate(pos); err != nil {
 		return l.leo, false, err
 	}
@@ -534,29 +542,36 @@ func (l *Log) Entry(offset int64) (model.Entry, bool) {
 		return model.Entry{}, false
 	}
 	e := l.index[i]
-	b, err := l.seg.Bytes()
-	if err != nil || e.pos+e.size > len(b) {
-		return model.Entry{}, false
-	}
-	h, err := protocol.ParseBatchHeader(b[e.pos:])
-	if err != nil {
-		return model.Entry{}, false
-	}
-	var out model.Entry
-	found := false
-	_ = protocol.DecodeRecords(b[e.pos:], h, func(r protocol.Record) bool {
-		if r.Offset != offset {
+	c := &l.decoded
+	if !(c.valid && c.at == e) {
+		// Checkers read a replica's records offset by offset: decode the
+		// whole batch once and serve its records from the cache.
+		c.valid, c.at, c.entries = false, e, c.entries[:0]
+		b, err := l.seg.Bytes()
+		if err != nil || e.pos+e.size > len(b) {
+			return model.Entry{}, false
+		}
+		h, err := protocol.ParseBatchHeader(b[e.pos:])
+		if err != nil {
+			return model.Entry{}, false
+		}
+		_ = protocol.DecodeRecords(b[e.pos:], h, func(r protocol.Record) bool {
+			en := model.Entry{Offset: r.Offset, LeaderEpoch: h.PartitionLeaderEpoch, ProducerID: h.ProducerID,
+				Key: append([]byte(nil), r.Key...), Value: append([]byte(nil), r.Value...), Sequence: protocol.NoSequence}
+			if h.HasProducer() {
+				en.Sequence = protocol.IncSequence(h.BaseSequence, int32(r.Offset-h.BaseOffset))
+			}
+			c.entries = append(c.entries, en)
 			return true
+		})
+		c.valid = true
+	}
+	for _, en := range c.entries {
+		if en.Offset == offset {
+			return en, true
 		}
-		out = model.Entry{Offset: r.Offset, LeaderEpoch: h.PartitionLeaderEpoch, ProducerID: h.ProducerID,
-			Key: append([]byte(nil), r.Key...), Value: append([]byte(nil), r.Value...), Sequence: protocol.NoSequence}
-		if h.HasProducer() {
-			out.Sequence = protocol.IncSequence(h.BaseSequence, int32(r.Offset-h.BaseOffset))
-		}
-		found = true
-		return false
-	})
-	return out, found
+	}
+	return model.Entry{}, false
 }
 
 // BatchInfo describes one batch for printing.

@@ -81,7 +81,9 @@ type Image struct {
 	topics     map[string]*Topic
 	topicNames map[Uuid]string
 	partitions map[model.TopicPartition]*Partition
-	configs    map[ConfigKey]string
+	// sorted caches Partitions' answer until the set of partitions changes.
+	sorted  []model.TopicPartition
+	configs map[ConfigKey]string
 }
 
 // NewImage returns the empty image, before any record (offset -1).
@@ -260,6 +262,7 @@ func (im *Image) apply(r Record, b *deltaBuilder) error {
 		for p := range t.Partitions {
 			tp := model.TopicPartition{Topic: name, Partition: p}
 			delete(im.partitions, tp)
+			im.sorted = nil
 			mark(&b.removedPartitions, tp)
 		}
 		delete(im.topics, name)
@@ -280,6 +283,7 @@ func (im *Image) apply(r Record, b *deltaBuilder) error {
 			return err
 		}
 		tp := model.TopicPartition{Topic: name, Partition: r.PartitionID}
+		im.sorted = nil
 		im.partitions[tp] = &Partition{
 			Replicas: slices.Clone(r.Replicas), ISR: slices.Clone(r.ISR), ELR: slices.Clone(r.ELR),
 			LastKnownELR: slices.Clone(r.LastKnownELR), Leader: r.Leader, LeaderRecoveryState: r.LeaderRecoveryState,
@@ -413,9 +417,13 @@ func (im *Image) Partition(tp model.TopicPartition) (*Partition, bool) {
 	return p, ok
 }
 
-// Partitions returns every partition, sorted.
+// Partitions returns every partition, sorted. The slice is the image's
+// own: read it, never change it.
 func (im *Image) Partitions() []model.TopicPartition {
-	return slices.SortedFunc(maps.Keys(im.partitions), model.TopicPartition.Compare)
+	if im.sorted == nil {
+		im.sorted = slices.SortedFunc(maps.Keys(im.partitions), model.TopicPartition.Compare)
+	}
+	return im.sorted
 }
 
 // Config returns one config value of a resource.
