@@ -40,7 +40,7 @@ type fetcher struct {
 	source   int32
 	parts    map[model.TopicPartition]*fetchPart
 	sorted   []model.TopicPartition // parts' keys, sorted; nil when parts changed
-	inflight int32 // correlation id of the request in flight, 0 when idle
+	inflight int32                  // correlation id of the request in flight, 0 when idle
 	asked    map[model.TopicPartition]sent
 	timeout  sim.Timer
 	wake     sim.Timer
