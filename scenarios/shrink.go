@@ -59,26 +59,44 @@ func Shrink(s Scenario, opts ShrinkOptions) (*Shrunk, error) {
 		ok := err == nil && produces(res, keep)
 		return ok
 	}
-	schedule := fault.Shrink(base.Faults, func(sc fault.Schedule) bool {
-		c := base
-		c.Faults = sc
-		ok := try(c)
-		if ok && opts.Progress != nil {
-			opts.Progress(runs, len(sc))
+	shrinkFaults := func() {
+		base.Faults = fault.Shrink(base.Faults, func(sc fault.Schedule) bool {
+			c := base
+			c.Faults = sc
+			ok := try(c)
+			if ok && opts.Progress != nil {
+				opts.Progress(runs, len(sc))
+			}
+			return ok
+		})
+	}
+	// Faults, then the workload, then the faults again: a shorter run may
+	// need fewer faults, and the result must be 1-minimal at its length.
+	for round := 0; ; round++ {
+		shrinkFaults()
+		if round == 2 || !shrinkDuration(&base, try) {
+			break
 		}
-		return ok
-	})
-	base.Faults = schedule
-	// The workload: the shortest run (after the last fault) that still
-	// fails, by halving what follows the last fault.
+	}
+	res, err := Run(base, Options{})
+	if err != nil {
+		return nil, err
+	}
+	runs++
+	return &Shrunk{Scenario: base, Result: res, Keep: keep, Runs: runs, From: len(first.Schedule)}, nil
+}
+
+// shrinkDuration cuts the run to the shortest length after its last fault
+// that still fails, by halving, and reports whether it cut anything.
+func shrinkDuration(base *Scenario, try func(Scenario) bool) bool {
 	var last time.Duration
-	for _, f := range schedule {
+	for _, f := range base.Faults {
 		last = max(last, f.Time())
 	}
 	lo, hi := last+time.Second, time.Duration(base.Duration)
 	for hi-lo > time.Second {
 		mid := (lo + hi) / 2
-		c := base
+		c := *base
 		c.Duration = fault.Duration(mid)
 		c.Workload.ProduceUntil = fault.Duration(min(time.Duration(base.Workload.ProduceUntil), mid))
 		if try(c) {
@@ -87,16 +105,12 @@ func Shrink(s Scenario, opts ShrinkOptions) (*Shrunk, error) {
 			lo = mid
 		}
 	}
-	if time.Duration(base.Duration) != hi {
-		base.Workload.ProduceUntil = fault.Duration(min(time.Duration(base.Workload.ProduceUntil), hi))
-		base.Duration = fault.Duration(hi)
+	if time.Duration(base.Duration) == hi {
+		return false
 	}
-	res, err := Run(base, Options{})
-	if err != nil {
-		return nil, err
-	}
-	runs++
-	return &Shrunk{Scenario: base, Result: res, Keep: keep, Runs: runs, From: len(first.Schedule)}, nil
+	base.Workload.ProduceUntil = fault.Duration(min(time.Duration(base.Workload.ProduceUntil), hi))
+	base.Duration = fault.Duration(hi)
+	return true
 }
 
 // failureNames lists the names of a run's bad findings, and the check that
