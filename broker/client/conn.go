@@ -57,6 +57,7 @@ type conn struct {
 	wanted      map[string]bool // topics the client needs metadata for; nil: all
 	allTopics   bool
 	metaPending bool
+	metaRetryT  sim.Timer // the next attempt after a failed refresh
 	metaWaiters []func()
 	metaUpdated time.Duration
 	metaVersion int
@@ -239,13 +240,14 @@ func (c *conn) stale() bool {
 	return c.metaUpdated < 0 || c.now()-c.metaUpdated >= c.maxAge
 }
 
-// refresh asks for metadata now (unless a request is in flight) and
-// calls then, if given, once an answer arrived.
+// refresh asks for metadata now (unless a request is in flight, or a
+// refresh failed less than retry.backoff.ms ago: the attempt scheduled
+// then asks) and calls then, if given, once an answer arrived.
 func (c *conn) refresh(then func()) {
 	if then != nil {
 		c.metaWaiters = append(c.metaWaiters, then)
 	}
-	if c.metaPending {
+	if c.metaPending || c.s.Scheduled(c.metaRetryT) {
 		return
 	}
 	broker := c.anyBroker()
@@ -267,7 +269,7 @@ func (c *conn) refresh(then func()) {
 		resp, _ := m.(*protocol.MetadataResponse)
 		if code != protocol.None || resp == nil {
 			// Try another broker after the backoff.
-			c.n.After(c.backoff, "client.metadata-retry", func() { c.refresh(nil) })
+			c.metaRetryT = c.n.After(c.backoff, "client.metadata-retry", func() { c.refresh(nil) })
 			return
 		}
 		c.apply(resp)

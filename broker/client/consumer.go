@@ -71,6 +71,7 @@ type Consumer struct {
 	lastHeartbeat time.Duration
 	hbPending     bool
 	fetchT        sim.Timer
+	retryT        sim.Timer
 
 	poll    *pollCall
 	closed  bool
@@ -229,6 +230,16 @@ func (c *Consumer) kick() {
 	}
 }
 
+// retryLater makes the background work run again after retry.backoff.ms,
+// once however many requests failed meanwhile: a retry already scheduled
+// covers them all, so that failures never start chains of retries of
+// their own.
+func (c *Consumer) retryLater() {
+	if !c.s.Scheduled(c.retryT) {
+		c.retryT = c.n.After(c.cfg.RetryBackoff, "consumer.retry", c.kick)
+	}
+}
+
 // tick does what the consumer's poll and heartbeat thread do between
 // calls: keep the group membership, positions and fetches going.
 func (c *Consumer) tick() {
@@ -353,7 +364,7 @@ func (c *Consumer) fetchCommitted(tps []model.TopicPartition) {
 		}
 		if code != protocol.None {
 			c.coordinatorError(code)
-			c.n.After(c.cfg.RetryBackoff, "consumer.retry", c.kick)
+			c.retryLater()
 			return
 		}
 		for _, pr := range resp.Partitions {
@@ -412,7 +423,7 @@ func (c *Consumer) listOffsets(broker int32, tps []model.TopicPartition) {
 		}
 		if code != protocol.None || resp == nil {
 			c.c.invalidate()
-			c.n.After(c.cfg.RetryBackoff, "consumer.retry", c.kick)
+			c.retryLater()
 			return
 		}
 		retry := false
@@ -439,7 +450,7 @@ func (c *Consumer) listOffsets(broker int32, tps []model.TopicPartition) {
 			c.setPosition(pr.TP, p, pr.Offset, protocol.NoEpoch, reason)
 		}
 		if retry {
-			c.n.After(c.cfg.RetryBackoff, "consumer.retry", c.kick)
+			c.retryLater()
 		}
 		c.kick()
 	})
@@ -469,7 +480,7 @@ func (c *Consumer) validatePositions(broker int32, tps []model.TopicPartition) {
 			}
 		}
 		if code != protocol.None || resp == nil {
-			c.n.After(c.cfg.RetryBackoff, "consumer.retry", c.kick)
+			c.retryLater()
 			return
 		}
 		for _, pr := range resp.Partitions {
@@ -540,7 +551,7 @@ func (c *Consumer) onFetch(parts []protocol.FetchPartition, m network.Message, c
 	}
 	if code != protocol.None || resp == nil {
 		c.c.invalidate()
-		c.n.After(c.cfg.RetryBackoff, "consumer.retry", c.kick)
+		c.retryLater()
 		return
 	}
 	backoff := false
@@ -585,7 +596,7 @@ func (c *Consumer) onFetch(parts []protocol.FetchPartition, m network.Message, c
 		})
 	}
 	if backoff {
-		c.n.After(c.cfg.RetryBackoff, "consumer.retry", c.kick)
+		c.retryLater()
 	}
 	c.maybeCompletePoll()
 	c.kick()

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/sim"
 )
 
 func polled(h *model.History, client string) map[string]int {
@@ -148,4 +150,43 @@ func TestPositionValidatedAfterLeaderChange(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"reset-earliest", "truncation"}, reasons)
+}
+
+// A consumer whose leader died keeps trying it, but its retries do not
+// pile up: however many requests failed, one retry is scheduled, and a
+// failed metadata refresh is tried again after retry.backoff.ms, not at
+// every poll.
+func TestRetriesDoNotPileUpWhileTheLeaderIsDown(t *testing.T) {
+	fc := newFakeCluster(t, 1, map[string]int32{"t": 1})
+	fc.write(t0, "a", "b")
+	c, _ := fc.consumer(map[string]string{"client.id": "c1", "auto.offset.reset": "earliest"})
+	require.NoError(t, c.Assign([]model.TopicPartition{t0}))
+	fc.run(time.Second)
+	pos, _ := c.Position(t0)
+	require.Equal(t, int64(2), pos)
+
+	leader, err := fc.s.Node("b1")
+	require.NoError(t, err)
+	require.NoError(t, leader.Crash())
+	fetches, metadata := 0, 0
+	fc.s.Trace().SetSink(func(r sim.Record) {
+		if r.Node != "c1" || r.Kind != "net.drop" {
+			return
+		}
+		switch {
+		case strings.HasPrefix(r.Detail, "Fetch#"):
+			fetches++
+		case strings.HasPrefix(r.Detail, "Metadata#"):
+			metadata++
+		}
+	})
+	fc.run(20 * time.Second)
+	// Each poll (one every 150 ms) tries a fetch when it starts and when it
+	// times out, and the retry every 100 ms adds one: about 460 fetches in
+	// 20 s; metadata every 100 ms: 200. Retries that each start a chain of
+	// their own make thousands of each.
+	assert.Positive(t, fetches, "the consumer keeps trying the leader")
+	assert.Less(t, fetches, 500, "fetch retries pile up")
+	assert.Positive(t, metadata)
+	assert.Less(t, metadata, 220, "metadata retries pile up")
 }
