@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all test lint bench demo fmt e2e
+.PHONY: all test lint bench demo fmt e2e sweep
 
 all: lint test
 
@@ -28,6 +28,10 @@ bench:
 ## demo: a real scenario that finds acknowledged writes lost to an unclean leader election, and its report
 demo:
 	$(GO) run ./cmd/kafkasim run unclean-election-loss --expect
+
+## sweep: 1,000 seeds of the standard scenario, in parallel, with its report
+sweep:
+	$(GO) run ./cmd/kafkasim sweep standard --seeds 1000
 
 fmt:
 	gofmt -w .

@@ -2,6 +2,7 @@ package scenarios_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -84,4 +85,45 @@ func TestExpectations(t *testing.T) {
 	ok, why := res.Expected()
 	assert.False(t, ok)
 	assert.Contains(t, why, "expected [lost-write], but [lost-write] was not found")
+}
+
+// TestCommittedOffsetsSurviveCoordinatorFailover crashes the group
+// coordinator (the leader of the group's __consumer_offsets partition)
+// while consumers commit: the new coordinator loads the offsets from the
+// log, no committed offset goes back, and no consumer skips or loses
+// records.
+func TestCommittedOffsetsSurviveCoordinatorFailover(t *testing.T) {
+	s := parse(t, `{
+	  "name": "coordinator-failover", "seed": 3, "duration": "40s",
+	  "cluster": {"brokers": 3, "controllers": 1,
+	    "broker_config": {"offsets.topic.num.partitions": "1", "broker.session.timeout.ms": "6000"},
+	    "topics": [{"name": "orders", "partitions": 3, "replication_factor": 3, "config": {"min.insync.replicas": "2"}}]},
+	  "workload": {
+	    "producers": [{"count": 1, "topic": "orders", "rate": 30}],
+	    "consumers": [{"count": 2, "group": "g", "topics": ["orders"], "config": {"auto.commit.interval.ms": "500"}}]
+	  },
+	  "faults": [
+	    {"at": "12s", "kind": "crash", "nodes": ["leader(__consumer_offsets-0)"]},
+	    {"at": "25s", "kind": "restart", "nodes": ["brokers"]}
+	  ]
+	}`)
+	res, err := scenarios.Run(s, scenarios.Options{})
+	require.NoError(t, err)
+	assert.True(t, res.OK(), res.Summary())
+	assert.Positive(t, res.Marks["fault.crash"])
+	assert.GreaterOrEqual(t, res.Marks["group.coordinator.loaded"], uint64(2), "a second broker loaded the group from the log")
+	before, after := 0, 0
+	for _, op := range res.History.Ops {
+		if op.Kind.String() == "commit" && op.Outcome.String() == "ok" {
+			if op.Complete < 12*time.Second {
+				before++
+			} else if op.Complete > 20*time.Second {
+				after++
+			}
+		}
+	}
+	assert.Positive(t, before, "commits went to the first coordinator")
+	assert.Positive(t, after, "and to its successor")
+	require.NotNil(t, res.Report.Linearizability)
+	assert.Equal(t, "ok", string(res.Report.Linearizability.Result), "committed offsets are a linearizable register across the failover")
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -263,6 +264,17 @@ func (s Scenario) FaultNames() fault.Names {
 	for _, t := range s.Cluster.Topics {
 		for p := range t.Partitions {
 			n.Partitions = append(n.Partitions, fmt.Sprintf("%s-%d", t.Name, p))
+		}
+	}
+	// With a consumer group, faults may target its coordinator: the
+	// leader of a partition of __consumer_offsets.
+	if slices.ContainsFunc(s.Workload.Consumers, func(c Consumers) bool { return c.Group != "" }) {
+		parts := 50 // offsets.topic.num.partitions
+		if v, err := strconv.Atoi(s.Cluster.BrokerConfig["offsets.topic.num.partitions"]); err == nil && v > 0 {
+			parts = v
+		}
+		for p := range parts {
+			n.Partitions = append(n.Partitions, fmt.Sprintf("__consumer_offsets-%d", p))
 		}
 	}
 	return n
