@@ -531,6 +531,9 @@ func (r *run) finalPhase() error {
 	var seen uint64
 	checked, ok := false, false
 	_, err := r.sim.RunUntilTrue(deadline, func() bool {
+		if r.opts.UntilStep > 0 && r.sim.Steps() >= r.opts.UntilStep {
+			return true // replaying up to a step inside the final phase
+		}
 		if v := view.Version(); !checked || v != seen {
 			seen, checked, ok = v, true, converged(view)
 		}
