@@ -62,9 +62,15 @@ type conn struct {
 	metaUpdated time.Duration
 	metaVersion int
 	next        int // rotation over brokers for "least loaded node"
-	maxAge      time.Duration
-	backoff     time.Duration
-	timeout     time.Duration
+	// ready holds the brokers that answered a request since the last
+	// disconnect from them or request timeout: Kafka's established
+	// connections, which its least loaded node prefers to a broker it
+	// still has to connect to.
+	ready   map[int32]bool
+	tried   map[int32]time.Duration // when a request last went to each broker
+	maxAge  time.Duration
+	backoff time.Duration
+	timeout time.Duration
 }
 
 // Client tags of nextCorrelation: the clients of one Process.
@@ -77,7 +83,8 @@ const (
 func newConn(n *sim.Node, env Env, clientID string, tag int32, timeout, backoff, maxAge time.Duration) *conn {
 	return &conn{n: n, s: n.Sim(), env: env, clientID: clientID, tag: tag, calls: make(map[int32]*call),
 		topics: make(map[string][]PartitionInfo), topicErrs: make(map[string]protocol.ErrorCode),
-		wanted: make(map[string]bool), timeout: timeout, backoff: backoff, maxAge: maxAge, metaUpdated: -1}
+		wanted: make(map[string]bool), ready: make(map[int32]bool), tried: make(map[int32]time.Duration),
+		timeout: timeout, backoff: backoff, maxAge: maxAge, metaUpdated: -1}
 }
 
 func (c *conn) now() time.Duration { return c.s.Now() }
@@ -103,11 +110,15 @@ func (c *conn) request(broker int32, timeout time.Duration, build func(corr int3
 	cl.timer = c.n.After(timeout, "client.request-timeout", func() {
 		if c.calls[corr] == cl {
 			delete(c.calls, corr)
+			// Kafka's NetworkClient closes the connection of a request that
+			// timed out: the broker is no longer ready.
+			delete(c.ready, broker)
 			c.s.Mark("client.request-timeout")
 			done(nil, protocol.RequestTimedOut)
 		}
 	})
 	c.calls[corr] = cl
+	c.tried[broker] = c.now()
 	c.env.Net.Send(c.n.ID(), dst, m)
 }
 
@@ -157,6 +168,7 @@ func (c *conn) receive(from sim.NodeID, m network.Message) bool {
 	}
 	delete(c.calls, r.Correlation())
 	c.n.Cancel(cl.timer)
+	c.ready[cl.broker] = true
 	cl.done(m, protocol.None)
 	return true
 }
@@ -167,6 +179,7 @@ func (c *conn) disconnected(peer sim.NodeID) {
 	if !ok {
 		return
 	}
+	delete(c.ready, id)
 	for _, corr := range slices.Sorted(maps.Keys(c.calls)) {
 		if cl := c.calls[corr]; cl.broker == id {
 			delete(c.calls, corr)
@@ -187,8 +200,13 @@ func (c *conn) inFlight(broker int32) int {
 	return n
 }
 
-// anyBroker picks the broker for a request any broker can answer, in turn
-// over the known brokers (Kafka's least loaded node, simplified).
+// anyBroker picks the broker for a request any broker can answer, as
+// Kafka's least loaded node does: starting from the next broker in turn,
+// the first ready one (it answered since the last disconnect or timeout)
+// with no request in flight, else the ready one with the fewest, else,
+// among the others, the one tried longest ago. A broker that is still
+// starting, whose listeners accept no requests yet, is thus asked only
+// when no other will do, and not again and again.
 func (c *conn) anyBroker() int32 {
 	ids := c.brokers
 	if len(ids) == 0 {
@@ -198,7 +216,35 @@ func (c *conn) anyBroker() int32 {
 		return protocol.NoNode
 	}
 	c.next++
-	return ids[c.next%len(ids)]
+	best, other := protocol.NoNode, protocol.NoNode
+	for i := range ids {
+		id := ids[(c.next+i)%len(ids)]
+		if !c.ready[id] {
+			if other == protocol.NoNode || c.triedAt(id) < c.triedAt(other) {
+				other = id
+			}
+			continue
+		}
+		load := c.inFlight(id)
+		if load == 0 {
+			return id
+		}
+		if best == protocol.NoNode || load < c.inFlight(best) {
+			best = id
+		}
+	}
+	if best != protocol.NoNode {
+		return best
+	}
+	return other
+}
+
+// triedAt is when a request last went to a broker; never: -1.
+func (c *conn) triedAt(id int32) time.Duration {
+	if t, ok := c.tried[id]; ok {
+		return t
+	}
+	return -1
 }
 
 // need adds topics to the metadata the client keeps.

@@ -34,6 +34,9 @@ type partState struct {
 	fetching bool
 	resetTo  string // pending reset policy (seek-to-beginning/end)
 	hwm      int64  // high-water mark of the last fetch; -1 before one
+	// backoff is when the partition may be fetched again after a failed
+	// fetch (retry.backoff.ms).
+	backoff time.Duration
 }
 
 func newPartState() *partState {
@@ -514,12 +517,20 @@ func (c *Consumer) validatePositions(broker int32, tps []model.TopicPartition) {
 }
 
 // sendFetches sends one Fetch per leader for the partitions that have a
-// position, nothing buffered and no fetch in flight.
+// position, nothing buffered, no fetch in flight and no backoff after a
+// failed one.
 func (c *Consumer) sendFetches() {
 	by := map[int32][]protocol.FetchPartition{}
+	var wake time.Duration
 	for _, tp := range c.Assignment() {
 		p := c.parts[tp]
 		if p.state != fetching || p.fetching || len(p.buffered) > 0 {
+			continue
+		}
+		if p.backoff > c.now() {
+			if wake == 0 || p.backoff < wake {
+				wake = p.backoff
+			}
 			continue
 		}
 		info, ok := c.c.leader(tp)
@@ -540,6 +551,9 @@ func (c *Consumer) sendFetches() {
 				MaxWait: c.cfg.FetchMaxWait, MinBytes: int32(c.cfg.FetchMinBytes), MaxBytes: int32(c.cfg.FetchMaxBytes), Partitions: parts}
 		}, func(m network.Message, code protocol.ErrorCode) { c.onFetch(parts, m, code) })
 	}
+	if wake > 0 && !c.s.Scheduled(c.retryT) {
+		c.retryT = c.n.After(wake-c.now(), "consumer.retry", c.kick)
+	}
 }
 
 func (c *Consumer) onFetch(parts []protocol.FetchPartition, m network.Message, code protocol.ErrorCode) {
@@ -551,6 +565,11 @@ func (c *Consumer) onFetch(parts []protocol.FetchPartition, m network.Message, c
 	}
 	if code != protocol.None || resp == nil {
 		c.c.invalidate()
+		for _, fp := range parts {
+			if p := c.parts[fp.TP]; p != nil {
+				p.backoff = c.now() + c.cfg.RetryBackoff
+			}
+		}
 		c.retryLater()
 		return
 	}
@@ -581,6 +600,7 @@ func (c *Consumer) onFetch(parts []protocol.FetchPartition, m network.Message, c
 			if metadataError(pr.Error) {
 				c.c.invalidate()
 			}
+			p.backoff = c.now() + c.cfg.RetryBackoff
 			backoff = true
 			continue
 		}

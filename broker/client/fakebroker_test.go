@@ -72,6 +72,14 @@ type fakeCluster struct {
 	// answer for a partition (None: append as usual), and whether to
 	// answer at all.
 	hook func(broker int32, tp model.TopicPartition, h protocol.BatchHeader) (protocol.ErrorCode, bool)
+	// staleLeaders, when set for a partition, is the leader and epoch
+	// Metadata answers give, whatever the partition's current leader:
+	// metadata that lags behind a leader change.
+	staleLeaders map[model.TopicPartition][2]int32
+	// starting holds the brokers that accept connections but answer no
+	// request, as a broker that restarted and has not opened its
+	// listeners yet.
+	starting map[int32]bool
 
 	// The fake controller's state: brokers, every partition's replicas
 	// and ISR, topic configs, and scripted faults of admin requests.
@@ -159,6 +167,9 @@ func (fc *fakeCluster) producer(props map[string]string) *client.Producer {
 
 func (b *fakeBroker) Receive(from sim.NodeID, m network.Message) {
 	fc := b.env
+	if fc.starting[b.id] {
+		return
+	}
 	reply := func(r network.Message) { fc.net.Send(fc.node(b.id), from, r) }
 	if b.coord != nil && b.coord.Handle(from, m) {
 		return
@@ -220,7 +231,11 @@ func (b *fakeBroker) Receive(from sim.NodeID, m network.Message) {
 			}
 			for p := range n {
 				tp := model.TopicPartition{Topic: topic, Partition: p}
-				tm.Partitions = append(tm.Partitions, protocol.PartitionMetadata{Partition: p, Leader: fc.leaders[tp], LeaderEpoch: fc.epochs[tp]})
+				leader, epoch := fc.leaders[tp], fc.epochs[tp]
+				if stale, ok := fc.staleLeaders[tp]; ok {
+					leader, epoch = stale[0], stale[1]
+				}
+				tm.Partitions = append(tm.Partitions, protocol.PartitionMetadata{Partition: p, Leader: leader, LeaderEpoch: epoch})
 			}
 			resp.Topics = append(resp.Topics, tm)
 		}

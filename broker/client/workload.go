@@ -491,7 +491,7 @@ func (d *ConsumerDriver) Drained() bool {
 		return false
 	}
 	for _, tp := range c.Assignment() {
-		if lag, ok := c.CurrentLag(tp); !ok || lag > 0 {
+		if lag, ok := c.CurrentLag(tp); !ok || lag > 0 || c.parts[tp].backoff > c.now() {
 			return false
 		}
 	}
