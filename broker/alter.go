@@ -3,46 +3,68 @@ package broker
 import (
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/sim"
 )
 
-// alterRequest is an AlterPartition in flight: the pending change of each
-// partition it carries, to recognise answers that no longer apply.
+// AlterPartitionTimeout is how long an AlterPartition may go unanswered
+// before the broker gives up on it and sends it again, to whichever
+// controller is active then: Kafka's controller.socket.timeout.ms (30 s),
+// the request timeout of the broker's channel to the controller.
+const AlterPartitionTimeout = 30 * time.Second
+
+// alterRequest is an AlterPartition in flight: the controller it went to,
+// and the pending change of each partition it carries, to recognise
+// answers that no longer apply.
 type alterRequest struct {
+	to    int32
 	items map[model.TopicPartition]*pendingISR
+	timer sim.Timer
+}
+
+// isrWithBrokerEpochs is a proposed ISR with the broker epoch of each
+// member as the leader knows it when it proposes the change (Kafka's
+// LeaderAndIsr.isrWithBrokerEpoch): its own, and each follower's from its
+// last fetch. The pending change keeps them, so that every retry resends
+// the same request, as Kafka's AlterPartitionManager does: a replica that
+// registered again since (KIP-903) is refused, even if it fetched with its
+// new epoch meanwhile.
+func (p *partition) isrWithBrokerEpochs(isr []int32) []protocol.BrokerState {
+	out := make([]protocol.BrokerState, len(isr))
+	for i, id := range isr {
+		epoch := protocol.NoBrokerEpoch
+		if id == p.b.id {
+			epoch = p.b.epoch
+		} else if r := p.remotes[id]; r != nil && r.hasEpoch {
+			epoch = r.brokerEpoch
+		}
+		out[i] = protocol.BrokerState{BrokerID: id, BrokerEpoch: epoch}
+	}
+	return out
 }
 
 // sendAlterPartitions sends every queued ISR change to the active
 // controller in one AlterPartition (Kafka's AlterPartitionManager), unless
-// one is already in flight or no controller is known.
+// one is already in flight or no controller is known. Each change goes
+// with the broker epochs captured when it was proposed.
 func (b *Broker) sendAlterPartitions() {
 	if len(b.alters) > 0 || len(b.alterQ) == 0 || b.controller == protocol.NoNode {
 		return
 	}
 	corr := b.nextCorrelation()
 	req := &protocol.AlterPartition{CorrelationID: corr, BrokerID: b.id, BrokerEpoch: b.epoch}
-	ar := &alterRequest{items: make(map[model.TopicPartition]*pendingISR)}
+	ar := &alterRequest{to: b.controller, items: make(map[model.TopicPartition]*pendingISR)}
 	for _, tp := range slices.SortedFunc(maps.Keys(b.alterQ), model.TopicPartition.Compare) {
 		delete(b.alterQ, tp)
 		p, ok := b.partitions[tp]
 		if !ok || !p.isLeader || p.pending == nil {
 			continue
 		}
-		item := protocol.AlterPartitionItem{TP: tp, LeaderEpoch: p.leaderEpoch, PartitionEpoch: p.partitionEpoch,
-			LeaderRecoveryState: protocol.Recovered}
-		for _, id := range p.pending.proposed {
-			epoch := protocol.NoBrokerEpoch
-			if id == b.id {
-				epoch = b.epoch
-			} else if r := p.remotes[id]; r != nil && r.hasEpoch {
-				epoch = r.brokerEpoch
-			}
-			item.NewISR = append(item.NewISR, protocol.BrokerState{BrokerID: id, BrokerEpoch: epoch})
-		}
-		req.Partitions = append(req.Partitions, item)
+		req.Partitions = append(req.Partitions, protocol.AlterPartitionItem{TP: tp, LeaderEpoch: p.leaderEpoch,
+			PartitionEpoch: p.partitionEpoch, LeaderRecoveryState: protocol.Recovered, NewISR: p.pending.brokers})
 		ar.items[tp] = p.pending
 	}
 	if len(req.Partitions) == 0 {
@@ -53,19 +75,35 @@ func (b *Broker) sendAlterPartitions() {
 		return
 	}
 	b.alters[corr] = ar
-}
-
-// failAlters requeues the changes of every AlterPartition in flight (the
-// connection to the controller broke) and resends them after a backoff.
-func (b *Broker) failAlters() {
-	for _, corr := range slices.Sorted(maps.Keys(b.alters)) {
-		ar := b.alters[corr]
+	ar.timer = b.n.After(AlterPartitionTimeout, "broker.alter-partition.timeout", func() {
+		if b.alters[corr] != ar {
+			return
+		}
+		b.s.Mark("broker.alter-partition.timeout")
+		b.s.Trace().Emitf(b.n, "broker.alter-partition.timeout", uint64(corr), "AlterPartition to controller %d unanswered after %v: sent again",
+			ar.to, AlterPartitionTimeout)
 		delete(b.alters, corr)
 		b.failAlter(ar)
+	})
+}
+
+// failAlters requeues the changes of every AlterPartition in flight to
+// controller to (the connection to it broke) and resends them after a
+// backoff, to the controller active by then. A change of active
+// controller alone fails nothing: as Kafka's channel to the controller, the
+// broker waits for the answer, the broken connection or the request
+// timeout, and the old controller answers NOT_CONTROLLER if it can.
+func (b *Broker) failAlters(to int32) {
+	for _, corr := range slices.Sorted(maps.Keys(b.alters)) {
+		if ar := b.alters[corr]; ar.to == to {
+			delete(b.alters, corr)
+			b.failAlter(ar)
+		}
 	}
 }
 
 func (b *Broker) failAlter(ar *alterRequest) {
+	b.n.Cancel(ar.timer)
 	for tp, pend := range ar.items {
 		if p, ok := b.partitions[tp]; ok && p.pending == pend {
 			b.alterQ[tp] = true
@@ -82,6 +120,7 @@ func (b *Broker) onAlterPartitionResponse(from sim.NodeID, m *protocol.AlterPart
 		return
 	}
 	delete(b.alters, m.CorrelationID)
+	b.n.Cancel(ar.timer)
 	if m.Error != protocol.None {
 		// NOT_CONTROLLER, STALE_BROKER_EPOCH and the like: Kafka's manager
 		// retries the whole request.

@@ -211,9 +211,8 @@ func (b *Broker) SetController(id int32) {
 	b.controller = id
 	b.s.Trace().Emitf(b.n, "broker.controller", uint64(id), "active controller is %d", id)
 	if old != protocol.NoNode {
-		// What was in flight to the previous controller is sent again to
-		// the new one.
-		b.failAlters()
+		// Forwarded admin requests go again to the new controller. An
+		// AlterPartition in flight waits for its answer (see failAlters).
 		b.failForwards(old, fmt.Sprintf("controller %d is no longer the active controller", old))
 	}
 	if b.life != nil {
@@ -401,9 +400,7 @@ func (b *Broker) Disconnected(peer sim.NodeID) {
 	if f, ok := b.fetchers[id]; ok {
 		f.failInflight("disconnected")
 	}
-	if id == b.controller {
-		b.failAlters()
-	}
+	b.failAlters(id)
 }
 
 func (b *Broker) replyTo(from sim.NodeID, m network.Message) { b.net.Send(b.n.ID(), from, m) }

@@ -37,6 +37,9 @@ type pendingISR struct {
 	proposed []int32
 	maximal  []int32
 	shrink   bool
+	// brokers is proposed with each member's broker epoch as the leader
+	// knew it when proposing: every retry sends these (KIP-903).
+	brokers []protocol.BrokerState
 }
 
 // partition is the broker's replica of one partition: its log, and its
@@ -390,7 +393,7 @@ func (p *partition) maybeShrinkISR() {
 func (p *partition) proposeISR(isr []int32, shrink bool) {
 	maximal := sortedIDs(append(slices.Clone(p.isr), isr...))
 	maximal = slices.Compact(maximal)
-	p.pending = &pendingISR{proposed: isr, maximal: maximal, shrink: shrink}
+	p.pending = &pendingISR{proposed: isr, maximal: maximal, shrink: shrink, brokers: p.isrWithBrokerEpochs(isr)}
 	what := "expand"
 	if shrink {
 		what = "shrink"
