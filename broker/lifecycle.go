@@ -392,3 +392,22 @@ func (b *Broker) receiveControlPlane(from sim.NodeID, m network.Message) bool {
 	}
 	return false
 }
+
+// Refuses implements network.Refuser. Kafka opens a broker's listeners only
+// once the broker is ready to serve (registered, caught up, unfenced), so
+// until then a client's or another broker's connection is refused at once
+// and it tries elsewhere. The controllers' answers come back on connections
+// the broker opened, and so do answers to its own requests (its fetchers
+// replicate before it serves): neither is refused.
+func (b *Broker) Refuses(from sim.NodeID, m network.Message) bool {
+	if b.Serving() || strings.HasSuffix(m.Kind(), "Response") {
+		return false
+	}
+	if id, ok := b.dir.ID(from); ok {
+		if _, controller := b.cfg.ControllerQuorum[id]; controller {
+			return false
+		}
+	}
+	b.s.Mark("broker.connection-refused")
+	return true
+}

@@ -47,6 +47,15 @@ type Receiver interface {
 	Receive(from sim.NodeID, m Message)
 }
 
+// A Refuser is a process that may not be listening: while Refuses returns
+// true for a sender, a new connection from it is refused, as a port that
+// is not open yet refuses a TCP connection. The message is lost and the
+// sender learns of a disconnect after a round trip, at once rather than
+// after its request timeout. Connections already open are not affected.
+type Refuser interface {
+	Refuses(from sim.NodeID, m Message) bool
+}
+
 // A Disconnectable process wants to be told when its connection to a peer
 // breaks, so that it can fail the requests it had in flight on it.
 type Disconnectable interface {
@@ -287,6 +296,12 @@ func (n *Network) Send(from, to sim.NodeID, m Message) {
 		return
 	}
 	if !l.up {
+		if rf, ok := dst.Process().(Refuser); ok && rf.Refuses(from, m) {
+			tr.Emit(src, "net.refused", digest, m)
+			n.stats.Dropped++
+			n.breakLink(from, to, 2*l.cfg.Latency, true)
+			return
+		}
 		l.up = true
 		l.gen++
 		n.s.Cancel(l.notify)

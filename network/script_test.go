@@ -20,9 +20,12 @@ func (m text) Kind() string { return "text" }
 // peer is a process that logs what it receives and when its connections
 // break.
 type peer struct {
-	n   *sim.Node
-	log *[]string
+	n      *sim.Node
+	log    *[]string
+	closed bool // refuses new connections
 }
+
+func (p *peer) Refuses(from sim.NodeID, m network.Message) bool { return p.closed }
 
 func (p *peer) Receive(from sim.NodeID, m network.Message) {
 	*p.log = append(*p.log, fmt.Sprintf("%v %s <- %s: %s", p.n.Sim().Now(), p.n, p.n.Sim().NodeByID(from), m))
@@ -67,6 +70,8 @@ func (e *scriptEnv) handle(d *datadriven.TestData) (string, error) {
 		return e.lifecycle(d)
 	case "link":
 		return e.link(d)
+	case "listen":
+		return e.listen(d)
 	}
 	return "", fmt.Errorf("unknown command %q", d.Cmd)
 }
@@ -249,5 +254,19 @@ func (e *scriptEnv) link(d *datadriven.TestData) (string, error) {
 	if err := e.net.SetLink(ids[0], ids[1], l); err != nil {
 		return "", err
 	}
+	return "ok\n", nil
+}
+
+// listen c on|off: whether node c accepts new connections.
+func (e *scriptEnv) listen(d *datadriven.TestData) (string, error) {
+	n, err := e.s.Node(d.CmdArgs[0].Key)
+	if err != nil {
+		return "", err
+	}
+	p, ok := n.Process().(*peer)
+	if !ok {
+		return "", fmt.Errorf("node %s is down", n)
+	}
+	p.closed = d.CmdArgs[1].Key == "off"
 	return "ok\n", nil
 }
