@@ -79,7 +79,19 @@ type Result struct {
 // Findings returns every finding of the run, live and from the history,
 // sorted by time.
 func (r *Result) Findings() []checker.Finding {
-	all := slices.Concat(r.Live, r.Report.Findings)
+	// The invariants' final check and the history's final-state check can
+	// both see one divergence: keep one of each.
+	seen := map[string]bool{}
+	key := func(f checker.Finding) string { return fmt.Sprint(f.Name, f.TP, f.Offsets, f.Brokers) }
+	for _, f := range r.Live {
+		seen[key(f)] = true
+	}
+	all := slices.Clone(r.Live)
+	for _, f := range r.Report.Findings {
+		if !seen[key(f)] {
+			all = append(all, f)
+		}
+	}
 	slices.SortStableFunc(all, func(a, b checker.Finding) int { return int(a.At - b.At) })
 	return all
 }
@@ -100,6 +112,13 @@ func (r *Result) Expected() (bool, string) {
 	bad := r.Bad()
 	want := r.Scenario.Expect.Findings
 	if len(want) == 0 {
+		for _, a := range r.Scenario.Expect.Absent {
+			for _, f := range r.Findings() {
+				if f.Name == a {
+					return false, fmt.Sprintf("expected no %s, but the run produced it", a)
+				}
+			}
+		}
 		if r.Stopped != nil {
 			return false, "expected no problem, but an invariant stopped the run: " + r.Stopped.Error()
 		}
@@ -111,6 +130,11 @@ func (r *Result) Expected() (bool, string) {
 	names := map[string]bool{}
 	for _, f := range r.Findings() {
 		names[f.Name] = true
+	}
+	for _, a := range r.Scenario.Expect.Absent {
+		if names[a] {
+			return false, fmt.Sprintf("expected no %s, but the run produced it (found: %s)", a, summarize(r.Findings()))
+		}
 	}
 	var missing []string
 	for _, w := range want {
@@ -288,7 +312,7 @@ func (r *run) build() error {
 	}
 	r.net = net
 	run := checker.Run{Seed: s.Seed, Replay: r.opts.Replay}
-	r.inv = checker.NewInvariants(checker.InvariantConfig{Run: run, Continue: s.Checks.NoInvariants})
+	r.inv = checker.NewInvariants(checker.InvariantConfig{Run: run, Continue: s.Checks.ContinueAfterInvariant})
 	r.obs = &tee{inv: r.inv, count: map[string]int64{}, byTP: map[string]int64{}}
 	cfg, err := clusterConfig(s)
 	if err != nil {

@@ -57,6 +57,10 @@ type Expect struct {
 	// example "lost-write"); empty means the run must produce no finding
 	// of the data-loss or invariant classes.
 	Findings []string `json:"findings,omitempty"`
+	// Absent lists findings the run must not produce, of any class (for
+	// example "replica-divergence" for a scenario whose point is that the
+	// replicas converge although data is lost).
+	Absent []string `json:"absent,omitempty"`
 }
 
 // Cluster describes the Kafka cluster. Broker nodes are named b1..bN (node
@@ -172,8 +176,11 @@ type Checks struct {
 	NoLinearizability bool `json:"no_linearizability,omitempty"`
 	// LinearizabilityTimeout bounds porcupine's search; unset: 10s.
 	LinearizabilityTimeout fault.Duration `json:"linearizability_timeout,omitempty"`
-	// NoInvariants skips the cluster invariants checked at every step.
-	NoInvariants bool `json:"no_invariants,omitempty"`
+	// ContinueAfterInvariant records a broken cluster invariant as a
+	// finding and lets the run go on, instead of stopping it at the first
+	// violation: for scenarios about old bugs, whose point is what the
+	// broken invariant leads to.
+	ContinueAfterInvariant bool `json:"continue_after_invariant,omitempty"`
 }
 
 // Default values for what a scenario leaves out.
