@@ -3,7 +3,10 @@
 // travel over the simulated network.
 package protocol
 
-import "strconv"
+import (
+	"fmt"
+	"strconv"
+)
 
 // ErrorCode is a Kafka protocol error code, with Kafka's numbering.
 type ErrorCode int16
@@ -175,6 +178,21 @@ func (e ErrorCode) Error() string {
 		return e.String() + ": " + d
 	}
 	return e.String()
+}
+
+// Format prints the code's name for %s and %v, so that messages and traces
+// read NOT_LEADER_OR_FOLLOWER rather than the long description; %+v adds
+// the description.
+// Numeric verbs (%d, %x) print the code's number.
+func (e ErrorCode) Format(f fmt.State, verb rune) {
+	switch {
+	case verb == 'v' && f.Flag('+'):
+		fmt.Fprint(f, e.Error())
+	case verb == 's' || verb == 'v' || verb == 'q':
+		fmt.Fprintf(f, fmt.FormatString(f, verb), e.String())
+	default:
+		fmt.Fprintf(f, fmt.FormatString(f, verb), int16(e))
+	}
 }
 
 // Err returns nil for None and the code itself otherwise.

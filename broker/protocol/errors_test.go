@@ -2,6 +2,7 @@ package protocol_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -43,4 +44,14 @@ func TestErrorCodeNames(t *testing.T) {
 	var err error = protocol.NotEnoughReplicas.Err()
 	assert.True(t, errors.Is(err, protocol.NotEnoughReplicas))
 	assert.Contains(t, err.Error(), "min.insync.replicas")
+}
+
+func TestErrorCodeFormatting(t *testing.T) {
+	c := protocol.NotEnoughReplicas
+	assert.Equal(t, "NOT_ENOUGH_REPLICAS", fmt.Sprintf("%s", c))
+	assert.Equal(t, "NOT_ENOUGH_REPLICAS", fmt.Sprintf("%v", c))
+	assert.Equal(t, `"NOT_ENOUGH_REPLICAS"`, fmt.Sprintf("%q", c))
+	assert.Equal(t, "19", fmt.Sprintf("%d", c))
+	assert.Contains(t, fmt.Sprintf("%+v", c), "min.insync.replicas")
+	assert.Equal(t, "failed: NOT_ENOUGH_REPLICAS", fmt.Errorf("failed: %w", c.Err()).Error()[:len("failed: NOT_ENOUGH_REPLICAS")])
 }
