@@ -1,6 +1,7 @@
 package scenarios_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -126,4 +127,34 @@ func TestCommittedOffsetsSurviveCoordinatorFailover(t *testing.T) {
 	assert.Positive(t, after, "and to its successor")
 	require.NotNil(t, res.Report.Linearizability)
 	assert.Equal(t, "ok", string(res.Report.Linearizability.Result), "committed offsets are a linearizable register across the failover")
+}
+
+// TestPartitionGroupsTakeSelectors cuts the leader of orders-0 off from
+// the rest of the cluster by selector: once its session expires (9 s), the
+// controller moves leadership.
+func TestPartitionGroupsTakeSelectors(t *testing.T) {
+	s := parse(t, small)
+	s.Faults = nil
+	require.NoError(t, json.Unmarshal([]byte(`[
+		{"at": "8s", "kind": "partition", "groups": [["leader(orders-0)"], ["rest"]]},
+		{"at": "19s", "kind": "heal"}]`), &s.Faults))
+	res, err := scenarios.Run(s, scenarios.Options{})
+	require.NoError(t, err)
+	assert.True(t, res.OK(), res.Summary())
+	var before, after int32 = -1, -1
+	for _, p := range res.Timeline.Partitions {
+		if p.TP.String() != "orders-0" {
+			continue
+		}
+		for _, smp := range p.Samples {
+			if smp.At < 8*time.Second {
+				before = smp.Metadata.Leader
+			} else if smp.At < 19*time.Second && smp.Metadata.Leader >= 0 {
+				after = smp.Metadata.Leader
+			}
+		}
+	}
+	require.GreaterOrEqual(t, before, int32(0))
+	require.GreaterOrEqual(t, after, int32(0), "a leader once the session of the cut-off one expired")
+	assert.NotEqual(t, before, after, "the controller elected another leader while the old one was cut off")
 }

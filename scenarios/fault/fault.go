@@ -78,9 +78,9 @@ type Fault struct {
 	At     Duration   `json:"at"`
 	Kind   Kind       `json:"kind"`
 	Nodes  []string   `json:"nodes,omitempty"`  // crash, power-loss, restart, pause, resume, disk-loss, isolate, clock
-	Groups [][]string `json:"groups,omitempty"` // partition: the groups; bridge: [side, [bridge], side]; ring: [ring order]
-	From   string     `json:"from,omitempty"`   // cut
-	To     string     `json:"to,omitempty"`     // cut
+	Groups [][]string `json:"groups,omitempty"` // partition: the groups; bridge: [side, [bridge], side]; ring: [ring order]; names, selectors, or rest
+	From   string     `json:"from,omitempty"`   // cut: a node or selector
+	To     string     `json:"to,omitempty"`     // cut: a node or selector
 	Tear   bool       `json:"tear,omitempty"`   // power-loss, all-brokers-down: keep a torn prefix of unsynced writes
 	Power  bool       `json:"power,omitempty"`  // all-brokers-down: lose power rather than crash
 	Skew   Duration   `json:"skew,omitempty"`   // clock
@@ -152,6 +152,9 @@ const (
 	SelControllers = "controllers"
 	SelAll         = "all"
 	SelController  = "controller" // the active controller, resolved when the fault fires
+	// SelRest, in a group of a partition or bridge, stands for every node
+	// not in another group when the fault fires.
+	SelRest = "rest"
 )
 
 // dynamicSelectors take a partition argument: leader(t-0) is the broker
@@ -164,6 +167,16 @@ func (n Names) known(name string) bool {
 
 func (n Names) all() []string {
 	return slices.Concat(n.Brokers, n.Controllers, n.Clients)
+}
+
+// isSelector reports whether s is a selector rather than a node name:
+// selectors may stand for several nodes, or none, when the fault fires.
+func isSelector(s string) bool {
+	switch s {
+	case SelBrokers, SelControllers, SelAll, SelController, SelRest:
+		return true
+	}
+	return strings.HasSuffix(s, ")")
 }
 
 // checkNode validates one node name or selector.
@@ -269,13 +282,21 @@ func (f Fault) validate(names Names, end time.Duration) error {
 			bad("groups: %s needs %s", f.Kind, want)
 		}
 		seen := map[string]int{}
+		rests := 0
 		for gi, g := range f.Groups {
 			if len(g) == 0 {
 				bad("groups[%d] is empty", gi)
 			}
 			for _, n := range g {
-				if !names.known(n) {
-					bad("groups[%d]: %v", gi, fmt.Errorf("unknown node %q: groups name nodes directly; known nodes are %s", n, strings.Join(names.all(), ", ")))
+				if n == SelRest {
+					rests++
+					if f.Kind == Ring || (f.Kind == Bridge && gi == 1) {
+						bad("groups[%d]: rest stands for a side of a partition or bridge, not for a ring or a bridge node", gi)
+					}
+					continue
+				}
+				if err := names.checkNode(n); err != nil {
+					bad("groups[%d]: %v", gi, err)
 				}
 				if prev, dup := seen[n]; dup {
 					bad("groups: node %q is in groups[%d] and groups[%d]: a node belongs to one group", n, prev, gi)
@@ -283,7 +304,10 @@ func (f Fault) validate(names Names, end time.Duration) error {
 				seen[n] = gi
 			}
 		}
-		if f.Kind == Ring && len(f.Groups) == 1 && len(f.Groups[0]) < 4 {
+		if rests > 1 {
+			bad("groups: rest is named %d times: one group at most takes the nodes no other group names", rests)
+		}
+		if f.Kind == Ring && len(f.Groups) == 1 && len(f.Groups[0]) < 4 && !slices.ContainsFunc(f.Groups[0], isSelector) {
 			bad("groups: a ring needs at least 4 nodes, got %d", len(f.Groups[0]))
 		}
 	}
@@ -291,8 +315,8 @@ func (f Fault) validate(names Names, end time.Duration) error {
 		for _, end := range []struct{ field, v string }{{"from", f.From}, {"to", f.To}} {
 			if end.v == "" {
 				bad("%s: cut needs a node", end.field)
-			} else if !names.known(end.v) {
-				bad("%s: unknown node %q: known nodes are %s", end.field, end.v, strings.Join(names.all(), ", "))
+			} else if err := names.checkNode(end.v); err != nil {
+				bad("%s: %v", end.field, err)
 			}
 		}
 		if f.From != "" && f.From == f.To {

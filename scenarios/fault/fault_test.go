@@ -32,10 +32,12 @@ func TestParseGoodSchedule(t *testing.T) {
 		{"at": "4s", "kind": "clock", "nodes": ["b3"], "skew": "-2s", "drift_ppm": 1000},
 		{"at": "6s", "kind": "all-brokers-down", "power": true},
 		{"at": "7s", "kind": "restart", "nodes": ["brokers"]},
-		{"at": "8s", "kind": "heal"}
+		{"at": "8s", "kind": "heal"},
+		{"at": "9s", "kind": "partition", "groups": [["leader(orders-0)", "controller"], ["rest"]]},
+		{"at": "9s", "kind": "cut", "from": "brokers", "to": "follower(orders-0)"}
 	]`), names, time.Minute)
 	require.NoError(t, err)
-	require.Len(t, s, 8)
+	require.Len(t, s, 10)
 	assert.Equal(t, "1s partition b1,b2 | b3", s.Sorted()[0].String())
 	assert.Equal(t, "4s clock b3 skew=-2s drift=1000ppm", s[4].String())
 	// JSON round trip.
@@ -61,6 +63,11 @@ func TestParseRejectsBadSchedules(t *testing.T) {
 		{`[{"at": "1s", "kind": "ring", "groups": [["b1", "b2", "b3"]]}]`, `a ring needs at least 4 nodes, got 3`},
 		{`[{"at": "1s", "kind": "cut", "from": "b1", "to": "b1"}]`, `from and to are both "b1"`},
 		{`[{"at": "1s", "kind": "cut", "from": "b1"}]`, `to: cut needs a node`},
+		{`[{"at": "1s", "kind": "cut", "from": "leader(x-0)", "to": "b1"}]`, `from: selector "leader(x-0)" names unknown partition "x-0"`},
+		{`[{"at": "1s", "kind": "partition", "groups": [["b1"], ["rest"], ["rest"]]}]`, `rest is named 2 times`},
+		{`[{"at": "1s", "kind": "ring", "groups": [["b1", "b2", "b3", "rest"]]}]`, `rest stands for a side of a partition or bridge`},
+		{`[{"at": "1s", "kind": "bridge", "groups": [["b1"], ["rest"], ["b3"]]}]`, `rest stands for a side of a partition or bridge`},
+		{`[{"at": "1s", "kind": "partition", "groups": [["follower(orders-9)"], ["rest"]]}]`, `groups[0]: selector "follower(orders-9)" names unknown partition`},
 		{`[{"at": "1s", "kind": "crash", "nodes": ["leader(nope-3)"]}]`, `selector "leader(nope-3)" names unknown partition "nope-3": known partitions are orders-0`},
 		{`[{"at": "1s", "kind": "crash", "nodes": ["leader("]}]`, `write leader(<topic>-<partition>)`},
 		{`[{"at": "1s", "kind": "crash", "nodes": ["b1"], "tear": true}]`, `tear: only power-loss and all-brokers-down can tear writes`},
@@ -308,4 +315,43 @@ func TestShrinkIsOneMinimal(t *testing.T) {
 			t.Fatalf("shrunk to %d faults, want the %d needed", len(got), len(need))
 		}
 	})
+}
+
+func TestGroupsAndCutsTakeSelectors(t *testing.T) {
+	s, net, target := cluster(t, 1)
+	var rec sim.Recorder
+	s.Trace().SetSink(rec.Record)
+	// Node ids: b1=0 b2=1 b3=2 c1=3 p1=4.
+	fault.Schedule{
+		{At: fault.Duration(1 * time.Second), Kind: fault.Partition, Groups: [][]string{{"b1", "c1"}, {"rest"}}},
+		{At: fault.Duration(2 * time.Second), Kind: fault.Heal},
+		{At: fault.Duration(3 * time.Second), Kind: fault.Cut, From: "brokers", To: "c1"},
+		{At: fault.Duration(4 * time.Second), Kind: fault.Heal},
+		// The rest is empty: b1..p1 are all named, so the fault skips.
+		{At: fault.Duration(5 * time.Second), Kind: fault.Partition, Groups: [][]string{{"brokers"}, {"c1", "p1"}, {"rest"}}},
+		// A node in two groups once resolved: skipped.
+		{At: fault.Duration(6 * time.Second), Kind: fault.Partition, Groups: [][]string{{"brokers"}, {"b2"}}},
+	}.Install(target)
+	require.NoError(t, s.RunUntil(1500*time.Millisecond))
+	assert.False(t, net.Reachable(0, 1), "b1 is cut off from the rest")
+	assert.False(t, net.Reachable(4, 3), "p1 is in the rest, c1 is not")
+	assert.True(t, net.Reachable(0, 3), "b1 and c1 share a group")
+	assert.True(t, net.Reachable(1, 4), "the rest share a group")
+	require.NoError(t, s.RunUntil(3500*time.Millisecond))
+	for b := sim.NodeID(0); b < 3; b++ {
+		assert.False(t, net.Reachable(b, 3), "every broker's messages to c1 are lost")
+		assert.True(t, net.Reachable(3, b), "a cut is one-way")
+	}
+	assert.True(t, net.Reachable(4, 3))
+	require.NoError(t, s.RunUntil(7*time.Second))
+	var skips []string
+	for _, r := range rec.Records {
+		if r.Kind == "fault.skip" {
+			skips = append(skips, r.Detail)
+		}
+	}
+	require.Len(t, skips, 2)
+	assert.Contains(t, skips[0], "groups[2] (rest) matches no node now")
+	assert.Contains(t, skips[1], "is in partition groups 1 and 2")
+	assert.True(t, net.Reachable(0, 1), "skipped partitions block nothing")
 }

@@ -114,13 +114,17 @@ func Apply(t Target, f Fault) {
 		}
 	case Partition, Bridge, Ring:
 		net := t.Net()
-		groups, err := net.Groups(f.Groups...)
+		groups, err := resolveGroups(t, f.Groups)
 		if err == nil {
 			switch f.Kind {
 			case Partition:
 				err = net.Partition(groups...)
 			case Bridge:
-				err = net.Bridge(groups[0], groups[1][0], groups[2])
+				if len(groups[1]) != 1 {
+					err = fmt.Errorf("the bridge group resolves to %d nodes, not one", len(groups[1]))
+				} else {
+					err = net.Bridge(groups[0], groups[1][0], groups[2])
+				}
 			case Ring:
 				err = net.Ring(groups[0])
 			}
@@ -138,12 +142,24 @@ func Apply(t Target, f Fault) {
 			_ = t.Net().Isolate(n.ID())
 		}
 	case Cut:
-		ids, err := t.Net().Resolve(f.From, f.To)
+		from, err := resolveAll(t, []string{f.From})
+		var to []*sim.Node
 		if err == nil {
-			err = t.Net().Cut(ids[0], ids[1])
+			to, err = resolveAll(t, []string{f.To})
 		}
-		if err != nil {
+		switch {
+		case err != nil:
 			skip(err.Error())
+		case len(from) == 0 || len(to) == 0:
+			skip(fmt.Sprintf("no node matches %s or %s", f.From, f.To))
+		default:
+			for _, a := range from {
+				for _, b := range to {
+					if err := t.Net().Cut(a.ID(), b.ID()); err != nil {
+						skip(err.Error())
+					}
+				}
+			}
 		}
 	case Heal:
 		t.Net().Heal()
@@ -167,6 +183,51 @@ func resolveAll(t Target, sels []string) ([]*sim.Node, error) {
 		}
 	}
 	return out, nil
+}
+
+// resolveGroups resolves the groups of a partition, bridge or ring when the
+// fault fires: each member a name or selector, and rest the nodes that no
+// other group names. A group that resolves to no node (a partition with no
+// leader right now) makes the fault skip, as does a node two groups name.
+func resolveGroups(t Target, sels [][]string) ([][]sim.NodeID, error) {
+	groups := make([][]sim.NodeID, len(sels))
+	named := map[sim.NodeID]bool{}
+	rest := -1
+	for gi, g := range sels {
+		var members []string
+		for _, sel := range g {
+			if sel == SelRest {
+				rest = gi
+			} else {
+				members = append(members, sel)
+			}
+		}
+		nodes, err := resolveAll(t, members)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range nodes {
+			groups[gi] = append(groups[gi], n.ID())
+			named[n.ID()] = true
+		}
+	}
+	if rest >= 0 {
+		all, err := t.Resolve(SelAll)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range all {
+			if !named[n.ID()] {
+				groups[rest] = append(groups[rest], n.ID())
+			}
+		}
+	}
+	for gi, g := range groups {
+		if len(g) == 0 {
+			return nil, fmt.Errorf("groups[%d] (%s) matches no node now", gi, strings.Join(sels[gi], ","))
+		}
+	}
+	return groups, nil
 }
 
 func applyNode(f Fault, n *sim.Node) error {
