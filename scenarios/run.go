@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/kafkasim/kafkasim/broker/client"
@@ -109,6 +110,9 @@ func (r *Result) OK() bool { return r.Stopped == nil && len(r.Bad()) == 0 }
 // what the scenario sets out to show). A scenario that expects nothing must
 // end with no finding of a bad class.
 func (r *Result) Expected() (bool, string) {
+	if ok, why := r.marksReached(); !ok {
+		return false, why
+	}
 	bad := r.Bad()
 	want := r.Scenario.Expect.Findings
 	if len(want) == 0 {
@@ -146,6 +150,21 @@ func (r *Result) Expected() (bool, string) {
 		return false, fmt.Sprintf("expected %v, but %v was not found (found: %s)", want, missing, summarize(r.Findings()))
 	}
 	return true, fmt.Sprintf("found %v, as expected", want)
+}
+
+// marksReached checks the expected coverage marks.
+func (r *Result) marksReached() (bool, string) {
+	var short []string
+	for _, mark := range slices.Sorted(maps.Keys(r.Scenario.Expect.Marks)) {
+		if want, got := r.Scenario.Expect.Marks[mark], r.Marks[mark]; got < want {
+			short = append(short, fmt.Sprintf("%s %d times (wanted at least %d)", mark, got, want))
+		}
+	}
+	if len(short) == 0 {
+		return true, ""
+	}
+	return false, fmt.Sprintf("the run did not reach what the scenario is about: it reached %s; the report's coverage table lists every mark it reached",
+		strings.Join(short, ", "))
 }
 
 // Summary is the run's outcome in one line.

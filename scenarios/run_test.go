@@ -86,6 +86,20 @@ func TestExpectations(t *testing.T) {
 	ok, why := res.Expected()
 	assert.False(t, ok)
 	assert.Contains(t, why, "expected [lost-write], but [lost-write] was not found")
+
+	// Marks: the run must reach what the scenario is about.
+	s.Expect = scenarios.Expect{Marks: map[string]uint64{"fault.crash": 1, "controller.election.unclean": 1}}
+	res, err = scenarios.Run(s, scenarios.Options{})
+	require.NoError(t, err)
+	ok, why = res.Expected()
+	assert.False(t, ok)
+	assert.Contains(t, why, "it reached controller.election.unclean 0 times (wanted at least 1)")
+	assert.NotContains(t, why, "fault.crash")
+	s.Expect.Marks = map[string]uint64{"fault.crash": 1}
+	res, err = scenarios.Run(s, scenarios.Options{})
+	require.NoError(t, err)
+	ok, why = res.Expected()
+	assert.True(t, ok, why)
 }
 
 // TestCommittedOffsetsSurviveCoordinatorFailover crashes the group

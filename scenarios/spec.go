@@ -18,6 +18,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/broker"
 	"github.com/kafkasim/kafkasim/broker/client"
+	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/scenarios/fault"
 )
@@ -61,6 +62,11 @@ type Expect struct {
 	// example "replica-divergence" for a scenario whose point is that the
 	// replicas converge although data is lost).
 	Absent []string `json:"absent,omitempty"`
+	// Marks gives coverage marks the run must reach at least so many
+	// times (for example "controller.kip903.rejected": 1), so that a
+	// scenario about a code path fails when its faults stop reaching it.
+	// The HTML report's coverage table lists a run's marks.
+	Marks map[string]uint64 `json:"marks,omitempty"`
 }
 
 // Cluster describes the Kafka cluster. Broker nodes are named b1..bN (node
@@ -455,10 +461,43 @@ func (s Scenario) Validate() error {
 			}
 		}
 	}
+	for _, list := range []struct {
+		field string
+		names []string
+	}{{"expect.findings", s.Expect.Findings}, {"expect.absent", s.Expect.Absent}} {
+		for _, name := range list.names {
+			if !checker.KnownFinding(name) {
+				bad(list.field, "unknown finding %q: accepted are %s", name, strings.Join(checker.FindingNames, ", "))
+			}
+			if slices.Contains(s.Expect.Findings, name) && slices.Contains(s.Expect.Absent, name) && list.field == "expect.absent" {
+				bad(list.field, "%q is both expected and absent", name)
+			}
+		}
+	}
+	for _, mark := range slices.Sorted(maps.Keys(s.Expect.Marks)) {
+		if !validMark(mark) {
+			bad("expect.marks", "%q is not a mark name: marks are lowercase words joined by '.', '-' or '_', such as controller.election.unclean", mark)
+		}
+		if s.Expect.Marks[mark] == 0 {
+			bad("expect.marks", "%q wants 0 times: give the least number of times the run must reach it, 1 or more", mark)
+		}
+	}
 	if s.Checks.LinearizabilityTimeout < 0 {
 		bad("checks.linearizability_timeout", "%v is negative", time.Duration(s.Checks.LinearizabilityTimeout))
 	}
 	return errors.Join(errs...)
+}
+
+func validMark(s string) bool {
+	if s == "" || strings.HasPrefix(s, ".") || strings.HasSuffix(s, ".") {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '.' || r == '-' || r == '_' || ('a' <= r && r <= 'z') || ('0' <= r && r <= '9')) {
+			return false
+		}
+	}
+	return true
 }
 
 func topicList(topics map[string]bool) string {
