@@ -139,7 +139,7 @@ func (b *Broker) onAlterPartitionResponse(from sim.NodeID, m *protocol.AlterPart
 			b.s.Mark("broker.alter-partition.rejected")
 			p.emit("broker.isr.rejected", uint64(res.Error), "AlterPartition %v rejected: %s", p.pending.proposed, res.Error)
 			p.pending = nil
-			b.changed()
+			p.changed()
 			p.maybeIncrementHighWatermark()
 			continue
 		}
@@ -151,7 +151,7 @@ func (b *Broker) onAlterPartitionResponse(from sim.NodeID, m *protocol.AlterPart
 		p.pending = nil
 		p.emit("broker.isr.committed", sim.Digest(uint64(res.PartitionEpoch), uint64(len(res.ISR))),
 			"ISR %v committed at partition epoch %d", p.isr, res.PartitionEpoch)
-		b.changed()
+		p.changed()
 		if !p.maybeIncrementHighWatermark() {
 			p.completeProduceWaits()
 		}

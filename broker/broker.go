@@ -202,6 +202,13 @@ func (b *Broker) Changes() uint64 { return b.changes }
 
 func (b *Broker) changed() { b.changes++ }
 
+// changed records a change to one partition: its version becomes the
+// broker's change count, which only grows while the broker process lives.
+func (p *partition) changed() {
+	p.b.changes++
+	p.version = p.b.changes
+}
+
 // SetController tells the broker which node is the active controller.
 func (b *Broker) SetController(id int32) {
 	if id == b.controller {

@@ -294,7 +294,7 @@ func (b *Broker) onFetchResponse(from sim.NodeID, m *protocol.FetchResponse) {
 			}
 			p.log.SetHighWatermark(pr.HighWatermark)
 			if p.log.EndOffset() != oldEnd || p.log.HighWatermark() != oldHWM {
-				b.changed()
+				p.changed()
 			}
 		case protocol.OffsetOutOfRange:
 			b.s.Mark("broker.fetch.offset-out-of-range")

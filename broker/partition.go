@@ -54,6 +54,9 @@ type partition struct {
 	leaderEpoch    int32
 	partitionEpoch int32
 	isLeader       bool
+	// version is the broker's change count when this replica last changed
+	// in a way a checker can see (ClusterView.PartitionVersion).
+	version uint64
 
 	// leader state
 	isr        []int32 // committed ISR
@@ -82,7 +85,7 @@ func (p *partition) ensureLog() error {
 		return err
 	}
 	p.log = l
-	p.b.changed()
+	p.changed()
 	return nil
 }
 
@@ -136,7 +139,7 @@ func (p *partition) applyRegistration(reg *metadata.Partition) {
 	} else {
 		p.makeFollower(reg)
 	}
-	p.b.changed()
+	p.changed()
 }
 
 func (p *partition) makeLeader(reg *metadata.Partition) {
@@ -264,7 +267,7 @@ func (p *partition) truncate(offset int64, reason, mark string) {
 	p.b.s.Mark(mark)
 	p.emit("broker.truncate", sim.Digest(uint64(newEnd), uint64(oldEnd)), "truncated [%d, %d) (%s)", newEnd, oldEnd, reason)
 	p.b.observeTruncation(p.tp, newEnd, oldEnd, reason)
-	p.b.changed()
+	p.changed()
 }
 
 // checkEpoch is KIP-320's fencing of a request's current leader epoch.
@@ -317,7 +320,7 @@ func (p *partition) maybeIncrementHighWatermark() bool {
 	}
 	p.log.SetHighWatermark(hw)
 	p.emit("broker.hwm", uint64(hw), "high-water mark %d", hw)
-	b.changed()
+	p.changed()
 	p.completeProduceWaits()
 	p.wakeFetchWaits()
 	return true
@@ -399,7 +402,7 @@ func (p *partition) proposeISR(isr []int32, shrink bool) {
 		what = "shrink"
 	}
 	p.emit("broker.isr.propose", sim.Digest(uint64(len(isr)), uint64(p.partitionEpoch)), "%s ISR %v -> %v", what, p.isr, isr)
-	p.b.changed()
+	p.changed()
 	p.b.alterQ[p.tp] = true
 	p.b.sendAlterPartitions()
 }

@@ -140,7 +140,7 @@ func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceRespon
 		} else {
 			p.emit("broker.append", sim.Digest(uint64(info.FirstOffset), uint64(info.LastOffset), uint64(p.leaderEpoch)),
 				"appended [%d, %d] at epoch %d", info.FirstOffset, info.LastOffset, p.leaderEpoch)
-			b.changed()
+			p.changed()
 			p.wakeFetchWaits()
 			p.maybeIncrementHighWatermark()
 		}

@@ -118,7 +118,10 @@ type replicaKey struct {
 	tp     model.TopicPartition
 }
 
-var _ model.ClusterView = (*ClusterView)(nil)
+var (
+	_ model.ClusterView       = (*ClusterView)(nil)
+	_ model.PartitionVersions = (*ClusterView)(nil)
+)
 
 // NewClusterView returns a view of the brokers (by node id) whose process,
 // when up, is a *Broker, with partition metadata from meta.
@@ -153,6 +156,32 @@ func (v *ClusterView) Version() uint64 {
 			changes = b.Changes()
 		}
 		words = append(words, uint64(n.Incarnation()), changes)
+	}
+	v.words = words
+	return sim.Digest(words...)
+}
+
+// PartitionVersion changes whenever the partition's committed metadata
+// (every change bumps its partition epoch) or one of its replicas changed,
+// or one of their brokers started or stopped.
+func (v *ClusterView) PartitionVersion(tp model.TopicPartition) uint64 {
+	p, ok := v.metadata().Partition(tp)
+	if !ok {
+		return 0
+	}
+	words := append(v.words[:0], uint64(p.PartitionEpoch), uint64(p.LeaderEpoch), uint64(uint32(p.Leader)))
+	for _, id := range p.Replicas {
+		var inc, state, version uint64 // state: 0 down, 1 up without the replica, 2 up with it
+		if n, ok := v.nodes[id]; ok {
+			inc = uint64(n.Incarnation())
+		}
+		if b, ok := v.Broker(id); ok {
+			state = 1
+			if r, ok := b.partitions[tp]; ok {
+				state, version = 2, r.version
+			}
+		}
+		words = append(words, uint64(uint32(id)), inc, state, version)
 	}
 	v.words = words
 	return sim.Digest(words...)

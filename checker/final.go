@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -70,34 +71,34 @@ func diverge(a, b *model.ReplicaState) (Finding, bool) {
 		return Finding{}, false
 	}
 	ra, rb := recordsIn(a, lo, hi), recordsIn(b, lo, hi)
-	// Only offsets where either replica has a record can differ.
-	offsets := make([]int64, 0, len(ra)+len(rb))
-	for o := range ra {
-		offsets = append(offsets, o)
-	}
-	for o := range rb {
-		if _, ok := ra[o]; !ok {
-			offsets = append(offsets, o)
-		}
-	}
-	slices.Sort(offsets)
+	// Only offsets where either replica has a record can differ: walk
+	// both, in offset order.
 	var differ []int64
 	var first [2]*model.Record
-	for _, o := range offsets {
-		x, okx := ra[o]
-		y, oky := rb[o]
-		if okx && oky && sameRecord(x, y) {
+	for i, j := 0, 0; i < len(ra) || j < len(rb); {
+		var x, y *model.Record
+		switch {
+		case j == len(rb) || (i < len(ra) && ra[i].Offset < rb[j].Offset):
+			x = &ra[i]
+			i++
+		case i == len(ra) || rb[j].Offset < ra[i].Offset:
+			y = &rb[j]
+			j++
+		default:
+			x, y = &ra[i], &rb[j]
+			i, j = i+1, j+1
+		}
+		if x != nil && y != nil && sameRecord(*x, *y) {
 			continue
 		}
 		if len(differ) == 0 {
-			if okx {
-				first[0] = &x
-			}
-			if oky {
-				first[1] = &y
-			}
+			first = [2]*model.Record{x, y}
 		}
-		differ = append(differ, o)
+		if x != nil {
+			differ = append(differ, x.Offset)
+		} else {
+			differ = append(differ, y.Offset)
+		}
 	}
 	if len(differ) == 0 {
 		return Finding{}, false
@@ -119,15 +120,30 @@ func diverge(a, b *model.ReplicaState) (Finding, bool) {
 	return f, true
 }
 
-func recordsIn(r *model.ReplicaState, lo, hi int64) map[int64]model.Record {
-	m := make(map[int64]model.Record)
+// recordsIn returns r's records in [lo, hi), sorted by offset, one per
+// offset (the last, should a state list one twice).
+func recordsIn(r *model.ReplicaState, lo, hi int64) []model.Record {
+	out := make([]model.Record, 0, len(r.Records))
 	for _, rec := range r.Records {
 		if rec.Offset >= lo && rec.Offset < hi {
-			m[rec.Offset] = rec
+			out = append(out, rec)
 		}
 	}
-	return m
+	if !slices.IsSortedFunc(out, byOffset) {
+		slices.SortStableFunc(out, byOffset)
+	}
+	k := 0
+	for i, rec := range out {
+		if i+1 < len(out) && out[i+1].Offset == rec.Offset {
+			continue
+		}
+		out[k] = rec
+		k++
+	}
+	return out[:k]
 }
+
+func byOffset(a, b model.Record) int { return cmp.Compare(a.Offset, b.Offset) }
 
 func sameRecord(a, b model.Record) bool {
 	return a.Offset == b.Offset && a.LeaderEpoch == b.LeaderEpoch && a.Key.Equal(b.Key) && a.Value.Equal(b.Value)

@@ -201,6 +201,40 @@ func (w *epochWatch) check(c *cluster.Cluster) error {
 	return nil
 }
 
+// versionWatch checks that the view's partition versions are sound: a
+// partition whose version did not change looks the same to a checker
+// (metadata and every replica), so that checkers may skip it.
+type versionWatch map[model.TopicPartition]struct {
+	version uint64
+	look    string
+}
+
+func (w versionWatch) check(c *cluster.Cluster) error {
+	v := c.View()
+	for _, tp := range v.Partitions() {
+		md, _ := v.Metadata(tp)
+		look := fmt.Sprint(md)
+		for _, r := range v.Replicas(tp) {
+			look += fmt.Sprintf(" | b%d online=%t inc=%d", r.Broker(), r.Online(), r.Incarnation())
+			if r.Online() {
+				last, _ := r.Entry(r.LogEndOffset() - 1)
+				committed, _ := r.Entry(r.HighWatermark() - 1)
+				look += fmt.Sprintf(" leader=%t epoch=%d log=[%d,%d) hwm=%d isr=%v last=%v committed=%v",
+					r.IsLeader(), r.LeaderEpoch(), r.LogStartOffset(), r.LogEndOffset(), r.HighWatermark(), r.ISR(), last, committed)
+			}
+		}
+		version := v.PartitionVersion(tp)
+		if prev, ok := w[tp]; ok && prev.version == version && prev.look != look {
+			return fmt.Errorf("%s changed while its partition version stayed %x:\nbefore: %s\nafter:  %s", tp, version, prev.look, look)
+		}
+		w[tp] = struct {
+			version uint64
+			look    string
+		}{version, look}
+	}
+	return nil
+}
+
 // checkElections replays the committed metadata log and checks every
 // leader change: with clean elections only, the new leader was in the ISR
 // the controller last committed (with ELR: or in the ELR, or, with both
@@ -276,7 +310,13 @@ func TestProperties(t *testing.T) {
 				cfg.Controller.ELR = elr
 				topic := cluster.Topic{Name: "t", Partitions: 2, ReplicationFactor: 3, Configs: map[string]string{"min.insync.replicas": "2"}}
 				w := newEpochWatch()
-				c, _ := run(rt, seed, cfg, topic, schedule, w.check)
+				pv := versionWatch{}
+				c, _ := run(rt, seed, cfg, topic, schedule, func(c *cluster.Cluster) error {
+					if err := pv.check(c); err != nil {
+						return err
+					}
+					return w.check(c)
+				})
 				if err := checkElections(c, elr); err != nil {
 					rt.Fatalf("seed %d, schedule %v: %v", seed, schedule, err)
 				}
