@@ -17,16 +17,9 @@ type delayedProduce struct {
 	pending int
 	timer   sim.Timer
 	sent    bool
-	acks    []ackInfo
 	// per partition of the request
 	lastOffsets []int64
 	waiting     []bool
-}
-
-type ackInfo struct {
-	index int
-	epoch int32
-	isr   []int32
 }
 
 func (d *delayedProduce) complete(i int, code protocol.ErrorCode, p *partition) {
@@ -36,8 +29,11 @@ func (d *delayedProduce) complete(i int, code protocol.ErrorCode, p *partition) 
 		pr.Error = code
 		pr.BaseOffset = -1
 		pr.CurrentLeader = protocol.LeaderAndEpoch{LeaderID: p.leader, LeaderEpoch: p.leaderEpoch}
-	} else {
-		d.acks = append(d.acks, ackInfo{index: i, epoch: p.leaderEpoch, isr: slices.Clone(p.maximalISR())})
+	} else if obs := d.b.cfg.Observer; obs != nil {
+		// The records are committed now, while this broker leads: the
+		// answer stands even if the response waits for other partitions
+		// and leadership moves meanwhile, as in Kafka's DelayedProduce.
+		obs.Acked(pr.TP, d.b.id, p.leaderEpoch, pr.BaseOffset, d.lastOffsets[i], slices.Clone(p.maximalISR()))
 	}
 	d.pending--
 	if d.pending == 0 {
@@ -51,14 +47,6 @@ func (d *delayedProduce) send() {
 	}
 	d.sent = true
 	d.b.n.Cancel(d.timer)
-	if obs := d.b.cfg.Observer; obs != nil {
-		for _, a := range d.acks {
-			pr := d.resp.Partitions[a.index]
-			if pr.Error == protocol.None {
-				obs.Acked(pr.TP, d.b.id, a.epoch, pr.BaseOffset, d.lastOffsets[a.index], a.isr)
-			}
-		}
-	}
 	d.reply(d.resp)
 }
 

@@ -283,8 +283,22 @@ func (s *script) produce(a args, _ *datadriven.TestData) (string, error) {
 		p = protocol.Producer{ID: pid, Epoch: int16(pe), BaseSequence: int32(seq)}
 	}
 	values := strings.Split(a.str("values", "x"), ",")
-	req := &protocol.Produce{CorrelationID: s.e.nextCorr(), Acks: acks, Timeout: timeout,
-		Partitions: []protocol.ProducePartition{{TP: tp, Records: protocol.NewRecords(p, int64(s.e.s.Now()/time.Millisecond), values...)}}}
+	tps := []model.TopicPartition{tp}
+	if v, ok := a["tps"]; ok { // one request to several partitions: tps=a-0,b-0
+		tps = nil
+		for _, f := range strings.Split(v, ",") {
+			i := strings.LastIndexByte(f, '-')
+			n, err := strconv.ParseInt(f[i+1:], 10, 32)
+			if i <= 0 || err != nil {
+				return "", fmt.Errorf("tps=%q: want partitions like a-0,b-0", v)
+			}
+			tps = append(tps, model.TopicPartition{Topic: f[:i], Partition: int32(n)})
+		}
+	}
+	req := &protocol.Produce{CorrelationID: s.e.nextCorr(), Acks: acks, Timeout: timeout}
+	for _, tp := range tps {
+		req.Partitions = append(req.Partitions, protocol.ProducePartition{TP: tp, Records: protocol.NewRecords(p, int64(s.e.s.Now()/time.Millisecond), values...)})
+	}
 	if err := s.e.send(b, req); err != nil {
 		return "", err
 	}

@@ -152,9 +152,11 @@ type ClusterView interface {
 // instant they happen, not at the next step. The broker calls it; the
 // checker implements it. A nil Observer is allowed and ignored.
 type Observer interface {
-	// Acked is called when a leader sends a successful acks=all produce
-	// response for offsets [first, last] of tp, with the ISR it used to
-	// decide that the records were committed.
+	// Acked is called when a leader settles the success of an acks=all
+	// produce for offsets [first, last] of tp, with the ISR it used to
+	// decide that the records were committed. The response may still wait
+	// for other partitions of the request, and carries this success even if
+	// leadership moves meanwhile.
 	Acked(tp TopicPartition, leader int32, leaderEpoch int32, first, last int64, isr []int32)
 	// Truncated is called when a replica removes offsets [from, to) from
 	// its log, with the reason ("diverging-epoch", "high-watermark",

@@ -23,8 +23,8 @@ import (
 // fetch-committed and changes of them as commits, so that checkers judge
 // them with the consumers' own.
 //
-// Requests go to any broker (the least loaded one, simplified to turns
-// over the known brokers); brokers forward CreateTopics, DeleteTopics,
+// Requests go to any broker (the least loaded one: a ready broker with
+// the fewest requests in flight, taking turns among equals); brokers forward CreateTopics, DeleteTopics,
 // ElectLeaders and IncrementalAlterConfigs to the active controller
 // (KIP-590). Group requests go to the group's coordinator.
 type Admin struct {
