@@ -48,7 +48,10 @@ type Broker struct {
 	corr   int32
 	alters map[int32]*alterRequest // AlterPartition requests in flight, by correlation id
 	alterQ map[model.TopicPartition]bool
-	alterT sim.Timer
+	// produceChans are the clients' connections that sent produce
+	// requests, by client node: one request at a time each.
+	produceChans map[sim.NodeID]*produceChannel
+	alterT       sim.Timer
 
 	fetchWaits  map[*fetchWait]struct{}
 	changes     uint64
@@ -81,12 +84,13 @@ func start(n *sim.Node, cfg Config) *Broker {
 		n: n, s: n.Sim(), cfg: cfg, id: cfg.BrokerID, net: cfg.Network, dir: cfg.Directory, epoch: -1,
 		incarnation: metadata.NewUuid(n.Rand()),
 		image:       metadata.NewImage(), controller: protocol.NoNode,
-		partitions: make(map[model.TopicPartition]*partition),
-		fetchers:   make(map[int32]*fetcher),
-		alters:     make(map[int32]*alterRequest),
-		alterQ:     make(map[model.TopicPartition]bool),
-		fetchWaits: make(map[*fetchWait]struct{}),
-		lastHWMs:   make(map[model.TopicPartition]int64),
+		partitions:   make(map[model.TopicPartition]*partition),
+		fetchers:     make(map[int32]*fetcher),
+		alters:       make(map[int32]*alterRequest),
+		alterQ:       make(map[model.TopicPartition]bool),
+		produceChans: make(map[sim.NodeID]*produceChannel),
+		fetchWaits:   make(map[*fetchWait]struct{}),
+		lastHWMs:     make(map[model.TopicPartition]int64),
 		// Correlation ids differ between incarnations, so that a late
 		// answer to a request of a previous process is never taken for an
 		// answer to this one's.

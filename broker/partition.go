@@ -422,8 +422,12 @@ func (p *partition) completeProduceWaits() {
 	if len(p.produceWaits) == 0 {
 		return
 	}
-	keep := p.produceWaits[:0]
-	for _, w := range p.produceWaits {
+	// Completing a wait answers a request, whose callback may append and
+	// add waits: those join the kept ones afterwards.
+	waits := p.produceWaits
+	p.produceWaits = nil
+	var keep []*produceWait
+	for _, w := range waits {
 		if w.done || w.req.sent {
 			continue
 		}
@@ -435,8 +439,7 @@ func (p *partition) completeProduceWaits() {
 		w.done = true
 		w.req.complete(w.index, code, p)
 	}
-	clear(p.produceWaits[len(keep):])
-	p.produceWaits = keep
+	p.produceWaits = append(keep, p.produceWaits...)
 }
 
 // checkEnoughReplicas is Kafka's checkEnoughReplicasReachOffset.

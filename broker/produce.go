@@ -66,8 +66,68 @@ func (d *delayedProduce) expire() {
 
 // handleProduce appends records to the partitions this broker leads and
 // answers the requester.
+//
+// Kafka's socket server handles one request per connection at a time: it
+// mutes a connection while a request is being handled, until its response
+// is sent. A produce request waiting for acks=all therefore holds back the
+// requests behind it on its connection, so that an idempotent producer's
+// batches to one broker complete in the order it sent them. kafkasim keeps
+// that order for produce requests (a client's other requests to the broker
+// go on; Kafka clients send them on the same connection).
 func (b *Broker) handleProduce(from sim.NodeID, m *protocol.Produce) {
-	b.produce(m, func(resp *protocol.ProduceResponse) { b.replyTo(from, resp) })
+	gen, _ := b.net.Connection(from, b.n.ID())
+	ch := b.produceChans[from]
+	if ch == nil || ch.gen != gen {
+		// A new connection: whatever the old one held back died with it.
+		ch = &produceChannel{gen: gen}
+		b.produceChans[from] = ch
+	}
+	if ch.busy {
+		ch.queue = append(ch.queue, m)
+		b.s.Mark("broker.produce.held-back")
+		return
+	}
+	b.startProduce(from, ch, m)
+}
+
+// A produceChannel is one client connection's produce requests: the one
+// being handled and those held back behind it.
+type produceChannel struct {
+	gen   uint32 // the connection's generation
+	busy  bool
+	queue []*protocol.Produce
+}
+
+func (b *Broker) startProduce(from sim.NodeID, ch *produceChannel, m *protocol.Produce) {
+	ch.busy = true
+	b.produce(m, func(resp *protocol.ProduceResponse) {
+		b.replyTo(from, resp)
+		b.unmute(from, ch)
+	})
+	if m.Acks == protocol.AcksNone {
+		b.unmute(from, ch) // no response to wait for
+	}
+}
+
+// unmute lets ch take its next request. The request is handled as an event
+// of its own, as Kafka's network thread picks it up after the response
+// went out, never in the middle of the handling that completed the last.
+func (b *Broker) unmute(from sim.NodeID, ch *produceChannel) {
+	ch.busy = false
+	if len(ch.queue) == 0 {
+		return
+	}
+	ch.busy = true
+	b.n.After(0, "broker.produce.next", func() {
+		ch.busy = false
+		if gen, up := b.net.Connection(from, b.n.ID()); !up || gen != ch.gen {
+			ch.queue = nil // Kafka drops a closed connection's requests
+			return
+		}
+		m := ch.queue[0]
+		ch.queue = ch.queue[1:]
+		b.startProduce(from, ch, m)
+	})
 }
 
 // produce appends records to the partitions this broker leads (Kafka's

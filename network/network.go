@@ -347,6 +347,16 @@ func (n *Network) Send(from, to sim.NodeID, m Message) {
 	}
 }
 
+// Connection returns the generation of the connection from → to and
+// whether it is up. A receiver tells the requests of one connection from
+// those of a later one by it: the generation changes whenever a connection
+// opens or breaks.
+func (n *Network) Connection(from, to sim.NodeID) (gen uint32, up bool) {
+	n.grow()
+	l := n.link(from, to)
+	return l.gen, l.up
+}
+
 func messageDigest(from, to sim.NodeID, m Message) uint64 {
 	var d uint64
 	if dg, ok := m.(Digester); ok {
