@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all test lint bench demo fmt e2e sweep
+.PHONY: all test lint bench demo fmt e2e sweep builtins
 
 all: lint test
 
@@ -32,6 +32,14 @@ demo:
 ## sweep: 1,000 seeds of the standard scenario, in parallel, with its report
 sweep:
 	$(GO) run ./cmd/kafkasim sweep standard --seeds 1000
+
+## builtins: every built-in scenario on seeds 1-20, each held to its expectation (findings, absent, marks)
+builtins:
+	$(GO) build -o out/kafkasim ./cmd/kafkasim
+	@fail=0; for s in $$(out/kafkasim scenarios --names); do \
+		if res=$$(out/kafkasim sweep $$s --seeds 20 --expect --quiet --summary out/builtins/$$s.jsonl --out out/builtins/$$s.html 2>&1); \
+		then echo "$$s: $$(echo "$$res" | tail -1)"; else echo "$$s: FAILED"; echo "$$res" | sed -n '/^kafkasim sweep:/,$$p'; fail=1; fi; \
+	done; exit $$fail
 
 fmt:
 	gofmt -w .

@@ -38,14 +38,16 @@ type SweepOptions struct {
 // A SeedSummary is one seed's outcome: one line of a sweep's summary file.
 // Summary files of shards merge by concatenation.
 type SeedSummary struct {
-	Scenario  string `json:"scenario"`
-	Seed      uint64 `json:"seed"`
-	OK        bool   `json:"ok"`
-	Expected  bool   `json:"expected"`
-	Summary   string `json:"summary"`
-	Replay    string `json:"replay"`
-	TraceHash string `json:"trace_hash,omitempty"`
-	Steps     uint64 `json:"steps,omitempty"`
+	Scenario string `json:"scenario"`
+	Seed     uint64 `json:"seed"`
+	OK       bool   `json:"ok"`
+	Expected bool   `json:"expected"`
+	// Unexpected says how the run missed its scenario's expectation.
+	Unexpected string `json:"unexpected,omitempty"`
+	Summary    string `json:"summary"`
+	Replay     string `json:"replay"`
+	TraceHash  string `json:"trace_hash,omitempty"`
+	Steps      uint64 `json:"steps,omitempty"`
 	// Findings counts the bad findings by name.
 	Findings map[string]int `json:"findings,omitempty"`
 	// Lost is the number of acknowledged or committed records lost.
@@ -117,9 +119,12 @@ func spanOf(offsets []int64) int {
 
 // Summarize turns a run's result into its summary line.
 func (r *Result) Summarize(wall time.Duration) SeedSummary {
-	ok, _ := r.Expected()
+	ok, why := r.Expected()
 	sum := SeedSummary{Scenario: r.Scenario.Name, Seed: r.Scenario.Seed, OK: r.OK(), Expected: ok, Summary: r.Summary(),
 		Replay: r.Replay, TraceHash: r.TraceHash, Steps: r.Steps, Lost: r.Lost(), Coverage: r.Coverage(), WallSeconds: wall.Seconds()}
+	if !ok {
+		sum.Unexpected = why
+	}
 	for _, f := range r.Bad() {
 		if sum.Findings == nil {
 			sum.Findings = map[string]int{}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/scenarios"
 )
 
 // kafkasim runs the command line in-process.
@@ -148,6 +150,9 @@ func TestScenariosCommand(t *testing.T) {
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stdout, "unclean-election-loss\n")
 	assert.Contains(t, stdout, "shows: ")
+	code, stdout, _ = kafkasim("scenarios", "--names")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, strings.Join(scenarios.BuiltinNames(), "\n")+"\n", stdout)
 }
 
 func TestCompareAndMatrixCommands(t *testing.T) {
@@ -179,6 +184,24 @@ func TestSweepCommand(t *testing.T) {
 		code, _, errOut := kafkasim(bad...)
 		assert.Equal(t, 2, code, "%v: %s", bad, errOut)
 	}
+
+	// --expect holds every seed to the scenario's expectation.
+	code, stdout, errOut = kafkasim("sweep", "unclean-election-loss", "--seeds", "2", "--quiet", "--expect",
+		"--summary", filepath.Join(dir, "u.jsonl"), "--out", filepath.Join(dir, "u.html"))
+	require.Equal(t, 0, code, "%s%s", stdout, errOut)
+	assert.Contains(t, stdout, "expectation met on all 2 seeds")
+	s, err := scenarios.Builtin("unclean-election-loss")
+	require.NoError(t, err)
+	s.Expect = scenarios.Expect{Absent: []string{"lost-committed"}}
+	b, err := json.Marshal(s)
+	require.NoError(t, err)
+	file := filepath.Join(dir, "unmet.json")
+	require.NoError(t, os.WriteFile(file, b, 0o644))
+	code, _, errOut = kafkasim("sweep", file, "--seeds", "2", "--quiet", "--expect",
+		"--summary", filepath.Join(dir, "m.jsonl"), "--out", filepath.Join(dir, "m.html"))
+	assert.Equal(t, 1, code, errOut)
+	assert.Contains(t, errOut, "2 of 2 seeds did not show what unclean-election-loss expects:\n  seed 1: expected no lost-committed")
+	assert.Contains(t, errOut, "replay: kafkasim run "+file+" --seed 1")
 }
 
 func TestShrinkCommand(t *testing.T) {

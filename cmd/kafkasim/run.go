@@ -287,9 +287,16 @@ func reportOf(res *scenarios.Result) reports.Run {
 }
 
 func runScenarios(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("scenarios", "scenarios", stderr)
+	fs := newFlags("scenarios", "scenarios [--names]", stderr)
+	names := fs.Bool("names", false, "print only the names, one per line, for scripts (for s in $(kafkasim scenarios --names); ...)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *names {
+		for _, name := range scenarios.BuiltinNames() {
+			fmt.Fprintln(stdout, name)
+		}
+		return nil
 	}
 	for _, s := range scenarios.Builtins() {
 		expect := "no loss, no anomaly"

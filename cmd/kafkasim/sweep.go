@@ -35,7 +35,7 @@ func parseShard(s string) (int, int, error) {
 }
 
 func runSweep(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("sweep", "sweep SCENARIO [--seeds N] [--first S] [--parallel P] [--shard i/n] [--determinism] [--summary FILE.jsonl] [--out FILE.html]", stderr)
+	fs := newFlags("sweep", "sweep SCENARIO [--seeds N] [--first S] [--parallel P] [--shard i/n] [--determinism] [--expect] [--summary FILE.jsonl] [--out FILE.html]", stderr)
 	seeds := fs.Int("seeds", 100, "how many seeds to run")
 	first := fs.Uint64("first", 1, "the first seed")
 	parallel := fs.Int("parallel", 0, "simulations at once, one per goroutine (default: one per CPU)")
@@ -44,6 +44,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	summary := fs.String("summary", "", "write one JSON line per seed here (default out/<scenario>-sweep.jsonl)")
 	out := fs.String("out", "", "where to write the HTML sweep report (default out/<scenario>-sweep.html)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	expect := fs.Bool("expect", false, "exit 0 when every seed shows what its scenario expects (a loss, for a scenario about losses), 1 when one does not")
 	name, err := oneArg(fs, args, "scenario", "standard, or a scenario file (.json)")
 	if err != nil {
 		return err
@@ -96,6 +97,22 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 		return usageError("%v", err)
 	}
 	fmt.Fprintf(stdout, "summary: %s\nreport: %s\n", *summary, *out)
+	if *expect {
+		var unmet []string
+		for _, sum := range sums {
+			if !sum.Expected {
+				unmet = append(unmet, fmt.Sprintf("  seed %d: %s\n    replay: %s", sum.Seed, sum.Unexpected, sum.Replay))
+			}
+		}
+		if n := len(unmet); n > 0 {
+			if n > 3 {
+				unmet = append(unmet[:3], fmt.Sprintf("  and %d more (see %s)", n-3, *summary))
+			}
+			return &exitError{code: 1, err: fmt.Errorf("%d of %d seeds did not show what %s expects:\n%s", n, len(sums), s.Name, strings.Join(unmet, "\n"))}
+		}
+		fmt.Fprintf(stdout, "expectation met on all %d seeds\n", len(sums))
+		return nil
+	}
 	if len(t.Failing) > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d of %d seeds found a problem", len(t.Failing), t.Seeds)}
 	}
