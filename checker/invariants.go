@@ -96,6 +96,8 @@ type Invariants struct {
 	// two brokers, class) to its finding, to extend it offset by offset.
 	prefixRuns map[string]int
 	parts      map[model.TopicPartition]*tpState
+	// powerLosses counts each broker's power losses (PowerLost).
+	powerLosses map[int32]int
 }
 
 type tpState struct {
@@ -119,7 +121,14 @@ type replicaState struct {
 	incLEO    int64 // the highest log end offset seen within inc
 	verified  int64 // committed prefix verified below this offset
 	okInc     uint32
-	okSet     bool // okInc is an incarnation seen at or above the leader's HWM
+	okSet     bool  // okInc is an incarnation seen at or above the leader's HWM
+	okEpoch   int32 // the leader epoch of that leader
+	// After a power loss the log comes back as the disk last had it
+	// durably: below diskEnd it may hold records the replica had since
+	// truncated or replaced (without a flush), until it truncates again.
+	powerSeen int
+	stale     bool
+	diskEnd   int64
 }
 
 // restartLoss is a log suffix a replica came back without after a restart
@@ -172,8 +181,15 @@ func (r *refLog) put(o int64, e model.Entry, broker int32) {
 // the cluster's view.
 func NewInvariants(cfg InvariantConfig) *Invariants {
 	return &Invariants{cfg: cfg, reported: make(map[string]bool), prefixRuns: make(map[string]int), parts: make(map[model.TopicPartition]*tpState),
-		now: func() time.Duration { return 0 }, steps: func() uint64 { return 0 }}
+		powerLosses: make(map[int32]int), now: func() time.Duration { return 0 }, steps: func() uint64 { return 0 }}
 }
+
+// PowerLost tells the invariants that a broker lost power: when it comes
+// back, its logs are what its disk held durably, which may predate
+// truncations and re-fetches it had not flushed. Until such a replica
+// truncates, a mismatch of its committed prefix is expected (Kafka fsyncs
+// nothing by default) and its records do not stand as the reference.
+func (inv *Invariants) PowerLost(broker int32) { inv.powerLosses[broker]++ }
 
 // Register watches view and adds the invariants to the kernel as the check
 // CheckName, run after every event; findings take their time and step
@@ -182,8 +198,9 @@ func NewInvariants(cfg InvariantConfig) *Invariants {
 // If the kernel counts coverage marks (*sim.Sim does), the invariants mark
 // the legal but dangerous states they let pass, so that a scenario can
 // assert that it reached them: "checker.isr-member-lost-data",
-// "checker.ack-after-member-lost-data", "checker.unclean-election" and
-// "checker.committed-rewritten-after-restart".
+// "checker.ack-after-member-lost-data", "checker.unclean-election",
+// "checker.committed-rewritten-after-restart" and
+// "checker.stale-log-after-power-loss".
 func (inv *Invariants) Register(k Kernel, view model.ClusterView) {
 	inv.Attach(view, k.Now, k.Steps)
 	if m, ok := k.(interface{ Mark(name string) }); ok {
@@ -443,6 +460,8 @@ func (inv *Invariants) checkReplica(tp model.TopicPartition, st *tpState, md mod
 		if leo < rs.incLEO {
 			st.lost = append(st.lost, restartLoss{b, leo, rs.incLEO})
 		}
+		rs.stale = inv.powerLosses[b] > rs.powerSeen
+		rs.diskEnd = leo
 		rs.restarted = true
 		rs.verified = 0 // what the disk gave back must be checked again
 		rs.incLEO = leo
@@ -457,6 +476,7 @@ func (inv *Invariants) checkReplica(tp model.TopicPartition, st *tpState, md mod
 		rs.restarted = true
 	}
 	rs.seen, rs.inc, rs.epoch = true, inc, epoch
+	rs.powerSeen = inv.powerLosses[b]
 	rs.incLEO = max(rs.incLEO, leo)
 	if hwm > leo {
 		inv.report(fmt.Sprintf("hwm-above-leo|%s|%d|%d", tp, b, hwm), Finding{Name: "hwm-above-leo", Class: Invariant, TP: tp, Brokers: []int32{b},
@@ -494,9 +514,12 @@ func (inv *Invariants) checkISR(tp model.TopicPartition, st *tpState, md model.P
 		}
 		rs := st.rep(m)
 		if leo := r.LogEndOffset(); leo >= hwm {
-			rs.okInc, rs.okSet = r.Incarnation(), true
+			rs.okInc, rs.okSet, rs.okEpoch = r.Incarnation(), true, md.LeaderEpoch
 			continue
-		} else if rs.restarted && !(rs.okSet && rs.okInc == r.Incarnation()) {
+		} else if rs.restarted && !(rs.okSet && rs.okInc == r.Incarnation() && rs.okEpoch == md.LeaderEpoch) {
+			// Restarted, and not caught up with this leader since: a member
+			// that caught up with an earlier leader, which had lost data
+			// itself, has not caught up with this one.
 			inv.marker("checker.isr-member-lost-data")
 			inv.report(fmt.Sprintf("isr-member-lost-data|%s|%d|%d", tp, m, r.Incarnation()), Finding{Name: "isr-member-lost-data", Class: Note, TP: tp,
 				Brokers: []int32{md.Leader, m}, Offsets: span(leo, hwm),
@@ -544,8 +567,11 @@ func (inv *Invariants) checkPrefix(tp model.TopicPartition, st *tpState, r model
 			continue
 		}
 		ref := st.ref.get(o)
+		stale := rs.stale && o < rs.diskEnd
 		if ref == nil {
-			st.ref.put(o, e, r.Broker())
+			if !stale {
+				st.ref.put(o, e, r.Broker())
+			}
 			continue
 		}
 		if sameEntry(ref.e, e) {
@@ -557,6 +583,10 @@ func (inv *Invariants) checkPrefix(tp model.TopicPartition, st *tpState, r model
 				o, r.Broker(), e, ref.broker, ref.e)}
 		if why := st.explained(ref.e.LeaderEpoch, e.LeaderEpoch); why != "" {
 			f.Class, f.Message = Expected, f.Message+"; "+why
+		} else if stale {
+			st.mark("checker.stale-log-after-power-loss")
+			f.Class, f.Message = Expected, f.Message+fmt.Sprintf("; broker %d lost power and its log came back as its disk last held it, "+
+				"before a truncation or re-fetch it never flushed: it truncates again once it fetches from its leader", r.Broker())
 		} else if why := st.lostInRestart(o); why != "" && ref.e.LeaderEpoch != e.LeaderEpoch {
 			st.mark("checker.committed-rewritten-after-restart")
 			f.Class, f.Message = Note, f.Message+"; "+why+", and a later epoch wrote new records there: Kafka allows this, and the final check reports the committed records lost"
@@ -672,6 +702,7 @@ func (inv *Invariants) Truncated(tp model.TopicPartition, broker int32, from, to
 	st := inv.part(tp)
 	rs := st.rep(broker)
 	rs.verified = min(rs.verified, from)
+	rs.diskEnd = min(rs.diskEnd, from)
 	if reason == "unclean-election" && st.mdSeen {
 		inv.unclean(st, st.md.LeaderEpoch)
 	}

@@ -73,6 +73,13 @@ func (e *invEnv) handle(d *datadriven.TestData) (string, error) {
 		return e.ack(d)
 	case "truncated":
 		return e.truncated(d)
+	case "power-lost":
+		var id int32
+		if err := int32Arg(args(d), "id", &id); err != nil {
+			return "", err
+		}
+		e.inv.PowerLost(id)
+		return "ok\n", nil
 	case "final":
 		var b strings.Builder
 		for _, f := range e.inv.Final() {

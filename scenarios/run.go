@@ -343,6 +343,15 @@ func (r *run) build() error {
 		return err
 	}
 	r.cl = cl
+	brokerOf := map[*sim.Node]int32{}
+	for _, id := range cl.BrokerIDs() {
+		brokerOf[cl.Node(id)] = id
+	}
+	r.sim.OnNode(func(n *sim.Node, ev sim.NodeEvent) {
+		if id, ok := brokerOf[n]; ok && ev == sim.NodePowerLost {
+			r.inv.PowerLost(id)
+		}
+	})
 	header := model.Header{Seed: s.Seed, Replay: r.opts.Replay, Scenario: s.Name, Config: headerConfig(s)}
 	r.rec = model.NewRecorder(header)
 	return nil

@@ -17,12 +17,18 @@ import (
 // every unsynced byte (or, torn, keeps a random prefix of them).
 //
 // Creating, removing and renaming files are durable at once (as if every
-// directory operation were followed by a directory fsync).
+// directory operation were followed by a directory fsync). Shrinking a
+// file is a metadata change that a journaling file system (ext4's default
+// ordered mode) commits with the next fsync of any file on the disk: until
+// then a power loss undoes it, and the cut bytes come back as they were
+// last synced.
 type Disk struct {
 	node  *Node
 	files map[string]*File
 	fault error
 	gone  bool // replaced by LoseDisk
+	// truncated are the files shrunk since the last journal commit.
+	truncated []*File
 	// stats
 	syncs, writes uint64
 }
@@ -39,6 +45,7 @@ type File struct {
 	data    []byte // what reads see
 	durable []byte // what survives a power loss
 	dirty   int    // lowest offset where data may differ from durable; -1 when clean
+	truncTo int    // the smallest size the file was cut to since the last journal commit; -1 when none
 	episode uint64 // bumped whenever the file turns dirty (for writeback)
 	removed bool
 }
@@ -71,7 +78,7 @@ func (d *Disk) Create(name string) (*File, error) {
 		}
 		return f, nil
 	}
-	f := &File{disk: d, name: name, dirty: -1}
+	f := &File{disk: d, name: name, dirty: -1, truncTo: -1}
 	d.files[name] = f
 	return f, nil
 }
@@ -190,6 +197,11 @@ func (d *Disk) detach() {
 // powerLoss rolls every file back to stable storage, keeping a random prefix
 // of the unsynced bytes when tear is set.
 func (d *Disk) powerLoss(r *rand.Rand, tear bool) {
+	for _, f := range d.truncated {
+		f.truncTo = -1 // the journal never committed these cuts
+	}
+	clear(d.truncated)
+	d.truncated = d.truncated[:0]
 	for _, name := range d.List("") {
 		f := d.files[name]
 		if f.dirty < 0 {
@@ -285,6 +297,11 @@ func (f *File) Truncate(size int) error {
 	old := len(f.data)
 	if size < old {
 		f.data = f.data[:size]
+		if f.truncTo < 0 {
+			f.disk.truncated = append(f.disk.truncated, f)
+			f.truncTo = size
+		}
+		f.truncTo = min(f.truncTo, size)
 	} else {
 		f.data = append(f.data, make([]byte, size-old)...)
 	}
@@ -325,10 +342,24 @@ func (f *File) Sync() error {
 	if err := f.check("sync"); err != nil {
 		return err
 	}
+	f.disk.commit()
 	if f.dirty >= 0 {
 		f.sync()
 	}
 	return nil
+}
+
+// commit makes the size reductions of every file on the disk durable, as a
+// journal commit does.
+func (d *Disk) commit() {
+	for _, f := range d.truncated {
+		if !f.removed && len(f.durable) > f.truncTo {
+			f.durable = f.durable[:f.truncTo]
+		}
+		f.truncTo = -1
+	}
+	clear(d.truncated)
+	d.truncated = d.truncated[:0]
 }
 
 // grow returns b resized to n bytes, keeping its content. Capacity at least
@@ -345,6 +376,7 @@ func grow(b []byte, n int) []byte {
 }
 
 func (f *File) sync() {
+	f.disk.commit()
 	from := min(f.dirty, len(f.durable), len(f.data))
 	f.durable = grow(f.durable[:from], len(f.data))
 	copy(f.durable[from:], f.data[from:])

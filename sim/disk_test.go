@@ -68,6 +68,26 @@ func TestPowerLossDropsUnsyncedWrites(t *testing.T) {
 	assert.Equal(t, 0, d.Unsynced())
 }
 
+// TestSyncCommitsEveryTruncation: shrinking a file is journaled metadata,
+// committed by the next fsync of any file on the disk (ext4's ordered
+// mode); the bytes written after the cut stay unsynced.
+func TestSyncCommitsEveryTruncation(t *testing.T) {
+	_, n := newNode(t, sim.Config{})
+	d := n.Disk()
+	log, _ := d.Create("log")
+	require.NoError(t, log.Append([]byte("0123456789")))
+	require.NoError(t, log.Sync())
+	require.NoError(t, log.Truncate(4))
+	require.NoError(t, log.Append([]byte("abc")))
+	cp, _ := d.Create("checkpoint")
+	require.NoError(t, cp.Append([]byte("epoch 1 from 4")))
+	require.NoError(t, cp.Sync())
+	n.PowerLoss(false)
+	require.NoError(t, n.Restart())
+	assert.Equal(t, "0123", content(t, d, "log"), "the cut is durable, what came after it is not")
+	assert.Equal(t, "epoch 1 from 4", content(t, d, "checkpoint"))
+}
+
 func TestTornWriteKeepsAPrefixOfUnsyncedBytes(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		s := sim.New(sim.Config{Seed: rapid.Uint64().Draw(rt, "seed")})
@@ -187,9 +207,17 @@ func TestDiskMatchesModel(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		_, n := newNode(t, sim.Config{})
 		f, _ := n.Disk().Create("f")
+		g, _ := n.Disk().Create("g")
 		var cached, durable []byte
+		cutTo := -1 // the smallest size f was cut to since the last journal commit
+		commit := func() {
+			if cutTo >= 0 && len(durable) > cutTo {
+				durable = durable[:cutTo]
+			}
+			cutTo = -1
+		}
 		for range rapid.IntRange(1, 40).Draw(rt, "ops") {
-			switch rapid.IntRange(0, 4).Draw(rt, "op") {
+			switch rapid.IntRange(0, 5).Draw(rt, "op") {
 			case 0:
 				p := []byte(rapid.StringN(1, 8, -1).Draw(rt, "p"))
 				_ = f.Append(p)
@@ -207,16 +235,24 @@ func TestDiskMatchesModel(t *testing.T) {
 				_ = f.Truncate(size)
 				if size < len(cached) {
 					cached = cached[:size]
+					if cutTo < 0 || size < cutTo {
+						cutTo = size
+					}
 				} else {
 					cached = append(cached, make([]byte, size-len(cached))...)
 				}
 			case 3:
 				_ = f.Sync()
 				durable = append([]byte{}, cached...)
+				cutTo = -1
 			case 4:
 				n.PowerLoss(false)
 				cached = append([]byte{}, durable...)
+				cutTo = -1
 				_ = n.Restart()
+			case 5: // another file's fsync commits the journal
+				_ = g.Sync()
+				commit()
 			}
 			b, _ := f.Bytes()
 			if string(b) != string(cached) {
