@@ -90,8 +90,15 @@ type Producer struct {
 	epoch         int16
 	pidPending    bool
 	bumpRequested bool
-	nextSeq       map[model.TopicPartition]int32
-	lastAcked     map[model.TopicPartition]int32
+	// rewrite are the partitions whose gap asked for the epoch bump: their
+	// batches take new sequences from 0 under the new epoch. Other
+	// partitions go stale: batches already sent keep their epoch and
+	// sequence (a retry must still deduplicate), and new ones wait until
+	// those are resolved, then start from 0 (KIP-360).
+	rewrite   map[model.TopicPartition]bool
+	stale     map[model.TopicPartition]bool
+	nextSeq   map[model.TopicPartition]int32
+	lastAcked map[model.TopicPartition]int32
 
 	queues   map[model.TopicPartition][]*batch
 	inflight map[model.TopicPartition]int
@@ -119,6 +126,7 @@ func NewProducer(n *sim.Node, env Env, cfg ProducerConfig) (*Producer, error) {
 		c:          newConn(n, env, cfg.ClientID, producerTag, cfg.RequestTimeout, cfg.RetryBackoff, cfg.MetadataMaxAge),
 		producerID: protocol.NoProducerID, epoch: protocol.NoProducerEpoch,
 		nextSeq: make(map[model.TopicPartition]int32), lastAcked: make(map[model.TopicPartition]int32),
+		rewrite: make(map[model.TopicPartition]bool), stale: make(map[model.TopicPartition]bool),
 		queues: make(map[model.TopicPartition][]*batch), inflight: make(map[model.TopicPartition]int),
 		requests: make(map[int32][]*batch), sticky: make(map[string]*sticky), rr: make(map[string]int), process: incarnation(n)}
 	if cfg.EnableIdempotence {
@@ -405,6 +413,15 @@ func (p *Producer) run() {
 		if b.attempts > 0 && p.cfg.EnableIdempotence && p.inflight[tp] > 0 {
 			continue // a retry waits until the batches before it are resolved
 		}
+		if p.rewrite[tp] {
+			continue // waits for the epoch bump it asked for
+		}
+		if p.stale[tp] && b.producer.BaseSequence == protocol.NoSequence {
+			if slices.ContainsFunc(q, p.oldEpoch) {
+				continue // new sequences wait until the old epoch's batches are resolved
+			}
+			p.restartSequences(tp)
+		}
 		if p.cfg.MaxInFlight == 1 && p.inflight[tp] > 0 {
 			continue // max.in.flight=1 keeps order by muting the partition
 		}
@@ -467,29 +484,60 @@ func (p *Producer) initProducerID() {
 	})
 }
 
-// bumpEpoch bumps the idempotent producer's epoch locally (KIP-360):
-// every partition's sequence restarts at 0, and queued batches get new
-// sequences when they are sent again. At the epoch's limit a new
-// producer id is fetched instead.
+// requestBump asks for a new epoch because of a gap in tp's sequences.
+func (p *Producer) requestBump(tp model.TopicPartition) {
+	p.bumpRequested = true
+	p.rewrite[tp] = true
+}
+
+// bumpEpoch bumps the idempotent producer's epoch locally (KIP-360): the
+// partitions that asked for it restart their sequences at 0, their queued
+// batches taking new sequences when they are sent again; every other
+// partition goes stale (see rewrite). At the epoch's limit a new producer
+// id is fetched instead, and every partition starts over.
 func (p *Producer) bumpEpoch() {
 	p.bumpRequested = false
 	p.s.Mark("client.producer.epoch-bump")
 	if p.epoch == 1<<15-1 {
 		p.producerID, p.epoch = protocol.NoProducerID, protocol.NoProducerEpoch
+		for tp := range p.nextSeq {
+			p.rewrite[tp] = true
+		}
+		for tp := range p.queues {
+			p.rewrite[tp] = true
+		}
 	} else {
 		p.epoch++
 	}
-	clear(p.nextSeq)
-	clear(p.lastAcked)
-	for _, q := range p.queues {
-		for _, b := range q {
+	for tp := range p.nextSeq {
+		if !p.rewrite[tp] {
+			p.stale[tp] = true
+		}
+	}
+	for _, tp := range slices.SortedFunc(maps.Keys(p.rewrite), model.TopicPartition.Compare) {
+		p.restartSequences(tp)
+		for _, b := range p.queues[tp] {
 			b.producer = protocol.NoProducer
 		}
 	}
+	clear(p.rewrite)
 	p.s.Trace().Emitf(p.n, "producer.epoch-bump", uint64(p.epoch), "producer %d now at epoch %d", p.producerID, p.epoch)
 	if p.producerID == protocol.NoProducerID {
 		p.initProducerID()
 	}
+}
+
+// restartSequences starts tp's sequences over at 0 under the current epoch.
+func (p *Producer) restartSequences(tp model.TopicPartition) {
+	delete(p.nextSeq, tp)
+	delete(p.lastAcked, tp)
+	delete(p.stale, tp)
+}
+
+// oldEpoch reports whether b was sent under an earlier producer id or
+// epoch and is not resolved yet.
+func (p *Producer) oldEpoch(b *batch) bool {
+	return b.producer.BaseSequence != protocol.NoSequence && (b.producer.Epoch != p.epoch || b.producer.ID != p.producerID)
 }
 
 func (p *Producer) sendBatches(broker int32, batches []*batch) {
@@ -592,7 +640,7 @@ func (p *Producer) handle(b *batch, code protocol.ErrorCode, base int64) {
 	if p.cfg.EnableIdempotence {
 		// A batch that failed for good leaves a gap in the sequence: the
 		// next batches need a new epoch.
-		p.bumpRequested = true
+		p.requestBump(b.tp)
 	}
 	p.dequeue(b)
 	p.complete(b, code, -1)
@@ -608,7 +656,15 @@ func (p *Producer) canRetry(b *batch, code protocol.ErrorCode) bool {
 	switch code {
 	case protocol.OutOfOrderSequenceNumber, protocol.UnknownProducerId:
 		if b.producer.Epoch != p.epoch || b.producer.ID != p.producerID {
-			b.producer = protocol.NoProducer // sent under an older epoch: resequence
+			// Sent under an older epoch, and the broker has no state for
+			// it: the partition starts over under the current epoch.
+			p.restartSequences(b.tp)
+			for _, o := range p.queues[b.tp] {
+				if !o.inflight {
+					o.producer = protocol.NoProducer
+				}
+			}
+			b.producer = protocol.NoProducer
 			return true
 		}
 		last, ok := p.lastAcked[b.tp]
@@ -620,7 +676,7 @@ func (p *Producer) canRetry(b *batch, code protocol.ErrorCode) bool {
 		// A real gap, or the broker lost our state: bump the epoch and
 		// resend from sequence 0 (KIP-360).
 		p.s.Mark("client.producer." + code.String())
-		p.bumpRequested = true
+		p.requestBump(b.tp)
 		b.producer = protocol.NoProducer
 		return true
 	case protocol.InvalidProducerEpoch:
@@ -654,7 +710,7 @@ func (p *Producer) expireBatch(b *batch) {
 	}
 	p.s.Mark("client.producer.delivery-timeout")
 	if b.attempts > 0 && p.cfg.EnableIdempotence {
-		p.bumpRequested = true // its sequence may or may not be written
+		p.requestBump(b.tp) // its sequence may or may not be written
 	}
 	if !b.inflight {
 		p.dequeue(b)
