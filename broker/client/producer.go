@@ -668,9 +668,14 @@ func (p *Producer) canRetry(b *batch, code protocol.ErrorCode) bool {
 			return true
 		}
 		last, ok := p.lastAcked[b.tp]
-		if code == protocol.OutOfOrderSequenceNumber && p.inflight[b.tp] > 0 && (!ok || b.producer.BaseSequence != protocol.IncSequence(last, 1)) {
-			// An earlier batch is still unresolved: retry without a bump
-			// and see whether the gap closes.
+		q := p.queues[b.tp]
+		earlier := slices.ContainsFunc(q[:max(slices.Index(q, b), 0)], func(o *batch) bool {
+			return o.producer.BaseSequence != protocol.NoSequence && o.producer.ID == b.producer.ID && o.producer.Epoch == b.producer.Epoch
+		})
+		if code == protocol.OutOfOrderSequenceNumber && (earlier || p.inflight[b.tp] > 0) && (!ok || b.producer.BaseSequence != protocol.IncSequence(last, 1)) {
+			// An earlier batch is still unresolved (in flight, or waiting
+			// to be sent again): retry without a bump and see whether the
+			// gap closes.
 			return true
 		}
 		// A real gap, or the broker lost our state: bump the epoch and
