@@ -31,6 +31,7 @@ type runColumn struct {
 	Summary    string
 	Partitions []partitionSVG
 	Findings   []Finding
+	Incidents  []Incident
 }
 
 type comparisonPage struct {
@@ -63,9 +64,14 @@ func WriteComparison(w io.Writer, c Comparison) error {
 			bad = append(bad, fmt.Sprintf("%s: %s", name, r.Verdict.Summary))
 		}
 	}
-	if page.AllOK {
+	switch {
+	case c.Headline != nil:
+		page.AllOK, page.Summary = c.Headline.OK, c.Headline.Summary
+	case len(c.Runs) == 0:
+		page.AllOK, page.Summary = false, "no configuration ran"
+	case page.AllOK:
 		page.Summary = "✔ every configuration passed"
-	} else {
+	default:
 		page.Summary = "✘ " + strings.Join(bad, "; ")
 	}
 	for _, row := range c.Rows {
@@ -85,7 +91,7 @@ func WriteComparison(w io.Writer, c Comparison) error {
 	page.DurationNS = int64(duration)
 	page.FaultSVG = faultSVG(c.Faults, nil, duration)
 	for i, r := range c.Runs {
-		col := runColumn{OK: r.Verdict.OK, Summary: r.Verdict.Summary, Findings: r.Findings}
+		col := runColumn{OK: r.Verdict.OK, Summary: r.Verdict.Summary, Findings: r.Findings, Incidents: r.Incidents}
 		if i < len(c.Columns) {
 			col.Name = c.Columns[i]
 		}

@@ -35,6 +35,7 @@ func sampleSweep() reports.Sweep {
 		Title: "standard scenario, 1000 seeds", Scenario: "standard", Seeds: 1000,
 		Outcomes: []reports.Count{{"ok", 990}, {"lost-write", 10}},
 		Failures: []reports.SweepFailure{{Seed: 17, Summary: "lost-write on orders-1", Replay: "kafkasim run standard --seed 17"}},
+		Headline: reports.Verdict{Summary: "✘ 1 of 1000 seeds found a problem"},
 		Coverage: []reports.Count{{"isr.shrunk-to-one", 412}, {"controller.failover", 0}},
 	}
 	var lost, offline []float64
@@ -52,10 +53,27 @@ func TestComparisonReport(t *testing.T) {
 	page := buf.String()
 	for _, want := range []string{
 		`class="verdict bad"`, "✘ unclean: lost-write", "kafkasim compare all-brokers-down --seed 42",
-		`<td class="num bad-value">3</td>`, `<td class="num">0</td>`, "clean: ", "unclean: ", "orders-0 time offline",
+		`<td class="num cell bad-value">3</td>`, `<td class="num cell">0</td>`, "<h3>clean</h3>", "<h3>unclean</h3>", "orders-0 time offline",
 	} {
 		assert.True(t, strings.Contains(page, want), "page lacks %q", want)
 	}
+}
+
+// TestMatrixHeadlineFromRows: a matrix has rows but no runs; its headline is
+// the one its caller computed from the rows' verdicts, never a green "every
+// configuration passed" by default.
+func TestMatrixHeadlineFromRows(t *testing.T) {
+	c := sampleComparison()
+	c.Runs = nil
+	var buf bytes.Buffer
+	require.NoError(t, reports.WriteComparison(&buf, c))
+	assert.Contains(t, buf.String(), `class="verdict bad"`, "no runs is not a pass")
+	assert.NotContains(t, buf.String(), "every configuration passed")
+	c.Headline = &reports.Verdict{OK: false, Summary: "✘ 32 of 48 configurations lost records (997 records at most)"}
+	buf.Reset()
+	require.NoError(t, reports.WriteComparison(&buf, c))
+	assert.Contains(t, buf.String(), "✘ 32 of 48 configurations lost records")
+	assert.Contains(t, buf.String(), `class="verdict bad"`)
 }
 
 func TestSweepReport(t *testing.T) {

@@ -24,7 +24,11 @@ type Run struct {
 	Partitions  []PartitionTimeline
 	Clients     []Lane
 	Findings    []Finding
-	Coverage    []Count // coverage marks reached
+	// Incidents tell what went wrong, one per cause, losses first: the
+	// story the page opens with. Stats are the verdict's figures.
+	Incidents []Incident
+	Stats     []KV
+	Coverage  []Count // coverage marks reached
 	// Linearizability is porcupine's verdict and, for a failure, its own
 	// visualization (a whole HTML document) to embed.
 	Linearizability *Linearizability
@@ -35,6 +39,18 @@ type Run struct {
 type Verdict struct {
 	OK      bool
 	Summary string // one line: "ok" or what failed
+}
+
+// An Incident is one problem told in an operator's words, with the moment
+// that caused it, a command that replays the run up to it, and the
+// findings that are its evidence.
+type Incident struct {
+	Headline string
+	At       time.Duration
+	Step     uint64
+	Replay   string
+	Loss     bool
+	Evidence []Finding
 }
 
 // KV is one configuration entry.
@@ -129,6 +145,11 @@ type Comparison struct {
 	// ran under several configurations.
 	Intro string
 	Runs  []Run // the runs themselves, in Columns order (optional)
+	// Headline, when set, is the page's verdict (a matrix computes it from
+	// its rows); otherwise the runs' verdicts make it.
+	Headline *Verdict
+	// Rejected lists configurations that were not run, with why.
+	Rejected []string
 }
 
 // A ComparisonRow is one measure across the configurations.
@@ -148,6 +169,11 @@ type Sweep struct {
 	// and seconds offline.
 	Histograms []Histogram
 	Failures   []SweepFailure
+	// Headline is the sweep's verdict, the same the command's exit code
+	// gives.
+	Headline Verdict
+	// Seeds that missed their scenario's expectation (with --expect).
+	Unexpected []SweepFailure
 	Coverage   []Count // how many runs reached each mark
 	Notes      []string
 }

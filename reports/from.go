@@ -29,6 +29,9 @@ type Source struct {
 	Marks       map[string]uint64
 	// Extra findings made while the simulation ran (invariants).
 	Live []checker.Finding
+	// Verdict is the run's answer; nil for a saved history, whose verdict
+	// is computed from its checks.
+	Verdict *checker.Verdict
 }
 
 // Build turns a Source into a Run report's data.
@@ -60,15 +63,25 @@ func Build(src Source) Run {
 			r.Duration = max(r.Duration, op.Complete)
 		}
 	}
-	all := slices.Concat(src.Live, rep.Findings)
-	slices.SortStableFunc(all, func(a, b checker.Finding) int { return int(a.At - b.At) })
-	for _, f := range all {
-		r.Findings = append(r.Findings, Finding{Name: f.Name, Class: f.Class.String(), Partition: f.Where(), At: f.At, Step: f.Step, Message: f.Message})
+	v := src.Verdict
+	if v == nil {
+		v = checker.NewVerdict(checker.VerdictInput{Run: checker.RunOf(h), Report: rep, Live: src.Live, History: h})
 	}
-	r.Verdict = verdict(rep, src.Live)
+	for _, f := range v.Findings {
+		r.Findings = append(r.Findings, findingOf(f))
+	}
+	r.Verdict = Verdict{OK: v.OK, Summary: v.Summary()}
+	for _, inc := range v.Incidents {
+		ri := Incident{Headline: inc.Headline, At: inc.At, Step: inc.Step, Replay: inc.Replay, Loss: inc.Lost > 0}
+		for _, f := range inc.Findings {
+			ri.Evidence = append(ri.Evidence, findingOf(f))
+		}
+		r.Incidents = append(r.Incidents, ri)
+	}
+	r.Stats = Stats(v)
 	if l := rep.Linearizability; l != nil {
-		r.Linearizability = &Linearizability{Result: string(l.Result)}
-		if l.Result != checker.Ok {
+		r.Linearizability = &Linearizability{Result: v.Linearizability}
+		if l.Result == checker.Illegal {
 			var buf bytes.Buffer
 			l.Annotate(rep.Findings)
 			if err := l.Visualize(&buf); err == nil {
@@ -81,7 +94,16 @@ func Build(src Source) Run {
 		for _, e := range tl.Events {
 			r.Faults = append(r.Faults, Event{At: e.At, Step: e.Step, Kind: e.Kind, Text: e.Text})
 		}
+		flagged := map[model.TopicPartition]bool{}
+		for _, f := range v.Findings {
+			flagged[f.TP] = true
+		}
+		folded := 0
 		for _, p := range tl.Partitions {
+			if strings.HasPrefix(p.TP.Topic, "__") && !flagged[p.TP] {
+				folded++
+				continue
+			}
 			pt := PartitionTimeline{Name: p.TP.String(), Replicas: p.Replicas}
 			for _, s := range p.Samples {
 				ps := PartitionSample{At: s.At, Step: s.Step, Leader: s.Metadata.Leader, LeaderEpoch: s.Metadata.LeaderEpoch,
@@ -93,6 +115,9 @@ func Build(src Source) Run {
 			}
 			r.Partitions = append(r.Partitions, pt)
 		}
+		if folded > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("%d partitions of internal topics (such as __consumer_offsets) are not drawn: no finding concerns them.", folded))
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(src.Marks)) {
 		r.Coverage = append(r.Coverage, Count{name, src.Marks[name]})
@@ -100,31 +125,27 @@ func Build(src Source) Run {
 	return r
 }
 
-// verdict sums a report up in one line.
-func verdict(rep *checker.Report, live []checker.Finding) Verdict {
-	counts := map[string]int{}
-	var order []string
-	for _, f := range slices.Concat(live, rep.Findings) {
-		if !f.Class.Bad() {
-			continue
+func findingOf(f checker.Finding) Finding {
+	return Finding{Name: f.Name, Class: f.Class.String(), Partition: f.Where(), At: f.At, Step: f.Step, Message: f.Message}
+}
+
+// Stats renders a verdict's figures as the rows every report shows.
+func Stats(v *checker.Verdict) []KV {
+	out := []KV{{"records lost", fmt.Sprint(v.Lost)}}
+	if v.Lost > 0 {
+		out = append(out, KV{"of which acknowledged", fmt.Sprint(v.AckedLost)}, KV{"of which committed (read by consumers)", fmt.Sprint(v.CommittedLost)})
+		for _, a := range v.LostBy {
+			out = append(out, KV{"lost, allowed by " + a.Setting, fmt.Sprint(a.Records)})
 		}
-		if counts[f.Name] == 0 {
-			order = append(order, f.Name)
-		}
-		counts[f.Name]++
 	}
-	if len(order) == 0 {
-		s := "ok: " + rep.Summary()
-		if !rep.OK() {
-			return Verdict{OK: false, Summary: rep.Summary()}
-		}
-		return Verdict{OK: true, Summary: s}
+	out = append(out, KV{"time without a leader (user partitions, summed)", v.Unavailable.Round(time.Millisecond).String()},
+		KV{"time below min.insync.replicas", v.UnderMinISR.Round(time.Millisecond).String()})
+	lin := v.Linearizability
+	if v.LinearizabilityNote != "" {
+		lin += " (" + v.LinearizabilityNote + ")"
 	}
-	parts := make([]string, len(order))
-	for i, name := range order {
-		parts[i] = fmt.Sprintf("%s ×%d", name, counts[name])
-	}
-	return Verdict{OK: false, Summary: strings.Join(parts, ", ")}
+	out = append(out, KV{"linearizability", lin})
+	return out
 }
 
 // lanes turns a history into one lane per client.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/model"
 )
 
@@ -106,11 +107,12 @@ type Measure struct {
 	Bad    []bool
 }
 
-// Measures returns the comparison's rows: per partition of the scenario's
-// topics, the time it was unavailable, the acknowledged or committed
-// records lost, the records truncated from replicas, the time to recover
-// after the last fault, and the final log length; then the consumers'
-// anomalies and the verdict.
+// Measures returns the comparison's rows, all read from each run's
+// verdict: per partition of the scenario's topics, the time it had no
+// leader, the time its ISR was below min.insync.replicas, the records lost
+// (and what allowed it), the records truncated from replicas, the time to
+// recover after the last fault, and the final log length; then the
+// consumers' anomalies and the verdict.
 func (c *Comparison) Measures() []Measure {
 	var out []Measure
 	add := func(name string, f func(r *Result) (string, bool)) {
@@ -123,23 +125,28 @@ func (c *Comparison) Measures() []Measure {
 		out = append(out, m)
 	}
 	for _, tp := range c.partitions() {
-		add(tp+" time unavailable", func(r *Result) (string, bool) {
-			d := r.Offline[tp]
+		pv := func(r *Result) checker.PartitionVerdict { p, _ := r.PartitionVerdict(tp); return p }
+		add(tp+" time unavailable (no leader)", func(r *Result) (string, bool) {
+			d := pv(r).Unavailable
+			return d.Round(time.Millisecond).String(), d > 0
+		})
+		add(tp+" time below min.insync.replicas", func(r *Result) (string, bool) {
+			d := pv(r).UnderMinISR
 			return d.Round(time.Millisecond).String(), d > 0
 		})
 		add(tp+" acknowledged or committed records lost", func(r *Result) (string, bool) {
-			n := r.LostIn(tp)
+			n := pv(r).Lost
 			return fmt.Sprint(n), n > 0
 		})
 		add(tp+" records truncated from replicas", func(r *Result) (string, bool) {
-			return fmt.Sprint(r.TruncatedIn[tp]), false
+			return fmt.Sprint(pv(r).Truncated), false
 		})
 		add(tp+" time to recover after the last fault", func(r *Result) (string, bool) {
-			d, ok := r.RecoveryTime(tp)
-			if !ok {
+			p := pv(r)
+			if !p.Recovered {
 				return "never", true
 			}
-			return d.Round(time.Millisecond).String(), false
+			return p.Recovery.Round(time.Millisecond).String(), false
 		})
 		add(tp+" final log length", func(r *Result) (string, bool) {
 			n, ok := r.FinalLength(tp)
@@ -151,8 +158,9 @@ func (c *Comparison) Measures() []Measure {
 	}
 	add("consumer anomalies", func(r *Result) (string, bool) {
 		n := 0
-		for _, f := range r.Bad() {
-			if strings.Contains(f.Name, "poll") || f.Name == "committed-offset-regression" {
+		for _, f := range r.Findings() {
+			if f.Class != checker.Note && (strings.Contains(f.Name, "poll") || strings.HasPrefix(f.Name, "committed-offset") ||
+				f.Name == "inconsistent-offsets" || f.Name == "G1a" || f.Name == "unsent-value") {
 				n++
 			}
 		}
@@ -171,51 +179,6 @@ func (c *Comparison) partitions() []string {
 		}
 	}
 	return out
-}
-
-// LostIn counts the acknowledged or committed records of one partition
-// that the run's bad findings say were lost.
-func (r *Result) LostIn(tp string) int {
-	n := 0
-	for _, f := range r.Bad() {
-		if (f.Name == "lost-write" || f.Name == "lost-committed") && f.TP.String() == tp {
-			n = max(n, spanOf(f.Offsets))
-		}
-	}
-	return n
-}
-
-// RecoveryTime is how long after the scenario's last fault every replica
-// of the partition was back and one of them led it; false if that never
-// happened before the run ended.
-func (r *Result) RecoveryTime(tp string) (time.Duration, bool) {
-	var last time.Duration
-	for _, f := range r.Schedule {
-		last = max(last, f.Time())
-	}
-	for _, p := range r.Timeline.Partitions {
-		if p.TP.String() != tp {
-			continue
-		}
-		for _, s := range p.Samples {
-			if s.At < last || !led(s) {
-				continue
-			}
-			all := true
-			for _, rs := range s.Replicas {
-				all = all && rs.Online
-			}
-			if all {
-				return s.At - last, true
-			}
-		}
-		// Already led and whole before the last fault, and it changed
-		// nothing since.
-		if n := len(p.Samples); n > 0 && p.Samples[n-1].At < last && led(p.Samples[n-1]) {
-			return 0, true
-		}
-	}
-	return 0, false
 }
 
 // FinalLength is the log end offset of the partition's final leader.
@@ -272,14 +235,37 @@ func MatrixAxes() []Axis {
 // A MatrixRow is one configuration of a matrix and what it showed.
 type MatrixRow struct {
 	Values []string // one per axis
-	// Invalid says why Kafka refuses this combination (empty if it runs).
+	// Invalid says why Kafka refuses this combination (empty if it ran).
 	Invalid string
 	Result  *Result
 }
 
+// RestrictAxes keeps, of the axes named in spec ("acks=1,enable.idempotence=false"),
+// only the values given.
+func RestrictAxes(axes []Axis, spec string) ([]Axis, error) {
+	out := slices.Clone(axes)
+	for _, kv := range strings.Split(spec, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		i := slices.IndexFunc(out, func(a Axis) bool { return a.Name == k })
+		if !ok || i < 0 {
+			var names []string
+			for _, a := range axes {
+				names = append(names, a.Name)
+			}
+			return nil, fmt.Errorf("%q: give AXIS=VALUE pairs separated by commas; the axes are %s", kv, strings.Join(names, ", "))
+		}
+		if !slices.Contains(out[i].Values, v) {
+			return nil, fmt.Errorf("%s=%q: accepted are %s", k, v, strings.Join(out[i].Values, ", "))
+		}
+		out[i].Values = []string{v}
+	}
+	return out, nil
+}
+
 // Matrix runs one seed and schedule across every combination of the axes'
-// values.
-func Matrix(s Scenario, axes []Axis, opts Options) ([]MatrixRow, error) {
+// values. A combination Kafka refuses is not run: its row says why. replay
+// makes each configuration's replay command from its values.
+func Matrix(s Scenario, axes []Axis, opts Options, replay func(values []string) string) ([]MatrixRow, error) {
 	s = s.Defaults()
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
@@ -314,15 +300,44 @@ func Matrix(s Scenario, axes []Axis, opts Options) ([]MatrixRow, error) {
 		}
 		vopts := opts
 		vopts.NoTimeline = true
-		if vopts.Replay == "" {
-			vopts.Replay = fmt.Sprintf("kafkasim matrix %s --seed %d (row %d)", s.Name, s.Seed, i+1)
+		if replay != nil {
+			vopts.Replay = replay(row.Values)
 		}
 		res, err := Run(vs, vopts)
 		if err != nil {
-			row.Invalid = err.Error()
+			return nil, fmt.Errorf("configuration %v: %w", row.Values, err)
 		}
 		row.Result = res
 		rows = append(rows, row)
 	}
 	return rows, nil
+}
+
+// A MatrixSummary adds a matrix's verdicts up.
+type MatrixSummary struct {
+	Ran, Rejected int
+	// Lossy counts configurations that lost records, Failed those whose
+	// verdict is not OK; MostLost is the largest loss.
+	Lossy, Failed, MostLost int
+}
+
+// NewMatrixSummary adds up the rows' verdicts.
+func NewMatrixSummary(rows []MatrixRow) MatrixSummary {
+	var m MatrixSummary
+	for _, row := range rows {
+		if row.Result == nil {
+			m.Rejected++
+			continue
+		}
+		m.Ran++
+		v := row.Result.Verdict
+		if v.Lost > 0 {
+			m.Lossy++
+			m.MostLost = max(m.MostLost, v.Lost)
+		}
+		if !v.OK {
+			m.Failed++
+		}
+	}
+	return m
 }

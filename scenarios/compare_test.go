@@ -20,13 +20,18 @@ func TestCleanVersusUnclean(t *testing.T) {
 	require.Equal(t, []string{"clean", "unclean", "elr"}, c.Variants)
 	clean, unclean := c.Results[0], c.Results[1]
 	assert.Equal(t, clean.Schedule, unclean.Schedule, "one schedule for every variant")
-	assert.Zero(t, clean.LostIn("orders-0"))
-	assert.Positive(t, unclean.LostIn("orders-0"))
-	assert.Greater(t, clean.Offline["orders-0"], unclean.Offline["orders-0"], "clean election waits for an ISR member")
-	assert.Positive(t, unclean.TruncatedIn["orders-0"])
+	cp, ok := clean.PartitionVerdict("orders-0")
+	require.True(t, ok)
+	up, ok := unclean.PartitionVerdict("orders-0")
+	require.True(t, ok)
+	assert.Zero(t, cp.Lost)
+	assert.Positive(t, up.Lost)
+	assert.Greater(t, cp.Unavailable, up.Unavailable, "clean election waits for an ISR member")
+	assert.Positive(t, up.Truncated)
+	assert.Equal(t, unclean.TruncatedIn["orders-0"], up.Truncated, "the verdict counts the truncations the brokers reported")
 	rows := c.Measures()
 	require.NotEmpty(t, rows)
-	assert.Equal(t, "orders-0 time unavailable", rows[0].Name)
+	assert.Equal(t, "orders-0 time unavailable (no leader)", rows[0].Name)
 	assert.Len(t, rows[0].Values, 3)
 	last := rows[len(rows)-1]
 	assert.Equal(t, "verdict", last.Name)
@@ -36,7 +41,7 @@ func TestCleanVersusUnclean(t *testing.T) {
 func TestMatrixMarksWhatKafkaRefuses(t *testing.T) {
 	axes := scenarios.MatrixAxes()
 	pick := []scenarios.Axis{axes[0], axes[5]} // acks × enable.idempotence
-	rows, err := scenarios.Matrix(parse(t, small), pick, scenarios.Options{})
+	rows, err := scenarios.Matrix(parse(t, small), pick, scenarios.Options{}, nil)
 	require.NoError(t, err)
 	require.Len(t, rows, 4)
 	for _, r := range rows {

@@ -72,37 +72,23 @@ type Result struct {
 	// reason; TruncatedIn by partition.
 	Truncations map[string]int64
 	TruncatedIn map[string]int64
-	// Offline is, per partition, how long no running replica led it
-	// while the run went (the final phase excluded).
-	Offline map[string]time.Duration
+	// Verdict is the run's answer, computed once from everything above:
+	// every output renders it.
+	Verdict *checker.Verdict
 }
 
 // Findings returns every finding of the run, live and from the history,
-// sorted by time.
-func (r *Result) Findings() []checker.Finding {
-	// The invariants' final check and the history's final-state check can
-	// both see one divergence: keep one of each.
-	seen := map[string]bool{}
-	key := func(f checker.Finding) string { return fmt.Sprint(f.Name, f.TP, f.Offsets, f.Brokers) }
-	for _, f := range r.Live {
-		seen[key(f)] = true
-	}
-	all := slices.Clone(r.Live)
-	for _, f := range r.Report.Findings {
-		if !seen[key(f)] {
-			all = append(all, f)
-		}
-	}
-	slices.SortStableFunc(all, func(a, b checker.Finding) int { return int(a.At - b.At) })
-	return all
-}
+// sorted by time: the verdict's.
+func (r *Result) Findings() []checker.Finding { return r.Verdict.Findings }
 
 // Bad returns the findings of a bad class (data loss, consistency,
 // invariant).
-func (r *Result) Bad() []checker.Finding { return checker.Bad(r.Findings()) }
+func (r *Result) Bad() []checker.Finding { return r.Verdict.Bad() }
 
-// OK reports whether the run found no problem.
-func (r *Result) OK() bool { return r.Stopped == nil && len(r.Bad()) == 0 }
+// OK reports whether the run found no problem: the verdict's OK (nothing
+// acknowledged lost, whatever the configuration allows; no anomaly; no
+// broken invariant; linearizability not refuted nor unchecked).
+func (r *Result) OK() bool { return r.Verdict.OK }
 
 // Expected reports whether the run showed what its scenario expects, and
 // if not, why. A scenario that expects findings names them; they may be of
@@ -167,17 +153,8 @@ func (r *Result) marksReached() (bool, string) {
 		strings.Join(short, ", "))
 }
 
-// Summary is the run's outcome in one line.
-func (r *Result) Summary() string {
-	if r.Stopped != nil {
-		return "stopped: " + r.Stopped.Error()
-	}
-	bad := r.Bad()
-	if len(bad) == 0 {
-		return "ok: no anomaly, no broken invariant"
-	}
-	return summarize(bad)
-}
+// Summary is the run's outcome in one line: the verdict's.
+func (r *Result) Summary() string { return r.Verdict.Summary() }
 
 func summarize(fs []checker.Finding) string {
 	if len(fs) == 0 {
@@ -201,10 +178,11 @@ func summarize(fs []checker.Finding) string {
 	return out
 }
 
-// tee forwards the brokers' observations to the invariants and counts
-// truncations.
+// tee forwards the brokers' observations to the invariants and the watch,
+// and counts truncations by reason.
 type tee struct {
 	inv   *checker.Invariants
+	watch *checker.Watch
 	count map[string]int64
 	byTP  map[string]int64
 }
@@ -215,6 +193,7 @@ func (t *tee) Acked(tp model.TopicPartition, leader, epoch int32, first, last in
 
 func (t *tee) Truncated(tp model.TopicPartition, broker int32, from, to int64, reason string) {
 	t.inv.Truncated(tp, broker, from, to, reason)
+	t.watch.Truncated(tp, broker, from, to, reason)
 	if to > from {
 		t.count[reason] += to - from
 		t.byTP[tp.String()] += to - from
@@ -229,6 +208,7 @@ type run struct {
 	net     *network.Network
 	cl      *cluster.Cluster
 	inv     *checker.Invariants
+	watch   *checker.Watch
 	rec     *model.Recorder
 	tl      *model.TimelineRecorder
 	obs     *tee
@@ -332,7 +312,8 @@ func (r *run) build() error {
 	r.net = net
 	run := checker.Run{Seed: s.Seed, Replay: r.opts.Replay}
 	r.inv = checker.NewInvariants(checker.InvariantConfig{Run: run, Continue: s.Checks.ContinueAfterInvariant})
-	r.obs = &tee{inv: r.inv, count: map[string]int64{}, byTP: map[string]int64{}}
+	r.watch = checker.NewWatch(minISRFunc(s))
+	r.obs = &tee{inv: r.inv, watch: r.watch, count: map[string]int64{}, byTP: map[string]int64{}}
 	cfg, err := clusterConfig(s)
 	if err != nil {
 		return err
@@ -350,6 +331,7 @@ func (r *run) build() error {
 	r.sim.OnNode(func(n *sim.Node, ev sim.NodeEvent) {
 		if id, ok := brokerOf[n]; ok && ev == sim.NodePowerLost {
 			r.inv.PowerLost(id)
+			r.watch.PowerLost(id)
 		}
 	})
 	header := model.Header{Seed: s.Seed, Replay: r.opts.Replay, Scenario: s.Name, Config: headerConfig(s)}
@@ -426,6 +408,7 @@ func (r *run) setup() error {
 	}
 	view := r.cl.View()
 	r.inv.Register(r.sim, view)
+	r.watch.Register(r.sim, view)
 	r.tl = model.NewTimelineRecorder(view)
 	if !r.opts.NoTimeline {
 		r.sim.AddCheck("timeline", func() error {
@@ -668,39 +651,6 @@ func (r *run) finish(res *Result) (*Result, error) {
 	res.End = end
 	res.Marks = r.sim.Marks()
 	res.Timeline = r.tl.Timeline()
-	res.Offline = offline(res.Timeline, res.Ready, min(time.Duration(r.s.Duration), end))
+	res.Verdict = verdictOf(res, r.watch, r.inv.Findings())
 	return res, nil
-}
-
-// offline sums, per partition, the time between from and to during which
-// no running replica acted as its leader: unavailable for writes, whether
-// the controller had no leader to name or named one that was down.
-func offline(tl *model.Timeline, from, to time.Duration) map[string]time.Duration {
-	out := map[string]time.Duration{}
-	for _, p := range tl.Partitions {
-		var total time.Duration
-		for i, s := range p.Samples {
-			end := to
-			if i+1 < len(p.Samples) {
-				end = min(p.Samples[i+1].At, to)
-			}
-			start := max(s.At, from)
-			if end > start && !led(s) {
-				total += end - start
-			}
-		}
-		out[p.TP.String()] = total
-	}
-	return out
-}
-
-// led reports whether a running replica acts as the leader the controller
-// named.
-func led(s model.PartitionSample) bool {
-	for _, r := range s.Replicas {
-		if r.Online && r.Leader && r.LeaderEpoch == s.Metadata.LeaderEpoch {
-			return true
-		}
-	}
-	return false
 }

@@ -48,7 +48,10 @@ func TestRunChecksEverything(t *testing.T) {
 	assert.Equal(t, "kafkasim run small --seed 1", res.Replay)
 	require.NotNil(t, res.Report.Linearizability)
 	assert.Equal(t, "ok", string(res.Report.Linearizability.Result))
-	assert.Positive(t, res.Offline["orders-0"], "the crashed leader's partition was unavailable a while")
+	pv, ok := res.PartitionVerdict("orders-0")
+	require.True(t, ok)
+	assert.Positive(t, pv.Unavailable, "the crashed leader's partition was unavailable a while")
+	assert.Equal(t, timelineOffline(res, "orders-0"), pv.Unavailable, "the watch, which runs without the timeline, agrees with the timeline")
 	assert.NotEmpty(t, res.Timeline.Partitions)
 	assert.Len(t, res.Timeline.Events, 3, "two faults and the final phase")
 	assert.Positive(t, res.Marks["fault.crash"])
@@ -171,4 +174,33 @@ func TestPartitionGroupsTakeSelectors(t *testing.T) {
 	require.GreaterOrEqual(t, before, int32(0))
 	require.GreaterOrEqual(t, after, int32(0), "a leader once the session of the cut-off one expired")
 	assert.NotEqual(t, before, after, "the controller elected another leader while the old one was cut off")
+}
+
+// timelineOffline sums, from the timeline's samples, the time between the
+// cluster's readiness and the scenario's end during which no running
+// replica served as the leader the controller named: an oracle for the
+// watch the verdict uses, which runs in every mode without the timeline.
+func timelineOffline(res *scenarios.Result, tp string) time.Duration {
+	to := min(time.Duration(res.Scenario.Duration), res.End)
+	var total time.Duration
+	for _, p := range res.Timeline.Partitions {
+		if p.TP.String() != tp {
+			continue
+		}
+		for i, s := range p.Samples {
+			end := to
+			if i+1 < len(p.Samples) {
+				end = min(p.Samples[i+1].At, to)
+			}
+			start := max(s.At, res.Ready)
+			led := false
+			for _, r := range s.Replicas {
+				led = led || (r.Online && r.Leader && r.LeaderEpoch == s.Metadata.LeaderEpoch)
+			}
+			if end > start && !led {
+				total += end - start
+			}
+		}
+	}
+	return total
 }

@@ -52,8 +52,14 @@ type SeedSummary struct {
 	Findings map[string]int `json:"findings,omitempty"`
 	// Lost is the number of acknowledged or committed records lost.
 	Lost int `json:"lost"`
-	// OfflineSeconds is the total time partitions were unavailable.
-	OfflineSeconds float64 `json:"offline_seconds"`
+	// LostBy splits Lost by what allowed the loss (a Kafka setting, or
+	// "none: a broken guarantee").
+	LostBy map[string]int `json:"lost_by,omitempty"`
+	// OfflineSeconds is the time the user topics' partitions had no
+	// serving leader, summed; UnderMinISRSeconds the time they were led
+	// with an ISR below min.insync.replicas.
+	OfflineSeconds     float64 `json:"offline_seconds"`
+	UnderMinISRSeconds float64 `json:"under_min_isr_seconds,omitempty"`
 	// Truncated is the number of records truncated from replicas.
 	Truncated int64 `json:"truncated"`
 	// Coverage lists the interesting states the run reached.
@@ -96,26 +102,9 @@ func (r *Result) Coverage() []string {
 	return out
 }
 
-// Lost counts the records a run's bad findings say were lost.
-func (r *Result) Lost() int {
-	n := 0
-	for _, f := range r.Bad() {
-		if f.Name != "lost-write" && f.Name != "lost-committed" {
-			continue
-		}
-		n += spanOf(f.Offsets)
-	}
-	return n
-}
-
-// spanOf counts the offsets a finding covers: its list, or the range its
-// first and last give when the list is a range's ends.
-func spanOf(offsets []int64) int {
-	if len(offsets) == 2 && offsets[1] > offsets[0]+1 {
-		return int(offsets[1] - offsets[0] + 1)
-	}
-	return len(offsets)
-}
+// Lost counts the distinct records (partition and offset) the run lost,
+// whatever allowed it: the verdict's.
+func (r *Result) Lost() int { return r.Verdict.Lost }
 
 // Summarize turns a run's result into its summary line.
 func (r *Result) Summarize(wall time.Duration) SeedSummary {
@@ -131,10 +120,13 @@ func (r *Result) Summarize(wall time.Duration) SeedSummary {
 		}
 		sum.Findings[f.Name]++
 	}
-	for tp, d := range r.Offline {
-		if !strings.HasPrefix(tp, "__") {
-			sum.OfflineSeconds += d.Seconds()
+	sum.OfflineSeconds = r.Verdict.Unavailable.Seconds()
+	sum.UnderMinISRSeconds = r.Verdict.UnderMinISR.Seconds()
+	for _, a := range r.Verdict.LostBy {
+		if sum.LostBy == nil {
+			sum.LostBy = map[string]int{}
 		}
+		sum.LostBy[a.Setting] = a.Records
 	}
 	for _, n := range r.Truncations {
 		sum.Truncated += n

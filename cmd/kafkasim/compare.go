@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/reports"
 	"github.com/kafkasim/kafkasim/scenarios"
 )
@@ -73,9 +74,10 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 }
 
 func runMatrix(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("matrix", "matrix SCENARIO [--seed N] [--out FILE.html]", stderr)
+	fs := newFlags("matrix", "matrix SCENARIO [--seed N] [--only AXIS=VALUE,...] [--out FILE.html]", stderr)
 	seed := fs.Uint64("seed", 0, "seed of the run (default: the scenario's)")
 	out := fs.String("out", "", "where to write the matrix report (default out/<scenario>-seed<N>-matrix.html)")
+	only := fs.String("only", "", "run only the configurations with these axis values, e.g. acks=1,min.insync.replicas=1 (one configuration also writes its run report)")
 	name, err := oneArg(fs, args, "scenario", "standard, or a scenario file (.json)")
 	if err != nil {
 		return err
@@ -87,60 +89,189 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 	if isSet(fs, "seed") {
 		s.Seed = *seed
 	}
+	axes := scenarios.MatrixAxes()
+	if *only != "" {
+		if axes, err = scenarios.RestrictAxes(axes, *only); err != nil {
+			return usageError("--only: %v", err)
+		}
+	}
 	if *out == "" {
 		*out = filepath.Join("out", fmt.Sprintf("%s-seed%d-matrix.html", s.Name, s.Seed))
 	}
-	axes := scenarios.MatrixAxes()
+	if err := ensureDir(*out); err != nil {
+		return err
+	}
 	start := time.Now()
-	rows, err := scenarios.Matrix(s, axes, scenarios.Options{})
+	cellReplay := func(values []string) string {
+		var kv []string
+		for i, a := range axes {
+			kv = append(kv, a.Name+"="+values[i])
+		}
+		return fmt.Sprintf("kafkasim matrix %s --seed %d --only %s", name, s.Seed, strings.Join(kv, ","))
+	}
+	rows, err := scenarios.Matrix(s, axes, scenarios.Options{}, cellReplay)
 	if err != nil {
 		return err
 	}
+	if len(rows) == 1 && rows[0].Result != nil {
+		// One configuration: its run, told in full.
+		o := outputFlags{out: strings.TrimSuffix(*out, ".html") + "-run.html"}
+		printResult(stdout, rows[0].Result, time.Since(start))
+		if err := reports.WriteFile(o.out, func(w io.Writer) error { return reports.WriteRun(w, reportOf(rows[0].Result)) }); err != nil {
+			return usageError("%v", err)
+		}
+		fmt.Fprintf(stdout, "report: %s\nreplay: %s\n", o.out, rows[0].Result.Replay)
+		if code := rows[0].Result.Verdict.ExitCode(); code != 0 {
+			return &exitError{code: code, err: fmt.Errorf("the run found problems: %s", rows[0].Result.Summary())}
+		}
+		return nil
+	}
+	m := scenarios.NewMatrixSummary(rows)
 	replay := fmt.Sprintf("kafkasim matrix %s --seed %d", name, s.Seed)
-	cols := []string{"verdict", "records lost", "unavailable"}
-	rep := reports.Comparison{Title: s.Name + ": what each configuration can lose", Seed: s.Seed, Replay: replay, Columns: cols,
-		RowHeader: "configuration", Intro: fmt.Sprintf("One seed and one fault schedule, run under each of %d configurations.", len(rows))}
-	fmt.Fprintf(stdout, "%s (seed %d): %d configurations in %v\n", s.Name, s.Seed, len(rows), time.Since(start).Round(time.Millisecond))
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	var head []string
-	for _, a := range axes {
-		head = append(head, a.Name)
+	fmt.Fprintf(stdout, "%s (seed %d): %d configurations run, %d rejected by Kafka, in %v\n", s.Name, s.Seed, m.Ran, m.Rejected,
+		time.Since(start).Round(time.Millisecond))
+	printMatrix(stdout, axes, rows)
+	headline := reports.Verdict{OK: m.Lossy == 0 && m.Failed == 0}
+	switch {
+	case m.Lossy > 0:
+		headline.Summary = fmt.Sprintf("✘ %d of %d configurations lost records (%d records at most)", m.Lossy, m.Ran, m.MostLost)
+	case m.Failed > 0:
+		headline.Summary = fmt.Sprintf("✘ %d of %d configurations found a problem", m.Failed, m.Ran)
+	default:
+		headline.Summary = fmt.Sprintf("✔ none of the %d configurations lost anything or found a problem", m.Ran)
 	}
-	fmt.Fprintf(tw, "  %s\t%s\n", strings.Join(head, "\t"), strings.Join(cols, "\t"))
-	for _, row := range rows {
-		var label []string
-		for i, a := range axes {
-			label = append(label, a.Name+"="+row.Values[i])
-		}
-		var vals []string
-		bad := []bool{false, false, false}
-		if row.Invalid != "" {
-			why := row.Invalid
-			if i := strings.Index(why, ": "); i > 0 && len(why) > 120 {
-				why = why[:120] + "…"
-			}
-			vals = []string{"not allowed by Kafka: " + why, "-", "-"}
-		} else {
-			r := row.Result
-			var offline time.Duration
-			for tp, d := range r.Offline {
-				if !strings.HasPrefix(tp, "__") {
-					offline += d
-				}
-			}
-			vals = []string{r.Summary(), fmt.Sprint(r.Lost()), offline.Round(time.Millisecond).String()}
-			bad = []bool{!r.OK(), r.Lost() > 0, false}
-		}
-		fmt.Fprintf(tw, "  %s\t%s\n", strings.Join(row.Values, "\t"), strings.Join(vals, "\t"))
-		rep.Rows = append(rep.Rows, reports.ComparisonRow{Measure: strings.Join(label, ", "), Values: vals, Bad: bad})
-	}
-	tw.Flush()
-	if err := ensureDir(*out); err != nil {
-		return err
+	rep := matrixReport(s.Name, s.Seed, replay, axes, rows, headline)
+	for _, f := range s.Faults {
+		rep.Faults = append(rep.Faults, reports.Event{At: f.Time(), Kind: string(f.Kind), Text: f.String()})
 	}
 	if err := reports.WriteFile(*out, func(w io.Writer) error { return reports.WriteComparison(w, rep) }); err != nil {
 		return usageError("%v", err)
 	}
-	fmt.Fprintf(stdout, "report: %s\nreplay: %s\n", *out, replay)
+	fmt.Fprintf(stdout, "%s\nreport: %s\nreplay: %s\n", headline.Summary, *out, replay)
+	if !headline.OK {
+		return &exitError{code: 1, err: fmt.Errorf("%s", strings.TrimPrefix(headline.Summary, "✘ "))}
+	}
 	return nil
+}
+
+// shortAxis abbreviates an axis name for a terminal table.
+var shortAxis = map[string]string{"acks": "acks", "min.insync.replicas": "minISR", "unclean.leader.election.enable": "unclean",
+	"eligible.leader.replicas": "ELR", "log.flush.interval.messages": "flush", "enable.idempotence": "idem"}
+
+// printMatrix prints one line per configuration that ran, within 120
+// columns, then the rejected combinations once.
+func printMatrix(w io.Writer, axes []scenarios.Axis, rows []scenarios.MatrixRow) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var head []string
+	for _, a := range axes {
+		h := shortAxis[a.Name]
+		if h == "" {
+			h = a.Name
+		}
+		head = append(head, h)
+	}
+	fmt.Fprintf(tw, "  %s\tlost\tno leader\t<minISR\tverdict\n", strings.Join(head, "\t"))
+	rejected := map[string][]string{}
+	var reasons []string
+	for _, row := range rows {
+		if row.Result == nil {
+			if rejected[row.Invalid] == nil {
+				reasons = append(reasons, row.Invalid)
+			}
+			rejected[row.Invalid] = append(rejected[row.Invalid], strings.Join(row.Values, "/"))
+			continue
+		}
+		v := row.Result.Verdict
+		fmt.Fprintf(tw, "  %s\t%d\t%v\t%v\t%s\n", strings.Join(row.Values, "\t"), v.Lost, v.Unavailable.Round(time.Millisecond),
+			v.UnderMinISR.Round(time.Millisecond), shortVerdict(v))
+	}
+	tw.Flush()
+	for _, why := range reasons {
+		fmt.Fprintf(w, "  not run, Kafka refuses %d combinations: %s\n", len(rejected[why]), fitLine(why, 100))
+	}
+}
+
+// shortVerdict says in a few words what a configuration's run came to.
+func shortVerdict(v *checker.Verdict) string {
+	switch {
+	case v.OK:
+		return "ok"
+	case v.Lost > 0 && len(v.LostBy) > 0:
+		a := v.LostBy[0]
+		if a.Allowance == checker.AllowNone {
+			return "LOSS: a broken guarantee"
+		}
+		return "loss allowed by " + string(a.Allowance)
+	case v.Stopped != "":
+		return "stopped by a broken invariant"
+	default:
+		return fitLine(v.Summary(), 40)
+	}
+}
+
+// fitLine shortens s to at most n characters at a word boundary.
+func fitLine(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	r := []rune(s)[:n-1]
+	if i := strings.LastIndexAny(string(r), " ,;:"); i > n/2 {
+		r = []rune(string(r)[:i])
+	}
+	return strings.TrimRight(string(r), " ,;:") + "…"
+}
+
+// matrixReport pivots the matrix: rows are the first two axes' values,
+// columns the rest; each cell is coloured by loss and shows the
+// unavailability and its replay command.
+func matrixReport(name string, seed uint64, replay string, axes []scenarios.Axis, rows []scenarios.MatrixRow, headline reports.Verdict) reports.Comparison {
+	rowAxes, colAxes := axes, []scenarios.Axis(nil)
+	if len(axes) > 2 {
+		rowAxes, colAxes = axes[:2], axes[2:]
+	}
+	label := func(as []scenarios.Axis, values []string) string {
+		var kv []string
+		for i, a := range as {
+			kv = append(kv, a.Name+"="+values[i])
+		}
+		return strings.Join(kv, ", ")
+	}
+	rep := reports.Comparison{Title: name + ": what each configuration can lose", Seed: seed, Replay: replay, Headline: &headline,
+		RowHeader: "configuration", Intro: fmt.Sprintf("One seed and one fault schedule, run under %d configurations. Each cell: records lost (and what allowed it), time without a leader, and the command that replays that configuration.", len(rows))}
+	rowIdx, colIdx := map[string]int{}, map[string]int{}
+	rejected := map[string]int{}
+	for _, row := range rows {
+		rk, ck := label(rowAxes, row.Values[:len(rowAxes)]), label(colAxes, row.Values[len(rowAxes):])
+		if _, ok := colIdx[ck]; !ok {
+			colIdx[ck] = len(rep.Columns)
+			rep.Columns = append(rep.Columns, ck)
+		}
+		if _, ok := rowIdx[rk]; !ok {
+			rowIdx[rk] = len(rep.Rows)
+			rep.Rows = append(rep.Rows, reports.ComparisonRow{Measure: rk})
+		}
+	}
+	for i := range rep.Rows {
+		rep.Rows[i].Values = make([]string, len(rep.Columns))
+		rep.Rows[i].Bad = make([]bool, len(rep.Columns))
+	}
+	for _, row := range rows {
+		r, c := rowIdx[label(rowAxes, row.Values[:len(rowAxes)])], colIdx[label(colAxes, row.Values[len(rowAxes):])]
+		if row.Result == nil {
+			rep.Rows[r].Values[c] = "not run: Kafka refuses it"
+			if rejected[row.Invalid] == 0 {
+				rep.Rejected = append(rep.Rejected, row.Invalid)
+			}
+			rejected[row.Invalid]++
+			continue
+		}
+		v := row.Result.Verdict
+		cell := fmt.Sprintf("%s · no leader %v", shortVerdict(v), v.Unavailable.Round(time.Millisecond))
+		if v.Lost > 0 {
+			cell = fmt.Sprintf("lost %d (%s) · no leader %v", v.Lost, shortVerdict(v), v.Unavailable.Round(time.Millisecond))
+		}
+		rep.Rows[r].Values[c] = cell + "\n" + row.Result.Replay
+		rep.Rows[r].Bad[c] = !v.OK
+	}
+	return rep
 }

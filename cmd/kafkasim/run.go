@@ -174,8 +174,8 @@ func runAndReport(s scenarios.Scenario, opts scenarios.Options, o outputFlags, s
 		}
 		return nil
 	}
-	if !res.OK() {
-		return &exitError{code: 1, err: fmt.Errorf("the run found problems: %s", res.Summary())}
+	if code := res.Verdict.ExitCode(); code != 0 {
+		return &exitError{code: code, err: fmt.Errorf("the run found problems: %s", res.Summary())}
 	}
 	return nil
 }
@@ -204,32 +204,53 @@ func printResult(w io.Writer, res *scenarios.Result, wall time.Duration) {
 	fmt.Fprintf(w, "  cluster ready at %v; ran to %v of simulated time in %v: %d events, trace hash %s\n",
 		res.Ready.Round(time.Millisecond), res.End.Round(time.Millisecond), wall.Round(time.Millisecond), res.Steps, res.TraceHash)
 	fmt.Fprintf(w, "  %d client operations\n", len(res.History.Ops))
-	for _, tp := range slices.Sorted(maps.Keys(res.Offline)) {
-		if strings.HasPrefix(tp, "__") || res.Offline[tp] == 0 {
+	v := res.Verdict
+	for _, p := range v.Partitions {
+		if p.Internal && p.Unavailable == 0 && p.Lost == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "  %s: unavailable %v\n", tp, res.Offline[tp].Round(time.Millisecond))
-	}
-	var truncated int64
-	for _, n := range res.Truncations {
-		truncated += n
-	}
-	if truncated > 0 {
-		fmt.Fprintf(w, "  records truncated from replicas: %d\n", truncated)
+		var parts []string
+		if p.Unavailable > 0 {
+			parts = append(parts, fmt.Sprintf("no leader for %v", p.Unavailable.Round(time.Millisecond)))
+		}
+		if p.UnderMinISR > 0 {
+			parts = append(parts, fmt.Sprintf("ISR below min.insync.replicas for %v", p.UnderMinISR.Round(time.Millisecond)))
+		}
+		if p.Truncated > 0 {
+			parts = append(parts, fmt.Sprintf("%d records truncated from replicas", p.Truncated))
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(w, "  %s: %s\n", p.TP, strings.Join(parts, ", "))
+		}
 	}
 	if res.Stopped != nil {
 		fmt.Fprintf(w, "  STOPPED: %v\n", res.Stopped)
 	}
-	counts := map[checker.Class]int{}
-	for _, f := range res.Findings() {
-		counts[f.Class]++
-		if f.Class.Bad() {
-			fmt.Fprintf(w, "  %s\n", f.Short())
+	const most = 10
+	for i, inc := range v.Incidents {
+		if i == most {
+			fmt.Fprintf(w, "  ... and %d more incidents: see the report\n", len(v.Incidents)-most)
+			break
+		}
+		fmt.Fprintf(w, "  %s\n", inc.Headline)
+		if inc.Replay != "" {
+			fmt.Fprintf(w, "    replay to that moment: %s\n", inc.Replay)
 		}
 	}
-	if n := counts[checker.Expected] + counts[checker.Note]; n > 0 {
-		fmt.Fprintf(w, "  (%d findings the configuration allows and %d notes: see the report)\n", counts[checker.Expected], counts[checker.Note])
+	notes := 0
+	for _, f := range v.Findings {
+		if f.Class == checker.Note {
+			notes++
+		}
 	}
+	if notes > 0 {
+		fmt.Fprintf(w, "  (%d notes, such as acknowledged writes nobody read by the end: see the report)\n", notes)
+	}
+	lin := v.Linearizability
+	if v.LinearizabilityNote != "" {
+		lin += ": " + v.LinearizabilityNote
+	}
+	fmt.Fprintf(w, "  linearizability: %s\n", lin)
 	fmt.Fprintf(w, "verdict: %s\n", res.Summary())
 	ok, why := res.Expected()
 	mark := "met"
@@ -274,10 +295,8 @@ func reportOf(res *scenarios.Result) reports.Run {
 	r := reports.Build(reports.Source{
 		Title: s.Name, Description: desc, History: res.History, Report: res.Report, Timeline: res.Timeline,
 		TraceHash: res.TraceHash, Duration: res.End, Steps: res.Steps, Config: config, Marks: res.Marks, Live: res.Live,
+		Verdict: res.Verdict,
 	})
-	if res.Stopped != nil {
-		r.Verdict = reports.Verdict{OK: false, Summary: "stopped by a broken invariant: " + res.Stopped.Error()}
-	}
 	if ok, why := res.Expected(); ok {
 		r.Notes = append(r.Notes, "Expectation met: "+why+".")
 	} else {

@@ -92,7 +92,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	}
 	t := scenarios.TallySummaries(sums)
 	printTally(stdout, s.Name, t, sums, wall)
-	sweep := sweepReport(s.Name, t, sums)
+	sweep := sweepReport(s.Name, t, sums, *expect)
 	if err := reports.WriteFile(*out, func(w io.Writer) error { return reports.WriteSweep(w, sweep) }); err != nil {
 		return usageError("%v", err)
 	}
@@ -132,8 +132,10 @@ func progressBar(w io.Writer, quiet bool) func(done, total int) {
 	return func(done, total int) {
 		const width = 40
 		n := done * width / total
-		rate := float64(done) / time.Since(start).Minutes()
-		fmt.Fprintf(f, "\r[%s%s] %d/%d seeds, %.0f seeds/min", strings.Repeat("#", n), strings.Repeat(".", width-n), done, total, rate)
+		elapsed := time.Since(start)
+		rate := float64(done) / elapsed.Minutes()
+		eta := time.Duration(float64(elapsed) / float64(done) * float64(total-done)).Round(time.Second)
+		fmt.Fprintf(f, "\r[%s%s] %d/%d seeds, %.0f seeds/min, ETA %v   ", strings.Repeat("#", n), strings.Repeat(".", width-n), done, total, rate, eta)
 		if done == total {
 			fmt.Fprintln(f)
 		}
@@ -167,23 +169,43 @@ func printTally(w io.Writer, name string, t scenarios.Tally, sums []scenarios.Se
 	}
 }
 
-func sweepReport(name string, t scenarios.Tally, sums []scenarios.SeedSummary) reports.Sweep {
+// sweepReport builds the sweep's page; its headline is the one the exit
+// code gives: with expect, whether every seed showed what the scenario
+// expects, else whether every seed passed.
+func sweepReport(name string, t scenarios.Tally, sums []scenarios.SeedSummary, expect bool) reports.Sweep {
 	sw := reports.Sweep{Title: name + ": " + strconv.Itoa(t.Seeds) + " seeds", Scenario: name, Seeds: t.Seeds}
+	for _, s := range sums {
+		if !s.Expected {
+			sw.Unexpected = append(sw.Unexpected, reports.SweepFailure{Seed: s.Seed, Summary: s.Unexpected, Replay: s.Replay})
+		}
+	}
+	switch {
+	case expect && len(sw.Unexpected) > 0:
+		sw.Headline = reports.Verdict{Summary: fmt.Sprintf("✘ %d of %d seeds did not show what %s expects", len(sw.Unexpected), t.Seeds, name)}
+	case expect:
+		sw.Headline = reports.Verdict{OK: true, Summary: fmt.Sprintf("✔ all %d seeds showed what %s expects (%d of them found problems, as the scenario intends)", t.Seeds, name, len(t.Failing))}
+	case len(t.Failing) > 0:
+		sw.Headline = reports.Verdict{Summary: fmt.Sprintf("✘ %d of %d seeds found a problem", len(t.Failing), t.Seeds)}
+	default:
+		sw.Headline = reports.Verdict{OK: true, Summary: fmt.Sprintf("✔ all %d seeds passed", t.Seeds)}
+	}
 	for _, k := range slices.Sorted(maps.Keys(t.Outcomes)) {
 		sw.Outcomes = append(sw.Outcomes, reports.Count{Name: k, Count: uint64(t.Outcomes[k])})
 	}
 	for _, st := range scenarios.States {
 		sw.Coverage = append(sw.Coverage, reports.Count{Name: st.Name, Count: uint64(t.Coverage[st.Name])})
 	}
-	var lost, offline, truncated []float64
+	var lost, offline, under, truncated []float64
 	for _, s := range sums {
 		lost = append(lost, float64(s.Lost))
 		offline = append(offline, s.OfflineSeconds)
+		under = append(under, s.UnderMinISRSeconds)
 		truncated = append(truncated, float64(s.Truncated))
 	}
 	sw.Histograms = []reports.Histogram{
-		{Title: "acknowledged or committed records lost per run", Unit: "records", Values: lost},
-		{Title: "partition unavailability per run", Unit: "s", Values: offline},
+		{Title: "records lost per run (acknowledged or committed, whatever allowed it)", Unit: "records", Values: lost},
+		{Title: "time without a leader per run (user partitions, summed)", Unit: "s", Values: offline},
+		{Title: "time below min.insync.replicas per run (acks=all writes fail)", Unit: "s", Values: under},
 		{Title: "records truncated from replicas per run", Unit: "records", Values: truncated},
 	}
 	for _, f := range t.Failing {

@@ -1,0 +1,247 @@
+package checker
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/kafkasim/kafkasim/model"
+)
+
+// A Watch follows a cluster after every simulation step and keeps what a
+// verdict needs beyond the history: for each partition, the moments it had
+// no serving leader, its ISR below min.insync.replicas, or a replica
+// offline; and the events that explain a loss (elections, clean or unclean,
+// truncations and power losses), each with its simulated time and step.
+//
+// It is cheap enough to run in every mode (sweeps and matrices too): it
+// reads a partition only when the view says the partition changed, and it
+// keeps one entry per change, not per step. It is the broker's
+// model.Observer for truncations (forward them with Truncated).
+type Watch struct {
+	view    model.ClusterView
+	pv      model.PartitionVersions
+	now     func() time.Duration
+	steps   func() uint64
+	minISR  func(tp model.TopicPartition, replicas int) int
+	version uint64
+	checked bool
+	parts   map[model.TopicPartition]*watchPart
+	events  []Event
+}
+
+// An Event is a moment that can explain a loss or an outage.
+type Event struct {
+	At   time.Duration
+	Step uint64
+	// Kind is EventElection, EventUncleanElection, EventTruncation or
+	// EventPowerLoss.
+	Kind string
+	// TP is the partition (none for a power loss); Broker the broker
+	// elected, truncated, or that lost power.
+	TP     model.TopicPartition
+	Broker int32
+	// From and To bound a truncation's offsets [From, To) (To is -1 when
+	// unknown); Epoch is an election's leader epoch.
+	From, To int64
+	Epoch    int32
+	// Text says what happened in an operator's words.
+	Text string
+}
+
+// The kinds of events a Watch records.
+const (
+	EventElection        = "election"
+	EventUncleanElection = "unclean-election"
+	EventTruncation      = "truncation"
+	EventPowerLoss       = "power-loss"
+)
+
+// watchState is what availability depends on.
+type watchState struct {
+	At    time.Duration
+	Led   bool // a running replica serves as the leader the controller named
+	Under bool // the ISR is below min.insync.replicas: acks=all writes fail
+	Whole bool // every assigned replica is online
+}
+
+type watchPart struct {
+	version   uint64
+	versioned bool
+	md        model.PartitionMetadata
+	mdSeen    bool
+	states    []watchState // one per change
+}
+
+// NewWatch returns a watch; minISR gives a partition's effective
+// min.insync.replicas for its number of replicas (nil: 1).
+func NewWatch(minISR func(tp model.TopicPartition, replicas int) int) *Watch {
+	if minISR == nil {
+		minISR = func(model.TopicPartition, int) int { return 1 }
+	}
+	return &Watch{minISR: minISR, parts: map[model.TopicPartition]*watchPart{},
+		now: func() time.Duration { return 0 }, steps: func() uint64 { return 0 }}
+}
+
+// Register attaches the watch to a view and checks it after every step of
+// the kernel.
+func (w *Watch) Register(k Kernel, view model.ClusterView) {
+	w.view, w.now, w.steps = view, k.Now, k.Steps
+	w.pv, _ = view.(model.PartitionVersions)
+	k.AddCheck("watch", w.Check)
+}
+
+// Check reads the partitions that changed since the last call.
+func (w *Watch) Check() error {
+	if w.view == nil {
+		return nil
+	}
+	if v := w.view.Version(); w.checked && v == w.version {
+		return nil
+	} else {
+		w.version, w.checked = v, true
+	}
+	for _, tp := range w.view.Partitions() {
+		p := w.parts[tp]
+		if p == nil {
+			p = &watchPart{}
+			w.parts[tp] = p
+		}
+		if w.pv != nil {
+			v := w.pv.PartitionVersion(tp)
+			if p.versioned && v == p.version {
+				continue
+			}
+			p.version, p.versioned = v, true
+		}
+		w.checkPartition(tp, p)
+	}
+	return nil
+}
+
+func (w *Watch) checkPartition(tp model.TopicPartition, p *watchPart) {
+	md, ok := w.view.Metadata(tp)
+	st := watchState{At: w.now()}
+	if ok {
+		reps := w.view.Replicas(tp)
+		st.Whole = true
+		for _, r := range reps {
+			if r.Online() && r.IsLeader() && r.LeaderEpoch() == md.LeaderEpoch {
+				st.Led = true
+			}
+			st.Whole = st.Whole && r.Online()
+		}
+		st.Under = len(md.ISR) < w.minISR(tp, len(md.Replicas))
+		w.elections(tp, p, md)
+	}
+	if n := len(p.states); n == 0 || p.states[n-1].Led != st.Led || p.states[n-1].Under != st.Under || p.states[n-1].Whole != st.Whole {
+		p.states = append(p.states, st)
+	}
+}
+
+// elections records a change of leader: unclean when the new leader was
+// neither in the ISR, nor in the ELR, nor the last known leader (KIP-966),
+// or when the controller marks it recovering (KIP-704).
+func (w *Watch) elections(tp model.TopicPartition, p *watchPart, md model.PartitionMetadata) {
+	if p.mdSeen && md.Leader != model.NoLeader && md.LeaderEpoch > p.md.LeaderEpoch && md.Leader != p.md.Leader {
+		prev := p.md
+		unclean := md.Recovering || (!slices.Contains(prev.ISR, md.Leader) && !slices.Contains(prev.ELR, md.Leader) &&
+			!slices.Contains(prev.LastKnownELR, md.Leader))
+		e := Event{At: w.now(), Step: w.steps(), Kind: EventElection, TP: tp, Broker: md.Leader, Epoch: md.LeaderEpoch}
+		if unclean {
+			e.Kind = EventUncleanElection
+			e.Text = fmt.Sprintf("broker %d, not in the ISR %v, was elected leader of %s uncleanly (leader epoch %d)", md.Leader, prev.ISR, tp, md.LeaderEpoch)
+		} else {
+			e.Text = fmt.Sprintf("broker %d was elected leader of %s (leader epoch %d)", md.Leader, tp, md.LeaderEpoch)
+		}
+		w.events = append(w.events, e)
+	}
+	if !p.mdSeen || p.md.LeaderEpoch != md.LeaderEpoch || p.md.Leader != md.Leader || !slices.Equal(p.md.ISR, md.ISR) ||
+		!slices.Equal(p.md.ELR, md.ELR) || !slices.Equal(p.md.LastKnownELR, md.LastKnownELR) || p.md.Recovering != md.Recovering {
+		p.md = md
+		p.md.ISR, p.md.ELR, p.md.LastKnownELR, p.md.Replicas = slices.Clone(md.ISR), slices.Clone(md.ELR), slices.Clone(md.LastKnownELR), slices.Clone(md.Replicas)
+	}
+	p.mdSeen = true
+}
+
+// Truncated records that a replica removed [from, to) from its log.
+func (w *Watch) Truncated(tp model.TopicPartition, broker int32, from, to int64, reason string) {
+	if to >= 0 && to <= from {
+		return
+	}
+	what := fmt.Sprintf("offsets %d..%d", from, to-1)
+	if to < 0 {
+		what = fmt.Sprintf("everything from offset %d", from)
+	}
+	w.events = append(w.events, Event{At: w.now(), Step: w.steps(), Kind: EventTruncation, TP: tp, Broker: broker, From: from, To: to,
+		Text: fmt.Sprintf("broker %d truncated %s of %s (%s)", broker, what, tp, reason)})
+}
+
+// PowerLost records that a broker lost power: its unflushed writes are gone.
+func (w *Watch) PowerLost(broker int32) {
+	w.events = append(w.events, Event{At: w.now(), Step: w.steps(), Kind: EventPowerLoss, Broker: broker,
+		Text: fmt.Sprintf("broker %d lost power, and with it what its page cache had not written to disk", broker)})
+}
+
+// Events returns the recorded events in the order they happened.
+func (w *Watch) Events() []Event { return slices.Clone(w.events) }
+
+// Partitions returns the partitions the watch saw, sorted.
+func (w *Watch) Partitions() []model.TopicPartition {
+	out := make([]model.TopicPartition, 0, len(w.parts))
+	for tp := range w.parts {
+		out = append(out, tp)
+	}
+	slices.SortFunc(out, model.TopicPartition.Compare)
+	return out
+}
+
+// Unavailable returns how long, between from and to, the partition had no
+// running replica serving as the leader the controller named (nothing could
+// be written or read), and how long its ISR was below
+// min.insync.replicas while it was led (acks=all writes failed).
+func (w *Watch) Unavailable(tp model.TopicPartition, from, to time.Duration) (leaderless, underMinISR time.Duration) {
+	p := w.parts[tp]
+	if p == nil {
+		return 0, 0
+	}
+	for i, s := range p.states {
+		end := to
+		if i+1 < len(p.states) {
+			end = min(p.states[i+1].At, to)
+		}
+		start := max(s.At, from)
+		if end <= start {
+			continue
+		}
+		switch {
+		case !s.Led:
+			leaderless += end - start
+		case s.Under:
+			underMinISR += end - start
+		}
+	}
+	return leaderless, underMinISR
+}
+
+// Recovery returns how long after t the partition was led with every
+// replica online again; false if that never happened.
+func (w *Watch) Recovery(tp model.TopicPartition, t time.Duration) (time.Duration, bool) {
+	p := w.parts[tp]
+	if p == nil {
+		return 0, false
+	}
+	for i, s := range p.states {
+		if s.At > t {
+			if s.Led && s.Whole {
+				return s.At - t, true
+			}
+			continue
+		}
+		// The state in force at t, if no later one starts at or before t.
+		if (i+1 == len(p.states) || p.states[i+1].At > t) && s.Led && s.Whole {
+			return 0, true
+		}
+	}
+	return 0, false
+}

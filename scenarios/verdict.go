@@ -1,0 +1,124 @@
+package scenarios
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/kafkasim/kafkasim/checker"
+	"github.com/kafkasim/kafkasim/model"
+)
+
+// verdictOf computes a finished run's verdict: the one place a run's answer
+// is made.
+func verdictOf(res *Result, watch *checker.Watch, live []checker.Finding) *checker.Verdict {
+	s := res.Scenario
+	var lastFault time.Duration
+	for _, f := range res.Schedule {
+		lastFault = max(lastFault, f.Time())
+	}
+	var stopped error
+	if res.Stopped != nil {
+		stopped = res.Stopped
+	}
+	replay := res.Replay
+	return checker.NewVerdict(checker.VerdictInput{
+		Run:            checker.Run{Seed: s.Seed, Replay: replay},
+		Report:         res.Report,
+		Live:           live,
+		Stopped:        stopped,
+		Watch:          watch,
+		From:           res.Ready,
+		To:             min(time.Duration(s.Duration), res.End),
+		LastFault:      lastFault,
+		Settings:       settingsOf(s),
+		UserPartitions: userPartitions(s),
+		History:        res.History,
+		ReplayUntilStep: func(step uint64) string {
+			return fmt.Sprintf("%s --until-step %d", replay, step)
+		},
+	})
+}
+
+// userPartitions lists the partitions of the scenario's own topics.
+func userPartitions(s Scenario) []model.TopicPartition {
+	var out []model.TopicPartition
+	for _, t := range s.Cluster.Topics {
+		for p := range t.Partitions {
+			out = append(out, model.TopicPartition{Topic: t.Name, Partition: int32(p)})
+		}
+	}
+	return out
+}
+
+// settingsOf reads what decides what the scenario's topics can lose.
+func settingsOf(s Scenario) checker.Settings {
+	set := checker.Settings{Topics: map[string]checker.TopicSettings{}}
+	cluster := checker.TopicSettings{MinInsyncReplicas: 1}
+	if v, err := strconv.Atoi(s.Cluster.BrokerConfig["min.insync.replicas"]); err == nil {
+		cluster.MinInsyncReplicas = v
+	}
+	if v, err := strconv.Atoi(s.Cluster.ControllerConfig["min.insync.replicas"]); err == nil {
+		cluster.MinInsyncReplicas = v
+	}
+	cluster.Unclean = s.Cluster.ControllerConfig["unclean.leader.election.enable"] == "true"
+	for _, t := range s.Cluster.Topics {
+		ts := cluster
+		if v, err := strconv.Atoi(t.Config["min.insync.replicas"]); err == nil {
+			ts.MinInsyncReplicas = v
+		}
+		if v, ok := t.Config["unclean.leader.election.enable"]; ok {
+			ts.Unclean = v == "true"
+		}
+		ts.MinInsyncReplicas = min(ts.MinInsyncReplicas, t.ReplicationFactor)
+		set.Topics[t.Name] = ts
+	}
+	for _, k := range []string{"log.flush.interval.messages", "log.flush.interval.ms"} {
+		if v, err := strconv.ParseInt(s.Cluster.BrokerConfig[k], 10, 64); err == nil && v > 0 {
+			set.Fsync = true
+		}
+	}
+	p := s.Cluster.Protocol
+	if p.Truncation != "" && p.Truncation != "fetch" {
+		set.Variants = append(set.Variants, "truncation="+p.Truncation)
+	}
+	if p.NoBrokerEpochCheck {
+		set.Variants = append(set.Variants, "no KIP-903 broker epoch check")
+	}
+	if p.LegacyHighWatermark {
+		set.Variants = append(set.Variants, "legacy high-water mark (before KAFKA-15583)")
+	}
+	if p.LegacyProducerChecks {
+		set.Variants = append(set.Variants, "legacy producer checks")
+	}
+	return set
+}
+
+// minISRFunc gives a partition's effective min.insync.replicas (the topic's,
+// else the cluster's, at most its replica count), for the watch's
+// under-min-ISR time. Internal topics use the cluster default.
+func minISRFunc(s Scenario) func(tp model.TopicPartition, replicas int) int {
+	set := settingsOf(s)
+	def := 1
+	if v, err := strconv.Atoi(s.Cluster.BrokerConfig["min.insync.replicas"]); err == nil {
+		def = v
+	}
+	return func(tp model.TopicPartition, replicas int) int {
+		n := def
+		if ts, ok := set.Topics[tp.Topic]; ok {
+			n = ts.MinInsyncReplicas
+		}
+		return max(1, min(n, replicas))
+	}
+}
+
+// PartitionVerdict returns the verdict on one partition ("orders-0"), and
+// false if the run has none for it.
+func (r *Result) PartitionVerdict(tp string) (checker.PartitionVerdict, bool) {
+	for _, p := range r.Verdict.Partitions {
+		if p.TP.String() == tp {
+			return p, true
+		}
+	}
+	return checker.PartitionVerdict{}, false
+}
