@@ -526,10 +526,17 @@ func (inv *Invariants) checkISR(tp model.TopicPartition, st *tpState, md model.P
 				Message: fmt.Sprintf("ISR member %d restarted with log end offset %d, below leader %d's high-water mark %d: Kafka keeps it in the ISR until it is removed, and committed records are at risk",
 					m, leo, md.Leader, hwm)})
 		} else {
+			// Either the member never restarted, or it caught up with this
+			// leader after its restart and lost records since without
+			// restarting again (a truncation).
+			why := "which did not restart"
+			if rs.restarted {
+				why = "which had caught up with this leader since its last restart and has removed records from its log since"
+			}
 			inv.report(fmt.Sprintf("hwm-above-isr-leo|%s|%d|%d", tp, m, r.Incarnation()), Finding{Name: "hwm-above-isr-leo", Class: Invariant, TP: tp,
 				Brokers: []int32{md.Leader, m}, Offsets: span(leo, hwm),
-				Message: fmt.Sprintf("leader %d (epoch %d) has high-water mark %d, above the log end offset %d of ISR member %d, which did not restart",
-					md.Leader, md.LeaderEpoch, hwm, leo, m)})
+				Message: fmt.Sprintf("leader %d (epoch %d) has high-water mark %d, above the log end offset %d of ISR member %d, %s",
+					md.Leader, md.LeaderEpoch, hwm, leo, m, why)})
 		}
 	}
 }

@@ -200,7 +200,11 @@ func writeHistory(path string, h *model.History) error {
 // printResult prints a run's outcome for a terminal.
 func printResult(w io.Writer, res *scenarios.Result, wall time.Duration) {
 	s := res.Scenario
-	fmt.Fprintf(w, "%s (seed %d): %s\n", s.Name, s.Seed, s.Description)
+	if s.Description != "" {
+		fmt.Fprintf(w, "%s (seed %d): %s\n", s.Name, s.Seed, s.Description)
+	} else {
+		fmt.Fprintf(w, "%s (seed %d)\n", s.Name, s.Seed)
+	}
 	fmt.Fprintf(w, "  cluster ready at %v; ran to %v of simulated time in %v: %d events, trace hash %s\n",
 		res.Ready.Round(time.Millisecond), res.End.Round(time.Millisecond), wall.Round(time.Millisecond), res.Steps, res.TraceHash)
 	fmt.Fprintf(w, "  %d client operations\n", len(res.History.Ops))

@@ -1,0 +1,30 @@
+package scenarios_test
+
+import (
+	"os"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kafkasim/kafkasim/scenarios"
+)
+
+// TestReadmeScenarios parses every JSON block of the README as a scenario
+// and runs it: an example users copy must be valid and show what it says it
+// expects.
+func TestReadmeScenarios(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	blocks := regexp.MustCompile("(?s)```json\n(.*?)```").FindAllSubmatch(readme, -1)
+	require.NotEmpty(t, blocks, "the README shows the scenario format")
+	for i, b := range blocks {
+		s, err := scenarios.Parse("README.md block "+string(rune('1'+i)), b[1])
+		require.NoError(t, err)
+		res, err := scenarios.Run(s, scenarios.Options{})
+		require.NoError(t, err)
+		ok, why := res.Expected()
+		assert.True(t, ok, "README scenario %s: %s (replay: %s)", s.Name, why, res.Replay)
+	}
+}
