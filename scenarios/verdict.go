@@ -78,6 +78,27 @@ func settingsOf(s Scenario) checker.Settings {
 			set.Fsync = true
 		}
 	}
+	set.Variants = lossVariants(s)
+	return set
+}
+
+// VariantNames names the historical protocol variants a scenario chose, and
+// ELR when on (empty: current Kafka's defaults).
+func VariantNames(s Scenario) []string {
+	var out []string
+	p := s.Cluster.Protocol
+	if p.EligibleLeaderReplicas {
+		out = append(out, "eligible leader replicas (KIP-966)")
+	}
+	if p.NoPreVote {
+		out = append(out, "no KRaft pre-vote (before KIP-996)")
+	}
+	return append(out, lossVariants(s)...)
+}
+
+// lossVariants names the variants that bring back a way to lose data.
+func lossVariants(s Scenario) []string {
+	var set struct{ Variants []string }
 	p := s.Cluster.Protocol
 	if p.Truncation != "" && p.Truncation != "fetch" {
 		set.Variants = append(set.Variants, "truncation="+p.Truncation)
@@ -91,7 +112,7 @@ func settingsOf(s Scenario) checker.Settings {
 	if p.LegacyProducerChecks {
 		set.Variants = append(set.Variants, "legacy producer checks")
 	}
-	return set
+	return set.Variants
 }
 
 // minISRFunc gives a partition's effective min.insync.replicas (the topic's,

@@ -287,14 +287,24 @@ func reportOf(res *scenarios.Result) reports.Run {
 		}
 	}
 	for _, p := range s.Workload.Producers {
-		props := fmt.Sprint(p.Config)
-		config = append(config, kv(fmt.Sprintf("%d producers → %s", p.Count, p.Topic), fmt.Sprintf("%v records/s each, %d keys, %s", p.Rate, p.Keys, props)))
+		desc := fmt.Sprintf("%v records/s each, %d keys", p.Rate, p.Keys)
+		if len(p.Config) > 0 {
+			desc += ", " + properties(p.Config)
+		}
+		config = append(config, kv(fmt.Sprintf("%d producers → %s", p.Count, p.Topic), desc))
 	}
 	for _, c := range s.Workload.Consumers {
-		config = append(config, kv(fmt.Sprintf("%d consumers of %v", c.Count, c.Topics), fmt.Sprintf("group %q, %v", c.Group, c.Config)))
+		desc := "assigned every partition (no group)"
+		if c.Group != "" {
+			desc = "group " + c.Group
+		}
+		if len(c.Config) > 0 {
+			desc += ", " + properties(c.Config)
+		}
+		config = append(config, kv(fmt.Sprintf("%d consumers of %s", c.Count, strings.Join(c.Topics, ", ")), desc))
 	}
-	if p := s.Cluster.Protocol; p != (scenarios.Protocol{}) {
-		config = append(config, kv("protocol variants", fmt.Sprintf("%+v", p)))
+	for _, v := range settingsVariants(s) {
+		config = append(config, kv("protocol variant", v))
 	}
 	r := reports.Build(reports.Source{
 		Title: s.Name, Description: desc, History: res.History, Report: res.Report, Timeline: res.Timeline,
@@ -330,3 +340,15 @@ func runScenarios(args []string, stdout, stderr io.Writer) error {
 	}
 	return nil
 }
+
+// properties renders Kafka properties as "name=value, ...", sorted.
+func properties(m map[string]string) string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, k+"="+m[k])
+	}
+	return strings.Join(out, ", ")
+}
+
+// settingsVariants names the protocol variants a scenario chose.
+func settingsVariants(s scenarios.Scenario) []string { return scenarios.VariantNames(s) }
