@@ -25,6 +25,8 @@ func asset(name string) string {
 
 var funcs = template.FuncMap{
 	"ns": func(d time.Duration) int64 { return int64(d) },
+	// ms rounds a simulated time to the millisecond for reading.
+	"ms": func(d time.Duration) time.Duration { return d.Round(time.Millisecond) },
 	"share": func(count uint64, total int) string {
 		if total <= 0 {
 			return "-"

@@ -2,6 +2,8 @@ package scenarios
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +33,21 @@ type ReplayFile struct {
 	UntilStep uint64 `json:"until_step,omitempty"`
 	// Summary is the run's outcome, for people reading the file.
 	Summary string `json:"summary"`
+	// Digest is the SHA-256 of the file's content (as JSON, with Digest
+	// empty): a file that was edited, or is not what kafkasim wrote, is told
+	// apart from a replay that diverges.
+	Digest string `json:"digest"`
+}
+
+// digest computes the file's content digest.
+func (f ReplayFile) digest() string {
+	f.Digest = ""
+	data, err := json.Marshal(f)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // NewReplayFile describes a run for replaying: the scenario with its
@@ -47,6 +64,7 @@ func NewReplayFile(res *Result, untilStep uint64) ReplayFile {
 // Write writes the replay file to path atomically (a temporary file
 // renamed), so a failure never leaves half a file.
 func (f ReplayFile) Write(path string) error {
+	f.Digest = f.digest()
 	data, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err
@@ -77,6 +95,13 @@ func writeAtomic(path string, data []byte) error {
 	return nil
 }
 
+// ErrEdited is wrapped by ReadReplayFile's error for a replay file whose
+// content does not match its digest: edited by hand, or not written by
+// kafkasim.
+var ErrEdited = errors.New("this replay file was changed after kafkasim wrote it, or comes from elsewhere")
+
+func short(s string) string { return s[:min(16, len(s))] }
+
 // ErrOtherVersion is wrapped by ReadReplayFile's error for a replay file
 // written by another version of kafkasim.
 var ErrOtherVersion = errors.New("replay file from another kafkasim version")
@@ -95,6 +120,12 @@ func ReadReplayFile(path string) (ReplayFile, error) {
 	}
 	if f.Format != ReplayFormat {
 		return ReplayFile{}, fmt.Errorf("%s: format %q is not a replay file's (%q)", path, f.Format, ReplayFormat)
+	}
+	if f.Digest == "" {
+		return ReplayFile{}, fmt.Errorf("%s: %w: it has no digest (kafkasim writes one in every replay file); run its scenario again instead", path, ErrEdited)
+	}
+	if d := f.digest(); d != f.Digest {
+		return ReplayFile{}, fmt.Errorf("%s: %w: its content digest is %s, the file records %s; replay an unedited file, or run the edited scenario with kafkasim run", path, ErrEdited, d[:16], short(f.Digest))
 	}
 	if f.Version != Version {
 		return ReplayFile{}, fmt.Errorf("%s: %w: it was written by kafkasim %s and this is kafkasim %s, whose runs may differ; run its scenario again with this version instead",

@@ -51,10 +51,25 @@ func TestReplayFileErrors(t *testing.T) {
 	data, err := os.ReadFile(good)
 	require.NoError(t, err)
 
-	old := write("old.json", strings.Replace(string(data), `"version": "`+scenarios.Version+`"`, `"version": "0.0.1"`, 1))
+	other := scenarios.NewReplayFile(res, 3000)
+	other.Version = "0.0.1"
+	old := filepath.Join(dir, "old.json")
+	require.NoError(t, other.Write(old))
 	_, err = scenarios.ReadReplayFile(old)
 	assert.ErrorIs(t, err, scenarios.ErrOtherVersion)
 	assert.ErrorContains(t, err, "written by kafkasim 0.0.1")
+
+	// An edited file is not a determinism bug: its digest says so.
+	edited := write("edited.json", strings.Replace(string(data), `"steps": `, `"steps": 1`, 1))
+	_, err = scenarios.ReadReplayFile(edited)
+	assert.ErrorIs(t, err, scenarios.ErrEdited)
+	versionEdited := write("version-edited.json", strings.Replace(string(data), `"version": "`+scenarios.Version+`"`, `"version": "0.0.1"`, 1))
+	_, err = scenarios.ReadReplayFile(versionEdited)
+	assert.ErrorIs(t, err, scenarios.ErrEdited)
+	// Reformatting is not editing.
+	reformatted := write("reformatted.json", strings.ReplaceAll(string(data), "\n  ", "\n\t"))
+	_, err = scenarios.ReadReplayFile(reformatted)
+	assert.NoError(t, err)
 
 	_, err = scenarios.ReadReplayFile(write("other.json", `{"format": "kafkasim-history"}`))
 	assert.ErrorContains(t, err, `format "kafkasim-history" is not a replay file's`)

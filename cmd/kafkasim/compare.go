@@ -42,6 +42,9 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		*out = filepath.Join("out", fmt.Sprintf("%s-seed%d-compare.html", s.Name, s.Seed))
 	}
+	if err := checkOutput(*out); err != nil {
+		return err
+	}
 	start := time.Now()
 	c, err := scenarios.Compare(s, scenarios.ElectionVariants(), scenarios.Options{})
 	if err != nil {
@@ -98,7 +101,7 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		*out = filepath.Join("out", fmt.Sprintf("%s-seed%d-matrix.html", s.Name, s.Seed))
 	}
-	if err := ensureDir(*out); err != nil {
+	if err := checkOutput(*out); err != nil {
 		return err
 	}
 	start := time.Now()

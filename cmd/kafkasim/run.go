@@ -109,11 +109,15 @@ func runAndReport(s scenarios.Scenario, opts scenarios.Options, o outputFlags, s
 			o.save = base + ".replay.json"
 		}
 	}
-	var traceFile *bufio.Writer
-	if o.trace != "" {
-		if err := ensureDir(o.trace); err != nil {
+	// Every output path is checked before the run, so that a run of many
+	// minutes never ends in "cannot write".
+	for _, path := range []string{o.out, o.save, o.history, o.trace} {
+		if err := checkOutput(path); err != nil {
 			return err
 		}
+	}
+	var traceFile *bufio.Writer
+	if o.trace != "" {
 		f, err := os.Create(o.trace)
 		if err != nil {
 			return usageError("cannot write the trace: %v", err)
@@ -139,30 +143,25 @@ func runAndReport(s scenarios.Scenario, opts scenarios.Options, o outputFlags, s
 	}
 	wall := time.Since(start)
 	printResult(stdout, res, wall)
-	for _, path := range []string{o.out, o.save, o.history} {
-		if path != "" {
-			if err := ensureDir(path); err != nil {
-				return err
-			}
+	// The replay file and the history first: a report that fails to render
+	// loses nothing else.
+	if replay == nil {
+		if err := scenarios.NewReplayFile(res, opts.UntilStep).Write(o.save); err != nil {
+			return &exitError{code: 1, err: fmt.Errorf("the replay file: %w", err)}
 		}
-	}
-	if !o.noReport {
-		if err := reports.WriteFile(o.out, func(w io.Writer) error { return reports.WriteRun(w, reportOf(res)) }); err != nil {
-			return usageError("%v", err)
-		}
-		fmt.Fprintf(stdout, "report: %s\n", o.out)
+		fmt.Fprintf(stdout, "replay file: %s\n", o.save)
 	}
 	if o.history != "" {
 		if err := writeHistory(o.history, res.History); err != nil {
-			return usageError("%v", err)
+			return &exitError{code: 1, err: fmt.Errorf("the history: %w", err)}
 		}
 		fmt.Fprintf(stdout, "history: %s\n", o.history)
 	}
-	if replay == nil {
-		if err := scenarios.NewReplayFile(res, opts.UntilStep).Write(o.save); err != nil {
-			return usageError("%v", err)
+	if !o.noReport {
+		if err := reports.WriteFile(o.out, func(w io.Writer) error { return reports.WriteRun(w, reportOf(res)) }); err != nil {
+			return &exitError{code: 1, err: fmt.Errorf("the report could not be written (the replay file and history are in place): %w", err)}
 		}
-		fmt.Fprintf(stdout, "replay file: %s\n", o.save)
+		fmt.Fprintf(stdout, "report: %s\n", o.out)
 	}
 	fmt.Fprintf(stdout, "replay: %s\n", res.Replay)
 	if err != nil { // the replay diverged
@@ -178,6 +177,27 @@ func runAndReport(s scenarios.Scenario, opts scenarios.Options, o outputFlags, s
 		return &exitError{code: code, err: fmt.Errorf("the run found problems: %s", res.Summary())}
 	}
 	return nil
+}
+
+// checkOutput makes sure a file can be written at path before any work
+// is done: its directory exists (or is created) and path is not a
+// directory. An empty path is not written and passes.
+func checkOutput(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := ensureDir(path); err != nil {
+		return err
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return usageError("%s is a directory: give a file name for the output", path)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.probe")
+	if err != nil {
+		return usageError("cannot write %s: %v", path, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 func ensureDir(path string) error {

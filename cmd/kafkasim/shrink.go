@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/scenarios"
 )
 
@@ -46,11 +47,17 @@ func runShrink(args []string, stdout, stderr io.Writer) error {
 	var names []string
 	for _, n := range strings.Split(*keep, ",") {
 		if n = strings.TrimSpace(n); n != "" {
+			if !checker.KnownFinding(n) {
+				return usageError("--keep: unknown finding %q: accepted are %s", n, strings.Join(checker.FindingNames, ", "))
+			}
 			names = append(names, n)
 		}
 	}
 	if *out == "" {
 		*out = filepath.Join("out", fmt.Sprintf("%s-seed%d-min.replay.json", s.Name, s.Seed))
+	}
+	if err := checkOutput(*out); err != nil {
+		return err
 	}
 	start := time.Now()
 	opts := scenarios.ShrinkOptions{Keep: names}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,6 +53,9 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	if *seeds < 1 {
 		return usageError("--seeds %d: give at least 1", *seeds)
 	}
+	if *first > math.MaxUint64-uint64(*seeds-1) {
+		return usageError("--first %d with --seeds %d: the seeds would pass %d, the largest seed; give a smaller --first", *first, *seeds, uint64(math.MaxUint64))
+	}
 	if *parallel < 0 {
 		return usageError("--parallel %d: give 0 (one per CPU) or more", *parallel)
 	}
@@ -72,6 +76,11 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	}
 	if *out == "" {
 		*out = base + ".html"
+	}
+	for _, path := range []string{*summary, *out} {
+		if err := checkOutput(path); err != nil {
+			return err
+		}
 	}
 	progress := progressBar(stderr, *quiet)
 	start := time.Now()

@@ -83,3 +83,33 @@ func read(t *testing.T, path string) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// TestOutputsCheckedBeforeTheRun: an output path that cannot be written is
+// a usage error before any simulation, and an edited replay file is told
+// apart from a determinism bug.
+func TestOutputsCheckedBeforeTheRun(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errOut := kafkasim("run", "unclean-election-loss", "--out", dir)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "is a directory")
+	code, _, errOut = kafkasim("run", "unclean-election-loss", "--no-report", "--history", dir)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "is a directory")
+	code, _, errOut = kafkasim("sweep", "standard", "--first", "18446744073709551615", "--seeds", "2")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "the largest seed")
+	code, _, errOut = kafkasim("shrink", "unclean-election-loss", "--keep", "lost-writes")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `unknown finding "lost-writes"`)
+
+	save := filepath.Join(dir, "r.replay.json")
+	code, _, _ = kafkasim("run", "acks1-leader-dies", "--no-report", "--save", save)
+	require.Equal(t, 1, code)
+	data, err := os.ReadFile(save)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(save, []byte(strings.Replace(string(data), `"rate": 20,`, `"rate": 21,`, 1)), 0o644))
+	code, _, errOut = kafkasim("replay", save, "--no-report")
+	assert.Equal(t, 2, code, errOut)
+	assert.Contains(t, errOut, "changed after kafkasim wrote it")
+	assert.NotContains(t, errOut, "determinism bug")
+}
