@@ -30,6 +30,9 @@ func NewRecorder(h Header) *Recorder {
 	return &Recorder{h: History{Header: h}, open: make(map[int64]bool)}
 }
 
+// Len returns how many operations the recorder holds.
+func (r *Recorder) Len() int { return len(r.h.Ops) }
+
 // Invoke records the invocation of op at time at and returns its id.
 // op.Kind, op.Client, op.Process and the kind's body (with its arguments)
 // must be set; the rest is filled in here.

@@ -48,6 +48,9 @@ const (
 	MaxOps = 150_000
 	// MaxSamples is the most samples drawn per partition timeline.
 	MaxSamples = 4_000
+	// MaxVisualizedOps is the largest history whose porcupine
+	// visualization a report embeds.
+	MaxVisualizedOps = 20_000
 )
 
 // svgWidth is the width of every timeline's coordinate system; timelines

@@ -33,11 +33,19 @@ type Options struct {
 	// Drain bounds the final phase in which the cluster is healed and the
 	// consumers read what is left; DefaultDrain when zero.
 	Drain time.Duration
+	// MaxHistoryOps bounds the history; MaxHistoryOps when zero.
+	MaxHistoryOps int
 }
 
 // DefaultDrain is how long, at most, the final phase lets the cluster
 // recover and the consumers catch up before the history is closed.
 const DefaultDrain = 60 * time.Second
+
+// MaxHistoryOps bounds a run's history: a run whose clients have recorded
+// more operations stops at that deterministic point, and its verdict says
+// so. Two million operations take about half a gigabyte with the checks;
+// this is what keeps a run from ending out of memory.
+const MaxHistoryOps = 2_000_000
 
 // setupLimit bounds how long the cluster may take to elect a controller,
 // register its brokers and create the scenario's topics.
@@ -231,6 +239,9 @@ func Run(s Scenario, opts Options) (*Result, error) {
 	if opts.Drain <= 0 {
 		opts.Drain = DefaultDrain
 	}
+	if opts.MaxHistoryOps <= 0 {
+		opts.MaxHistoryOps = MaxHistoryOps
+	}
 	r := &run{s: s, opts: opts}
 	schedule, err := r.schedule()
 	if err != nil {
@@ -417,6 +428,12 @@ func (r *run) setup() error {
 		})
 	}
 	r.watchStates()
+	r.sim.AddCheck("budget", func() error {
+		if n := r.rec.Len(); n > r.opts.MaxHistoryOps {
+			return fmt.Errorf("the history reached its budget of %d operations (at %v of simulated time): the run stopped there to stay within memory; shorten duration or lower the producers' rate", r.opts.MaxHistoryOps, r.sim.Now())
+		}
+		return nil
+	})
 	if err := r.cl.WaitReady(setupLimit); err != nil {
 		return fmt.Errorf("the cluster did not become ready: %w", err)
 	}

@@ -204,3 +204,20 @@ func timelineOffline(res *scenarios.Result, tp string) time.Duration {
 	}
 	return total
 }
+
+// TestHistoryBudgetStopsTheRun: a run whose history outgrows its budget
+// stops at a deterministic point, and its verdict says why; it never runs
+// out of memory.
+func TestHistoryBudgetStopsTheRun(t *testing.T) {
+	s := parse(t, small)
+	a, err := scenarios.Run(s, scenarios.Options{MaxHistoryOps: 500})
+	require.NoError(t, err)
+	require.NotNil(t, a.Stopped)
+	assert.Contains(t, a.Summary(), "budget of 500 operations")
+	assert.False(t, a.OK())
+	b, err := scenarios.Run(s, scenarios.Options{MaxHistoryOps: 500})
+	require.NoError(t, err)
+	assert.Equal(t, a.Steps, b.Steps, "the budget stops every run of a seed at the same step")
+	assert.Equal(t, a.TraceHash, b.TraceHash)
+	assert.LessOrEqual(t, len(a.History.Ops), 501+len(s.Workload.Producers)*10, "the history stays near its budget")
+}
