@@ -19,7 +19,7 @@ lint:
 
 ## e2e: the report tests in headless Chromium (Debian's chromium package), required to run
 e2e:
-	KAFKASIM_REQUIRE_BROWSER=1 $(GO) test -count=1 -run Browser ./reports
+	KAFKASIM_REQUIRE_BROWSER=1 $(GO) test -count=1 -run Browser ./reports ./cmd/kafkasim
 
 ## bench: every benchmark, with allocations
 bench:
