@@ -11,6 +11,7 @@ import (
 )
 
 var (
+	matrixTemplate     = parse("matrix.html.tmpl")
 	comparisonTemplate = parse("comparison.html.tmpl")
 	sweepTemplate      = parse("sweep.html.tmpl")
 )
@@ -172,4 +173,23 @@ func num(v float64) string {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprintf("%.3g", v)
+}
+
+type matrixPage struct {
+	Matrix
+	CSS      template.CSS
+	JS       template.JS
+	FaultSVG template.HTML
+	X0, X1   float64
+}
+
+// WriteMatrix renders a matrix report to w: a pivot grid of
+// configurations, each cell coloured by what it lost.
+func WriteMatrix(w io.Writer, m Matrix) error {
+	if m.Duration <= 0 {
+		m.Duration = time.Nanosecond
+	}
+	page := matrixPage{Matrix: m, CSS: template.CSS(asset("style.css")), JS: template.JS(asset("report.js")), X0: svgLabelW / svgWidth, X1: 1}
+	page.FaultSVG = faultSVG(m.Faults, nil, m.Duration)
+	return matrixTemplate.Execute(w, page)
 }

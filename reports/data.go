@@ -191,3 +191,37 @@ type SweepFailure struct {
 	Summary string
 	Replay  string
 }
+
+// A Matrix is one schedule run under every combination of a few settings,
+// drawn as a pivot grid: rows are the values of the row axes, columns of
+// the column axes.
+type Matrix struct {
+	Title    string
+	Seed     uint64
+	Replay   string
+	Headline Verdict
+	Intro    string
+	Faults   []Event
+	Duration time.Duration
+	// RowAxes and ColumnAxes name the axes; Rows and Columns label each
+	// row and column with one value per axis.
+	RowAxes, ColumnAxes []string
+	Rows, Columns       [][]string
+	// Cells[row][column]; a nil cell is a combination that did not occur.
+	Cells [][]*MatrixCell
+	// Rejected lists the combinations Kafka refuses, once per reason.
+	Rejected []string
+}
+
+// A MatrixCell is one configuration's outcome.
+type MatrixCell struct {
+	// Rejected is set for a combination Kafka refuses (not run).
+	Rejected bool
+	OK       bool
+	Lost     int
+	// Allowed says what allowed the loss, or what went wrong.
+	Allowed     string
+	Unavailable time.Duration
+	UnderMinISR time.Duration
+	Replay      string
+}

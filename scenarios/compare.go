@@ -9,6 +9,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/scenarios/fault"
 )
 
 // A Variant is one configuration in a comparison: a name and how it changes
@@ -238,7 +239,12 @@ type MatrixRow struct {
 	// Invalid says why Kafka refuses this combination (empty if it ran).
 	Invalid string
 	Result  *Result
+
+	schedule fault.Schedule
 }
+
+// Schedule is the fault schedule the matrix ran (the same in every row).
+func (row MatrixRow) Schedule() fault.Schedule { return row.schedule }
 
 // RestrictAxes keeps, of the axes named in spec ("acks=1,enable.idempotence=false"),
 // only the values given.
@@ -285,7 +291,7 @@ func Matrix(s Scenario, axes []Axis, opts Options, replay func(values []string) 
 		vs := s
 		vs.Cluster.Topics = slices.Clone(s.Cluster.Topics)
 		vs.Workload.Producers = slices.Clone(s.Workload.Producers)
-		row := MatrixRow{}
+		row := MatrixRow{schedule: schedule}
 		k := i
 		for _, a := range axes {
 			v := a.Values[k%len(a.Values)]

@@ -143,11 +143,11 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 	default:
 		headline.Summary = fmt.Sprintf("✔ none of the %d configurations lost anything or found a problem", m.Ran)
 	}
-	rep := matrixReport(s.Name, s.Seed, replay, axes, rows, headline)
-	for _, f := range s.Faults {
+	rep := matrixReport(s.Name, s.Defaults(), replay, axes, rows, headline)
+	for _, f := range rows[0].Schedule() {
 		rep.Faults = append(rep.Faults, reports.Event{At: f.Time(), Kind: string(f.Kind), Text: f.String()})
 	}
-	if err := reports.WriteFile(*out, func(w io.Writer) error { return reports.WriteComparison(w, rep) }); err != nil {
+	if err := reports.WriteFile(*out, func(w io.Writer) error { return reports.WriteMatrix(w, rep) }); err != nil {
 		return usageError("%v", err)
 	}
 	fmt.Fprintf(stdout, "%s\nreport: %s\nreplay: %s\n", headline.Summary, *out, replay)
@@ -159,6 +159,7 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 
 // shortAxis abbreviates an axis name for a terminal table.
 var shortAxis = map[string]string{"acks": "acks", "min.insync.replicas": "minISR", "unclean.leader.election.enable": "unclean",
+	// (ELR: KIP-966's eligible leader replicas; flush: log.flush.interval.messages; idem: enable.idempotence)
 	"eligible.leader.replicas": "ELR", "log.flush.interval.messages": "flush", "enable.idempotence": "idem"}
 
 // printMatrix prints one line per configuration that ran, within 120
@@ -190,7 +191,11 @@ func printMatrix(w io.Writer, axes []scenarios.Axis, rows []scenarios.MatrixRow)
 	}
 	tw.Flush()
 	for _, why := range reasons {
-		fmt.Fprintf(w, "  not run, Kafka refuses %d combinations: %s\n", len(rejected[why]), fitLine(why, 100))
+		rule := why // the rule itself, without the field path that precedes it
+		if i := strings.LastIndex(why, ": "); i > 0 && len(why)-i > 20 {
+			rule = why[i+2:]
+		}
+		fmt.Fprintf(w, "  not run, Kafka refuses %d combinations: %s\n", len(rejected[why]), fitLine(rule, 100))
 	}
 }
 
@@ -227,54 +232,63 @@ func fitLine(s string, n int) string {
 // matrixReport pivots the matrix: rows are the first two axes' values,
 // columns the rest; each cell is coloured by loss and shows the
 // unavailability and its replay command.
-func matrixReport(name string, seed uint64, replay string, axes []scenarios.Axis, rows []scenarios.MatrixRow, headline reports.Verdict) reports.Comparison {
-	rowAxes, colAxes := axes, []scenarios.Axis(nil)
-	if len(axes) > 2 {
-		rowAxes, colAxes = axes[:2], axes[2:]
-	}
-	label := func(as []scenarios.Axis, values []string) string {
-		var kv []string
-		for i, a := range as {
-			kv = append(kv, a.Name+"="+values[i])
+func matrixReport(name string, s scenarios.Scenario, replay string, axes []scenarios.Axis, rows []scenarios.MatrixRow, headline reports.Verdict) reports.Matrix {
+	nr := min(2, len(axes))
+	m := reports.Matrix{Title: name + ": what each configuration can lose", Seed: s.Seed, Replay: replay, Headline: headline,
+		Duration: time.Duration(s.Duration)}
+	for i, a := range axes {
+		label := a.Name
+		if short := shortAxis[a.Name]; short != "" {
+			label = short
 		}
-		return strings.Join(kv, ", ")
+		if i < nr {
+			m.RowAxes = append(m.RowAxes, label)
+		} else {
+			m.ColumnAxes = append(m.ColumnAxes, label)
+		}
 	}
-	rep := reports.Comparison{Title: name + ": what each configuration can lose", Seed: seed, Replay: replay, Headline: &headline,
-		RowHeader: "configuration", Intro: fmt.Sprintf("One seed and one fault schedule, run under %d configurations. Each cell: records lost (and what allowed it), time without a leader, and the command that replays that configuration.", len(rows))}
+	var legend []string
+	for _, a := range axes {
+		if short := shortAxis[a.Name]; short != "" && short != a.Name {
+			legend = append(legend, short+" is "+a.Name)
+		}
+	}
 	rowIdx, colIdx := map[string]int{}, map[string]int{}
-	rejected := map[string]int{}
+	rejected := map[string]bool{}
+	sum := scenarios.NewMatrixSummary(rows)
+	m.Intro = fmt.Sprintf("One seed and one fault schedule, run under each of %d configurations (%d more combinations are refused by Kafka and not run). %s.",
+		sum.Ran, sum.Rejected, strings.Join(legend, "; "))
 	for _, row := range rows {
-		rk, ck := label(rowAxes, row.Values[:len(rowAxes)]), label(colAxes, row.Values[len(rowAxes):])
-		if _, ok := colIdx[ck]; !ok {
-			colIdx[ck] = len(rep.Columns)
-			rep.Columns = append(rep.Columns, ck)
-		}
+		rk, ck := strings.Join(row.Values[:nr], "/"), strings.Join(row.Values[nr:], "/")
 		if _, ok := rowIdx[rk]; !ok {
-			rowIdx[rk] = len(rep.Rows)
-			rep.Rows = append(rep.Rows, reports.ComparisonRow{Measure: rk})
+			rowIdx[rk] = len(m.Rows)
+			m.Rows = append(m.Rows, row.Values[:nr])
+		}
+		if _, ok := colIdx[ck]; !ok {
+			colIdx[ck] = len(m.Columns)
+			m.Columns = append(m.Columns, row.Values[nr:])
 		}
 	}
-	for i := range rep.Rows {
-		rep.Rows[i].Values = make([]string, len(rep.Columns))
-		rep.Rows[i].Bad = make([]bool, len(rep.Columns))
+	m.Cells = make([][]*reports.MatrixCell, len(m.Rows))
+	for i := range m.Cells {
+		m.Cells[i] = make([]*reports.MatrixCell, len(m.Columns))
 	}
 	for _, row := range rows {
-		r, c := rowIdx[label(rowAxes, row.Values[:len(rowAxes)])], colIdx[label(colAxes, row.Values[len(rowAxes):])]
+		cell := &reports.MatrixCell{}
 		if row.Result == nil {
-			rep.Rows[r].Values[c] = "not run: Kafka refuses it"
-			if rejected[row.Invalid] == 0 {
-				rep.Rejected = append(rep.Rejected, row.Invalid)
+			cell.Rejected = true
+			if !rejected[row.Invalid] {
+				rejected[row.Invalid] = true
+				m.Rejected = append(m.Rejected, row.Invalid)
 			}
-			rejected[row.Invalid]++
-			continue
+		} else {
+			v := row.Result.Verdict
+			cell.OK, cell.Lost, cell.Unavailable, cell.UnderMinISR, cell.Replay = v.OK, v.Lost, v.Unavailable, v.UnderMinISR, row.Result.Replay
+			if !v.OK {
+				cell.Allowed = shortVerdict(v)
+			}
 		}
-		v := row.Result.Verdict
-		cell := fmt.Sprintf("%s · no leader %v", shortVerdict(v), v.Unavailable.Round(time.Millisecond))
-		if v.Lost > 0 {
-			cell = fmt.Sprintf("lost %d (%s) · no leader %v", v.Lost, shortVerdict(v), v.Unavailable.Round(time.Millisecond))
-		}
-		rep.Rows[r].Values[c] = cell + "\n" + row.Result.Replay
-		rep.Rows[r].Bad[c] = !v.OK
+		m.Cells[rowIdx[strings.Join(row.Values[:nr], "/")]][colIdx[strings.Join(row.Values[nr:], "/")]] = cell
 	}
-	return rep
+	return m
 }

@@ -73,7 +73,7 @@ func TestOneVerdictEverywhere(t *testing.T) {
 	assert.Regexp(t, regexp.MustCompile(`all\s+1\s+true\s+off\s+never\s+true\s+`+lost+`\s+`+regexp.QuoteMeta(offline)+`\s`), out)
 	mpage := read(t, filepath.Join(dir, "matrix.html"))
 	assert.Contains(t, mpage, `class="verdict bad"`)
-	assert.Contains(t, mpage, "lost "+lost+" (loss allowed by unclean.leader.election.enable=true) · no leader "+offline)
+	assert.Contains(t, mpage, "<strong>lost "+lost+"</strong><br><span class=\"allowed\">loss allowed by unclean.leader.election.enable=true</span>\n<br>no leader "+offline)
 	assert.Contains(t, mpage, "✘ 1 of 2 configurations lost records")
 }
 
