@@ -116,7 +116,11 @@ type Incident struct {
 	At    time.Duration
 	Step  uint64
 	// Replay replays the run up to the incident's moment.
-	Replay   string
+	Replay string
+	// WhatIf, when set, says what another configuration did on the same
+	// schedule (for a loss an unclean election allowed: what clean
+	// election would have cost), with the command that shows both.
+	WhatIf   string
 	Findings []Finding
 	// Bad is false only for incidents that are notes.
 	Bad bool

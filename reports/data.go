@@ -49,6 +49,7 @@ type Incident struct {
 	At       time.Duration
 	Step     uint64
 	Replay   string
+	WhatIf   string
 	Loss     bool
 	Evidence []Finding
 }

@@ -72,7 +72,7 @@ func Build(src Source) Run {
 	}
 	r.Verdict = Verdict{OK: v.OK, Summary: v.Summary()}
 	for _, inc := range v.Incidents {
-		ri := Incident{Headline: inc.Headline, At: inc.At, Step: inc.Step, Replay: inc.Replay, Loss: inc.Lost > 0}
+		ri := Incident{Headline: inc.Headline, At: inc.At, Step: inc.Step, Replay: inc.Replay, WhatIf: inc.WhatIf, Loss: inc.Lost > 0}
 		for _, f := range inc.Findings {
 			ri.Evidence = append(ri.Evidence, findingOf(f))
 		}

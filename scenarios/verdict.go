@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -142,4 +143,45 @@ func (r *Result) PartitionVerdict(tp string) (checker.PartitionVerdict, bool) {
 		}
 	}
 	return checker.PartitionVerdict{}, false
+}
+
+// ExplainUnclean tells each incident whose loss an unclean election allowed
+// what clean election would have cost on the same schedule: it runs the
+// schedule once more with unclean.leader.election.enable=false (and ELR
+// off). compare is the command that shows both side by side. It does
+// nothing when no loss came from an unclean election.
+func ExplainUnclean(res *Result, opts Options, compare string) error {
+	v := res.Verdict
+	if !slices.ContainsFunc(v.Incidents, func(inc checker.Incident) bool { return inc.Allowance == checker.AllowUnclean }) {
+		return nil
+	}
+	s := res.Scenario
+	s.Faults, s.Nemesis = res.Schedule, nil
+	s.Cluster.Topics = slices.Clone(s.Cluster.Topics)
+	if err := ElectionVariants()[0].Apply(&s); err != nil {
+		return err
+	}
+	opts.NoTimeline, opts.Trace = true, nil
+	opts.Replay = compare
+	clean, err := Run(s, opts)
+	if err != nil {
+		return err
+	}
+	for i := range v.Incidents {
+		inc := &v.Incidents[i]
+		if inc.Allowance != checker.AllowUnclean {
+			continue
+		}
+		mine, _ := res.PartitionVerdict(inc.TP.String())
+		other, _ := clean.PartitionVerdict(inc.TP.String())
+		switch {
+		case other.Lost == 0:
+			inc.WhatIf = fmt.Sprintf("clean election would have kept them and left %s without a leader %v instead of %v: %s",
+				inc.TP, other.Unavailable.Round(time.Millisecond), mine.Unavailable.Round(time.Millisecond), compare)
+		default:
+			inc.WhatIf = fmt.Sprintf("clean election would have lost %d records of %s too (without a leader %v instead of %v): %s",
+				other.Lost, inc.TP, other.Unavailable.Round(time.Millisecond), mine.Unavailable.Round(time.Millisecond), compare)
+		}
+	}
+	return nil
 }

@@ -38,6 +38,7 @@ func TestDemoReportTellsTheStoryInBrowser(t *testing.T) {
 	assert.Contains(t, headline, "elected leader of orders-0 uncleanly")
 	assert.Contains(t, headline, "allowed by unclean.leader.election.enable=true")
 	assert.Contains(t, story, "kafkasim run unclean-election-loss --seed 1 --until-step", "the replay command is visible text")
+	assert.Contains(t, story, "clean election would have kept them", "the story says what the other choice costs")
 	assert.True(t, strings.HasPrefix(election, "382"), "the incident's moment is the election at 38.2 s, not the end of the run: %s ns", election)
 	assert.NotEmpty(t, cursorX)
 }

@@ -37,6 +37,7 @@ func init() {
 
 // outputFlags are the files a run can write.
 type outputFlags struct {
+	name                      string // the scenario as the user named it
 	out, history, save, trace string
 	noReport, expect          bool
 }
@@ -71,6 +72,7 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	if *untilStep > 0 {
 		replay += fmt.Sprintf(" --until-step %d", *untilStep)
 	}
+	o.name = name
 	return runAndReport(s, scenarios.Options{Replay: replay, UntilStep: *untilStep}, o, stdout, nil)
 }
 
@@ -142,6 +144,12 @@ func runAndReport(s scenarios.Scenario, opts scenarios.Options, o outputFlags, s
 		}
 	}
 	wall := time.Since(start)
+	if replay == nil && opts.UntilStep == 0 {
+		compare := fmt.Sprintf("kafkasim compare %s --seed %d", o.name, s.Seed)
+		if err := scenarios.ExplainUnclean(res, scenarios.Options{}, compare); err != nil {
+			return err
+		}
+	}
 	printResult(stdout, res, wall)
 	// The replay file and the history first: a report that fails to render
 	// loses nothing else.
@@ -257,6 +265,9 @@ func printResult(w io.Writer, res *scenarios.Result, wall time.Duration) {
 			break
 		}
 		fmt.Fprintf(w, "  %s\n", inc.Headline)
+		if inc.WhatIf != "" {
+			fmt.Fprintf(w, "    %s\n", inc.WhatIf)
+		}
 		if inc.Replay != "" {
 			fmt.Fprintf(w, "    replay to that moment: %s\n", inc.Replay)
 		}

@@ -35,6 +35,8 @@ func TestOneVerdictEverywhere(t *testing.T) {
 	assert.Contains(t, out, "verdict: "+v.Summary())
 	assert.Contains(t, out, "orders-0: no leader for "+offline)
 	assert.Contains(t, out, "orders-0 lost "+lost+" acknowledged records")
+	assert.Regexp(t, `clean election would have kept them and left orders-0 without a leader 15\.\d+s instead of `+regexp.QuoteMeta(offline)+
+		`: kafkasim compare unclean-election-loss --seed 1`, out)
 	page := read(t, filepath.Join(dir, "run.html"))
 	assert.Contains(t, page, "<td>records lost</td><td class=\"num\">"+lost+"</td>")
 	assert.Contains(t, page, "<td>time without a leader (user partitions, summed)</td><td class=\"num\">"+offline+"</td>")
