@@ -74,3 +74,25 @@ func Load(nameOrFile string) (Scenario, error) {
 	}
 	return Builtin(nameOrFile)
 }
+
+// BuiltinSource returns a built-in scenario's file, as it is embedded: a
+// starting point for a scenario of one's own.
+func BuiltinSource(name string) ([]byte, error) {
+	if _, err := Builtin(name); err != nil {
+		return nil, err
+	}
+	entries, err := builtinFiles.ReadDir("builtin")
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		data, err := builtinFiles.ReadFile(path.Join("builtin", e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		if s, err := Parse(e.Name(), data); err == nil && s.Name == name {
+			return data, nil
+		}
+	}
+	return nil, fmt.Errorf("built-in scenario %q has no file", name)
+}

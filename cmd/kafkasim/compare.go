@@ -28,13 +28,14 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("compare", "compare SCENARIO [--seed N] [--out FILE.html]", stderr)
 	seed := fs.Uint64("seed", 0, "seed of the run (default: the scenario's)")
 	out := fs.String("out", "", "where to write the comparison report (default out/<scenario>-seed<N>-compare.html)")
+	sets := registerSet(fs)
 	name, err := oneArg(fs, args, "scenario", "unclean-election-loss, or a scenario file (.json)")
 	if err != nil {
 		return err
 	}
-	s, err := scenarios.Load(name)
+	s, setArgs, err := loadScenario(name, sets)
 	if err != nil {
-		return usageError("%v", err)
+		return err
 	}
 	if isSet(fs, "seed") {
 		s.Seed = *seed
@@ -50,7 +51,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	replay := fmt.Sprintf("kafkasim compare %s --seed %d", name, s.Seed)
+	replay := fmt.Sprintf("kafkasim compare %s --seed %d%s", name, s.Seed, setArgs)
 	fmt.Fprintf(stdout, "%s (seed %d), one schedule under %s, in %v:\n", s.Name, s.Seed, strings.Join(c.Variants, ", "), time.Since(start).Round(time.Millisecond))
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  \t%s\n", strings.Join(c.Variants, "\t"))
@@ -81,13 +82,14 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 0, "seed of the run (default: the scenario's)")
 	out := fs.String("out", "", "where to write the matrix report (default out/<scenario>-seed<N>-matrix.html)")
 	only := fs.String("only", "", "run only the configurations with these axis values, e.g. acks=1,min.insync.replicas=1 (one configuration also writes its run report)")
+	sets := registerSet(fs)
 	name, err := oneArg(fs, args, "scenario", "standard, or a scenario file (.json)")
 	if err != nil {
 		return err
 	}
-	s, err := scenarios.Load(name)
+	s, setArgs, err := loadScenario(name, sets)
 	if err != nil {
-		return usageError("%v", err)
+		return err
 	}
 	if isSet(fs, "seed") {
 		s.Seed = *seed
@@ -110,7 +112,7 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 		for i, a := range axes {
 			kv = append(kv, a.Name+"="+values[i])
 		}
-		return fmt.Sprintf("kafkasim matrix %s --seed %d --only %s", name, s.Seed, strings.Join(kv, ","))
+		return fmt.Sprintf("kafkasim matrix %s --seed %d%s --only %s", name, s.Seed, setArgs, strings.Join(kv, ","))
 	}
 	rows, err := scenarios.Matrix(s, axes, scenarios.Options{}, cellReplay)
 	if err != nil {
@@ -130,7 +132,7 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	m := scenarios.NewMatrixSummary(rows)
-	replay := fmt.Sprintf("kafkasim matrix %s --seed %d", name, s.Seed)
+	replay := fmt.Sprintf("kafkasim matrix %s --seed %d%s", name, s.Seed, setArgs)
 	fmt.Fprintf(stdout, "%s (seed %d): %d configurations run, %d rejected by Kafka, in %v\n", s.Name, s.Seed, m.Ran, m.Rejected,
 		time.Since(start).Round(time.Millisecond))
 	printMatrix(stdout, axes, rows)

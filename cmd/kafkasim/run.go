@@ -55,24 +55,25 @@ func runRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", "run SCENARIO [--seed N] [--out FILE.html] [--until-step N] [--expect] ...\n\nSCENARIO is a built-in scenario's name (kafkasim scenarios lists them) or a scenario file (.json).", stderr)
 	seed := fs.Uint64("seed", 0, "seed of the run (default: the scenario's)")
 	untilStep := fs.Uint64("until-step", 0, "stop after this many events: replay up to a moment a report points at")
+	sets := registerSet(fs)
 	var o outputFlags
 	o.register(fs)
 	name, err := oneArg(fs, args, "scenario", "a built-in scenario's name (kafkasim scenarios lists them) or a scenario file (.json)")
 	if err != nil {
 		return err
 	}
-	s, err := scenarios.Load(name)
+	s, setArgs, err := loadScenario(name, sets)
 	if err != nil {
-		return usageError("%v", err)
+		return err
 	}
 	if isSet(fs, "seed") {
 		s.Seed = *seed
 	}
-	replay := fmt.Sprintf("kafkasim run %s --seed %d", name, s.Seed)
+	replay := fmt.Sprintf("kafkasim run %s --seed %d%s", name, s.Seed, setArgs)
 	if *untilStep > 0 {
 		replay += fmt.Sprintf(" --until-step %d", *untilStep)
 	}
-	o.name = name
+	o.name = name + setArgs
 	return runAndReport(s, scenarios.Options{Replay: replay, UntilStep: *untilStep}, o, stdout, nil)
 }
 
@@ -145,7 +146,11 @@ func runAndReport(s scenarios.Scenario, opts scenarios.Options, o outputFlags, s
 	}
 	wall := time.Since(start)
 	if replay == nil && opts.UntilStep == 0 {
-		compare := fmt.Sprintf("kafkasim compare %s --seed %d", o.name, s.Seed)
+		name, setArgs, _ := strings.Cut(o.name, " ")
+		if setArgs != "" {
+			setArgs = " " + setArgs
+		}
+		compare := fmt.Sprintf("kafkasim compare %s --seed %d%s", name, s.Seed, setArgs)
 		if err := scenarios.ExplainUnclean(res, scenarios.Options{}, compare); err != nil {
 			return err
 		}
@@ -351,9 +356,21 @@ func reportOf(res *scenarios.Result) reports.Run {
 }
 
 func runScenarios(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("scenarios", "scenarios [--names]", stderr)
+	fs := newFlags("scenarios", "scenarios [--names] | scenarios show NAME", stderr)
 	names := fs.Bool("names", false, "print only the names, one per line, for scripts (for s in $(kafkasim scenarios --names); ...)")
-	if err := parse(fs, args); err != nil {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		if pos[0] != "show" || len(pos) != 2 {
+			return usageError("unexpected arguments %q: give no argument to list the built-ins, or show NAME to print one's file", strings.Join(pos, " "))
+		}
+		data, err := scenarios.BuiltinSource(pos[1])
+		if err != nil {
+			return usageError("%v", err)
+		}
+		_, err = stdout.Write(data)
 		return err
 	}
 	if *names {

@@ -45,6 +45,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	summary := fs.String("summary", "", "write one JSON line per seed here (default out/<scenario>-sweep.jsonl)")
 	out := fs.String("out", "", "where to write the HTML sweep report (default out/<scenario>-sweep.html)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	sets := registerSet(fs)
 	expect := fs.Bool("expect", false, "exit 0 when every seed shows what its scenario expects (a loss, for a scenario about losses), 1 when one does not")
 	name, err := oneArg(fs, args, "scenario", "standard, or a scenario file (.json)")
 	if err != nil {
@@ -63,9 +64,9 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := scenarios.Load(name)
+	s, setArgs, err := loadScenario(name, sets)
 	if err != nil {
-		return usageError("%v", err)
+		return err
 	}
 	base := filepath.Join("out", s.Name+"-sweep")
 	if shards > 1 {
@@ -86,7 +87,7 @@ func runSweep(args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	sums, err := scenarios.Sweep(s, scenarios.SweepOptions{First: *first, Count: *seeds, Shard: shardIdx, Shards: shards,
 		Parallel: *parallel, Determinism: *determinism, Progress: progress,
-		Replay: func(seed uint64) string { return fmt.Sprintf("kafkasim run %s --seed %d", name, seed) }})
+		Replay: func(seed uint64) string { return fmt.Sprintf("kafkasim run %s --seed %d%s", name, seed, setArgs) }})
 	if err != nil {
 		return usageError("%v", err)
 	}

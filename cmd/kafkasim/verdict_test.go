@@ -115,3 +115,33 @@ func TestOutputsCheckedBeforeTheRun(t *testing.T) {
 	assert.Contains(t, errOut, "changed after kafkasim wrote it")
 	assert.NotContains(t, errOut, "determinism bug")
 }
+
+// TestVersionShowAndSet: kafkasim version names the replay version;
+// scenarios show prints a built-in's file, which parses back to the
+// built-in; --set overrides a field with a file's validation, and the
+// printed replay command repeats it.
+func TestVersionShowAndSet(t *testing.T) {
+	code, out, _ := kafkasim("version")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out, "replay-version "+scenarios.Version)
+
+	code, out, _ = kafkasim("scenarios", "show", "acks1-leader-dies")
+	require.Equal(t, 0, code)
+	s, err := scenarios.Parse("shown.json", []byte(out))
+	require.NoError(t, err)
+	b, err := scenarios.Builtin("acks1-leader-dies")
+	require.NoError(t, err)
+	assert.Equal(t, b, s)
+	code, _, errOut := kafkasim("scenarios", "show", "nope")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, `unknown scenario "nope"`)
+
+	dir := t.TempDir()
+	code, out, _ = kafkasim("run", "acks1-leader-dies", "--no-report", "--save", filepath.Join(dir, "r.json"),
+		"--set", "workload.producers.0.config.acks=all")
+	assert.Equal(t, 0, code, "with acks=all the same schedule loses nothing: %s", out)
+	assert.Contains(t, out, "replay: kafkasim run acks1-leader-dies --seed 1 --set workload.producers.0.config.acks=all")
+	code, _, errOut = kafkasim("run", "acks1-leader-dies", "--no-report", "--set", "workload.producers.0.config.acks=2")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "acks")
+}
