@@ -28,3 +28,17 @@ func TestReadmeScenarios(t *testing.T) {
 		assert.True(t, ok, "README scenario %s: %s (replay: %s)", s.Name, why, res.Replay)
 	}
 }
+
+// TestReadmeGoExample: the README's Go example is the source of a test of
+// this package, verbatim, so it compiles and passes.
+func TestReadmeGoExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	src, err := os.ReadFile("readme_example_test.go")
+	require.NoError(t, err)
+	blocks := regexp.MustCompile("(?s)```go\n(.*?)```").FindAllSubmatch(readme, -1)
+	require.NotEmpty(t, blocks)
+	for _, b := range blocks {
+		assert.Contains(t, string(src), string(b[1]), "README's Go example differs from readme_example_test.go")
+	}
+}
