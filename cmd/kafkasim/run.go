@@ -287,10 +287,17 @@ func reportOf(res *scenarios.Result) reports.Run {
 }
 
 func runScenarios(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("scenarios", "scenarios [--names]", stderr)
+	fs := newFlags("scenarios", "scenarios [--names | --marks]", stderr)
 	names := fs.Bool("names", false, "print only the names, one per line, for scripts (for s in $(kafkasim scenarios --names); ...)")
+	marks := fs.Bool("marks", false, "print every coverage mark a scenario may expect (expect.marks), with what reaching it shows")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *marks {
+		for _, m := range scenarios.Marks() {
+			fmt.Fprintf(stdout, "%s\n    %s\n", m.Name, m.Meaning)
+		}
+		return nil
 	}
 	if *names {
 		for _, name := range scenarios.BuiltinNames() {

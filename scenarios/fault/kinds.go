@@ -250,6 +250,17 @@ var Kinds = func() []Kind {
 	return out
 }()
 
+// Marks lists the coverage marks faults fire: one per kind, such as
+// "fault.crash", counting every fault of the kind that fired, applied or
+// skipped.
+var Marks = func() []sim.MarkInfo {
+	out := make([]sim.MarkInfo, len(kinds))
+	for i, k := range kinds {
+		out[i] = sim.MarkInfo{Name: "fault." + string(k.kind), Meaning: "a " + string(k.kind) + " fault fired: " + k.doc}
+	}
+	return out
+}()
+
 // spec returns the table's row for k.
 func spec(k Kind) (*kindSpec, bool) {
 	for i := range kinds {
