@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all test lint bench demo fmt e2e sweep builtins
+.PHONY: all test lint bench demo fmt e2e sweep builtins api api-snapshot
 
 all: lint test
 
@@ -16,6 +16,17 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 -run 'TestSimulatedCodeIsDeterministic|TestGuardCatchesEveryForbiddenConstruct' ./internal/detlint
+
+## api: the exported Go API of scenarios, checker and model against the committed snapshot
+## internal/apicheck/api.zip, with golang.org/x/exp/apidiff: fails on an incompatible change
+## (API_BASE=<git ref> compares against that ref's tree instead, such as the last release tag)
+api:
+	$(GO) run ./internal/apicheck $(if $(API_BASE),-base $(API_BASE))
+
+## api-snapshot: take the current API as the baseline: at each release tag, and with a change
+## that breaks the API on purpose (commit internal/apicheck/api.zip with it)
+api-snapshot:
+	$(GO) run ./internal/apicheck -write
 
 ## e2e: the report tests in headless Chromium (Debian's chromium package), required to run
 e2e:

@@ -286,7 +286,7 @@ func (a *analysis) inconsistent(p *part) []Finding {
 		})
 		strong := 0
 		var descs []string
-		f := Finding{Name: "inconsistent-offsets", TP: p.tp, Offsets: []int64{o}}
+		f := Finding{Name: string(InconsistentOffsets), TP: p.tp, Offsets: []int64{o}}
 		for _, v := range vs {
 			if v.strong {
 				strong++
@@ -388,7 +388,7 @@ func (a *analysis) lostWrites(p *part) (lost, unseen []Finding) {
 				unseenAt = max(unseenAt, op.Complete)
 				continue
 			}
-			f := Finding{Name: "lost-write", Class: DataLoss, TP: p.tp, Offsets: []int64{o}, Values: []model.Bytes{op.Send.Value},
+			f := Finding{Name: string(LostWrite), Class: DataLoss, TP: p.tp, Offsets: []int64{o}, Values: []model.Bytes{op.Send.Value},
 				Ops: []int64{op.ID}, At: cover.at}
 			if cover.op != nil {
 				f.Ops = append(f.Ops, cover.op.ID)
@@ -410,7 +410,7 @@ func (a *analysis) lostWrites(p *part) (lost, unseen []Finding) {
 		}
 	}
 	if len(unseenOffsets) > 0 {
-		unseen = append(unseen, Finding{Name: "unseen", Class: Note, TP: p.tp, Offsets: unseenOffsets, Ops: unseenOps, At: unseenAt,
+		unseen = append(unseen, Finding{Name: string(Unseen), Class: Note, TP: p.tp, Offsets: unseenOffsets, Ops: unseenOps, At: unseenAt,
 			Message: fmt.Sprintf("%s acknowledged but never read, and no read or final log reached their offsets", plural(len(unseenOffsets), "record"))})
 	}
 	return lost, unseen
@@ -441,7 +441,7 @@ func (a *analysis) duplicates(p *part) []Finding {
 	var fs []Finding
 	for _, d := range dups {
 		sends := p.sends[d.k]
-		f := Finding{Name: "duplicate", Class: Expected, TP: p.tp, Offsets: d.offsets, Values: []model.Bytes{p.values[d.k]}}
+		f := Finding{Name: string(Duplicate), Class: Expected, TP: p.tp, Offsets: d.offsets, Values: []model.Bytes{p.values[d.k]}}
 		var at time.Duration = math.MaxInt64
 		for _, o := range d.offsets {
 			for _, ob := range p.seen[o][d.k] {
@@ -511,7 +511,7 @@ func (a *analysis) badReads(p *part) []Finding {
 				}
 			}
 			if len(sends) == 0 {
-				f.Name = "unsent-value"
+				f.Name = string(UnsentValue)
 				f.Message = fmt.Sprintf("%s was %s, but no send in the history produced it in %s", p.values[k], describeObs(os), p.tp)
 				fs = append(fs, f)
 				continue
@@ -521,7 +521,7 @@ func (a *analysis) badReads(p *part) []Finding {
 				failed = failed && op.Effective() == model.Fail
 			}
 			if failed {
-				f.Name = "G1a"
+				f.Name = string(G1a)
 				f.Ops = append(f.Ops, opIDs(sends)...)
 				f.Message = fmt.Sprintf("%s was %s, but its %s: an aborted write became visible", p.values[k], describeObs(os), describeSend(sends[0]))
 				fs = append(fs, f)
@@ -566,7 +566,7 @@ func (a *analysis) lostCommitted(p *part) []Finding {
 			if ok {
 				has = r.Value.String()
 			}
-			f := Finding{Name: "lost-committed", Class: DataLoss, TP: p.tp, Offsets: []int64{o}, Values: []model.Bytes{p.values[k]},
+			f := Finding{Name: string(LostCommitted), Class: DataLoss, TP: p.tp, Offsets: []int64{o}, Values: []model.Bytes{p.values[k]},
 				Brokers: []int32{leader.Broker}, At: a.end, Ops: []int64{polls[0].op.ID},
 				Message: fmt.Sprintf("%s was %s, so it was below the high-water mark, but the final log of leader %d has %s at that offset",
 					p.values[k], describeObs(polls), leader.Broker, has)}
@@ -655,8 +655,8 @@ func observed(op *model.Op) time.Duration {
 func (a *analysis) pollPart(op *model.Op, pp *model.PollPart, st *consumerState) []Finding {
 	p := a.parts[pp.TP()]
 	var fs []Finding
-	add := func(name string, offsets []int64, msg string) {
-		fs = append(fs, Finding{Name: name, Class: Consistency, TP: pp.TP(), Offsets: offsets, Ops: []int64{op.ID}, At: op.Complete,
+	add := func(name FindingName, offsets []int64, msg string) {
+		fs = append(fs, Finding{Name: string(name), Class: Consistency, TP: pp.TP(), Offsets: offsets, Ops: []int64{op.ID}, At: op.Complete,
 			Message: fmt.Sprintf("consumer %s: %s", op.Client, msg)})
 	}
 	skipped := func(from, to int64) []int64 {
@@ -675,9 +675,9 @@ func (a *analysis) pollPart(op *model.Op, pp *model.PollPart, st *consumerState)
 		const free = "with no seek, assignment or rebalance in between"
 		switch s := skipped(st.next, x); {
 		case x < st.next:
-			add("nonmonotonic-poll", []int64{x}, fmt.Sprintf("%s offset %d, but %s left it at %d: it went back, %s", what, x, st.why, st.next, free))
+			add(NonmonotonicPoll, []int64{x}, fmt.Sprintf("%s offset %d, but %s left it at %d: it went back, %s", what, x, st.why, st.next, free))
 		case len(s) > 0:
-			add("poll-skip", s, fmt.Sprintf("%s offset %d, but %s left it at %d: it skipped %s others read (%s), %s",
+			add(PollSkip, s, fmt.Sprintf("%s offset %d, but %s left it at %d: it skipped %s others read (%s), %s",
 				what, x, st.why, st.next, plural(len(s), "record"), offsetRanges(s), free))
 		}
 		st.next = x
@@ -693,9 +693,9 @@ func (a *analysis) pollPart(op *model.Op, pp *model.PollPart, st *consumerState)
 			prev := pp.Records[i-1].Offset
 			switch s := skipped(prev+1, r.Offset); {
 			case r.Offset <= prev:
-				add("int-nonmonotonic-poll", []int64{r.Offset}, fmt.Sprintf("poll op %d returned offset %d after offset %d", op.ID, r.Offset, prev))
+				add(IntNonmonotonicPoll, []int64{r.Offset}, fmt.Sprintf("poll op %d returned offset %d after offset %d", op.ID, r.Offset, prev))
 			case len(s) > 0:
-				add("int-poll-skip", s, fmt.Sprintf("poll op %d returned offset %d right after offset %d, skipping %s others read (%s)",
+				add(IntPollSkip, s, fmt.Sprintf("poll op %d returned offset %d right after offset %d, skipping %s others read (%s)",
 					op.ID, r.Offset, prev, plural(len(s), "record"), offsetRanges(s)))
 			}
 		}
@@ -738,7 +738,7 @@ func (a *analysis) sends() []Finding {
 			if op.Send.Offset > prev.Send.Offset {
 				continue
 			}
-			f := Finding{Name: "nonmonotonic-send", Class: Consistency, TP: k.tp, Offsets: []int64{prev.Send.Offset, op.Send.Offset},
+			f := Finding{Name: string(NonmonotonicSend), Class: Consistency, TP: k.tp, Offsets: []int64{prev.Send.Offset, op.Send.Offset},
 				Values: []model.Bytes{prev.Send.Value, op.Send.Value}, Ops: []int64{prev.ID, op.ID}, At: op.Complete}
 			sequential := prev.Complete < op.Invoke
 			f.Message = fmt.Sprintf("producer %s sent %s (op %d) after %s (op %d), yet got offset %d after %d",
@@ -836,12 +836,12 @@ func (a *analysis) offsets() []Finding {
 			if legal {
 				continue
 			}
-			name := "committed-offset-regression"
+			name := CommittedOffsetRegression
 			want := "nothing was committed before it"
 			if latest != nil {
 				want = fmt.Sprintf("the latest acknowledged commit before it was %d, by op %d (%s) at %v", latest.offset, latest.op.ID, latest.op.Client, latest.op.Complete)
 				if f.offset > latest.offset {
-					name = "committed-offset-inconsistent"
+					name = CommittedOffsetInconsistent
 				}
 			}
 			got := fmt.Sprint(f.offset)
@@ -851,7 +851,7 @@ func (a *analysis) offsets() []Finding {
 			if r := rejected[k][f.offset]; r != nil {
 				got += fmt.Sprintf(", which only commit op %d wrote, and it was rejected with %s", r.ID, r.Error)
 			}
-			fd := Finding{Name: name, Class: Consistency, TP: k.tp, Group: k.group, Offsets: []int64{f.offset}, Ops: []int64{f.op.ID}, At: f.op.Complete,
+			fd := Finding{Name: string(name), Class: Consistency, TP: k.tp, Group: k.group, Offsets: []int64{f.offset}, Ops: []int64{f.op.ID}, At: f.op.Complete,
 				Message: fmt.Sprintf("fetch-committed op %d (%s) returned %s, but %s", f.op.ID, f.op.Client, got, want)}
 			if latest != nil {
 				fd.Offsets = append(fd.Offsets, latest.offset)

@@ -109,7 +109,7 @@ func diverge(a, b *model.ReplicaState) (Finding, bool) {
 		}
 		return fmt.Sprintf("%s (epoch %d)", r.Value, r.LeaderEpoch)
 	}
-	f := Finding{Name: "replica-divergence", Class: Consistency, TP: a.TP, Offsets: differ, Brokers: []int32{a.Broker, b.Broker},
+	f := Finding{Name: string(ReplicaDivergence), Class: Consistency, TP: a.TP, Offsets: differ, Brokers: []int32{a.Broker, b.Broker},
 		Message: fmt.Sprintf("replicas %d and %d disagree at %s below their common high-water mark %d; at offset %d broker %d has %s, broker %d has %s",
 			a.Broker, b.Broker, plural(len(differ), "offset"), hi, differ[0], a.Broker, show(first[0]), b.Broker, show(first[1]))}
 	for _, r := range first {

@@ -345,33 +345,33 @@ func (inv *Invariants) checkPartition(tp model.TopicPartition) {
 }
 
 func (inv *Invariants) checkMetadata(tp model.TopicPartition, st *tpState, md model.PartitionMetadata) {
-	key := func(name string) string { return fmt.Sprintf("%s|%s|%d", name, tp, md.PartitionEpoch) }
-	bad := func(name, msg string, args ...any) {
-		inv.report(key(name), Finding{Name: name, Class: Invariant, TP: tp, Message: "controller: " + fmt.Sprintf(msg, args...)})
+	key := func(name FindingName) string { return fmt.Sprintf("%s|%s|%d", name, tp, md.PartitionEpoch) }
+	bad := func(name FindingName, msg string, args ...any) {
+		inv.report(key(name), Finding{Name: string(name), Class: Invariant, TP: tp, Message: "controller: " + fmt.Sprintf(msg, args...)})
 	}
 	if dup := repeated(md.Replicas); dup >= 0 {
-		bad("isr-not-subset", "broker %d appears twice in the assignment %v", dup, md.Replicas)
+		bad(ISRNotSubset, "broker %d appears twice in the assignment %v", dup, md.Replicas)
 	}
 	for _, l := range []struct {
 		name string
 		ids  []int32
 	}{{"ISR", md.ISR}, {"ELR", md.ELR}} {
 		if dup := repeated(l.ids); dup >= 0 {
-			bad("isr-not-subset", "broker %d appears twice in the %s %v", dup, l.name, l.ids)
+			bad(ISRNotSubset, "broker %d appears twice in the %s %v", dup, l.name, l.ids)
 		}
 		for _, b := range l.ids {
 			if !slices.Contains(md.Replicas, b) {
-				bad("isr-not-subset", "the %s %v has broker %d, which is not among the assigned replicas %v", l.name, l.ids, b, md.Replicas)
+				bad(ISRNotSubset, "the %s %v has broker %d, which is not among the assigned replicas %v", l.name, l.ids, b, md.Replicas)
 			}
 		}
 	}
 	for _, b := range md.ELR {
 		if slices.Contains(md.ISR, b) {
-			bad("isr-not-subset", "broker %d is in both the ISR %v and the ELR %v", b, md.ISR, md.ELR)
+			bad(ISRNotSubset, "broker %d is in both the ISR %v and the ELR %v", b, md.ISR, md.ELR)
 		}
 	}
 	if md.Leader != model.NoLeader && !slices.Contains(md.ISR, md.Leader) {
-		bad("leader-not-in-isr", "leader %d (epoch %d) is not in the ISR %v", md.Leader, md.LeaderEpoch, md.ISR)
+		bad(LeaderNotInISR, "leader %d (epoch %d) is not in the ISR %v", md.Leader, md.LeaderEpoch, md.ISR)
 	}
 	if md.Leader != model.NoLeader {
 		inv.leads(tp, st, md.Leader, md.LeaderEpoch, -1)
@@ -379,11 +379,11 @@ func (inv *Invariants) checkMetadata(tp model.TopicPartition, st *tpState, md mo
 	if st.mdSeen {
 		prev := st.md
 		if md.LeaderEpoch < prev.LeaderEpoch || md.PartitionEpoch < prev.PartitionEpoch {
-			bad("epoch-regression", "leader epoch %d -> %d, partition epoch %d -> %d", prev.LeaderEpoch, md.LeaderEpoch, prev.PartitionEpoch, md.PartitionEpoch)
+			bad(EpochRegression, "leader epoch %d -> %d, partition epoch %d -> %d", prev.LeaderEpoch, md.LeaderEpoch, prev.PartitionEpoch, md.PartitionEpoch)
 		}
 		changed := prev.Leader != md.Leader || !slices.Equal(prev.ISR, md.ISR) || !slices.Equal(prev.ELR, md.ELR) || !slices.Equal(prev.Replicas, md.Replicas)
 		if changed && md.PartitionEpoch == prev.PartitionEpoch {
-			bad("partition-epoch-stale", "leader %d -> %d, ISR %v -> %v, ELR %v -> %v, replicas %v -> %v, all in partition epoch %d",
+			bad(PartitionEpochStale, "leader %d -> %d, ISR %v -> %v, ELR %v -> %v, replicas %v -> %v, all in partition epoch %d",
 				prev.Leader, md.Leader, prev.ISR, md.ISR, prev.ELR, md.ELR, prev.Replicas, md.Replicas, md.PartitionEpoch)
 		}
 		// An election of a leader that was neither in the ISR, nor in the
@@ -446,7 +446,7 @@ func (inv *Invariants) leads(tp model.TopicPartition, st *tpState, broker, epoch
 		if replica >= 0 {
 			who = fmt.Sprintf("replica %d", replica)
 		}
-		inv.report(fmt.Sprintf("duplicate-leader|%s|%d|%d", tp, epoch, broker), Finding{Name: "duplicate-leader", Class: Invariant, TP: tp,
+		inv.report(fmt.Sprintf("duplicate-leader|%s|%d|%d", tp, epoch, broker), Finding{Name: string(DuplicateLeader), Class: Invariant, TP: tp,
 			Brokers: []int32{prev, broker},
 			Message: fmt.Sprintf("brokers %d and %d both lead in leader epoch %d (%s names broker %d)", prev, broker, epoch, who, broker)})
 	}
@@ -467,7 +467,7 @@ func (inv *Invariants) checkReplica(tp model.TopicPartition, st *tpState, md mod
 		rs.incLEO = leo
 	}
 	if rs.seen && inc == rs.inc && epoch < rs.epoch {
-		inv.report(fmt.Sprintf("epoch-regression|%s|%d|%d", tp, b, epoch), Finding{Name: "epoch-regression", Class: Invariant, TP: tp, Brokers: []int32{b},
+		inv.report(fmt.Sprintf("epoch-regression|%s|%d|%d", tp, b, epoch), Finding{Name: string(EpochRegression), Class: Invariant, TP: tp, Brokers: []int32{b},
 			Message: fmt.Sprintf("replica %d went from leader epoch %d back to %d without restarting", b, rs.epoch, epoch)})
 	}
 	if !rs.seen && inc > 1 {
@@ -479,7 +479,7 @@ func (inv *Invariants) checkReplica(tp model.TopicPartition, st *tpState, md mod
 	rs.powerSeen = inv.powerLosses[b]
 	rs.incLEO = max(rs.incLEO, leo)
 	if hwm > leo {
-		inv.report(fmt.Sprintf("hwm-above-leo|%s|%d|%d", tp, b, hwm), Finding{Name: "hwm-above-leo", Class: Invariant, TP: tp, Brokers: []int32{b},
+		inv.report(fmt.Sprintf("hwm-above-leo|%s|%d|%d", tp, b, hwm), Finding{Name: string(HWMAboveLEO), Class: Invariant, TP: tp, Brokers: []int32{b},
 			Offsets: span(leo, hwm), Message: fmt.Sprintf("replica %d has high-water mark %d above its log end offset %d", b, hwm, leo)})
 	}
 	if r.IsLeader() {
@@ -487,13 +487,13 @@ func (inv *Invariants) checkReplica(tp model.TopicPartition, st *tpState, md mod
 		if mdOK {
 			for _, m := range r.ISR() {
 				if !slices.Contains(md.Replicas, m) {
-					inv.report(fmt.Sprintf("isr-not-subset|%s|%d|%d|%d", tp, b, epoch, m), Finding{Name: "isr-not-subset", Class: Invariant, TP: tp,
+					inv.report(fmt.Sprintf("isr-not-subset|%s|%d|%d|%d", tp, b, epoch, m), Finding{Name: string(ISRNotSubset), Class: Invariant, TP: tp,
 						Brokers: []int32{b, m}, Message: fmt.Sprintf("leader %d (epoch %d) uses ISR %v with broker %d, which is not among the assigned replicas %v",
 							b, epoch, r.ISR(), m, md.Replicas)})
 				}
 			}
 			if dup := repeated(r.ISR()); dup >= 0 {
-				inv.report(fmt.Sprintf("isr-not-subset|%s|%d|%d|dup", tp, b, epoch), Finding{Name: "isr-not-subset", Class: Invariant, TP: tp,
+				inv.report(fmt.Sprintf("isr-not-subset|%s|%d|%d|dup", tp, b, epoch), Finding{Name: string(ISRNotSubset), Class: Invariant, TP: tp,
 					Brokers: []int32{b}, Message: fmt.Sprintf("leader %d (epoch %d) uses ISR %v with broker %d twice", b, epoch, r.ISR(), dup)})
 			}
 		}
@@ -521,7 +521,7 @@ func (inv *Invariants) checkISR(tp model.TopicPartition, st *tpState, md model.P
 			// that caught up with an earlier leader, which had lost data
 			// itself, has not caught up with this one.
 			inv.marker("checker.isr-member-lost-data")
-			inv.report(fmt.Sprintf("isr-member-lost-data|%s|%d|%d", tp, m, r.Incarnation()), Finding{Name: "isr-member-lost-data", Class: Note, TP: tp,
+			inv.report(fmt.Sprintf("isr-member-lost-data|%s|%d|%d", tp, m, r.Incarnation()), Finding{Name: string(ISRMemberLostData), Class: Note, TP: tp,
 				Brokers: []int32{md.Leader, m}, Offsets: span(leo, hwm),
 				Message: fmt.Sprintf("ISR member %d restarted with log end offset %d, below leader %d's high-water mark %d: Kafka keeps it in the ISR until it is removed, and committed records are at risk",
 					m, leo, md.Leader, hwm)})
@@ -533,7 +533,7 @@ func (inv *Invariants) checkISR(tp model.TopicPartition, st *tpState, md model.P
 			if rs.restarted {
 				why = "which had caught up with this leader since its last restart and has removed records from its log since"
 			}
-			inv.report(fmt.Sprintf("hwm-above-isr-leo|%s|%d|%d", tp, m, r.Incarnation()), Finding{Name: "hwm-above-isr-leo", Class: Invariant, TP: tp,
+			inv.report(fmt.Sprintf("hwm-above-isr-leo|%s|%d|%d", tp, m, r.Incarnation()), Finding{Name: string(HWMAboveISRLEO), Class: Invariant, TP: tp,
 				Brokers: []int32{md.Leader, m}, Offsets: span(leo, hwm),
 				Message: fmt.Sprintf("leader %d (epoch %d) has high-water mark %d, above the log end offset %d of ISR member %d, %s",
 					md.Leader, md.LeaderEpoch, hwm, leo, m, why)})
@@ -584,7 +584,7 @@ func (inv *Invariants) checkPrefix(tp model.TopicPartition, st *tpState, r model
 		if sameEntry(ref.e, e) {
 			continue
 		}
-		f := Finding{Name: "committed-prefix-mismatch", Class: Invariant, TP: tp, Offsets: []int64{o}, Brokers: []int32{ref.broker, r.Broker()},
+		f := Finding{Name: string(CommittedPrefixMismatch), Class: Invariant, TP: tp, Offsets: []int64{o}, Brokers: []int32{ref.broker, r.Broker()},
 			Values: []model.Bytes{model.Bytes(ref.e.Value), model.Bytes(e.Value)},
 			Message: fmt.Sprintf("offset %d is below the high-water mark of broker %d, which has %s, but broker %d had %s there below its own",
 				o, r.Broker(), e, ref.broker, ref.e)}
@@ -658,7 +658,7 @@ func (inv *Invariants) Acked(tp model.TopicPartition, leader int32, leaderEpoch 
 		if l != nil && l.Online() {
 			state = fmt.Sprintf("leader=%v in epoch %d", l.IsLeader(), l.LeaderEpoch())
 		}
-		inv.report(fmt.Sprintf("ack-by-non-leader|%s|%d|%d|%d", tp, leader, leaderEpoch, first), Finding{Name: "ack-by-non-leader", Class: Invariant, TP: tp,
+		inv.report(fmt.Sprintf("ack-by-non-leader|%s|%d|%d|%d", tp, leader, leaderEpoch, first), Finding{Name: string(AckByNonLeader), Class: Invariant, TP: tp,
 			Brokers: []int32{leader}, Offsets: span(first, last+1),
 			Message: fmt.Sprintf("broker %d acknowledged offsets %d..%d as leader in epoch %d, but it is %s", leader, first, last, leaderEpoch, state)})
 		return
@@ -690,13 +690,13 @@ func (inv *Invariants) Acked(tp model.TopicPartition, leader int32, leaderEpoch 
 		lostInRestart := rs.seen && (r.Incarnation() != rs.inc || (rs.restarted && rs.incLEO <= last))
 		if lostInRestart {
 			inv.marker("checker.ack-after-member-lost-data")
-			inv.report(fmt.Sprintf("ack-after-member-lost-data|%s|%d|%d", tp, m, r.Incarnation()), Finding{Name: "ack-after-member-lost-data", Class: Note, TP: tp,
+			inv.report(fmt.Sprintf("ack-after-member-lost-data|%s|%d|%d", tp, m, r.Incarnation()), Finding{Name: string(AckAfterMemberLostData), Class: Note, TP: tp,
 				Brokers: []int32{leader, m}, Offsets: span(missing, last+1),
 				Message: fmt.Sprintf("leader %d acknowledged offsets %d..%d counting ISR member %d, which restarted and does not have offset %d: Kafka counts its fetch from before the restart",
 					leader, first, last, m, missing)})
 			continue
 		}
-		inv.report(fmt.Sprintf("acked-not-replicated|%s|%d|%d", tp, m, first), Finding{Name: "acked-not-replicated", Class: Invariant, TP: tp,
+		inv.report(fmt.Sprintf("acked-not-replicated|%s|%d|%d", tp, m, first), Finding{Name: string(AckedNotReplicated), Class: Invariant, TP: tp,
 			Brokers: []int32{leader, m}, Offsets: span(missing, last+1),
 			Message: fmt.Sprintf("leader %d (epoch %d) acknowledged offsets %d..%d with ISR %v, but member %d (log end offset %d, no restart) lacks offset %d",
 				leader, leaderEpoch, first, last, isr, m, r.LogEndOffset(), missing)})
@@ -762,7 +762,7 @@ func (inv *Invariants) Final() []Finding {
 			if ok {
 				has = e.String()
 			}
-			f := Finding{Name: "lost-committed", Class: DataLoss, TP: tp, Offsets: []int64{o}, Brokers: []int32{md.Leader, ref.broker},
+			f := Finding{Name: string(LostCommitted), Class: DataLoss, TP: tp, Offsets: []int64{o}, Brokers: []int32{md.Leader, ref.broker},
 				Values: []model.Bytes{model.Bytes(ref.e.Value)}, At: inv.now(), Step: inv.steps(), Seed: inv.cfg.Run.Seed, Replay: inv.cfg.Run.Replay,
 				Message: fmt.Sprintf("%s was committed (seen below broker %d's high-water mark, or acknowledged to acks=all), but final leader %d has %s at that offset",
 					ref.e, ref.broker, md.Leader, has)}

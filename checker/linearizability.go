@@ -187,7 +187,7 @@ func (l *Linearizability) Findings(h *model.History, run Run) []Finding {
 		if p.Result != Illegal {
 			continue
 		}
-		f := Finding{Name: "nonlinearizable", Class: Consistency, TP: p.Key.TP, Group: p.Key.Group, At: end, Seed: run.Seed, Replay: run.Replay}
+		f := Finding{Name: string(Nonlinearizable), Class: Consistency, TP: p.Key.TP, Group: p.Key.Group, At: end, Seed: run.Seed, Replay: run.Replay}
 		if op := byID[p.Stuck]; op != nil {
 			f.At = op.Complete
 			f.Ops = append(f.Ops, op.ID)

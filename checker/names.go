@@ -1,43 +1,147 @@
 package checker
 
-import "slices"
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// A FindingName names a kind of finding. The checkers name their findings
+// with the constants below only, and Registry documents each; a scenario's
+// expectations are checked against it.
+type FindingName string
+
+// The names of findings, Jepsen's where one fits.
+const (
+	// Kafka's anomalies, judged from the history.
+	LostWrite                   FindingName = "lost-write"
+	LostCommitted               FindingName = "lost-committed"
+	Unseen                      FindingName = "unseen"
+	Duplicate                   FindingName = "duplicate"
+	InconsistentOffsets         FindingName = "inconsistent-offsets"
+	UnsentValue                 FindingName = "unsent-value"
+	G1a                         FindingName = "G1a"
+	PollSkip                    FindingName = "poll-skip"
+	NonmonotonicPoll            FindingName = "nonmonotonic-poll"
+	IntPollSkip                 FindingName = "int-poll-skip"
+	IntNonmonotonicPoll         FindingName = "int-nonmonotonic-poll"
+	NonmonotonicSend            FindingName = "nonmonotonic-send"
+	CommittedOffsetRegression   FindingName = "committed-offset-regression"
+	CommittedOffsetInconsistent FindingName = "committed-offset-inconsistent"
+	// Linearizability, checked by porcupine.
+	Nonlinearizable FindingName = "nonlinearizable"
+	// The final state of the replicas.
+	ReplicaDivergence FindingName = "replica-divergence"
+	// Cluster invariants, checked after every event.
+	DuplicateLeader         FindingName = "duplicate-leader"
+	EpochRegression         FindingName = "epoch-regression"
+	PartitionEpochStale     FindingName = "partition-epoch-stale"
+	LeaderNotInISR          FindingName = "leader-not-in-isr"
+	ISRNotSubset            FindingName = "isr-not-subset"
+	HWMAboveLEO             FindingName = "hwm-above-leo"
+	HWMAboveISRLEO          FindingName = "hwm-above-isr-leo"
+	CommittedPrefixMismatch FindingName = "committed-prefix-mismatch"
+	AckByNonLeader          FindingName = "ack-by-non-leader"
+	AckedNotReplicated      FindingName = "acked-not-replicated"
+	ISRMemberLostData       FindingName = "isr-member-lost-data"
+	AckAfterMemberLostData  FindingName = "ack-after-member-lost-data"
+)
+
+// FindingInfo documents one finding name.
+type FindingInfo struct {
+	Name FindingName
+	// Classes are the classes a finding of this name can take, most
+	// serious first: the configuration may make an anomaly expected.
+	Classes []Class
+	// Meaning says what the finding means, in one line.
+	Meaning string
+	// Jepsen is the anomaly's name in Jepsen's Kafka checker, where it
+	// has one.
+	Jepsen string
+}
+
+// Registry is every finding the checkers can produce, sorted by name. It
+// is the one home of finding names: FindingNames, KnownFinding, the
+// validation of scenarios' expectations, the reports' legend and the
+// README's list of findings come from it.
+var Registry = sortedRegistry([]FindingInfo{
+	{LostWrite, []Class{DataLoss, Expected}, "a write acknowledged to the producer is not in the log a later read or the final log shows at its offset (expected for acks=1)", "lost-write"},
+	{LostCommitted, []Class{DataLoss, Expected}, "a committed record (read below the high-water mark, or acknowledged to acks=all) is gone from the final leader's log (expected after an unclean election)", ""},
+	{Unseen, []Class{Note}, "acknowledged records that no read and no final log reached", "unseen"},
+	{Duplicate, []Class{Consistency, Expected}, "one sent record at two offsets (expected when a producer without idempotence retries)", "duplicate"},
+	{InconsistentOffsets, []Class{Consistency, Expected}, "two different records at one offset (expected when all but one are acks=1 writes)", "inconsistent-offsets"},
+	{UnsentValue, []Class{Consistency}, "a record was read that no send in the history produced", ""},
+	{G1a, []Class{Consistency}, "aborted read: a record whose every send definitely failed was read", "G1a"},
+	{PollSkip, []Class{Consistency}, "between two polls a consumer skipped records others read, with no seek, assignment or rebalance in between", "poll-skip"},
+	{NonmonotonicPoll, []Class{Consistency}, "between two polls a consumer went back to an earlier offset, with no seek, assignment or rebalance in between", "nonmonotonic-poll"},
+	{IntPollSkip, []Class{Consistency}, "one poll returned records with a gap that others read", "int-poll-skip"},
+	{IntNonmonotonicPoll, []Class{Consistency}, "one poll returned an offset at or below the one before it", "int-nonmonotonic-poll"},
+	{NonmonotonicSend, []Class{Consistency, Expected}, "a producer's later send to a partition got an earlier offset (expected for acks=1, or overlapping sends without idempotence)", "nonmonotonic-send"},
+	{CommittedOffsetRegression, []Class{Consistency}, "a group's committed offset read back went below the latest acknowledged commit", ""},
+	{CommittedOffsetInconsistent, []Class{Consistency}, "a group's committed offset read back is one no acknowledged commit before it wrote", ""},
+	{Nonlinearizable, []Class{Consistency, Expected}, "porcupine found no linearization of a partition's log or a group's committed offset (expected when the anomalies behind it are)", ""},
+	{ReplicaDivergence, []Class{Consistency, Expected}, "two replicas' final logs differ below their common high-water mark (expected after an unclean election)", ""},
+	{DuplicateLeader, []Class{Invariant}, "two brokers led a partition in the same leader epoch", ""},
+	{EpochRegression, []Class{Invariant}, "a leader epoch or partition epoch went down", ""},
+	{PartitionEpochStale, []Class{Invariant}, "the controller changed a partition's leader, ISR, ELR or replicas without a new partition epoch", ""},
+	{LeaderNotInISR, []Class{Invariant}, "the controller's leader of a partition is not in its ISR", ""},
+	{ISRNotSubset, []Class{Invariant}, "an ISR or ELR names a broker outside the assignment, twice, or in both", ""},
+	{HWMAboveLEO, []Class{Invariant}, "a replica's high-water mark is above its log end offset", ""},
+	{HWMAboveISRLEO, []Class{Invariant}, "the leader's high-water mark is above the log end offset of an ISR member that did not restart", ""},
+	{CommittedPrefixMismatch, []Class{Invariant, Expected, Note}, "two replicas disagree on a record below their high-water marks (expected after an unclean election or a power loss; a note when a restart lost it)", ""},
+	{AckByNonLeader, []Class{Invariant}, "a broker acknowledged an acks=all write while not the partition's leader", ""},
+	{AckedNotReplicated, []Class{Invariant}, "an acks=all write was acknowledged before every ISR member had it", ""},
+	{ISRMemberLostData, []Class{Note}, "an ISR member restarted with its log below the leader's high-water mark and stays in the ISR: committed records are at risk", ""},
+	{AckAfterMemberLostData, []Class{Note}, "an acks=all write was acknowledged counting an ISR member that restarted without the records", ""},
+})
+
+func sortedRegistry(r []FindingInfo) []FindingInfo {
+	slices.SortFunc(r, func(a, b FindingInfo) int { return cmp.Compare(a.Name, b.Name) })
+	return r
+}
 
 // FindingNames lists, sorted, the name of every finding the checkers may
 // produce: scenarios name them in their expectations, and a name outside
 // this list is a typo.
-var FindingNames = []string{
-	"G1a",
-	"ack-after-member-lost-data",
-	"ack-by-non-leader",
-	"acked-not-replicated",
-	"committed-offset-inconsistent",
-	"committed-offset-regression",
-	"committed-prefix-mismatch",
-	"duplicate",
-	"duplicate-leader",
-	"epoch-regression",
-	"hwm-above-isr-leo",
-	"hwm-above-leo",
-	"inconsistent-offsets",
-	"int-nonmonotonic-poll",
-	"int-poll-skip",
-	"isr-member-lost-data",
-	"isr-not-subset",
-	"leader-not-in-isr",
-	"lost-committed",
-	"lost-write",
-	"nonlinearizable",
-	"nonmonotonic-poll",
-	"nonmonotonic-send",
-	"partition-epoch-stale",
-	"poll-skip",
-	"replica-divergence",
-	"unseen",
-	"unsent-value",
+var FindingNames = func() []string {
+	out := make([]string, len(Registry))
+	for i, f := range Registry {
+		out[i] = string(f.Name)
+	}
+	return out
+}()
+
+// Info returns what the registry says of a finding name.
+func Info(name string) (FindingInfo, bool) {
+	i, ok := slices.BinarySearch(FindingNames, name)
+	if !ok {
+		return FindingInfo{}, false
+	}
+	return Registry[i], true
 }
 
 // KnownFinding reports whether name is the name of a finding.
 func KnownFinding(name string) bool {
-	_, ok := slices.BinarySearch(FindingNames, name)
+	_, ok := Info(name)
 	return ok
+}
+
+// FindingsMarkdown renders the registry as the Markdown table the README
+// shows: one row per finding with its classes, meaning and Jepsen's name.
+func FindingsMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| finding | class | meaning | Jepsen |\n| --- | --- | --- | --- |\n")
+	for _, f := range Registry {
+		classes := make([]string, len(f.Classes))
+		for i, c := range f.Classes {
+			classes[i] = c.String()
+		}
+		jepsen := "–"
+		if f.Jepsen != "" {
+			jepsen = "`" + f.Jepsen + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", f.Name, strings.Join(classes, ", "), f.Meaning, jepsen)
+	}
+	return b.String()
 }

@@ -218,6 +218,7 @@ func TestMutatedHistoriesAreFlagged(t *testing.T) {
 				}
 				applied++
 				r := checker.Check(h, checker.Options{Budget: 10 * time.Second})
+				requireRegistered(t, r.Findings)
 				var names []string
 				for _, f := range checker.Bad(r.Findings) {
 					names = append(names, f.Name)

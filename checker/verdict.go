@@ -235,7 +235,7 @@ func NewVerdict(in VerdictInput) *Verdict {
 	committed := map[model.TopicPartition]map[int64]bool{}
 	var others []Finding
 	for _, f := range v.Findings {
-		isLoss := (f.Name == "lost-write" || f.Name == "lost-committed") && f.Class != Note
+		isLoss := (f.Name == string(LostWrite) || f.Name == string(LostCommitted)) && f.Class != Note
 		if !isLoss {
 			if f.Class.Bad() {
 				others = append(others, f)
@@ -258,7 +258,7 @@ func NewVerdict(in VerdictInput) *Verdict {
 		}
 		inc.Findings = append(inc.Findings, f)
 		set2 := acked
-		if f.Name == "lost-committed" {
+		if f.Name == string(LostCommitted) {
 			set2 = committed
 		}
 		if set2[f.TP] == nil {
@@ -454,7 +454,7 @@ func explainLoss(f Finding, events []Event, s Settings) (Allowance, string, int)
 		return election
 	}
 	ts := s.Topics[f.TP.Topic]
-	if f.Name == "lost-write" && f.Class == Expected {
+	if f.Name == string(LostWrite) && f.Class == Expected {
 		return AllowAcks, string(AllowAcks), orElection(-1)
 	}
 	if unclean := last(func(e Event) bool { return e.Kind == EventUncleanElection && e.TP == f.TP }); unclean >= 0 {
@@ -546,7 +546,7 @@ func (v *Verdict) Summary() string {
 	counts := map[string]int{}
 	var order []string
 	for _, f := range v.Bad() {
-		if f.Name == "lost-write" || f.Name == "lost-committed" {
+		if f.Name == string(LostWrite) || f.Name == string(LostCommitted) {
 			continue
 		}
 		if counts[f.Name] == 0 {
@@ -561,7 +561,7 @@ func (v *Verdict) Summary() string {
 	case "unchecked":
 		parts = append(parts, "linearizability unchecked: "+v.LinearizabilityNote)
 	case "illegal":
-		if counts["nonlinearizable"] == 0 {
+		if counts[string(Nonlinearizable)] == 0 {
 			parts = append(parts, "not linearizable")
 		}
 	}

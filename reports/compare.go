@@ -46,6 +46,7 @@ type comparisonPage struct {
 	RunColumns []runColumn
 	DurationNS int64
 	X0, X1     float64
+	Legend     []legendEntry // what the findings' names mean
 }
 
 // WriteComparison renders a comparison report to w: the same schedule under
@@ -102,6 +103,11 @@ func WriteComparison(w io.Writer, c Comparison) error {
 		}
 		page.RunColumns = append(page.RunColumns, col)
 	}
+	var names []string
+	for _, r := range c.Runs {
+		names = append(names, findingNames(r.Findings)...)
+	}
+	page.Legend = findingLegend(names)
 	return comparisonTemplate.Execute(w, page)
 }
 
@@ -115,6 +121,7 @@ type sweepPage struct {
 	CSS           template.CSS
 	JS            template.JS
 	HistogramSVGs []histogramSVG
+	Legend        []legendEntry // what the outcomes' finding names mean
 }
 
 // WriteSweep renders a sweep report to w.
@@ -123,6 +130,11 @@ func WriteSweep(w io.Writer, s Sweep) error {
 	for _, h := range s.Histograms {
 		page.HistogramSVGs = append(page.HistogramSVGs, histogramSVG{Title: h.Title, SVG: histogram(h)})
 	}
+	var names []string
+	for _, o := range s.Outcomes {
+		names = append(names, o.Name)
+	}
+	page.Legend = findingLegend(names)
 	return sweepTemplate.Execute(w, page)
 }
 

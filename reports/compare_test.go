@@ -54,6 +54,7 @@ func TestComparisonReport(t *testing.T) {
 	for _, want := range []string{
 		`class="verdict bad"`, "✘ unclean: lost-write", "kafkasim compare all-brokers-down --seed 42",
 		`<td class="num cell bad-value">3</td>`, `<td class="num cell">0</td>`, "<h3>clean</h3>", "<h3>unclean</h3>", "orders-0 time offline",
+		"What the findings mean",
 	} {
 		assert.True(t, strings.Contains(page, want), "page lacks %q", want)
 	}
@@ -83,6 +84,7 @@ func TestSweepReport(t *testing.T) {
 	for _, want := range []string{
 		"✘ 1 of 1000 seeds found a problem", "99.0%", "kafkasim run standard --seed 17",
 		"controller.failover (never reached)", "acknowledged writes lost per run", "no values",
+		"What the findings mean",
 	} {
 		assert.True(t, strings.Contains(page, want), "page lacks %q", want)
 	}

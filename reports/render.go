@@ -74,6 +74,7 @@ type runPage struct {
 	Lanes         template.JS
 	OpCount       int
 	X0, X1        float64
+	Legend        []legendEntry // what the findings' names mean
 }
 
 // WriteRun renders a run report to w.
@@ -89,6 +90,7 @@ func WriteRun(w io.Writer, r Run) error {
 		X1:  1,
 	}
 	page.FaultSVG = faultSVG(r.Faults, r.Findings, r.Duration)
+	page.Legend = findingLegend(findingNames(r.Findings))
 	for _, p := range r.Partitions {
 		p, note := sampleTimeline(p)
 		if note != "" {

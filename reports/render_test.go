@@ -80,6 +80,8 @@ func TestRunReportHasEverySection(t *testing.T) {
 		"kafkasim run unclean-election-loss --seed 42", "00112233aabbccdd", "all-brokers-down power",
 		"orders-0", `id="lanes-data"`, "controller.election.unclean", "unclean.leader.election.enable",
 		"--until-step 7000", "<svg",
+		// The legend explains the finding's name, from checker.Registry.
+		"What the findings mean", `<td class="mono">lost-write</td><td>data-loss, expected</td>`, "(Jepsen: <span class=\"mono\">lost-write</span>)",
 	} {
 		assert.True(t, strings.Contains(page, want), "page lacks %q", want)
 	}

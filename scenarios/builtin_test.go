@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/scenarios"
 )
 
@@ -24,6 +25,12 @@ func TestBuiltinsShowWhatTheySay(t *testing.T) {
 			require.NoError(t, err)
 			ok, why := res.Expected()
 			assert.True(t, ok, "%s: %s; replay: %s", s.Name, why, res.Replay)
+			for _, f := range res.Findings() {
+				info, known := checker.Info(f.Name)
+				if assert.True(t, known, "finding %s is not in checker.Registry", f.Name) {
+					assert.Contains(t, info.Classes, f.Class, "checker.Registry does not give %s the class %s", f.Name, f.Class)
+				}
+			}
 		})
 	}
 }

@@ -475,8 +475,8 @@ func (s Scenario) Validate() error {
 		}
 	}
 	for _, mark := range slices.Sorted(maps.Keys(s.Expect.Marks)) {
-		if !validMark(mark) {
-			bad("expect.marks", "%q is not a mark name: marks are lowercase words joined by '.', '-' or '_', such as controller.election.unclean", mark)
+		if !KnownMark(mark) {
+			bad("expect.marks", "%s", unknownMark(mark))
 		}
 		if s.Expect.Marks[mark] == 0 {
 			bad("expect.marks", "%q wants 0 times: give the least number of times the run must reach it, 1 or more", mark)
@@ -486,18 +486,6 @@ func (s Scenario) Validate() error {
 		bad("checks.linearizability_timeout", "%v is negative", time.Duration(s.Checks.LinearizabilityTimeout))
 	}
 	return errors.Join(errs...)
-}
-
-func validMark(s string) bool {
-	if s == "" || strings.HasPrefix(s, ".") || strings.HasSuffix(s, ".") {
-		return false
-	}
-	for _, r := range s {
-		if !(r == '.' || r == '-' || r == '_' || ('a' <= r && r <= 'z') || ('0' <= r && r <= '9')) {
-			return false
-		}
-	}
-	return true
 }
 
 func topicList(topics map[string]bool) string {

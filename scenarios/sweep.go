@@ -71,23 +71,6 @@ type SeedSummary struct {
 	WallSeconds float64 `json:"wall_seconds"`
 }
 
-// States lists the interesting states coverage counts, each with the marks
-// that show a run reached it. A sweep that never reaches one says so: its
-// faults were too gentle to test it.
-var States = []struct {
-	Name  string
-	Marks []string
-}{
-	{"isr-shrunk-to-one", []string{"broker.isr.shrunk-to-one"}},
-	{"truncation-on-divergence", []string{"broker.truncate.diverging-epoch", "broker.truncate.offsets-for-leader-epoch", "broker.truncate.legacy-offsets-for-leader-epoch"}},
-	{"unclean-election", []string{"controller.election.unclean"}},
-	{"all-brokers-down", []string{"scenario.all-brokers-down"}},
-	{"controller-failover", []string{"controller.failover"}},
-	{"zombie-leader-fenced", []string{"broker.fetch.FENCED_LEADER_EPOCH", "broker.zombie-fenced"}},
-	{"rebalance-during-partition", []string{"scenario.rebalance-during-partition"}},
-	{"isr-member-lost-data", []string{"checker.isr-member-lost-data"}},
-}
-
 // Coverage returns the interesting states a run reached.
 func (r *Result) Coverage() []string {
 	var out []string

@@ -5,6 +5,15 @@ import (
 	"slices"
 )
 
+// MarkInfo documents one coverage mark. Every package that marks keeps a
+// table of its marks beside its code (a Marks variable), and a test holds
+// every Mark call of the tree to those tables, so that a scenario's
+// expected marks can be checked by name.
+type MarkInfo struct {
+	Name    string // such as "broker.truncate.diverging-epoch"
+	Meaning string // what reaching it shows, in one line
+}
+
 // Mark counts that the run reached a named code path, such as
 // "broker.truncate.diverging-epoch" or "controller.election.unclean". Marks
 // are coverage, not behaviour: they never enter the trace hash. Tests assert

@@ -153,6 +153,9 @@ func TestScenariosCommand(t *testing.T) {
 	code, stdout, _ = kafkasim("scenarios", "--names")
 	assert.Equal(t, 0, code)
 	assert.Equal(t, strings.Join(scenarios.BuiltinNames(), "\n")+"\n", stdout)
+	code, stdout, _ = kafkasim("scenarios", "--marks")
+	assert.Equal(t, 0, code)
+	assert.Contains(t, stdout, "controller.election.unclean\n    the controller elected a leader: unclean")
 }
 
 func TestCompareAndMatrixCommands(t *testing.T) {

@@ -356,8 +356,9 @@ func reportOf(res *scenarios.Result) reports.Run {
 }
 
 func runScenarios(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("scenarios", "scenarios [--names] | scenarios show NAME", stderr)
+	fs := newFlags("scenarios", "scenarios [--names | --marks] | scenarios show NAME", stderr)
 	names := fs.Bool("names", false, "print only the names, one per line, for scripts (for s in $(kafkasim scenarios --names); ...)")
+	marks := fs.Bool("marks", false, "print every coverage mark a scenario may expect (expect.marks), with what reaching it shows")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -372,6 +373,12 @@ func runScenarios(args []string, stdout, stderr io.Writer) error {
 		}
 		_, err = stdout.Write(data)
 		return err
+	}
+	if *marks {
+		for _, m := range scenarios.Marks() {
+			fmt.Fprintf(stdout, "%s\n    %s\n", m.Name, m.Meaning)
+		}
+		return nil
 	}
 	if *names {
 		for _, name := range scenarios.BuiltinNames() {

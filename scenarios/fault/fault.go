@@ -28,30 +28,6 @@ import (
 	"time"
 )
 
-// Kind is a kind of fault.
-type Kind string
-
-// The fault kinds.
-const (
-	Crash      Kind = "crash"      // kill the process; the page cache survives
-	PowerLoss  Kind = "power-loss" // kill the process and drop unsynced writes (tear: keep a torn prefix)
-	Restart    Kind = "restart"    // boot a down node
-	Pause      Kind = "pause"      // freeze a node (a long GC pause)
-	Resume     Kind = "resume"     // unfreeze it
-	DiskLoss   Kind = "disk-loss"  // replace the disk with an empty one (crashes a running node)
-	Partition  Kind = "partition"  // split nodes into groups that cannot reach each other
-	Isolate    Kind = "isolate"    // cut nodes off from everyone
-	Bridge     Kind = "bridge"     // two groups, and one node reaching both
-	Ring       Kind = "ring"       // each node reaches only its ring neighbours
-	Cut        Kind = "cut"        // one-way: from's messages to to are lost
-	Heal       Kind = "heal"       // open every link
-	Clock      Kind = "clock"      // set nodes' clock skew and drift
-	AllBrokers Kind = "all-brokers-down"
-)
-
-// Kinds lists every fault kind, in documentation order.
-var Kinds = []Kind{Crash, PowerLoss, Restart, Pause, Resume, DiskLoss, Partition, Isolate, Bridge, Ring, Cut, Heal, Clock, AllBrokers}
-
 // Duration is a time.Duration written in JSON as a string such as "1.5s".
 type Duration time.Duration
 
@@ -111,7 +87,7 @@ func (f Fault) String() string {
 	if f.Power {
 		b.WriteString(" power")
 	}
-	if f.Kind == Clock {
+	if s, ok := spec(f.Kind); ok && s.args&argClock != 0 {
 		fmt.Fprintf(&b, " skew=%v drift=%dppm", time.Duration(f.Skew), f.Drift)
 	}
 	return b.String()
@@ -226,7 +202,8 @@ func (f Fault) validate(names Names, end time.Duration) error {
 	if end > 0 && time.Duration(f.At) > end {
 		bad("at %v is after the end of the run (%v)", time.Duration(f.At), end)
 	}
-	if !slices.Contains(Kinds, f.Kind) {
+	k, ok := spec(f.Kind)
+	if !ok {
 		var ks []string
 		for _, k := range Kinds {
 			ks = append(ks, string(k))
@@ -234,31 +211,12 @@ func (f Fault) validate(names Names, end time.Duration) error {
 		bad("unknown kind %q: accepted are %s", f.Kind, strings.Join(ks, ", "))
 		return errors.Join(errs...)
 	}
-	wants := map[Kind]string{
-		Crash: "nodes", PowerLoss: "nodes", Restart: "nodes", Pause: "nodes", Resume: "nodes", DiskLoss: "nodes",
-		Isolate: "nodes", Clock: "nodes", Partition: "groups", Bridge: "groups", Ring: "groups", Cut: "from,to",
-		Heal: "", AllBrokers: "",
-	}[f.Kind]
-	has := func(field string) bool { return strings.Contains(wants, field) }
-	if !has("nodes") && len(f.Nodes) > 0 {
-		bad("nodes: %s takes no nodes", f.Kind)
+	for _, fd := range fields {
+		if k.args&fd.arg == 0 && fd.set(f) {
+			bad("%s", fd.refused(f.Kind, takers(fd.arg)))
+		}
 	}
-	if !has("groups") && len(f.Groups) > 0 {
-		bad("groups: %s takes no groups", f.Kind)
-	}
-	if !has("from") && (f.From != "" || f.To != "") {
-		bad("from/to: only cut takes from and to")
-	}
-	if f.Tear && f.Kind != PowerLoss && f.Kind != AllBrokers {
-		bad("tear: only power-loss and all-brokers-down can tear writes")
-	}
-	if f.Power && f.Kind != AllBrokers {
-		bad("power: only all-brokers-down takes power (use the power-loss kind otherwise)")
-	}
-	if f.Kind != Clock && (f.Skew != 0 || f.Drift != 0) {
-		bad("skew/drift_ppm: only clock takes them")
-	}
-	if has("nodes") {
+	if k.args&argNodes != 0 {
 		if len(f.Nodes) == 0 {
 			bad("nodes: %s needs at least one node", f.Kind)
 		}
@@ -273,60 +231,60 @@ func (f Fault) validate(names Names, end time.Duration) error {
 			seen[n] = true
 		}
 	}
-	if has("groups") {
-		want := map[Kind]string{Partition: "at least two groups", Bridge: "three groups: [side], [bridge node], [side]", Ring: "one group: the ring's nodes in order"}[f.Kind]
-		switch {
-		case f.Kind == Partition && len(f.Groups) < 2,
-			f.Kind == Bridge && (len(f.Groups) != 3 || len(f.Groups[1]) != 1),
-			f.Kind == Ring && len(f.Groups) != 1:
-			bad("groups: %s needs %s", f.Kind, want)
-		}
-		seen := map[string]int{}
-		rests := 0
-		for gi, g := range f.Groups {
-			if len(g) == 0 {
-				bad("groups[%d] is empty", gi)
-			}
-			for _, n := range g {
-				if n == SelRest {
-					rests++
-					if f.Kind == Ring || (f.Kind == Bridge && gi == 1) {
-						bad("groups[%d]: rest stands for a side of a partition or bridge, not for a ring or a bridge node", gi)
-					}
-					continue
-				}
-				if err := names.checkNode(n); err != nil {
-					bad("groups[%d]: %v", gi, err)
-				}
-				if prev, dup := seen[n]; dup {
-					bad("groups: node %q is in groups[%d] and groups[%d]: a node belongs to one group", n, prev, gi)
-				}
-				seen[n] = gi
-			}
-		}
-		if rests > 1 {
-			bad("groups: rest is named %d times: one group at most takes the nodes no other group names", rests)
-		}
-		if f.Kind == Ring && len(f.Groups) == 1 && len(f.Groups[0]) < 4 && !slices.ContainsFunc(f.Groups[0], isSelector) {
-			bad("groups: a ring needs at least 4 nodes, got %d", len(f.Groups[0]))
-		}
+	if k.args&argGroups != 0 {
+		f.validateGroups(k.groups, names, bad)
 	}
-	if has("from") {
+	if k.args&argFromTo != 0 {
 		for _, end := range []struct{ field, v string }{{"from", f.From}, {"to", f.To}} {
 			if end.v == "" {
-				bad("%s: cut needs a node", end.field)
+				bad("%s: %s needs a node", end.field, f.Kind)
 			} else if err := names.checkNode(end.v); err != nil {
 				bad("%s: %v", end.field, err)
 			}
 		}
 		if f.From != "" && f.From == f.To {
-			bad("from and to are both %q: a cut needs two nodes", f.From)
+			bad("from and to are both %q: a %s needs two nodes", f.From, f.Kind)
 		}
 	}
-	if f.Kind == Clock && (f.Drift <= -500_000 || f.Drift >= 500_000) {
-		bad("drift_ppm %d is out of range: accepted is strictly between -500000 and 500000", f.Drift)
+	if k.check != nil {
+		k.check(f, bad)
 	}
 	return errors.Join(errs...)
+}
+
+// validateGroups checks the groups of a partition, bridge or ring: their
+// shape, that each names known nodes or selectors, that no node is in two,
+// and where rest may stand.
+func (f Fault) validateGroups(shape *groupShape, names Names, bad func(string, ...any)) {
+	if !shape.fits(f.Groups) {
+		bad("groups: %s needs %s", f.Kind, shape.want)
+	}
+	seen := map[string]int{}
+	rests := 0
+	for gi, g := range f.Groups {
+		if len(g) == 0 {
+			bad("groups[%d] is empty", gi)
+		}
+		for _, n := range g {
+			if n == SelRest {
+				rests++
+				if shape.noRest != nil && shape.noRest(gi) {
+					bad("groups[%d]: rest stands for a side of a partition or bridge, not for a ring or a bridge node", gi)
+				}
+				continue
+			}
+			if err := names.checkNode(n); err != nil {
+				bad("groups[%d]: %v", gi, err)
+			}
+			if prev, dup := seen[n]; dup {
+				bad("groups: node %q is in groups[%d] and groups[%d]: a node belongs to one group", n, prev, gi)
+			}
+			seen[n] = gi
+		}
+	}
+	if rests > 1 {
+		bad("groups: rest is named %d times: one group at most takes the nodes no other group names", rests)
+	}
 }
 
 // Parse reads a schedule from JSON, rejecting unknown fields, and validates

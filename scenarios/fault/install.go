@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
@@ -82,90 +81,12 @@ func Apply(t Target, f Fault) {
 		s.Trace().Emitf(nil, "fault.skip", 0, "%s: %s", f, why)
 	}
 	s.Trace().Emitf(nil, "fault", sim.DigestString(uint64(f.At), f.String()), "%s", f)
-	switch f.Kind {
-	case Crash, PowerLoss, Restart, Pause, Resume, DiskLoss, Clock:
-		nodes, err := resolveAll(t, f.Nodes)
-		if err != nil {
-			skip(err.Error())
-			return
-		}
-		if len(nodes) == 0 {
-			skip("no node matches " + strings.Join(f.Nodes, ","))
-			return
-		}
-		for _, n := range nodes {
-			if err := applyNode(f, n); err != nil {
-				skip(err.Error())
-			}
-		}
-	case AllBrokers:
-		nodes, err := t.Resolve(SelBrokers)
-		if err != nil {
-			skip(err.Error())
-			return
-		}
-		for _, n := range nodes {
-			switch {
-			case f.Power:
-				n.PowerLoss(f.Tear)
-			case n.Up():
-				_ = n.Crash()
-			}
-		}
-	case Partition, Bridge, Ring:
-		net := t.Net()
-		groups, err := resolveGroups(t, f.Groups)
-		if err == nil {
-			switch f.Kind {
-			case Partition:
-				err = net.Partition(groups...)
-			case Bridge:
-				if len(groups[1]) != 1 {
-					err = fmt.Errorf("the bridge group resolves to %d nodes, not one", len(groups[1]))
-				} else {
-					err = net.Bridge(groups[0], groups[1][0], groups[2])
-				}
-			case Ring:
-				err = net.Ring(groups[0])
-			}
-		}
-		if err != nil {
-			skip(err.Error())
-		}
-	case Isolate:
-		nodes, err := resolveAll(t, f.Nodes)
-		if err != nil || len(nodes) == 0 {
-			skip(fmt.Sprintf("no node to isolate (%v)", err))
-			return
-		}
-		for _, n := range nodes {
-			_ = t.Net().Isolate(n.ID())
-		}
-	case Cut:
-		from, err := resolveAll(t, []string{f.From})
-		var to []*sim.Node
-		if err == nil {
-			to, err = resolveAll(t, []string{f.To})
-		}
-		switch {
-		case err != nil:
-			skip(err.Error())
-		case len(from) == 0 || len(to) == 0:
-			skip(fmt.Sprintf("no node matches %s or %s", f.From, f.To))
-		default:
-			for _, a := range from {
-				for _, b := range to {
-					if err := t.Net().Cut(a.ID(), b.ID()); err != nil {
-						skip(err.Error())
-					}
-				}
-			}
-		}
-	case Heal:
-		t.Net().Heal()
-	default:
+	k, ok := spec(f.Kind)
+	if !ok {
 		skip("unknown kind")
+		return
 	}
+	k.apply(t, f, skip)
 }
 
 // resolveAll resolves several selectors, without duplicates, in order.
@@ -228,24 +149,4 @@ func resolveGroups(t Target, sels [][]string) ([][]sim.NodeID, error) {
 		}
 	}
 	return groups, nil
-}
-
-func applyNode(f Fault, n *sim.Node) error {
-	switch f.Kind {
-	case Crash:
-		return n.Crash()
-	case PowerLoss:
-		n.PowerLoss(f.Tear)
-	case Restart:
-		return n.Restart()
-	case Pause:
-		return n.Pause()
-	case Resume:
-		return n.Resume()
-	case DiskLoss:
-		n.LoseDisk()
-	case Clock:
-		return n.SetClock(time.Duration(f.Skew), f.Drift)
-	}
-	return nil
 }
