@@ -365,7 +365,7 @@ func runScenarios(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(pos) > 0 {
 		if pos[0] != "show" || len(pos) != 2 {
-			return usageError("unexpected arguments %q: give no argument to list the built-ins, or show NAME to print one's file", strings.Join(pos, " "))
+			return usageError("unexpected argument %q: give no argument to list the built-ins, or show NAME to print one's file", strings.Join(pos, " "))
 		}
 		data, err := scenarios.BuiltinSource(pos[1])
 		if err != nil {
