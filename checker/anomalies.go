@@ -557,8 +557,12 @@ func (a *analysis) lostWrites(p *part) (lost, unseen []Finding) {
 	}
 	if len(unseenOps) > 0 {
 		slices.Sort(unseenOffsets)
+		unseenOffsets = slices.Compact(unseenOffsets)
+		n := len(unseenOps)
+		slices.Sort(unseenOps)
+		unseenOps = slices.Compact(unseenOps)
 		unseen = append(unseen, Finding{Name: "unseen", Class: Note, TP: p.tp, Offsets: unseenOffsets, Ops: unseenOps, At: unseenAt,
-			Message: fmt.Sprintf("%s acknowledged but never read, and no read or final log reached their offsets", plural(len(unseenOps), "record"))})
+			Message: fmt.Sprintf("%s acknowledged but never read, and no read or final log reached their offsets", plural(n, "record"))})
 	}
 	return lost, unseen
 }
@@ -1103,7 +1107,7 @@ func (a *analysis) intSend(prev, cur sendRef, prevPos, pos int64) []Finding {
 	}
 	if between := p.existing(prevPos+1, pos); len(between) > 0 {
 		return []Finding{{Name: "int-send-skip", Class: Note, TP: cur.s.TP(), Offsets: between, Values: p.valuesAt(between), Ops: []int64{op.ID}, At: op.Complete,
-			Message: fmt.Sprintf("producer %s sent %s right after %s in op %d, but %s of others lie between them (%s): sends of other producers interleave, which Kafka allows",
+			Message: fmt.Sprintf("producer %s sent %s right after %s in op %d, but other records lie between them (%s at %s): sends of other producers interleave, which Kafka allows",
 				op.Client, cur.s.Value, prev.s.Value, op.ID, plural(len(between), "record"), offsetRanges(between))}}
 	}
 	return nil
