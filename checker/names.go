@@ -27,6 +27,8 @@ const (
 	IntPollSkip                 FindingName = "int-poll-skip"
 	IntNonmonotonicPoll         FindingName = "int-nonmonotonic-poll"
 	NonmonotonicSend            FindingName = "nonmonotonic-send"
+	IntNonmonotonicSend         FindingName = "int-nonmonotonic-send"
+	IntSendSkip                 FindingName = "int-send-skip"
 	CommittedOffsetRegression   FindingName = "committed-offset-regression"
 	CommittedOffsetInconsistent FindingName = "committed-offset-inconsistent"
 	// Linearizability, checked by porcupine.
@@ -78,6 +80,8 @@ var Registry = sortedRegistry([]FindingInfo{
 	{IntPollSkip, []Class{Consistency}, "one poll returned records with a gap that others read", "int-poll-skip"},
 	{IntNonmonotonicPoll, []Class{Consistency}, "one poll returned an offset at or below the one before it", "int-nonmonotonic-poll"},
 	{NonmonotonicSend, []Class{Consistency, Expected}, "a producer's later send to a partition got an earlier offset (expected for acks=1, or overlapping sends without idempotence)", "nonmonotonic-send"},
+	{IntNonmonotonicSend, []Class{Consistency, Expected}, "one operation's sends to a partition got offsets out of their order (expected without idempotence)", "int-nonmonotonic-send"},
+	{IntSendSkip, []Class{Note}, "other records lie between one operation's consecutive sends to a partition: other producers interleave, which Kafka allows", "int-send-skip"},
 	{CommittedOffsetRegression, []Class{Consistency}, "a group's committed offset read back went below the latest acknowledged commit", ""},
 	{CommittedOffsetInconsistent, []Class{Consistency}, "a group's committed offset read back is one no acknowledged commit before it wrote", ""},
 	{Nonlinearizable, []Class{Consistency, Expected}, "porcupine found no linearization of a partition's log or a group's committed offset (expected when the anomalies behind it are)", ""},

@@ -68,6 +68,11 @@ const (
 	KindSeek
 	// KindAdmin is an admin client operation (Admin).
 	KindAdmin
+	// KindTxn is one client operation of several micro-operations, sends
+	// and polls in the order the client ran them (Txn): Jepsen's Kafka
+	// workload records its :txn operations, and its :send and :poll
+	// operations of more than one send or poll, so.
+	KindTxn
 )
 
 var kindNames = [...]string{
@@ -80,11 +85,12 @@ var kindNames = [...]string{
 	KindRebalance:      "rebalance",
 	KindSeek:           "seek",
 	KindAdmin:          "admin",
+	KindTxn:            "txn",
 }
 
 // Kinds lists every kind of operation, in the order of their names.
 func Kinds() []Kind {
-	return []Kind{KindSend, KindPoll, KindCommit, KindFetchCommitted, KindAssign, KindSubscribe, KindRebalance, KindSeek, KindAdmin}
+	return []Kind{KindSend, KindPoll, KindCommit, KindFetchCommitted, KindAssign, KindSubscribe, KindRebalance, KindSeek, KindAdmin, KindTxn}
 }
 
 func (k Kind) String() string {
@@ -186,7 +192,7 @@ func ParseAcks(s string) (Acks, error) {
 // An Op is one operation of one client: what was asked, when, and what
 // came of it. Exactly one of the kind-specific parts is set, the one Kind
 // names (Offsets for both commit and fetch-committed, Membership for
-// assign, subscribe and rebalance).
+// assign, subscribe and rebalance, Txn for txn).
 type Op struct {
 	// ID identifies the operation within its history.
 	ID int64
@@ -206,7 +212,12 @@ type Op struct {
 	Outcome  Outcome
 	// Error is the Kafka error code name behind a Fail or Unknown outcome
 	// ("NOT_ENOUGH_REPLICAS", "REQUEST_TIMED_OUT", ...); empty when OK.
+	// A history read from another tool may hold that tool's own words.
 	Error string
+	// Certain marks a Fail outcome the client itself judged certain,
+	// whatever its error: Jepsen's :fail means the operation took no
+	// effect. Without it, Definite decides from the error code.
+	Certain bool
 
 	Send       *Send
 	Poll       *Poll
@@ -214,6 +225,61 @@ type Op struct {
 	Membership *Membership
 	Seek       *Seek
 	Admin      *Admin
+	Txn        *Txn
+}
+
+// Txn is the body of a txn operation: its micro-operations, in order.
+type Txn struct {
+	Mops []Mop
+}
+
+// A Mop is one micro-operation of a txn: exactly one of Send and Poll.
+//
+// Inside a txn the rules of a lone send or poll are looser, as Jepsen's
+// histories need: an acknowledged send may lack its offset (-1: the client
+// did not report it), a send of an operation that failed or whose outcome
+// is unknown may carry the offset the client was told, and a poll of such
+// an operation may list the records it returned (Kafka's consumers return
+// only committed records, whatever becomes of the operation around them).
+type Mop struct {
+	Send *Send
+	Poll *Poll
+}
+
+// Sends returns the operation's sends: its one send, or the sends of its
+// txn in order.
+func (op *Op) Sends() []*Send {
+	if op.Send != nil {
+		return []*Send{op.Send}
+	}
+	if op.Txn == nil {
+		return nil
+	}
+	var out []*Send
+	for _, m := range op.Txn.Mops {
+		if m.Send != nil {
+			out = append(out, m.Send)
+		}
+	}
+	return out
+}
+
+// Polls returns the operation's polls: its one poll, or the polls of its
+// txn in order.
+func (op *Op) Polls() []*Poll {
+	if op.Poll != nil {
+		return []*Poll{op.Poll}
+	}
+	if op.Txn == nil {
+		return nil
+	}
+	var out []*Poll
+	for _, m := range op.Txn.Mops {
+		if m.Poll != nil {
+			out = append(out, m.Poll)
+		}
+	}
+	return out
 }
 
 // Send is a producer's send of one record.
@@ -306,7 +372,8 @@ func (c *CommittedOffset) TP() TopicPartition { return TopicPartition{c.Topic, c
 
 // Membership is a change of what a consumer reads: a manual assignment
 // (Partitions), a subscription (Topics), or a rebalance (Assigned,
-// Revoked, with the group, member and generation).
+// Revoked, with the group, member and generation; the group is empty when
+// the history does not name it, as Jepsen's :rebalance-log does not).
 type Membership struct {
 	Group      string
 	Member     string
@@ -321,7 +388,9 @@ type Membership struct {
 // why: "seek", "seek-to-beginning", "seek-to-end", "committed" (the
 // position was set from the committed offset), "reset-earliest" and
 // "reset-latest" (auto.offset.reset), "truncation" (the consumer found
-// the log truncated below its position, KIP-320).
+// the log truncated below its position, KIP-320). Offset is -1 when the
+// client did not learn where the seek took it (Jepsen's
+// :seek-to-beginning? records no offset).
 type Seek struct {
 	Topic     string
 	Partition int32
@@ -442,9 +511,14 @@ var definiteCommit = map[string]struct{}{
 }
 
 // Effective returns the outcome checkers use: the recorded one, except that
-// a failure whose error code does not rule out a write counts as Unknown.
+// a failure whose error code does not rule out a write counts as Unknown
+// (unless the client judged it Certain).
 func (op *Op) Effective() Outcome {
-	if op.Outcome == Fail && !Definite(op.Kind, op.Error) {
+	kind := op.Kind
+	if kind == KindTxn && len(op.Sends()) > 0 {
+		kind = KindSend
+	}
+	if op.Outcome == Fail && !op.Certain && !Definite(kind, op.Error) {
 		return Unknown
 	}
 	if op.Outcome == OK && op.Kind == KindSend && op.Send != nil && op.Send.Offset < 0 {
@@ -470,16 +544,7 @@ func (op *Op) String() string {
 			fmt.Fprintf(&b, " -> offset %d", s.Offset)
 		}
 	case op.Poll != nil:
-		for _, p := range op.Poll.Parts {
-			fmt.Fprintf(&b, " %s@%d[", p.TP(), p.Position)
-			for i, r := range p.Records {
-				if i > 0 {
-					b.WriteByte(' ')
-				}
-				b.WriteString(r.String())
-			}
-			b.WriteByte(']')
-		}
+		writeParts(&b, op.Poll.Parts)
 	case op.Offsets != nil:
 		fmt.Fprintf(&b, " group=%s", op.Offsets.Group)
 		for _, c := range op.Offsets.Offsets {
@@ -508,12 +573,40 @@ func (op *Op) String() string {
 		if op.Admin.Topic != "" {
 			fmt.Fprintf(&b, " %s", op.Admin.Topic)
 		}
+	case op.Txn != nil:
+		for _, m := range op.Txn.Mops {
+			switch {
+			case m.Send != nil:
+				fmt.Fprintf(&b, " [send %s %s", m.Send.TP(), m.Send.Value)
+				if m.Send.Offset >= 0 {
+					fmt.Fprintf(&b, " -> offset %d", m.Send.Offset)
+				}
+				b.WriteByte(']')
+			case m.Poll != nil:
+				b.WriteString(" [poll")
+				writeParts(&b, m.Poll.Parts)
+				b.WriteByte(']')
+			}
+		}
 	}
 	fmt.Fprintf(&b, " [%v, %v] %s", op.Invoke, op.Complete, op.Outcome)
 	if op.Error != "" {
 		fmt.Fprintf(&b, " %s", op.Error)
 	}
 	return b.String()
+}
+
+func writeParts(b *strings.Builder, parts []PollPart) {
+	for _, p := range parts {
+		fmt.Fprintf(b, " %s@%d[", p.TP(), p.Position)
+		for i, r := range p.Records {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(r.String())
+		}
+		b.WriteByte(']')
+	}
 }
 
 func joinTPs(tps []TopicPartition) string {

@@ -49,6 +49,11 @@ import (
 //	{"type":"seek",...,"seek":{"topic":"t","partition":0,"offset":5,"reason":"reset-earliest"}}
 //	{"type":"admin",...,"admin":{"action":"create-topics","topic":"t","partitions":3,
 //	 "replication_factor":3,"configs":{"min.insync.replicas":"2"}}}
+//	{"type":"txn",...,"txn":{"mops":[{"send":{...}},{"poll":{...}}]}}
+//
+// A failed operation whose client judged the failure certain whatever its
+// error (Jepsen's :fail) has "certain": true. A seek whose client did not
+// learn its offset has "offset": -1.
 //
 // After the operations, optionally, the final state of the cluster: one
 // "partition" line per partition (the controller's state) and one
@@ -202,12 +207,23 @@ type jsonOp struct {
 	Complete   *int64          `json:"complete_ns"`
 	Outcome    string          `json:"outcome"`
 	Error      string          `json:"error,omitempty"`
+	Certain    bool            `json:"certain,omitempty"`
 	Send       *jsonSend       `json:"send,omitempty"`
 	Poll       *jsonPoll       `json:"poll,omitempty"`
 	Offsets    *jsonOffsets    `json:"offsets,omitempty"`
 	Membership *jsonMembership `json:"membership,omitempty"`
 	Seek       *jsonSeek       `json:"seek,omitempty"`
 	Admin      *jsonAdmin      `json:"admin,omitempty"`
+	Txn        *jsonTxn        `json:"txn,omitempty"`
+}
+
+type jsonTxn struct {
+	Mops []jsonMop `json:"mops"`
+}
+
+type jsonMop struct {
+	Send *jsonSend `json:"send,omitempty"`
+	Poll *jsonPoll `json:"poll,omitempty"`
 }
 
 type jsonSend struct {
@@ -339,19 +355,25 @@ func opJSON(op *Op) *jsonOp {
 	inv, comp := int64(op.Invoke), int64(op.Complete)
 	j := &jsonOp{
 		Type: op.Kind.String(), ID: op.ID, Client: op.Client, Process: op.Process,
-		Invoke: &inv, Complete: &comp, Outcome: op.Outcome.String(), Error: op.Error,
+		Invoke: &inv, Complete: &comp, Outcome: op.Outcome.String(), Error: op.Error, Certain: op.Certain,
 	}
 	if s := op.Send; s != nil {
-		part, acks, off := s.Partition, s.Acks, s.Offset
-		j.Send = &jsonSend{s.Topic, &part, s.Key, s.Value, &acks, s.Idempotent, &off}
+		j.Send = sendJSON(s)
 	}
 	if p := op.Poll; p != nil {
-		jp := &jsonPoll{Group: p.Group, Parts: make([]jsonPollPart, len(p.Parts))} // [] when empty
-		for i, pp := range p.Parts {
-			pos := pp.Position
-			jp.Parts[i] = jsonPollPart{pp.Topic, pp.Partition, &pos, recordsJSON(pp.Records)}
+		j.Poll = pollJSON(p)
+	}
+	if t := op.Txn; t != nil {
+		jt := &jsonTxn{Mops: make([]jsonMop, len(t.Mops))}
+		for i, m := range t.Mops {
+			if m.Send != nil {
+				jt.Mops[i].Send = sendJSON(m.Send)
+			}
+			if m.Poll != nil {
+				jt.Mops[i].Poll = pollJSON(m.Poll)
+			}
 		}
-		j.Poll = jp
+		j.Txn = jt
 	}
 	if o := op.Offsets; o != nil {
 		jo := &jsonOffsets{Group: o.Group, Generation: o.Generation, Offsets: make([]jsonCommittedOf, len(o.Offsets))}
@@ -370,6 +392,38 @@ func opJSON(op *Op) *jsonOp {
 		j.Admin = &jsonAdmin{a.Action, a.Topic, a.Partition, a.Partitions, a.ReplicationFactor, a.Offset, a.Configs, a.Result}
 	}
 	return j
+}
+
+func sendJSON(s *Send) *jsonSend {
+	part, acks, off := s.Partition, s.Acks, s.Offset
+	return &jsonSend{s.Topic, &part, s.Key, s.Value, &acks, s.Idempotent, &off}
+}
+
+func pollJSON(p *Poll) *jsonPoll {
+	jp := &jsonPoll{Group: p.Group, Parts: make([]jsonPollPart, len(p.Parts))} // [] when empty
+	for i, pp := range p.Parts {
+		pos := pp.Position
+		jp.Parts[i] = jsonPollPart{pp.Topic, pp.Partition, &pos, recordsJSON(pp.Records)}
+	}
+	return jp
+}
+
+func sendFromJSON(id int64, s *jsonSend) (*Send, error) {
+	if s.Partition == nil || s.Acks == nil || s.Offset == nil {
+		return nil, fmt.Errorf("op %d: a send needs \"partition\", \"acks\" and \"offset\" (-1 when not known)", id)
+	}
+	return &Send{s.Topic, *s.Partition, s.Key, s.Value, *s.Acks, s.Idempotent, *s.Offset}, nil
+}
+
+func pollFromJSON(id int64, p *jsonPoll) (*Poll, error) {
+	out := &Poll{Group: p.Group}
+	for i, pp := range p.Parts {
+		if pp.Position == nil {
+			return nil, fmt.Errorf("op %d: poll part %d needs \"position\" (-1 when not known)", id, i)
+		}
+		out.Parts = append(out.Parts, PollPart{pp.Topic, pp.Partition, *pp.Position, recordsFromJSON(pp.Records)})
+	}
+	return out, nil
 }
 
 // A Writer writes a history as JSON Lines, one line at a time, so that a
@@ -650,20 +704,30 @@ func decodeOp(line []byte) (Op, error) {
 		return Op{}, fmt.Errorf("op %d: both \"invoke_ns\" and \"complete_ns\" are required", j.ID)
 	}
 	op := Op{ID: j.ID, Client: j.Client, Process: j.Process, Kind: kind, Invoke: time.Duration(*j.Invoke),
-		Complete: time.Duration(*j.Complete), Outcome: outcome, Error: j.Error}
+		Complete: time.Duration(*j.Complete), Outcome: outcome, Error: j.Error, Certain: j.Certain}
 	if s := j.Send; s != nil {
-		if s.Partition == nil || s.Acks == nil || s.Offset == nil {
-			return Op{}, fmt.Errorf("op %d: a send needs \"partition\", \"acks\" and \"offset\" (-1 when not known)", j.ID)
+		if op.Send, err = sendFromJSON(j.ID, s); err != nil {
+			return Op{}, err
 		}
-		op.Send = &Send{s.Topic, *s.Partition, s.Key, s.Value, *s.Acks, s.Idempotent, *s.Offset}
 	}
 	if p := j.Poll; p != nil {
-		op.Poll = &Poll{Group: p.Group}
-		for i, pp := range p.Parts {
-			if pp.Position == nil {
-				return Op{}, fmt.Errorf("op %d: poll part %d needs \"position\" (-1 when not known)", j.ID, i)
+		if op.Poll, err = pollFromJSON(j.ID, p); err != nil {
+			return Op{}, err
+		}
+	}
+	if t := j.Txn; t != nil {
+		op.Txn = &Txn{Mops: make([]Mop, len(t.Mops))}
+		for i, m := range t.Mops {
+			if m.Send != nil {
+				if op.Txn.Mops[i].Send, err = sendFromJSON(j.ID, m.Send); err != nil {
+					return Op{}, err
+				}
 			}
-			op.Poll.Parts = append(op.Poll.Parts, PollPart{pp.Topic, pp.Partition, *pp.Position, recordsFromJSON(pp.Records)})
+			if m.Poll != nil {
+				if op.Txn.Mops[i].Poll, err = pollFromJSON(j.ID, m.Poll); err != nil {
+					return Op{}, err
+				}
+			}
 		}
 	}
 	if o := j.Offsets; o != nil {
@@ -694,7 +758,7 @@ func (op *Op) Validate() error {
 	if op.ID < 0 {
 		return fmt.Errorf("op id %d is negative", op.ID)
 	}
-	if op.Kind < KindSend || op.Kind > KindAdmin {
+	if op.Kind < KindSend || op.Kind > KindTxn {
 		return fmt.Errorf("op %d: unknown operation kind %d", op.ID, op.Kind)
 	}
 	if op.Outcome < OK || op.Outcome > Unknown {
@@ -717,11 +781,14 @@ func (op *Op) Validate() error {
 		return fmt.Errorf("op %d: outcome ok with error %q: an error goes with fail or unknown", op.ID, op.Error)
 	case op.Outcome == Fail && op.Error == "":
 		return fmt.Errorf("op %d: outcome fail without an error code", op.ID)
+	case op.Certain && op.Outcome != Fail:
+		return fmt.Errorf("op %d: outcome %s marked certain: only a failure is", op.ID, op.Outcome)
 	}
 	bodies := map[string]bool{"send": op.Send != nil, "poll": op.Poll != nil, "offsets": op.Offsets != nil,
-		"membership": op.Membership != nil, "seek": op.Seek != nil, "admin": op.Admin != nil}
+		"membership": op.Membership != nil, "seek": op.Seek != nil, "admin": op.Admin != nil, "txn": op.Txn != nil}
 	want := map[Kind]string{KindSend: "send", KindPoll: "poll", KindCommit: "offsets", KindFetchCommitted: "offsets",
-		KindAssign: "membership", KindSubscribe: "membership", KindRebalance: "membership", KindSeek: "seek", KindAdmin: "admin"}[op.Kind]
+		KindAssign: "membership", KindSubscribe: "membership", KindRebalance: "membership", KindSeek: "seek", KindAdmin: "admin",
+		KindTxn: "txn"}[op.Kind]
 	if !bodies[want] {
 		return fmt.Errorf("op %d: a %s operation needs a %q body", op.ID, op.Kind, want)
 	}
@@ -732,17 +799,19 @@ func (op *Op) Validate() error {
 	}
 	switch op.Kind {
 	case KindSend:
-		return op.validateSend()
+		return op.validateSend(op.Send, false)
 	case KindPoll:
-		return op.validatePoll()
+		return op.validatePoll(op.Poll, false)
+	case KindTxn:
+		return op.validateTxn()
 	case KindCommit, KindFetchCommitted:
 		return op.validateOffsets()
 	case KindAssign, KindSubscribe, KindRebalance:
 		return op.validateMembership()
 	case KindSeek:
 		s := op.Seek
-		if s.Topic == "" || s.Partition < 0 || s.Offset < 0 {
-			return fmt.Errorf("op %d: seek needs a topic, a partition >= 0 and an offset >= 0", op.ID)
+		if s.Topic == "" || s.Partition < 0 || s.Offset < -1 {
+			return fmt.Errorf("op %d: seek needs a topic, a partition >= 0 and an offset >= 0 (or -1 when not known)", op.ID)
 		}
 	case KindAdmin:
 		if op.Admin.Action == "" {
@@ -752,8 +821,30 @@ func (op *Op) Validate() error {
 	return nil
 }
 
-func (op *Op) validateSend() error {
-	s := op.Send
+func (op *Op) validateTxn() error {
+	if len(op.Txn.Mops) == 0 {
+		return fmt.Errorf("op %d: a txn without micro-operations", op.ID)
+	}
+	for i, m := range op.Txn.Mops {
+		if (m.Send == nil) == (m.Poll == nil) {
+			return fmt.Errorf("op %d: txn micro-operation %d must be exactly one of a send and a poll", op.ID, i)
+		}
+		var err error
+		if m.Send != nil {
+			err = op.validateSend(m.Send, true)
+		} else {
+			err = op.validatePoll(m.Poll, true)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateSend checks a send; in a txn (loose) the offset need not match
+// the operation's outcome (see Mop).
+func (op *Op) validateSend(s *Send, loose bool) error {
 	if s.Topic == "" {
 		return fmt.Errorf("op %d: send without a topic", op.ID)
 	}
@@ -765,6 +856,12 @@ func (op *Op) validateSend() error {
 	}
 	if s.Offset < -1 {
 		return fmt.Errorf("op %d: send offset %d; expected >= 0, or -1 if not known", op.ID, s.Offset)
+	}
+	if s.Offset >= 0 && s.Partition < 0 {
+		return fmt.Errorf("op %d: a send with offset %d must name its partition", op.ID, s.Offset)
+	}
+	if loose {
+		return nil
 	}
 	if op.Outcome == OK {
 		if s.Partition < 0 {
@@ -779,19 +876,21 @@ func (op *Op) validateSend() error {
 	return nil
 }
 
-func (op *Op) validatePoll() error {
-	for i := range op.Poll.Parts {
-		p := &op.Poll.Parts[i]
+// validatePoll checks a poll; in a txn (loose) a poll of an operation that
+// did not succeed may list records (see Mop).
+func (op *Op) validatePoll(poll *Poll, loose bool) error {
+	for i := range poll.Parts {
+		p := &poll.Parts[i]
 		if p.Topic == "" || p.Partition < 0 {
 			return fmt.Errorf("op %d: poll part %d needs a topic and a partition >= 0", op.ID, i)
 		}
-		if i > 0 && op.Poll.Parts[i-1].TP().Compare(p.TP()) >= 0 {
-			return fmt.Errorf("op %d: poll parts must be sorted by partition, each once (%s after %s)", op.ID, p.TP(), op.Poll.Parts[i-1].TP())
+		if i > 0 && poll.Parts[i-1].TP().Compare(p.TP()) >= 0 {
+			return fmt.Errorf("op %d: poll parts must be sorted by partition, each once (%s after %s)", op.ID, p.TP(), poll.Parts[i-1].TP())
 		}
 		if p.Position < -1 {
 			return fmt.Errorf("op %d: poll position %d in %s; expected >= 0, or -1 if unknown", op.ID, p.Position, p.TP())
 		}
-		if len(p.Records) > 0 && op.Outcome != OK {
+		if len(p.Records) > 0 && op.Outcome != OK && !loose {
 			return fmt.Errorf("op %d: a poll with outcome %s returned records: only successful polls return records", op.ID, op.Outcome)
 		}
 		for _, r := range p.Records {
@@ -836,10 +935,6 @@ func (op *Op) validateMembership() error {
 	case KindSubscribe:
 		if len(m.Topics) == 0 {
 			return fmt.Errorf("op %d: subscribe without topics", op.ID)
-		}
-	case KindRebalance:
-		if m.Group == "" {
-			return fmt.Errorf("op %d: rebalance without a group", op.ID)
 		}
 	}
 	return nil

@@ -125,7 +125,7 @@ func genOp(t *rapid.T, id int64) model.Op {
 			Assigned: sortedTPs(t, "assigned"), Revoked: sortedTPs(t, "revoked")}
 	case model.KindSeek:
 		tp := genTP().Draw(t, "tp")
-		op.Seek = &model.Seek{Topic: tp.Topic, Partition: tp.Partition, Offset: rapid.Int64Range(0, 99).Draw(t, "offset"),
+		op.Seek = &model.Seek{Topic: tp.Topic, Partition: tp.Partition, Offset: rapid.Int64Range(-1, 99).Draw(t, "offset"),
 			Reason: rapid.SampledFrom([]string{"seek", "reset-earliest", "truncation"}).Draw(t, "reason")}
 	case model.KindAdmin:
 		a := &model.Admin{Action: "create-topics", Topic: "t", Partition: -1, Partitions: 3, ReplicationFactor: 3, Offset: -1}
@@ -136,6 +136,26 @@ func genOp(t *rapid.T, id int64) model.Op {
 			a.Result = map[string]string{"topic-id": "x"}
 		}
 		op.Admin = a
+	case model.KindTxn:
+		// Inside a txn, offsets and records need not match the outcome.
+		txn := &model.Txn{}
+		for range rapid.IntRange(1, 4).Draw(t, "mops") {
+			if rapid.Bool().Draw(t, "is-send") {
+				tp := genTP().Draw(t, "tp")
+				txn.Mops = append(txn.Mops, model.Mop{Send: &model.Send{Topic: tp.Topic, Partition: tp.Partition,
+					Value: genBytes().Draw(t, "value"), Acks: model.AcksAll, Offset: rapid.Int64Range(-1, 99).Draw(t, "offset")}})
+				continue
+			}
+			p := &model.Poll{}
+			for _, tp := range sortedTPs(t, "parts") {
+				p.Parts = append(p.Parts, model.PollPart{Topic: tp.Topic, Partition: tp.Partition, Position: -1, Records: genRecords(t, "records")})
+			}
+			txn.Mops = append(txn.Mops, model.Mop{Poll: p})
+		}
+		op.Txn = txn
+	}
+	if op.Outcome == model.Fail {
+		op.Certain = rapid.Bool().Draw(t, "certain")
 	}
 	return op
 }
@@ -271,6 +291,10 @@ func TestReadBadHistories(t *testing.T) {
 		{"bad acks", join(lines[0], strings.Replace(lines[1], `"acks":"all"`, `"acks":"2"`, 1)), 2, "invalid acks"},
 		{"fail without error", join(lines[0], strings.Replace(strings.Replace(lines[1], `"outcome":"ok"`, `"outcome":"fail"`, 1), `"offset":0`, `"offset":-1`, 1)), 2, "without an error code"},
 		{"after end", goodHistory + lines[1] + "\n", 5, "after the end marker"},
+		{"ok marked certain", join(lines[0], strings.Replace(lines[1], `"outcome":"ok"`, `"outcome":"ok","certain":true`, 1)), 2, "only a failure is"},
+		{"empty txn", join(lines[0], `{"type":"txn","id":0,"client":"p","process":0,"invoke_ns":1,"complete_ns":2,"outcome":"ok","txn":{"mops":[]}}`), 2, "without micro-operations"},
+		{"txn mop of two", join(lines[0], `{"type":"txn","id":0,"client":"p","process":0,"invoke_ns":1,"complete_ns":2,"outcome":"ok","txn":{"mops":[{}]}}`), 2, "exactly one of a send and a poll"},
+		{"unknown send with offset", join(lines[0], strings.Replace(lines[1], `"outcome":"ok"`, `"outcome":"unknown"`, 1)), 2, "only successful sends learn an offset"},
 		{"two values", join(lines[0], lines[1]+` {}`), 2, "malformed JSON"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

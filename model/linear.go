@@ -479,10 +479,10 @@ func Linearization(h *History) ([]porcupine.Operation, []Record) {
 	var polls []porcupine.Operation
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		if op.Kind != KindPoll || op.Outcome != OK {
+		if op.Outcome != OK {
 			continue
 		}
-		for _, p := range op.Poll.Parts {
+		for _, p := range allParts(op) {
 			if len(p.Records) == 0 {
 				continue
 			}
@@ -523,31 +523,40 @@ func Linearization(h *History) ([]porcupine.Operation, []Record) {
 	var sends []porcupine.Operation
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		if op.Kind != KindSend || op.Send.Partition < 0 {
-			continue
-		}
-		s := op.Send
-		v := intern(s.Key, s.Value)
-		in := &LogInput{TP: s.TP(), Send: true, Value: v, Op: op.ID, tab: tab}
-		ret := int64(op.Complete)
-		switch op.Effective() {
-		case OK:
-			in.Offset = s.Offset
-		case Unknown:
-			r, ok := read[tpv{s.TP(), v}]
-			if !ok {
+		for _, s := range op.Sends() {
+			if s.Partition < 0 {
 				continue
 			}
-			in.Offset, in.Unknown, ret = r.offset, true, r.ret
-		default:
-			continue
+			v := intern(s.Key, s.Value)
+			in := &LogInput{TP: s.TP(), Send: true, Value: v, Op: op.ID, tab: tab}
+			ret := int64(op.Complete)
+			switch op.Effective() {
+			case OK:
+				in.Offset = s.Offset
+				if in.Offset < 0 {
+					// A txn's send whose offset the client did not report.
+					r, ok := read[tpv{s.TP(), v}]
+					if !ok {
+						continue
+					}
+					in.Offset = r.offset
+				}
+			case Unknown:
+				r, ok := read[tpv{s.TP(), v}]
+				if !ok {
+					continue
+				}
+				in.Offset, in.Unknown, ret = r.offset, true, r.ret
+			default:
+				continue
+			}
+			tab.claims[in.TP] = append(tab.claims[in.TP], in.Offset)
+			sends = append(sends, porcupine.Operation{
+				ClientId: clientID(op.Client + "/" + fmt.Sprint(op.Process)),
+				Input:    in, Call: int64(op.Invoke), Output: &LogOutput{}, Return: max(ret, int64(op.Invoke)),
+				Metadata: OpMeta{op.ID, op.Client},
+			})
 		}
-		tab.claims[in.TP] = append(tab.claims[in.TP], in.Offset)
-		sends = append(sends, porcupine.Operation{
-			ClientId: clientID(op.Client + "/" + fmt.Sprint(op.Process)),
-			Input:    in, Call: int64(op.Invoke), Output: &LogOutput{}, Return: max(ret, int64(op.Invoke)),
-			Metadata: OpMeta{op.ID, op.Client},
-		})
 	}
 	for tp, c := range tab.claims {
 		slices.Sort(c)
@@ -610,6 +619,20 @@ func Linearization(h *History) ([]porcupine.Operation, []Record) {
 		return cmp.Or(cmp.Compare(a.Call, b.Call), cmp.Compare(a.Metadata.(OpMeta).Op, b.Metadata.(OpMeta).Op))
 	})
 	return all, tab.values
+}
+
+// allParts returns the partitions an operation's polls returned, for
+// every poll of a txn.
+func allParts(op *Op) []PollPart {
+	polls := op.Polls()
+	if len(polls) == 1 {
+		return polls[0].Parts
+	}
+	var out []PollPart
+	for _, p := range polls {
+		out = append(out, p.Parts...)
+	}
+	return out
 }
 
 // recordKey is a record's identity for the models: its key and value,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,17 +19,32 @@ import (
 
 func init() {
 	commands["check"] = command{
-		summary: "judge a saved history file: linearizability, Kafka anomalies, final state",
+		summary: "judge a saved history file (or a Jepsen Kafka history.edn): linearizability, Kafka anomalies, final state",
 		run:     runCheck,
 	}
 	commands["report"] = command{
-		summary: "render a saved history file as a self-contained HTML report",
+		summary: "render a saved history file (or a Jepsen Kafka history.edn) as a self-contained HTML report",
 		run:     runReport,
 	}
 }
 
-// readHistory loads a history file; any problem with it is a usage error.
-func readHistory(path string) (*model.History, error) {
+// historyFlags are the flags of a command that reads a history file:
+// what a Jepsen history does not record.
+type historyFlags struct {
+	acks       *string
+	idempotent *bool
+}
+
+func addHistoryFlags(fs *flag.FlagSet) historyFlags {
+	return historyFlags{
+		acks:       fs.String("acks", "all", "for a Jepsen history (.edn), which does not record it: the producers' acks (all or 1)"),
+		idempotent: fs.Bool("idempotent", false, "for a Jepsen history (.edn), which does not record it: the producers had enable.idempotence=true"),
+	}
+}
+
+// readHistory loads a history file: kafkasim's JSON Lines, or a Jepsen
+// Kafka-workload history.edn. Any problem with it is a usage error.
+func readHistory(path string, hf historyFlags) (*model.History, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -37,11 +53,30 @@ func readHistory(path string) (*model.History, error) {
 		return nil, usageError("cannot read history file: %v", err)
 	}
 	defer f.Close()
-	h, err := model.ReadHistory(f)
+	br := bufio.NewReader(f)
+	start, _ := br.Peek(512)
+	if strings.EqualFold(filepath.Ext(path), ".edn") || model.IsJepsenHistory(start) {
+		acks, err := model.ParseAcks(*hf.acks)
+		if err != nil || acks == model.AcksNone {
+			return nil, usageError("--acks %s: give all or 1 (a Jepsen history records offsets, so its producers waited for acknowledgements)", *hf.acks)
+		}
+		h, err := model.ReadJepsenHistory(br, model.JepsenOptions{Acks: acks, Idempotent: *hf.idempotent})
+		if err != nil {
+			return nil, usageError("%s is not a valid Jepsen Kafka history: %v", path, err)
+		}
+		h.Header.Replay = "kafkasim check " + path
+		return h, nil
+	}
+	h, err := model.ReadHistory(br)
 	if err != nil {
 		return nil, usageError("%s is not a valid history: %v", path, err)
 	}
 	return h, nil
+}
+
+// errEmpty is the verdict on a history with nothing to check.
+func errEmpty(path string, h *model.History) error {
+	return &exitError{code: 1, err: fmt.Errorf("%s: %d operations, but no send and no poll: nothing to check, so no verdict (Jepsen's checker calls such a history invalid too)", path, len(h.Ops))}
 }
 
 // oneArg parses the flags and takes the single positional argument.
@@ -60,19 +95,23 @@ func oneArg(fs *flag.FlagSet, args []string, what, example string) (string, erro
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "check [--budget D] [--no-linearizability] HISTORY.jsonl", stderr)
+	fs := newFlags("check", "check [--budget D] [--no-linearizability] [--acks all|1] [--idempotent] HISTORY.jsonl|history.edn", stderr)
 	budget := fs.Duration("budget", checker.DefaultBudget, "time budget of the linearizability check")
 	skip := fs.Bool("no-linearizability", false, "skip the linearizability check")
-	path, err := oneArg(fs, args, "history file", "run.jsonl")
+	hf := addHistoryFlags(fs)
+	path, err := oneArg(fs, args, "history file", "run.jsonl or a Jepsen history.edn")
 	if err != nil {
 		return err
 	}
 	if *budget <= 0 {
 		return usageError("--budget %v: give a positive duration such as 10s", *budget)
 	}
-	h, err := readHistory(path)
+	h, err := readHistory(path, hf)
 	if err != nil {
 		return err
+	}
+	if checker.Empty(h) {
+		return errEmpty(path, h)
 	}
 	rep := checker.Check(h, checker.Options{Budget: *budget, SkipLinearizability: *skip})
 	for _, f := range rep.Findings {
@@ -86,17 +125,18 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 }
 
 func runReport(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("report", "report [--out FILE.html] [--budget D] HISTORY.jsonl", stderr)
+	fs := newFlags("report", "report [--out FILE.html] [--budget D] [--acks all|1] [--idempotent] HISTORY.jsonl|history.edn", stderr)
 	out := fs.String("out", "", "where to write the report (default: the history's name with .html)")
 	budget := fs.Duration("budget", checker.DefaultBudget, "time budget of the linearizability check")
-	path, err := oneArg(fs, args, "history file", "run.jsonl")
+	hf := addHistoryFlags(fs)
+	path, err := oneArg(fs, args, "history file", "run.jsonl or a Jepsen history.edn")
 	if err != nil {
 		return err
 	}
 	if *budget <= 0 {
 		return usageError("--budget %v: give a positive duration such as 10s", *budget)
 	}
-	h, err := readHistory(path)
+	h, err := readHistory(path, hf)
 	if err != nil {
 		return err
 	}
@@ -110,6 +150,9 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 		return usageError("%v", err)
 	}
 	fmt.Fprintf(stdout, "%s: %s\nreport: %s (%v)\n", path, rep.Summary(), *out, time.Since(start).Round(time.Millisecond))
+	if checker.Empty(h) {
+		return errEmpty(path, h)
+	}
 	if !rep.OK() {
 		return &exitError{code: 1, err: errors.New("the history has problems (see the report)")}
 	}

@@ -221,3 +221,61 @@ func TestShrinkCommand(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "nothing to shrink")
 }
+
+// A Jepsen Kafka-workload history.edn: check and report read it, and judge
+// it as they judge kafkasim's own.
+func TestCheckJepsenHistory(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, []byte(s), 0o644))
+		return path
+	}
+	good := write("good.edn", `{:index 0, :time 1000, :type :invoke, :process 0, :f :send, :value [[:send 5 1]]}
+{:index 1, :time 2000, :type :ok, :process 0, :f :send, :value [[:send 5 [0 1]]]}
+{:index 2, :time 3000, :type :invoke, :process 1, :f :poll, :value [[:poll]]}
+{:index 3, :time 4000, :type :info, :process :nemesis, :f :start-partition, :value nil}
+{:index 4, :time 5000, :type :ok, :process 1, :f :poll, :value [[:poll {5 [[0 1]]}]]}
+`)
+	code, out, errOut := kafkasim("check", good)
+	assert.Equal(t, 0, code, out+errOut)
+	assert.Contains(t, out, "2 operations: ok")
+
+	// The same history without its read of offset 0, but with a read of
+	// offset 1: Jepsen's lost write.
+	lost := write("lost.edn", `{:type :invoke, :process 0, :f :send, :value [[:send 5 1] [:send 5 2]]}
+{:type :ok, :process 0, :f :send, :value [[:send 5 [0 1]] [:send 5 [1 2]]]}
+{:type :invoke, :process 1, :f :poll, :value [[:poll]]}
+{:type :ok, :process 1, :f :poll, :value [[:poll {5 [[1 2]]}]]}
+`)
+	code, out, _ = kafkasim("check", "--no-linearizability", lost)
+	assert.Equal(t, 1, code, out)
+	assert.Contains(t, out, "lost-write [data-loss] 5-0 offset 0")
+	code, out, _ = kafkasim("report", "--out", filepath.Join(dir, "lost.html"), lost)
+	assert.Equal(t, 1, code, out)
+	assert.FileExists(t, filepath.Join(dir, "lost.html"))
+
+	// --acks 1 makes the loss one acks=1 allows.
+	code, out, _ = kafkasim("check", "--no-linearizability", "--acks", "1", lost)
+	assert.Equal(t, 0, code, out)
+	assert.Contains(t, out, "lost-write [expected]")
+
+	// Malformed: exit 2, naming the line and what was expected.
+	bad := write("bad.edn", "{:type :invoke, :process 0, :f :send, :value [[:send 5 1]]}\n{:type :ok :process 0 :f :send :value [[:send 5 [0 1]]}\n")
+	code, _, errOut = kafkasim("check", bad)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "history line 2: malformed EDN: unexpected '}' in a vector: expected ']'")
+	wrongF := write("wrong.edn", "{:type :invoke, :process 0, :f :read, :value nil}\n")
+	code, _, errOut = kafkasim("check", wrongF)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "history line 1: unknown :f :read")
+	code, _, errOut = kafkasim("check", "--acks", "0", good)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--acks 0: give all or 1")
+
+	// Nothing to check: not ok.
+	empty := write("empty.edn", "{:type :invoke, :process 0, :f :assign, :value [:x]}\n{:type :ok, :process 0, :f :assign, :value [:x]}\n")
+	code, _, errOut = kafkasim("check", empty)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "no send and no poll: nothing to check")
+}
