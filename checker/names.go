@@ -24,6 +24,7 @@ var FindingNames = []string{
 	"isr-member-lost-data",
 	"isr-not-subset",
 	"leader-not-in-isr",
+	"linearizability-unchecked",
 	"lost-committed",
 	"lost-write",
 	"nonlinearizable",

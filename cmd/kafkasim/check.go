@@ -61,14 +61,14 @@ func oneArg(fs *flag.FlagSet, args []string, what, example string) (string, erro
 
 func runCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check", "check [--budget D] [--no-linearizability] HISTORY.jsonl", stderr)
-	budget := fs.Duration("budget", checker.DefaultBudget, "time budget of the linearizability check")
+	budget := fs.Int64("budget", checker.DefaultBudget, "work budget of the linearizability check, in steps per partition")
 	skip := fs.Bool("no-linearizability", false, "skip the linearizability check")
 	path, err := oneArg(fs, args, "history file", "run.jsonl")
 	if err != nil {
 		return err
 	}
 	if *budget <= 0 {
-		return usageError("--budget %v: give a positive duration such as 10s", *budget)
+		return usageError("--budget %d: give a positive number of steps such as %d", *budget, checker.DefaultBudget)
 	}
 	h, err := readHistory(path)
 	if err != nil {
@@ -88,13 +88,13 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 func runReport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("report", "report [--out FILE.html] [--budget D] HISTORY.jsonl", stderr)
 	out := fs.String("out", "", "where to write the report (default: the history's name with .html)")
-	budget := fs.Duration("budget", checker.DefaultBudget, "time budget of the linearizability check")
+	budget := fs.Int64("budget", checker.DefaultBudget, "work budget of the linearizability check, in steps per partition")
 	path, err := oneArg(fs, args, "history file", "run.jsonl")
 	if err != nil {
 		return err
 	}
 	if *budget <= 0 {
-		return usageError("--budget %v: give a positive duration such as 10s", *budget)
+		return usageError("--budget %d: give a positive number of steps such as %d", *budget, checker.DefaultBudget)
 	}
 	h, err := readHistory(path)
 	if err != nil {
