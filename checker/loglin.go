@@ -106,15 +106,37 @@ func collectLogs(h *model.History) []*logPartition {
 		}
 		return i
 	}
+	// A first pass sizes each partition's operations, at most.
+	type size struct{ sends, reads int }
+	var sizes []size
+	var end time.Duration
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		end = max(end, op.Complete)
+		switch {
+		case op.Kind == model.KindSend && op.Send != nil && op.Send.Partition >= 0:
+			tpid := id(op.Send.TP())
+			sizes = append(sizes, make([]size, len(parts)-len(sizes))...)
+			sizes[tpid].sends++
+		case op.Kind == model.KindPoll && op.Outcome == model.OK && op.Poll != nil:
+			for j := range op.Poll.Parts {
+				if pp := &op.Poll.Parts[j]; len(pp.Records) > 0 {
+					tpid := id(pp.TP())
+					sizes = append(sizes, make([]size, len(parts)-len(sizes))...)
+					sizes[tpid].reads++
+				}
+			}
+		}
+	}
 	part := func(i int32, tp model.TopicPartition) *logPartition {
 		if parts[i] == nil {
 			parts[i] = &logPartition{tp: tp}
+			if int(i) < len(sizes) {
+				parts[i].sends = make([]logSend, 0, sizes[i].sends)
+				parts[i].reads = make([]logRead, 0, sizes[i].reads+1) // and the final log
+			}
 		}
 		return parts[i]
-	}
-	var end time.Duration
-	for i := range h.Ops {
-		end = max(end, h.Ops[i].Complete)
 	}
 	// Sends whose outcome is unknown take the lowest offset any read saw
 	// their record at, and return when the first reader did: one slot per

@@ -428,17 +428,40 @@ func KeyOf(op porcupine.Operation) PartitionKey {
 // SplitOperations splits operations into porcupine partitions, sorted by
 // key (logs first), keeping each partition's operations in order.
 func SplitOperations(ops []porcupine.Operation) ([]PartitionKey, [][]porcupine.Operation) {
-	byKey := make(map[PartitionKey][]porcupine.Operation)
-	for _, op := range ops {
+	index := make(map[PartitionKey]int)
+	var keys []PartitionKey
+	var counts []int
+	which := make([]int32, len(ops))
+	for i, op := range ops {
 		k := KeyOf(op)
-		byKey[k] = append(byKey[k], op)
+		j, ok := index[k]
+		if !ok {
+			j = len(keys)
+			index[k] = j
+			keys = append(keys, k)
+			counts = append(counts, 0)
+		}
+		counts[j]++
+		which[i] = int32(j)
 	}
-	keys := slices.SortedFunc(maps.Keys(byKey), PartitionKey.compare)
+	byKey := make([][]porcupine.Operation, len(keys))
+	for j := range byKey {
+		byKey[j] = make([]porcupine.Operation, 0, counts[j])
+	}
+	for i, op := range ops {
+		byKey[which[i]] = append(byKey[which[i]], op)
+	}
+	order := make([]int, len(keys))
+	for j := range order {
+		order[j] = j
+	}
+	slices.SortFunc(order, func(a, b int) int { return keys[a].compare(keys[b]) })
+	sorted := make([]PartitionKey, len(keys))
 	parts := make([][]porcupine.Operation, len(keys))
-	for i, k := range keys {
-		parts[i] = byKey[k]
+	for i, j := range order {
+		sorted[i], parts[i] = keys[j], byKey[j]
 	}
-	return keys, parts
+	return sorted, parts
 }
 
 // Forever is the return time porcupine operations get when they may take
@@ -620,7 +643,13 @@ func LinearizationOf(h *History, keep func(PartitionKey) bool) ([]porcupine.Oper
 		tp TopicPartition
 	}
 	fetched := make(map[gtp]map[int64]bool)
-	var offs []porcupine.Operation
+	n := 0
+	for i := range h.Ops {
+		if op := &h.Ops[i]; op.Kind == KindCommit || (op.Kind == KindFetchCommitted && op.Outcome == OK) {
+			n += len(op.Offsets.Offsets)
+		}
+	}
+	offs := make([]porcupine.Operation, 0, n)
 	for i := range h.Ops {
 		op := &h.Ops[i]
 		if op.Kind != KindFetchCommitted || op.Outcome != OK {
