@@ -67,8 +67,8 @@ func Build(src Source) Run {
 	}
 	r.Verdict = verdict(rep, src.Live)
 	if l := rep.Linearizability; l != nil {
-		r.Linearizability = &Linearizability{Result: string(l.Result)}
-		if l.Result != checker.Ok {
+		r.Linearizability = &Linearizability{Result: l.String()}
+		if l.Result == checker.Illegal {
 			var buf bytes.Buffer
 			l.Annotate(rep.Findings)
 			if err := l.Visualize(&buf); err == nil {
