@@ -84,6 +84,9 @@ c2 fetch g t-0=5 @40-50
 		assert.Equal(t, checker.Unchecked, checker.CheckLinearizability(h, b).Result, "budget %d", b)
 	}
 	assert.Equal(t, checker.Illegal, checker.CheckLinearizability(h, p.Steps).Result)
+	var buf bytes.Buffer
+	require.NoError(t, l.Visualize(&buf), "porcupine draws an illegal register")
+	assert.Contains(t, strings.ReplaceAll(buf.String(), `\u003e`, ">"), "fetch-committed(g, t-0) -> 5")
 }
 
 // An illegal log's explanation: a partial linearization that keeps real
