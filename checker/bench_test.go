@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anishathalye/porcupine"
+
 	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/model"
 )
@@ -18,9 +20,10 @@ func benchHistory(n int) *model.History {
 
 func benchLinearizability(b *testing.B, n int) {
 	h := benchHistory(n)
+	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		l := checker.CheckLinearizability(h, 5*time.Minute)
+		l := checker.CheckLinearizability(h, 0)
 		if l.Result != checker.Ok {
 			b.Fatalf("result %s", l.Result)
 		}
@@ -29,12 +32,58 @@ func benchLinearizability(b *testing.B, n int) {
 }
 
 // BenchmarkLinearizability10k checks a 10,000-operation history over 10
-// partitions with porcupine.
+// partitions: logs with the log checker, committed offsets with porcupine.
 func BenchmarkLinearizability10k(b *testing.B) { benchLinearizability(b, 10_000) }
 
-// BenchmarkLinearizability100k checks a 100,000-operation history over 10
-// partitions with porcupine.
+// BenchmarkLinearizability100k is the same with 100,000 operations.
 func BenchmarkLinearizability100k(b *testing.B) { benchLinearizability(b, 100_000) }
+
+// BenchmarkLinearizability1M is the same with 1,000,000 operations.
+func BenchmarkLinearizability1M(b *testing.B) { benchLinearizability(b, 1_000_000) }
+
+// BenchmarkLinearizabilityVsPorcupine100k checks one 100,000-operation
+// history both ways in each iteration and reports the ratios of their
+// times: the whole check (logs with the log checker, committed offsets
+// with porcupine) against porcupine alone on every partition, as the check
+// was before the log checker; and the log checker against porcupine on
+// the logs alone (each including its conversion of the history).
+func BenchmarkLinearizabilityVsPorcupine100k(b *testing.B) {
+	h := benchHistory(100_000)
+	logs := func(k model.PartitionKey) bool { return !k.Offsets }
+	var check, logChecker, whole, porcupineLogs time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		if l := checker.CheckLinearizability(h, 0); l.Result != checker.Ok {
+			b.Fatalf("result %s", l.Result)
+		}
+		check += time.Since(start)
+		start = time.Now()
+		if !checker.CheckLogs(h) {
+			b.Fatal("the log checker finds a correct history illegal")
+		}
+		logChecker += time.Since(start)
+		start = time.Now()
+		ops, _ := model.Linearization(h)
+		if !porcupine.CheckOperations(model.Porcupine(), ops) {
+			b.Fatal("porcupine finds a correct history illegal")
+		}
+		whole += time.Since(start)
+		start = time.Now()
+		ops, _ = model.LinearizationOf(h, logs)
+		if !porcupine.CheckOperations(model.Porcupine(), ops) {
+			b.Fatal("porcupine finds a correct history illegal")
+		}
+		porcupineLogs += time.Since(start)
+	}
+	b.ReportMetric(float64(whole)/float64(check), "porcupine/check")
+	b.ReportMetric(float64(porcupineLogs)/float64(logChecker), "porcupine/logchecker")
+	b.ReportMetric(float64(check.Milliseconds())/float64(b.N), "check-ms")
+	b.ReportMetric(float64(logChecker.Milliseconds())/float64(b.N), "logchecker-ms")
+	b.ReportMetric(float64(whole.Milliseconds())/float64(b.N), "porcupine-ms")
+	b.ReportMetric(float64(porcupineLogs.Milliseconds())/float64(b.N), "porcupine-logs-ms")
+}
 
 // BenchmarkAnomalies measures anomaly detection throughput.
 func BenchmarkAnomalies(b *testing.B) {
@@ -49,7 +98,7 @@ func BenchmarkAnomalies(b *testing.B) {
 }
 
 // BenchmarkLinearizabilityIllegal100k checks a 100,000-operation history in
-// which one poll skipped a record: porcupine must prove that no
+// which one poll skipped a record: the check must prove that no
 // linearization exists.
 func BenchmarkLinearizabilityIllegal100k(b *testing.B) {
 	h := benchHistory(100_000)
@@ -58,7 +107,7 @@ func BenchmarkLinearizabilityIllegal100k(b *testing.B) {
 	p.Records = append(p.Records[:1], p.Records[2:]...)
 	b.ResetTimer()
 	for range b.N {
-		if l := checker.CheckLinearizability(h, 5*time.Minute); l.Result != checker.Illegal {
+		if l := checker.CheckLinearizability(h, 0); l.Result != checker.Illegal {
 			b.Fatalf("result %s", l.Result)
 		}
 	}

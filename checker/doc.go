@@ -6,19 +6,25 @@
 //
 // # Linearizability
 //
-// CheckLinearizability checks a history with porcupine against the models
-// of package model (a log per partition, a committed-offset register per
-// group and partition), within a wall-clock budget: Ok, Illegal with the
-// longest partial linearization of each illegal partition and the
-// operation that fits nowhere after it, or Unknown when the budget ran out.
-// Visualize writes porcupine's own HTML explanation.
+// CheckLinearizability checks a history against the models of package
+// model (a log per partition, a committed-offset register per group and
+// partition): partition logs with a checker made for them, which decides
+// what porcupine decides for the log model in O(n log n) time and O(n)
+// memory (a partition's offsets reveal the order of its sends, so only
+// real-time order is left to check), and the registers with porcupine.
+// Work is counted in steps, never in time, against a budget per partition:
+// Ok, Illegal with a partial linearization of each illegal partition and
+// the operation that fits nowhere after it, or Unchecked when a partition
+// needed more than its budget (reported as a linearizability-unchecked
+// finding of class incomplete: never ok). Visualize writes porcupine's
+// HTML explanation of the illegal partitions.
 //
 // # Anomalies: what Kafka allows and what it does not
 //
 // Anomalies judges a history by Kafka's rules. Names and rules follow
 // Jepsen's Kafka workload (jepsen.tests.kafka) where one fits. Each
-// finding has a class: data-loss, consistency, invariant (all bad),
-// expected (allowed by the configuration in use) or note.
+// finding has a class: data-loss, consistency, invariant, incomplete
+// (all bad), expected (allowed by the configuration in use) or note.
 //
 // As in Jepsen, each partition has a version order: every offset at which
 // a poll (of any outcome: Kafka's consumers return only committed records,
@@ -89,7 +95,9 @@
 //     certainly overwritten (a commit with an unknown outcome may land at
 //     any time). committed-offset-inconsistent: it returned an offset no
 //     such commit wrote. consistency.
-//   - nonlinearizable: porcupine found no linearization of a partition.
+//   - nonlinearizable: a partition has no linearization.
+//   - linearizability-unchecked: the linearizability check spent its
+//     budget on some partition before it could decide. incomplete.
 //
 // Runs of consecutive offsets with the same problem make one finding: a
 // lost batch is one lost-write, not one per record.

@@ -33,9 +33,13 @@ const (
 	// Note: worth knowing, not wrong: acknowledged writes nobody read
 	// by the end, an ISR member that restarted without its data.
 	Note
+	// Incomplete: a check ran out of its budget before it could decide.
+	// Nothing wrong was found, but the run is not known to be right.
+	Incomplete
 )
 
-var classNames = [...]string{DataLoss: "data-loss", Consistency: "consistency", Invariant: "invariant", Expected: "expected", Note: "note"}
+var classNames = [...]string{DataLoss: "data-loss", Consistency: "consistency", Invariant: "invariant", Expected: "expected", Note: "note",
+	Incomplete: "incomplete"}
 
 func (c Class) String() string {
 	if int(c) < len(classNames) && classNames[c] != "" {
@@ -44,9 +48,12 @@ func (c Class) String() string {
 	return "class(" + strconv.Itoa(int(c)) + ")"
 }
 
-// Bad reports whether findings of the class mean the run found a problem:
-// data loss, a consistency anomaly or a broken invariant.
-func (c Class) Bad() bool { return c == DataLoss || c == Consistency || c == Invariant }
+// Bad reports whether findings of the class mean the run is not ok: it
+// found data loss, a consistency anomaly or a broken invariant, or a check
+// could not decide.
+func (c Class) Bad() bool {
+	return c == DataLoss || c == Consistency || c == Invariant || c == Incomplete
+}
 
 // Run identifies the run being checked, so that every finding can say how
 // to replay it.

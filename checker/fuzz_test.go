@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/model"
@@ -44,7 +43,7 @@ func FuzzCheck(f *testing.F) {
 		if err != nil {
 			return
 		}
-		r := checker.Check(h, checker.Options{Budget: time.Second})
+		r := checker.Check(h, checker.Options{Budget: 1_000_000})
 		for _, f := range r.Findings {
 			_ = f.String()
 		}

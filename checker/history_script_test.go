@@ -47,7 +47,7 @@ func TestHistoryScripts(t *testing.T) {
 			if h, err = model.ReadHistory(&buf); err != nil {
 				return "error: read: " + err.Error() + "\n"
 			}
-			r := checker.Check(h, checker.Options{Budget: 10 * time.Second, SkipLinearizability: d.HasArg("no-linearizability")})
+			r := checker.Check(h, checker.Options{SkipLinearizability: d.HasArg("no-linearizability")})
 			return verdict(r, d.HasArg("all"))
 		})
 	})

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/assert"
@@ -66,7 +65,7 @@ func TestJepsenKafkaTests(t *testing.T) {
 					t.Fatalf("%s: checks names %q, which Jepsen's checker does not report", d.Pos, c)
 				}
 			}
-			r := checker.Check(h, checker.Options{Budget: 10 * time.Second, SkipLinearizability: true})
+			r := checker.Check(h, checker.Options{Budget: checker.DefaultBudget, SkipLinearizability: true})
 			got := jepsenTokens(h, r.Findings, checks)
 			slices.Sort(expect)
 			var b strings.Builder

@@ -33,6 +33,8 @@ const (
 	CommittedOffsetInconsistent FindingName = "committed-offset-inconsistent"
 	// Linearizability, checked by porcupine.
 	Nonlinearizable FindingName = "nonlinearizable"
+	// LinearizabilityUnchecked: the check's work budget ran out first.
+	LinearizabilityUnchecked FindingName = "linearizability-unchecked"
 	// The final state of the replicas.
 	ReplicaDivergence FindingName = "replica-divergence"
 	// Cluster invariants, checked after every event.
@@ -85,6 +87,7 @@ var Registry = sortedRegistry([]FindingInfo{
 	{CommittedOffsetRegression, []Class{Consistency}, "a group's committed offset read back went below the latest acknowledged commit", ""},
 	{CommittedOffsetInconsistent, []Class{Consistency}, "a group's committed offset read back is one no acknowledged commit before it wrote", ""},
 	{Nonlinearizable, []Class{Consistency, Expected}, "porcupine found no linearization of a partition's log or a group's committed offset (expected when the anomalies behind it are)", ""},
+	{LinearizabilityUnchecked, []Class{Incomplete}, "the linearizability check spent its work budget before it decided: the verdict is unchecked, never ok", ""},
 	{ReplicaDivergence, []Class{Consistency, Expected}, "two replicas' final logs differ below their common high-water mark (expected after an unclean election)", ""},
 	{DuplicateLeader, []Class{Invariant}, "two brokers led a partition in the same leader epoch", ""},
 	{EpochRegression, []Class{Invariant}, "a leader epoch or partition epoch went down", ""},

@@ -37,7 +37,7 @@ func TestGeneratedHistoriesPass(t *testing.T) {
 		cfg.Ops = rapid.IntRange(1, 60).Draw(t, "ops")
 		cfg.Partitions = rapid.IntRange(1, 3).Draw(t, "partitions")
 		h := generate(rapidRandom{t}, cfg)
-		r := checker.Check(h, checker.Options{Budget: 10 * time.Second})
+		r := checker.Check(h, checker.Options{})
 		require.Equal(t, checker.Ok, r.Linearizability.Result, "%s", describe(r))
 		require.Empty(t, checker.Bad(r.Findings), "%s", describe(r))
 		require.True(t, r.OK())
@@ -217,7 +217,7 @@ func TestMutatedHistoriesAreFlagged(t *testing.T) {
 					t.Skip("nothing to mutate")
 				}
 				applied++
-				r := checker.Check(h, checker.Options{Budget: 10 * time.Second})
+				r := checker.Check(h, checker.Options{})
 				requireRegistered(t, r.Findings)
 				var names []string
 				for _, f := range checker.Bad(r.Findings) {

@@ -184,7 +184,7 @@ func NewVerdict(in VerdictInput) *Verdict {
 			v.Linearizability = "illegal"
 		default:
 			v.Linearizability = "unchecked"
-			v.LinearizabilityNote = fmt.Sprintf("the check's budget (%v) ran out before it decided", l.Budget)
+			v.LinearizabilityNote = l.String()
 		}
 	}
 	var events []Event
@@ -546,8 +546,8 @@ func (v *Verdict) Summary() string {
 	counts := map[string]int{}
 	var order []string
 	for _, f := range v.Bad() {
-		if f.Name == string(LostWrite) || f.Name == string(LostCommitted) {
-			continue
+		if f.Name == string(LostWrite) || f.Name == string(LostCommitted) || f.Name == string(LinearizabilityUnchecked) {
+			continue // counted above, or said below
 		}
 		if counts[f.Name] == 0 {
 			order = append(order, f.Name)
@@ -559,7 +559,7 @@ func (v *Verdict) Summary() string {
 	}
 	switch v.Linearizability {
 	case "unchecked":
-		parts = append(parts, "linearizability unchecked: "+v.LinearizabilityNote)
+		parts = append(parts, string(LinearizabilityUnchecked)+": "+strings.TrimPrefix(v.LinearizabilityNote, "unchecked "))
 	case "illegal":
 		if counts[string(Nonlinearizable)] == 0 {
 			parts = append(parts, "not linearizable")

@@ -83,10 +83,7 @@ func (t *linTable) value(v int32) string {
 		return "?"
 	}
 	r := t.values[v]
-	if r.Key == nil {
-		return r.Value.String()
-	}
-	return r.Key.String() + "=" + r.Value.String()
+	return recordText(r.Key, r.Value)
 }
 
 // logNode is one record of a persistent log: states share their prefixes,
@@ -287,36 +284,15 @@ func describeOperation(input, output any) string {
 	switch in := input.(type) {
 	case *LogInput:
 		if in.Send {
-			s := fmt.Sprintf("send(%s) -> %d", in.tab.value(in.Value), in.Offset)
-			if in.Unknown {
-				s += " (outcome unknown; read at that offset)"
-			}
-			return s
+			return describeSend(in.tab.value(in.Value), in.Offset, in.Unknown)
 		}
-		out, _ := output.(*LogOutput)
-		var b strings.Builder
-		if in.Final {
-			fmt.Fprintf(&b, "final log of broker %d, [%d, %d) -> [", in.Broker, in.Offset, in.End)
-		} else {
-			fmt.Fprintf(&b, "poll(from %d) -> [", in.Offset)
+		var rs []LogRecord
+		if out, _ := output.(*LogOutput); out != nil {
+			rs = out.Records
 		}
-		if out != nil {
-			rs := out.Records
-			for i, r := range rs {
-				if len(rs) > 8 && i == 4 {
-					fmt.Fprintf(&b, " ...%d more...", len(rs)-6)
-				}
-				if len(rs) > 8 && i >= 4 && i < len(rs)-2 {
-					continue
-				}
-				if i > 0 {
-					b.WriteString(" ")
-				}
-				fmt.Fprintf(&b, "%d:%s", r.Offset, in.tab.value(r.Value))
-			}
-		}
-		b.WriteString("]")
-		return b.String()
+		return describeRead(in.Final, in.Broker, in.Offset, in.End, len(rs), func(i int) (int64, string) {
+			return rs[i].Offset, in.tab.value(rs[i].Value)
+		})
 	case *OffsetInput:
 		if in.Commit {
 			s := fmt.Sprintf("commit(%s, %s, %d)", in.Group, in.TP, in.Offset)
@@ -332,6 +308,63 @@ func describeOperation(input, output any) string {
 		return fmt.Sprintf("fetch-committed(%s, %s) -> %d", in.Group, in.TP, out.Offset)
 	}
 	return fmt.Sprint(input, " -> ", output)
+}
+
+// DescribeSend describes a send of a record with the given key and value
+// as the log model shows it: the offset it claims, and whether its outcome
+// was unknown (the offset is then the one it was read at).
+func DescribeSend(key, value Bytes, offset int64, unknown bool) string {
+	return describeSend(recordText(key, value), offset, unknown)
+}
+
+// DescribeRead describes a read of the log model: a poll from position
+// from, or, when final, the final log of broker's replica, from its start
+// offset from to its end offset end. Long reads show their first and last
+// records.
+func DescribeRead(final bool, broker int32, from, end int64, records []Record) string {
+	return describeRead(final, broker, from, end, len(records), func(i int) (int64, string) {
+		return records[i].Offset, recordText(records[i].Key, records[i].Value)
+	})
+}
+
+func describeSend(record string, offset int64, unknown bool) string {
+	s := fmt.Sprintf("send(%s) -> %d", record, offset)
+	if unknown {
+		s += " (outcome unknown; read at that offset)"
+	}
+	return s
+}
+
+func describeRead(final bool, broker int32, from, end int64, n int, record func(int) (int64, string)) string {
+	var b strings.Builder
+	if final {
+		fmt.Fprintf(&b, "final log of broker %d, [%d, %d) -> [", broker, from, end)
+	} else {
+		fmt.Fprintf(&b, "poll(from %d) -> [", from)
+	}
+	for i := range n {
+		if n > 8 && i == 4 {
+			fmt.Fprintf(&b, " ...%d more...", n-6)
+		}
+		if n > 8 && i >= 4 && i < n-2 {
+			continue
+		}
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		o, v := record(i)
+		fmt.Fprintf(&b, "%d:%s", o, v)
+	}
+	b.WriteString("]")
+	return b.String()
+}
+
+// recordText renders a record's key and value as the models show them.
+func recordText(key, value Bytes) string {
+	if key == nil {
+		return value.String()
+	}
+	return key.String() + "=" + value.String()
 }
 
 func describeState(state any) string {
@@ -395,17 +428,40 @@ func KeyOf(op porcupine.Operation) PartitionKey {
 // SplitOperations splits operations into porcupine partitions, sorted by
 // key (logs first), keeping each partition's operations in order.
 func SplitOperations(ops []porcupine.Operation) ([]PartitionKey, [][]porcupine.Operation) {
-	byKey := make(map[PartitionKey][]porcupine.Operation)
-	for _, op := range ops {
+	index := make(map[PartitionKey]int)
+	var keys []PartitionKey
+	var counts []int
+	which := make([]int32, len(ops))
+	for i, op := range ops {
 		k := KeyOf(op)
-		byKey[k] = append(byKey[k], op)
+		j, ok := index[k]
+		if !ok {
+			j = len(keys)
+			index[k] = j
+			keys = append(keys, k)
+			counts = append(counts, 0)
+		}
+		counts[j]++
+		which[i] = int32(j)
 	}
-	keys := slices.SortedFunc(maps.Keys(byKey), PartitionKey.compare)
+	byKey := make([][]porcupine.Operation, len(keys))
+	for j := range byKey {
+		byKey[j] = make([]porcupine.Operation, 0, counts[j])
+	}
+	for i, op := range ops {
+		byKey[which[i]] = append(byKey[which[i]], op)
+	}
+	order := make([]int, len(keys))
+	for j := range order {
+		order[j] = j
+	}
+	slices.SortFunc(order, func(a, b int) int { return keys[a].compare(keys[b]) })
+	sorted := make([]PartitionKey, len(keys))
 	parts := make([][]porcupine.Operation, len(keys))
-	for i, k := range keys {
-		parts[i] = byKey[k]
+	for i, j := range order {
+		sorted[i], parts[i] = keys[j], byKey[j]
 	}
-	return keys, parts
+	return sorted, parts
 }
 
 // Forever is the return time porcupine operations get when they may take
@@ -431,6 +487,25 @@ func (m OpMeta) String() string {
 // kept and how unknown outcomes are handled. It also returns the record
 // values, indexed as LogInput.Value and LogRecord.Value index them.
 func Linearization(h *History) ([]porcupine.Operation, []Record) {
+	return LinearizationOf(h, nil)
+}
+
+// LinearizationOf is Linearization restricted to the porcupine partitions
+// keep accepts (every partition when keep is nil): the operations of the
+// others are neither converted nor returned.
+func LinearizationOf(h *History, keep func(PartitionKey) bool) ([]porcupine.Operation, []Record) {
+	if keep == nil {
+		keep = func(PartitionKey) bool { return true }
+	}
+	logs := make(map[TopicPartition]bool)
+	keepLog := func(tp TopicPartition) bool {
+		k, ok := logs[tp]
+		if !ok {
+			k = keep(PartitionKey{TP: tp})
+			logs[tp] = k
+		}
+		return k
+	}
 	tab := &linTable{claims: make(map[TopicPartition][]int64)}
 	ids := make(map[string]int32)
 	intern := func(key, value Bytes) int32 {
@@ -443,13 +518,19 @@ func Linearization(h *History) ([]porcupine.Operation, []Record) {
 		tab.values = append(tab.values, Record{Key: key, Value: value})
 		return id
 	}
-	clients := make(map[string]int)
-	clientID := func(name string) int {
-		if id, ok := clients[name]; ok {
+	// Porcupine's clients: one per client process, and one per final log.
+	type client struct {
+		name    string
+		process int
+	}
+	clients := make(map[client]int)
+	clientID := func(name string, process int) int {
+		c := client{name, process}
+		if id, ok := clients[c]; ok {
 			return id
 		}
-		clients[name] = len(clients)
-		return clients[name]
+		clients[c] = len(clients)
+		return clients[c]
 	}
 	type tpv struct {
 		tp TopicPartition
@@ -483,7 +564,7 @@ func Linearization(h *History) ([]porcupine.Operation, []Record) {
 			continue
 		}
 		for _, p := range allParts(op) {
-			if len(p.Records) == 0 {
+			if len(p.Records) == 0 || !keepLog(p.TP()) {
 				continue
 			}
 			out := &LogOutput{Records: make([]LogRecord, len(p.Records))}
@@ -497,7 +578,7 @@ func Linearization(h *History) ([]porcupine.Operation, []Record) {
 				pos = p.Records[0].Offset
 			}
 			polls = append(polls, porcupine.Operation{
-				ClientId: clientID(op.Client + "/" + fmt.Sprint(op.Process)),
+				ClientId: clientID(op.Client, op.Process),
 				Input:    &LogInput{TP: p.TP(), Offset: pos, Op: op.ID, tab: tab},
 				Call:     int64(op.Invoke), Output: out, Return: int64(op.Complete),
 				Metadata: OpMeta{op.ID, op.Client},
@@ -505,6 +586,9 @@ func Linearization(h *History) ([]porcupine.Operation, []Record) {
 		}
 	}
 	for _, f := range FinalLogs(h) {
+		if !keepLog(f.TP) {
+			continue
+		}
 		var out LogOutput
 		for _, r := range f.Records {
 			v := intern(r.Key, r.Value)
@@ -513,7 +597,7 @@ func Linearization(h *History) ([]porcupine.Operation, []Record) {
 		}
 		name := fmt.Sprintf("final log of broker %d", f.Broker)
 		polls = append(polls, porcupine.Operation{
-			ClientId: clientID(name),
+			ClientId: clientID(name, math.MinInt),
 			Input:    &LogInput{TP: f.TP, Offset: f.LogStartOffset, Op: -1, Final: true, End: f.LogEndOffset, Broker: f.Broker, tab: tab},
 			Call:     int64(end) + 1, Output: &out, Return: Forever,
 			Metadata: OpMeta{-1, name},
@@ -524,7 +608,7 @@ func Linearization(h *History) ([]porcupine.Operation, []Record) {
 	for i := range h.Ops {
 		op := &h.Ops[i]
 		for _, s := range op.Sends() {
-			if s.Partition < 0 {
+			if s.Partition < 0 || !keepLog(s.TP()) {
 				continue
 			}
 			v := intern(s.Key, s.Value)
@@ -552,7 +636,7 @@ func Linearization(h *History) ([]porcupine.Operation, []Record) {
 			}
 			tab.claims[in.TP] = append(tab.claims[in.TP], in.Offset)
 			sends = append(sends, porcupine.Operation{
-				ClientId: clientID(op.Client + "/" + fmt.Sprint(op.Process)),
+				ClientId: clientID(op.Client, op.Process),
 				Input:    in, Call: int64(op.Invoke), Output: &LogOutput{}, Return: max(ret, int64(op.Invoke)),
 				Metadata: OpMeta{op.ID, op.Client},
 			})
@@ -568,20 +652,29 @@ func Linearization(h *History) ([]porcupine.Operation, []Record) {
 		tp TopicPartition
 	}
 	fetched := make(map[gtp]map[int64]bool)
-	var offs []porcupine.Operation
+	n := 0
+	for i := range h.Ops {
+		if op := &h.Ops[i]; op.Kind == KindCommit || (op.Kind == KindFetchCommitted && op.Outcome == OK) {
+			n += len(op.Offsets.Offsets)
+		}
+	}
+	offs := make([]porcupine.Operation, 0, n)
 	for i := range h.Ops {
 		op := &h.Ops[i]
 		if op.Kind != KindFetchCommitted || op.Outcome != OK {
 			continue
 		}
 		for _, c := range op.Offsets.Offsets {
+			if !keep(PartitionKey{Offsets: true, Group: op.Offsets.Group, TP: c.TP()}) {
+				continue
+			}
 			k := gtp{op.Offsets.Group, c.TP()}
 			if fetched[k] == nil {
 				fetched[k] = make(map[int64]bool)
 			}
 			fetched[k][c.Offset] = true
 			offs = append(offs, porcupine.Operation{
-				ClientId: clientID(op.Client + "/" + fmt.Sprint(op.Process)),
+				ClientId: clientID(op.Client, op.Process),
 				Input:    &OffsetInput{Group: op.Offsets.Group, TP: c.TP(), Op: op.ID},
 				Call:     int64(op.Invoke), Output: &OffsetOutput{c.Offset}, Return: int64(op.Complete),
 				Metadata: OpMeta{op.ID, op.Client},
@@ -595,6 +688,9 @@ func Linearization(h *History) ([]porcupine.Operation, []Record) {
 		}
 		eff := op.Effective()
 		for _, c := range op.Offsets.Offsets {
+			if !keep(PartitionKey{Offsets: true, Group: op.Offsets.Group, TP: c.TP()}) {
+				continue
+			}
 			in := &OffsetInput{Group: op.Offsets.Group, TP: c.TP(), Commit: true, Offset: c.Offset, Op: op.ID}
 			ret := int64(op.Complete)
 			switch eff {
@@ -608,7 +704,7 @@ func Linearization(h *History) ([]porcupine.Operation, []Record) {
 				continue
 			}
 			offs = append(offs, porcupine.Operation{
-				ClientId: clientID(op.Client + "/" + fmt.Sprint(op.Process)),
+				ClientId: clientID(op.Client, op.Process),
 				Input:    in, Call: int64(op.Invoke), Output: &OffsetOutput{}, Return: ret,
 				Metadata: OpMeta{op.ID, op.Client},
 			})
@@ -623,6 +719,10 @@ func Linearization(h *History) ([]porcupine.Operation, []Record) {
 
 // allParts returns the partitions an operation's polls returned, for
 // every poll of a txn.
+// PollParts returns every partition an operation's polls returned, in
+// order: a poll's parts, or a txn's polls' parts one after another.
+func (op *Op) PollParts() []PollPart { return allParts(op) }
+
 func allParts(op *Op) []PollPart {
 	polls := op.Polls()
 	if len(polls) == 1 {

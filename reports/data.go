@@ -29,7 +29,7 @@ type Run struct {
 	Incidents []Incident
 	Stats     []KV
 	Coverage  []Count // coverage marks reached
-	// Linearizability is porcupine's verdict and, for a failure, its own
+	// Linearizability is the linearizability verdict and, for a failure, porcupine's own
 	// visualization (a whole HTML document) to embed.
 	Linearizability *Linearizability
 	Notes           []string // e.g. what was sampled to keep the page small
@@ -124,9 +124,9 @@ type Finding struct {
 	Message   string
 }
 
-// Linearizability is the porcupine check of a history.
+// Linearizability is the linearizability check of a history.
 type Linearizability struct {
-	Result        string // "ok", "illegal" or "unknown"
+	Result        string // "ok", "illegal" or "unchecked (budget of N steps exhausted)"
 	Visualization []byte // porcupine's HTML, embedded in the page when set
 }
 

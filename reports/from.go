@@ -80,7 +80,7 @@ func Build(src Source) Run {
 	}
 	r.Stats = Stats(v)
 	if l := rep.Linearizability; l != nil {
-		r.Linearizability = &Linearizability{Result: v.Linearizability}
+		r.Linearizability = &Linearizability{Result: l.String()}
 		if l.Result == checker.Illegal && len(h.Ops) > MaxVisualizedOps {
 			r.Notes = append(r.Notes, fmt.Sprintf("porcupine's visualization of the illegal history is left out: the history has %d operations, more than the %d it is drawn for (it would make the page hundreds of megabytes); the findings above explain the failure.", len(h.Ops), MaxVisualizedOps))
 		} else if l.Result == checker.Illegal {

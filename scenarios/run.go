@@ -654,14 +654,10 @@ func (r *run) finish(res *Result) (*Result, error) {
 	if res.Stopped == nil {
 		r.inv.Final()
 	}
-	budget := time.Duration(r.s.Checks.LinearizabilityTimeout)
-	if budget <= 0 {
-		budget = 10 * time.Second
-	}
 	res.History = h
 	r.markRebalancesDuringPartitions(res.Schedule, h)
 	res.Report = checker.Check(h, checker.Options{Run: checker.Run{Seed: r.s.Seed, Replay: r.opts.Replay},
-		Budget: budget, SkipLinearizability: r.s.Checks.NoLinearizability})
+		Budget: r.s.Checks.LinearizabilityBudget, SkipLinearizability: r.s.Checks.NoLinearizability})
 	res.Live = r.inv.Findings()
 	res.TraceHash = r.sim.Trace().HashString()
 	res.Steps = r.sim.Steps()

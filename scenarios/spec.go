@@ -180,8 +180,9 @@ type Nemesis struct {
 type Checks struct {
 	// NoLinearizability skips porcupine (the anomaly checkers still run).
 	NoLinearizability bool `json:"no_linearizability,omitempty"`
-	// LinearizabilityTimeout bounds porcupine's search; unset: 10s.
-	LinearizabilityTimeout fault.Duration `json:"linearizability_timeout,omitempty"`
+	// LinearizabilityBudget bounds the linearizability check, in steps
+	// per partition (work, not time); unset: checker.DefaultBudget.
+	LinearizabilityBudget int64 `json:"linearizability_budget,omitempty"`
 	// ContinueAfterInvariant records a broken cluster invariant as a
 	// finding and lets the run go on, instead of stopping it at the first
 	// violation: for scenarios about old bugs, whose point is what the
@@ -482,8 +483,8 @@ func (s Scenario) Validate() error {
 			bad("expect.marks", "%q wants 0 times: give the least number of times the run must reach it, 1 or more", mark)
 		}
 	}
-	if s.Checks.LinearizabilityTimeout < 0 {
-		bad("checks.linearizability_timeout", "%v is negative", time.Duration(s.Checks.LinearizabilityTimeout))
+	if s.Checks.LinearizabilityBudget < 0 {
+		bad("checks.linearizability_budget", "%d is negative: give a number of steps, or leave it out for %d", s.Checks.LinearizabilityBudget, checker.DefaultBudget)
 	}
 	return errors.Join(errs...)
 }

@@ -95,8 +95,8 @@ func oneArg(fs *flag.FlagSet, args []string, what, example string) (string, erro
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "check [--budget D] [--no-linearizability] [--acks all|1] [--idempotent] HISTORY.jsonl|history.edn", stderr)
-	budget := fs.Duration("budget", checker.DefaultBudget, "time budget of the linearizability check")
+	fs := newFlags("check", "check [--budget STEPS] [--no-linearizability] [--acks all|1] [--idempotent] HISTORY.jsonl|history.edn", stderr)
+	budget := fs.Int64("budget", checker.DefaultBudget, "work budget of the linearizability check, in steps per partition")
 	skip := fs.Bool("no-linearizability", false, "skip the linearizability check")
 	hf := addHistoryFlags(fs)
 	path, err := oneArg(fs, args, "history file", "run.jsonl or a Jepsen history.edn")
@@ -104,7 +104,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *budget <= 0 {
-		return usageError("--budget %v: give a positive duration such as 10s", *budget)
+		return usageError("--budget %d: give a positive number of steps such as %d", *budget, checker.DefaultBudget)
 	}
 	h, err := readHistory(path, hf)
 	if err != nil {
@@ -127,14 +127,14 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 func runReport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("report", "report [--out FILE.html] [--budget D] [--acks all|1] [--idempotent] HISTORY.jsonl|history.edn", stderr)
 	out := fs.String("out", "", "where to write the report (default: the history's name with .html)")
-	budget := fs.Duration("budget", checker.DefaultBudget, "time budget of the linearizability check")
+	budget := fs.Int64("budget", checker.DefaultBudget, "work budget of the linearizability check, in steps per partition")
 	hf := addHistoryFlags(fs)
 	path, err := oneArg(fs, args, "history file", "run.jsonl or a Jepsen history.edn")
 	if err != nil {
 		return err
 	}
 	if *budget <= 0 {
-		return usageError("--budget %v: give a positive duration such as 10s", *budget)
+		return usageError("--budget %d: give a positive number of steps such as %d", *budget, checker.DefaultBudget)
 	}
 	h, err := readHistory(path, hf)
 	if err != nil {

@@ -65,6 +65,16 @@ func TestCheckCommand(t *testing.T) {
 	assert.Contains(t, out, "seed 9")
 	assert.Contains(t, out, "kafkasim run test --seed 9")
 	assert.NotEmpty(t, errOut)
+
+	// A budget the check exhausts leaves the history unchecked, which is
+	// not ok; the budget counts work, so this is so on any machine.
+	for range 2 {
+		code, out, _ = kafkasim("check", "--budget", "5", historyFile(t, false))
+		assert.Equal(t, 1, code, "an unchecked history exits 1: %s", out)
+		assert.Contains(t, out, "linearizability-unchecked [incomplete]")
+		assert.Contains(t, out, "unchecked (budget of 5 steps exhausted) for the log of t-0 (5 operations)")
+		assert.Contains(t, out, "5 operations: 1 linearizability-unchecked")
+	}
 }
 
 func TestReportCommand(t *testing.T) {
@@ -97,7 +107,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"check", "a", "b"}, "give one history file, not 2 arguments"},
 		{[]string{"check", filepath.Join(dir, "missing.jsonl")}, "does not exist"},
 		{[]string{"check", bad}, "is not a valid history"},
-		{[]string{"check", "--budget", "-1s", bad}, "--budget -1s: give a positive duration"},
+		{[]string{"check", "--budget", "-1", bad}, "--budget -1: give a positive number of steps"},
+		{[]string{"check", "--budget", "10s", bad}, `invalid value "10s" for flag -budget`},
 		{[]string{"check", "--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"report", "--out", filepath.Join(dir, "no", "such", "dir.html"), historyFile(t, false)}, "write report"},
 	} {
