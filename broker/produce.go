@@ -168,7 +168,7 @@ func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceRespon
 			pr.Error = protocol.NotLeaderOrFollower
 			continue
 		}
-		if m.Acks == protocol.AcksAll && len(p.isr) < b.minISR(part.TP.Topic, len(p.replicas)) {
+		if m.Acks == protocol.AcksAll && p.tracker.BelowMinISR() {
 			b.s.Mark("broker.produce.not-enough-replicas")
 			pr.Error = protocol.NotEnoughReplicas
 			continue

@@ -205,7 +205,7 @@ func (b *Broker) handleListOffsets(from sim.NodeID, m *protocol.ListOffsets) {
 				pr.Offset = p.log.EndOffset()
 				break
 			}
-			if p.log.HighWatermark() < p.epochStart {
+			if p.log.HighWatermark() < p.tracker.EpochStartOffset() {
 				// A new leader that has not yet learned its high-water mark.
 				b.s.Mark("broker.list-offsets.offset-not-available")
 				pr.Error = protocol.OffsetNotAvailable
