@@ -295,65 +295,10 @@ func (p *partition) proposeISR(c *isr.Change) {
 	p.b.sendAlterPartitions()
 }
 
-// ---- delayed produce ----
-
-// produceWait is one partition of an acks=all Produce waiting for the
-// high-water mark to pass its records.
-type produceWait struct {
-	req      *delayedProduce
-	index    int
-	required int64
-	done     bool
-}
-
-func (p *partition) completeProduceWaits() {
-	if len(p.produceWaits) == 0 {
-		return
-	}
-	// Completing a wait answers a request, whose callback may append and
-	// add waits: those join the kept ones afterwards.
-	waits := p.produceWaits
-	p.produceWaits = nil
-	var keep []*produceWait
-	for _, w := range waits {
-		if w.done || w.req.sent {
-			continue
-		}
-		code, ok := p.checkEnoughReplicas(w.required)
-		if !ok {
-			keep = append(keep, w)
-			continue
-		}
-		w.done = true
-		w.req.complete(w.index, code, p)
-	}
-	p.produceWaits = append(keep, p.produceWaits...)
-}
-
-// checkEnoughReplicas is Kafka's checkEnoughReplicasReachOffset.
-func (p *partition) checkEnoughReplicas(required int64) (protocol.ErrorCode, bool) {
-	if !p.isLeader {
-		return protocol.NotLeaderOrFollower, true
-	}
-	if p.log.HighWatermark() < required {
-		return protocol.None, false
-	}
-	if p.minISR() > len(p.maximalISR()) {
-		p.b.s.Mark("broker.produce.not-enough-replicas-after-append")
-		return protocol.NotEnoughReplicasAfterAppend, true
-	}
-	return protocol.None, true
-}
-
+// failWaits answers the produce requests waiting on the partition with
+// NOT_LEADER_OR_FOLLOWER and wakes its long polls: it no longer leads.
 func (p *partition) failWaits() {
-	waits := p.produceWaits
-	p.produceWaits = nil
-	for _, w := range waits {
-		if !w.done && !w.req.sent {
-			w.done = true
-			w.req.complete(w.index, protocol.NotLeaderOrFollower, p)
-		}
-	}
+	p.failProduceWaits()
 	p.wakeFetchWaits()
 }
 
