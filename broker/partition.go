@@ -248,78 +248,11 @@ func (p *partition) maybeIncrementHighWatermark() bool {
 	return true
 }
 
-// updateFollower records a follower's fetch (Kafka's
-// updateFollowerFetchState), then considers ISR expansion and the
-// high-water mark.
-func (p *partition) updateFollower(id int32, fetchOffset, leaderLEO, brokerEpoch int64) {
-	moved := p.tracker.UpdateFollower(id, fetchOffset, leaderLEO, brokerEpoch, p.b.n.Now())
-	p.maybeExpandISR(id)
-	if moved {
-		p.maybeIncrementHighWatermark()
-	}
-}
-
-func (p *partition) maybeExpandISR(id int32) {
-	if p.tracker.Join(id, p.log.HighWatermark()) != isr.MayJoin {
-		return
-	}
-	p.b.s.Mark("broker.isr.expand")
-	p.proposeISR(p.tracker.ProposeExpand(id, p.b.epoch))
-}
-
-func (p *partition) maybeShrinkISR() {
-	if !p.isLeader {
-		return
-	}
-	out := p.tracker.OutOfSync(p.log.EndOffset(), p.b.n.Now())
-	if len(out) == 0 {
-		return
-	}
-	c := p.tracker.ProposeShrink(out, p.b.epoch)
-	p.b.s.Mark("broker.isr.shrink")
-	if len(c.ISR) == 1 {
-		p.b.s.Mark("broker.isr.shrunk-to-one")
-	}
-	p.proposeISR(c)
-}
-
-// proposeISR sends the tracker's pending change c to the controller.
-func (p *partition) proposeISR(c *isr.Change) {
-	what := "expand"
-	if c.Shrink {
-		what = "shrink"
-	}
-	p.emit("broker.isr.propose", sim.Digest(uint64(len(c.ISR)), uint64(p.partitionEpoch)), "%s ISR %v -> %v", what, p.tracker.ISR(), c.ISR)
-	p.changed()
-	p.b.alterQ[p.tp] = true
-	p.b.sendAlterPartitions()
-}
-
 // failWaits answers the produce requests waiting on the partition with
 // NOT_LEADER_OR_FOLLOWER and wakes its long polls: it no longer leads.
 func (p *partition) failWaits() {
 	p.failProduceWaits()
 	p.wakeFetchWaits()
-}
-
-// wakeFetchWaits completes the long polls on this partition that now have
-// something to return.
-func (p *partition) wakeFetchWaits() {
-	if len(p.fetchWaits) == 0 {
-		return
-	}
-	waits := p.fetchWaits
-	p.fetchWaits = nil
-	for _, w := range waits {
-		if w.done {
-			continue
-		}
-		if w.ready() {
-			p.b.completeFetchWait(w)
-			continue
-		}
-		p.fetchWaits = append(p.fetchWaits, w)
-	}
 }
 
 func (p *partition) String() string {
@@ -328,4 +261,11 @@ func (p *partition) String() string {
 		role = "leader"
 	}
 	return fmt.Sprintf("%s %s epoch %d", p.tp, role, p.leaderEpoch)
+}
+
+// changed records a change to one partition: its version becomes the
+// broker's change count, which only grows while the broker process lives.
+func (p *partition) changed() {
+	p.b.changes++
+	p.version = p.b.changes
 }

@@ -17,6 +17,53 @@ import (
 // the request timeout of the broker's channel to the controller.
 const AlterPartitionTimeout = 30 * time.Second
 
+// maybeShrinkISRs is the periodic ISR expiration check.
+func (b *Broker) maybeShrinkISRs() {
+	for _, tp := range b.sortedPartitions() {
+		b.partitions[tp].maybeShrinkISR()
+	}
+}
+
+// maybeShrinkISR proposes removing the ISR members that are out of sync
+// (replica.lag.time.max.ms), unless a change is already in flight.
+func (p *partition) maybeShrinkISR() {
+	if !p.isLeader {
+		return
+	}
+	out := p.tracker.OutOfSync(p.log.EndOffset(), p.b.n.Now())
+	if len(out) == 0 {
+		return
+	}
+	c := p.tracker.ProposeShrink(out, p.b.epoch)
+	p.b.s.Mark("broker.isr.shrink")
+	if len(c.ISR) == 1 {
+		p.b.s.Mark("broker.isr.shrunk-to-one")
+	}
+	p.proposeISR(c)
+}
+
+// maybeExpandISR proposes adding follower id to the ISR, after its fetch,
+// if it may join (Kafka's maybeExpandIsr).
+func (p *partition) maybeExpandISR(id int32) {
+	if p.tracker.Join(id, p.log.HighWatermark()) != isr.MayJoin {
+		return
+	}
+	p.b.s.Mark("broker.isr.expand")
+	p.proposeISR(p.tracker.ProposeExpand(id, p.b.epoch))
+}
+
+// proposeISR sends the tracker's pending change c to the controller.
+func (p *partition) proposeISR(c *isr.Change) {
+	what := "expand"
+	if c.Shrink {
+		what = "shrink"
+	}
+	p.emit("broker.isr.propose", sim.Digest(uint64(len(c.ISR)), uint64(p.partitionEpoch)), "%s ISR %v -> %v", what, p.tracker.ISR(), c.ISR)
+	p.changed()
+	p.b.alterQ[p.tp] = true
+	p.b.sendAlterPartitions()
+}
+
 // alterRequest is an AlterPartition in flight: the controller it went to,
 // and the pending change of each partition it carries, to recognise
 // answers that no longer apply.
@@ -155,11 +202,4 @@ func (b *Broker) onAlterPartitionResponse(from sim.NodeID, m *protocol.AlterPart
 
 func (b *Broker) emitAlter(m *protocol.AlterPartitionResponse) {
 	b.s.Trace().Emitf(b.n, "broker.alter-partition.error", uint64(m.Error), "AlterPartition failed: %s", m.Error)
-}
-
-// maybeShrinkISRs is the periodic ISR expiration check.
-func (b *Broker) maybeShrinkISRs() {
-	for _, tp := range b.sortedPartitions() {
-		b.partitions[tp].maybeShrinkISR()
-	}
 }
