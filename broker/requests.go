@@ -2,7 +2,6 @@ package broker
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/network"
@@ -96,7 +95,7 @@ func (b *Broker) receiveControlPlane(from sim.NodeID, m network.Message) bool {
 		b.onForwardedResponse(m.(protocol.Response))
 		return true
 	}
-	if !b.Serving() && !strings.HasSuffix(m.Kind(), "Response") {
+	if !b.Serving() && !isResponse(m) {
 		b.s.Trace().Emitf(b.n, "broker.not-serving", 0, "%s from node %d dropped: the broker is %s", m.Kind(), from, b.Lifecycle())
 		return true
 	}
@@ -121,7 +120,7 @@ func (b *Broker) receiveControlPlane(from sim.NodeID, m network.Message) bool {
 // the broker opened, and so do answers to its own requests (its fetchers
 // replicate before it serves): neither is refused.
 func (b *Broker) Refuses(from sim.NodeID, m network.Message) bool {
-	if b.Serving() || strings.HasSuffix(m.Kind(), "Response") {
+	if b.Serving() || isResponse(m) {
 		return false
 	}
 	if id, ok := b.dir.ID(from); ok {
@@ -131,4 +130,13 @@ func (b *Broker) Refuses(from sim.NodeID, m network.Message) bool {
 	}
 	b.s.Mark("broker.connection-refused")
 	return true
+}
+
+// isResponse reports whether m answers a request, as opposed to being one.
+// The metadata quorum's messages are not protocol messages: its answers
+// come from the controllers, which a broker never refuses, and its raft
+// replica takes them before any other check.
+func isResponse(m network.Message) bool {
+	_, ok := m.(protocol.Response)
+	return ok
 }
