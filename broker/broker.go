@@ -4,15 +4,30 @@
 // long polls, replica fetchers (one per source broker), truncation by
 // diverging epoch or, as historical switches, by OffsetsForLeaderEpoch or
 // to the high-water mark, ISR shrink and expand through AlterPartition,
-// the high-water mark, periodic checkpoints and restart recovery.
+// the high-water mark, periodic checkpoints and restart recovery. The
+// leader's rules over its followers (caught up, ISR eligibility, the
+// maximal ISR, the high-water mark, shrink and expand) live in the pure
+// package broker/isr.
 //
 // A Broker is a sim process: Boot returns the sim.Boot that builds it on
 // every start. Metadata reaches it through ApplyMetadata, called by the
 // metadata source (a KRaft observer, or a test's controller double).
+//
+// One file per Kafka component: broker.go the process, requests.go the
+// requests it accepts (KafkaApis and its listeners), replica_manager.go
+// metadata deltas applied to partitions, partition.go one replica as
+// leader or follower, produce.go Produce and DelayedProduce, fetch.go
+// Fetch served by the leader and DelayedFetch, fetcher.go the follower's
+// replica fetcher, alter_partition.go ISR changes and the
+// AlterPartitionManager, offsets.go ListOffsets and OffsetsForLeaderEpoch,
+// describe.go answers from the metadata image, forward.go admin requests
+// forwarded to the controller, lifecycle.go the BrokerLifecycleManager,
+// checkpoints.go the LogManager's loading, checkpoints, flushes and clean
+// shutdown, metadata_follower.go the metadata log replica, groups.go the
+// group coordinator's glue, view.go the checkers' view.
 package broker
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -20,7 +35,6 @@ import (
 	"time"
 
 	"github.com/kafkasim/kafkasim/broker/group"
-	"github.com/kafkasim/kafkasim/broker/log"
 	"github.com/kafkasim/kafkasim/broker/metadata"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
@@ -135,47 +149,6 @@ func (b *Broker) schedule(d time.Duration, kind string, fn func()) {
 	b.n.After(d, kind, tick)
 }
 
-// loadLogs opens every partition log on the disk (LogManager.loadLogs):
-// the clean-shutdown marker says whether recovery can be skipped, the
-// checkpoints give each log its recovery point and high-water mark.
-func (b *Broker) loadLogs() error {
-	d := b.n.Disk()
-	clean := d.Exists(log.CleanShutdownFile)
-	if clean {
-		if err := d.Remove(log.CleanShutdownFile); err != nil {
-			return err
-		}
-	}
-	hwms, err := log.ReadOffsetCheckpoint(d, log.ReplicationOffsetCheckpoint)
-	if err != nil {
-		return err
-	}
-	rps, err := log.ReadOffsetCheckpoint(d, log.RecoveryPointCheckpoint)
-	if err != nil {
-		return err
-	}
-	for _, tp := range log.Partitions(d) {
-		l, info, err := log.Open(d, tp, b.logConfig(), log.OpenOptions{Clean: clean, RecoveryPoint: rps[tp], HighWatermark: hwms[tp], Now: b.n.Now()})
-		if err != nil {
-			return err
-		}
-		if info.Truncated > 0 {
-			b.s.Mark("log.recovery.torn-tail")
-			b.s.Trace().Emitf(b.n, "log.recovery", sim.Digest(uint64(info.TruncatedFrom), uint64(info.Truncated)),
-				"%s: cut %d bytes from offset %d: %s", tp, info.Truncated, info.TruncatedFrom, info.Reason)
-			b.observeTruncation(tp, info.TruncatedFrom, -1, "recovery")
-		}
-		p := newPartition(b, tp)
-		p.log = l
-		b.partitions[tp] = p
-	}
-	return nil
-}
-
-func (b *Broker) logConfig() log.Config {
-	return log.Config{FlushIntervalMessages: b.cfg.LogFlushIntervalMessages, LegacyProducerChecks: b.cfg.LegacyProducerChecks}
-}
-
 // ID returns the broker's node id.
 func (b *Broker) ID() int32 { return b.id }
 
@@ -206,13 +179,6 @@ func (b *Broker) Changes() uint64 { return b.changes }
 
 func (b *Broker) changed() { b.changes++ }
 
-// changed records a change to one partition: its version becomes the
-// broker's change count, which only grows while the broker process lives.
-func (p *partition) changed() {
-	p.b.changes++
-	p.version = p.b.changes
-}
-
 // SetController tells the broker which node is the active controller.
 func (b *Broker) SetController(id int32) {
 	if id == b.controller {
@@ -231,75 +197,6 @@ func (b *Broker) SetController(id int32) {
 	}
 	if len(b.alterQ) > 0 {
 		b.sendAlterPartitions()
-	}
-}
-
-// ApplyMetadata applies metadata records up to metadata log offset offset,
-// and then acts on what changed: partitions this broker now leads or
-// follows, replicas it no longer hosts, brokers fenced or re-registered.
-// Records must arrive in log order, each once.
-func (b *Broker) ApplyMetadata(records []metadata.Record, offset int64) error {
-	delta, err := b.image.Apply(records, offset)
-	if delta != nil {
-		b.react(delta)
-	}
-	if err != nil {
-		return fmt.Errorf("broker %d: %w", b.id, err)
-	}
-	return nil
-}
-
-func (b *Broker) react(d *metadata.Delta) {
-	if slices.Contains(d.Brokers, b.id) {
-		if reg, ok := b.image.Broker(b.id); ok && reg.IncarnationID == b.incarnation && reg.Epoch != b.epoch {
-			b.epoch = reg.Epoch
-			b.s.Trace().Emitf(b.n, "broker.registered", uint64(b.epoch), "broker epoch %d", b.epoch)
-		}
-	}
-	for _, tp := range d.RemovedPartitions {
-		if p, ok := b.partitions[tp]; ok {
-			wasLeader := p.isLeader
-			p.becomeNone(protocol.NotLeaderOrFollower)
-			b.coordinatorMoved(p, wasLeader, p.leaderEpoch)
-			p.deleteLog()
-			delete(b.partitions, tp)
-			b.changed()
-		}
-	}
-	for _, tp := range d.Partitions {
-		reg, _ := b.image.Partition(tp)
-		p := b.partitions[tp]
-		if !slices.Contains(reg.Replicas, b.id) {
-			if p != nil {
-				wasLeader := p.isLeader
-				p.becomeNone(protocol.NotLeaderOrFollower)
-				b.coordinatorMoved(p, wasLeader, p.leaderEpoch)
-				p.deleteLog()
-				delete(b.partitions, tp)
-				b.changed()
-			}
-			continue
-		}
-		if p == nil {
-			p = newPartition(b, tp)
-			b.partitions[tp] = p
-		}
-		if err := p.ensureLog(); err != nil {
-			b.s.Trace().Emitf(b.n, "broker.storage-error", 0, "%s: %v", tp, err)
-			continue
-		}
-		wasLeader, oldEpoch := p.isLeader, p.leaderEpoch
-		p.applyRegistration(reg)
-		b.coordinatorMoved(p, wasLeader, oldEpoch)
-	}
-	if len(d.Brokers) > 0 {
-		// Fencing and re-registration change ISR eligibility and the
-		// high-water mark's set of caught-up replicas.
-		for _, tp := range b.sortedPartitions() {
-			if p := b.partitions[tp]; p.isLeader {
-				p.maybeIncrementHighWatermark()
-			}
-		}
 	}
 }
 
@@ -355,145 +252,9 @@ func (b *Broker) nextCorrelation() int32 {
 	return b.corr
 }
 
-// Receive implements network.Receiver: requests from clients, followers
-// and the controller, and responses to this broker's own requests.
-func (b *Broker) Receive(from sim.NodeID, m network.Message) {
-	if b.receiveControlPlane(from, m) {
-		return
-	}
-	switch m := m.(type) {
-	case *protocol.Produce:
-		b.handleProduce(from, m)
-	case *protocol.Fetch:
-		b.handleFetch(from, m)
-	case *protocol.ListOffsets:
-		b.handleListOffsets(from, m)
-	case *protocol.OffsetsForLeaderEpoch:
-		b.handleOffsetsForLeaderEpoch(from, m)
-	case *protocol.Metadata:
-		b.handleMetadata(from, m)
-	case *protocol.InitProducerId:
-		b.replyTo(from, b.pids.Handle(m, b.epoch))
-	case *protocol.FindCoordinator:
-		b.handleFindCoordinator(from, m)
-	case *protocol.FetchResponse:
-		b.onFetchResponse(from, m)
-	case *protocol.OffsetsForLeaderEpochResponse:
-		b.onOffsetsForLeaderEpochResponse(from, m)
-	case *protocol.ListOffsetsResponse:
-		b.onListOffsetsResponse(from, m)
-	case *protocol.AlterPartitionResponse:
-		b.onAlterPartitionResponse(from, m)
-	default:
-		if b.coord != nil && b.coord.Handle(from, m) {
-			return
-		}
-		b.s.Trace().Emitf(b.n, "broker.unknown-request", 0, "%s from node %d ignored", m.Kind(), from)
-	}
-}
-
-// Disconnected implements network.Disconnectable: requests in flight to
-// the peer are failed (fetchers back off, AlterPartition is resent).
-func (b *Broker) Disconnected(peer sim.NodeID) {
-	if b.meta != nil {
-		b.meta.raft.Disconnected(peer)
-	}
-	id, ok := b.dir.ID(peer)
-	if !ok {
-		return
-	}
-	if id == b.controller && b.life != nil {
-		b.life.abandon(true)
-	}
-	if len(b.forwards) > 0 {
-		b.failForwards(id, fmt.Sprintf("the connection to controller %d broke", id))
-	}
-	if f, ok := b.fetchers[id]; ok {
-		f.failInflight("disconnected")
-	}
-	b.failAlters(id)
-}
-
-func (b *Broker) replyTo(from sim.NodeID, m network.Message) { b.net.Send(b.n.ID(), from, m) }
-
 // observeTruncation tells the observer that [from, to) left a replica.
 func (b *Broker) observeTruncation(tp model.TopicPartition, from, to int64, reason string) {
 	if b.cfg.Observer != nil && (to < 0 || from < to) {
 		b.cfg.Observer.Truncated(tp, b.id, from, to, reason)
 	}
-}
-
-// checkpointHighWatermarks writes replication-offset-checkpoint when a
-// high-water mark changed since the last write.
-func (b *Broker) checkpointHighWatermarks() {
-	hwms := make(map[model.TopicPartition]int64, len(b.partitions))
-	for tp, p := range b.partitions {
-		if p.log != nil {
-			hwms[tp] = p.log.HighWatermark()
-		}
-	}
-	dirty := b.lastHWMs == nil || len(hwms) != len(b.lastHWMs)
-	for tp, v := range hwms {
-		if old, ok := b.lastHWMs[tp]; !ok || old != v {
-			dirty = true
-		}
-	}
-	if !dirty {
-		return
-	}
-	if err := log.WriteOffsetCheckpoint(b.n.Disk(), log.ReplicationOffsetCheckpoint, hwms); err != nil {
-		b.s.Trace().Emitf(b.n, "broker.storage-error", 0, "%v", err)
-		return
-	}
-	b.lastHWMs = hwms
-}
-
-func (b *Broker) recoveryPoints() map[model.TopicPartition]int64 {
-	rps := make(map[model.TopicPartition]int64, len(b.partitions))
-	for tp, p := range b.partitions {
-		if p.log != nil {
-			rps[tp] = p.log.RecoveryPoint()
-		}
-	}
-	return rps
-}
-
-func (b *Broker) checkpointRecoveryPoints() {
-	if err := log.WriteOffsetCheckpoint(b.n.Disk(), log.RecoveryPointCheckpoint, b.recoveryPoints()); err != nil {
-		b.s.Trace().Emitf(b.n, "broker.storage-error", 0, "%v", err)
-	}
-}
-
-func (b *Broker) flushLogs() {
-	now := b.n.Now()
-	for _, tp := range b.sortedPartitions() {
-		p := b.partitions[tp]
-		if p.log != nil && p.log.Unflushed() > 0 && now-p.log.LastFlush() >= b.cfg.LogFlushInterval {
-			if err := p.log.Flush(now); err != nil {
-				b.s.Trace().Emitf(b.n, "broker.storage-error", 0, "%s: %v", tp, err)
-			}
-		}
-	}
-}
-
-// Shutdown is a clean shutdown's disk work: every log flushed, the
-// checkpoints written and the clean-shutdown marker left, so that the
-// next start skips recovery. The caller then stops the node (Crash).
-func (b *Broker) Shutdown() error {
-	var errs []error
-	now := b.n.Now()
-	for _, tp := range b.sortedPartitions() {
-		if p := b.partitions[tp]; p.log != nil {
-			errs = append(errs, p.log.Flush(now))
-		}
-	}
-	b.lastHWMs = nil
-	b.checkpointHighWatermarks()
-	errs = append(errs, log.WriteOffsetCheckpoint(b.n.Disk(), log.RecoveryPointCheckpoint, b.recoveryPoints()))
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	// The marker holds the broker epoch, which the next incarnation sends
-	// as its previous broker epoch (KIP-966).
-	return log.WriteFileAtomic(b.n.Disk(), log.CleanShutdownFile, cleanShutdownContent(b.epoch))
 }

@@ -1,13 +1,10 @@
 package broker
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/kafkasim/kafkasim/broker/log"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
@@ -80,32 +77,6 @@ func newLifecycle(b *Broker, previousEpoch int64) *lifecycle {
 	l := &lifecycle{b: b, previousEpoch: previousEpoch, epoch: -1}
 	l.schedule(0)
 	return l
-}
-
-// readPreviousEpoch reads the broker epoch a clean shutdown left in the
-// clean-shutdown file (Kafka writes {"version":0,"brokerEpoch":N} there),
-// or -1 when there is none: the previous shutdown was not clean.
-func readPreviousEpoch(d *sim.Disk) int64 {
-	f, err := d.Open(log.CleanShutdownFile)
-	if err != nil {
-		return -1
-	}
-	data, err := f.Bytes()
-	if err != nil {
-		return -1
-	}
-	var content struct {
-		Version     int   `json:"version"`
-		BrokerEpoch int64 `json:"brokerEpoch"`
-	}
-	if json.Unmarshal(data, &content) != nil || content.Version != 0 {
-		return -1
-	}
-	return content.BrokerEpoch
-}
-
-func cleanShutdownContent(epoch int64) []byte {
-	return []byte(fmt.Sprintf(`{"version":0,"brokerEpoch":%d}`, epoch))
 }
 
 // Lifecycle returns the broker's lifecycle state; a broker whose metadata
@@ -347,67 +318,4 @@ func (l *lifecycle) finishShutdown(reason error) {
 		l.shutdownDone = nil
 		done(err)
 	}
-}
-
-// receiveControlPlane handles what is not the data path: the metadata
-// quorum's messages, the controller's answers to the lifecycle and to
-// forwarded admin requests, admin requests the broker forwards or answers
-// from its metadata, and, while the broker is not serving, every request
-// (dropped, as a broker whose listeners are not open would). It reports
-// whether it handled the message.
-func (b *Broker) receiveControlPlane(from sim.NodeID, m network.Message) bool {
-	if b.meta != nil && b.meta.raft.Receive(from, m) {
-		return true
-	}
-	switch m := m.(type) {
-	case *protocol.BrokerRegistrationResponse:
-		if b.life != nil {
-			b.life.onRegistrationResponse(m)
-		}
-		return true
-	case *protocol.BrokerHeartbeatResponse:
-		if b.life != nil {
-			b.life.onHeartbeatResponse(m)
-		}
-		return true
-	case *protocol.CreateTopicsResponse, *protocol.DeleteTopicsResponse, *protocol.ElectLeadersResponse,
-		*protocol.IncrementalAlterConfigsResponse:
-		b.onForwardedResponse(m.(protocol.Response))
-		return true
-	}
-	if !b.Serving() && !strings.HasSuffix(m.Kind(), "Response") {
-		b.s.Trace().Emitf(b.n, "broker.not-serving", 0, "%s from node %d dropped: the broker is %s", m.Kind(), from, b.Lifecycle())
-		return true
-	}
-	switch m := m.(type) {
-	case *protocol.CreateTopics, *protocol.DeleteTopics, *protocol.ElectLeaders, *protocol.IncrementalAlterConfigs:
-		b.forward(from, m.(protocol.Request))
-		return true
-	case *protocol.DescribeTopicPartitions:
-		b.handleDescribeTopicPartitions(from, m)
-		return true
-	case *protocol.DescribeCluster:
-		b.handleDescribeCluster(from, m)
-		return true
-	}
-	return false
-}
-
-// Refuses implements network.Refuser. Kafka opens a broker's listeners only
-// once the broker is ready to serve (registered, caught up, unfenced), so
-// until then a client's or another broker's connection is refused at once
-// and it tries elsewhere. The controllers' answers come back on connections
-// the broker opened, and so do answers to its own requests (its fetchers
-// replicate before it serves): neither is refused.
-func (b *Broker) Refuses(from sim.NodeID, m network.Message) bool {
-	if b.Serving() || strings.HasSuffix(m.Kind(), "Response") {
-		return false
-	}
-	if id, ok := b.dir.ID(from); ok {
-		if _, controller := b.cfg.ControllerQuorum[id]; controller {
-			return false
-		}
-	}
-	b.s.Mark("broker.connection-refused")
-	return true
 }

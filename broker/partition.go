@@ -3,44 +3,14 @@ package broker
 import (
 	"fmt"
 	"slices"
-	"time"
 
+	"github.com/kafkasim/kafkasim/broker/isr"
 	"github.com/kafkasim/kafkasim/broker/log"
 	"github.com/kafkasim/kafkasim/broker/metadata"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/sim"
 )
-
-// never is a time long before the simulation started (Kafka's 0 ms, which
-// is decades before its clock's now).
-const never = time.Duration(-1 << 62)
-
-// remote is the leader's view of one follower (Kafka's Replica state).
-type remote struct {
-	id                 int32
-	leo                int64 // -1 until the follower fetches in this leadership
-	lastFetchLeaderLEO int64
-	lastFetchTime      time.Duration
-	lastCaughtUp       time.Duration
-	brokerEpoch        int64
-	hasEpoch           bool
-}
-
-func (r *remote) caughtUp(leaderLEO int64, now, maxLag time.Duration) bool {
-	return r.leo == leaderLEO || now-r.lastCaughtUp <= maxLag
-}
-
-// pendingISR is an ISR change sent to the controller and not yet answered
-// (KIP-497): the leader uses the maximal ISR until the answer.
-type pendingISR struct {
-	proposed []int32
-	maximal  []int32
-	shrink   bool
-	// brokers is proposed with each member's broker epoch as the leader
-	// knew it when proposing: every retry sends these (KIP-903).
-	brokers []protocol.BrokerState
-}
 
 // partition is the broker's replica of one partition: its log, and its
 // leader or follower state.
@@ -58,11 +28,8 @@ type partition struct {
 	// in a way a checker can see (ClusterView.PartitionVersion).
 	version uint64
 
-	// leader state
-	isr        []int32 // committed ISR
-	pending    *pendingISR
-	epochStart int64
-	remotes    map[int32]*remote
+	// leader state: the followers, the ISR and its pending change
+	tracker *isr.Tracker
 
 	produceWaits []*produceWait
 	fetchWaits   []*fetchWait
@@ -72,9 +39,26 @@ type partition struct {
 }
 
 func newPartition(b *Broker, tp model.TopicPartition) *partition {
-	return &partition{b: b, tp: tp, leader: protocol.NoNode, leaderEpoch: protocol.NoEpoch, partitionEpoch: -1,
-		fetchingFrom: protocol.NoNode, remotes: make(map[int32]*remote)}
+	p := &partition{b: b, tp: tp, leader: protocol.NoNode, leaderEpoch: protocol.NoEpoch, partitionEpoch: -1,
+		fetchingFrom: protocol.NoNode}
+	p.tracker = isr.New(b.id, isr.Config{ReplicaLagTimeMax: b.cfg.ReplicaLagTimeMax, LegacyHighWatermark: b.cfg.LegacyHighWatermark},
+		trackerMetadata{p})
+	return p
 }
+
+// trackerMetadata is the broker's metadata image as the partition's
+// replica tracker reads it.
+type trackerMetadata struct{ p *partition }
+
+func (m trackerMetadata) Broker(id int32) (isr.Registration, bool) {
+	reg, ok := m.p.b.image.Broker(id)
+	return isr.Registration{Epoch: reg.Epoch, Fenced: reg.Fenced, ShuttingDown: reg.InControlledShutdown}, ok
+}
+
+func (m trackerMetadata) MinInsyncReplicas() int { return m.p.minISR() }
+
+// minISR is the partition's effective min.insync.replicas.
+func (p *partition) minISR() int { return p.b.minISR(p.tp.Topic, len(p.replicas)) }
 
 func (p *partition) ensureLog() error {
 	if p.log != nil {
@@ -102,12 +86,7 @@ func (p *partition) deleteLog() {
 
 // maximalISR is the ISR the leader counts on: the committed ISR plus any
 // member a pending change adds.
-func (p *partition) maximalISR() []int32 {
-	if p.pending != nil {
-		return p.pending.maximal
-	}
-	return p.isr
-}
+func (p *partition) maximalISR() []int32 { return p.tracker.MaximalISR() }
 
 // emit adds a trace record about the partition; the detail is formatted
 // only when someone reads the trace.
@@ -149,49 +128,18 @@ func (p *partition) makeLeader(reg *metadata.Partition) {
 	isNewEpoch := reg.LeaderEpoch > p.leaderEpoch
 	p.stopFetching()
 	p.replicas = slices.Clone(reg.Replicas)
-	p.isr = sortedIDs(reg.ISR)
-	p.pending = nil
+	p.tracker.Assign(p.replicas, reg.ISR)
 	p.isLeader = true
 	p.leader = b.id
-	for id := range p.remotes {
-		if !slices.Contains(p.replicas, id) {
-			delete(p.remotes, id)
-		}
-	}
-	for _, id := range p.replicas {
-		if id != b.id && p.remotes[id] == nil {
-			p.remotes[id] = &remote{id: id, leo: -1, lastFetchLeaderLEO: -1, lastFetchTime: never, lastCaughtUp: never, brokerEpoch: -1}
-		}
-	}
 	if isNewEpoch {
 		leo := p.log.EndOffset()
 		if err := p.log.AssignEpochStartOffset(reg.LeaderEpoch, leo); err != nil {
 			p.emit("broker.storage-error", 0, "%v", err)
 		}
-		p.epochStart = leo
-		for _, id := range p.replicas {
-			r := p.remotes[id]
-			if r == nil {
-				continue
-			}
-			inSync := slices.Contains(p.isr, id)
-			r.lastCaughtUp = never
-			if inSync {
-				r.lastCaughtUp = now
-			}
-			if isNewLeader {
-				*r = remote{id: id, leo: -1, lastFetchLeaderLEO: -1, lastFetchTime: never, lastCaughtUp: r.lastCaughtUp, brokerEpoch: -1}
-			} else {
-				r.lastFetchLeaderLEO = leo
-				r.lastFetchTime = never
-				if inSync {
-					r.lastFetchTime = now
-				}
-			}
-		}
+		p.tracker.StartLeaderEpoch(leo, now, isNewLeader)
 		p.leaderEpoch = reg.LeaderEpoch
 		p.emit("broker.become-leader", sim.Digest(uint64(reg.LeaderEpoch), uint64(leo)),
-			"leader at epoch %d from offset %d, isr %v, hwm %d", reg.LeaderEpoch, leo, p.isr, p.log.HighWatermark())
+			"leader at epoch %d from offset %d, isr %v, hwm %d", reg.LeaderEpoch, leo, p.tracker.ISR(), p.log.HighWatermark())
 	}
 	p.partitionEpoch = reg.PartitionEpoch
 	if !p.maybeIncrementHighWatermark() {
@@ -209,9 +157,7 @@ func (p *partition) makeFollower(reg *metadata.Partition) {
 	p.leaderEpoch = reg.LeaderEpoch
 	p.partitionEpoch = reg.PartitionEpoch
 	p.replicas = slices.Clone(reg.Replicas)
-	p.isr = nil
-	p.pending = nil
-	clear(p.remotes)
+	p.tracker.Clear()
 	if wasLeader {
 		p.failWaits()
 		// A leader that learns, from metadata, that the controller fenced
@@ -283,39 +229,15 @@ func (p *partition) checkEpoch(epoch int32) protocol.ErrorCode {
 	return protocol.None
 }
 
-// eligible is KIP-841/KIP-903's ISR eligibility: registered, unfenced,
-// not shutting down, and fetching with the broker epoch the metadata has.
-func (p *partition) eligible(r *remote) bool {
-	reg, ok := p.b.image.Broker(r.id)
-	return ok && !reg.Fenced && !reg.InControlledShutdown && r.hasEpoch && (r.brokerEpoch == -1 || r.brokerEpoch == reg.Epoch)
-}
-
-// maybeIncrementHighWatermark advances the leader's high-water mark to the
-// smallest log end offset among the maximal ISR and the caught-up,
-// eligible followers (Kafka's maybeIncrementLeaderHW). Since Kafka 3.7 it
-// does not advance while the ISR is below min.insync.replicas.
+// maybeIncrementHighWatermark advances the leader's high-water mark as its
+// replica tracker allows (Kafka's maybeIncrementLeaderHW), then completes
+// the produce requests and long polls waiting for it.
 func (p *partition) maybeIncrementHighWatermark() bool {
 	if !p.isLeader || p.log == nil {
 		return false
 	}
-	b := p.b
-	if !b.cfg.LegacyHighWatermark && len(p.isr) < b.minISR(p.tp.Topic, len(p.replicas)) {
-		return false
-	}
-	leo := p.log.EndOffset()
-	now := b.n.Now()
-	hw := leo
-	maximal := p.maximalISR()
-	for _, id := range p.replicas {
-		r := p.remotes[id]
-		if r == nil || r.leo >= hw {
-			continue
-		}
-		if slices.Contains(maximal, id) || (r.caughtUp(leo, now, b.cfg.ReplicaLagTimeMax) && p.eligible(r)) {
-			hw = r.leo
-		}
-	}
-	if hw <= p.log.HighWatermark() {
+	hw, ok := p.tracker.HighWatermark(p.log.HighWatermark(), p.log.EndOffset(), p.b.n.Now())
+	if !ok {
 		return false
 	}
 	p.log.SetHighWatermark(hw)
@@ -326,173 +248,11 @@ func (p *partition) maybeIncrementHighWatermark() bool {
 	return true
 }
 
-// updateFollower records a follower's fetch (Kafka's
-// updateFollowerFetchState), then considers ISR expansion and the
-// high-water mark.
-func (p *partition) updateFollower(id int32, fetchOffset, leaderLEO, brokerEpoch int64) {
-	r := p.remotes[id]
-	if r == nil {
-		return
-	}
-	now := p.b.n.Now()
-	if fetchOffset >= leaderLEO {
-		r.lastCaughtUp = max(r.lastCaughtUp, now)
-	} else if fetchOffset >= r.lastFetchLeaderLEO {
-		r.lastCaughtUp = max(r.lastCaughtUp, r.lastFetchTime)
-	}
-	prev := r.leo
-	r.leo = fetchOffset
-	r.lastFetchLeaderLEO = max(leaderLEO, r.lastFetchLeaderLEO)
-	r.lastFetchTime = now
-	r.brokerEpoch, r.hasEpoch = brokerEpoch, true
-	p.maybeExpandISR(r)
-	if prev != r.leo {
-		p.maybeIncrementHighWatermark()
-	}
-}
-
-func (p *partition) maybeExpandISR(r *remote) {
-	if p.pending != nil || slices.Contains(p.isr, r.id) || !p.eligible(r) {
-		return
-	}
-	if r.leo < p.log.HighWatermark() || r.leo < p.epochStart {
-		return
-	}
-	p.b.s.Mark("broker.isr.expand")
-	p.proposeISR(sortedIDs(append(slices.Clone(p.isr), r.id)), false)
-}
-
-func (p *partition) maybeShrinkISR() {
-	if !p.isLeader || p.pending != nil {
-		return
-	}
-	leo := p.log.EndOffset()
-	now := p.b.n.Now()
-	var out []int32
-	for _, id := range p.isr {
-		if id == p.b.id {
-			continue
-		}
-		if r := p.remotes[id]; r == nil || !r.caughtUp(leo, now, p.b.cfg.ReplicaLagTimeMax) {
-			out = append(out, id)
-		}
-	}
-	if len(out) == 0 {
-		return
-	}
-	var keep []int32
-	for _, id := range p.isr {
-		if !slices.Contains(out, id) {
-			keep = append(keep, id)
-		}
-	}
-	p.b.s.Mark("broker.isr.shrink")
-	if len(keep) == 1 {
-		p.b.s.Mark("broker.isr.shrunk-to-one")
-	}
-	p.proposeISR(keep, true)
-}
-
-func (p *partition) proposeISR(isr []int32, shrink bool) {
-	maximal := sortedIDs(append(slices.Clone(p.isr), isr...))
-	maximal = slices.Compact(maximal)
-	p.pending = &pendingISR{proposed: isr, maximal: maximal, shrink: shrink, brokers: p.isrWithBrokerEpochs(isr)}
-	what := "expand"
-	if shrink {
-		what = "shrink"
-	}
-	p.emit("broker.isr.propose", sim.Digest(uint64(len(isr)), uint64(p.partitionEpoch)), "%s ISR %v -> %v", what, p.isr, isr)
-	p.changed()
-	p.b.alterQ[p.tp] = true
-	p.b.sendAlterPartitions()
-}
-
-// ---- delayed produce ----
-
-// produceWait is one partition of an acks=all Produce waiting for the
-// high-water mark to pass its records.
-type produceWait struct {
-	req      *delayedProduce
-	index    int
-	required int64
-	done     bool
-}
-
-func (p *partition) completeProduceWaits() {
-	if len(p.produceWaits) == 0 {
-		return
-	}
-	// Completing a wait answers a request, whose callback may append and
-	// add waits: those join the kept ones afterwards.
-	waits := p.produceWaits
-	p.produceWaits = nil
-	var keep []*produceWait
-	for _, w := range waits {
-		if w.done || w.req.sent {
-			continue
-		}
-		code, ok := p.checkEnoughReplicas(w.required)
-		if !ok {
-			keep = append(keep, w)
-			continue
-		}
-		w.done = true
-		w.req.complete(w.index, code, p)
-	}
-	p.produceWaits = append(keep, p.produceWaits...)
-}
-
-// checkEnoughReplicas is Kafka's checkEnoughReplicasReachOffset.
-func (p *partition) checkEnoughReplicas(required int64) (protocol.ErrorCode, bool) {
-	if !p.isLeader {
-		return protocol.NotLeaderOrFollower, true
-	}
-	if p.log.HighWatermark() < required {
-		return protocol.None, false
-	}
-	if p.b.minISR(p.tp.Topic, len(p.replicas)) > len(p.maximalISR()) {
-		p.b.s.Mark("broker.produce.not-enough-replicas-after-append")
-		return protocol.NotEnoughReplicasAfterAppend, true
-	}
-	return protocol.None, true
-}
-
+// failWaits answers the produce requests waiting on the partition with
+// NOT_LEADER_OR_FOLLOWER and wakes its long polls: it no longer leads.
 func (p *partition) failWaits() {
-	waits := p.produceWaits
-	p.produceWaits = nil
-	for _, w := range waits {
-		if !w.done && !w.req.sent {
-			w.done = true
-			w.req.complete(w.index, protocol.NotLeaderOrFollower, p)
-		}
-	}
+	p.failProduceWaits()
 	p.wakeFetchWaits()
-}
-
-// wakeFetchWaits completes the long polls on this partition that now have
-// something to return.
-func (p *partition) wakeFetchWaits() {
-	if len(p.fetchWaits) == 0 {
-		return
-	}
-	waits := p.fetchWaits
-	p.fetchWaits = nil
-	for _, w := range waits {
-		if w.done {
-			continue
-		}
-		if w.ready() {
-			p.b.completeFetchWait(w)
-			continue
-		}
-		p.fetchWaits = append(p.fetchWaits, w)
-	}
-}
-
-func sortedIDs(ids []int32) []int32 {
-	out := slices.Clone(ids)
-	slices.Sort(out)
-	return out
 }
 
 func (p *partition) String() string {
@@ -501,4 +261,11 @@ func (p *partition) String() string {
 		role = "leader"
 	}
 	return fmt.Sprintf("%s %s epoch %d", p.tp, role, p.leaderEpoch)
+}
+
+// changed records a change to one partition: its version becomes the
+// broker's change count, which only grows while the broker process lives.
+func (p *partition) changed() {
+	p.b.changes++
+	p.version = p.b.changes
 }

@@ -168,7 +168,7 @@ func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceRespon
 			pr.Error = protocol.NotLeaderOrFollower
 			continue
 		}
-		if m.Acks == protocol.AcksAll && len(p.isr) < b.minISR(part.TP.Topic, len(p.replicas)) {
+		if m.Acks == protocol.AcksAll && p.tracker.BelowMinISR() {
 			b.s.Mark("broker.produce.not-enough-replicas")
 			pr.Error = protocol.NotEnoughReplicas
 			continue
@@ -221,5 +221,68 @@ func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceRespon
 	}
 	if !d.sent {
 		d.timer = b.n.After(m.Timeout, "broker.produce.timeout", d.expire)
+	}
+}
+
+// produceWait is one partition of an acks=all Produce waiting for the
+// high-water mark to pass its records.
+type produceWait struct {
+	req      *delayedProduce
+	index    int
+	required int64
+	done     bool
+}
+
+// completeProduceWaits answers the waits on the partition that its
+// high-water mark now passes (or that can no longer succeed).
+func (p *partition) completeProduceWaits() {
+	if len(p.produceWaits) == 0 {
+		return
+	}
+	// Completing a wait answers a request, whose callback may append and
+	// add waits: those join the kept ones afterwards.
+	waits := p.produceWaits
+	p.produceWaits = nil
+	var keep []*produceWait
+	for _, w := range waits {
+		if w.done || w.req.sent {
+			continue
+		}
+		code, ok := p.checkEnoughReplicas(w.required)
+		if !ok {
+			keep = append(keep, w)
+			continue
+		}
+		w.done = true
+		w.req.complete(w.index, code, p)
+	}
+	p.produceWaits = append(keep, p.produceWaits...)
+}
+
+// checkEnoughReplicas is Kafka's checkEnoughReplicasReachOffset.
+func (p *partition) checkEnoughReplicas(required int64) (protocol.ErrorCode, bool) {
+	if !p.isLeader {
+		return protocol.NotLeaderOrFollower, true
+	}
+	if p.log.HighWatermark() < required {
+		return protocol.None, false
+	}
+	if p.minISR() > len(p.maximalISR()) {
+		p.b.s.Mark("broker.produce.not-enough-replicas-after-append")
+		return protocol.NotEnoughReplicasAfterAppend, true
+	}
+	return protocol.None, true
+}
+
+// failProduceWaits answers the produce requests waiting on the partition
+// with NOT_LEADER_OR_FOLLOWER.
+func (p *partition) failProduceWaits() {
+	waits := p.produceWaits
+	p.produceWaits = nil
+	for _, w := range waits {
+		if !w.done && !w.req.sent {
+			w.done = true
+			w.req.complete(w.index, protocol.NotLeaderOrFollower, p)
+		}
 	}
 }

@@ -1,293 +1,142 @@
 package broker
 
 import (
-	"slices"
+	"fmt"
 
-	"github.com/kafkasim/kafkasim/broker/log"
 	"github.com/kafkasim/kafkasim/broker/protocol"
+	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
 )
 
-// fetchWait is a Fetch held until data arrives or its max wait passes
-// (Kafka's DelayedFetch).
-type fetchWait struct {
-	b     *Broker
-	from  sim.NodeID
-	req   *protocol.Fetch
-	timer sim.Timer
-	done  bool
+// Receive implements network.Receiver: requests from clients, followers
+// and the controller, and responses to this broker's own requests.
+func (b *Broker) Receive(from sim.NodeID, m network.Message) {
+	if b.receiveControlPlane(from, m) {
+		return
+	}
+	switch m := m.(type) {
+	case *protocol.Produce:
+		b.handleProduce(from, m)
+	case *protocol.Fetch:
+		b.handleFetch(from, m)
+	case *protocol.ListOffsets:
+		b.handleListOffsets(from, m)
+	case *protocol.OffsetsForLeaderEpoch:
+		b.handleOffsetsForLeaderEpoch(from, m)
+	case *protocol.Metadata:
+		b.handleMetadata(from, m)
+	case *protocol.InitProducerId:
+		b.replyTo(from, b.pids.Handle(m, b.epoch))
+	case *protocol.FindCoordinator:
+		b.handleFindCoordinator(from, m)
+	case *protocol.FetchResponse:
+		b.onFetchResponse(from, m)
+	case *protocol.OffsetsForLeaderEpochResponse:
+		b.onOffsetsForLeaderEpochResponse(from, m)
+	case *protocol.ListOffsetsResponse:
+		b.onListOffsetsResponse(from, m)
+	case *protocol.AlterPartitionResponse:
+		b.onAlterPartitionResponse(from, m)
+	default:
+		if b.coord != nil && b.coord.Handle(from, m) {
+			return
+		}
+		b.s.Trace().Emitf(b.n, "broker.unknown-request", 0, "%s from node %d ignored", m.Kind(), from)
+	}
 }
 
-// ready reports whether a partition of the request has something to return
-// (or an error to report).
-func (w *fetchWait) ready() bool {
-	for _, part := range w.req.Partitions {
-		p, ok := w.b.partitions[part.TP]
-		if !ok || p.log == nil || !p.isLeader || p.leaderEpoch != w.b.epochOf(part) {
-			return true
+// Disconnected implements network.Disconnectable: requests in flight to
+// the peer are failed (fetchers back off, AlterPartition is resent).
+func (b *Broker) Disconnected(peer sim.NodeID) {
+	if b.meta != nil {
+		b.meta.raft.Disconnected(peer)
+	}
+	id, ok := b.dir.ID(peer)
+	if !ok {
+		return
+	}
+	if id == b.controller && b.life != nil {
+		b.life.abandon(true)
+	}
+	if len(b.forwards) > 0 {
+		b.failForwards(id, fmt.Sprintf("the connection to controller %d broke", id))
+	}
+	if f, ok := b.fetchers[id]; ok {
+		f.failInflight("disconnected")
+	}
+	b.failAlters(id)
+}
+
+func (b *Broker) replyTo(from sim.NodeID, m network.Message) { b.net.Send(b.n.ID(), from, m) }
+
+// receiveControlPlane handles what is not the data path: the metadata
+// quorum's messages, the controller's answers to the lifecycle and to
+// forwarded admin requests, admin requests the broker forwards or answers
+// from its metadata, and, while the broker is not serving, every request
+// (dropped, as a broker whose listeners are not open would). It reports
+// whether it handled the message.
+func (b *Broker) receiveControlPlane(from sim.NodeID, m network.Message) bool {
+	if b.meta != nil && b.meta.raft.Receive(from, m) {
+		return true
+	}
+	switch m := m.(type) {
+	case *protocol.BrokerRegistrationResponse:
+		if b.life != nil {
+			b.life.onRegistrationResponse(m)
 		}
-		limit := p.log.HighWatermark()
-		if w.req.IsFromFollower() {
-			limit = p.log.EndOffset()
+		return true
+	case *protocol.BrokerHeartbeatResponse:
+		if b.life != nil {
+			b.life.onHeartbeatResponse(m)
 		}
-		if limit > part.FetchOffset {
-			return true
-		}
+		return true
+	case *protocol.CreateTopicsResponse, *protocol.DeleteTopicsResponse, *protocol.ElectLeadersResponse,
+		*protocol.IncrementalAlterConfigsResponse:
+		b.onForwardedResponse(m.(protocol.Response))
+		return true
+	}
+	if !b.Serving() && !isResponse(m) {
+		b.s.Trace().Emitf(b.n, "broker.not-serving", 0, "%s from node %d dropped: the broker is %s", m.Kind(), from, b.Lifecycle())
+		return true
+	}
+	switch m := m.(type) {
+	case *protocol.CreateTopics, *protocol.DeleteTopics, *protocol.ElectLeaders, *protocol.IncrementalAlterConfigs:
+		b.forward(from, m.(protocol.Request))
+		return true
+	case *protocol.DescribeTopicPartitions:
+		b.handleDescribeTopicPartitions(from, m)
+		return true
+	case *protocol.DescribeCluster:
+		b.handleDescribeCluster(from, m)
+		return true
 	}
 	return false
 }
 
-// epochOf returns the epoch a request partition expects: its own, or the
-// partition's current one when the request gives none.
-func (b *Broker) epochOf(part protocol.FetchPartition) int32 {
-	if part.CurrentLeaderEpoch != protocol.NoEpoch {
-		return part.CurrentLeaderEpoch
+// Refuses implements network.Refuser. Kafka opens a broker's listeners only
+// once the broker is ready to serve (registered, caught up, unfenced), so
+// until then a client's or another broker's connection is refused at once
+// and it tries elsewhere. The controllers' answers come back on connections
+// the broker opened, and so do answers to its own requests (its fetchers
+// replicate before it serves): neither is refused.
+func (b *Broker) Refuses(from sim.NodeID, m network.Message) bool {
+	if b.Serving() || isResponse(m) {
+		return false
 	}
-	if p, ok := b.partitions[part.TP]; ok {
-		return p.leaderEpoch
+	if id, ok := b.dir.ID(from); ok {
+		if _, controller := b.cfg.ControllerQuorum[id]; controller {
+			return false
+		}
 	}
-	return protocol.NoEpoch
+	b.s.Mark("broker.connection-refused")
+	return true
 }
 
-// handleFetch serves a Fetch from a follower or a consumer, holding it
-// (long poll) when nothing is ready.
-func (b *Broker) handleFetch(from sim.NodeID, m *protocol.Fetch) {
-	resp := &protocol.FetchResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.FetchPartitionResponse, len(m.Partitions))}
-	bytes, immediate := 0, false
-	budget := int(m.MaxBytes)
-	if budget <= 0 {
-		budget = int(b.cfg.ReplicaFetchResponseMaxBytes)
-	}
-	for i, part := range m.Partitions {
-		pr := b.readPartition(m, part, true, budget-bytes)
-		resp.Partitions[i] = pr
-		if pr.Error != protocol.None || pr.DivergingEpoch.Diverged() {
-			immediate = true
-		}
-		bytes += len(pr.Records)
-	}
-	if immediate || len(m.Partitions) == 0 || m.MaxWait <= 0 || m.MinBytes <= 0 || bytes >= int(m.MinBytes) {
-		b.replyTo(from, resp)
-		return
-	}
-	w := &fetchWait{b: b, from: from, req: m}
-	w.timer = b.n.After(m.MaxWait, "broker.fetch.wait", func() { b.completeFetchWait(w) })
-	for _, part := range m.Partitions {
-		if p, ok := b.partitions[part.TP]; ok {
-			p.fetchWaits = append(p.fetchWaits, w)
-		}
-	}
-}
-
-func (b *Broker) completeFetchWait(w *fetchWait) {
-	if w.done {
-		return
-	}
-	w.done = true
-	b.n.Cancel(w.timer)
-	m := w.req
-	resp := &protocol.FetchResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.FetchPartitionResponse, len(m.Partitions))}
-	bytes := 0
-	budget := int(m.MaxBytes)
-	if budget <= 0 {
-		budget = int(b.cfg.ReplicaFetchResponseMaxBytes)
-	}
-	for i, part := range m.Partitions {
-		resp.Partitions[i] = b.readPartition(m, part, false, budget-bytes)
-		bytes += len(resp.Partitions[i].Records)
-	}
-	b.replyTo(w.from, resp)
-}
-
-// readPartition reads one partition of a Fetch (Kafka's Partition.fetchRecords):
-// leadership and epoch checks, the diverging-epoch check on the last
-// fetched epoch, the read, and for followers the update of their state.
-func (b *Broker) readPartition(m *protocol.Fetch, part protocol.FetchPartition, update bool, budget int) protocol.FetchPartitionResponse {
-	pr := protocol.FetchPartitionResponse{TP: part.TP, HighWatermark: -1, LastStableOffset: -1, LogStartOffset: -1,
-		DivergingEpoch: protocol.NoDivergence, CurrentLeader: protocol.LeaderAndEpoch{LeaderID: protocol.NoNode, LeaderEpoch: protocol.NoEpoch}}
-	p, ok := b.partitions[part.TP]
-	if !ok || p.log == nil {
-		pr.Error = protocol.UnknownTopicOrPartition
-		if b.failedStart != nil {
-			pr.Error = protocol.KafkaStorageError
-		}
-		return pr
-	}
-	pr.CurrentLeader = protocol.LeaderAndEpoch{LeaderID: p.leader, LeaderEpoch: p.leaderEpoch}
-	// The epoch first, as Kafka's Partition.getLocalLog: a requester on an
-	// older epoch is fenced even where this broker no longer leads.
-	if code := p.checkEpoch(part.CurrentLeaderEpoch); code != protocol.None {
-		b.s.Mark("broker.fetch." + code.String())
-		pr.Error = code
-		return pr
-	}
-	if !p.isLeader {
-		pr.Error = protocol.NotLeaderOrFollower
-		return pr
-	}
-	follower := m.IsFromFollower()
-	if follower {
-		if !slices.Contains(p.replicas, m.ReplicaID) || m.ReplicaID == b.id {
-			pr.Error = protocol.NotLeaderOrFollower
-			if part.CurrentLeaderEpoch != protocol.NoEpoch {
-				pr.Error = protocol.UnknownLeaderEpoch
-			}
-			return pr
-		}
-		if reg, ok := b.image.Broker(m.ReplicaID); ok && m.ReplicaEpoch != protocol.NoBrokerEpoch && reg.Epoch > m.ReplicaEpoch {
-			b.s.Mark("broker.fetch.stale-broker-epoch")
-			pr.Error = protocol.NotLeaderOrFollower
-			return pr
-		}
-	}
-	l := p.log
-	hwm, leo := l.HighWatermark(), l.EndOffset()
-	pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = hwm, hwm, l.StartOffset()
-	if part.LastFetchedEpoch != protocol.NoEpoch {
-		epoch, end := l.EndOffsetForEpoch(part.LastFetchedEpoch)
-		if epoch == protocol.NoEpoch || end == protocol.NoOffset || part.FetchOffset < l.StartOffset() {
-			pr.Error = protocol.OffsetOutOfRange
-			return pr
-		}
-		if epoch < part.LastFetchedEpoch || end < part.FetchOffset {
-			b.s.Mark("broker.fetch.diverging-epoch")
-			pr.DivergingEpoch = protocol.EpochEndOffset{Epoch: epoch, EndOffset: end}
-			return pr
-		}
-	}
-	limit := hwm
-	if follower {
-		limit = leo
-	}
-	maxBytes := int(part.MaxBytes)
-	if maxBytes <= 0 {
-		maxBytes = int(b.cfg.ReplicaFetchMaxBytes)
-	}
-	recs, err := l.Read(part.FetchOffset, limit, max(min(maxBytes, budget), 1))
-	if err != nil {
-		pr.Error = log.ErrorCode(err)
-		return pr
-	}
-	pr.Records = recs
-	if follower && update {
-		p.updateFollower(m.ReplicaID, part.FetchOffset, leo, m.ReplicaEpoch)
-	}
-	return pr
-}
-
-// handleListOffsets answers offsets by timestamp: the log start offset,
-// the high-water mark (the log end offset for replicas), or the first
-// offset at or after a timestamp.
-func (b *Broker) handleListOffsets(from sim.NodeID, m *protocol.ListOffsets) {
-	resp := &protocol.ListOffsetsResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.ListOffsetsPartitionResponse, len(m.Partitions))}
-	for i, part := range m.Partitions {
-		pr := &resp.Partitions[i]
-		*pr = protocol.ListOffsetsPartitionResponse{TP: part.TP, Timestamp: -1, Offset: -1, LeaderEpoch: protocol.NoEpoch}
-		p, ok := b.partitions[part.TP]
-		if !ok || p.log == nil {
-			pr.Error = protocol.UnknownTopicOrPartition
-			continue
-		}
-		if code := p.checkEpoch(part.CurrentLeaderEpoch); code != protocol.None {
-			pr.Error = code
-			continue
-		}
-		if !p.isLeader {
-			pr.Error = protocol.NotLeaderOrFollower
-			continue
-		}
-		pr.LeaderEpoch = p.leaderEpoch
-		switch part.Timestamp {
-		case protocol.EarliestTimestamp:
-			pr.Offset = p.log.StartOffset()
-		case protocol.LatestTimestamp:
-			if m.ReplicaID >= 0 {
-				pr.Offset = p.log.EndOffset()
-				break
-			}
-			if p.log.HighWatermark() < p.epochStart {
-				// A new leader that has not yet learned its high-water mark.
-				b.s.Mark("broker.list-offsets.offset-not-available")
-				pr.Error = protocol.OffsetNotAvailable
-				pr.LeaderEpoch = protocol.NoEpoch
-				break
-			}
-			pr.Offset = p.log.HighWatermark()
-		default:
-			pr.Offset = p.log.OffsetForTimestamp(part.Timestamp, p.log.HighWatermark())
-			pr.Timestamp = part.Timestamp
-		}
-	}
-	b.replyTo(from, resp)
-}
-
-// handleOffsetsForLeaderEpoch answers where epochs end, from the leader's
-// epoch cache (KIP-101; version 0 without the epoch, as before KIP-279).
-func (b *Broker) handleOffsetsForLeaderEpoch(from sim.NodeID, m *protocol.OffsetsForLeaderEpoch) {
-	resp := &protocol.OffsetsForLeaderEpochResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.EpochEndOffsetResponse, len(m.Partitions))}
-	for i, part := range m.Partitions {
-		pr := &resp.Partitions[i]
-		*pr = protocol.EpochEndOffsetResponse{TP: part.TP, LeaderEpoch: protocol.NoEpoch, EndOffset: protocol.NoOffset}
-		p, ok := b.partitions[part.TP]
-		if !ok || p.log == nil {
-			pr.Error = protocol.UnknownTopicOrPartition
-			continue
-		}
-		if code := p.checkEpoch(part.CurrentLeaderEpoch); code != protocol.None {
-			pr.Error = code
-			continue
-		}
-		if !p.isLeader {
-			pr.Error = protocol.NotLeaderOrFollower
-			continue
-		}
-		if m.Version == 0 {
-			pr.EndOffset = p.log.LegacyEndOffsetForEpoch(part.LeaderEpoch)
-		} else {
-			pr.LeaderEpoch, pr.EndOffset = p.log.EndOffsetForEpoch(part.LeaderEpoch)
-		}
-	}
-	b.replyTo(from, resp)
-}
-
-// handleMetadata answers from the broker's metadata image, as clients ask.
-func (b *Broker) handleMetadata(from sim.NodeID, m *protocol.Metadata) {
-	resp := &protocol.MetadataResponse{CorrelationID: m.CorrelationID, ControllerID: b.controller}
-	for _, id := range b.image.Brokers() {
-		if reg, _ := b.image.Broker(id); !reg.Fenced {
-			resp.Brokers = append(resp.Brokers, id)
-		}
-	}
-	topics := m.Topics
-	if topics == nil {
-		topics = b.image.Topics()
-	}
-	for _, name := range topics {
-		tm := protocol.TopicMetadata{Name: name}
-		t, ok := b.image.Topic(name)
-		if !ok {
-			tm.Error = protocol.UnknownTopicOrPartition
-			resp.Topics = append(resp.Topics, tm)
-			continue
-		}
-		for i := range t.Partitions {
-			reg, ok := b.image.Partition(protocol.TopicPartition{Topic: name, Partition: i})
-			if !ok {
-				continue
-			}
-			pm := protocol.PartitionMetadata{Partition: i, Leader: reg.Leader, LeaderEpoch: reg.LeaderEpoch,
-				Replicas: slices.Clone(reg.Replicas), ISR: slices.Clone(reg.ISR)}
-			if reg.Leader == protocol.NoNode {
-				pm.Error = protocol.LeaderNotAvailable
-			}
-			for _, r := range reg.Replicas {
-				if br, ok := b.image.Broker(r); !ok || br.Fenced {
-					pm.OfflineReplicas = append(pm.OfflineReplicas, r)
-				}
-			}
-			tm.Partitions = append(tm.Partitions, pm)
-		}
-		resp.Topics = append(resp.Topics, tm)
-	}
-	b.replyTo(from, resp)
+// isResponse reports whether m answers a request, as opposed to being one.
+// The metadata quorum's messages are not protocol messages: its answers
+// come from the controllers, which a broker never refuses, and its raft
+// replica takes them before any other check.
+func isResponse(m network.Message) bool {
+	_, ok := m.(protocol.Response)
+	return ok
 }

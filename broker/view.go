@@ -65,15 +65,16 @@ func (r *Replica) CommittedISR() []int32 {
 	if !r.p.isLeader {
 		return nil
 	}
-	return slices.Clone(r.p.isr)
+	return slices.Clone(r.p.tracker.ISR())
 }
 
 // PendingISR returns the ISR change awaiting the controller, if any.
 func (r *Replica) PendingISR() ([]int32, bool) {
-	if r.p.pending == nil {
+	c := r.p.tracker.Pending()
+	if c == nil {
 		return nil, false
 	}
-	return slices.Clone(r.p.pending.proposed), true
+	return slices.Clone(c.ISR), true
 }
 
 // Log returns the replica's log, for inspection.

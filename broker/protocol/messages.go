@@ -68,13 +68,70 @@ func (s LeaderRecoveryState) String() string {
 type Request interface {
 	Kind() string
 	Correlation() int32
+	request()
 }
 
-// A Response is any response.
+// A Response is any response: the answer to the request with its
+// correlation id. Requests and responses are told apart by type (never by
+// name): a broker that does not serve requests yet still takes the answers
+// to its own.
 type Response interface {
 	Kind() string
 	Correlation() int32
+	response()
 }
+
+// The requests.
+func (*CreateTopics) request()            {}
+func (*DeleteTopics) request()            {}
+func (*ListGroups) request()              {}
+func (*DescribeGroups) request()          {}
+func (*BrokerRegistration) request()      {}
+func (*BrokerHeartbeat) request()         {}
+func (*ElectLeaders) request()            {}
+func (*IncrementalAlterConfigs) request() {}
+func (*DescribeTopicPartitions) request() {}
+func (*DescribeCluster) request()         {}
+func (*FindCoordinator) request()         {}
+func (*JoinGroup) request()               {}
+func (*SyncGroup) request()               {}
+func (*Heartbeat) request()               {}
+func (*LeaveGroup) request()              {}
+func (*OffsetCommit) request()            {}
+func (*OffsetFetch) request()             {}
+func (*Produce) request()                 {}
+func (*Fetch) request()                   {}
+func (*ListOffsets) request()             {}
+func (*OffsetsForLeaderEpoch) request()   {}
+func (*AlterPartition) request()          {}
+func (*Metadata) request()                {}
+func (*InitProducerId) request()          {}
+
+// The responses.
+func (*CreateTopicsResponse) response()            {}
+func (*DeleteTopicsResponse) response()            {}
+func (*ListGroupsResponse) response()              {}
+func (*DescribeGroupsResponse) response()          {}
+func (*BrokerRegistrationResponse) response()      {}
+func (*BrokerHeartbeatResponse) response()         {}
+func (*ElectLeadersResponse) response()            {}
+func (*IncrementalAlterConfigsResponse) response() {}
+func (*DescribeTopicPartitionsResponse) response() {}
+func (*DescribeClusterResponse) response()         {}
+func (*FindCoordinatorResponse) response()         {}
+func (*JoinGroupResponse) response()               {}
+func (*SyncGroupResponse) response()               {}
+func (*HeartbeatResponse) response()               {}
+func (*LeaveGroupResponse) response()              {}
+func (*OffsetCommitResponse) response()            {}
+func (*OffsetFetchResponse) response()             {}
+func (*ProduceResponse) response()                 {}
+func (*FetchResponse) response()                   {}
+func (*ListOffsetsResponse) response()             {}
+func (*OffsetsForLeaderEpochResponse) response()   {}
+func (*AlterPartitionResponse) response()          {}
+func (*MetadataResponse) response()                {}
+func (*InitProducerIdResponse) response()          {}
 
 // fold mixes words into a digest (FNV-style over whole words).
 func fold(h uint64, words ...uint64) uint64 {

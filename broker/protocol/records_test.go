@@ -133,7 +133,7 @@ func TestMessagesDigestTheirContent(t *testing.T) {
 		assert.Equal(t, a.Kind(), b.Kind())
 		assert.NotEqual(t, a.(network.Digester).Digest(), b.(network.Digester).Digest(), a.Kind())
 		assert.NotEmpty(t, fmt.Sprint(a))
-		assert.Equal(t, int32(1), a.(protocol.Request).Correlation())
+		assert.Equal(t, int32(1), a.(interface{ Correlation() int32 }).Correlation())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kafkasim/kafkasim/broker/isr"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/sim"
@@ -16,32 +17,72 @@ import (
 // the request timeout of the broker's channel to the controller.
 const AlterPartitionTimeout = 30 * time.Second
 
+// maybeShrinkISRs is the periodic ISR expiration check.
+func (b *Broker) maybeShrinkISRs() {
+	for _, tp := range b.sortedPartitions() {
+		b.partitions[tp].maybeShrinkISR()
+	}
+}
+
+// maybeShrinkISR proposes removing the ISR members that are out of sync
+// (replica.lag.time.max.ms), unless a change is already in flight.
+func (p *partition) maybeShrinkISR() {
+	if !p.isLeader {
+		return
+	}
+	out := p.tracker.OutOfSync(p.log.EndOffset(), p.b.n.Now())
+	if len(out) == 0 {
+		return
+	}
+	c := p.tracker.ProposeShrink(out, p.b.epoch)
+	p.b.s.Mark("broker.isr.shrink")
+	if len(c.ISR) == 1 {
+		p.b.s.Mark("broker.isr.shrunk-to-one")
+	}
+	p.proposeISR(c)
+}
+
+// maybeExpandISR proposes adding follower id to the ISR, after its fetch,
+// if it may join (Kafka's maybeExpandIsr).
+func (p *partition) maybeExpandISR(id int32) {
+	if p.tracker.Join(id, p.log.HighWatermark()) != isr.MayJoin {
+		return
+	}
+	p.b.s.Mark("broker.isr.expand")
+	p.proposeISR(p.tracker.ProposeExpand(id, p.b.epoch))
+}
+
+// proposeISR sends the tracker's pending change c to the controller.
+func (p *partition) proposeISR(c *isr.Change) {
+	what := "expand"
+	if c.Shrink {
+		what = "shrink"
+	}
+	p.emit("broker.isr.propose", sim.Digest(uint64(len(c.ISR)), uint64(p.partitionEpoch)), "%s ISR %v -> %v", what, p.tracker.ISR(), c.ISR)
+	p.changed()
+	p.b.alterQ[p.tp] = true
+	p.b.sendAlterPartitions()
+}
+
 // alterRequest is an AlterPartition in flight: the controller it went to,
 // and the pending change of each partition it carries, to recognise
 // answers that no longer apply.
 type alterRequest struct {
 	to    int32
-	items map[model.TopicPartition]*pendingISR
+	items map[model.TopicPartition]*isr.Change
 	timer sim.Timer
 }
 
-// isrWithBrokerEpochs is a proposed ISR with the broker epoch of each
-// member as the leader knows it when it proposes the change (Kafka's
-// LeaderAndIsr.isrWithBrokerEpoch): its own, and each follower's from its
-// last fetch. The pending change keeps them, so that every retry resends
-// the same request, as Kafka's AlterPartitionManager does: a replica that
-// registered again since (KIP-903) is refused, even if it fetched with its
-// new epoch meanwhile.
-func (p *partition) isrWithBrokerEpochs(isr []int32) []protocol.BrokerState {
-	out := make([]protocol.BrokerState, len(isr))
-	for i, id := range isr {
-		epoch := protocol.NoBrokerEpoch
-		if id == p.b.id {
-			epoch = p.b.epoch
-		} else if r := p.remotes[id]; r != nil && r.hasEpoch {
-			epoch = r.brokerEpoch
-		}
-		out[i] = protocol.BrokerState{BrokerID: id, BrokerEpoch: epoch}
+// brokerStates is a proposed ISR as AlterPartition carries it: each member
+// with its broker epoch as the leader knew it when it proposed the change
+// (Kafka's LeaderAndIsr.isrWithBrokerEpoch). The pending change keeps
+// them, so that every retry resends the same request, as Kafka's
+// AlterPartitionManager does: a replica that registered again since
+// (KIP-903) is refused, even if it fetched with its new epoch meanwhile.
+func brokerStates(members []isr.Member) []protocol.BrokerState {
+	out := make([]protocol.BrokerState, len(members))
+	for i, m := range members {
+		out[i] = protocol.BrokerState{BrokerID: m.ID, BrokerEpoch: m.BrokerEpoch}
 	}
 	return out
 }
@@ -56,16 +97,17 @@ func (b *Broker) sendAlterPartitions() {
 	}
 	corr := b.nextCorrelation()
 	req := &protocol.AlterPartition{CorrelationID: corr, BrokerID: b.id, BrokerEpoch: b.epoch}
-	ar := &alterRequest{to: b.controller, items: make(map[model.TopicPartition]*pendingISR)}
+	ar := &alterRequest{to: b.controller, items: make(map[model.TopicPartition]*isr.Change)}
 	for _, tp := range slices.SortedFunc(maps.Keys(b.alterQ), model.TopicPartition.Compare) {
 		delete(b.alterQ, tp)
 		p, ok := b.partitions[tp]
-		if !ok || !p.isLeader || p.pending == nil {
+		if !ok || !p.isLeader || p.tracker.Pending() == nil {
 			continue
 		}
+		pending := p.tracker.Pending()
 		req.Partitions = append(req.Partitions, protocol.AlterPartitionItem{TP: tp, LeaderEpoch: p.leaderEpoch,
-			PartitionEpoch: p.partitionEpoch, LeaderRecoveryState: protocol.Recovered, NewISR: p.pending.brokers})
-		ar.items[tp] = p.pending
+			PartitionEpoch: p.partitionEpoch, LeaderRecoveryState: protocol.Recovered, NewISR: brokerStates(pending.Members)})
+		ar.items[tp] = pending
 	}
 	if len(req.Partitions) == 0 {
 		return
@@ -105,7 +147,7 @@ func (b *Broker) failAlters(to int32) {
 func (b *Broker) failAlter(ar *alterRequest) {
 	b.n.Cancel(ar.timer)
 	for tp, pend := range ar.items {
-		if p, ok := b.partitions[tp]; ok && p.pending == pend {
+		if p, ok := b.partitions[tp]; ok && p.tracker.Pending() == pend {
 			b.alterQ[tp] = true
 		}
 	}
@@ -130,15 +172,15 @@ func (b *Broker) onAlterPartitionResponse(from sim.NodeID, m *protocol.AlterPart
 	}
 	for _, res := range m.Partitions {
 		p, ok := b.partitions[res.TP]
-		if !ok || !p.isLeader || ar.items[res.TP] == nil || p.pending != ar.items[res.TP] {
+		if !ok || !p.isLeader || ar.items[res.TP] == nil || p.tracker.Pending() != ar.items[res.TP] {
 			continue // the partition moved on since the request was sent
 		}
 		if res.Error != protocol.None {
 			// Rejected (INVALID_UPDATE_VERSION, FENCED_LEADER_EPOCH,
 			// INELIGIBLE_REPLICA, ...): back to the committed ISR.
 			b.s.Mark("broker.alter-partition.rejected")
-			p.emit("broker.isr.rejected", uint64(res.Error), "AlterPartition %v rejected: %s", p.pending.proposed, res.Error)
-			p.pending = nil
+			p.emit("broker.isr.rejected", uint64(res.Error), "AlterPartition %v rejected: %s", p.tracker.Pending().ISR, res.Error)
+			p.tracker.Rollback()
 			p.changed()
 			p.maybeIncrementHighWatermark()
 			continue
@@ -146,11 +188,10 @@ func (b *Broker) onAlterPartitionResponse(from sim.NodeID, m *protocol.AlterPart
 		if res.LeaderEpoch != p.leaderEpoch || res.PartitionEpoch < p.partitionEpoch {
 			continue // stale; the metadata will settle it
 		}
-		p.isr = sortedIDs(res.ISR)
+		p.tracker.Commit(res.ISR)
 		p.partitionEpoch = res.PartitionEpoch
-		p.pending = nil
 		p.emit("broker.isr.committed", sim.Digest(uint64(res.PartitionEpoch), uint64(len(res.ISR))),
-			"ISR %v committed at partition epoch %d", p.isr, res.PartitionEpoch)
+			"ISR %v committed at partition epoch %d", p.tracker.ISR(), res.PartitionEpoch)
 		p.changed()
 		if !p.maybeIncrementHighWatermark() {
 			p.completeProduceWaits()
@@ -161,11 +202,4 @@ func (b *Broker) onAlterPartitionResponse(from sim.NodeID, m *protocol.AlterPart
 
 func (b *Broker) emitAlter(m *protocol.AlterPartitionResponse) {
 	b.s.Trace().Emitf(b.n, "broker.alter-partition.error", uint64(m.Error), "AlterPartition failed: %s", m.Error)
-}
-
-// maybeShrinkISRs is the periodic ISR expiration check.
-func (b *Broker) maybeShrinkISRs() {
-	for _, tp := range b.sortedPartitions() {
-		b.partitions[tp].maybeShrinkISR()
-	}
 }

@@ -1,0 +1,207 @@
+package broker
+
+import (
+	"slices"
+
+	"github.com/kafkasim/kafkasim/broker/log"
+	"github.com/kafkasim/kafkasim/broker/protocol"
+	"github.com/kafkasim/kafkasim/sim"
+)
+
+// fetchWait is a Fetch held until data arrives or its max wait passes
+// (Kafka's DelayedFetch).
+type fetchWait struct {
+	b     *Broker
+	from  sim.NodeID
+	req   *protocol.Fetch
+	timer sim.Timer
+	done  bool
+}
+
+// ready reports whether a partition of the request has something to return
+// (or an error to report).
+func (w *fetchWait) ready() bool {
+	for _, part := range w.req.Partitions {
+		p, ok := w.b.partitions[part.TP]
+		if !ok || p.log == nil || !p.isLeader || p.leaderEpoch != w.b.epochOf(part) {
+			return true
+		}
+		limit := p.log.HighWatermark()
+		if w.req.IsFromFollower() {
+			limit = p.log.EndOffset()
+		}
+		if limit > part.FetchOffset {
+			return true
+		}
+	}
+	return false
+}
+
+// epochOf returns the epoch a request partition expects: its own, or the
+// partition's current one when the request gives none.
+func (b *Broker) epochOf(part protocol.FetchPartition) int32 {
+	if part.CurrentLeaderEpoch != protocol.NoEpoch {
+		return part.CurrentLeaderEpoch
+	}
+	if p, ok := b.partitions[part.TP]; ok {
+		return p.leaderEpoch
+	}
+	return protocol.NoEpoch
+}
+
+// handleFetch serves a Fetch from a follower or a consumer, holding it
+// (long poll) when nothing is ready.
+func (b *Broker) handleFetch(from sim.NodeID, m *protocol.Fetch) {
+	resp := &protocol.FetchResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.FetchPartitionResponse, len(m.Partitions))}
+	bytes, immediate := 0, false
+	budget := int(m.MaxBytes)
+	if budget <= 0 {
+		budget = int(b.cfg.ReplicaFetchResponseMaxBytes)
+	}
+	for i, part := range m.Partitions {
+		pr := b.readPartition(m, part, true, budget-bytes)
+		resp.Partitions[i] = pr
+		if pr.Error != protocol.None || pr.DivergingEpoch.Diverged() {
+			immediate = true
+		}
+		bytes += len(pr.Records)
+	}
+	if immediate || len(m.Partitions) == 0 || m.MaxWait <= 0 || m.MinBytes <= 0 || bytes >= int(m.MinBytes) {
+		b.replyTo(from, resp)
+		return
+	}
+	w := &fetchWait{b: b, from: from, req: m}
+	w.timer = b.n.After(m.MaxWait, "broker.fetch.wait", func() { b.completeFetchWait(w) })
+	for _, part := range m.Partitions {
+		if p, ok := b.partitions[part.TP]; ok {
+			p.fetchWaits = append(p.fetchWaits, w)
+		}
+	}
+}
+
+func (b *Broker) completeFetchWait(w *fetchWait) {
+	if w.done {
+		return
+	}
+	w.done = true
+	b.n.Cancel(w.timer)
+	m := w.req
+	resp := &protocol.FetchResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.FetchPartitionResponse, len(m.Partitions))}
+	bytes := 0
+	budget := int(m.MaxBytes)
+	if budget <= 0 {
+		budget = int(b.cfg.ReplicaFetchResponseMaxBytes)
+	}
+	for i, part := range m.Partitions {
+		resp.Partitions[i] = b.readPartition(m, part, false, budget-bytes)
+		bytes += len(resp.Partitions[i].Records)
+	}
+	b.replyTo(w.from, resp)
+}
+
+// readPartition reads one partition of a Fetch (Kafka's Partition.fetchRecords):
+// leadership and epoch checks, the diverging-epoch check on the last
+// fetched epoch, the read, and for followers the update of their state.
+func (b *Broker) readPartition(m *protocol.Fetch, part protocol.FetchPartition, update bool, budget int) protocol.FetchPartitionResponse {
+	pr := protocol.FetchPartitionResponse{TP: part.TP, HighWatermark: -1, LastStableOffset: -1, LogStartOffset: -1,
+		DivergingEpoch: protocol.NoDivergence, CurrentLeader: protocol.LeaderAndEpoch{LeaderID: protocol.NoNode, LeaderEpoch: protocol.NoEpoch}}
+	p, ok := b.partitions[part.TP]
+	if !ok || p.log == nil {
+		pr.Error = protocol.UnknownTopicOrPartition
+		if b.failedStart != nil {
+			pr.Error = protocol.KafkaStorageError
+		}
+		return pr
+	}
+	pr.CurrentLeader = protocol.LeaderAndEpoch{LeaderID: p.leader, LeaderEpoch: p.leaderEpoch}
+	// The epoch first, as Kafka's Partition.getLocalLog: a requester on an
+	// older epoch is fenced even where this broker no longer leads.
+	if code := p.checkEpoch(part.CurrentLeaderEpoch); code != protocol.None {
+		b.s.Mark("broker.fetch." + code.String())
+		pr.Error = code
+		return pr
+	}
+	if !p.isLeader {
+		pr.Error = protocol.NotLeaderOrFollower
+		return pr
+	}
+	follower := m.IsFromFollower()
+	if follower {
+		if !slices.Contains(p.replicas, m.ReplicaID) || m.ReplicaID == b.id {
+			pr.Error = protocol.NotLeaderOrFollower
+			if part.CurrentLeaderEpoch != protocol.NoEpoch {
+				pr.Error = protocol.UnknownLeaderEpoch
+			}
+			return pr
+		}
+		if reg, ok := b.image.Broker(m.ReplicaID); ok && m.ReplicaEpoch != protocol.NoBrokerEpoch && reg.Epoch > m.ReplicaEpoch {
+			b.s.Mark("broker.fetch.stale-broker-epoch")
+			pr.Error = protocol.NotLeaderOrFollower
+			return pr
+		}
+	}
+	l := p.log
+	hwm, leo := l.HighWatermark(), l.EndOffset()
+	pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = hwm, hwm, l.StartOffset()
+	if part.LastFetchedEpoch != protocol.NoEpoch {
+		epoch, end := l.EndOffsetForEpoch(part.LastFetchedEpoch)
+		if epoch == protocol.NoEpoch || end == protocol.NoOffset || part.FetchOffset < l.StartOffset() {
+			pr.Error = protocol.OffsetOutOfRange
+			return pr
+		}
+		if epoch < part.LastFetchedEpoch || end < part.FetchOffset {
+			b.s.Mark("broker.fetch.diverging-epoch")
+			pr.DivergingEpoch = protocol.EpochEndOffset{Epoch: epoch, EndOffset: end}
+			return pr
+		}
+	}
+	limit := hwm
+	if follower {
+		limit = leo
+	}
+	maxBytes := int(part.MaxBytes)
+	if maxBytes <= 0 {
+		maxBytes = int(b.cfg.ReplicaFetchMaxBytes)
+	}
+	recs, err := l.Read(part.FetchOffset, limit, max(min(maxBytes, budget), 1))
+	if err != nil {
+		pr.Error = log.ErrorCode(err)
+		return pr
+	}
+	pr.Records = recs
+	if follower && update {
+		p.updateFollower(m.ReplicaID, part.FetchOffset, leo, m.ReplicaEpoch)
+	}
+	return pr
+}
+
+// wakeFetchWaits completes the long polls on this partition that now have
+// something to return.
+func (p *partition) wakeFetchWaits() {
+	if len(p.fetchWaits) == 0 {
+		return
+	}
+	waits := p.fetchWaits
+	p.fetchWaits = nil
+	for _, w := range waits {
+		if w.done {
+			continue
+		}
+		if w.ready() {
+			p.b.completeFetchWait(w)
+			continue
+		}
+		p.fetchWaits = append(p.fetchWaits, w)
+	}
+}
+
+// updateFollower records a follower's fetch (Kafka's
+// updateFollowerFetchState), then considers ISR expansion and the
+// high-water mark.
+func (p *partition) updateFollower(id int32, fetchOffset, leaderLEO, brokerEpoch int64) {
+	moved := p.tracker.UpdateFollower(id, fetchOffset, leaderLEO, brokerEpoch, p.b.n.Now())
+	p.maybeExpandISR(id)
+	if moved {
+		p.maybeIncrementHighWatermark()
+	}
+}

@@ -1,0 +1,78 @@
+package broker
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/kafkasim/kafkasim/broker/metadata"
+	"github.com/kafkasim/kafkasim/broker/protocol"
+)
+
+// ApplyMetadata applies metadata records up to metadata log offset offset,
+// and then acts on what changed: partitions this broker now leads or
+// follows, replicas it no longer hosts, brokers fenced or re-registered.
+// Records must arrive in log order, each once.
+func (b *Broker) ApplyMetadata(records []metadata.Record, offset int64) error {
+	delta, err := b.image.Apply(records, offset)
+	if delta != nil {
+		b.react(delta)
+	}
+	if err != nil {
+		return fmt.Errorf("broker %d: %w", b.id, err)
+	}
+	return nil
+}
+
+func (b *Broker) react(d *metadata.Delta) {
+	if slices.Contains(d.Brokers, b.id) {
+		if reg, ok := b.image.Broker(b.id); ok && reg.IncarnationID == b.incarnation && reg.Epoch != b.epoch {
+			b.epoch = reg.Epoch
+			b.s.Trace().Emitf(b.n, "broker.registered", uint64(b.epoch), "broker epoch %d", b.epoch)
+		}
+	}
+	for _, tp := range d.RemovedPartitions {
+		if p, ok := b.partitions[tp]; ok {
+			wasLeader := p.isLeader
+			p.becomeNone(protocol.NotLeaderOrFollower)
+			b.coordinatorMoved(p, wasLeader, p.leaderEpoch)
+			p.deleteLog()
+			delete(b.partitions, tp)
+			b.changed()
+		}
+	}
+	for _, tp := range d.Partitions {
+		reg, _ := b.image.Partition(tp)
+		p := b.partitions[tp]
+		if !slices.Contains(reg.Replicas, b.id) {
+			if p != nil {
+				wasLeader := p.isLeader
+				p.becomeNone(protocol.NotLeaderOrFollower)
+				b.coordinatorMoved(p, wasLeader, p.leaderEpoch)
+				p.deleteLog()
+				delete(b.partitions, tp)
+				b.changed()
+			}
+			continue
+		}
+		if p == nil {
+			p = newPartition(b, tp)
+			b.partitions[tp] = p
+		}
+		if err := p.ensureLog(); err != nil {
+			b.s.Trace().Emitf(b.n, "broker.storage-error", 0, "%s: %v", tp, err)
+			continue
+		}
+		wasLeader, oldEpoch := p.isLeader, p.leaderEpoch
+		p.applyRegistration(reg)
+		b.coordinatorMoved(p, wasLeader, oldEpoch)
+	}
+	if len(d.Brokers) > 0 {
+		// Fencing and re-registration change ISR eligibility and the
+		// high-water mark's set of caught-up replicas.
+		for _, tp := range b.sortedPartitions() {
+			if p := b.partitions[tp]; p.isLeader {
+				p.maybeIncrementHighWatermark()
+			}
+		}
+	}
+}
