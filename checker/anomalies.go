@@ -633,6 +633,16 @@ func (a *analysis) duplicates(p *part) []Finding {
 		case sends[0].s.Idempotent:
 			f.Class = Consistency
 			f.Message = fmt.Sprintf("%s, though %s was idempotent: the broker must keep one copy of a retried batch", where, describeSend(sends[0]))
+			if kept, gone, ok := p.heldOnce(d.k, d.offsets); ok {
+				// The first copy was truncated away (with the producer
+				// state that would have deduplicated the retry): the final
+				// log holds the record once. A consequence of that
+				// truncation, which the loss findings judge, not a
+				// second write.
+				f.Class = Expected
+				f.Message = fmt.Sprintf("%s, but the final log holds it once, at offset %d: the copy at %s was truncated away with the records around it, and the producer state that deduplicates retries with it; the findings on that truncation judge it",
+					where, kept, offsetList(gone))
+			}
 		default:
 			f.Message = fmt.Sprintf("%s: %s retried without enable.idempotence, which may write a record twice", where, describeSend(sends[0]))
 		}
@@ -642,6 +652,27 @@ func (a *analysis) duplicates(p *part) []Finding {
 		fs = append(fs, f)
 	}
 	return fs
+}
+
+// heldOnce reports whether the final log holds record k at exactly one of
+// offsets (kept), every other offset now holding another record or none
+// (gone): the record was seen twice, but one copy was truncated.
+func (p *part) heldOnce(k vkey, offsets []int64) (kept int64, gone []int64, ok bool) {
+	if len(p.present) == 0 {
+		return 0, nil, false // no final log to judge by
+	}
+	kept = -1
+	for _, o := range offsets {
+		if p.present[o][k] {
+			if kept >= 0 {
+				return 0, nil, false
+			}
+			kept = o
+		} else {
+			gone = append(gone, o)
+		}
+	}
+	return kept, gone, kept >= 0
 }
 
 func offsetList(os []int64) string {
