@@ -75,7 +75,7 @@ func TestAssignorByName(t *testing.T) {
 		assert.NotNil(t, a)
 	}
 	_, err := group.AssignorByName("sticky-ish")
-	assert.ErrorContains(t, err, `unknown partition assignor "sticky-ish": accepted are range, roundrobin, cooperative-sticky`)
+	assert.ErrorContains(t, err, `unknown partition assignor "sticky-ish": accepted are range, roundrobin, sticky, cooperative-sticky`)
 }
 
 // drawGroup draws topics and members; identical makes every member
