@@ -273,3 +273,34 @@ func TestCooperativeStickyConflictingClaims(t *testing.T) {
 	assert.Equal(t, tps("t00"), got["a"], "the newer generation's claim wins")
 	assert.Equal(t, tps("t01"), got["b"])
 }
+
+// The eager sticky assignor reads what a member owned from its user data,
+// whatever the subscription's owned partitions say; the cooperative one
+// reads the subscription's (Kafka's StickyAssignorTest and
+// CooperativeStickyAssignorTest testMemberDataWithInconsistentData,
+// testMemberDataWillHonorUserData).
+func TestStickyUserData(t *testing.T) {
+	owned := tps("t01", "t03", "u00")
+	data := group.Sticky{}.UserData(owned, 7)
+	sub := group.Subscription{Topics: []string{"t0"}, UserData: data, Owned: tps("t00"), Generation: 9}
+	wire, err := group.DecodeSubscription(group.EncodeSubscription(sub))
+	require.NoError(t, err)
+
+	m := group.MemberOf(group.Sticky{}, "m1", "i1", wire)
+	assert.Equal(t, group.Member{ID: "m1", InstanceID: "i1", Topics: []string{"t0"}, Owned: owned, Generation: 7}, m)
+	m = group.MemberOf(group.CooperativeSticky{}, "m1", "", wire)
+	assert.Equal(t, tps("t00"), m.Owned)
+	assert.Equal(t, int32(9), m.Generation)
+
+	// Version 0 of the user data has no generation.
+	v0 := data[:len(data)-4]
+	got, gen := group.Sticky{}.OwnedFromUserData(v0)
+	assert.Equal(t, owned, got)
+	assert.Equal(t, int32(-1), gen)
+	// No user data, or user data that cannot be read: nothing owned.
+	for _, bad := range [][]byte{nil, {0, 0, 0, 9}, data[:5]} {
+		got, gen := group.Sticky{}.OwnedFromUserData(bad)
+		assert.Empty(t, got)
+		assert.Equal(t, int32(-1), gen)
+	}
+}
