@@ -54,8 +54,10 @@ type Assignor interface {
 	Protocol() RebalanceProtocol
 	// Assign maps each member id to its partitions, given the number of
 	// partitions of every topic. Every partition of a subscribed topic is
-	// assigned to exactly one member subscribed to it; partitions of topics
-	// nobody subscribes to are left out; lists are sorted.
+	// assigned to exactly one member subscribed to it (a cooperative
+	// assignor may leave some out for a follow-up round); partitions of
+	// topics nobody subscribes to are left out; lists are sorted. members
+	// come in the order the JoinGroup response lists them.
 	Assign(partitions map[string]int32, members []Member) map[string][]model.TopicPartition
 }
 

@@ -13,7 +13,7 @@ import (
 // moves as few partitions as possible from their previous owners, used with
 // the eager rebalance protocol. Every member gives up all its partitions
 // before it rejoins, so a member tells the leader what it owned in its
-// subscription's user data (see StickyUserData).
+// subscription's user data (see UserDataAssignor).
 //
 // When every member subscribes to the same topics, members keep what they
 // owned up to their fair share (between floor and ceil of partitions over
@@ -23,7 +23,18 @@ import (
 // with the fewest subscribers first), and partitions then move from the
 // most to the least loaded members while that improves the balance,
 // preferring to hand a partition back to its owner of an earlier
-// generation.
+// generation. Claims resolve by generation: the newest claim wins, and a
+// tie for the newest leaves the partition without an owner. Where Kafka
+// picks among equals by the iteration order of a Java hash map, kafkasim
+// picks the same (members are taken in the order given, as the JoinGroup
+// response lists them).
+//
+// Kafka's own assignor agrees with this one on its test cases and on
+// random groups, except in two deliberate ways: a partition never goes
+// back to an older claimant that no longer subscribes to its topic (Kafka
+// hands it over, an invalid assignment), and a member taking no part in
+// balancing may be an older claimant (Kafka fails with a
+// NullPointerException).
 type Sticky struct{}
 
 // Name implements Assignor.
@@ -47,6 +58,12 @@ func (Sticky) Assign(partitions map[string]int32, members []Member) map[string][
 // it with a higher generation; that includes a member that no longer
 // subscribes to the partition's topic, and the members of one generation
 // that claim the same partition.
+//
+// Kafka withholds the same partitions when all members subscribe to the
+// same topics. Otherwise it withholds only what goes to a member that did
+// not claim it at all, so a partition can go straight to an older or
+// equal claimant while its newer owner still holds it; kafkasim withholds
+// it, as franz-go does since KIP-792.
 type CooperativeSticky struct{}
 
 // Name implements Assignor.
@@ -70,7 +87,7 @@ type stickyInput struct {
 	parts   map[string]int32 // the topics to assign: subscribed, existing, not empty
 	topics  []string         // their names, sorted
 	total   int              // their partitions
-	members []Member         // sorted by member id
+	members []Member         // in Java hash map order (see javaMemberOrder)
 	// owned is each member's valid claims, in its subscription's order:
 	// partitions of topics to assign that no other member claims with the
 	// same or a higher generation. A member may own partitions of a topic
@@ -85,8 +102,7 @@ type stickyInput struct {
 func newStickyInput(partitions map[string]int32, members []Member) *stickyInput {
 	in := &stickyInput{parts: map[string]int32{}, owned: map[string][]model.TopicPartition{},
 		owner: map[model.TopicPartition]string{}, claimed: map[model.TopicPartition]bool{}}
-	in.members = slices.Clone(members)
-	slices.SortFunc(in.members, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
+	in.members = javaMemberOrder(members)
 	for _, m := range in.members {
 		for _, t := range m.Topics {
 			if n := partitions[t]; n > 0 {

@@ -58,7 +58,7 @@ func newGeneral(in *stickyInput) *general {
 	topics := slices.Clone(in.topics)
 	slices.SortStableFunc(topics, func(a, b string) int { return cmp.Compare(len(g.potential[a]), len(g.potential[b])) })
 	g.sortedPartitions = in.allPartitions(topics)
-	g.moves = movements{byPartition: map[model.TopicPartition]movePair{}, byTopic: map[string]map[movePair][]model.TopicPartition{}}
+	g.moves = movements{byPartition: map[model.TopicPartition]movePair{}, byTopic: map[string]map[movePair]*moveSet{}}
 	return g
 }
 
@@ -299,30 +299,42 @@ func (g *general) move(tp model.TopicPartition, to string) {
 }
 
 // movements tracks where partitions moved during one assignment: from
-// their first owner to their current one.
+// their first owner to their current one. The partitions of a topic that
+// moved between the same two members are kept in insertion order, with
+// the most each such set ever held, to pick among them as Kafka does.
 type movements struct {
 	byPartition map[model.TopicPartition]movePair
-	byTopic     map[string]map[movePair][]model.TopicPartition
+	byTopic     map[string]map[movePair]*moveSet
 }
 
 type movePair struct{ from, to string }
 
+type moveSet struct {
+	tps  []model.TopicPartition
+	most int
+}
+
 func (m *movements) record(tp model.TopicPartition, p movePair) {
 	m.byPartition[tp] = p
 	if m.byTopic[tp.Topic] == nil {
-		m.byTopic[tp.Topic] = map[movePair][]model.TopicPartition{}
+		m.byTopic[tp.Topic] = map[movePair]*moveSet{}
 	}
-	m.byTopic[tp.Topic][p] = append(m.byTopic[tp.Topic][p], tp)
+	set := m.byTopic[tp.Topic][p]
+	if set == nil {
+		set = &moveSet{}
+		m.byTopic[tp.Topic][p] = set
+	}
+	set.tps = append(set.tps, tp)
+	set.most = max(set.most, len(set.tps))
 }
 
 func (m *movements) forget(tp model.TopicPartition) movePair {
 	p := m.byPartition[tp]
 	delete(m.byPartition, tp)
-	list := slices.DeleteFunc(m.byTopic[tp.Topic][p], func(x model.TopicPartition) bool { return x == tp })
-	if len(list) == 0 {
+	set := m.byTopic[tp.Topic][p]
+	set.tps = slices.DeleteFunc(set.tps, func(x model.TopicPartition) bool { return x == tp })
+	if len(set.tps) == 0 {
 		delete(m.byTopic[tp.Topic], p)
-	} else {
-		m.byTopic[tp.Topic][p] = list
 	}
 	if len(m.byTopic[tp.Topic]) == 0 {
 		delete(m.byTopic, tp.Topic)
@@ -342,7 +354,7 @@ func (m *movements) move(tp model.TopicPartition, from, to string) {
 
 // actual returns the partition to move from member from to member to in
 // place of tp: one of its topic that moved from to to from before (the
-// lowest numbered), else tp itself.
+// first a Java hash set of them yields), else tp itself.
 func (m *movements) actual(tp model.TopicPartition, from, to string) model.TopicPartition {
 	if m.byTopic[tp.Topic] == nil {
 		return tp
@@ -351,8 +363,8 @@ func (m *movements) actual(tp model.TopicPartition, from, to string) model.Topic
 		from = p.from
 	}
 	back := m.byTopic[tp.Topic][movePair{to, from}]
-	if len(back) == 0 {
+	if back == nil {
 		return tp
 	}
-	return slices.MinFunc(back, model.TopicPartition.Compare)
+	return javaFirst(back.tps, back.most)
 }
