@@ -42,9 +42,9 @@ func largeGroup(topics, partitions, consumers int, lastOneTopic bool) (map[strin
 //	go test ./broker/group -run '^$' -bench StickyLarge -benchtime 1x
 func BenchmarkStickyLarge(b *testing.B) {
 	for _, c := range []struct {
-		name                           string
+		name                          string
 		topics, partitions, consumers int
-		lastOneTopic                   bool
+		lastOneTopic                  bool
 	}{
 		{"identical-500x2000-2000", 500, 2000, 2000, false},
 		{"different-500x2000-2000", 500, 2000, 2000, true},
