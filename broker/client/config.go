@@ -405,7 +405,7 @@ func (c ConsumerConfig) Validate() error {
 		errs = append(errs, badConfig("auto.offset.reset", c.AutoOffsetReset, "String must be one of: latest, earliest, none"))
 	}
 	if len(c.Assignors) == 0 {
-		errs = append(errs, badConfig("partition.assignment.strategy", `""`, "give at least one assignor: range, roundrobin, cooperative-sticky"))
+		errs = append(errs, badConfig("partition.assignment.strategy", `""`, "give at least one assignor: range, roundrobin, sticky, cooperative-sticky"))
 	}
 	for _, a := range c.Assignors {
 		if _, err := group.AssignorByName(a); err != nil {

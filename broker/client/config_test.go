@@ -69,7 +69,7 @@ func TestConsumerConfig(t *testing.T) {
 		want  string
 	}{
 		{map[string]string{"enable.auto.commit": "true"}, "enable.auto.commit cannot be set to true when the default group id (null) is used"},
-		{map[string]string{"group.id": "g", "partition.assignment.strategy": "sticky-ish"}, `unknown partition assignor "sticky-ish": accepted are range, roundrobin, cooperative-sticky`},
+		{map[string]string{"group.id": "g", "partition.assignment.strategy": "sticky-ish"}, `unknown partition assignor "sticky-ish": accepted are range, roundrobin, sticky, cooperative-sticky`},
 		{map[string]string{"auto.offset.reset": "smallest"}, "Invalid value smallest for configuration auto.offset.reset: String must be one of: latest, earliest, none"},
 		{map[string]string{"group.id": "g", "heartbeat.interval.ms": "50000"}, "Heartbeat must be set lower than the session timeout"},
 		{map[string]string{"max.poll.records": "0"}, "Invalid value 0 for configuration max.poll.records: Value must be at least 1"},

@@ -62,19 +62,24 @@ type Consumer struct {
 	manual   bool
 	protocol group.RebalanceProtocol
 
-	coordinator   int32
-	findPending   bool
-	memberID      string
-	generation    int32
-	joining       bool
-	needsRejoin   bool
-	lastPoll      time.Duration
-	heartbeatT    sim.Timer
-	autoCommitT   sim.Timer
-	lastHeartbeat time.Duration
-	hbPending     bool
-	fetchT        sim.Timer
-	retryT        sim.Timer
+	coordinator int32
+	findPending bool
+	memberID    string
+	generation  int32
+	joining     bool
+	needsRejoin bool
+	// lastAssigned and lastGeneration are the last assignment received
+	// and its generation, which an assignor such as sticky sends along
+	// in its user data (nil before the first).
+	lastAssigned   []model.TopicPartition
+	lastGeneration int32
+	lastPoll       time.Duration
+	heartbeatT     sim.Timer
+	autoCommitT    sim.Timer
+	lastHeartbeat  time.Duration
+	hbPending      bool
+	fetchT         sim.Timer
+	retryT         sim.Timer
 
 	poll    *pollCall
 	closed  bool

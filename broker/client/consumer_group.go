@@ -74,12 +74,32 @@ func (c *Consumer) join() {
 			c.commit(c.positions(), false, nil)
 		}
 		c.revoke(c.Assignment())
+	} else {
+		// Cooperative: keep the partitions, but give up those of topics
+		// no longer subscribed to, which the member may not claim as
+		// owned (Kafka's onJoinPrepare).
+		var gone []model.TopicPartition
+		for _, tp := range c.Assignment() {
+			if !slices.Contains(c.topics, tp.Topic) {
+				gone = append(gone, tp)
+			}
+		}
+		if len(gone) > 0 {
+			c.s.Mark("consumer.unsubscribed-revoke")
+			c.commitRevoked(gone)
+			c.revoke(gone)
+		}
 	}
 	owned := c.Assignment()
 	var protos []protocol.GroupProtocol
 	for _, name := range c.cfg.Assignors {
-		protos = append(protos, protocol.GroupProtocol{Name: name, Metadata: group.EncodeSubscription(group.Subscription{
-			Topics: c.topics, Owned: owned, Generation: c.generation})})
+		sub := group.Subscription{Topics: c.topics, Owned: owned, Generation: c.generation}
+		if a, _ := group.AssignorByName(name); a != nil {
+			if u, ok := a.(group.UserDataAssignor); ok && c.lastAssigned != nil {
+				sub.UserData = u.UserData(c.lastAssigned, c.lastGeneration)
+			}
+		}
+		protos = append(protos, protocol.GroupProtocol{Name: name, Metadata: group.EncodeSubscription(sub)})
 	}
 	coord := c.coordinator
 	c.c.request(coord, c.cfg.MaxPollInterval+c.cfg.RequestTimeout, func(corr int32) network.Message {
@@ -130,7 +150,7 @@ func (c *Consumer) sync(coord int32, jr *protocol.JoinGroupResponse) {
 						c.c.need(t)
 					}
 				}
-				members = append(members, group.Member{ID: mem.MemberID, InstanceID: mem.GroupInstanceID, Topics: sub.Topics, Owned: sub.Owned, Generation: sub.Generation})
+				members = append(members, group.MemberOf(a, mem.MemberID, mem.GroupInstanceID, sub))
 			}
 			out := a.Assign(topics, members)
 			for _, id := range slices.Sorted(mapsKeys(out)) {
@@ -194,16 +214,9 @@ func (c *Consumer) onAssignment(tps []model.TopicPartition) {
 			revoked = append(revoked, tp)
 		}
 	}
+	c.lastAssigned, c.lastGeneration = append([]model.TopicPartition{}, tps...), c.generation
 	if len(revoked) > 0 {
-		if c.cfg.EnableAutoCommit {
-			offs := map[model.TopicPartition]model.CommittedOffset{}
-			for tp, o := range c.positions() {
-				if slices.Contains(revoked, tp) {
-					offs[tp] = o
-				}
-			}
-			c.commit(offs, false, nil)
-		}
+		c.commitRevoked(revoked)
 		for _, tp := range revoked {
 			delete(c.parts, tp)
 		}
@@ -218,7 +231,23 @@ func (c *Consumer) onAssignment(tps []model.TopicPartition) {
 		Generation: c.generation, Assigned: added, Revoked: revoked})
 }
 
-// revoke gives up partitions (eager rebalancing, leaving the group).
+// commitRevoked commits, with auto-commit, the positions of partitions
+// about to be revoked.
+func (c *Consumer) commitRevoked(revoked []model.TopicPartition) {
+	if !c.cfg.EnableAutoCommit {
+		return
+	}
+	offs := map[model.TopicPartition]model.CommittedOffset{}
+	for tp, o := range c.positions() {
+		if slices.Contains(revoked, tp) {
+			offs[tp] = o
+		}
+	}
+	c.commit(offs, false, nil)
+}
+
+// revoke gives up partitions (eager rebalancing, leaving the group,
+// topics no longer subscribed to).
 func (c *Consumer) revoke(tps []model.TopicPartition) {
 	if len(tps) == 0 {
 		return

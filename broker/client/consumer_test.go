@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -255,4 +256,87 @@ func TestMetadataAvoidsAStartingBroker(t *testing.T) {
 		require.Equal(t, int64(i+2), pos, "move %d: the consumer read from leader %d without waiting on the starting broker", i, leader)
 	}
 	assert.Zero(t, fc.s.Marked("client.request-timeout"))
+}
+
+// requireNoDoubleHolders replays the history's rebalances and fails if a partition is
+// ever held by two consumers at once.
+func requireNoDoubleHolders(t *testing.T, h *model.History) {
+	t.Helper()
+	held := map[model.TopicPartition]string{}
+	for _, op := range h.Ops {
+		if op.Kind != model.KindRebalance || op.Membership == nil {
+			continue
+		}
+		for _, tp := range op.Membership.Revoked {
+			if held[tp] == op.Client {
+				delete(held, tp)
+			}
+		}
+		for _, tp := range op.Membership.Assigned {
+			if other, ok := held[tp]; ok && other != op.Client {
+				require.Failf(t, "double holder", "%s assigned to %s at %v while %s still holds it", tp, op.Client, op.Invoke, other)
+			}
+			held[tp] = op.Client
+		}
+	}
+}
+
+// A cooperative member that drops a topic from its subscription revokes
+// that topic's partitions before it rejoins (Kafka's onJoinPrepare), so
+// they go to another member in the same rebalance, and never to two
+// members at once.
+func TestCooperativeConsumerRevokesUnsubscribedTopicsBeforeRejoining(t *testing.T) {
+	fc := newFakeCluster(t, 2, map[string]int32{"a": 1, "b": 4})
+	props := func(id string) map[string]string {
+		return map[string]string{"client.id": id, "group.id": "g", "auto.offset.reset": "earliest",
+			"partition.assignment.strategy": "cooperative-sticky"}
+	}
+	c1, _ := fc.consumer(props("c1"), "a", "b")
+	fc.run(10 * time.Second)
+	require.Len(t, c1.Assignment(), 5)
+	c2, _ := fc.consumer(props("c2"), "b")
+	fc.run(20 * time.Second)
+	require.Len(t, c1.Assignment(), 3, "c1 keeps a-0 and two of b's partitions")
+	require.Len(t, c2.Assignment(), 2)
+
+	require.NoError(t, c1.Subscribe([]string{"a"}))
+	fc.run(20 * time.Second)
+	assert.Equal(t, []model.TopicPartition{{Topic: "a", Partition: 0}}, c1.Assignment())
+	assert.Len(t, c2.Assignment(), 4)
+	assert.Positive(t, fc.s.Marked("consumer.unsubscribed-revoke"))
+	requireNoDoubleHolders(t, fc.history())
+}
+
+// With the eager sticky assignor a member gives up everything before it
+// rejoins but tells the leader in its user data what it owned: when a
+// third member joins, the first two keep two of their three partitions
+// each (range would move more).
+func TestStickyConsumersKeepTheirPartitions(t *testing.T) {
+	fc := newFakeCluster(t, 2, map[string]int32{"t": 6})
+	props := func(id string) map[string]string {
+		return map[string]string{"client.id": id, "group.id": "g", "auto.offset.reset": "earliest",
+			"partition.assignment.strategy": "sticky"}
+	}
+	c1, _ := fc.consumer(props("c1"), "t")
+	fc.run(10 * time.Second)
+	c2, _ := fc.consumer(props("c2"), "t")
+	fc.run(10 * time.Second)
+	before1, before2 := c1.Assignment(), c2.Assignment()
+	require.Len(t, before1, 3)
+	require.Len(t, before2, 3)
+	c3, _ := fc.consumer(props("c3"), "t")
+	fc.run(10 * time.Second)
+	require.Len(t, c3.Assignment(), 2)
+	kept := func(before, after []model.TopicPartition) int {
+		n := 0
+		for _, tp := range after {
+			if slices.Contains(before, tp) {
+				n++
+			}
+		}
+		return n
+	}
+	assert.Equal(t, 2, kept(before1, c1.Assignment()), "c1 had %v, has %v", before1, c1.Assignment())
+	assert.Equal(t, 2, kept(before2, c2.Assignment()), "c2 had %v, has %v", before2, c2.Assignment())
+	requireNoDoubleHolders(t, fc.history())
 }

@@ -48,14 +48,16 @@ type Member struct {
 // Kafka's classic protocol.
 type Assignor interface {
 	// Name is the protocol name Kafka uses: "range", "roundrobin",
-	// "cooperative-sticky".
+	// "sticky", "cooperative-sticky".
 	Name() string
 	// Protocol is the rebalance protocol the assignor supports.
 	Protocol() RebalanceProtocol
 	// Assign maps each member id to its partitions, given the number of
 	// partitions of every topic. Every partition of a subscribed topic is
-	// assigned to exactly one member subscribed to it; partitions of topics
-	// nobody subscribes to are left out; lists are sorted.
+	// assigned to exactly one member subscribed to it (a cooperative
+	// assignor may leave some out for a follow-up round); partitions of
+	// topics nobody subscribes to are left out; lists are sorted. members
+	// come in the order the JoinGroup response lists them.
 	Assign(partitions map[string]int32, members []Member) map[string][]model.TopicPartition
 }
 
@@ -64,9 +66,11 @@ type Assignor interface {
 var assignors = map[string]Assignor{
 	"range":              Range{},
 	"roundrobin":         RoundRobin{},
+	"sticky":             Sticky{},
 	"cooperative-sticky": CooperativeSticky{},
 	"org.apache.kafka.clients.consumer.RangeAssignor":             Range{},
 	"org.apache.kafka.clients.consumer.RoundRobinAssignor":        RoundRobin{},
+	"org.apache.kafka.clients.consumer.StickyAssignor":            Sticky{},
 	"org.apache.kafka.clients.consumer.CooperativeStickyAssignor": CooperativeSticky{},
 }
 
@@ -75,25 +79,29 @@ func AssignorByName(name string) (Assignor, error) {
 	if a, ok := assignors[name]; ok {
 		return a, nil
 	}
-	return nil, fmt.Errorf("unknown partition assignor %q: accepted are range, roundrobin, cooperative-sticky (or Kafka's class names for them)", name)
+	return nil, fmt.Errorf("unknown partition assignor %q: accepted are range, roundrobin, sticky, cooperative-sticky (or Kafka's class names for them)", name)
 }
 
-// sortedMembers orders members as Kafka's assignors do: by group.instance.id
-// where present (so static members keep their place across restarts), then
-// by member id.
+// sortedMembers orders members as Kafka's range and round-robin assignors
+// do: static members (with a group.instance.id, KIP-345) first, by instance
+// id, so that they keep their place across restarts whatever member id
+// they rejoin with; then dynamic members by member id.
 func sortedMembers(members []Member) []Member {
 	out := slices.Clone(members)
-	slices.SortFunc(out, func(a, b Member) int {
-		ka, kb := a.InstanceID, b.InstanceID
-		if ka == "" {
-			ka = a.ID
-		}
-		if kb == "" {
-			kb = b.ID
-		}
-		return cmp.Or(strings.Compare(ka, kb), strings.Compare(a.ID, b.ID))
-	})
+	slices.SortFunc(out, compareMembers)
 	return out
+}
+
+func compareMembers(a, b Member) int {
+	switch {
+	case a.InstanceID != "" && b.InstanceID != "":
+		return cmp.Or(strings.Compare(a.InstanceID, b.InstanceID), strings.Compare(a.ID, b.ID))
+	case a.InstanceID != "":
+		return -1
+	case b.InstanceID != "":
+		return 1
+	}
+	return strings.Compare(a.ID, b.ID)
 }
 
 func subscribes(m Member, topic string) bool { return slices.Contains(m.Topics, topic) }

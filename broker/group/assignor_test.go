@@ -75,7 +75,7 @@ func TestAssignorByName(t *testing.T) {
 		assert.NotNil(t, a)
 	}
 	_, err := group.AssignorByName("sticky-ish")
-	assert.ErrorContains(t, err, `unknown partition assignor "sticky-ish": accepted are range, roundrobin, cooperative-sticky`)
+	assert.ErrorContains(t, err, `unknown partition assignor "sticky-ish": accepted are range, roundrobin, sticky, cooperative-sticky`)
 }
 
 // drawGroup draws topics and members; identical makes every member
@@ -272,4 +272,93 @@ func TestCooperativeStickyConflictingClaims(t *testing.T) {
 	got := group.CooperativeSticky{}.Assign(parts, members)
 	assert.Equal(t, tps("t00"), got["a"], "the newer generation's claim wins")
 	assert.Equal(t, tps("t01"), got["b"])
+}
+
+// The eager sticky assignor reads what a member owned from its user data,
+// whatever the subscription's owned partitions say; the cooperative one
+// reads the subscription's (Kafka's StickyAssignorTest and
+// CooperativeStickyAssignorTest testMemberDataWithInconsistentData,
+// testMemberDataWillHonorUserData).
+func TestStickyUserData(t *testing.T) {
+	owned := tps("t01", "t03", "u00")
+	data := group.Sticky{}.UserData(owned, 7)
+	sub := group.Subscription{Topics: []string{"t0"}, UserData: data, Owned: tps("t00"), Generation: 9}
+	wire, err := group.DecodeSubscription(group.EncodeSubscription(sub))
+	require.NoError(t, err)
+
+	m := group.MemberOf(group.Sticky{}, "m1", "i1", wire)
+	assert.Equal(t, group.Member{ID: "m1", InstanceID: "i1", Topics: []string{"t0"}, Owned: owned, Generation: 7}, m)
+	m = group.MemberOf(group.CooperativeSticky{}, "m1", "", wire)
+	assert.Equal(t, tps("t00"), m.Owned)
+	assert.Equal(t, int32(9), m.Generation)
+
+	// Version 0 of the user data has no generation.
+	v0 := data[:len(data)-4]
+	got, gen := group.Sticky{}.OwnedFromUserData(v0)
+	assert.Equal(t, owned, got)
+	assert.Equal(t, int32(-1), gen)
+	// No user data, or user data that cannot be read: nothing owned.
+	for _, bad := range [][]byte{nil, {0, 0, 0, 9}, data[:5]} {
+		got, gen := group.Sticky{}.OwnedFromUserData(bad)
+		assert.Empty(t, got)
+		assert.Equal(t, int32(-1), gen)
+	}
+}
+
+// requireValid fails unless every partition of a subscribed topic goes to
+// exactly one member that subscribes to it (complete: none withheld).
+func requireValid(t *testing.T, parts map[string]int32, members []group.Member, a map[string][]model.TopicPartition, complete bool) {
+	t.Helper()
+	seen := map[model.TopicPartition]bool{}
+	for _, m := range members {
+		for _, tp := range a[m.ID] {
+			require.False(t, seen[tp], "%s assigned twice: %v", tp, a)
+			seen[tp] = true
+			require.Contains(t, m.Topics, tp.Topic, "%s went to %s, which does not subscribe to %s: %v", tp, m.ID, tp.Topic, a)
+		}
+	}
+	if !complete {
+		return
+	}
+	for topic, n := range parts {
+		if !slices.ContainsFunc(members, func(m group.Member) bool { return slices.Contains(m.Topics, topic) }) {
+			continue
+		}
+		for p := range n {
+			require.True(t, seen[model.TopicPartition{Topic: topic, Partition: p}], "%s-%d unassigned: %v", topic, p, a)
+		}
+	}
+}
+
+// A member of an older generation that claims a partition of a topic it
+// no longer subscribes to never gets it back. Kafka's sticky assignor
+// does hand it back when the partition's owner is the more loaded (its
+// general algorithm returns partitions to their previous owner without
+// checking the subscription): here its StickyAssignor gives m4 t1-1 and
+// its CooperativeStickyAssignor too, since m4 claimed it.
+func TestStickyNeverReturnsAPartitionToAnUnsubscribedClaimant(t *testing.T) {
+	parts := map[string]int32{"t0": 6, "t1": 4, "t2": 7}
+	members := []group.Member{
+		{ID: "m2", Topics: []string{"t1", "t2", "t0"}, Owned: tps("t00", "t04", "t12", "t22", "t25"), Generation: 3},
+		{ID: "m3", Topics: []string{"t1", "t2", "t0"}, Owned: tps("t03", "t11", "t20", "t23", "t26"), Generation: 3},
+		{ID: "m4", Topics: []string{"t2"}, Owned: tps("t21", "t24", "t11"), Generation: 2},
+	}
+	requireValid(t, parts, members, group.Sticky{}.Assign(parts, members), true)
+	requireValid(t, parts, members, group.CooperativeSticky{}.Assign(parts, members), false)
+}
+
+// When the older claimant takes no part in balancing (it holds all it
+// can of topics only it subscribes to), Kafka's sticky assignor fails
+// with a NullPointerException; kafkasim assigns.
+func TestStickyOlderClaimantOutsideBalancing(t *testing.T) {
+	parts := map[string]int32{"t0": 6, "t1": 8}
+	members := []group.Member{
+		{ID: "m0", Topics: []string{"t1"}, Owned: tps("t10", "t11", "t12", "t13", "t14", "t15", "t16", "t17"), Generation: 5},
+		{ID: "n0", Topics: []string{"t0", "gone"}, Owned: tps("t10"), Generation: 3},
+		{ID: "n1", Topics: []string{"t1"}, Generation: -1},
+	}
+	a := group.Sticky{}.Assign(parts, members)
+	requireValid(t, parts, members, a, true)
+	assert.Len(t, a["m0"], 4)
+	assert.Len(t, a["n1"], 4)
 }

@@ -141,3 +141,60 @@ func readPartitions(r *reader) []model.TopicPartition {
 	}
 	return out
 }
+
+// A UserDataAssignor carries what a member owned in its subscription's
+// user data instead of the subscription's owned partitions, as Kafka's
+// eager StickyAssignor does: an eager member has given up its partitions
+// by the time it rejoins, so it remembers its last assignment and
+// generation and sends them along.
+type UserDataAssignor interface {
+	Assignor
+	// UserData encodes a member's last assignment and its generation.
+	UserData(assigned []model.TopicPartition, generation int32) []byte
+	// OwnedFromUserData decodes what a subscription's user data says the
+	// member owned, and in which generation (-1 if it does not say).
+	OwnedFromUserData(userData []byte) ([]model.TopicPartition, int32)
+}
+
+// MemberOf is the member the assignor a sees in a subscription: what it
+// owned comes from the user data for a UserDataAssignor, else from the
+// subscription's owned partitions and generation.
+func MemberOf(a Assignor, memberID, instanceID string, s Subscription) Member {
+	m := Member{ID: memberID, InstanceID: instanceID, Topics: s.Topics, Owned: s.Owned, Generation: s.Generation}
+	if u, ok := a.(UserDataAssignor); ok {
+		m.Owned, m.Generation = u.OwnedFromUserData(s.UserData)
+	}
+	return m
+}
+
+// UserData implements UserDataAssignor in the layout of Kafka's
+// StickyAssignor user data, version 1: the previous assignment by topic,
+// then the generation.
+func (Sticky) UserData(assigned []model.TopicPartition, generation int32) []byte {
+	w := &writer{}
+	writePartitions(w, assigned)
+	w.int32(generation)
+	return w.b
+}
+
+// OwnedFromUserData implements UserDataAssignor. Version 0 of the layout
+// has no generation (-1 then); user data that is empty or cannot be read
+// says nothing was owned.
+func (Sticky) OwnedFromUserData(userData []byte) ([]model.TopicPartition, int32) {
+	if len(userData) == 0 {
+		return nil, -1
+	}
+	r := &reader{b: userData}
+	owned := readPartitions(r)
+	if r.err != nil {
+		return nil, -1
+	}
+	if len(r.b) == 0 {
+		return owned, -1 // version 0
+	}
+	gen := r.int32()
+	if r.done("sticky assignor user data") != nil {
+		return nil, -1
+	}
+	return owned, gen
+}
