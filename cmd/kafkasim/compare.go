@@ -41,8 +41,12 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		*out = filepath.Join("out", fmt.Sprintf("%s-seed%d-compare.html", s.Name, s.Seed))
 	}
+	plan, err := scenarios.Compile(s)
+	if err != nil {
+		return usageError("scenario %s: %v", s.Name, err)
+	}
 	start := time.Now()
-	c, err := scenarios.Compare(s, scenarios.ElectionVariants(), scenarios.Options{})
+	c, err := scenarios.Compare(plan, scenarios.ElectionVariants(), scenarios.Options{})
 	if err != nil {
 		return err
 	}
@@ -91,8 +95,12 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 		*out = filepath.Join("out", fmt.Sprintf("%s-seed%d-matrix.html", s.Name, s.Seed))
 	}
 	axes := scenarios.MatrixAxes()
+	plan, err := scenarios.Compile(s)
+	if err != nil {
+		return usageError("scenario %s: %v", s.Name, err)
+	}
 	start := time.Now()
-	rows, err := scenarios.Matrix(s, axes, scenarios.Options{})
+	rows, err := scenarios.Matrix(plan, axes, scenarios.Options{})
 	if err != nil {
 		return err
 	}
