@@ -19,6 +19,9 @@ import (
 	"github.com/kafkasim/kafkasim/sim"
 )
 
+// offsetsTopic is Kafka's internal topic of committed offsets.
+const offsetsTopic = "__consumer_offsets"
+
 // A Plan is a scenario compiled: checked, and built into everything a run
 // needs. Compile makes it; Run, Compare and Matrix take it, so that what
 // was validated is what runs.
@@ -71,8 +74,10 @@ func Compile(s Scenario) (*Plan, error) {
 	partitions := 0
 	for i, t := range cl.Topics {
 		at := fmt.Sprintf("cluster.topics[%d]", i)
-		if t.Name == "" {
-			bad(at+".name", "is empty")
+		if err := controller.ValidateTopicName(t.Name); err != nil {
+			bad(at+".name", "INVALID_TOPIC_EXCEPTION: %v", err)
+		} else if t.Name == offsetsTopic {
+			bad(at+".name", "%s is Kafka's internal topic of committed offsets, created by the group coordinator: give another name", t.Name)
 		}
 		if topics[t.Name] {
 			bad(at+".name", "topic %q is defined twice", t.Name)

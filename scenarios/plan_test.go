@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/scenarios"
+	"github.com/kafkasim/kafkasim/scenarios/fault"
 )
 
 func TestCompileBuildsThePlan(t *testing.T) {
@@ -118,4 +120,55 @@ func TestRunConfigIsPerTopic(t *testing.T) {
 	want := map[string]checker.Class{"a": checker.Expected, "b": checker.Consistency}
 	assert.Equal(t, want, classes(model.Header{Run: &p.Config}), "the typed run configuration")
 	assert.Equal(t, want, classes(model.Header{Config: p.Header}), "an older history: its header's map, read per topic")
+}
+
+// TestBoundsOnBuiltins sets each bounded value of every built-in scenario
+// to 0, -1 and one past its limit: Compile refuses each, naming the field.
+func TestBoundsOnBuiltins(t *testing.T) {
+	type edit struct {
+		field  string
+		values []float64
+		set    func(s *scenarios.Scenario, v float64)
+	}
+	edits := []edit{
+		{"duration", []float64{0, -1, float64(scenarios.MaxDuration + 1)}, func(s *scenarios.Scenario, v float64) {
+			s.Duration = new(fault.Duration(v))
+		}},
+		{"cluster.brokers", []float64{0, -1, scenarios.MaxBrokers + 1}, func(s *scenarios.Scenario, v float64) { s.Cluster.Brokers = new(int(v)) }},
+		{"cluster.controllers", []float64{0, -1, scenarios.MaxControllers + 1}, func(s *scenarios.Scenario, v float64) { s.Cluster.Controllers = new(int(v)) }},
+		{"cluster.topics[0].partitions", []float64{0, -1, scenarios.MaxTopicPartitions + 1}, func(s *scenarios.Scenario, v float64) {
+			s.Cluster.Topics[0].Partitions = new(int(v))
+		}},
+		{"cluster.topics[0].replication_factor", []float64{0, -1, scenarios.MaxBrokers + 1}, func(s *scenarios.Scenario, v float64) {
+			s.Cluster.Topics[0].ReplicationFactor = new(int(v))
+		}},
+		{"cluster.network.latency", []float64{-1, float64(time.Minute + 1)}, func(s *scenarios.Scenario, v float64) {
+			s.Cluster.Network.Latency = new(fault.Duration(v))
+		}},
+		{"workload.producers[0].count", []float64{0, -1, scenarios.MaxClients + 1}, func(s *scenarios.Scenario, v float64) {
+			s.Workload.Producers[0].Count = int(v)
+		}},
+		{"workload.producers[0].rate", []float64{0, -1, scenarios.MaxRecordsPerSecond + 1}, func(s *scenarios.Scenario, v float64) {
+			s.Workload.Producers[0].Rate = v
+		}},
+	}
+	for _, b := range scenarios.Builtins() {
+		_, err := scenarios.Compile(b)
+		require.NoError(t, err, b.Name)
+		for _, e := range edits {
+			for _, v := range e.values {
+				s := b
+				s.Cluster.Topics = slices.Clone(b.Cluster.Topics)
+				s.Workload.Producers = slices.Clone(b.Workload.Producers)
+				if len(s.Cluster.Topics) == 0 || len(s.Workload.Producers) == 0 {
+					continue
+				}
+				e.set(&s, v)
+				_, err := scenarios.Compile(s)
+				if assert.Error(t, err, "%s: %s=%v", b.Name, e.field, v) {
+					assert.Contains(t, err.Error(), e.field+": ", "%s: %s=%v", b.Name, e.field, v)
+				}
+			}
+		}
+	}
 }

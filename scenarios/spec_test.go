@@ -87,6 +87,9 @@ func TestExplicitZeroIsNotUnset(t *testing.T) {
 		`"cluster": {"broker_config": {"leader.imbalance.check.interval.seconds": "30"}}`:    `cluster.broker_config: unknown configuration "leader.imbalance.check.interval.seconds": kafkasim's broker configurations are`,
 		`"cluster": {"protocol": {"truncation": "zk"}}`:                                      `cluster.protocol.truncation: switch truncation: invalid value "zk": accepted are fetch, epochs, legacy-epochs, high-watermark`,
 		`"cluster": {"protocol": {"no_check_quorum": "yes"}}`:                                `cluster.protocol.no_check_quorum: want true or false, got "yes"`,
+		`"cluster": {"topics": [{"name": "a b"}]}`:                                           `cluster.topics[0].name: INVALID_TOPIC_EXCEPTION: topic name "a b" is illegal`,
+		`"cluster": {"topics": [{"name": ".."}]}`:                                            `cluster.topics[0].name: INVALID_TOPIC_EXCEPTION: topic name cannot be "." or ".."`,
+		`"cluster": {"topics": [{"name": "__consumer_offsets"}]}`:                            `cluster.topics[0].name: __consumer_offsets is Kafka's internal topic`,
 		`"cluster": {"protocol": {"check_quorum": false}}`:                                   `cluster.protocol: unknown field "check_quorum": accepted are truncation, legacy_high_watermark,`,
 	} {
 		_, err := scenarios.Parse("z.json", []byte(`{"name": "z", `+field+`}`))

@@ -171,6 +171,15 @@ func ParseTopicConfig(defaults model.TopicConfig, replicationFactor int, configs
 	return t, errors.Join(errs...)
 }
 
+// ValidateTopicName checks a topic's name as Kafka's Topic.validate does:
+// 1 to 249 of ASCII letters, digits, '.', '_' and '-', not "." or "..".
+func ValidateTopicName(name string) error {
+	if msg := validateTopicName(name); msg != "" {
+		return errors.New(msg)
+	}
+	return nil
+}
+
 // ValidateTopicConfig checks one topic (or cluster-default) config value
 // against the table, and says what is accepted.
 func ValidateTopicConfig(name, value string) error {

@@ -118,6 +118,8 @@ const (
 
 // Range bounds a number. Unset bounds are the type's own.
 type Range struct {
+	// Min and Max are the bounds, inclusive, where HasMin and HasMax say
+	// they are set.
 	Min, Max       float64
 	HasMin, HasMax bool
 }
@@ -131,8 +133,11 @@ func Between(min, max float64) Range { return Range{Min: min, Max: max, HasMin: 
 // A Prop is one property: its name and roles, its type and range, Kafka's
 // default, and what it does.
 type Prop struct {
-	Name  string
+	// Name is Kafka's name for it, such as min.insync.replicas.
+	Name string
+	// Roles are the places that read it.
 	Roles Role
+	// Type, Unit and Range say what a value is and which are accepted.
 	Type  Type
 	Unit  Unit
 	Range Range
@@ -228,6 +233,7 @@ func (p *Prop) Accepted() string {
 
 // A Value is a property's parsed value.
 type Value struct {
+	// Prop is the property the value is of.
 	Prop *Prop
 	// Text is the value as given, without surrounding spaces.
 	Text string
@@ -376,9 +382,13 @@ func (p *Prop) named(field string, err error) error {
 // what is accepted. With Unknown set, the name itself is not known and
 // Accept lists the known names.
 type Error struct {
-	Name    string
-	Value   string
-	Accept  string
+	// Name is the property's name (or a scenario field's).
+	Name string
+	// Value is the value given, as text.
+	Value string
+	// Accept says what is accepted.
+	Accept string
+	// Unknown says the name itself is not known.
 	Unknown bool
 }
 
