@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafkasim/kafkasim/broker"
+	"github.com/kafkasim/kafkasim/broker/props"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
 )
@@ -46,35 +47,52 @@ func TestConfigValidation(t *testing.T) {
 	for _, c := range []struct{ name, value, want string }{
 		{"replica.lag.time.max.ms", "-1", "invalid value -1 for configuration replica.lag.time.max.ms: value must be at least 0"},
 		{"log.flush.interval.ms", "-5", "invalid value -5 for configuration log.flush.interval.ms: value must be at least 0"},
+		{"log.flush.interval.messages", "0", "invalid value 0 for configuration log.flush.interval.messages: value must be at least 1"},
 		{"min.insync.replicas", "-1", "invalid value -1 for configuration min.insync.replicas: value must be at least 1"},
-		{"replica.fetch.wait.max.ms", "soon", `invalid value soon for configuration replica.fetch.wait.max.ms: expected a whole number`},
-		{"no.such.config", "1", `unknown configuration "no.such.config": known are`},
+		{"min.insync.replicas", "3000000000", "invalid value 3000000000 for configuration min.insync.replicas: value must be at most 2147483647"},
+		{"replica.fetch.wait.max.ms", "soon", `invalid value soon for configuration replica.fetch.wait.max.ms: expected a whole number from 0 to 2147483647`},
+		{"no.such.config", "1", `unknown configuration "no.such.config": kafkasim's broker configurations are broker.heartbeat.interval.ms, `},
+		{"offsets.topic.replication.factor", "40000", "value must be at most 32767"},
 	} {
 		cfg := broker.DefaultConfig(1)
-		assert.ErrorContains(t, cfg.Set(c.name, c.value), c.want)
+		err := cfg.Set(c.name, c.value)
+		assert.ErrorContains(t, err, c.want)
+		var pe *props.Error
+		assert.ErrorAs(t, err, &pe, "every config error is a props.Error")
 	}
+	cfg = broker.DefaultConfig(1)
+	require.NoError(t, cfg.Set("log.flush.interval.messages", "9223372036854775807"))
+	assert.Zero(t, cfg.LogFlushIntervalMessages, "Kafka's default, Long.MAX_VALUE, is never")
+	require.NoError(t, cfg.Set("offsets.topic.num.partitions", " 3 "))
+	assert.EqualValues(t, 3, cfg.Group.OffsetsTopicPartitions, "values are trimmed, as Kafka's ConfigDef does")
+	require.NoError(t, cfg.Set("controller.quorum.fetch.timeout.ms", "3000"))
+	assert.Equal(t, 3*time.Second, cfg.Quorum.FetchTimeout)
 
 	cfg = broker.DefaultConfig(1)
 	cfg.MinInsyncReplicas = 0
 	cfg.ReplicaFetchWaitMax = time.Minute
+	cfg.Group.MaxSize = 0
 	err = cfg.Validate()
 	assert.ErrorContains(t, err, "invalid value 0 for configuration min.insync.replicas: value must be at least 1")
 	assert.ErrorContains(t, err, "invalid value 30000 for configuration replica.socket.timeout.ms: must be at least replica.fetch.wait.max.ms (60000)")
+	assert.ErrorContains(t, err, "invalid value 0 for configuration group.max.size: value must be at least 1")
 
 	_, err = broker.ParseAcks("2")
-	assert.EqualError(t, err, "invalid value 2 for configuration acks: string must be one of: all, -1, 0, 1")
+	assert.EqualError(t, err, "invalid value 2 for configuration acks: expected one of all, -1, 0, 1")
 	acks, err := broker.ParseAcks("all")
 	require.NoError(t, err)
 	assert.Equal(t, protocol.AcksAll, acks)
 
-	err = broker.ValidateTopicConfig(3, map[string]string{"min.insync.replicas": "4"})
-	assert.EqualError(t, err, "invalid value 4 for configuration min.insync.replicas: value must be at most the replication factor 3")
-	err = broker.ValidateTopicConfig(3, map[string]string{"unclean.leader.election.enable": "yes"})
-	assert.EqualError(t, err, "invalid value yes for configuration unclean.leader.election.enable: expected true or false")
-	assert.NoError(t, broker.ValidateTopicConfig(3, map[string]string{"min.insync.replicas": "2"}))
-
 	_, err = broker.ParseTruncationMode("zk")
 	assert.EqualError(t, err, `invalid truncation mode "zk": accepted are fetch, epochs, legacy-epochs, high-watermark`)
+}
+
+// TestSetters proves the broker's setters and the property table agree:
+// every broker property has a setter, every setter a broker property, and
+// the defaults are Kafka's.
+func TestSetters(t *testing.T) {
+	require.NoError(t, broker.Setters.Check())
+	require.NoError(t, broker.Setters.Defaults(broker.DefaultConfig(1)))
 }
 
 // faultyRun runs a 3-broker cluster under produces and seeded faults

@@ -3,14 +3,14 @@ package broker
 import (
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kafkasim/kafkasim/broker/group"
 	"github.com/kafkasim/kafkasim/broker/kraft"
+	"github.com/kafkasim/kafkasim/broker/props"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/network"
@@ -163,60 +163,46 @@ func DefaultConfig(id int32) Config {
 	}
 }
 
-// A ConfigError is Kafka's ConfigException: a config, the value given, and
-// what is accepted.
-type ConfigError struct {
-	Name   string
-	Value  any
-	Accept string
-}
+// Setters binds the broker properties (props.Broker) to a Config's
+// fields: its own, its group coordinator's (group.Setters) and its
+// metadata log replica's (kraft.Setters).
+var Setters = props.Bind(props.Broker,
+	props.Num("min.insync.replicas", func(c *Config) *int { return &c.MinInsyncReplicas }),
+	props.Dur("replica.lag.time.max.ms", func(c *Config) *time.Duration { return &c.ReplicaLagTimeMax }),
+	props.Dur("replica.fetch.wait.max.ms", func(c *Config) *time.Duration { return &c.ReplicaFetchWaitMax }),
+	props.Num("replica.fetch.min.bytes", func(c *Config) *int32 { return &c.ReplicaFetchMinBytes }),
+	props.Num("replica.fetch.max.bytes", func(c *Config) *int32 { return &c.ReplicaFetchMaxBytes }),
+	props.Num("replica.fetch.response.max.bytes", func(c *Config) *int32 { return &c.ReplicaFetchResponseMaxBytes }),
+	props.Dur("replica.fetch.backoff.ms", func(c *Config) *time.Duration { return &c.ReplicaFetchBackoff }),
+	props.Dur("replica.socket.timeout.ms", func(c *Config) *time.Duration { return &c.ReplicaSocketTimeout }),
+	props.Dur("replica.high.watermark.checkpoint.interval.ms", func(c *Config) *time.Duration { return &c.HighWatermarkCheckpointInterval }),
+	props.Dur("log.flush.offset.checkpoint.interval.ms", func(c *Config) *time.Duration { return &c.RecoveryPointCheckpointInterval }),
+	props.Func("log.flush.interval.messages", func(c *Config, v props.Value) { c.LogFlushIntervalMessages = flushMessages(v.Int()) }),
+	props.Dur("log.flush.interval.ms", func(c *Config) *time.Duration { return &c.LogFlushInterval }),
+	props.Dur("retry.backoff.ms", func(c *Config) *time.Duration { return &c.AlterPartitionRetryBackoff }),
+	props.Dur("broker.heartbeat.interval.ms", func(c *Config) *time.Duration { return &c.HeartbeatInterval }),
+	props.Dur("broker.session.timeout.ms", func(c *Config) *time.Duration { return &c.SessionTimeout }),
+	props.Embed(group.Setters, func(c *Config) *group.Config { return &c.Group }),
+	props.Embed(kraft.Setters, func(c *Config) *kraft.Config { return &c.Quorum }),
+)
 
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("invalid value %v for configuration %s: %s", e.Value, e.Name, e.Accept)
-}
-
-func durationAtLeast(errs *[]error, name string, v, least time.Duration) {
-	if v < least {
-		*errs = append(*errs, &ConfigError{Name: name, Value: v.Milliseconds(), Accept: fmt.Sprintf("value must be at least %d", least.Milliseconds())})
+// flushMessages maps Kafka's "never" (Long.MAX_VALUE, the default) to
+// the Config's 0.
+func flushMessages(n int64) int64 {
+	if n == math.MaxInt64 {
+		return 0
 	}
+	return n
 }
 
-// Validate reports every invalid setting.
+// Set sets a broker property from its text form, as a server.properties
+// line would, and checks the value.
+func (c *Config) Set(name, value string) error { return Setters.Set(c, name, value) }
+
+// Validate reports every invalid setting, and what a running broker lacks
+// (its directory, network, controller quorum).
 func (c Config) Validate() error {
-	var errs []error
-	if c.BrokerID < 0 {
-		errs = append(errs, &ConfigError{"node.id", c.BrokerID, "value must be at least 0"})
-	}
-	if c.MinInsyncReplicas < 1 {
-		errs = append(errs, &ConfigError{"min.insync.replicas", c.MinInsyncReplicas, "value must be at least 1"})
-	}
-	durationAtLeast(&errs, "replica.lag.time.max.ms", c.ReplicaLagTimeMax, 0)
-	durationAtLeast(&errs, "replica.fetch.wait.max.ms", c.ReplicaFetchWaitMax, 0)
-	durationAtLeast(&errs, "replica.fetch.backoff.ms", c.ReplicaFetchBackoff, 0)
-	durationAtLeast(&errs, "replica.socket.timeout.ms", c.ReplicaSocketTimeout, time.Millisecond)
-	durationAtLeast(&errs, "replica.high.watermark.checkpoint.interval.ms", c.HighWatermarkCheckpointInterval, time.Millisecond)
-	durationAtLeast(&errs, "log.flush.offset.checkpoint.interval.ms", c.RecoveryPointCheckpointInterval, time.Millisecond)
-	durationAtLeast(&errs, "log.flush.interval.ms", c.LogFlushInterval, 0)
-	durationAtLeast(&errs, "retry.backoff.ms", c.AlterPartitionRetryBackoff, 0)
-	if c.ReplicaFetchWaitMax > c.ReplicaSocketTimeout {
-		errs = append(errs, &ConfigError{"replica.socket.timeout.ms", c.ReplicaSocketTimeout.Milliseconds(),
-			fmt.Sprintf("must be at least replica.fetch.wait.max.ms (%d)", c.ReplicaFetchWaitMax.Milliseconds())})
-	}
-	if c.ReplicaFetchMinBytes < 0 {
-		errs = append(errs, &ConfigError{"replica.fetch.min.bytes", c.ReplicaFetchMinBytes, "value must be at least 0"})
-	}
-	if c.ReplicaFetchMaxBytes < 0 {
-		errs = append(errs, &ConfigError{"replica.fetch.max.bytes", c.ReplicaFetchMaxBytes, "value must be at least 0"})
-	}
-	if c.ReplicaFetchResponseMaxBytes < 0 {
-		errs = append(errs, &ConfigError{"replica.fetch.response.max.bytes", c.ReplicaFetchResponseMaxBytes, "value must be at least 0"})
-	}
-	if c.LogFlushIntervalMessages < 0 {
-		errs = append(errs, &ConfigError{"log.flush.interval.messages", c.LogFlushIntervalMessages, "value must be at least 1, or 0 for never"})
-	}
-	if c.Truncation > TruncateToHighWatermark {
-		errs = append(errs, &ConfigError{"truncation mode", int(c.Truncation), "accepted are " + strings.Join(truncationNames, ", ")})
-	}
+	errs := []error{c.ValidateSettings()}
 	if c.Directory == nil {
 		errs = append(errs, errors.New("broker config: Directory is nil: give the node id directory"))
 	}
@@ -227,14 +213,34 @@ func (c Config) Validate() error {
 		if _, ok := c.ControllerQuorum[c.BrokerID]; ok {
 			errs = append(errs, fmt.Errorf("broker config: node.id %d is also a controller: give brokers and controllers distinct ids", c.BrokerID))
 		}
-		if err := c.Quorum.Validate(); err != nil {
-			errs = append(errs, err)
-		}
-		durationAtLeast(&errs, "broker.heartbeat.interval.ms", c.HeartbeatInterval, time.Millisecond)
-		durationAtLeast(&errs, "broker.session.timeout.ms", c.SessionTimeout, time.Millisecond)
 	}
 	if c.Network == nil {
 		errs = append(errs, errors.New("broker config: Network is nil: give the simulation's network"))
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateSettings reports every invalid setting: each property's range
+// (from the property table) and Kafka's rules between them.
+func (c Config) ValidateSettings() error {
+	errs := []error{Setters.Validate(&c)}
+	if c.BrokerID < 0 {
+		errs = append(errs, props.Invalid("node.id", c.BrokerID, "value must be at least 0"))
+	}
+	if c.LogFlushIntervalMessages < 0 {
+		errs = append(errs, props.Invalid("log.flush.interval.messages", c.LogFlushIntervalMessages, "value must be at least 1 (0: never)"))
+	}
+	if c.ReplicaFetchWaitMax > c.ReplicaSocketTimeout {
+		errs = append(errs, props.Invalid("replica.socket.timeout.ms", c.ReplicaSocketTimeout.Milliseconds(),
+			"must be at least replica.fetch.wait.max.ms (%d)", c.ReplicaFetchWaitMax.Milliseconds()))
+	}
+	if c.Truncation > TruncateToHighWatermark {
+		errs = append(errs, props.Invalid("truncation mode", int(c.Truncation), "accepted are %s", strings.Join(truncationNames, ", ")))
+	}
+	if c.ControllerQuorum != nil {
+		if err := c.Quorum.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := c.Group.Validate(); err != nil {
 		errs = append(errs, err)
@@ -242,108 +248,21 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// setting is one Kafka property that Set understands.
-type setting struct {
-	kind string // "ms", "int", "bool", "mode"
-	set  func(c *Config, v int64)
-}
-
-var settings = map[string]setting{
-	"min.insync.replicas":                           {"int", func(c *Config, v int64) { c.MinInsyncReplicas = int(v) }},
-	"replica.lag.time.max.ms":                       {"ms", func(c *Config, v int64) { c.ReplicaLagTimeMax = time.Duration(v) * time.Millisecond }},
-	"replica.fetch.wait.max.ms":                     {"ms", func(c *Config, v int64) { c.ReplicaFetchWaitMax = time.Duration(v) * time.Millisecond }},
-	"replica.fetch.min.bytes":                       {"int", func(c *Config, v int64) { c.ReplicaFetchMinBytes = int32(v) }},
-	"replica.fetch.max.bytes":                       {"int", func(c *Config, v int64) { c.ReplicaFetchMaxBytes = int32(v) }},
-	"replica.fetch.response.max.bytes":              {"int", func(c *Config, v int64) { c.ReplicaFetchResponseMaxBytes = int32(v) }},
-	"replica.fetch.backoff.ms":                      {"ms", func(c *Config, v int64) { c.ReplicaFetchBackoff = time.Duration(v) * time.Millisecond }},
-	"replica.socket.timeout.ms":                     {"ms", func(c *Config, v int64) { c.ReplicaSocketTimeout = time.Duration(v) * time.Millisecond }},
-	"replica.high.watermark.checkpoint.interval.ms": {"ms", func(c *Config, v int64) { c.HighWatermarkCheckpointInterval = time.Duration(v) * time.Millisecond }},
-	"log.flush.offset.checkpoint.interval.ms":       {"ms", func(c *Config, v int64) { c.RecoveryPointCheckpointInterval = time.Duration(v) * time.Millisecond }},
-	"log.flush.interval.messages":                   {"int", func(c *Config, v int64) { c.LogFlushIntervalMessages = v }},
-	"log.flush.interval.ms":                         {"ms", func(c *Config, v int64) { c.LogFlushInterval = time.Duration(v) * time.Millisecond }},
-	"retry.backoff.ms":                              {"ms", func(c *Config, v int64) { c.AlterPartitionRetryBackoff = time.Duration(v) * time.Millisecond }},
-	"broker.heartbeat.interval.ms":                  {"ms", func(c *Config, v int64) { c.HeartbeatInterval = time.Duration(v) * time.Millisecond }},
-	"broker.session.timeout.ms":                     {"ms", func(c *Config, v int64) { c.SessionTimeout = time.Duration(v) * time.Millisecond }},
-	"offsets.topic.num.partitions":                  {"int", func(c *Config, v int64) { c.Group.OffsetsTopicPartitions = int32(v) }},
-	"offsets.topic.replication.factor":              {"int", func(c *Config, v int64) { c.Group.OffsetsTopicReplicationFactor = int16(v) }},
-	"offsets.commit.timeout.ms":                     {"ms", func(c *Config, v int64) { c.Group.OffsetCommitTimeout = time.Duration(v) * time.Millisecond }},
-	"group.min.session.timeout.ms":                  {"ms", func(c *Config, v int64) { c.Group.MinSessionTimeout = time.Duration(v) * time.Millisecond }},
-	"group.max.session.timeout.ms":                  {"ms", func(c *Config, v int64) { c.Group.MaxSessionTimeout = time.Duration(v) * time.Millisecond }},
-	"group.initial.rebalance.delay.ms":              {"ms", func(c *Config, v int64) { c.Group.InitialRebalanceDelay = time.Duration(v) * time.Millisecond }},
-	"group.max.size":                                {"int", func(c *Config, v int64) { c.Group.MaxSize = int(v) }},
-}
-
-// Set sets a config by its Kafka property name from its text form, as a
-// server.properties line would, and checks the value.
-func (c *Config) Set(name, value string) error {
-	s, ok := settings[name]
-	if !ok {
-		return fmt.Errorf("unknown configuration %q: known are %s", name, strings.Join(slices.Sorted(maps.Keys(settings)), ", "))
-	}
-	v, err := strconv.ParseInt(value, 10, 64)
-	if err != nil {
-		return &ConfigError{Name: name, Value: value, Accept: "expected a whole number"}
-	}
-	if v < 0 {
-		accept := "value must be at least 0"
-		if name == "min.insync.replicas" {
-			accept = "value must be at least 1"
-		}
-		return &ConfigError{Name: name, Value: value, Accept: accept}
-	}
-	s.set(c, v)
-	return nil
-}
-
 // ParseAcks parses a producer's acks setting: all, -1, 0 or 1.
 func ParseAcks(s string) (int16, error) {
-	switch s {
-	case "all", "-1":
-		return protocol.AcksAll, nil
+	v, err := props.Parse(props.Producer, "acks", s)
+	if err != nil {
+		return 0, err
+	}
+	switch v.String() {
 	case "0":
 		return protocol.AcksNone, nil
 	case "1":
 		return protocol.AcksLeader, nil
 	}
-	return 0, &ConfigError{Name: "acks", Value: s, Accept: "string must be one of: all, -1, 0, 1"}
+	return protocol.AcksAll, nil
 }
 
-// Topic config names the broker reads from metadata.
-const (
-	MinInsyncReplicasConfig     = "min.insync.replicas"
-	UncleanLeaderElectionConfig = "unclean.leader.election.enable"
-)
-
-// ValidateTopicConfig checks a topic's configs against its replication
-// factor, as topic creation does: min.insync.replicas must be a whole
-// number from 1 to the replication factor, and
-// unclean.leader.election.enable true or false.
-func ValidateTopicConfig(replicationFactor int, configs map[string]string) error {
-	var errs []error
-	if replicationFactor < 1 {
-		errs = append(errs, &ConfigError{Name: "replication.factor", Value: replicationFactor, Accept: "value must be at least 1"})
-	}
-	for _, name := range slices.Sorted(maps.Keys(configs)) {
-		v := configs[name]
-		switch name {
-		case MinInsyncReplicasConfig:
-			n, err := strconv.Atoi(v)
-			switch {
-			case err != nil:
-				errs = append(errs, &ConfigError{Name: name, Value: v, Accept: "expected a whole number"})
-			case n < 1:
-				errs = append(errs, &ConfigError{Name: name, Value: v, Accept: "value must be at least 1"})
-			case n > replicationFactor:
-				errs = append(errs, &ConfigError{Name: name, Value: v,
-					Accept: fmt.Sprintf("value must be at most the replication factor %d", replicationFactor)})
-			}
-		case UncleanLeaderElectionConfig:
-			if v != "true" && v != "false" {
-				errs = append(errs, &ConfigError{Name: name, Value: v, Accept: "expected true or false"})
-			}
-		default:
-			errs = append(errs, fmt.Errorf("unknown topic configuration %q: known are %s, %s", name, MinInsyncReplicasConfig, UncleanLeaderElectionConfig))
-		}
-	}
-	return errors.Join(errs...)
-}
+// MinInsyncReplicasConfig is the topic config name the broker reads from
+// metadata.
+const MinInsyncReplicasConfig = "min.insync.replicas"

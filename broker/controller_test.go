@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/kafkasim/kafkasim/broker"
+	kcontroller "github.com/kafkasim/kafkasim/broker/controller"
 	"github.com/kafkasim/kafkasim/broker/metadata"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
@@ -113,7 +113,7 @@ func (c *controller) setFenced(id int32, fenced bool) error {
 }
 
 func (c *controller) createTopic(name string, assignments [][]int32, configs map[string]string) error {
-	if err := broker.ValidateTopicConfig(len(assignments[0]), configs); err != nil {
+	if _, err := kcontroller.ParseTopicConfig(model.TopicConfig{MinInsyncReplicas: 1}, len(assignments[0]), configs); err != nil {
 		return err
 	}
 	id := metadata.NewUuid(c.env.s.Rand("controller/topic-ids"))

@@ -12,6 +12,7 @@ import (
 	"github.com/cockroachdb/datadriven"
 
 	"github.com/kafkasim/kafkasim/broker"
+	kcontroller "github.com/kafkasim/kafkasim/broker/controller"
 	"github.com/kafkasim/kafkasim/broker/metadata"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
@@ -220,7 +221,7 @@ func (s *script) topic(a args, _ *datadriven.TestData) (string, error) {
 		return "", err
 	}
 	configs := map[string]string{}
-	for _, k := range []string{broker.MinInsyncReplicasConfig, broker.UncleanLeaderElectionConfig} {
+	for _, k := range kcontroller.TopicSetters.Names() {
 		if v, ok := a[k]; ok {
 			configs[k] = v
 		}

@@ -10,17 +10,19 @@ import (
 
 // FinalState checks a history's final cluster state: no two online
 // replicas of a partition may disagree below their common high-water mark
-// (replica-divergence). With unclean.leader.election.enable=true in the
-// history's config, divergence is Expected rather than Consistency: an
-// unclean election may elect a replica that lacks committed records. The
-// records lost that way stay data-loss (lost-write, lost-committed), so
-// that runs with clean and unclean elections compare.
+// (replica-divergence). In a topic with unclean.leader.election.enable=true
+// in the run's configuration (Header.RunConfig), divergence is Expected
+// rather than Consistency: an unclean election may elect a replica that
+// lacks committed records. The records lost that way stay data-loss
+// (lost-write, lost-committed), so that runs with clean and unclean
+// elections compare.
 func FinalState(h *model.History, run Run) []Finding {
-	why := func(model.TopicPartition) string { return "" }
-	if h.Header.Config["unclean.leader.election.enable"] == "true" {
-		why = func(model.TopicPartition) string {
+	cfg := h.Header.RunConfig()
+	why := func(tp model.TopicPartition) string {
+		if cfg.Topic(tp.Topic).UncleanLeaderElection {
 			return "unclean.leader.election.enable=true allows an out-of-sync replica to lead"
 		}
+		return ""
 	}
 	return divergence(h.Replicas, run, why)
 }

@@ -36,10 +36,14 @@ type Header struct {
 	Replay string
 	// Scenario names the scenario or workload that produced the run.
 	Scenario string
-	// Config holds the Kafka configuration the run used that checkers may
-	// need to judge it, with Kafka's names ("min.insync.replicas": "2",
-	// "unclean.leader.election.enable": "false", ...).
+	// Config lists the configuration the run set, with Kafka's names
+	// ("min.insync.replicas": "2", "<topic>.unclean.leader.election.enable":
+	// "true", ...), for people to read. Histories written before Run
+	// existed carry only this; RunConfig reads either.
 	Config map[string]string
+	// Run is the run's configuration typed, as the checkers read it
+	// (RunConfig); nil in older histories.
+	Run *RunConfig
 }
 
 // Kind is the kind of an operation.

@@ -25,7 +25,14 @@ import (
 // Line 1 is the header:
 //
 //	{"format":"kafkasim-history","version":1,"seed":7,"replay":"kafkasim replay run.jsonl",
-//	 "scenario":"kip-101-loss","config":{"min.insync.replicas":"2"}}
+//	 "scenario":"kip-101-loss","config":{"t.min.insync.replicas":"2"},
+//	 "run":{"topics":[{"name":"t","min.insync.replicas":2,"unclean.leader.election.enable":false}],
+//	 "default":{"min.insync.replicas":1,"unclean.leader.election.enable":false},
+//	 "producers":[{"client.id":"producer-1","acks":"all","enable.idempotence":true}]}}
+//
+// "config" is the configuration for people to read; "run" (RunConfig) is
+// what the checkers read. Histories written before "run" existed have only
+// "config", which Header.RunConfig reads instead.
 //
 // Then one line per operation, in increasing id order. Every operation has
 // "type" (send, poll, commit, fetch-committed, assign, subscribe,
@@ -196,6 +203,7 @@ type jsonHeader struct {
 	Replay   string            `json:"replay,omitempty"`
 	Scenario string            `json:"scenario,omitempty"`
 	Config   map[string]string `json:"config,omitempty"`
+	Run      *RunConfig        `json:"run,omitempty"`
 }
 
 type jsonOp struct {
@@ -444,7 +452,7 @@ func NewWriter(w io.Writer, h Header) *Writer {
 	bw := bufio.NewWriter(w)
 	wr := &Writer{w: bw, enc: json.NewEncoder(bw), lastID: -1, counts: jsonEnd{Type: "end"}}
 	wr.enc.SetEscapeHTML(false)
-	wr.line(jsonHeader{FormatName, FormatVersion, h.Seed, h.Replay, h.Scenario, h.Config})
+	wr.line(jsonHeader{FormatName, FormatVersion, h.Seed, h.Replay, h.Scenario, h.Config, h.Run})
 	return wr
 }
 
@@ -670,7 +678,7 @@ func decodeHeader(line []byte, h *Header) error {
 	if err := strict(line, &j); err != nil {
 		return err
 	}
-	*h = Header{Format: j.Format, Version: j.Version, Seed: j.Seed, Replay: j.Replay, Scenario: j.Scenario, Config: j.Config}
+	*h = Header{Format: j.Format, Version: j.Version, Seed: j.Seed, Replay: j.Replay, Scenario: j.Scenario, Config: j.Config, Run: j.Run}
 	return nil
 }
 

@@ -38,17 +38,17 @@ func ElectionVariants() []Variant {
 	return []Variant{
 		{"clean", func(s *Scenario) error {
 			setTopicConfig(s, "unclean.leader.election.enable", "false")
-			s.Cluster.Protocol.EligibleLeaderReplicas = false
+			s.Cluster.Protocol = s.Cluster.Protocol.With("elr", "false")
 			return nil
 		}},
 		{"unclean", func(s *Scenario) error {
 			setTopicConfig(s, "unclean.leader.election.enable", "true")
-			s.Cluster.Protocol.EligibleLeaderReplicas = false
+			s.Cluster.Protocol = s.Cluster.Protocol.With("elr", "false")
 			return nil
 		}},
 		{"elr", func(s *Scenario) error {
 			setTopicConfig(s, "unclean.leader.election.enable", "false")
-			s.Cluster.Protocol.EligibleLeaderReplicas = true
+			s.Cluster.Protocol = s.Cluster.Protocol.With("elr", "true")
 			return nil
 		}},
 	}
@@ -62,19 +62,11 @@ type Comparison struct {
 	Results  []*Result
 }
 
-// Compare runs the scenario once per variant, on the identical fault
-// schedule (a nemesis is drawn once, from the scenario's seed).
-func Compare(s Scenario, variants []Variant, opts Options) (*Comparison, error) {
-	s = s.Defaults()
-	if err := s.Validate(); err != nil {
-		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
-	}
-	r := &run{s: s, opts: opts}
-	schedule, err := r.schedule()
-	if err != nil {
-		return nil, err
-	}
-	s.Faults, s.Nemesis = schedule, nil
+// Compare runs the plan's scenario once per variant, on the plan's fault
+// schedule (a nemesis is drawn once, from the scenario's seed): each
+// variant changes the scenario, which is compiled again.
+func Compare(p *Plan, variants []Variant, opts Options) (*Comparison, error) {
+	s := p.explicit()
 	c := &Comparison{Scenario: s}
 	for _, v := range variants {
 		vs := s
@@ -83,14 +75,15 @@ func Compare(s Scenario, variants []Variant, opts Options) (*Comparison, error) 
 		if err := v.Apply(&vs); err != nil {
 			return nil, fmt.Errorf("variant %s: %w", v.Name, err)
 		}
-		if err := vs.Validate(); err != nil {
+		vp, err := Compile(vs)
+		if err != nil {
 			return nil, fmt.Errorf("variant %s: %w", v.Name, err)
 		}
 		vopts := opts
 		if vopts.Replay == "" {
 			vopts.Replay = fmt.Sprintf("kafkasim run %s --seed %d (variant %s)", s.Name, s.Seed, v.Name)
 		}
-		res, err := Run(vs, vopts)
+		res, err := vp.Run(vopts)
 		if err != nil {
 			return nil, fmt.Errorf("variant %s: %w", v.Name, err)
 		}
@@ -98,6 +91,14 @@ func Compare(s Scenario, variants []Variant, opts Options) (*Comparison, error) 
 		c.Results = append(c.Results, res)
 	}
 	return c, nil
+}
+
+// explicit returns the plan's scenario with its schedule made explicit:
+// the nemesis's faults drawn, the nemesis gone.
+func (p *Plan) explicit() Scenario {
+	s := p.Scenario
+	s.Faults, s.Nemesis = slices.Clone(p.Schedule), nil
+	return s
 }
 
 // A Measure is one row of a comparison: a name and, per variant, its value
@@ -175,7 +176,7 @@ func (c *Comparison) Measures() []Measure {
 func (c *Comparison) partitions() []string {
 	var out []string
 	for _, t := range c.Scenario.Cluster.Topics {
-		for p := range t.Partitions {
+		for p := range *t.Partitions {
 			out = append(out, fmt.Sprintf("%s-%d", t.Name, p))
 		}
 	}
@@ -217,7 +218,9 @@ func MatrixAxes() []Axis {
 		{"acks", []string{"1", "all"}, func(s *Scenario, v string) { setProducerConfig(s, "acks", v) }},
 		{"min.insync.replicas", []string{"1", "2"}, func(s *Scenario, v string) { setTopicConfig(s, "min.insync.replicas", v) }},
 		{"unclean.leader.election.enable", []string{"false", "true"}, func(s *Scenario, v string) { setTopicConfig(s, "unclean.leader.election.enable", v) }},
-		{"eligible.leader.replicas", []string{"off", "on"}, func(s *Scenario, v string) { s.Cluster.Protocol.EligibleLeaderReplicas = v == "on" }},
+		{"eligible.leader.replicas", []string{"off", "on"}, func(s *Scenario, v string) {
+			s.Cluster.Protocol = s.Cluster.Protocol.With("elr", fmt.Sprint(v == "on"))
+		}},
 		{"log.flush.interval.messages", []string{"never", "1"}, func(s *Scenario, v string) {
 			s.Cluster.BrokerConfig = maps.Clone(s.Cluster.BrokerConfig)
 			if s.Cluster.BrokerConfig == nil {
@@ -268,20 +271,12 @@ func RestrictAxes(axes []Axis, spec string) ([]Axis, error) {
 	return out, nil
 }
 
-// Matrix runs one seed and schedule across every combination of the axes'
-// values. A combination Kafka refuses is not run: its row says why. replay
-// makes each configuration's replay command from its values.
-func Matrix(s Scenario, axes []Axis, opts Options, replay func(values []string) string) ([]MatrixRow, error) {
-	s = s.Defaults()
-	if err := s.Validate(); err != nil {
-		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
-	}
-	r := &run{s: s, opts: opts}
-	schedule, err := r.schedule()
-	if err != nil {
-		return nil, err
-	}
-	s.Faults, s.Nemesis = schedule, nil
+// Matrix runs the plan's seed and schedule across every combination of
+// the axes' values. A combination Kafka refuses is not run: its row says
+// why. replay makes each configuration's replay command from its values.
+func Matrix(p *Plan, axes []Axis, opts Options, replay func(values []string) string) ([]MatrixRow, error) {
+	s := p.explicit()
+	schedule := p.Schedule
 	var rows []MatrixRow
 	n := 1
 	for _, a := range axes {
@@ -299,7 +294,8 @@ func Matrix(s Scenario, axes []Axis, opts Options, replay func(values []string) 
 			a.Apply(&vs, v)
 			row.Values = append(row.Values, v)
 		}
-		if err := vs.Validate(); err != nil {
+		vp, err := Compile(vs)
+		if err != nil {
 			row.Invalid = err.Error()
 			rows = append(rows, row)
 			continue
@@ -309,7 +305,7 @@ func Matrix(s Scenario, axes []Axis, opts Options, replay func(values []string) 
 		if replay != nil {
 			vopts.Replay = replay(row.Values)
 		}
-		res, err := Run(vs, vopts)
+		res, err := vp.Run(vopts)
 		if err != nil {
 			return nil, fmt.Errorf("configuration %v: %w", row.Values, err)
 		}

@@ -15,7 +15,9 @@ import (
 func TestCleanVersusUnclean(t *testing.T) {
 	s, err := scenarios.Builtin("unclean-election-loss")
 	require.NoError(t, err)
-	c, err := scenarios.Compare(s, scenarios.ElectionVariants(), scenarios.Options{})
+	p, err := scenarios.Compile(s)
+	require.NoError(t, err)
+	c, err := scenarios.Compare(p, scenarios.ElectionVariants(), scenarios.Options{})
 	require.NoError(t, err)
 	require.Equal(t, []string{"clean", "unclean", "elr"}, c.Variants)
 	clean, unclean := c.Results[0], c.Results[1]
@@ -41,7 +43,9 @@ func TestCleanVersusUnclean(t *testing.T) {
 func TestMatrixMarksWhatKafkaRefuses(t *testing.T) {
 	axes := scenarios.MatrixAxes()
 	pick := []scenarios.Axis{axes[0], axes[5]} // acks × enable.idempotence
-	rows, err := scenarios.Matrix(parse(t, small), pick, scenarios.Options{}, nil)
+	p, err := scenarios.Compile(parse(t, small))
+	require.NoError(t, err)
+	rows, err := scenarios.Matrix(p, pick, scenarios.Options{}, nil)
 	require.NoError(t, err)
 	require.Len(t, rows, 4)
 	for _, r := range rows {

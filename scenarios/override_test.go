@@ -21,8 +21,8 @@ func TestOverride(t *testing.T) {
 			assert.Equal(t, "false", s.Cluster.Topics[0].Config["unclean.leader.election.enable"])
 			assert.Equal(t, "1", s.Cluster.Topics[0].Config["min.insync.replicas"], "the rest of the map stays")
 		}},
-		{"cluster.topics.0.partitions=3", func(t *testing.T, s scenarios.Scenario) { assert.Equal(t, 3, s.Cluster.Topics[0].Partitions) }},
-		{"duration=90s", func(t *testing.T, s scenarios.Scenario) { assert.Equal(t, 90*time.Second, time.Duration(s.Duration)) }},
+		{"cluster.topics.0.partitions=3", func(t *testing.T, s scenarios.Scenario) { assert.Equal(t, 3, *s.Cluster.Topics[0].Partitions) }},
+		{"duration=90s", func(t *testing.T, s scenarios.Scenario) { assert.Equal(t, 90*time.Second, time.Duration(*s.Duration)) }},
 		{"workload.producers.0.rate=35.5", func(t *testing.T, s scenarios.Scenario) { assert.Equal(t, 35.5, s.Workload.Producers[0].Rate) }},
 		{"workload.producers.0.config.linger.ms=100", func(t *testing.T, s scenarios.Scenario) {
 			assert.Equal(t, "100", s.Workload.Producers[0].Config["linger.ms"])
@@ -30,7 +30,7 @@ func TestOverride(t *testing.T) {
 		{"cluster.controller_config.unclean.leader.election.enable=true", func(t *testing.T, s scenarios.Scenario) {
 			assert.Equal(t, "true", s.Cluster.ControllerConfig["unclean.leader.election.enable"], "a map the scenario left out is created")
 		}},
-		{"cluster.protocol.truncation=epochs", func(t *testing.T, s scenarios.Scenario) { assert.Equal(t, "epochs", s.Cluster.Protocol.Truncation) }},
+		{"cluster.protocol.truncation=epochs", func(t *testing.T, s scenarios.Scenario) { assert.Equal(t, "epochs", s.Cluster.Protocol["truncation"]) }},
 	} {
 		t.Run(c.set, func(t *testing.T) {
 			got, err := scenarios.Override(s, c.set)

@@ -79,7 +79,7 @@ func TestNoLossWithOneBrokerFaultyAtATime(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		s := base
 		s.Seed = rapid.Uint64Range(1, 1<<32).Draw(rt, "seed")
-		s.Faults = drawSchedule(rt, time.Duration(s.Duration))
+		s.Faults = drawSchedule(rt, time.Duration(*s.Duration))
 		res, err := scenarios.Run(s, scenarios.Options{NoTimeline: true})
 		if err != nil {
 			rt.Fatal(err)
@@ -104,7 +104,7 @@ func TestHarnessFindsKnownLosses(t *testing.T) {
 		{"acks=1 and leader power losses", func(s *scenarios.Scenario) {
 			// Followers trail the leader by a round trip of 40 ms: acks=1
 			// acknowledges what they have not fetched yet.
-			s.Cluster.Network.Latency = fault.Duration(20 * time.Millisecond)
+			s.Cluster.Network.Latency = new(fault.Duration(20 * time.Millisecond))
 			s.Workload.Producers[0].Rate = 200
 			s.Workload.Producers[0].Config = map[string]string{"acks": "1", "enable.idempotence": "false"}
 			s.Faults = fault.Schedule{

@@ -19,7 +19,8 @@ func TestMyConfigLosesNothing(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		s := base
 		s.Seed = rapid.Uint64Range(1, 1<<32).Draw(rt, "seed")
-		s.Duration, s.Workload.ProduceUntil = fault.Duration(20*time.Second), fault.Duration(15*time.Second)
+		d := fault.Duration(20 * time.Second)
+		s.Duration, s.Workload.ProduceUntil = &d, fault.Duration(15*time.Second)
 		s.Faults = fault.Schedule{{At: fault.Duration(5 * time.Second), Kind: fault.Crash,
 			Nodes: []string{rapid.SampledFrom([]string{"b1", "b2", "b3"}).Draw(rt, "node")}}}
 		res, err := scenarios.Run(s, scenarios.Options{NoTimeline: true})

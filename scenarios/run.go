@@ -214,6 +214,7 @@ func (t *tee) Truncated(tp model.TopicPartition, broker int32, from, to int64, r
 // run is one run under way.
 type run struct {
 	s       Scenario
+	plan    *Plan
 	opts    Options
 	sim     *sim.Sim
 	net     *network.Network
@@ -228,14 +229,22 @@ type run struct {
 	clients []*sim.Node
 }
 
-// Run runs a scenario and checks it. The error is for a run that could not
-// be set up (a bad scenario, a cluster that never became ready); problems
-// the run finds are in the Result.
+// Run compiles a scenario and runs its plan (Plan.Run). The error is for a
+// scenario that does not compile or a run that could not be set up;
+// problems the run finds are in the Result.
 func Run(s Scenario, opts Options) (*Result, error) {
-	s = s.Defaults()
-	if err := s.Validate(); err != nil {
+	p, err := Compile(s)
+	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", s.Name, err)
 	}
+	return p.Run(opts)
+}
+
+// Run runs the plan and checks it. The error is for a run that could not
+// be set up (a cluster that never became ready); problems the run finds
+// are in the Result.
+func (p *Plan) Run(opts Options) (*Result, error) {
+	s := p.Scenario
 	if opts.Replay == "" {
 		opts.Replay = fmt.Sprintf("kafkasim run %s --seed %d", s.Name, s.Seed)
 	}
@@ -245,11 +254,8 @@ func Run(s Scenario, opts Options) (*Result, error) {
 	if opts.MaxHistoryOps <= 0 {
 		opts.MaxHistoryOps = MaxHistoryOps
 	}
-	r := &run{s: s, opts: opts}
-	schedule, err := r.schedule()
-	if err != nil {
-		return nil, err
-	}
+	r := &run{s: s, plan: p, opts: opts}
+	schedule := p.Schedule
 	if err := r.build(); err != nil {
 		return nil, fmt.Errorf("scenario %s (seed %d): %w", s.Name, s.Seed, err)
 	}
@@ -265,7 +271,7 @@ func Run(s Scenario, opts Options) (*Result, error) {
 			fault.Apply(r.cl, f)
 		})
 	}
-	err = r.runUntil(time.Duration(s.Duration))
+	err := r.runUntil(time.Duration(*s.Duration))
 	if err == nil {
 		err = r.finalPhase()
 	}
@@ -299,39 +305,23 @@ func (r *run) runUntil(t time.Duration) error {
 	return r.sim.RunUntil(min(t, r.sim.Now()))
 }
 
-// schedule draws the nemesis's faults and merges them with the scenario's.
-func (r *run) schedule() (fault.Schedule, error) {
-	all := slices.Clone(r.s.Faults)
-	if n := r.s.Nemesis; n != nil {
-		drawn, err := n.knobs(r.s).Generate(sim.NewRand(r.s.Seed, "nemesis"))
-		if err != nil {
-			return nil, fmt.Errorf("scenario %s: nemesis: %w", r.s.Name, err)
-		}
-		all = append(all, drawn...)
-	}
-	return all.Sorted(), nil
-}
-
 // build creates the simulation, the network and the cluster.
 func (r *run) build() error {
-	s := r.s
-	r.sim = sim.New(sim.Config{Seed: s.Seed, Writeback: time.Duration(s.Cluster.OSWriteback), Replay: r.opts.Replay})
+	s, p := r.s, r.plan
+	r.sim = sim.New(sim.Config{Seed: s.Seed, Writeback: p.Config.OSWriteback, Replay: r.opts.Replay})
 	if r.opts.Trace != nil {
 		r.sim.Trace().SetSink(r.opts.Trace)
 	}
-	net, err := network.New(r.sim, networkSpec(s.Cluster.Network))
+	net, err := network.New(r.sim, p.Network)
 	if err != nil {
 		return err
 	}
 	r.net = net
 	run := checker.Run{Seed: s.Seed, Replay: r.opts.Replay}
 	r.inv = checker.NewInvariants(checker.InvariantConfig{Run: run, Continue: s.Checks.ContinueAfterInvariant})
-	r.watch = checker.NewWatch(minISRFunc(s))
+	r.watch = checker.NewWatch(minISRFunc(p.Config))
 	r.obs = &tee{inv: r.inv, watch: r.watch, count: map[string]int64{}, byTP: map[string]int64{}}
-	cfg, err := clusterConfig(s)
-	if err != nil {
-		return err
-	}
+	cfg := p.Cluster
 	cfg.Observer = r.obs
 	cl, err := cluster.New(r.sim, net, cfg)
 	if err != nil {
@@ -348,71 +338,10 @@ func (r *run) build() error {
 			r.watch.PowerLost(id)
 		}
 	})
-	header := model.Header{Seed: s.Seed, Replay: r.opts.Replay, Scenario: s.Name, Config: headerConfig(s)}
+	config := p.Config
+	header := model.Header{Seed: s.Seed, Replay: r.opts.Replay, Scenario: s.Name, Config: maps.Clone(p.Header), Run: &config}
 	r.rec = model.NewRecorder(header)
 	return nil
-}
-
-// clusterConfig turns the scenario's cluster section into the harness's
-// configuration.
-func clusterConfig(s Scenario) (cluster.Config, error) {
-	cfg := cluster.DefaultConfig()
-	cfg.Brokers, cfg.Controllers = s.Cluster.Brokers, s.Cluster.Controllers
-	var errs []error
-	for _, props := range []map[string]string{s.Cluster.BrokerConfig, s.Cluster.ControllerConfig} {
-		for _, k := range slices.Sorted(maps.Keys(props)) {
-			if err := cfg.Set(k, props[k]); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	p := s.Cluster.Protocol
-	switches := [][2]string{}
-	if p.Truncation != "" {
-		switches = append(switches, [2]string{"truncation", p.Truncation})
-	}
-	if p.EligibleLeaderReplicas {
-		switches = append(switches, [2]string{"elr", "true"})
-	}
-	if p.NoBrokerEpochCheck {
-		switches = append(switches, [2]string{"isr-broker-epoch-check", "false"})
-	}
-	if p.LegacyHighWatermark {
-		switches = append(switches, [2]string{"legacy-high-watermark", "true"})
-	}
-	if p.LegacyProducerChecks {
-		switches = append(switches, [2]string{"legacy-producer-checks", "true"})
-	}
-	if p.NoPreVote {
-		switches = append(switches, [2]string{"pre-vote", "false"})
-	}
-	for _, sw := range switches {
-		if err := cfg.SetSwitch(sw[0], sw[1]); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return cfg, err
-	}
-	return cfg, cfg.Validate()
-}
-
-// headerConfig is the configuration the checkers need to judge the history.
-func headerConfig(s Scenario) map[string]string {
-	out := map[string]string{}
-	maps.Copy(out, s.Cluster.BrokerConfig)
-	for _, t := range s.Cluster.Topics {
-		for k, v := range t.Config {
-			out[t.Name+"."+k] = v
-		}
-	}
-	if s.Cluster.Protocol.Truncation != "" {
-		out["kafkasim.truncation"] = s.Cluster.Protocol.Truncation
-	}
-	if s.Cluster.Protocol.EligibleLeaderReplicas {
-		out["eligible.leader.replicas.version"] = "1"
-	}
-	return out
 }
 
 // setup starts the cluster and creates the topics, then starts watching it.
@@ -441,7 +370,7 @@ func (r *run) setup() error {
 		return fmt.Errorf("the cluster did not become ready: %w", err)
 	}
 	for _, t := range r.s.Cluster.Topics {
-		err := r.cl.CreateTopic(cluster.Topic{Name: t.Name, Partitions: t.Partitions, ReplicationFactor: t.ReplicationFactor, Configs: t.Config}, setupLimit)
+		err := r.cl.CreateTopic(cluster.Topic{Name: t.Name, Partitions: *t.Partitions, ReplicationFactor: *t.ReplicationFactor, Configs: t.Config}, setupLimit)
 		if err != nil {
 			return fmt.Errorf("create topic %s: %w", t.Name, err)
 		}
@@ -493,7 +422,7 @@ func (r *run) markRebalancesDuringPartitions(schedule fault.Schedule, h *model.H
 		}
 	}
 	if open >= 0 {
-		spans = append(spans, span{open, time.Duration(r.s.Duration)})
+		spans = append(spans, span{open, time.Duration(*r.s.Duration)})
 	}
 	for _, op := range h.Ops {
 		if op.Kind != model.KindRebalance {
@@ -511,47 +440,22 @@ func (r *run) markRebalancesDuringPartitions(schedule fault.Schedule, h *model.H
 func (r *run) startClients() {
 	env := client.Env{Net: r.net, Dir: r.cl.Directory(), Bootstrap: r.cl.BrokerIDs(), Recorder: r.rec}
 	names := r.s.ProducerNames()
-	i := 0
-	for _, p := range r.s.Workload.Producers {
-		for range p.Count {
-			d, err := client.NewProducerDriver(env, client.ProducerWorkload{Topic: p.Topic, Rate: p.Rate, Keys: p.Keys,
-				Until: time.Duration(r.s.Workload.ProduceUntil), Properties: p.Config})
-			if err != nil {
-				panic(fmt.Sprintf("scenario %s: producer driver: %v (Validate should have refused it)", r.s.Name, err))
-			}
-			r.prods = append(r.prods, d)
-			r.addClient(names[i], d.Boot)
-			i++
+	for i, w := range r.plan.Producers {
+		d, err := client.NewProducerDriver(env, w)
+		if err != nil {
+			panic(fmt.Sprintf("scenario %s: producer driver: %v (Compile should have refused it)", r.s.Name, err))
 		}
+		r.prods = append(r.prods, d)
+		r.addClient(names[i], d.Boot)
 	}
 	names = r.s.ConsumerNames()
-	i = 0
-	for _, c := range r.s.Workload.Consumers {
-		for range c.Count {
-			props := maps.Clone(c.Config)
-			if props == nil {
-				props = map[string]string{}
-			}
-			w := client.ConsumerWorkload{Topics: c.Topics, Properties: props}
-			if c.Group != "" {
-				props["group.id"] = c.Group
-			} else {
-				w.Assign = true
-				if _, set := props["enable.auto.commit"]; !set {
-					props["enable.auto.commit"] = "false"
-				}
-			}
-			if _, set := props["auto.offset.reset"]; !set {
-				props["auto.offset.reset"] = "earliest"
-			}
-			d, err := client.NewConsumerDriver(env, w)
-			if err != nil {
-				panic(fmt.Sprintf("scenario %s: consumer driver: %v (Validate should have refused it)", r.s.Name, err))
-			}
-			r.cons = append(r.cons, d)
-			r.addClient(names[i], d.Boot)
-			i++
+	for i, w := range r.plan.Consumers {
+		d, err := client.NewConsumerDriver(env, w)
+		if err != nil {
+			panic(fmt.Sprintf("scenario %s: consumer driver: %v (Compile should have refused it)", r.s.Name, err))
 		}
+		r.cons = append(r.cons, d)
+		r.addClient(names[i], d.Boot)
 	}
 }
 
@@ -667,6 +571,6 @@ func (r *run) finish(res *Result) (*Result, error) {
 	res.End = end
 	res.Marks = r.sim.Marks()
 	res.Timeline = r.tl.Timeline()
-	res.Verdict = verdictOf(res, r.watch, r.inv.Findings())
+	res.Verdict = verdictOf(res, r.plan, r.watch, r.inv.Findings())
 	return res, nil
 }

@@ -181,7 +181,7 @@ func TestPartitionGroupsTakeSelectors(t *testing.T) {
 // replica served as the leader the controller named: an oracle for the
 // watch the verdict uses, which runs in every mode without the timeline.
 func timelineOffline(res *scenarios.Result, tp string) time.Duration {
-	to := min(time.Duration(res.Scenario.Duration), res.End)
+	to := min(time.Duration(*res.Scenario.Duration), res.End)
 	var total time.Duration
 	for _, p := range res.Timeline.Partitions {
 		if p.TP.String() != tp {

@@ -93,11 +93,11 @@ func shrinkDuration(base *Scenario, try func(Scenario) bool) bool {
 	for _, f := range base.Faults {
 		last = max(last, f.Time())
 	}
-	lo, hi := last+time.Second, time.Duration(base.Duration)
+	lo, hi := last+time.Second, time.Duration(*base.Duration)
 	for hi-lo > time.Second {
 		mid := (lo + hi) / 2
 		c := *base
-		c.Duration = fault.Duration(mid)
+		c.Duration = new(fault.Duration(mid))
 		c.Workload.ProduceUntil = fault.Duration(min(time.Duration(base.Workload.ProduceUntil), mid))
 		if try(c) {
 			hi = mid
@@ -108,19 +108,19 @@ func shrinkDuration(base *Scenario, try func(Scenario) bool) bool {
 	// A margin past the shortest failing length keeps the minimal run from
 	// hanging on a hair: a small change of timing should not make a
 	// checked-in regression script pass by accident.
-	if with := min(hi+shrinkMargin, time.Duration(base.Duration)); with > hi {
+	if with := min(hi+shrinkMargin, time.Duration(*base.Duration)); with > hi {
 		c := *base
-		c.Duration = fault.Duration(with)
+		c.Duration = new(fault.Duration(with))
 		c.Workload.ProduceUntil = fault.Duration(min(time.Duration(base.Workload.ProduceUntil), with))
 		if try(c) {
 			hi = with
 		}
 	}
-	if time.Duration(base.Duration) == hi {
+	if time.Duration(*base.Duration) == hi {
 		return false
 	}
 	base.Workload.ProduceUntil = fault.Duration(min(time.Duration(base.Workload.ProduceUntil), hi))
-	base.Duration = fault.Duration(hi)
+	base.Duration = new(fault.Duration(hi))
 	return true
 }
 

@@ -19,7 +19,7 @@ func TestShrinkKeepsTheFinding(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 5, sh.From)
 	assert.Less(t, len(sh.Scenario.Faults), sh.From, "some fault was not needed: %s", sh.Scenario.Faults)
-	assert.LessOrEqual(t, sh.Scenario.Duration, s.Duration)
+	assert.LessOrEqual(t, *sh.Scenario.Duration, *s.Duration)
 	ok, _ := sh.Result.Expected()
 	assert.True(t, ok, "the minimal run still shows the loss: %s", sh.Result.Summary())
 	// 1-minimal: dropping any one remaining fault loses the finding.

@@ -2,17 +2,18 @@ package scenarios
 
 import (
 	"fmt"
+	"maps"
 	"slices"
-	"strconv"
 	"time"
 
+	"github.com/kafkasim/kafkasim/broker/cluster"
 	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/model"
 )
 
 // verdictOf computes a finished run's verdict: the one place a run's answer
 // is made.
-func verdictOf(res *Result, watch *checker.Watch, live []checker.Finding) *checker.Verdict {
+func verdictOf(res *Result, p *Plan, watch *checker.Watch, live []checker.Finding) *checker.Verdict {
 	s := res.Scenario
 	var lastFault time.Duration
 	for _, f := range res.Schedule {
@@ -30,9 +31,9 @@ func verdictOf(res *Result, watch *checker.Watch, live []checker.Finding) *check
 		Stopped:        stopped,
 		Watch:          watch,
 		From:           res.Ready,
-		To:             min(time.Duration(s.Duration), res.End),
+		To:             min(time.Duration(*s.Duration), res.End),
 		LastFault:      lastFault,
-		Settings:       settingsOf(s),
+		Settings:       settingsOf(p.Config, s.Cluster.Protocol),
 		UserPartitions: userPartitions(s),
 		History:        res.History,
 		ReplayUntilStep: func(step uint64) string {
@@ -45,91 +46,44 @@ func verdictOf(res *Result, watch *checker.Watch, live []checker.Finding) *check
 func userPartitions(s Scenario) []model.TopicPartition {
 	var out []model.TopicPartition
 	for _, t := range s.Cluster.Topics {
-		for p := range t.Partitions {
+		for p := range *t.Partitions {
 			out = append(out, model.TopicPartition{Topic: t.Name, Partition: int32(p)})
 		}
 	}
 	return out
 }
 
-// settingsOf reads what decides what the scenario's topics can lose.
-func settingsOf(s Scenario) checker.Settings {
-	set := checker.Settings{Topics: map[string]checker.TopicSettings{}}
-	cluster := checker.TopicSettings{MinInsyncReplicas: 1}
-	if v, err := strconv.Atoi(s.Cluster.BrokerConfig["min.insync.replicas"]); err == nil {
-		cluster.MinInsyncReplicas = v
+// settingsOf reads, from the run's typed configuration, what decides what
+// the scenario's topics can lose.
+func settingsOf(rc model.RunConfig, p Protocol) checker.Settings {
+	set := checker.Settings{Topics: map[string]checker.TopicSettings{},
+		Fsync: rc.FlushIntervalMessages > 0 || rc.FlushInterval > 0}
+	for _, t := range rc.Topics {
+		set.Topics[t.Name] = checker.TopicSettings{MinInsyncReplicas: t.MinInsyncReplicas, Unclean: t.UncleanLeaderElection}
 	}
-	if v, err := strconv.Atoi(s.Cluster.ControllerConfig["min.insync.replicas"]); err == nil {
-		cluster.MinInsyncReplicas = v
-	}
-	cluster.Unclean = s.Cluster.ControllerConfig["unclean.leader.election.enable"] == "true"
-	for _, t := range s.Cluster.Topics {
-		ts := cluster
-		if v, err := strconv.Atoi(t.Config["min.insync.replicas"]); err == nil {
-			ts.MinInsyncReplicas = v
-		}
-		if v, ok := t.Config["unclean.leader.election.enable"]; ok {
-			ts.Unclean = v == "true"
-		}
-		ts.MinInsyncReplicas = min(ts.MinInsyncReplicas, t.ReplicationFactor)
-		set.Topics[t.Name] = ts
-	}
-	for _, k := range []string{"log.flush.interval.messages", "log.flush.interval.ms"} {
-		if v, err := strconv.ParseInt(s.Cluster.BrokerConfig[k], 10, 64); err == nil && v > 0 {
-			set.Fsync = true
-		}
-	}
-	set.Variants = lossVariants(s)
+	set.Variants = lossVariants(p)
 	return set
 }
 
-// VariantNames names the historical protocol variants a scenario chose, and
-// ELR when on (empty: current Kafka's defaults).
-func VariantNames(s Scenario) []string {
+// lossVariants names the historical protocol variants a run chose: the
+// switches set away from current Kafka's default that undo a KIP or a fix.
+func lossVariants(p Protocol) []string {
 	var out []string
-	p := s.Cluster.Protocol
-	if p.EligibleLeaderReplicas {
-		out = append(out, "eligible leader replicas (KIP-966)")
-	}
-	if p.NoPreVote {
-		out = append(out, "no KRaft pre-vote (before KIP-996)")
-	}
-	return append(out, lossVariants(s)...)
-}
-
-// lossVariants names the variants that bring back a way to lose data.
-func lossVariants(s Scenario) []string {
-	var set struct{ Variants []string }
-	p := s.Cluster.Protocol
-	if p.Truncation != "" && p.Truncation != "fetch" {
-		set.Variants = append(set.Variants, "truncation="+p.Truncation)
-	}
-	if p.NoBrokerEpochCheck {
-		set.Variants = append(set.Variants, "no KIP-903 broker epoch check")
-	}
-	if p.LegacyHighWatermark {
-		set.Variants = append(set.Variants, "legacy high-water mark (before KAFKA-15583)")
-	}
-	if p.LegacyProducerChecks {
-		set.Variants = append(set.Variants, "legacy producer checks")
-	}
-	return set.Variants
-}
-
-// minISRFunc gives a partition's effective min.insync.replicas (the topic's,
-// else the cluster's, at most its replica count), for the watch's
-// under-min-ISR time. Internal topics use the cluster default.
-func minISRFunc(s Scenario) func(tp model.TopicPartition, replicas int) int {
-	set := settingsOf(s)
-	def := 1
-	if v, err := strconv.Atoi(s.Cluster.BrokerConfig["min.insync.replicas"]); err == nil {
-		def = v
-	}
-	return func(tp model.TopicPartition, replicas int) int {
-		n := def
-		if ts, ok := set.Topics[tp.Topic]; ok {
-			n = ts.MinInsyncReplicas
+	for _, name := range slices.Sorted(maps.Keys(p)) {
+		v, ok := cluster.VariantByName(name)
+		if ok && v.Undoes != "" && p[name] != v.Default {
+			out = append(out, name+"="+p[name])
 		}
+	}
+	return out
+}
+
+// minISRFunc gives a partition's effective min.insync.replicas (its
+// topic's, else the cluster default, at most its replica count), for the
+// watch's time below min ISR.
+func minISRFunc(rc model.RunConfig) func(tp model.TopicPartition, replicas int) int {
+	return func(tp model.TopicPartition, replicas int) int {
+		n := rc.Topic(tp.Topic).MinInsyncReplicas
 		return max(1, min(n, replicas))
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math"
 	"time"
+
+	"github.com/kafkasim/kafkasim/broker/props"
 )
 
 // AdminConfig configures an admin client, with the names and defaults of
@@ -34,27 +36,27 @@ func DefaultAdminConfig() AdminConfig {
 		Retries: math.MaxInt32, RetryBackoff: 100 * time.Millisecond, RetryBackoffMax: time.Second, MetadataMaxAge: 5 * time.Minute}
 }
 
-var adminKeys = []string{"client.id", "default.api.timeout.ms", "metadata.max.age.ms", "request.timeout.ms", "retries",
-	"retry.backoff.max.ms", "retry.backoff.ms"}
+// AdminSetters binds the admin client properties (props.Admin) to an
+// AdminConfig's fields.
+var AdminSetters = props.Bind(props.Admin,
+	props.Text("client.id", func(c *AdminConfig) *string { return &c.ClientID }),
+	props.Dur("request.timeout.ms", func(c *AdminConfig) *time.Duration { return &c.RequestTimeout }),
+	props.Dur("default.api.timeout.ms", func(c *AdminConfig) *time.Duration { return &c.DefaultAPITimeout }),
+	props.Num("retries", func(c *AdminConfig) *int { return &c.Retries }),
+	props.Dur("retry.backoff.ms", func(c *AdminConfig) *time.Duration { return &c.RetryBackoff }),
+	props.Dur("retry.backoff.max.ms", func(c *AdminConfig) *time.Duration { return &c.RetryBackoffMax }),
+	props.Dur("metadata.max.age.ms", func(c *AdminConfig) *time.Duration { return &c.MetadataMaxAge }),
+)
 
 // ParseAdminConfig reads admin client properties as Kafka's
 // AdminClientConfig does: defaults for what is not given and
 // ConfigException-style errors for what is invalid or unknown.
 func ParseAdminConfig(m map[string]string) (AdminConfig, error) {
 	c := DefaultAdminConfig()
-	p := newProps(m)
-	p.str("client.id", &c.ClientID)
-	p.ms("request.timeout.ms", 0, &c.RequestTimeout)
-	p.ms("default.api.timeout.ms", 0, &c.DefaultAPITimeout)
-	p.int("retries", 0, math.MaxInt32, &c.Retries)
-	p.ms("retry.backoff.ms", 0, &c.RetryBackoff)
-	p.ms("retry.backoff.max.ms", 0, &c.RetryBackoffMax)
-	p.ms("metadata.max.age.ms", 0, &c.MetadataMaxAge)
-	p.unknown("admin", adminKeys)
-	if len(p.errs) > 0 {
-		return c, errors.Join(p.errs...)
+	if err := AdminSetters.Apply(&c, m); err != nil {
+		return c, err
 	}
-	if !p.set("default.api.timeout.ms") && c.DefaultAPITimeout < c.RequestTimeout {
+	if _, set := m["default.api.timeout.ms"]; !set && c.DefaultAPITimeout < c.RequestTimeout {
 		// Left at its default, the operation timeout grows to the request
 		// timeout, as Kafka's admin client does.
 		c.DefaultAPITimeout = c.RequestTimeout
@@ -68,24 +70,13 @@ func (c AdminConfig) Validate() error {
 	if c.ClientID == "" {
 		errs = append(errs, badConfig("client.id", `""`, "an admin client in a simulation needs a client id to name it in the history"))
 	}
-	for _, v := range []struct {
-		name string
-		d    time.Duration
-	}{{"request.timeout.ms", c.RequestTimeout}, {"default.api.timeout.ms", c.DefaultAPITimeout}, {"retry.backoff.ms", c.RetryBackoff},
-		{"retry.backoff.max.ms", c.RetryBackoffMax}, {"metadata.max.age.ms", c.MetadataMaxAge}} {
-		if v.d < 0 {
-			errs = append(errs, badConfig(v.name, v.d.Milliseconds(), "Value must be at least 0"))
-		}
-	}
+	errs = append(errs, AdminSetters.Validate(&c))
 	if c.RequestTimeout <= 0 {
-		errs = append(errs, badConfig("request.timeout.ms", c.RequestTimeout.Milliseconds(), "Value must be at least 1"))
+		errs = append(errs, badConfig("request.timeout.ms", c.RequestTimeout.Milliseconds(), "value must be at least 1"))
 	}
 	if c.DefaultAPITimeout < c.RequestTimeout {
 		errs = append(errs, badConfig("default.api.timeout.ms", c.DefaultAPITimeout.Milliseconds(),
 			"an operation's timeout may not be shorter than one request's: give at least request.timeout.ms (%d)", c.RequestTimeout.Milliseconds()))
-	}
-	if c.Retries < 0 {
-		errs = append(errs, badConfig("retries", c.Retries, "Value must be at least 0"))
 	}
 	return errors.Join(errs...)
 }

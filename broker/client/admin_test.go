@@ -45,11 +45,11 @@ func TestAdminConfig(t *testing.T) {
 		want  string
 	}{
 		{map[string]string{"request.timeout.ms": "90000", "default.api.timeout.ms": "60000"},
-			"Invalid value 60000 for configuration default.api.timeout.ms: an operation's timeout may not be shorter than one request's: give at least request.timeout.ms (90000)"},
-		{map[string]string{"retries": "-1"}, "Invalid value -1 for configuration retries: Value must be at least 0"},
-		{map[string]string{"retry.backoff.ms": "soon"}, "Invalid value soon for configuration retry.backoff.ms: Expected value to be a number."},
-		{map[string]string{"request.timeout.ms": "0"}, "Invalid value 0 for configuration request.timeout.ms: Value must be at least 1"},
-		{map[string]string{"bootstrap.server": "b1"}, `unknown admin configuration "bootstrap.server": kafkasim's admin accepts client.id`},
+			"invalid value 60000 for configuration default.api.timeout.ms: an operation's timeout may not be shorter than one request's: give at least request.timeout.ms (90000)"},
+		{map[string]string{"retries": "-1"}, "invalid value -1 for configuration retries: value must be at least 0"},
+		{map[string]string{"retry.backoff.ms": "soon"}, "invalid value soon for configuration retry.backoff.ms: expected a whole number from 0 to 9223372036854"},
+		{map[string]string{"request.timeout.ms": "0"}, "invalid value 0 for configuration request.timeout.ms: value must be at least 1"},
+		{map[string]string{"bootstrap.server": "b1"}, `unknown configuration "bootstrap.server": kafkasim's admin configurations are client.id`},
 	} {
 		_, err := client.ParseAdminConfig(tc.props)
 		assert.ErrorContains(t, err, tc.want, "%v", tc.props)

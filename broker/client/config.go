@@ -2,119 +2,16 @@ package client
 
 import (
 	"errors"
-	"fmt"
-	"maps"
 	"math"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kafkasim/kafkasim/broker/group"
+	"github.com/kafkasim/kafkasim/broker/props"
 	"github.com/kafkasim/kafkasim/model"
 )
 
-// A ConfigError is an invalid client setting, worded as Kafka's
-// ConfigException: the config's name, the value and what is accepted.
-type ConfigError struct {
-	Name  string
-	Value string
-	Msg   string
-}
-
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("Invalid value %s for configuration %s: %s", e.Value, e.Name, e.Msg)
-}
-
 func badConfig(name string, v any, format string, args ...any) error {
-	return &ConfigError{Name: name, Value: fmt.Sprint(v), Msg: fmt.Sprintf(format, args...)}
-}
-
-// props reads Kafka-style properties, remembering which were given.
-type props struct {
-	m    map[string]string
-	errs []error
-	used map[string]bool
-}
-
-func newProps(m map[string]string) *props { return &props{m: m, used: make(map[string]bool)} }
-
-func (p *props) set(name string) bool { _, ok := p.m[name]; return ok }
-
-func (p *props) str(name string, dst *string) {
-	if v, ok := p.m[name]; ok {
-		p.used[name] = true
-		*dst = strings.TrimSpace(v)
-	}
-}
-
-func (p *props) long(name string, min, max int64, dst *int64) {
-	v, ok := p.m[name]
-	if !ok {
-		return
-	}
-	p.used[name] = true
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	switch {
-	case err != nil:
-		p.errs = append(p.errs, badConfig(name, v, "Expected value to be a number."))
-	case n < min:
-		p.errs = append(p.errs, badConfig(name, v, "Value must be at least %d", min))
-	case n > max:
-		p.errs = append(p.errs, badConfig(name, v, "Value must be no more than %d", max))
-	default:
-		*dst = n
-	}
-}
-
-func (p *props) int(name string, min, max int64, dst *int) {
-	n := int64(*dst)
-	p.long(name, min, max, &n)
-	*dst = int(n)
-}
-
-func (p *props) ms(name string, min int64, dst *time.Duration) {
-	n := dst.Milliseconds()
-	p.long(name, min, math.MaxInt64/int64(time.Millisecond), &n)
-	*dst = time.Duration(n) * time.Millisecond
-}
-
-func (p *props) bool(name string, dst *bool) {
-	v, ok := p.m[name]
-	if !ok {
-		return
-	}
-	p.used[name] = true
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true":
-		*dst = true
-	case "false":
-		*dst = false
-	default:
-		p.errs = append(p.errs, badConfig(name, v, "Expected value to be either true or false"))
-	}
-}
-
-func (p *props) oneOf(name string, accepted []string, dst *string) {
-	v, ok := p.m[name]
-	if !ok {
-		return
-	}
-	p.used[name] = true
-	v = strings.TrimSpace(v)
-	if !slices.Contains(accepted, v) {
-		p.errs = append(p.errs, badConfig(name, v, "String must be one of: %s", strings.Join(accepted, ", ")))
-		return
-	}
-	*dst = v
-}
-
-func (p *props) unknown(kind string, known []string) {
-	for _, k := range slices.Sorted(maps.Keys(p.m)) {
-		if !p.used[k] && !slices.Contains(known, k) {
-			p.errs = append(p.errs, fmt.Errorf("unknown %s configuration %q: kafkasim's %s accepts %s", kind, k, kind, strings.Join(known, ", ")))
-		}
-	}
+	return props.Invalid(name, v, format, args...)
 }
 
 // Partitioner names accepted by partitioner.class.
@@ -181,10 +78,27 @@ func DefaultProducerConfig() ProducerConfig {
 	}
 }
 
-var producerKeys = []string{"acks", "batch.size", "client.id", "delivery.timeout.ms", "enable.idempotence", "linger.ms",
-	"max.block.ms", "max.in.flight.requests.per.connection", "max.request.size", "metadata.max.age.ms",
-	"partitioner.adaptive.partitioning.enable", "partitioner.class", "partitioner.ignore.keys", "request.timeout.ms",
-	"retries", "retry.backoff.max.ms", "retry.backoff.ms"}
+// ProducerSetters binds the producer properties (props.Producer) to a
+// ProducerConfig's fields.
+var ProducerSetters = props.Bind(props.Producer,
+	props.Text("client.id", func(c *ProducerConfig) *string { return &c.ClientID }),
+	props.Func("acks", func(c *ProducerConfig, v props.Value) { c.Acks, _ = model.ParseAcks(v.String()) }),
+	props.Flag("enable.idempotence", func(c *ProducerConfig) *bool { return &c.EnableIdempotence }),
+	props.Num("batch.size", func(c *ProducerConfig) *int { return &c.BatchSize }),
+	props.Dur("linger.ms", func(c *ProducerConfig) *time.Duration { return &c.Linger }),
+	props.Num("max.in.flight.requests.per.connection", func(c *ProducerConfig) *int { return &c.MaxInFlight }),
+	props.Num("retries", func(c *ProducerConfig) *int { return &c.Retries }),
+	props.Dur("retry.backoff.ms", func(c *ProducerConfig) *time.Duration { return &c.RetryBackoff }),
+	props.Dur("retry.backoff.max.ms", func(c *ProducerConfig) *time.Duration { return &c.RetryBackoffMax }),
+	props.Dur("request.timeout.ms", func(c *ProducerConfig) *time.Duration { return &c.RequestTimeout }),
+	props.Dur("delivery.timeout.ms", func(c *ProducerConfig) *time.Duration { return &c.DeliveryTimeout }),
+	props.Dur("max.block.ms", func(c *ProducerConfig) *time.Duration { return &c.MaxBlock }),
+	props.Dur("metadata.max.age.ms", func(c *ProducerConfig) *time.Duration { return &c.MetadataMaxAge }),
+	props.Num("max.request.size", func(c *ProducerConfig) *int { return &c.MaxRequestSize }),
+	props.Text("partitioner.class", func(c *ProducerConfig) *string { return &c.Partitioner }),
+	props.Flag("partitioner.ignore.keys", func(c *ProducerConfig) *bool { return &c.PartitionerIgnoreKeys }),
+	props.Flag("partitioner.adaptive.partitioning.enable", func(c *ProducerConfig) *bool { return &c.AdaptivePartitioning }),
+)
 
 // ParseProducerConfig reads producer properties as Kafka's ProducerConfig
 // does: defaults for what is not given, ConfigException-style errors for
@@ -193,39 +107,14 @@ var producerKeys = []string{"acks", "batch.size", "client.id", "delivery.timeout
 // at its default, conflicting settings turn it off.
 func ParseProducerConfig(m map[string]string) (ProducerConfig, error) {
 	c := DefaultProducerConfig()
-	p := newProps(m)
-	p.str("client.id", &c.ClientID)
-	if v, ok := m["acks"]; ok {
-		p.used["acks"] = true
-		a, err := model.ParseAcks(strings.TrimSpace(v))
-		if err != nil {
-			p.errs = append(p.errs, badConfig("acks", v, "String must be one of: all, -1, 0, 1"))
-		}
-		c.Acks = a
+	if err := ProducerSetters.Apply(&c, m); err != nil {
+		return c, err
 	}
-	p.bool("enable.idempotence", &c.EnableIdempotence)
-	p.int("batch.size", 0, math.MaxInt32, &c.BatchSize)
-	p.ms("linger.ms", 0, &c.Linger)
-	p.int("max.in.flight.requests.per.connection", 1, math.MaxInt32, &c.MaxInFlight)
-	p.int("retries", 0, math.MaxInt32, &c.Retries)
-	p.ms("retry.backoff.ms", 0, &c.RetryBackoff)
-	p.ms("retry.backoff.max.ms", 0, &c.RetryBackoffMax)
-	p.ms("request.timeout.ms", 0, &c.RequestTimeout)
-	p.ms("delivery.timeout.ms", 0, &c.DeliveryTimeout)
-	p.ms("max.block.ms", 0, &c.MaxBlock)
-	p.ms("metadata.max.age.ms", 0, &c.MetadataMaxAge)
-	p.int("max.request.size", 0, math.MaxInt32, &c.MaxRequestSize)
-	p.oneOf("partitioner.class", []string{BuiltInPartitioner, RoundRobinPartitioner}, &c.Partitioner)
-	p.bool("partitioner.ignore.keys", &c.PartitionerIgnoreKeys)
-	p.bool("partitioner.adaptive.partitioning.enable", &c.AdaptivePartitioning)
-	p.unknown("producer", producerKeys)
-	if len(p.errs) > 0 {
-		return c, errors.Join(p.errs...)
-	}
-	if !p.set("enable.idempotence") && (c.Acks != model.AcksAll || c.Retries == 0 || c.MaxInFlight > 5) {
+	_, idempotence := m["enable.idempotence"]
+	if !idempotence && (c.Acks != model.AcksAll || c.Retries == 0 || c.MaxInFlight > 5) {
 		c.EnableIdempotence = false
 	}
-	if !p.set("delivery.timeout.ms") && c.DeliveryTimeout < c.Linger+c.RequestTimeout {
+	if _, set := m["delivery.timeout.ms"]; !set && c.DeliveryTimeout < c.Linger+c.RequestTimeout {
 		// Kafka overrides a default delivery timeout that is too short.
 		c.DeliveryTimeout = c.Linger + c.RequestTimeout
 	}
@@ -240,29 +129,9 @@ func (c ProducerConfig) Validate() error {
 		errs = append(errs, badConfig("client.id", `""`, "a producer in a simulation needs a client id to name it in the history"))
 	}
 	if c.Acks != model.AcksAll && c.Acks != model.AcksLeader && c.Acks != model.AcksNone {
-		errs = append(errs, badConfig("acks", c.Acks, "String must be one of: all, -1, 0, 1"))
+		errs = append(errs, badConfig("acks", c.Acks, "expected one of all, -1, 0, 1"))
 	}
-	for _, v := range []struct {
-		name string
-		d    time.Duration
-	}{{"linger.ms", c.Linger}, {"retry.backoff.ms", c.RetryBackoff}, {"retry.backoff.max.ms", c.RetryBackoffMax},
-		{"request.timeout.ms", c.RequestTimeout}, {"delivery.timeout.ms", c.DeliveryTimeout}, {"max.block.ms", c.MaxBlock}, {"metadata.max.age.ms", c.MetadataMaxAge}} {
-		if v.d < 0 {
-			errs = append(errs, badConfig(v.name, v.d.Milliseconds(), "Value must be at least 0"))
-		}
-	}
-	if c.BatchSize < 0 {
-		errs = append(errs, badConfig("batch.size", c.BatchSize, "Value must be at least 0"))
-	}
-	if c.MaxInFlight < 1 {
-		errs = append(errs, badConfig("max.in.flight.requests.per.connection", c.MaxInFlight, "Value must be at least 1"))
-	}
-	if c.Retries < 0 {
-		errs = append(errs, badConfig("retries", c.Retries, "Value must be at least 0"))
-	}
-	if c.Partitioner != BuiltInPartitioner && c.Partitioner != RoundRobinPartitioner {
-		errs = append(errs, badConfig("partitioner.class", c.Partitioner, "accepted are the built-in partitioner (empty) and %s", RoundRobinPartitioner))
-	}
+	errs = append(errs, ProducerSetters.Validate(&c))
 	if c.EnableIdempotence {
 		if c.MaxInFlight > 5 {
 			errs = append(errs, badConfig("max.in.flight.requests.per.connection", c.MaxInFlight, "Must set max.in.flight.requests.per.connection to at most 5 when using the idempotent producer."))
@@ -344,50 +213,40 @@ func DefaultConsumerConfig() ConsumerConfig {
 	}
 }
 
-var consumerKeys = []string{"auto.commit.interval.ms", "auto.offset.reset", "client.id", "default.api.timeout.ms",
-	"enable.auto.commit", "fetch.max.bytes", "fetch.max.wait.ms", "fetch.min.bytes", "group.id", "group.instance.id",
-	"heartbeat.interval.ms", "max.partition.fetch.bytes", "max.poll.interval.ms", "max.poll.records", "metadata.max.age.ms",
-	"partition.assignment.strategy", "request.timeout.ms", "retry.backoff.ms", "session.timeout.ms"}
+// ConsumerSetters binds the consumer properties (props.Consumer) to a
+// ConsumerConfig's fields.
+var ConsumerSetters = props.Bind(props.Consumer,
+	props.Text("client.id", func(c *ConsumerConfig) *string { return &c.ClientID }),
+	props.Text("group.id", func(c *ConsumerConfig) *string { return &c.GroupID }),
+	props.Text("group.instance.id", func(c *ConsumerConfig) *string { return &c.GroupInstanceID }),
+	props.Text("auto.offset.reset", func(c *ConsumerConfig) *string { return &c.AutoOffsetReset }),
+	props.Flag("enable.auto.commit", func(c *ConsumerConfig) *bool { return &c.EnableAutoCommit }),
+	props.Dur("auto.commit.interval.ms", func(c *ConsumerConfig) *time.Duration { return &c.AutoCommitInterval }),
+	props.Dur("session.timeout.ms", func(c *ConsumerConfig) *time.Duration { return &c.SessionTimeout }),
+	props.Dur("heartbeat.interval.ms", func(c *ConsumerConfig) *time.Duration { return &c.HeartbeatInterval }),
+	props.Dur("max.poll.interval.ms", func(c *ConsumerConfig) *time.Duration { return &c.MaxPollInterval }),
+	props.Num("max.poll.records", func(c *ConsumerConfig) *int { return &c.MaxPollRecords }),
+	props.Num("fetch.min.bytes", func(c *ConsumerConfig) *int { return &c.FetchMinBytes }),
+	props.Num("fetch.max.bytes", func(c *ConsumerConfig) *int { return &c.FetchMaxBytes }),
+	props.Num("max.partition.fetch.bytes", func(c *ConsumerConfig) *int { return &c.MaxPartitionFetchBytes }),
+	props.Dur("fetch.max.wait.ms", func(c *ConsumerConfig) *time.Duration { return &c.FetchMaxWait }),
+	props.Dur("request.timeout.ms", func(c *ConsumerConfig) *time.Duration { return &c.RequestTimeout }),
+	props.Dur("default.api.timeout.ms", func(c *ConsumerConfig) *time.Duration { return &c.DefaultAPITimeout }),
+	props.Dur("retry.backoff.ms", func(c *ConsumerConfig) *time.Duration { return &c.RetryBackoff }),
+	props.Dur("metadata.max.age.ms", func(c *ConsumerConfig) *time.Duration { return &c.MetadataMaxAge }),
+	props.Items("partition.assignment.strategy", func(c *ConsumerConfig) *[]string { return &c.Assignors }),
+)
 
 // ParseConsumerConfig reads consumer properties as Kafka's ConsumerConfig
 // does, including its rule that without a group.id auto-commit is off (and
 // may not be turned on).
 func ParseConsumerConfig(m map[string]string) (ConsumerConfig, error) {
 	c := DefaultConsumerConfig()
-	p := newProps(m)
-	p.str("client.id", &c.ClientID)
-	p.str("group.id", &c.GroupID)
-	p.str("group.instance.id", &c.GroupInstanceID)
-	p.oneOf("auto.offset.reset", []string{ResetLatest, ResetEarliest, ResetNone}, &c.AutoOffsetReset)
-	p.bool("enable.auto.commit", &c.EnableAutoCommit)
-	p.ms("auto.commit.interval.ms", 0, &c.AutoCommitInterval)
-	p.ms("session.timeout.ms", 0, &c.SessionTimeout)
-	p.ms("heartbeat.interval.ms", 0, &c.HeartbeatInterval)
-	p.ms("max.poll.interval.ms", 1, &c.MaxPollInterval)
-	p.int("max.poll.records", 1, math.MaxInt32, &c.MaxPollRecords)
-	p.int("fetch.min.bytes", 0, math.MaxInt32, &c.FetchMinBytes)
-	p.int("fetch.max.bytes", 0, math.MaxInt32, &c.FetchMaxBytes)
-	p.int("max.partition.fetch.bytes", 0, math.MaxInt32, &c.MaxPartitionFetchBytes)
-	p.ms("fetch.max.wait.ms", 0, &c.FetchMaxWait)
-	p.ms("request.timeout.ms", 0, &c.RequestTimeout)
-	p.ms("default.api.timeout.ms", 0, &c.DefaultAPITimeout)
-	p.ms("retry.backoff.ms", 0, &c.RetryBackoff)
-	p.ms("metadata.max.age.ms", 0, &c.MetadataMaxAge)
-	if v, ok := m["partition.assignment.strategy"]; ok {
-		p.used["partition.assignment.strategy"] = true
-		c.Assignors = nil
-		for _, s := range strings.Split(v, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				c.Assignors = append(c.Assignors, s)
-			}
-		}
-	}
-	p.unknown("consumer", consumerKeys)
-	if len(p.errs) > 0 {
-		return c, errors.Join(p.errs...)
+	if err := ConsumerSetters.Apply(&c, m); err != nil {
+		return c, err
 	}
 	if c.GroupID == "" {
-		if p.set("enable.auto.commit") && c.EnableAutoCommit {
+		if _, set := m["enable.auto.commit"]; set && c.EnableAutoCommit {
 			return c, badConfig("enable.auto.commit", true, "enable.auto.commit cannot be set to true when the default group id (null) is used")
 		}
 		c.EnableAutoCommit = false
@@ -400,9 +259,6 @@ func (c ConsumerConfig) Validate() error {
 	var errs []error
 	if c.ClientID == "" {
 		errs = append(errs, badConfig("client.id", `""`, "a consumer in a simulation needs a client id to name it in the history"))
-	}
-	if c.AutoOffsetReset != ResetLatest && c.AutoOffsetReset != ResetEarliest && c.AutoOffsetReset != ResetNone {
-		errs = append(errs, badConfig("auto.offset.reset", c.AutoOffsetReset, "String must be one of: latest, earliest, none"))
 	}
 	if len(c.Assignors) == 0 {
 		errs = append(errs, badConfig("partition.assignment.strategy", `""`, "give at least one assignor: range, roundrobin, sticky, cooperative-sticky"))
@@ -421,20 +277,6 @@ func (c ConsumerConfig) Validate() error {
 	if c.GroupInstanceID != "" && c.GroupID == "" {
 		errs = append(errs, badConfig("group.instance.id", c.GroupInstanceID, "a static member needs a group.id"))
 	}
-	for _, v := range []struct {
-		name string
-		d    time.Duration
-	}{{"auto.commit.interval.ms", c.AutoCommitInterval}, {"fetch.max.wait.ms", c.FetchMaxWait}, {"request.timeout.ms", c.RequestTimeout},
-		{"default.api.timeout.ms", c.DefaultAPITimeout}, {"retry.backoff.ms", c.RetryBackoff}, {"session.timeout.ms", c.SessionTimeout}, {"heartbeat.interval.ms", c.HeartbeatInterval}} {
-		if v.d < 0 {
-			errs = append(errs, badConfig(v.name, v.d.Milliseconds(), "Value must be at least 0"))
-		}
-	}
-	if c.MaxPollInterval <= 0 {
-		errs = append(errs, badConfig("max.poll.interval.ms", c.MaxPollInterval.Milliseconds(), "Value must be at least 1"))
-	}
-	if c.MaxPollRecords < 1 {
-		errs = append(errs, badConfig("max.poll.records", c.MaxPollRecords, "Value must be at least 1"))
-	}
+	errs = append(errs, ConsumerSetters.Validate(&c))
 	return errors.Join(errs...)
 }

@@ -28,15 +28,15 @@ func TestProducerConfigErrors(t *testing.T) {
 		props map[string]string
 		want  string
 	}{
-		{map[string]string{"linger.ms": "-1"}, "Invalid value -1 for configuration linger.ms: Value must be at least 0"},
-		{map[string]string{"acks": "2"}, "Invalid value 2 for configuration acks: String must be one of: all, -1, 0, 1"},
-		{map[string]string{"batch.size": "big"}, "Invalid value big for configuration batch.size: Expected value to be a number."},
-		{map[string]string{"enable.idempotence": "yes"}, "Invalid value yes for configuration enable.idempotence: Expected value to be either true or false"},
+		{map[string]string{"linger.ms": "-1"}, "invalid value -1 for configuration linger.ms: value must be at least 0"},
+		{map[string]string{"acks": "2"}, "invalid value 2 for configuration acks: expected one of all, -1, 0, 1"},
+		{map[string]string{"batch.size": "big"}, "invalid value big for configuration batch.size: expected a whole number from 0 to 2147483647"},
+		{map[string]string{"enable.idempotence": "yes"}, "invalid value yes for configuration enable.idempotence: expected true or false"},
 		{map[string]string{"enable.idempotence": "true", "acks": "1"}, "Must set acks to all in order to use the idempotent producer"},
 		{map[string]string{"enable.idempotence": "true", "max.in.flight.requests.per.connection": "6"}, "at most 5 when using the idempotent producer"},
 		{map[string]string{"delivery.timeout.ms": "1000"}, "delivery.timeout.ms: should be equal to or larger than linger.ms + request.timeout.ms (30005)"},
-		{map[string]string{"partitioner.class": "Mine"}, "Invalid value Mine for configuration partitioner.class"},
-		{map[string]string{"lingr.ms": "5"}, `unknown producer configuration "lingr.ms": kafkasim's producer accepts acks, batch.size`},
+		{map[string]string{"partitioner.class": "Mine"}, "invalid value Mine for configuration partitioner.class"},
+		{map[string]string{"lingr.ms": "5"}, `unknown configuration "lingr.ms": kafkasim's producer configurations are acks, batch.size`},
 	} {
 		_, err := client.ParseProducerConfig(tc.props)
 		assert.ErrorContains(t, err, tc.want, "%v", tc.props)
@@ -70,11 +70,24 @@ func TestConsumerConfig(t *testing.T) {
 	}{
 		{map[string]string{"enable.auto.commit": "true"}, "enable.auto.commit cannot be set to true when the default group id (null) is used"},
 		{map[string]string{"group.id": "g", "partition.assignment.strategy": "sticky-ish"}, `unknown partition assignor "sticky-ish": accepted are range, roundrobin, sticky, cooperative-sticky`},
-		{map[string]string{"auto.offset.reset": "smallest"}, "Invalid value smallest for configuration auto.offset.reset: String must be one of: latest, earliest, none"},
+		{map[string]string{"auto.offset.reset": "smallest"}, "invalid value smallest for configuration auto.offset.reset: expected one of latest, earliest, none"},
 		{map[string]string{"group.id": "g", "heartbeat.interval.ms": "50000"}, "Heartbeat must be set lower than the session timeout"},
-		{map[string]string{"max.poll.records": "0"}, "Invalid value 0 for configuration max.poll.records: Value must be at least 1"},
+		{map[string]string{"max.poll.records": "0"}, "invalid value 0 for configuration max.poll.records: value must be at least 1"},
 	} {
 		_, err := client.ParseConsumerConfig(tc.props)
 		assert.ErrorContains(t, err, tc.want, "%v", tc.props)
 	}
+}
+
+// TestSetters proves the clients' setters and the property table agree:
+// every producer, consumer and admin property has a setter, every setter a
+// property of its role, and the defaults are Kafka's (but client.id, which
+// kafkasim fills with the client node's name).
+func TestSetters(t *testing.T) {
+	require.NoError(t, client.ProducerSetters.Check())
+	require.NoError(t, client.ConsumerSetters.Check())
+	require.NoError(t, client.AdminSetters.Check())
+	require.NoError(t, client.ProducerSetters.Defaults(client.DefaultProducerConfig(), "client.id"))
+	require.NoError(t, client.ConsumerSetters.Defaults(client.DefaultConsumerConfig(), "client.id"))
+	require.NoError(t, client.AdminSetters.Defaults(client.DefaultAdminConfig(), "client.id"))
 }

@@ -235,7 +235,7 @@ func TestWorkloadValidation(t *testing.T) {
 		{client.ProducerWorkload{Topic: "t", Rate: 1, Keys: -1}, "keys -1 is negative"},
 		{client.ProducerWorkload{Topic: "t", Rate: 1, Until: -time.Second}, "until -1s is negative"},
 		{client.ProducerWorkload{Topic: "t", Rate: 1, Properties: map[string]string{"linger.ms": "-1"}},
-			"Invalid value -1 for configuration linger.ms: Value must be at least 0"},
+			"invalid value -1 for configuration linger.ms: value must be at least 0"},
 	} {
 		assert.ErrorContains(t, tc.w.Validate(), tc.want)
 		_, err := client.NewProducerDriver(client.Env{}, tc.w)
@@ -251,7 +251,7 @@ func TestWorkloadValidation(t *testing.T) {
 		{client.ConsumerWorkload{Topics: []string{"t"}, Assign: true, PollTimeout: -1}, "poll timeout -1ns is negative"},
 		{client.ConsumerWorkload{Topics: []string{"t"}, Assign: true, CommitEvery: -1}, "commit every -1 polls is negative"},
 		{client.ConsumerWorkload{Topics: []string{"t"}, Properties: map[string]string{"group.id": "g", "max.poll.records": "0"}},
-			"Invalid value 0 for configuration max.poll.records"},
+			"invalid value 0 for configuration max.poll.records"},
 	} {
 		assert.ErrorContains(t, tc.w.Validate(), tc.want)
 	}

@@ -3,14 +3,13 @@ package cluster
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/kafkasim/kafkasim/broker"
 	"github.com/kafkasim/kafkasim/broker/controller"
 	"github.com/kafkasim/kafkasim/broker/kraft"
+	"github.com/kafkasim/kafkasim/broker/props"
 	"github.com/kafkasim/kafkasim/model"
 )
 
@@ -69,106 +68,70 @@ func (c Config) Validate() error {
 	if err := c.Quorum.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	// The templates' settings; the quorum's, which every node takes from
+	// c.Quorum, are checked above.
+	b, ctl := c.Broker, c.Controller
+	b.Quorum, ctl.Quorum = kraft.DefaultConfig(), kraft.DefaultConfig()
+	if err := b.ValidateSettings(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := ctl.ValidateSettings(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
 // Set sets a config by its Kafka property name, as a server.properties
-// line would: broker properties go to every broker, controller properties
-// to every controller, controller.quorum.* to both, and a property both
-// roles know (min.insync.replicas, broker.session.timeout.ms) to both.
+// line would, routed by the roles the property table (props) gives it:
+// controller.quorum.* to the quorum settings both roles share, and every
+// other property to every role that reads it (min.insync.replicas and
+// broker.session.timeout.ms to brokers and controllers alike).
 func (c *Config) Set(name, value string) error {
-	if strings.HasPrefix(name, "controller.quorum.") {
-		ctl := controller.DefaultConfig(0)
-		ctl.Quorum = c.Quorum
-		if err := ctl.Set(name, value); err != nil {
-			return err
-		}
-		c.Quorum = ctl.Quorum
-		return nil
-	}
-	known := false
-	if slices.Contains(controller.Properties(), name) {
-		if err := c.Controller.Set(name, value); err != nil {
-			return err
-		}
-		known = true
-	}
-	probe := c.Broker
-	if err := probe.Set(name, value); err == nil {
-		c.Broker = probe
-		known = true
-	} else if !strings.HasPrefix(err.Error(), "unknown configuration") {
+	return c.SetFor(props.Broker|props.Controller, name, value)
+}
+
+// SetFor is Set for a property one of roles reads (props.Broker for a
+// scenario's broker_config, props.Controller for its controller_config):
+// another is unknown, and the error lists the roles' properties.
+func (c *Config) SetFor(roles props.Role, name, value string) error {
+	p, ok := props.Lookup(name)
+	if !ok || !p.Roles.Any(roles&(props.Broker|props.Controller)) {
+		_, err := props.Parse(roles&(props.Broker|props.Controller), name, value)
 		return err
 	}
-	if !known {
-		names := slices.Concat(controller.Properties(), brokerProperties)
-		slices.Sort(names)
-		return fmt.Errorf("unknown configuration %q: known are %s", name, strings.Join(slices.Compact(names), ", "))
+	if p.Roles.Has(props.Quorum) {
+		return kraft.Setters.Set(&c.Quorum, name, value)
+	}
+	if p.Roles.Has(props.Broker) {
+		if err := broker.Setters.Set(&c.Broker, name, value); err != nil {
+			return err
+		}
+	}
+	if p.Roles.Has(props.Controller) {
+		return controller.Setters.Set(&c.Controller, name, value)
 	}
 	return nil
-}
-
-// brokerProperties are the broker properties Set routes to brokers.
-var brokerProperties = []string{
-	"min.insync.replicas", "replica.lag.time.max.ms", "replica.fetch.wait.max.ms", "replica.fetch.min.bytes",
-	"replica.fetch.max.bytes", "replica.fetch.response.max.bytes", "replica.fetch.backoff.ms", "replica.socket.timeout.ms",
-	"replica.high.watermark.checkpoint.interval.ms", "log.flush.offset.checkpoint.interval.ms", "log.flush.interval.messages",
-	"log.flush.interval.ms", "retry.backoff.ms", "broker.heartbeat.interval.ms", "broker.session.timeout.ms",
-}
-
-// switches are the protocol variants, by name, each with what it
-// accepts and how it applies.
-var switches = map[string]struct {
-	accept string
-	set    func(c *Config, v string) error
-}{
-	"truncation": {"fetch, epochs, legacy-epochs or high-watermark", func(c *Config, v string) error {
-		m, err := broker.ParseTruncationMode(v)
-		c.Broker.Truncation = m
-		return err
-	}},
-	"legacy-high-watermark":  {"true or false", boolSwitch(func(c *Config, b bool) { c.Broker.LegacyHighWatermark = b })},
-	"legacy-producer-checks": {"true or false", boolSwitch(func(c *Config, b bool) { c.Broker.LegacyProducerChecks = b })},
-	"elr":                    {"true or false", boolSwitch(func(c *Config, b bool) { c.Controller.ELR = b })},
-	"isr-broker-epoch-check": {"true or false", boolSwitch(func(c *Config, b bool) { c.Controller.IgnoreISRBrokerEpochs = !b })},
-	"pre-vote":               {"true or false", boolSwitch(func(c *Config, b bool) { c.Quorum.PreVote = b })},
-	"check-quorum":           {"true or false", boolSwitch(func(c *Config, b bool) { c.Quorum.CheckQuorum = b })},
-	"high-watermark-in-fetch": {"true or false", boolSwitch(func(c *Config, b bool) {
-		c.Quorum.HighWatermarkInFetch = b
-	})},
-}
-
-func boolSwitch(set func(c *Config, b bool)) func(c *Config, v string) error {
-	return func(c *Config, v string) error {
-		b, err := strconv.ParseBool(v)
-		if err != nil || (v != "true" && v != "false") {
-			return errors.New("not true or false")
-		}
-		set(c, b)
-		return nil
-	}
 }
 
 // Switches returns the names of the protocol switches, sorted.
-func Switches() []string { return slices.Sorted(maps.Keys(switches)) }
+func Switches() []string {
+	out := make([]string, len(variants))
+	for i, v := range variants {
+		out[i] = v.Name
+	}
+	slices.Sort(out)
+	return out
+}
 
-// SetSwitch sets a protocol variant by name:
-//
-//	truncation               fetch (Kafka ≥ 2.7), epochs (2.0–2.6), legacy-epochs (0.11–1.x), high-watermark (before 0.11)
-//	legacy-high-watermark    true: the HWM advances below min.insync.replicas (before KAFKA-15583, 3.7)
-//	legacy-producer-checks   true: idempotent producer checks of Kafka 0.11–1.1
-//	elr                      true: KIP-966 Eligible Leader Replicas (eligible.leader.replicas.version=1)
-//	isr-broker-epoch-check   false: no KIP-903 check of ISR broker epochs (before 3.5, KAFKA-14139)
-//	pre-vote                 false: KRaft elections without KIP-996's pre-vote (Kafka 3.x)
-//	check-quorum             false: a partitioned KRaft leader keeps leading (before 3.7)
-//	high-watermark-in-fetch  false: KRaft followers learn the HWM only with records (before KAFKA-14145)
+// SetSwitch sets a protocol variant by its switch name (Variants lists
+// them, with what each brings back and the values it accepts).
 func (c *Config) SetSwitch(name, value string) error {
-	sw, ok := switches[name]
+	v, ok := VariantByName(name)
 	if !ok {
 		return fmt.Errorf("unknown switch %q: known are %s", name, strings.Join(Switches(), ", "))
 	}
-	if err := sw.set(c, value); err != nil {
-		return fmt.Errorf("switch %s: invalid value %q: accepted are %s", name, value, sw.accept)
+	if !slices.Contains(v.Values, value) {
+		return fmt.Errorf("switch %s: invalid value %q: accepted are %s", name, value, strings.Join(v.Values, ", "))
 	}
-	return nil
+	return v.apply(c, value)
 }

@@ -9,12 +9,13 @@
 // boots them; brokers then register with the active controller, catch up
 // with the metadata log and are unfenced, as Kafka's do (WaitReady).
 //
-// Configs are set by Kafka property name (Config.Set: broker and
-// controller properties, controller.quorum.*), per topic at creation
-// (Topic.Configs: min.insync.replicas, unclean.leader.election.enable),
-// and the protocol's historical variants by switch name
-// (Config.SetSwitch: truncation, legacy-high-watermark, elr,
-// isr-broker-epoch-check, pre-vote, check-quorum, ...).
+// Configs are set by Kafka property name (Config.Set, routed by the roles
+// the property table in broker/props gives each name: broker and
+// controller properties, controller.quorum.* to both), per topic at
+// creation (Topic.Configs: min.insync.replicas,
+// unclean.leader.election.enable), and the protocol's historical variants
+// by switch name (Config.SetSwitch; Variants lists them with the KIP or
+// JIRA each takes back).
 //
 // Reading the cluster: ActiveController, Controller and Broker (the
 // running processes, nil when down), Metadata (the committed metadata

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafkasim/kafkasim/broker/cluster"
+	"github.com/kafkasim/kafkasim/broker/props"
 	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/scenarios/fault"
@@ -110,7 +111,7 @@ func TestConfigSetRoutes(t *testing.T) {
 
 	err := cfg.Set("log.retention.hours", "1")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `unknown configuration "log.retention.hours": known are`)
+	assert.Contains(t, err.Error(), `unknown configuration "log.retention.hours": kafkasim's broker, controller configurations are auto.leader.rebalance.enable,`)
 	assert.EqualError(t, cfg.Set("min.insync.replicas", "0"), "invalid value 0 for configuration min.insync.replicas: value must be at least 1")
 
 	require.NoError(t, cfg.SetSwitch("elr", "true"))
@@ -118,8 +119,16 @@ func TestConfigSetRoutes(t *testing.T) {
 	require.NoError(t, cfg.SetSwitch("isr-broker-epoch-check", "false"))
 	assert.True(t, cfg.Controller.IgnoreISRBrokerEpochs)
 	require.NoError(t, cfg.SetSwitch("truncation", "high-watermark"))
-	assert.EqualError(t, cfg.SetSwitch("truncation", "never"), `switch truncation: invalid value "never": accepted are fetch, epochs, legacy-epochs or high-watermark`)
-	assert.EqualError(t, cfg.SetSwitch("elr", "on"), `switch elr: invalid value "on": accepted are true or false`)
+	require.NoError(t, cfg.SetSwitch("check-quorum", "false"))
+	assert.False(t, cfg.Quorum.CheckQuorum)
+	require.NoError(t, cfg.SetFor(props.Controller, "leader.imbalance.check.interval.seconds", "15"))
+	assert.Equal(t, 15*time.Second, cfg.Controller.LeaderImbalanceCheckInterval)
+	assert.ErrorContains(t, cfg.SetFor(props.Broker, "leader.imbalance.check.interval.seconds", "15"),
+		`unknown configuration "leader.imbalance.check.interval.seconds": kafkasim's broker configurations are`)
+	require.NoError(t, cfg.SetFor(props.Broker, "group.max.size", "10"), "every broker property routes, group.* included")
+	assert.Equal(t, 10, cfg.Broker.Group.MaxSize)
+	assert.EqualError(t, cfg.SetSwitch("truncation", "never"), `switch truncation: invalid value "never": accepted are fetch, epochs, legacy-epochs, high-watermark`)
+	assert.EqualError(t, cfg.SetSwitch("elr", "on"), `switch elr: invalid value "on": accepted are false, true`)
 	assert.Contains(t, cfg.SetSwitch("kip999", "true").Error(), `unknown switch "kip999": known are check-quorum, elr,`)
 }
 

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kafkasim/kafkasim/broker/kraft"
+	"github.com/kafkasim/kafkasim/broker/props"
 	"github.com/kafkasim/kafkasim/broker/protocol"
+	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
 )
@@ -88,24 +88,29 @@ func DefaultConfig(id int32) Config {
 	}
 }
 
-// A ConfigError is Kafka's ConfigException: a config, the value given, and
-// what is accepted.
-type ConfigError struct {
-	Name   string
-	Value  any
-	Accept string
-}
+// Setters binds the controller properties (props.Controller) to a
+// Config's fields, the metadata quorum's (kraft.Setters) included.
+var Setters = props.Bind(props.Controller,
+	props.Dur("broker.session.timeout.ms", func(c *Config) *time.Duration { return &c.SessionTimeout }),
+	props.Flag("auto.leader.rebalance.enable", func(c *Config) *bool { return &c.AutoLeaderRebalance }),
+	props.Dur("leader.imbalance.check.interval.seconds", func(c *Config) *time.Duration { return &c.LeaderImbalanceCheckInterval }),
+	props.Dur("unclean.leader.election.interval.ms", func(c *Config) *time.Duration { return &c.UncleanLeaderElectionInterval }),
+	props.Num("default.replication.factor", func(c *Config) *int { return &c.DefaultReplicationFactor }),
+	props.Num("num.partitions", func(c *Config) *int { return &c.NumPartitions }),
+	props.Num("min.insync.replicas", func(c *Config) *int { return &c.MinInsyncReplicas }),
+	props.Flag("unclean.leader.election.enable", func(c *Config) *bool { return &c.UncleanLeaderElection }),
+	props.Func("eligible.leader.replicas.version", func(c *Config, v props.Value) { c.ELR = v.Int() == 1 }),
+	props.Embed(kraft.Setters, func(c *Config) *kraft.Config { return &c.Quorum }),
+)
 
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("invalid value %v for configuration %s: %s", e.Value, e.Name, e.Accept)
-}
+// Set sets a controller property from its text form, as a
+// controller.properties line would, and checks the value.
+func (c *Config) Set(name, value string) error { return Setters.Set(c, name, value) }
 
-// Validate reports every invalid setting.
+// Validate reports every invalid setting, and what a running controller
+// lacks (its place among the voters, its directory and network).
 func (c Config) Validate() error {
-	var errs []error
-	if err := c.Quorum.Validate(); err != nil {
-		errs = append(errs, err)
-	}
+	errs := []error{c.ValidateSettings()}
 	if _, ok := c.Voters[c.NodeID]; !ok {
 		errs = append(errs, fmt.Errorf("controller config: node.id %d is not among controller.quorum.voters %v", c.NodeID,
 			slices.Sorted(maps.Keys(c.Voters))))
@@ -116,125 +121,68 @@ func (c Config) Validate() error {
 	if c.Network == nil {
 		errs = append(errs, errors.New("controller config: Network is nil: give the simulation's network"))
 	}
-	atLeast := func(name string, v, least time.Duration, unit time.Duration) {
-		if v < least {
-			errs = append(errs, &ConfigError{name, int64(v / unit), fmt.Sprintf("value must be at least %d", least/unit)})
-		}
-	}
-	atLeast("broker.session.timeout.ms", c.SessionTimeout, time.Millisecond, time.Millisecond)
-	atLeast("leader.imbalance.check.interval.seconds", c.LeaderImbalanceCheckInterval, time.Second, time.Second)
-	atLeast("unclean.leader.election.interval.ms", c.UncleanLeaderElectionInterval, time.Millisecond, time.Millisecond)
-	if c.DefaultReplicationFactor < 1 {
-		errs = append(errs, &ConfigError{"default.replication.factor", c.DefaultReplicationFactor, "value must be at least 1"})
-	}
-	if c.NumPartitions < 1 {
-		errs = append(errs, &ConfigError{"num.partitions", c.NumPartitions, "value must be at least 1"})
-	}
-	if c.MinInsyncReplicas < 1 {
-		errs = append(errs, &ConfigError{"min.insync.replicas", c.MinInsyncReplicas, "value must be at least 1"})
+	return errors.Join(errs...)
+}
+
+// ValidateSettings reports every invalid setting: each property's range
+// (from the property table) and the quorum's.
+func (c Config) ValidateSettings() error {
+	errs := []error{Setters.Validate(&c)}
+	if err := c.Quorum.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.MaxElectionsPerImbalance < 1 {
-		errs = append(errs, &ConfigError{"max elections per imbalance", c.MaxElectionsPerImbalance, "value must be at least 1"})
+		errs = append(errs, props.Invalid("max elections per imbalance", c.MaxElectionsPerImbalance, "value must be at least 1"))
 	}
 	return errors.Join(errs...)
 }
 
-// property is one Kafka property that Set understands.
-type property struct {
-	kind string // "ms", "s", "int", "bool", "version"
-	set  func(c *Config, v int64)
-}
-
-func ms(v int64) time.Duration { return time.Duration(v) * time.Millisecond }
-
-var properties = map[string]property{
-	"broker.session.timeout.ms":                 {"ms", func(c *Config, v int64) { c.SessionTimeout = ms(v) }},
-	"auto.leader.rebalance.enable":              {"bool", func(c *Config, v int64) { c.AutoLeaderRebalance = v == 1 }},
-	"leader.imbalance.check.interval.seconds":   {"s", func(c *Config, v int64) { c.LeaderImbalanceCheckInterval = time.Duration(v) * time.Second }},
-	"unclean.leader.election.interval.ms":       {"ms", func(c *Config, v int64) { c.UncleanLeaderElectionInterval = ms(v) }},
-	"default.replication.factor":                {"int", func(c *Config, v int64) { c.DefaultReplicationFactor = int(v) }},
-	"num.partitions":                            {"int", func(c *Config, v int64) { c.NumPartitions = int(v) }},
-	"min.insync.replicas":                       {"int", func(c *Config, v int64) { c.MinInsyncReplicas = int(v) }},
-	"unclean.leader.election.enable":            {"bool", func(c *Config, v int64) { c.UncleanLeaderElection = v == 1 }},
-	"eligible.leader.replicas.version":          {"version", func(c *Config, v int64) { c.ELR = v == 1 }},
-	"controller.quorum.election.timeout.ms":     {"ms", func(c *Config, v int64) { c.Quorum.ElectionTimeout = ms(v) }},
-	"controller.quorum.fetch.timeout.ms":        {"ms", func(c *Config, v int64) { c.Quorum.FetchTimeout = ms(v) }},
-	"controller.quorum.election.backoff.max.ms": {"ms", func(c *Config, v int64) { c.Quorum.ElectionBackoffMax = ms(v) }},
-	"controller.quorum.request.timeout.ms":      {"ms", func(c *Config, v int64) { c.Quorum.RequestTimeout = ms(v) }},
-	"controller.quorum.retry.backoff.ms":        {"ms", func(c *Config, v int64) { c.Quorum.RetryBackoff = ms(v) }},
-	"controller.quorum.append.linger.ms":        {"ms", func(c *Config, v int64) { c.Quorum.AppendLinger = ms(v) }},
-}
-
-// Properties returns the Kafka property names Set accepts, sorted.
-func Properties() []string { return slices.Sorted(maps.Keys(properties)) }
-
-// Set sets a config by its Kafka property name from its text form, as a
-// controller.properties line would, and checks the value.
-func (c *Config) Set(name, value string) error {
-	p, ok := properties[name]
-	if !ok {
-		return fmt.Errorf("unknown controller configuration %q: known are %s", name, strings.Join(Properties(), ", "))
-	}
-	switch p.kind {
-	case "bool":
-		switch value {
-		case "true":
-			p.set(c, 1)
-		case "false":
-			p.set(c, 0)
-		default:
-			return &ConfigError{name, value, "expected value to be either true or false"}
-		}
-		return nil
-	case "version":
-		if value != "0" && value != "1" {
-			return &ConfigError{name, value, "accepted are 0 (off) and 1 (on)"}
-		}
-		p.set(c, int64(value[0]-'0'))
-		return nil
-	}
-	v, err := strconv.ParseInt(value, 10, 64)
-	if err != nil {
-		return &ConfigError{name, value, "expected a whole number"}
-	}
-	least := int64(0)
-	if p.kind == "int" || p.kind == "s" || name == "broker.session.timeout.ms" {
-		least = 1
-	}
-	if v < least {
-		return &ConfigError{name, value, fmt.Sprintf("value must be at least %d", least)}
-	}
-	p.set(c, v)
-	return nil
-}
-
-// Topic config names the controller understands.
+// Topic config names the controller reads.
 const (
 	MinInsyncReplicasConfig     = "min.insync.replicas"
 	UncleanLeaderElectionConfig = "unclean.leader.election.enable"
 )
 
-// TopicConfigs are the topic config names kafkasim models.
-var TopicConfigs = []string{MinInsyncReplicasConfig, UncleanLeaderElectionConfig}
+// TopicSetters binds the topic configs (props.Topic) to the typed form
+// the checkers read (model.TopicConfig).
+var TopicSetters = props.Bind(props.Topic,
+	props.Num(MinInsyncReplicasConfig, func(c *model.TopicConfig) *int { return &c.MinInsyncReplicas }),
+	props.Flag(UncleanLeaderElectionConfig, func(c *model.TopicConfig) *bool { return &c.UncleanLeaderElection }),
+)
 
-// ValidateTopicConfig checks one topic (or cluster-default) config value as
-// Kafka's topic config definitions do, and says what is accepted.
-func ValidateTopicConfig(name, value string) error {
-	switch name {
-	case MinInsyncReplicasConfig:
-		n, err := strconv.Atoi(value)
-		if err != nil {
-			return &ConfigError{name, value, "expected a whole number of type int"}
-		}
-		if n < 1 {
-			return &ConfigError{name, value, "value must be at least 1"}
-		}
-	case UncleanLeaderElectionConfig:
-		if value != "true" && value != "false" {
-			return &ConfigError{name, value, "expected value to be either true or false"}
-		}
-	default:
-		return fmt.Errorf("unknown topic config name %q: known are %s", name, strings.Join(TopicConfigs, ", "))
+// TopicDefaults returns the configs a topic without its own takes: the
+// controller's static config.
+func (c Config) TopicDefaults() model.TopicConfig {
+	return model.TopicConfig{MinInsyncReplicas: c.MinInsyncReplicas, UncleanLeaderElection: c.UncleanLeaderElection}
+}
+
+// ParseTopicConfig reads a topic's configs over the defaults and checks
+// them against its replication factor: min.insync.replicas above it is
+// refused (Kafka accepts it at creation; kafkasim takes it for a typo, as
+// the README's fidelity table says). The replication factor's own range is
+// the caller's to check.
+func ParseTopicConfig(defaults model.TopicConfig, replicationFactor int, configs map[string]string) (model.TopicConfig, error) {
+	t := defaults
+	errs := []error{TopicSetters.Apply(&t, configs)}
+	if _, set := configs[MinInsyncReplicasConfig]; set && replicationFactor > 0 && t.MinInsyncReplicas > replicationFactor {
+		errs = append(errs, props.Invalid(MinInsyncReplicasConfig, t.MinInsyncReplicas,
+			"value must be at most the replication factor %d", replicationFactor))
+	}
+	return t, errors.Join(errs...)
+}
+
+// ValidateTopicName checks a topic's name as Kafka's Topic.validate does:
+// 1 to 249 of ASCII letters, digits, '.', '_' and '-', not "." or "..".
+func ValidateTopicName(name string) error {
+	if msg := validateTopicName(name); msg != "" {
+		return errors.New(msg)
 	}
 	return nil
+}
+
+// ValidateTopicConfig checks one topic (or cluster-default) config value
+// against the table, and says what is accepted.
+func ValidateTopicConfig(name, value string) error {
+	_, err := props.Parse(props.Topic, name, value)
+	return err
 }

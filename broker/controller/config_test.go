@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kafkasim/kafkasim/model"
 )
 
 func TestConfigSet(t *testing.T) {
@@ -22,16 +24,25 @@ func TestConfigSet(t *testing.T) {
 	assert.Equal(t, 3*time.Second, c.Quorum.FetchTimeout)
 
 	for _, tc := range []struct{ name, value, want string }{
-		{"unclean.leader.election.enable", "yes", "invalid value yes for configuration unclean.leader.election.enable: expected value to be either true or false"},
-		{"eligible.leader.replicas.version", "2", "invalid value 2 for configuration eligible.leader.replicas.version: accepted are 0 (off) and 1 (on)"},
+		{"unclean.leader.election.enable", "yes", "invalid value yes for configuration unclean.leader.election.enable: expected true or false"},
+		{"eligible.leader.replicas.version", "2", "invalid value 2 for configuration eligible.leader.replicas.version: expected one of 0, 1"},
 		{"num.partitions", "0", "invalid value 0 for configuration num.partitions: value must be at least 1"},
-		{"broker.session.timeout.ms", "soon", "invalid value soon for configuration broker.session.timeout.ms: expected a whole number"},
+		{"broker.session.timeout.ms", "soon", "invalid value soon for configuration broker.session.timeout.ms: expected a whole number from 1 to 2147483647"},
 	} {
 		assert.EqualError(t, c.Set(tc.name, tc.value), tc.want)
 	}
 	err := c.Set("log.retention.ms", "1")
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `unknown controller configuration "log.retention.ms": known are`)
+	assert.Contains(t, err.Error(), `unknown configuration "log.retention.ms": kafkasim's controller configurations are auto.leader.rebalance.enable,`)
+}
+
+// TestSetters proves the controller's setters and the property table
+// agree, for controller and topic configs, and that the defaults are
+// Kafka's.
+func TestSetters(t *testing.T) {
+	require.NoError(t, Setters.Check())
+	require.NoError(t, TopicSetters.Check())
+	require.NoError(t, Setters.Defaults(DefaultConfig(3001)))
 }
 
 func TestConfigValidate(t *testing.T) {
@@ -48,9 +59,18 @@ func TestValidateTopicConfig(t *testing.T) {
 	assert.NoError(t, ValidateTopicConfig(MinInsyncReplicasConfig, "2"))
 	assert.NoError(t, ValidateTopicConfig(UncleanLeaderElectionConfig, "false"))
 	assert.EqualError(t, ValidateTopicConfig(MinInsyncReplicasConfig, "x"),
-		"invalid value x for configuration min.insync.replicas: expected a whole number of type int")
+		"invalid value x for configuration min.insync.replicas: expected a whole number from 1 to 2147483647")
 	assert.EqualError(t, ValidateTopicConfig("cleanup.policy", "compact"),
-		`unknown topic config name "cleanup.policy": known are min.insync.replicas, unclean.leader.election.enable`)
+		`unknown configuration "cleanup.policy": kafkasim's topic configurations are min.insync.replicas, unclean.leader.election.enable`)
+
+	def := DefaultConfig(3001).TopicDefaults()
+	tc, err := ParseTopicConfig(def, 3, map[string]string{"min.insync.replicas": "2", "unclean.leader.election.enable": "true"})
+	require.NoError(t, err)
+	assert.Equal(t, model.TopicConfig{MinInsyncReplicas: 2, UncleanLeaderElection: true}, tc)
+	_, err = ParseTopicConfig(def, 3, map[string]string{"min.insync.replicas": "4"})
+	assert.EqualError(t, err, "invalid value 4 for configuration min.insync.replicas: value must be at most the replication factor 3")
+	_, err = ParseTopicConfig(def, 3, map[string]string{"unclean.leader.election.enable": "yes"})
+	assert.EqualError(t, err, "invalid value yes for configuration unclean.leader.election.enable: expected true or false")
 }
 
 func TestValidateTopicName(t *testing.T) {

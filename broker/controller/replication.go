@@ -676,8 +676,8 @@ func (c *Controller) alterConfigs(r protocol.AlterConfigsResource) ([]metadata.R
 			v := cfg.Value
 			rec.Value = &v
 		case protocol.ConfigDelete:
-			if !slices.Contains(TopicConfigs, cfg.Name) {
-				return nil, protocol.InvalidConfig, fmt.Sprintf("unknown topic config name %q: known are %s", cfg.Name, strings.Join(TopicConfigs, ", "))
+			if !TopicSetters.Has(cfg.Name) {
+				return nil, protocol.InvalidConfig, ValidateTopicConfig(cfg.Name, "").Error()
 			}
 			if c.cfg.ELR && rtype == metadata.BrokerResource && cfg.Name == MinInsyncReplicasConfig {
 				return nil, protocol.InvalidConfig, "the cluster-level min.insync.replicas cannot be removed while eligible leader replicas are enabled"

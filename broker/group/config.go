@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/kafkasim/kafkasim/broker/props"
 )
 
 // Config configures a broker's group coordinator, with Kafka's broker
@@ -50,36 +52,28 @@ func DefaultConfig() Config {
 	}
 }
 
+// Setters binds the broker's offsets.* and group.* properties to a
+// Config's fields; broker.Setters embeds them.
+var Setters = props.Bind(props.Broker,
+	props.Num("offsets.topic.num.partitions", func(c *Config) *int32 { return &c.OffsetsTopicPartitions }),
+	props.Num("offsets.topic.replication.factor", func(c *Config) *int16 { return &c.OffsetsTopicReplicationFactor }),
+	props.Dur("offsets.commit.timeout.ms", func(c *Config) *time.Duration { return &c.OffsetCommitTimeout }),
+	props.Dur("group.min.session.timeout.ms", func(c *Config) *time.Duration { return &c.MinSessionTimeout }),
+	props.Dur("group.max.session.timeout.ms", func(c *Config) *time.Duration { return &c.MaxSessionTimeout }),
+	props.Dur("group.initial.rebalance.delay.ms", func(c *Config) *time.Duration { return &c.InitialRebalanceDelay }),
+	props.Num("group.max.size", func(c *Config) *int { return &c.MaxSize }),
+)
+
 // Validate reports every invalid setting, naming the config and what it
 // accepts.
 func (c Config) Validate() error {
-	var errs []error
-	bad := func(name string, v any, want string) {
-		errs = append(errs, fmt.Errorf("invalid value %v for configuration %s: %s", v, name, want))
-	}
-	if c.OffsetsTopicPartitions < 1 {
-		bad("offsets.topic.num.partitions", c.OffsetsTopicPartitions, "value must be at least 1")
-	}
-	if c.OffsetsTopicReplicationFactor < 1 {
-		bad("offsets.topic.replication.factor", c.OffsetsTopicReplicationFactor, "value must be at least 1")
-	}
-	if c.MinSessionTimeout < 0 {
-		bad("group.min.session.timeout.ms", c.MinSessionTimeout.Milliseconds(), "value must be at least 0")
-	}
+	errs := []error{Setters.Validate(&c)}
 	if c.MaxSessionTimeout < c.MinSessionTimeout {
-		bad("group.max.session.timeout.ms", c.MaxSessionTimeout.Milliseconds(), fmt.Sprintf("value must be at least group.min.session.timeout.ms (%d)", c.MinSessionTimeout.Milliseconds()))
-	}
-	if c.InitialRebalanceDelay < 0 {
-		bad("group.initial.rebalance.delay.ms", c.InitialRebalanceDelay.Milliseconds(), "value must be at least 0")
-	}
-	if c.MaxSize < 1 {
-		bad("group.max.size", c.MaxSize, "value must be at least 1")
-	}
-	if c.OffsetCommitTimeout < 1 {
-		bad("offsets.commit.timeout.ms", c.OffsetCommitTimeout.Milliseconds(), "value must be at least 1")
+		errs = append(errs, props.Invalid("group.max.session.timeout.ms", c.MaxSessionTimeout.Milliseconds(),
+			"must be at least group.min.session.timeout.ms (%d)", c.MinSessionTimeout.Milliseconds()))
 	}
 	if c.NewMemberJoinTimeout <= 0 {
-		bad("new member join timeout", c.NewMemberJoinTimeout, "value must be positive")
+		errs = append(errs, fmt.Errorf("invalid new member join timeout %v: must be positive", c.NewMemberJoinTimeout))
 	}
 	return errors.Join(errs...)
 }

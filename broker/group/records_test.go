@@ -95,5 +95,11 @@ func TestConfigValidation(t *testing.T) {
 	c.MaxSessionTimeout = time.Second
 	err := c.Validate()
 	assert.ErrorContains(t, err, "invalid value 0 for configuration offsets.topic.num.partitions: value must be at least 1")
-	assert.ErrorContains(t, err, "invalid value 1000 for configuration group.max.session.timeout.ms: value must be at least group.min.session.timeout.ms (6000)")
+	assert.ErrorContains(t, err, "invalid value 1000 for configuration group.max.session.timeout.ms: must be at least group.min.session.timeout.ms (6000)")
+}
+
+// TestSetterDefaults proves the group coordinator's defaults are Kafka's
+// (broker.Setters, which embeds group.Setters, proves they cover the table).
+func TestSetterDefaults(t *testing.T) {
+	require.NoError(t, group.Setters.Defaults(group.DefaultConfig()))
 }

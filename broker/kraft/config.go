@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/kafkasim/kafkasim/broker/props"
 )
 
 // Config holds the settings of one KRaft replica, named after Kafka's
@@ -86,25 +88,23 @@ func DefaultConfig() Config {
 	}
 }
 
+// Setters binds the controller.quorum.* properties (props.Quorum) to a
+// Config's fields.
+var Setters = props.Bind(props.Quorum,
+	props.Dur("controller.quorum.election.timeout.ms", func(c *Config) *time.Duration { return &c.ElectionTimeout }),
+	props.Dur("controller.quorum.fetch.timeout.ms", func(c *Config) *time.Duration { return &c.FetchTimeout }),
+	props.Dur("controller.quorum.election.backoff.max.ms", func(c *Config) *time.Duration { return &c.ElectionBackoffMax }),
+	props.Dur("controller.quorum.request.timeout.ms", func(c *Config) *time.Duration { return &c.RequestTimeout }),
+	props.Dur("controller.quorum.retry.backoff.ms", func(c *Config) *time.Duration { return &c.RetryBackoff }),
+	props.Dur("controller.quorum.append.linger.ms", func(c *Config) *time.Duration { return &c.AppendLinger }),
+)
+
 // Validate reports every setting that is out of range, naming the Kafka
 // config and what is accepted, as Kafka's ConfigException does.
 func (c Config) Validate() error {
-	var errs []error
-	positive := func(name string, v time.Duration) {
-		if v <= 0 {
-			errs = append(errs, fmt.Errorf("invalid value %v for configuration %s: must be positive", v, name))
-		}
-	}
-	positive("controller.quorum.election.timeout.ms", c.ElectionTimeout)
-	positive("controller.quorum.fetch.timeout.ms", c.FetchTimeout)
-	positive("controller.quorum.election.backoff.max.ms", c.ElectionBackoffMax)
-	positive("controller.quorum.request.timeout.ms", c.RequestTimeout)
-	positive("fetch max wait", c.FetchMaxWait)
-	if c.RetryBackoff < 0 {
-		errs = append(errs, fmt.Errorf("invalid value %v for configuration controller.quorum.retry.backoff.ms: must be 0 or more", c.RetryBackoff))
-	}
-	if c.AppendLinger < 0 {
-		errs = append(errs, fmt.Errorf("invalid value %v for configuration controller.quorum.append.linger.ms: must be 0 or more", c.AppendLinger))
+	errs := []error{Setters.Validate(&c)}
+	if c.FetchMaxWait <= 0 {
+		errs = append(errs, fmt.Errorf("invalid fetch max wait %v: must be positive", c.FetchMaxWait))
 	}
 	if c.MaxUncommitted < 1 {
 		errs = append(errs, fmt.Errorf("invalid value %d for max uncommitted records: must be at least 1", c.MaxUncommitted))

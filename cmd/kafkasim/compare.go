@@ -46,8 +46,12 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if err := checkOutput(*out); err != nil {
 		return err
 	}
+	plan, err := scenarios.Compile(s)
+	if err != nil {
+		return usageError("scenario %s: %v", s.Name, err)
+	}
 	start := time.Now()
-	c, err := scenarios.Compare(s, scenarios.ElectionVariants(), scenarios.Options{})
+	c, err := scenarios.Compare(plan, scenarios.ElectionVariants(), scenarios.Options{})
 	if err != nil {
 		return err
 	}
@@ -106,6 +110,10 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 	if err := checkOutput(*out); err != nil {
 		return err
 	}
+	plan, err := scenarios.Compile(s)
+	if err != nil {
+		return usageError("scenario %s: %v", s.Name, err)
+	}
 	start := time.Now()
 	cellReplay := func(values []string) string {
 		var kv []string
@@ -114,7 +122,7 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 		}
 		return fmt.Sprintf("kafkasim matrix %s --seed %d%s --only %s", name, s.Seed, setArgs, strings.Join(kv, ","))
 	}
-	rows, err := scenarios.Matrix(s, axes, scenarios.Options{}, cellReplay)
+	rows, err := scenarios.Matrix(plan, axes, scenarios.Options{}, cellReplay)
 	if err != nil {
 		return err
 	}
@@ -237,7 +245,7 @@ func fitLine(s string, n int) string {
 func matrixReport(name string, s scenarios.Scenario, replay string, axes []scenarios.Axis, rows []scenarios.MatrixRow, headline reports.Verdict) reports.Matrix {
 	nr := min(2, len(axes))
 	m := reports.Matrix{Title: name + ": what each configuration can lose", Seed: s.Seed, Replay: replay, Headline: headline,
-		Duration: time.Duration(s.Duration)}
+		Duration: time.Duration(*s.Duration)}
 	for i, a := range axes {
 		label := a.Name
 		if short := shortAxis[a.Name]; short != "" {

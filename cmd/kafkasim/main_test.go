@@ -92,6 +92,10 @@ func TestUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.jsonl")
 	require.NoError(t, os.WriteFile(bad, []byte(`{"type":"header","format":"kafkasim-history","version":0}`+"\n"), 0o644))
+	badController := filepath.Join(dir, "bad-controller.json")
+	require.NoError(t, os.WriteFile(badController, []byte(`{"name": "c", "cluster": {"controller_config": {"unclean.leader.election.enable": "maybe"}}}`), 0o644))
+	zeroBrokers := filepath.Join(dir, "zero-brokers.json")
+	require.NoError(t, os.WriteFile(zeroBrokers, []byte(`{"name": "z", "cluster": {"brokers": 0}}`), 0o644))
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -110,6 +114,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"check", "--budget", "-1", bad}, "--budget -1: give a positive number of steps"},
 		{[]string{"check", "--budget", "10s", bad}, `invalid value "10s" for flag -budget`},
 		{[]string{"check", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"run", badController}, "cluster.controller_config: invalid value maybe for configuration unclean.leader.election.enable: expected true or false"},
+		{[]string{"run", zeroBrokers}, "cluster.brokers: 0 is out of range: give a whole number from 1 to 64"},
+		{[]string{"config", "extra"}, `unexpected argument "extra"`},
 		{[]string{"report", "--out", filepath.Join(dir, "no", "such", "dir.html"), historyFile(t, false)}, "write report"},
 	} {
 		code, _, errOut := kafkasim(tc.args...)
@@ -167,6 +174,14 @@ func TestScenariosCommand(t *testing.T) {
 	code, stdout, _ = kafkasim("scenarios", "--marks")
 	assert.Equal(t, 0, code)
 	assert.Contains(t, stdout, "controller.election.unclean\n    the controller elected a leader: unclean")
+}
+
+func TestConfigCommand(t *testing.T) {
+	code, stdout, _ := kafkasim("config")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, scenarios.Reference(), stdout)
+	assert.Contains(t, stdout, "| `group.max.size` | broker |")
+	assert.Contains(t, stdout, "| `no_check_quorum` | `check-quorum` |")
 }
 
 func TestCompareAndMatrixCommands(t *testing.T) {

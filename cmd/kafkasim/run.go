@@ -33,6 +33,10 @@ func init() {
 		summary: "list the built-in scenarios and what each shows",
 		run:     runScenarios,
 	}
+	commands["config"] = command{
+		summary: "print every Kafka property, protocol variant and scenario limit a scenario can set (Markdown)",
+		run:     runConfig,
+	}
 }
 
 // outputFlags are the files a run can write.
@@ -310,14 +314,14 @@ func reportOf(res *scenarios.Result) reports.Run {
 		desc += ". It shows: " + s.Shows + "."
 	}
 	config := []reports.KV{
-		kv("brokers", fmt.Sprint(s.Cluster.Brokers)),
-		kv("controllers", fmt.Sprint(s.Cluster.Controllers)),
+		kv("brokers", fmt.Sprint(*s.Cluster.Brokers)),
+		kv("controllers", fmt.Sprint(*s.Cluster.Controllers)),
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Cluster.BrokerConfig)) {
 		config = append(config, kv(k, s.Cluster.BrokerConfig[k]))
 	}
 	for _, t := range s.Cluster.Topics {
-		config = append(config, kv("topic "+t.Name, fmt.Sprintf("%d partitions, replication factor %d", t.Partitions, t.ReplicationFactor)))
+		config = append(config, kv("topic "+t.Name, fmt.Sprintf("%d partitions, replication factor %d", *t.Partitions, *t.ReplicationFactor)))
 		for _, k := range slices.Sorted(maps.Keys(t.Config)) {
 			config = append(config, kv(t.Name+" "+k, t.Config[k]))
 		}
@@ -339,8 +343,8 @@ func reportOf(res *scenarios.Result) reports.Run {
 		}
 		config = append(config, kv(fmt.Sprintf("%d consumers of %s", c.Count, strings.Join(c.Topics, ", ")), desc))
 	}
-	for _, v := range settingsVariants(s) {
-		config = append(config, kv("protocol variant", v))
+	if p := s.Cluster.Protocol; len(p) > 0 {
+		config = append(config, kv("protocol variants", p.String()))
 	}
 	r := reports.Build(reports.Source{
 		Title: s.Name, Description: desc, History: res.History, Report: res.Report, Timeline: res.Timeline,
@@ -405,5 +409,11 @@ func properties(m map[string]string) string {
 	return strings.Join(out, ", ")
 }
 
-// settingsVariants names the protocol variants a scenario chose.
-func settingsVariants(s scenarios.Scenario) []string { return scenarios.VariantNames(s) }
+func runConfig(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("config", "config", stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, scenarios.Reference())
+	return nil
+}

@@ -73,7 +73,7 @@ func runShrink(args []string, stdout, stderr io.Writer) error {
 	for _, f := range sh.Scenario.Faults {
 		fmt.Fprintf(stdout, "  %s\n", f)
 	}
-	fmt.Fprintf(stdout, "  run for %v\n", time.Duration(sh.Scenario.Duration))
+	fmt.Fprintf(stdout, "  run for %v\n", time.Duration(*sh.Scenario.Duration))
 	if err := ensureDir(*out); err != nil {
 		return err
 	}

@@ -1,0 +1,141 @@
+package cluster
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kafkasim/kafkasim/broker"
+)
+
+// A Variant is a protocol variant: a switch that brings back how Kafka
+// worked before a KIP or a fix, so that the bugs of that time can be found
+// again, or turns on a newer protocol that Kafka's defaults leave off.
+// Variants lists them all; SetSwitch, the scenario format, the run header
+// and the README come from that one list.
+type Variant struct {
+	// Name is the switch's name (SetSwitch).
+	Name string
+	// Field is its field in a scenario's cluster.protocol. With Flag set
+	// the field is a boolean, true selecting Flag; otherwise it is a
+	// string, one of Values.
+	Field string
+	Flag  string
+	// Undoes names the KIP or JIRA whose protocol the variant takes back.
+	Undoes string
+	// Brings says what the variant brings back, in one line.
+	Brings string
+	// Values are the accepted values; Default is kafkasim's (and current
+	// Kafka's) own.
+	Values  []string
+	Default string
+	// Applies says whose config it changes: broker, controller or quorum
+	// (the metadata log's voters and observers).
+	Applies string
+	// Header is the run header's entry (name, value) for a value.
+	Header func(value string) (string, string)
+	apply  func(c *Config, value string) error
+}
+
+func boolean(set func(c *Config, b bool)) func(c *Config, v string) error {
+	return func(c *Config, v string) error { set(c, v == "true"); return nil }
+}
+
+func shown(name string) func(string) (string, string) {
+	return func(v string) (string, string) { return "kafkasim." + name, v }
+}
+
+var bools = []string{"true", "false"}
+
+// variants is every protocol variant, in the order the README lists them.
+var variants = []Variant{
+	{Name: "truncation", Field: "truncation", Undoes: "KIP-101 (0.11), KIP-279 (2.0), truncation on fetch (2.7)",
+		Brings:  "how followers found where their log diverged: epochs (2.0–2.6, KIP-279), legacy-epochs (0.11–1.x, one OffsetsForLeaderEpoch), high-watermark (before 0.11: truncate to the local high-water mark, KAFKA-1211)",
+		Values:  []string{"fetch", "epochs", "legacy-epochs", "high-watermark"},
+		Default: "fetch", Applies: "broker", Header: shown("truncation"),
+		apply: func(c *Config, v string) error {
+			m, err := broker.ParseTruncationMode(v)
+			c.Broker.Truncation = m
+			return err
+		}},
+	{Name: "legacy-high-watermark", Field: "legacy_high_watermark", Flag: "true", Undoes: "KAFKA-15583 (Kafka 3.7)",
+		Brings: "the high-water mark advances while the ISR is below min.insync.replicas", Values: bools, Default: "false",
+		Applies: "broker", Header: shown("legacy-high-watermark"),
+		apply: boolean(func(c *Config, b bool) { c.Broker.LegacyHighWatermark = b })},
+	{Name: "legacy-producer-checks", Field: "legacy_producer_checks", Flag: "true", Undoes: "KAFKA-6683 (Kafka 2.0)",
+		Brings: "the idempotent producer checks of Kafka 0.11–1.1: DUPLICATE_SEQUENCE_NUMBER for a batch older than the cached ones, UNKNOWN_PRODUCER_ID unless a new producer starts at sequence 0", Values: bools,
+		Default: "false", Applies: "broker", Header: shown("legacy-producer-checks"),
+		apply: boolean(func(c *Config, b bool) { c.Broker.LegacyProducerChecks = b })},
+	{Name: "elr", Field: "eligible_leader_replicas", Flag: "true", Undoes: "",
+		Brings: "KIP-966's eligible leader replicas (eligible.leader.replicas.version=1; opt-in in Kafka 4.0, on for clusters created by 4.1); off is Kafka before, where the last ISR member stays in the ISR (last replica standing)",
+		Values: []string{"false", "true"}, Default: "false", Applies: "controller",
+		Header: func(v string) (string, string) {
+			if v == "true" {
+				return "eligible.leader.replicas.version", "1"
+			}
+			return "eligible.leader.replicas.version", "0"
+		},
+		apply: boolean(func(c *Config, b bool) { c.Controller.ELR = b })},
+	{Name: "isr-broker-epoch-check", Field: "no_broker_epoch_check", Flag: "false", Undoes: "KIP-903 (Kafka 3.5)",
+		Brings: "the controller accepts an AlterPartition that puts back into the ISR a replica whose broker restarted since (KAFKA-14139)",
+		Values: bools, Default: "true", Applies: "controller", Header: shown("isr-broker-epoch-check"),
+		apply: boolean(func(c *Config, b bool) { c.Controller.IgnoreISRBrokerEpochs = !b })},
+	{Name: "pre-vote", Field: "no_pre_vote", Flag: "false", Undoes: "KIP-996 (Kafka 4.0)",
+		Brings: "KRaft elections without pre-vote: a voter cut off from the quorum forces a new epoch when it comes back",
+		Values: bools, Default: "true", Applies: "quorum", Header: shown("pre-vote"),
+		apply: boolean(func(c *Config, b bool) { c.Quorum.PreVote = b })},
+	{Name: "check-quorum", Field: "no_check_quorum", Flag: "false", Undoes: "KAFKA-15489 (Kafka 3.7)",
+		Brings: "a partitioned KRaft leader keeps leading until it hears of a newer epoch", Values: bools, Default: "true",
+		Applies: "quorum", Header: shown("check-quorum"),
+		apply: boolean(func(c *Config, b bool) { c.Quorum.CheckQuorum = b })},
+	{Name: "high-watermark-in-fetch", Field: "no_high_watermark_in_fetch", Flag: "false", Undoes: "KAFKA-14145 (Kafka 4.1)",
+		Brings: "KRaft followers learn the high-water mark only with new records or at the end of a fetch's wait",
+		Values: bools, Default: "true", Applies: "quorum", Header: shown("high-watermark-in-fetch"),
+		apply: boolean(func(c *Config, b bool) { c.Quorum.HighWatermarkInFetch = b })},
+}
+
+// Variants returns every protocol variant.
+func Variants() []Variant { return append([]Variant(nil), variants...) }
+
+// VariantByName returns the variant of a switch name.
+func VariantByName(name string) (Variant, bool) {
+	for _, v := range variants {
+		if v.Name == name {
+			return v, true
+		}
+	}
+	return Variant{}, false
+}
+
+// VariantByField returns the variant of a scenario's cluster.protocol
+// field.
+func VariantByField(field string) (Variant, bool) {
+	for _, v := range variants {
+		if v.Field == field {
+			return v, true
+		}
+	}
+	return Variant{}, false
+}
+
+// Accepts says what a scenario's field takes, in words.
+func (v Variant) Accepts() string {
+	if v.Flag != "" {
+		return fmt.Sprintf("true (%s=%s) or false", v.Name, v.Flag)
+	}
+	return "one of " + strings.Join(v.Values, ", ")
+}
+
+// VariantsMarkdown renders the variants as a Markdown table.
+func VariantsMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| `cluster.protocol` field | switch | accepts | undoes | brings back | applies to |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- |\n")
+	for _, v := range variants {
+		undoes := v.Undoes
+		if undoes == "" {
+			undoes = "—"
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s | %s |\n", v.Field, v.Name, v.Accepts(), undoes, v.Brings, v.Applies)
+	}
+	return b.String()
+}
