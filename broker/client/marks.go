@@ -28,6 +28,7 @@ var Marks = []sim.MarkInfo{
 	{Name: "client.producer.sticky-switch", Meaning: "the sticky partitioner moved to another partition (KIP-794)"},
 	{Name: "client.request-timeout", Meaning: "a request timed out and the client closed its connection (request.timeout.ms)"},
 	{Name: "consumer.cooperative-revoke", Meaning: "a consumer revoked partitions in a cooperative rebalance (KIP-429)"},
+	{Name: "consumer.unsubscribed-revoke", Meaning: "a consumer revoked the partitions of topics it no longer subscribes to before it rejoined its group (onJoinPrepare)"},
 	{Name: "consumer.coordinator-lost", Meaning: "a consumer lost its group coordinator and looks it up again"},
 	{Name: "consumer.generation-reset", Meaning: "a consumer reset its generation and member id and will rejoin"},
 	{Name: "consumer.max-poll-interval-exceeded", Meaning: "the application stopped polling for max.poll.interval.ms: the consumer leaves its group"},
