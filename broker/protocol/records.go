@@ -7,6 +7,8 @@ import (
 	"hash/crc32"
 	"math"
 	"strings"
+
+	"github.com/kafkasim/kafkasim/model"
 )
 
 // Records are zero or more record batches back to back, in Kafka's record
@@ -491,6 +493,34 @@ func readBytes(p []byte) ([]byte, []byte, error) {
 		return nil, nil, errors.New("truncated")
 	}
 	return p[:l:l], p[l:], nil
+}
+
+// ModelHeaders returns a record's headers as the history records them,
+// copied (the record's slices alias a batch); nil when there are none.
+func ModelHeaders(hs []RecordHeader) []model.RecordHeader {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make([]model.RecordHeader, len(hs))
+	for i, h := range hs {
+		out[i] = model.RecordHeader{Key: h.Key}
+		if h.Value != nil {
+			out[i].Value = append(model.Bytes{}, h.Value...)
+		}
+	}
+	return out
+}
+
+// RecordHeaders returns headers from the history's form, for encoding.
+func RecordHeaders(hs []model.RecordHeader) []RecordHeader {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make([]RecordHeader, len(hs))
+	for i, h := range hs {
+		out[i] = RecordHeader{Key: h.Key, Value: h.Value}
+	}
+	return out
 }
 
 // DecodeBatch decodes the whole batch at the start of b: its header (whose
