@@ -80,6 +80,8 @@ type Entry struct {
 	LeaderEpoch int32 // the epoch of the batch that holds the record
 	Key         []byte
 	Value       []byte
+	// Headers are the record's headers; nil when it has none.
+	Headers []RecordHeader
 	// ProducerID and Sequence identify the record's send when the producer
 	// was idempotent; ProducerID is -1 otherwise.
 	ProducerID int64

@@ -295,7 +295,10 @@ type Send struct {
 	Partition int32
 	Key       Bytes
 	Value     Bytes
-	Acks      Acks
+	// Headers are the record's headers, in the order sent; nil when it
+	// has none.
+	Headers []RecordHeader
+	Acks    Acks
 	// Idempotent is the producer's enable.idempotence.
 	Idempotent bool
 	// Offset is the offset the send got when its outcome is OK; -1
@@ -335,11 +338,22 @@ type Record struct {
 	LeaderEpoch int32 // -1 if unknown
 	Key         Bytes
 	Value       Bytes
+	// Headers are the record's headers, in order; nil when it has none.
+	Headers []RecordHeader
 }
+
+// A RecordHeader is one of a record's headers (Kafka's Header): a key,
+// never null, and a value that may be null (nil).
+type RecordHeader struct {
+	Key   string
+	Value Bytes
+}
+
+func (h RecordHeader) String() string { return h.Key + ":" + h.Value.String() }
 
 // RecordOf returns the record of a log entry.
 func RecordOf(e Entry) Record {
-	return Record{Offset: e.Offset, LeaderEpoch: e.LeaderEpoch, Key: e.Key, Value: e.Value}
+	return Record{Offset: e.Offset, LeaderEpoch: e.LeaderEpoch, Key: e.Key, Value: e.Value, Headers: e.Headers}
 }
 
 func (r Record) String() string {

@@ -242,6 +242,36 @@ type jsonSend struct {
 	Acks       *Acks  `json:"acks"`
 	Idempotent bool   `json:"idempotent"`
 	Offset     *int64 `json:"offset"`
+	// Headers is absent when the record has none, as in files written
+	// before headers were recorded.
+	Headers []jsonRecordHeader `json:"headers,omitempty"`
+}
+
+type jsonRecordHeader struct {
+	Key   string `json:"key"`
+	Value Bytes  `json:"value"`
+}
+
+func headersJSON(hs []RecordHeader) []jsonRecordHeader {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make([]jsonRecordHeader, len(hs))
+	for i, h := range hs {
+		out[i] = jsonRecordHeader(h)
+	}
+	return out
+}
+
+func headersFromJSON(hs []jsonRecordHeader) []RecordHeader {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make([]RecordHeader, len(hs))
+	for i, h := range hs {
+		out[i] = RecordHeader(h)
+	}
+	return out
 }
 
 type jsonPoll struct {
@@ -257,10 +287,11 @@ type jsonPollPart struct {
 }
 
 type jsonRecord struct {
-	Offset      int64 `json:"offset"`
-	LeaderEpoch int32 `json:"leader_epoch"`
-	Key         Bytes `json:"key"`
-	Value       Bytes `json:"value"`
+	Offset      int64              `json:"offset"`
+	LeaderEpoch int32              `json:"leader_epoch"`
+	Key         Bytes              `json:"key"`
+	Value       Bytes              `json:"value"`
+	Headers     []jsonRecordHeader `json:"headers,omitempty"`
 }
 
 type jsonOffsets struct {
@@ -343,7 +374,7 @@ type jsonEnd struct {
 func recordsJSON(rs []Record) []jsonRecord {
 	out := make([]jsonRecord, len(rs))
 	for i, r := range rs {
-		out[i] = jsonRecord{r.Offset, r.LeaderEpoch, r.Key, r.Value}
+		out[i] = jsonRecord{r.Offset, r.LeaderEpoch, r.Key, r.Value, headersJSON(r.Headers)}
 	}
 	return out
 }
@@ -354,7 +385,7 @@ func recordsFromJSON(rs []jsonRecord) []Record {
 	}
 	out := make([]Record, len(rs))
 	for i, r := range rs {
-		out[i] = Record{r.Offset, r.LeaderEpoch, r.Key, r.Value}
+		out[i] = Record{r.Offset, r.LeaderEpoch, r.Key, r.Value, headersFromJSON(r.Headers)}
 	}
 	return out
 }
@@ -404,7 +435,7 @@ func opJSON(op *Op) *jsonOp {
 
 func sendJSON(s *Send) *jsonSend {
 	part, acks, off := s.Partition, s.Acks, s.Offset
-	return &jsonSend{s.Topic, &part, s.Key, s.Value, &acks, s.Idempotent, &off}
+	return &jsonSend{s.Topic, &part, s.Key, s.Value, &acks, s.Idempotent, &off, headersJSON(s.Headers)}
 }
 
 func pollJSON(p *Poll) *jsonPoll {
@@ -420,7 +451,8 @@ func sendFromJSON(id int64, s *jsonSend) (*Send, error) {
 	if s.Partition == nil || s.Acks == nil || s.Offset == nil {
 		return nil, fmt.Errorf("op %d: a send needs \"partition\", \"acks\" and \"offset\" (-1 when not known)", id)
 	}
-	return &Send{s.Topic, *s.Partition, s.Key, s.Value, *s.Acks, s.Idempotent, *s.Offset}, nil
+	return &Send{Topic: s.Topic, Partition: *s.Partition, Key: s.Key, Value: s.Value, Headers: headersFromJSON(s.Headers),
+		Acks: *s.Acks, Idempotent: s.Idempotent, Offset: *s.Offset}, nil
 }
 
 func pollFromJSON(id int64, p *jsonPoll) (*Poll, error) {

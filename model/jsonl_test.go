@@ -47,10 +47,20 @@ func genRecords(t *rapid.T, label string) []model.Record {
 	off := rapid.Int64Range(0, 100).Draw(t, label+"-first")
 	for i := range rs {
 		rs[i] = model.Record{Offset: off, LeaderEpoch: rapid.Int32Range(-1, 9).Draw(t, "epoch"),
-			Key: genBytes().Draw(t, "key"), Value: genBytes().Draw(t, "value")}
+			Key: genBytes().Draw(t, "key"), Value: genBytes().Draw(t, "value"), Headers: genHeaders(t)}
 		off += rapid.Int64Range(1, 3).Draw(t, "gap")
 	}
 	return rs
+}
+
+// genHeaders draws record headers: usually none, as most records have.
+func genHeaders(t *rapid.T) []model.RecordHeader {
+	n := rapid.IntRange(-2, 2).Draw(t, "headers")
+	var hs []model.RecordHeader
+	for range n {
+		hs = append(hs, model.RecordHeader{Key: rapid.StringN(0, 5, -1).Draw(t, "header-key"), Value: genBytes().Draw(t, "header-value")})
+	}
+	return hs
 }
 
 func sortedTPs(t *rapid.T, label string) []model.TopicPartition {
@@ -90,7 +100,7 @@ func genOp(t *rapid.T, id int64) model.Op {
 		tp := genTP().Draw(t, "tp")
 		s := &model.Send{Topic: tp.Topic, Partition: tp.Partition, Key: genBytes().Draw(t, "key"), Value: genBytes().Draw(t, "value"),
 			Acks:       rapid.SampledFrom([]model.Acks{model.AcksAll, model.AcksLeader, model.AcksNone}).Draw(t, "acks"),
-			Idempotent: rapid.Bool().Draw(t, "idempotent"), Offset: -1}
+			Idempotent: rapid.Bool().Draw(t, "idempotent"), Offset: -1, Headers: genHeaders(t)}
 		if ok && s.Acks != model.AcksNone {
 			s.Offset = rapid.Int64Range(0, 1e6).Draw(t, "offset")
 		}
@@ -257,6 +267,29 @@ func TestReadGoodHistory(t *testing.T) {
 	// Without the final newline the file is still whole.
 	_, err = model.ReadHistory(strings.NewReader(strings.TrimSuffix(goodHistory, "\n")))
 	require.NoError(t, err)
+}
+
+// Headers are written only for records that have them, so a history
+// without headers reads and writes exactly as before headers were
+// recorded (goodHistory is such a file).
+func TestRecordHeadersInHistory(t *testing.T) {
+	h, err := model.ReadHistory(strings.NewReader(goodHistory))
+	require.NoError(t, err)
+	assert.Nil(t, h.Ops[0].Send.Headers)
+	var buf bytes.Buffer
+	require.NoError(t, model.WriteHistory(&buf, h))
+	assert.Equal(t, goodHistory, buf.String())
+
+	withHeaders := strings.Replace(goodHistory, `"offset":0}}`, `"offset":0,"headers":[{"key":"trace","value":"x"},{"key":"n","value":null}]}}`, 1)
+	withHeaders = strings.Replace(withHeaders, `"value":"a"}]`, `"value":"a","headers":[{"key":"trace","value":"x"},{"key":"n","value":null}]}]`, 1)
+	h, err = model.ReadHistory(strings.NewReader(withHeaders))
+	require.NoError(t, err)
+	want := []model.RecordHeader{{Key: "trace", Value: model.Bytes("x")}, {Key: "n", Value: nil}}
+	assert.Equal(t, want, h.Ops[0].Send.Headers)
+	assert.Equal(t, want, h.Ops[1].Poll.Parts[0].Records[0].Headers)
+	buf.Reset()
+	require.NoError(t, model.WriteHistory(&buf, h))
+	assert.Equal(t, withHeaders, buf.String())
 }
 
 func TestReadBadHistories(t *testing.T) {

@@ -369,3 +369,67 @@ func TestDriversSurviveALeaderCrash(t *testing.T) {
 	assert.Greater(t, acked, 1500)
 	assert.Positive(t, rc.s.Marked("client.producer.retry"), "the crash made the producer retry")
 }
+
+// Record headers travel end to end on real brokers: the producer sends
+// them, the leader's log and its followers keep them, a fetch returns them,
+// the consumer returns them, and the history records them on the send and
+// on the poll.
+func TestHeadersEndToEnd(t *testing.T) {
+	rc := newRealCluster(t, 5, 3)
+	require.NoError(t, rc.c.CreateTopic(cluster.Topic{Name: "t", Partitions: 1, ReplicationFactor: 3}, 10*time.Second))
+	pcfg, err := client.ParseProducerConfig(map[string]string{"client.id": "p"})
+	require.NoError(t, err)
+	var p *client.Producer
+	pn, err := rc.s.AddNode("p", func(n *sim.Node) any {
+		p, err = client.NewProducer(n, rc.env(), pcfg)
+		require.NoError(t, err)
+		return &client.Process{Producer: p}
+	})
+	require.NoError(t, err)
+	require.NoError(t, pn.Start())
+	headers := []model.RecordHeader{{Key: "trace", Value: model.Bytes("id-1")}, {Key: "null", Value: nil}, {Key: "empty", Value: model.Bytes{}}}
+	rc.await("send", func(done func()) {
+		p.SendRecord(client.ProducerRecord{Topic: "t", Value: []byte("v"), Headers: headers}, func(r client.SendResult) {
+			require.Equal(t, model.OK, r.Outcome)
+			done()
+		})
+	})
+	ccfg, err := client.ParseConsumerConfig(map[string]string{"client.id": "c", "auto.offset.reset": "earliest"})
+	require.NoError(t, err)
+	var c *client.Consumer
+	cn, err := rc.s.AddNode("c", func(n *sim.Node) any {
+		c, err = client.NewConsumer(n, rc.env(), ccfg)
+		require.NoError(t, err)
+		return &client.Process{Consumer: c}
+	})
+	require.NoError(t, err)
+	require.NoError(t, cn.Start())
+	tp := model.TopicPartition{Topic: "t", Partition: 0}
+	require.NoError(t, c.Assign([]model.TopicPartition{tp}))
+	var got []model.Record
+	for range 20 {
+		if len(got) > 0 {
+			break
+		}
+		rc.await("poll", func(done func()) {
+			require.NoError(t, c.Poll(time.Second, func(parts []model.PollPart) {
+				for _, pp := range parts {
+					got = append(got, pp.Records...)
+				}
+				done()
+			}))
+		})
+	}
+	require.Len(t, got, 1)
+	assert.Equal(t, headers, got[0].Headers)
+	h, err := rc.rec.History()
+	require.NoError(t, err)
+	assert.Equal(t, headers, sends(h, "p")[0].Send.Headers)
+	replicas := rc.c.View().Replicas(tp)
+	require.Len(t, replicas, 3)
+	for _, r := range replicas {
+		e, ok := r.Entry(0)
+		require.True(t, ok)
+		assert.Equal(t, headers, e.Headers)
+	}
+}

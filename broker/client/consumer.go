@@ -609,16 +609,35 @@ func (c *Consumer) onFetch(parts []protocol.FetchPartition, m network.Message, c
 			backoff = true
 			continue
 		}
+		// skip is the offset after the last whole batch below the
+		// high-water mark: where the position moves when the response
+		// holds no data records at or after it (a transaction marker, a
+		// batch compaction emptied, or offsets compaction removed), as
+		// Kafka's consumer moves to the next fetch offset.
+		skip, skipEpoch := p.position, p.epoch
+		buffered := len(p.buffered)
 		_ = pr.Records.Batches(func(h protocol.BatchHeader, b []byte) bool {
+			if h.LastOffset() < pr.HighWatermark && h.NextOffset() > skip {
+				skip, skipEpoch = h.NextOffset(), h.PartitionLeaderEpoch
+			}
+			if h.IsControl() {
+				// Transaction markers are never returned as data.
+				c.s.Mark("consumer.control-batch-skipped")
+				return true
+			}
 			_ = protocol.DecodeRecords(b, h, func(r protocol.Record) bool {
 				if r.Offset >= p.position && r.Offset < pr.HighWatermark {
 					p.buffered = append(p.buffered, model.Record{Offset: r.Offset, LeaderEpoch: h.PartitionLeaderEpoch,
-						Key: model.Bytes(clone(r.Key)), Value: model.Bytes(clone(r.Value))})
+						Key: model.Bytes(clone(r.Key)), Value: model.Bytes(clone(r.Value)), Headers: protocol.ModelHeaders(r.Headers)})
 				}
 				return true
 			})
 			return true
 		})
+		if len(p.buffered) == buffered && skip > p.position {
+			c.s.Mark("consumer.position-skipped-offsets")
+			p.position, p.epoch = skip, skipEpoch
+		}
 	}
 	if backoff {
 		c.retryLater()

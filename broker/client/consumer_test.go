@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/sim"
 )
@@ -339,4 +340,60 @@ func TestStickyConsumersKeepTheirPartitions(t *testing.T) {
 	assert.Equal(t, 2, kept(before1, c1.Assignment()), "c1 had %v, has %v", before1, c1.Assignment())
 	assert.Equal(t, 2, kept(before2, c2.Assignment()), "c2 had %v, has %v", before2, c2.Assignment())
 	requireNoDoubleHolders(t, fc.history())
+}
+
+// A consumer returns records with their headers, never returns transaction
+// markers as data, and reads past offsets compaction removed (gaps, an
+// empty batch, a marker last in the log) instead of fetching them forever.
+func TestConsumerHeadersMarkersAndCompactedBatches(t *testing.T) {
+	fc := newFakeCluster(t, 1, map[string]int32{"t": 1})
+	none := protocol.BatchHeader{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}
+	pid := protocol.Producer{ID: 3, Epoch: 0, BaseSequence: protocol.NoSequence}
+	var raw protocol.Records
+	raw = protocol.AppendBatch(raw, 0, 0, protocol.NoProducer, []protocol.Record{
+		{Value: []byte("a"), Headers: []protocol.RecordHeader{{Key: "trace", Value: []byte("x")}, {Key: "null"}}}})
+	h := none
+	h.BaseOffset, h.LastOffsetDelta = 1, 5 // compacted: [1..6] keeps 2 and 4
+	raw = protocol.AppendBatchOf(raw, protocol.Batch{Header: h, Records: []protocol.Record{{Offset: 2, Value: []byte("c")}, {Offset: 4, Value: []byte("e")}}})
+	raw = protocol.AppendControlBatch(raw, 7, 0, pid, 0, protocol.ControlCommit, 0)
+	h.BaseOffset, h.LastOffsetDelta = 8, 2 // compaction emptied [8..10]
+	raw = protocol.AppendBatchOf(raw, protocol.Batch{Header: h})
+	raw = protocol.AppendBatch(raw, 11, 0, protocol.NoProducer, []protocol.Record{{Value: []byte("l")}})
+	raw = protocol.AppendControlBatch(raw, 12, 0, pid, 0, protocol.ControlAbort, 0)
+	fc.raw = map[model.TopicPartition]protocol.Records{t0: raw}
+
+	c, _ := fc.consumer(map[string]string{"client.id": "c1", "auto.offset.reset": "earliest"})
+	require.NoError(t, c.Assign([]model.TopicPartition{t0}))
+	var got []model.Record
+	for range 20 {
+		require.NoError(t, c.Poll(100*time.Millisecond, func(parts []model.PollPart) {
+			for _, p := range parts {
+				got = append(got, p.Records...)
+			}
+		}))
+		fc.run(200 * time.Millisecond)
+	}
+	var offs []string
+	for _, r := range got {
+		offs = append(offs, r.String())
+	}
+	assert.Equal(t, []string{"0:a", "2:c", "4:e", "11:l"}, offs)
+	assert.Equal(t, []model.RecordHeader{{Key: "trace", Value: model.Bytes("x")}, {Key: "null"}}, got[0].Headers)
+	assert.Nil(t, got[1].Headers)
+	pos, _ := c.Position(t0)
+	assert.Equal(t, int64(13), pos, "past the last marker")
+	assert.Positive(t, fc.s.Marked("consumer.control-batch-skipped"))
+	assert.Positive(t, fc.s.Marked("consumer.position-skipped-offsets"))
+	// The history records the headers as polled.
+	var polledHeaders []model.RecordHeader
+	for _, op := range fc.history().Ops {
+		if op.Poll != nil {
+			for _, p := range op.Poll.Parts {
+				for _, r := range p.Records {
+					polledHeaders = append(polledHeaders, r.Headers...)
+				}
+			}
+		}
+	}
+	assert.Len(t, polledHeaders, 2)
 }

@@ -89,6 +89,9 @@ type fakeCluster struct {
 	isr         map[model.TopicPartition][]int32
 	configs     map[string]map[string]string
 	adminFaults []*produceFault
+	// raw, when set for a partition, is its log as batches exactly as
+	// written (headers, markers, compacted shapes), served instead of logs.
+	raw map[model.TopicPartition]protocol.Records
 }
 
 func newFakeCluster(t require.TestingT, brokers int, topics map[string]int32) *fakeCluster {
@@ -209,6 +212,18 @@ func (b *fakeBroker) Receive(from sim.NodeID, m network.Message) {
 		for _, p := range m.Partitions {
 			log := fc.logs[p.TP]
 			pr := protocol.FetchPartitionResponse{TP: p.TP, HighWatermark: int64(len(log))}
+			if raw, ok := fc.raw[p.TP]; ok {
+				pr.HighWatermark = 0
+				require.NoError(fc.t, raw.Batches(func(h protocol.BatchHeader, b []byte) bool {
+					pr.HighWatermark = h.NextOffset()
+					if h.NextOffset() > p.FetchOffset {
+						pr.Records = append(pr.Records, b...)
+					}
+					return true
+				}))
+				resp.Partitions = append(resp.Partitions, pr)
+				continue
+			}
 			switch {
 			case fc.leaders[p.TP] != b.id:
 				pr.Error = protocol.NotLeaderOrFollower

@@ -27,6 +27,7 @@ var Marks = []sim.MarkInfo{
 	{Name: "client.producer.retry", Meaning: "the producer sent a batch again"},
 	{Name: "client.producer.sticky-switch", Meaning: "the sticky partitioner moved to another partition (KIP-794)"},
 	{Name: "client.request-timeout", Meaning: "a request timed out and the client closed its connection (request.timeout.ms)"},
+	{Name: "consumer.control-batch-skipped", Meaning: "a consumer skipped a control batch (a transaction marker): never returned as data"},
 	{Name: "consumer.cooperative-revoke", Meaning: "a consumer revoked partitions in a cooperative rebalance (KIP-429)"},
 	{Name: "consumer.unsubscribed-revoke", Meaning: "a consumer revoked the partitions of topics it no longer subscribes to before it rejoined its group (onJoinPrepare)"},
 	{Name: "consumer.coordinator-lost", Meaning: "a consumer lost its group coordinator and looks it up again"},
@@ -34,6 +35,7 @@ var Marks = []sim.MarkInfo{
 	{Name: "consumer.max-poll-interval-exceeded", Meaning: "the application stopped polling for max.poll.interval.ms: the consumer leaves its group"},
 	{Name: "consumer.no-offset-for-partition", Meaning: "a consumer with auto.offset.reset=none has no position for a partition"},
 	{Name: "consumer.offset-out-of-range", Meaning: "a consumer fetched outside the log and resets its position by auto.offset.reset"},
+	{Name: "consumer.position-skipped-offsets", Meaning: "a fetch held no data records past the position (markers, compacted batches): the position moved past them"},
 	{Name: "consumer.rebalance-signalled", Meaning: "a heartbeat or commit answered REBALANCE_IN_PROGRESS: the consumer rejoins"},
 	{Name: "consumer.truncation-detected", Meaning: "a consumer's position validation found its position past the leader's epoch end: the log was truncated (KIP-320)"},
 }

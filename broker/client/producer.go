@@ -26,6 +26,7 @@ type pending struct {
 	op       int64
 	topic    string
 	key, val []byte
+	headers  []model.RecordHeader
 	at       time.Duration
 	done     func(SendResult)
 	expire   sim.Timer
@@ -34,6 +35,7 @@ type pending struct {
 type record struct {
 	op       int64
 	key, val []byte
+	headers  []model.RecordHeader
 	ts       int64
 	done     func(SendResult)
 }
@@ -174,7 +176,22 @@ func (p *Producer) now() time.Duration { return p.s.Now() }
 // the history; done (optional) is told the outcome. A nil key is Kafka's
 // null key.
 func (p *Producer) Send(topic string, key, value []byte, done func(SendResult)) {
-	w := &pending{topic: topic, key: key, val: value, at: p.now(), done: done, op: -1}
+	p.SendRecord(ProducerRecord{Topic: topic, Key: key, Value: value}, done)
+}
+
+// A ProducerRecord is a record to send (Kafka's ProducerRecord): a topic,
+// a key (nil is null), a value and headers.
+type ProducerRecord struct {
+	Topic   string
+	Key     []byte
+	Value   []byte
+	Headers []model.RecordHeader
+}
+
+// SendRecord is Send for a record with headers.
+func (p *Producer) SendRecord(r ProducerRecord, done func(SendResult)) {
+	topic := r.Topic
+	w := &pending{topic: topic, key: r.Key, val: r.Value, headers: r.Headers, at: p.now(), done: done, op: -1}
 	if _, ok := p.c.partitions(topic); ok {
 		p.accept(w)
 		return
@@ -210,24 +227,28 @@ func (p *Producer) expireWaiting(w *pending) {
 	}
 	p.waiting = slices.Delete(p.waiting, i, i+1)
 	p.s.Mark("client.producer.max-block-expired")
-	id := p.rec.InvokeSend(w.at, p.cfg.ClientID, p.process, p.sendOp(w.topic, -1, w.key, w.val))
+	id := p.rec.InvokeSend(w.at, p.cfg.ClientID, p.process, p.sendOp(w.topic, -1, w))
 	p.rec.Fail(id, p.now(), protocol.UnknownTopicOrPartition.String())
 	if w.done != nil {
 		w.done(SendResult{Op: id, Partition: -1, Offset: -1, Error: protocol.UnknownTopicOrPartition, Outcome: model.Fail})
 	}
 }
 
-func (p *Producer) sendOp(topic string, partition int32, key, val []byte) model.Send {
-	return model.Send{Topic: topic, Partition: partition, Key: key, Value: val, Acks: p.cfg.Acks, Idempotent: p.cfg.EnableIdempotence, Offset: -1}
+func (p *Producer) sendOp(topic string, partition int32, w *pending) model.Send {
+	return model.Send{Topic: topic, Partition: partition, Key: w.key, Value: w.val, Headers: w.headers,
+		Acks: p.cfg.Acks, Idempotent: p.cfg.EnableIdempotence, Offset: -1}
 }
 
 // accept partitions a record, records the send and appends it to its batch.
 func (p *Producer) accept(w *pending) {
 	part := p.partition(w.topic, w.key)
 	tp := model.TopicPartition{Topic: w.topic, Partition: part}
-	w.op = p.rec.InvokeSend(w.at, p.cfg.ClientID, p.process, p.sendOp(w.topic, part, w.key, w.val))
-	r := record{op: w.op, key: w.key, val: w.val, ts: w.at.Milliseconds(), done: w.done}
+	w.op = p.rec.InvokeSend(w.at, p.cfg.ClientID, p.process, p.sendOp(w.topic, part, w))
+	r := record{op: w.op, key: w.key, val: w.val, headers: w.headers, ts: w.at.Milliseconds(), done: w.done}
 	size := recordSize(w.key, w.val)
+	for _, h := range w.headers {
+		size += varintSize(len(h.Key)) + len(h.Key) + varintSize(len(h.Value)) + len(h.Value)
+	}
 	q := p.queues[tp]
 	var b *batch
 	if k := len(q); k > 0 && !q[k-1].closed && !q[k-1].inflight && q[k-1].attempts == 0 &&
@@ -552,7 +573,7 @@ func (p *Producer) sendBatches(broker int32, batches []*batch) {
 		b.attempts++
 		recs := make([]protocol.Record, len(b.records))
 		for i, r := range b.records {
-			recs[i] = protocol.Record{Timestamp: r.ts, Key: r.key, Value: r.val}
+			recs[i] = protocol.Record{Timestamp: r.ts, Key: r.key, Value: r.val, Headers: protocol.RecordHeaders(r.headers)}
 		}
 		req.Partitions = append(req.Partitions, protocol.ProducePartition{TP: b.tp,
 			Records: protocol.AppendBatch(nil, 0, protocol.NoPartitionLeaderEpoch, b.producer, recs)})

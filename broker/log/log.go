@@ -57,6 +57,7 @@ type entry struct {
 	firstSeq int32
 	lastSeq  int32
 	maxTS    int64
+	control  bool // a transaction marker
 }
 
 // A Log is one partition's log.
@@ -201,7 +202,8 @@ func (l *Log) recover(opt OpenOptions) (RecoveryInfo, error) {
 
 func (l *Log) entryOf(h protocol.BatchHeader, pos int) entry {
 	return entry{base: h.BaseOffset, last: h.LastOffset(), pos: pos, size: h.Size(), epoch: h.PartitionLeaderEpoch,
-		pid: h.ProducerID, pepoch: h.ProducerEpoch, firstSeq: h.BaseSequence, lastSeq: h.LastSequence(), maxTS: h.MaxTimestamp}
+		pid: h.ProducerID, pepoch: h.ProducerEpoch, firstSeq: h.BaseSequence, lastSeq: h.LastSequence(), maxTS: h.MaxTimestamp,
+		control: h.IsControl()}
 }
 
 func (l *Log) loadEpochs() error {
@@ -237,7 +239,9 @@ func (l *Log) rebuildProducers() {
 }
 
 func (l *Log) updateProducer(e entry) {
-	if e.pid == protocol.NoProducerID {
+	if e.pid == protocol.NoProducerID || e.control {
+		// A transaction marker ends a transaction; it is no batch of the
+		// producer's sequence.
 		return
 	}
 	p := l.producers[e.pid]
@@ -532,7 +536,9 @@ func (l *Log) TruncateTo(offset int64) (int64, bool, error) {
 	return l.leo, true, nil
 }
 
-// Entry returns the record at offset, if the log holds it.
+// Entry returns the record at offset, if the log holds it. A transaction
+// marker (a control record) keeps its offset but is no record: Entry
+// reports it missing, as it does the offsets compaction removed.
 func (l *Log) Entry(offset int64) (model.Entry, bool) {
 	if offset < l.startOffset || offset >= l.leo {
 		return model.Entry{}, false
@@ -555,9 +561,16 @@ func (l *Log) Entry(offset int64) (model.Entry, bool) {
 		if err != nil {
 			return model.Entry{}, false
 		}
+		if h.IsControl() {
+			// A transaction marker keeps its offset in the log but is
+			// not a record anyone sent or reads.
+			c.valid = true
+			return model.Entry{}, false
+		}
 		_ = protocol.DecodeRecords(b[e.pos:], h, func(r protocol.Record) bool {
 			en := model.Entry{Offset: r.Offset, LeaderEpoch: h.PartitionLeaderEpoch, ProducerID: h.ProducerID,
-				Key: append([]byte(nil), r.Key...), Value: append([]byte(nil), r.Value...), Sequence: protocol.NoSequence}
+				Key: append([]byte(nil), r.Key...), Value: append([]byte(nil), r.Value...), Sequence: protocol.NoSequence,
+				Headers: protocol.ModelHeaders(r.Headers)}
 			if h.HasProducer() {
 				en.Sequence = protocol.IncSequence(h.BaseSequence, int32(r.Offset-h.BaseOffset))
 			}
@@ -594,6 +607,15 @@ func (l *Log) BatchInfos() []BatchInfo {
 		}
 		bi := BatchInfo{Header: h}
 		_ = protocol.DecodeRecords(b[e.pos:], h, func(r protocol.Record) bool {
+			if h.IsControl() {
+				k, err := protocol.DecodeControlRecordKey(r.Key)
+				if err != nil {
+					bi.Values = append(bi.Values, "<control: "+err.Error()+">")
+				} else {
+					bi.Values = append(bi.Values, "<"+k.Type.String()+">")
+				}
+				return true
+			}
 			bi.Values = append(bi.Values, string(r.Value))
 			return true
 		})

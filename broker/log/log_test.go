@@ -360,3 +360,42 @@ func TestCorruptionAboveRecoveryPointIsCut(t *testing.T) {
 	_, _, err := log.Open(n.Disk(), tp, log.Config{}, log.OpenOptions{Clean: true})
 	assert.ErrorContains(t, err, "corrupt after a clean shutdown")
 }
+
+// The log keeps every shape Kafka writes as it came: headers, compacted
+// batches with gaps or no records at all, and transaction markers, which
+// keep their offset but are no record of the log's entries.
+func TestLogKeepsHeadersCompactedAndControlBatches(t *testing.T) {
+	l, _ := open(t, node(t, 1), log.Config{}, log.OpenOptions{})
+	_, err := l.AppendAsLeader(protocol.AppendBatch(nil, 0, -1, protocol.NoProducer, []protocol.Record{
+		{Timestamp: 1, Value: []byte("a"), Headers: []protocol.RecordHeader{{Key: "trace", Value: []byte("x")}, {Key: "n"}}}}), 0, 0)
+	require.NoError(t, err)
+	var rs protocol.Records
+	rs = protocol.AppendBatchOf(rs, protocol.Batch{Header: protocol.BatchHeader{BaseOffset: 1, LastOffsetDelta: 5,
+		ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}, Records: []protocol.Record{{Offset: 2, Value: []byte("c")}, {Offset: 5, Value: []byte("f")}}})
+	rs = protocol.AppendBatchOf(rs, protocol.Batch{Header: protocol.BatchHeader{BaseOffset: 7, LastOffsetDelta: 2,
+		ProducerID: 4, ProducerEpoch: 0, BaseSequence: 3}})
+	rs = protocol.AppendControlBatch(rs, 10, 0, protocol.Producer{ID: 4, Epoch: 0, BaseSequence: protocol.NoSequence}, 9, protocol.ControlCommit, 1)
+	n, err := l.AppendAsFollower(rs, 0)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n)
+	assert.Equal(t, int64(11), l.EndOffset())
+	assert.Equal(t, "0:e0:a 1:e0:c,f 7:e0: 10:e0:<COMMIT>", l.String())
+
+	e, ok := l.Entry(0)
+	require.True(t, ok)
+	assert.Equal(t, []model.RecordHeader{{Key: "trace", Value: model.Bytes("x")}, {Key: "n"}}, e.Headers)
+	e, ok = l.Entry(5)
+	require.True(t, ok)
+	assert.Equal(t, "f", string(e.Value))
+	for _, off := range []int64{1, 3, 8, 10} {
+		_, ok = l.Entry(off)
+		assert.False(t, ok, "offset %d holds no record", off)
+	}
+	// A fetch returns the batches byte for byte, headers included.
+	r, err := l.Read(0, 11, 1<<20)
+	require.NoError(t, err)
+	assert.Equal(t, "[0..0]@e0 [1..6]@e0 2 records [7..9]@e0 pid 4/0 seq 3 0 records [10..10]@e0 pid 4/0 seq -1 control", r.String())
+	first, err := protocol.DecodeBatch(r)
+	require.NoError(t, err)
+	assert.Equal(t, []protocol.RecordHeader{{Key: "trace", Value: []byte("x")}, {Key: "n"}}, first.Records[0].Headers)
+}

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"strings"
+
+	"github.com/kafkasim/kafkasim/model"
 )
 
 // Records are zero or more record batches back to back, in Kafka's record
@@ -21,17 +24,21 @@ import (
 //	partitionLeaderEpoch int32   epoch of the leader that appended the batch
 //	magic                int8    2
 //	crc                  uint32  CRC-32C of everything from attributes to the end
-//	attributes           int16   0 (no compression, create time, not transactional)
-//	lastOffsetDelta      int32   offset of the last record minus baseOffset
+//	attributes           int16   bits 0-2 compression, 3 timestamp type, 4 transactional, 5 control
+//	                             (kafkasim writes 0, or 0x30 for a transaction marker)
+//	lastOffsetDelta      int32   offset of the last record minus baseOffset; compaction may
+//	                             remove records and keep it, so it can exceed recordCount-1
 //	baseTimestamp        int64   milliseconds
 //	maxTimestamp         int64   milliseconds
 //	producerId           int64   -1 when the producer is not idempotent
 //	producerEpoch        int16   -1 when the producer is not idempotent
 //	baseSequence         int32   -1 when the producer is not idempotent
-//	recordCount          int32
+//	recordCount          int32   0 for a batch that compaction emptied
 //
-// and each record is Kafka's varint-framed record: length, attributes,
-// timestamp delta, offset delta, key, value and an empty header list.
+// and each record is Kafka's varint-framed record: length, attributes (int8,
+// always 0), timestamp delta, offset delta, key, value and headers (a varint
+// count, then per header a varint key length and key, a varint value length
+// and value, -1 for a null value). Lengths of nullable bytes are -1 for nil.
 type Records []byte
 
 // Batch format constants.
@@ -73,11 +80,44 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // A Record is one record of a batch, decoded.
 type Record struct {
-	Offset    int64
-	Timestamp int64 // milliseconds
+	// Offset is the batch's base offset plus the record's offset delta.
+	Offset int64
+	// Timestamp is the batch's base timestamp plus the record's timestamp
+	// delta, in milliseconds; see BatchHeader.TimestampOf for the
+	// timestamp a consumer sees.
+	Timestamp int64
 	Key       []byte
 	Value     []byte
+	Headers   []RecordHeader
+	// Attributes is the record's attribute byte, unused by Kafka (0).
+	Attributes int8
 }
+
+// A RecordHeader is one header of a record: a key that is never null and
+// a value that may be (nil).
+type RecordHeader struct {
+	Key   string
+	Value []byte
+}
+
+// Batch attribute bits.
+const (
+	// AttrCompression masks the compression codec (0 none, 1 gzip,
+	// 2 snappy, 3 lz4, 4 zstd). kafkasim reads and writes only 0.
+	AttrCompression int16 = 0x07
+	// AttrLogAppendTime marks batches whose timestamps the broker set
+	// (message.timestamp.type=LogAppendTime): every record's timestamp
+	// is the batch's max timestamp.
+	AttrLogAppendTime int16 = 0x08
+	// AttrTransactional marks batches written inside a transaction.
+	AttrTransactional int16 = 0x10
+	// AttrControl marks control batches: one control record (a
+	// transaction marker) that consumers never return as data.
+	AttrControl int16 = 0x20
+	// AttrDeleteHorizon marks a base timestamp that holds the delete
+	// horizon the log cleaner set (KIP-534).
+	AttrDeleteHorizon int16 = 0x40
+)
 
 // A BatchHeader is a batch's header, decoded.
 type BatchHeader struct {
@@ -105,6 +145,31 @@ func (h BatchHeader) LastOffset() int64 { return h.BaseOffset + int64(h.LastOffs
 // NextOffset returns the offset after the batch's last record.
 func (h BatchHeader) NextOffset() int64 { return h.LastOffset() + 1 }
 
+// Compression returns the batch's compression codec (0 for none).
+func (h BatchHeader) Compression() int16 { return h.Attributes & AttrCompression }
+
+// LogAppendTime reports whether the batch's timestamps are log append
+// times (attribute bit 3) rather than create times.
+func (h BatchHeader) LogAppendTime() bool { return h.Attributes&AttrLogAppendTime != 0 }
+
+// IsTransactional reports whether the batch belongs to a transaction
+// (attribute bit 4).
+func (h BatchHeader) IsTransactional() bool { return h.Attributes&AttrTransactional != 0 }
+
+// IsControl reports whether the batch is a control batch (attribute bit 5):
+// its records are transaction markers, not data.
+func (h BatchHeader) IsControl() bool { return h.Attributes&AttrControl != 0 }
+
+// TimestampOf returns the timestamp a consumer sees for record r of the
+// batch: the batch's max timestamp under LogAppendTime, the record's own
+// (create) time otherwise.
+func (h BatchHeader) TimestampOf(r Record) int64 {
+	if h.LogAppendTime() {
+		return h.MaxTimestamp
+	}
+	return r.Timestamp
+}
+
 // LastSequence returns the sequence number of the batch's last record, or
 // NoSequence when the batch has none.
 func (h BatchHeader) LastSequence() int32 {
@@ -121,6 +186,14 @@ func (h BatchHeader) String() string {
 	s := fmt.Sprintf("[%d..%d]@e%d", h.BaseOffset, h.LastOffset(), h.PartitionLeaderEpoch)
 	if h.HasProducer() {
 		s += fmt.Sprintf(" pid %d/%d seq %d", h.ProducerID, h.ProducerEpoch, h.BaseSequence)
+	}
+	if h.IsControl() {
+		s += " control"
+	} else if h.IsTransactional() {
+		s += " txn"
+	}
+	if h.RecordCount != h.LastOffsetDelta+1 {
+		s += fmt.Sprintf(" %d records", h.RecordCount)
 	}
 	return s
 }
@@ -146,7 +219,10 @@ func corrupt(format string, args ...any) error {
 }
 
 // ParseBatchHeader decodes the header of the batch at the start of b and
-// checks that the whole batch is present. It does not check the CRC.
+// checks that the whole batch is present. It does not check the CRC. It
+// accepts every shape Kafka writes: a record count below lastOffsetDelta+1
+// (compaction removed records and kept the offsets), a record count of 0
+// (compaction removed them all), any attributes and timestamps.
 func ParseBatchHeader(b []byte) (BatchHeader, error) {
 	if len(b) < BatchHeaderSize {
 		return BatchHeader{}, corrupt("%d bytes left, a batch header needs %d", len(b), BatchHeaderSize)
@@ -175,8 +251,16 @@ func ParseBatchHeader(b []byte) (BatchHeader, error) {
 	if h.Size() > len(b) {
 		return h, corrupt("batch of %d bytes, only %d present", h.Size(), len(b))
 	}
-	if h.RecordCount <= 0 || h.LastOffsetDelta != h.RecordCount-1 {
-		return h, corrupt("%d records with last offset delta %d", h.RecordCount, h.LastOffsetDelta)
+	if h.LastOffsetDelta < 0 || h.RecordCount < 0 || int64(h.RecordCount) > int64(h.LastOffsetDelta)+1 {
+		return h, corrupt("%d records with last offset delta %d; want 0 <= records <= last offset delta + 1", h.RecordCount, h.LastOffsetDelta)
+	}
+	if h.BaseOffset < 0 || h.BaseOffset > math.MaxInt64-int64(h.LastOffsetDelta)-1 {
+		return h, corrupt("base offset %d with last offset delta %d is outside 0..%d", h.BaseOffset, h.LastOffsetDelta, int64(math.MaxInt64))
+	}
+	// A record takes at least 7 bytes: length, attributes, timestamp
+	// delta, offset delta, key and value lengths, header count.
+	if int64(h.RecordCount)*7 > int64(h.Size()-BatchHeaderSize) {
+		return h, corrupt("%d records cannot fit in %d bytes", h.RecordCount, h.Size()-BatchHeaderSize)
 	}
 	return h, nil
 }
@@ -217,37 +301,71 @@ func AppendBatch(dst []byte, baseOffset int64, leaderEpoch int32, p Producer, re
 	if len(records) == 0 {
 		panic("protocol: AppendBatch with no records")
 	}
-	start := len(dst)
-	dst = append(dst, make([]byte, BatchHeaderSize)...)
 	baseTS, maxTS := records[0].Timestamp, records[0].Timestamp
 	for _, r := range records {
 		maxTS = max(maxTS, r.Timestamp)
 	}
-	var tmp [5 * binary.MaxVarintLen64]byte
+	return appendBatch(dst, BatchHeader{BaseOffset: baseOffset, PartitionLeaderEpoch: leaderEpoch,
+		LastOffsetDelta: int32(len(records) - 1), BaseTimestamp: baseTS, MaxTimestamp: maxTS,
+		ProducerID: p.ID, ProducerEpoch: p.Epoch, BaseSequence: p.BaseSequence}, records, true)
+}
+
+// A Batch is a whole record batch, decoded.
+type Batch struct {
+	Header  BatchHeader
+	Records []Record
+}
+
+// AppendBatchOf encodes b at the end of dst and returns the extended slice.
+// The header's base offset, partition leader epoch, attributes, last offset
+// delta, timestamps and producer fields are written as given; its length,
+// magic, CRC and record count are computed. Each record is written with its
+// own offset and timestamp (as deltas from the header's base offset and
+// base timestamp), attributes, key, value and headers. A batch Kafka's
+// compaction left behind (records with gaps between their offsets, or none
+// at all) encodes as it was read.
+func AppendBatchOf(dst []byte, b Batch) []byte { return appendBatch(dst, b.Header, b.Records, false) }
+
+// appendBatch encodes a batch; consecutive gives the records offset deltas
+// 0, 1, 2, ... instead of their own.
+func appendBatch(dst []byte, h BatchHeader, records []Record, consecutive bool) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, BatchHeaderSize)...)
 	for i, r := range records {
-		body := tmp[:0]
-		body = append(body, 0) // attributes
-		body = binary.AppendVarint(body, r.Timestamp-baseTS)
-		body = binary.AppendVarint(body, int64(i))
-		size := len(body) + varintLen(int64(len(r.Key))) + len(r.Key) + varintLen(int64(len(r.Value))) + len(r.Value) + 1
+		offDelta := int64(i)
+		if !consecutive {
+			offDelta = r.Offset - h.BaseOffset
+		}
+		tsDelta := r.Timestamp - h.BaseTimestamp
+		size := 1 + varintLen(tsDelta) + varintLen(offDelta) + bytesLen(r.Key) + bytesLen(r.Value) + varintLen(int64(len(r.Headers)))
+		for _, hd := range r.Headers {
+			size += varintLen(int64(len(hd.Key))) + len(hd.Key) + bytesLen(hd.Value)
+		}
 		dst = binary.AppendVarint(dst, int64(size))
-		dst = append(dst, body...)
+		dst = append(dst, byte(r.Attributes))
+		dst = binary.AppendVarint(dst, tsDelta)
+		dst = binary.AppendVarint(dst, offDelta)
 		dst = appendBytes(dst, r.Key)
 		dst = appendBytes(dst, r.Value)
-		dst = binary.AppendVarint(dst, 0) // no headers
+		dst = binary.AppendVarint(dst, int64(len(r.Headers)))
+		for _, hd := range r.Headers {
+			dst = binary.AppendVarint(dst, int64(len(hd.Key)))
+			dst = append(dst, hd.Key...)
+			dst = appendBytes(dst, hd.Value)
+		}
 	}
 	b := dst[start:]
-	binary.BigEndian.PutUint64(b[offBaseOffset:], uint64(baseOffset))
+	binary.BigEndian.PutUint64(b[offBaseOffset:], uint64(h.BaseOffset))
 	binary.BigEndian.PutUint32(b[offLength:], uint32(len(b)-lengthFieldEnd))
-	binary.BigEndian.PutUint32(b[offLeaderEpoch:], uint32(leaderEpoch))
+	binary.BigEndian.PutUint32(b[offLeaderEpoch:], uint32(h.PartitionLeaderEpoch))
 	b[offMagic] = Magic
-	binary.BigEndian.PutUint16(b[offAttributes:], 0)
-	binary.BigEndian.PutUint32(b[offLastDelta:], uint32(len(records)-1))
-	binary.BigEndian.PutUint64(b[offBaseTimestamp:], uint64(baseTS))
-	binary.BigEndian.PutUint64(b[offMaxTimestamp:], uint64(maxTS))
-	binary.BigEndian.PutUint64(b[offProducerID:], uint64(p.ID))
-	binary.BigEndian.PutUint16(b[offProducerEpoch:], uint16(p.Epoch))
-	binary.BigEndian.PutUint32(b[offBaseSequence:], uint32(p.BaseSequence))
+	binary.BigEndian.PutUint16(b[offAttributes:], uint16(h.Attributes))
+	binary.BigEndian.PutUint32(b[offLastDelta:], uint32(h.LastOffsetDelta))
+	binary.BigEndian.PutUint64(b[offBaseTimestamp:], uint64(h.BaseTimestamp))
+	binary.BigEndian.PutUint64(b[offMaxTimestamp:], uint64(h.MaxTimestamp))
+	binary.BigEndian.PutUint64(b[offProducerID:], uint64(h.ProducerID))
+	binary.BigEndian.PutUint16(b[offProducerEpoch:], uint16(h.ProducerEpoch))
+	binary.BigEndian.PutUint32(b[offBaseSequence:], uint32(h.BaseSequence))
 	binary.BigEndian.PutUint32(b[offRecordCount:], uint32(len(records)))
 	binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[crcCoverageOffset:], castagnoli))
 	return dst
@@ -256,6 +374,14 @@ func AppendBatch(dst []byte, baseOffset int64, leaderEpoch int32, p Producer, re
 func varintLen(v int64) int {
 	var tmp [binary.MaxVarintLen64]byte
 	return len(binary.AppendVarint(tmp[:0], v))
+}
+
+// bytesLen is the encoded size of nullable bytes.
+func bytesLen(p []byte) int {
+	if p == nil {
+		return varintLen(-1)
+	}
+	return varintLen(int64(len(p))) + len(p)
 }
 
 // appendBytes appends a varint length and the bytes; nil is length -1.
@@ -268,9 +394,16 @@ func appendBytes(dst, p []byte) []byte {
 }
 
 // DecodeRecords decodes the records of the batch at the start of b (whose
-// header is h) and calls fn for each; the Key and Value slices alias b.
+// header is h) and calls fn for each until fn returns false; the Key, Value
+// and header value slices alias b. Offset deltas must increase and stay
+// within the batch's last offset delta (compaction may leave gaps).
+// Compressed batches are refused: kafkasim neither writes nor reads them.
 func DecodeRecords(b []byte, h BatchHeader, fn func(Record) bool) error {
+	if c := h.Compression(); c != 0 {
+		return corrupt("batch at offset %d uses compression codec %d; only uncompressed batches (codec 0) are supported", h.BaseOffset, c)
+	}
 	p := b[BatchHeaderSize:h.Size()]
+	prev := int64(-1)
 	for i := int32(0); i < h.RecordCount; i++ {
 		size, n := binary.Varint(p)
 		if n <= 0 || size < 0 || int64(len(p)-n) < size {
@@ -278,29 +411,12 @@ func DecodeRecords(b []byte, h BatchHeader, fn func(Record) bool) error {
 		}
 		rec := p[n : n+int(size)]
 		p = p[n+int(size):]
-		if len(rec) < 1 {
-			return corrupt("record %d of batch at offset %d: empty", i, h.BaseOffset)
-		}
-		rec = rec[1:] // attributes
-		tsDelta, n := binary.Varint(rec)
-		if n <= 0 {
-			return corrupt("record %d: bad timestamp", i)
-		}
-		rec = rec[n:]
-		offDelta, n := binary.Varint(rec)
-		if n <= 0 {
-			return corrupt("record %d: bad offset delta", i)
-		}
-		rec = rec[n:]
-		key, rest, err := readBytes(rec)
+		r, err := decodeRecord(rec, h, prev)
 		if err != nil {
-			return corrupt("record %d key: %v", i, err)
+			return corrupt("record %d of batch at offset %d: %v", i, h.BaseOffset, err)
 		}
-		value, _, err := readBytes(rest)
-		if err != nil {
-			return corrupt("record %d value: %v", i, err)
-		}
-		if !fn(Record{Offset: h.BaseOffset + offDelta, Timestamp: h.BaseTimestamp + tsDelta, Key: key, Value: value}) {
+		prev = r.Offset - h.BaseOffset
+		if !fn(r) {
 			return nil
 		}
 	}
@@ -310,9 +426,63 @@ func DecodeRecords(b []byte, h BatchHeader, fn func(Record) bool) error {
 	return nil
 }
 
+// decodeRecord decodes one record's bytes (after its length); prev is the
+// previous record's offset delta, -1 for the first.
+func decodeRecord(rec []byte, h BatchHeader, prev int64) (Record, error) {
+	if len(rec) < 1 {
+		return Record{}, errors.New("empty")
+	}
+	r := Record{Attributes: int8(rec[0])}
+	rec = rec[1:]
+	tsDelta, n := binary.Varint(rec)
+	if n <= 0 {
+		return r, errors.New("bad timestamp delta")
+	}
+	rec = rec[n:]
+	offDelta, n := binary.Varint(rec)
+	if n <= 0 {
+		return r, errors.New("bad offset delta")
+	}
+	if offDelta <= prev || offDelta > int64(h.LastOffsetDelta) {
+		return r, fmt.Errorf("offset delta %d, want above %d and at most the last offset delta %d", offDelta, prev, h.LastOffsetDelta)
+	}
+	rec = rec[n:]
+	r.Offset, r.Timestamp = h.BaseOffset+offDelta, h.BaseTimestamp+tsDelta
+	var err error
+	if r.Key, rec, err = readBytes(rec); err != nil {
+		return r, fmt.Errorf("key: %v", err)
+	}
+	if r.Value, rec, err = readBytes(rec); err != nil {
+		return r, fmt.Errorf("value: %v", err)
+	}
+	count, n := binary.Varint(rec)
+	if n <= 0 || count < 0 || count > int64(len(rec)) {
+		return r, errors.New("bad header count")
+	}
+	rec = rec[n:]
+	if count > 0 {
+		r.Headers = make([]RecordHeader, count)
+	}
+	for j := range r.Headers {
+		key, rest, err := readBytes(rec)
+		if err != nil || key == nil {
+			return r, fmt.Errorf("header %d: bad key (a header key is never null)", j)
+		}
+		value, rest, err := readBytes(rest)
+		if err != nil {
+			return r, fmt.Errorf("header %d value: %v", j, err)
+		}
+		r.Headers[j], rec = RecordHeader{Key: string(key), Value: value}, rest
+	}
+	if len(rec) != 0 {
+		return r, fmt.Errorf("%d bytes after the headers", len(rec))
+	}
+	return r, nil
+}
+
 func readBytes(p []byte) ([]byte, []byte, error) {
 	l, n := binary.Varint(p)
-	if n <= 0 {
+	if n <= 0 || l < -1 {
 		return nil, nil, errors.New("bad length")
 	}
 	p = p[n:]
@@ -323,6 +493,142 @@ func readBytes(p []byte) ([]byte, []byte, error) {
 		return nil, nil, errors.New("truncated")
 	}
 	return p[:l:l], p[l:], nil
+}
+
+// ModelHeaders returns a record's headers as the history records them,
+// copied (the record's slices alias a batch); nil when there are none.
+func ModelHeaders(hs []RecordHeader) []model.RecordHeader {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make([]model.RecordHeader, len(hs))
+	for i, h := range hs {
+		out[i] = model.RecordHeader{Key: h.Key}
+		if h.Value != nil {
+			out[i].Value = append(model.Bytes{}, h.Value...)
+		}
+	}
+	return out
+}
+
+// RecordHeaders returns headers from the history's form, for encoding.
+func RecordHeaders(hs []model.RecordHeader) []RecordHeader {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make([]RecordHeader, len(hs))
+	for i, h := range hs {
+		out[i] = RecordHeader{Key: h.Key, Value: h.Value}
+	}
+	return out
+}
+
+// DecodeBatch decodes the whole batch at the start of b: its header (whose
+// CRC it checks) and all its records, whose slices alias b. In a control
+// batch every record's key must be a control record key.
+func DecodeBatch(b []byte) (Batch, error) {
+	h, err := ParseBatchHeader(b)
+	if err != nil {
+		return Batch{}, err
+	}
+	if err := VerifyCRC(b, h); err != nil {
+		return Batch{}, err
+	}
+	out := Batch{Header: h, Records: make([]Record, 0, h.RecordCount)}
+	err = DecodeRecords(b, h, func(r Record) bool {
+		out.Records = append(out.Records, r)
+		return true
+	})
+	if err != nil {
+		return Batch{}, err
+	}
+	if h.IsControl() {
+		for _, r := range out.Records {
+			if _, err := DecodeControlRecordKey(r.Key); err != nil {
+				return Batch{}, corrupt("control batch at offset %d: %v", h.BaseOffset, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// A ControlType is the type of a control record (Kafka's ControlRecordType).
+type ControlType int16
+
+// Control record types of transaction markers.
+const (
+	ControlAbort  ControlType = 0
+	ControlCommit ControlType = 1
+)
+
+func (t ControlType) String() string {
+	switch t {
+	case ControlAbort:
+		return "ABORT"
+	case ControlCommit:
+		return "COMMIT"
+	}
+	return fmt.Sprintf("UNKNOWN(%d)", int16(t))
+}
+
+// A ControlRecordKey is the key of a control record: a version (0) and a
+// type.
+type ControlRecordKey struct {
+	Version int16
+	Type    ControlType
+}
+
+// ControlRecordKeySize is the size of an encoded control record key.
+const ControlRecordKeySize = 4
+
+// DecodeControlRecordKey decodes a control record's key: int16 version,
+// int16 type. A key longer than 4 bytes (a later version) is accepted;
+// its first 4 bytes are read.
+func DecodeControlRecordKey(key []byte) (ControlRecordKey, error) {
+	if len(key) < ControlRecordKeySize {
+		return ControlRecordKey{}, fmt.Errorf("control record key of %d bytes, want at least %d (int16 version, int16 type)", len(key), ControlRecordKeySize)
+	}
+	return ControlRecordKey{Version: int16(binary.BigEndian.Uint16(key)), Type: ControlType(binary.BigEndian.Uint16(key[2:]))}, nil
+}
+
+// AppendTo appends the key's encoding to dst.
+func (k ControlRecordKey) AppendTo(dst []byte) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, uint16(k.Version))
+	return binary.BigEndian.AppendUint16(dst, uint16(k.Type))
+}
+
+// An EndTxnMarker is the value of a transaction marker: a version (0) and
+// the epoch of the transaction coordinator that wrote it.
+type EndTxnMarker struct {
+	Version          int16
+	CoordinatorEpoch int32
+}
+
+// DecodeEndTxnMarker decodes a transaction marker's value: int16 version,
+// int32 coordinator epoch.
+func DecodeEndTxnMarker(value []byte) (EndTxnMarker, error) {
+	if len(value) < 6 {
+		return EndTxnMarker{}, fmt.Errorf("transaction marker value of %d bytes, want at least 6 (int16 version, int32 coordinator epoch)", len(value))
+	}
+	return EndTxnMarker{Version: int16(binary.BigEndian.Uint16(value)), CoordinatorEpoch: int32(binary.BigEndian.Uint32(value[2:]))}, nil
+}
+
+// AppendTo appends the marker's encoding to dst.
+func (m EndTxnMarker) AppendTo(dst []byte) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, uint16(m.Version))
+	return binary.BigEndian.AppendUint32(dst, uint32(m.CoordinatorEpoch))
+}
+
+// AppendControlBatch encodes a transaction marker batch (attributes 0x30:
+// transactional and control) of producer p at the end of dst: one record
+// whose key is the control record key of type t and whose value is the
+// marker with the coordinator's epoch.
+func AppendControlBatch(dst []byte, baseOffset int64, leaderEpoch int32, p Producer, ts int64, t ControlType, coordinatorEpoch int32) []byte {
+	r := Record{Offset: baseOffset, Timestamp: ts, Key: ControlRecordKey{Type: t}.AppendTo(nil),
+		Value: EndTxnMarker{CoordinatorEpoch: coordinatorEpoch}.AppendTo(nil)}
+	return AppendBatchOf(dst, Batch{Header: BatchHeader{BaseOffset: baseOffset, PartitionLeaderEpoch: leaderEpoch,
+		Attributes: AttrTransactional | AttrControl, BaseTimestamp: ts, MaxTimestamp: ts,
+		ProducerID: p.ID, ProducerEpoch: p.Epoch, BaseSequence: p.BaseSequence}, Records: []Record{r}})
 }
 
 // Batches calls fn for every batch in r, in order, with its header and its

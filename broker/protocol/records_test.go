@@ -1,6 +1,7 @@
 package protocol_test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"testing"
 
@@ -150,4 +151,58 @@ func TestDirectory(t *testing.T) {
 	assert.True(t, ok)
 	assert.Equal(t, int32(1), id)
 	assert.Equal(t, []int32{1, 3000}, d.IDs())
+}
+
+// The header parser accepts every shape Kafka writes and refuses the ones
+// no writer produces.
+func TestBatchHeaderShapes(t *testing.T) {
+	batch := func(lastDelta int32, recs ...protocol.Record) []byte {
+		return protocol.AppendBatchOf(nil, protocol.Batch{Header: protocol.BatchHeader{BaseOffset: 10, LastOffsetDelta: lastDelta,
+			ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}, Records: recs})
+	}
+	compacted := batch(5, protocol.Record{Offset: 11, Value: []byte("b")}, protocol.Record{Offset: 14, Value: []byte("e")})
+	h, err := protocol.ParseBatchHeader(compacted)
+	require.NoError(t, err)
+	assert.Equal(t, int64(15), h.LastOffset())
+	assert.Equal(t, "[10..15]@e0 2 records", h.String())
+	var offs []int64
+	require.NoError(t, protocol.DecodeRecords(compacted, h, func(r protocol.Record) bool { offs = append(offs, r.Offset); return true }))
+	assert.Equal(t, []int64{11, 14}, offs)
+
+	empty := batch(3)
+	h, err = protocol.ParseBatchHeader(empty)
+	require.NoError(t, err)
+	assert.Equal(t, int64(14), h.NextOffset())
+	assert.Equal(t, 0, protocol.Records(empty).Count())
+
+	// Offset deltas must increase and stay within the last offset delta.
+	for name, b := range map[string][]byte{
+		"delta beyond last":     batch(1, protocol.Record{Offset: 12}),
+		"deltas not increasing": batch(3, protocol.Record{Offset: 11}, protocol.Record{Offset: 11}),
+	} {
+		_, err := protocol.DecodeBatch(b)
+		assert.ErrorIs(t, err, protocol.ErrCorrupt, name)
+		assert.ErrorContains(t, err, "offset delta", name)
+	}
+	// More records than offsets.
+	bad := batch(0, protocol.Record{Offset: 10})
+	binary.BigEndian.PutUint32(bad[57:], 2)
+	_, err = protocol.ParseBatchHeader(bad)
+	assert.ErrorContains(t, err, "2 records with last offset delta 0")
+	// A compressed batch is refused with the codec named.
+	gz := protocol.AppendBatchOf(nil, protocol.Batch{Header: protocol.BatchHeader{Attributes: 1}, Records: []protocol.Record{{}}})
+	_, err = protocol.DecodeBatch(gz)
+	assert.ErrorContains(t, err, "compression codec 1")
+}
+
+// A batch without headers encodes exactly as before headers were carried:
+// an empty header list is one zero byte.
+func TestNoHeadersEncodeAsBefore(t *testing.T) {
+	b := protocol.NewRecords(protocol.NoProducer, 5, "a")
+	assert.Equal(t, byte(0), b[len(b)-1])
+	assert.Equal(t, uint32(0x5e1da808), binary.BigEndian.Uint32(b[17:]), "CRC of a fixed batch")
+	withHeader := protocol.AppendBatch(nil, 0, -1, protocol.NoProducer, []protocol.Record{{Timestamp: 5, Value: []byte("a"), Headers: []protocol.RecordHeader{{Key: "k"}}}})
+	r, err := protocol.DecodeBatch(withHeader)
+	require.NoError(t, err)
+	assert.Equal(t, []protocol.RecordHeader{{Key: "k"}}, r.Records[0].Headers)
 }
