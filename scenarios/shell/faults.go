@@ -64,5 +64,3 @@ func (sh *Shell) fault(b *strings.Builder, k fault.Kind, args []string) error {
 	fault.Apply(sh.cl, f)
 	return nil
 }
-
-

@@ -192,16 +192,16 @@ var tools map[string]tool
 
 func init() {
 	tools = map[string]tool{
-		"kafka-topics":            {(*Shell).topics, "create, list, describe, alter and delete topics"},
-		"kafka-console-producer":  {(*Shell).produce, "send the input lines as records"},
-		"kafka-console-consumer":  {(*Shell).consume, "read records and print them"},
-		"kafka-consumer-groups":   {(*Shell).groups, "list and describe groups, reset their offsets"},
-		"kafka-configs":           {(*Shell).configsTool, "describe and alter topic configs"},
-		"kafka-leader-election":   {(*Shell).election, "elect preferred or unclean leaders"},
-		"kafka-metadata-quorum":   {(*Shell).quorum, "describe the metadata quorum"},
-		"advance":                 {(*Shell).advance, "advance DURATION: run the simulation for a while (advance 10s)"},
-		"status":                  {(*Shell).status, "the brokers, controllers and partitions as the simulation sees them"},
-		"help":                    {(*Shell).help, "this list"},
+		"kafka-topics":           {(*Shell).topics, "create, list, describe, alter and delete topics"},
+		"kafka-console-producer": {(*Shell).produce, "send the input lines as records"},
+		"kafka-console-consumer": {(*Shell).consume, "read records and print them"},
+		"kafka-consumer-groups":  {(*Shell).groups, "list and describe groups, reset their offsets"},
+		"kafka-configs":          {(*Shell).configsTool, "describe and alter topic configs"},
+		"kafka-leader-election":  {(*Shell).election, "elect preferred or unclean leaders"},
+		"kafka-metadata-quorum":  {(*Shell).quorum, "describe the metadata quorum"},
+		"advance":                {(*Shell).advance, "advance DURATION: run the simulation for a while (advance 10s)"},
+		"status":                 {(*Shell).status, "the brokers, controllers and partitions as the simulation sees them"},
+		"help":                   {(*Shell).help, "this list"},
 	}
 	for _, k := range faultVerbs() {
 		tools[string(k)] = tool{func(sh *Shell, b *strings.Builder, args, _ []string) error { return sh.fault(b, k, args) }, k.Doc()}
