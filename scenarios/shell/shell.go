@@ -21,6 +21,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/broker/client"
 	"github.com/kafkasim/kafkasim/broker/cluster"
+	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/scenarios"
@@ -45,12 +46,16 @@ type Shell struct {
 	// Commands is the session so far: each command line, with the input
 	// lines a console producer read, in order.
 	commands []Command
+	inv      *checker.Invariants
+	// NoFiles turns off the verbs that write files (report, save).
+	NoFiles bool
 }
 
 // Command is one command of a session and the input lines it read.
 type Command struct {
-	Line  string
-	Input []string
+	Line   string
+	Input  []string
+	Output string
 }
 
 // DefaultScenario is the cluster a shell runs without a scenario: three
@@ -78,17 +83,29 @@ func New(sc scenarios.Scenario) (*Shell, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
+	inv := checker.NewInvariants(checker.InvariantConfig{Run: checker.Run{Seed: sc.Seed, Replay: replay}, Continue: true})
+	cfg.Observer = inv
 	cl, err := cluster.New(s, net, cfg)
 	if err != nil {
 		return nil, err
 	}
+	brokerOf := map[*sim.Node]int32{}
+	for _, id := range cl.BrokerIDs() {
+		brokerOf[cl.Node(id)] = id
+	}
+	s.OnNode(func(n *sim.Node, ev sim.NodeEvent) {
+		if id, ok := brokerOf[n]; ok && ev == sim.NodePowerLost {
+			inv.PowerLost(id)
+		}
+	})
 	if err := cl.Start(); err != nil {
 		return nil, err
 	}
+	inv.Register(s, cl.View())
 	if err := cl.WaitReady(time.Minute); err != nil {
 		return nil, fmt.Errorf("the cluster did not become ready: %w", err)
 	}
-	sh := &Shell{sc: sc, s: s, cl: cl, configs: map[string]map[string]string{}}
+	sh := &Shell{sc: sc, s: s, cl: cl, inv: inv, configs: map[string]map[string]string{}}
 	sh.rec = model.NewRecorder(model.Header{Seed: sc.Seed, Replay: replay, Scenario: sc.Name})
 	sh.env = client.Env{Net: net, Dir: cl.Directory(), Bootstrap: cl.BrokerIDs(), Recorder: sh.rec}
 	for _, t := range sc.Cluster.Topics {
@@ -171,11 +188,13 @@ func (sh *Shell) Exec(line string, input []string) (out string, err error) {
 	if len(words) == 0 || strings.HasPrefix(words[0], "#") {
 		return "", nil
 	}
-	sh.commands = append(sh.commands, Command{Line: line, Input: slices.Clone(input)})
 	var b strings.Builder
 	err = sh.dispatch(&b, words, input)
 	if err != nil && !errors.Is(err, ErrQuit) && !errors.Is(err, errPrinted) {
 		fmt.Fprintf(&b, "%s\n", err)
+	}
+	if !errors.Is(err, ErrQuit) {
+		sh.commands = append(sh.commands, Command{Line: line, Input: slices.Clone(input), Output: b.String()})
 	}
 	return b.String(), err
 }
@@ -200,6 +219,9 @@ func init() {
 		"kafka-leader-election":  {(*Shell).election, "elect preferred or unclean leaders"},
 		"kafka-metadata-quorum":  {(*Shell).quorum, "describe the metadata quorum"},
 		"advance":                {(*Shell).advance, "advance DURATION: run the simulation for a while (advance 10s)"},
+		"check":                  {(*Shell).check, "run the checkers on the history so far and print the verdict"},
+		"report":                 {(*Shell).report, "report FILE.html: the HTML report of the session so far"},
+		"save":                   {(*Shell).save, "save FILE.json: the scenario as FILE.json and the session as the script FILE.txt"},
 		"status":                 {(*Shell).status, "the brokers, controllers and partitions as the simulation sees them"},
 		"help":                   {(*Shell).help, "this list"},
 	}

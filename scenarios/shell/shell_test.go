@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kafkasim/kafkasim/scenarios"
 	"github.com/kafkasim/kafkasim/scenarios/shell"
 )
 
@@ -86,6 +87,7 @@ func FuzzExec(f *testing.F) {
 	}
 	sh, err := shell.New(shell.DefaultScenario())
 	require.NoError(f, err)
+	sh.NoFiles = true
 	f.Fuzz(func(t *testing.T, line string) {
 		if strings.Contains(line, "advance") {
 			return // advancing a day per input would make the fuzzer slow, not wiser
@@ -95,4 +97,29 @@ func FuzzExec(f *testing.F) {
 			assert.NotContains(t, out, "internal error", "%q", line)
 		}
 	})
+}
+
+// save writes a scenario and a script that replay the session with the
+// same outputs.
+func TestSaveReplays(t *testing.T) {
+	dir := t.TempDir()
+	sh, err := shell.New(shell.DefaultScenario())
+	require.NoError(t, err)
+	in := "kafka-topics.sh --create --topic t --partitions 2\nkafka-console-producer.sh --topic t\na\nb\n.\ncrash b2\nadvance 12s\n" +
+		"kafka-topics.sh --describe --topic t\ncheck\nreport " + filepath.Join(dir, "s.html") + "\nsave " + filepath.Join(dir, "s.json") + "\n"
+	var out strings.Builder
+	require.NoError(t, sh.Serve(strings.NewReader(in), &out, false))
+	assert.Contains(t, out.String(), "verdict: ok")
+	assert.FileExists(t, filepath.Join(dir, "s.html"))
+
+	sc, err := scenarios.Load(filepath.Join(dir, "s.json"))
+	require.NoError(t, err)
+	script, err := os.ReadFile(filepath.Join(dir, "s.txt"))
+	require.NoError(t, err)
+	again, err := shell.New(sc)
+	require.NoError(t, err)
+	var diffs strings.Builder
+	_, err = again.RunScript("s.txt", string(script), &diffs)
+	require.NoError(t, err, diffs.String())
+	assert.Equal(t, sh.Sim().Trace().HashString(), again.Sim().Trace().HashString())
 }
