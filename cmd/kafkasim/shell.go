@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 
+	"golang.org/x/term"
+
 	"github.com/kafkasim/kafkasim/scenarios"
 	"github.com/kafkasim/kafkasim/scenarios/shell"
 )
@@ -63,10 +65,29 @@ func shellCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	interactive := false
-	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-		interactive = true
-		fmt.Fprintf(stdout, "kafkasim shell: scenario %s, seed %d, %d brokers. Type help for the tools, exit to leave.\n", sc.Name, sc.Seed, sc.Cluster.Brokers)
+	fd := int(os.Stdin.Fd())
+	if !term.IsTerminal(fd) {
+		return sh.Serve(os.Stdin, stdout, false)
 	}
-	return sh.Serve(os.Stdin, stdout, interactive)
+	fmt.Fprintf(stdout, "kafkasim shell: scenario %s, seed %d, %d brokers. Type help for the tools, exit to leave; a console producer's records end with a line holding a single '.'.\n", sc.Name, sc.Seed, sc.Cluster.Brokers)
+	return serveTerminal(sh, fd, stdout)
+}
+
+// serveTerminal runs an interactive session with golang.org/x/term's line
+// editor: arrow keys, line history and Ctrl-D to leave.
+func serveTerminal(sh *shell.Shell, fd int, stdout io.Writer) error {
+	old, err := term.MakeRaw(fd)
+	if err != nil {
+		return sh.Serve(os.Stdin, stdout, true)
+	}
+	defer term.Restore(fd, old)
+	t := term.NewTerminal(struct {
+		io.Reader
+		io.Writer
+	}{os.Stdin, stdout}, shell.Prompt)
+	read := func(prompt string) (string, error) {
+		t.SetPrompt(prompt)
+		return t.ReadLine()
+	}
+	return sh.ServeLines(read, t)
 }

@@ -155,27 +155,44 @@ const Prompt = "kafkasim> "
 func (sh *Shell) Serve(in io.Reader, out io.Writer, prompt bool) error {
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for {
+	read := func(p string) (string, error) {
 		if prompt {
-			fmt.Fprint(out, Prompt)
+			fmt.Fprint(out, p)
 		}
 		if !sc.Scan() {
 			if prompt {
 				fmt.Fprintln(out)
 			}
-			return sc.Err()
+			if err := sc.Err(); err != nil {
+				return "", err
+			}
+			return "", io.EOF
 		}
-		line := sc.Text()
+		return sc.Text(), nil
+	}
+	return sh.ServeLines(read, out)
+}
+
+// ServeLines is Serve with a line reader of one's own (a terminal's line
+// editor): read shows its prompt, returns the next line, and io.EOF at
+// the end.
+func (sh *Shell) ServeLines(read func(prompt string) (string, error), out io.Writer) error {
+	for {
+		line, err := read(Prompt)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 		var input []string
 		if TakesInput(line) {
 			for {
-				if prompt {
-					fmt.Fprint(out, "> ")
-				}
-				if !sc.Scan() || sc.Text() == "." {
+				l, err := read("> ")
+				if err != nil || l == "." {
 					break
 				}
-				input = append(input, sc.Text())
+				input = append(input, l)
 			}
 		}
 		res, err := sh.Exec(line, input)
