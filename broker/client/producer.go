@@ -615,7 +615,11 @@ func (p *Producer) onProduce(batches []*batch, m network.Message, code protocol.
 // handle acts on one batch's outcome (Kafka's Sender.completeBatch).
 func (p *Producer) handle(b *batch, code protocol.ErrorCode, base int64) {
 	if code == protocol.None && p.cfg.EnableIdempotence && b.producer.Epoch == p.epoch && b.producer.ID == p.producerID {
-		p.lastAcked[b.tp] = b.lastSeq()
+		// The highest sequence acknowledged: a retry of an earlier batch
+		// answered later (a duplicate) does not move it back.
+		if last, ok := p.lastAcked[b.tp]; !ok || b.lastSeq() > last {
+			p.lastAcked[b.tp] = b.lastSeq()
+		}
 	}
 	if b.done {
 		// Expired while in flight: its outcome stays unknown, and it is
@@ -667,15 +671,15 @@ func (p *Producer) canRetry(b *batch, code protocol.ErrorCode) bool {
 			b.producer = protocol.NoProducer
 			return true
 		}
-		last, ok := p.lastAcked[b.tp]
-		q := p.queues[b.tp]
-		earlier := slices.ContainsFunc(q[:max(slices.Index(q, b), 0)], func(o *batch) bool {
-			return o.producer.BaseSequence != protocol.NoSequence && o.producer.ID == b.producer.ID && o.producer.Epoch == b.producer.Epoch
-		})
-		if code == protocol.OutOfOrderSequenceNumber && (earlier || p.inflight[b.tp] > 0) && (!ok || b.producer.BaseSequence != protocol.IncSequence(last, 1)) {
-			// An earlier batch is still unresolved (in flight, or waiting
-			// to be sent again): retry without a bump and see whether the
-			// gap closes.
+		if code == protocol.OutOfOrderSequenceNumber && !p.isNextSequence(b) {
+			// Not the next batch: either an earlier one is unresolved (in
+			// flight, or waiting to be sent again) and the gap may close,
+			// or later batches were acknowledged and pushed this one, whose
+			// first copy landed, out of the leader's window of five
+			// batches. Kafka retries it without a bump, until it succeeds
+			// or delivery.timeout.ms fails it; a bump would rewrite it and
+			// write it twice.
+			p.s.Mark("client.producer.out-of-order-not-next")
 			return true
 		}
 		// A real gap, or the broker lost our state: bump the epoch and
@@ -692,6 +696,17 @@ func (p *Producer) canRetry(b *batch, code protocol.ErrorCode) bool {
 		return false
 	}
 	return code.Retriable()
+}
+
+// isNextSequence reports whether b is the batch after the last one
+// acknowledged on its partition under the current epoch (the first, at
+// sequence 0, when none was).
+func (p *Producer) isNextSequence(b *batch) bool {
+	last, ok := p.lastAcked[b.tp]
+	if !ok {
+		last = protocol.NoSequence
+	}
+	return b.producer.BaseSequence == protocol.IncSequence(last, 1)
 }
 
 // backoff is KIP-580's exponential backoff with ±20% jitter.
