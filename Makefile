@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all test lint bench demo fmt e2e sweep builtins
+.PHONY: all test lint bench demo fmt e2e sweep sweep-20k builtins
 
 all: lint test
 
@@ -32,6 +32,16 @@ demo:
 ## sweep: 1,000 seeds of the standard scenario, in parallel, with its report
 sweep:
 	$(GO) run ./cmd/kafkasim sweep standard --seeds 1000
+
+## sweep-20k: the standard scenario over seeds 1-20,000 (20-30 minutes on 2 cores; not part of make test),
+## with its summary (one JSON line per seed) and report under out/sweep-20k; SWEEP_FIRST and SWEEP_SEEDS pick other seeds
+SWEEP_FIRST ?= 1
+SWEEP_SEEDS ?= 20000
+sweep-20k:
+	$(GO) build -o out/kafkasim ./cmd/kafkasim
+	@mkdir -p out/sweep-20k
+	out/kafkasim sweep standard --first $(SWEEP_FIRST) --seeds $(SWEEP_SEEDS) --quiet \
+		--summary out/sweep-20k/standard.jsonl --out out/sweep-20k/standard.html
 
 ## builtins: every built-in scenario on seeds 1-20, each held to its expectation (findings, absent, marks)
 builtins:
