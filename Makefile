@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all test lint bench demo fmt e2e sweep builtins api api-snapshot
+.PHONY: all test lint bench demo fmt e2e sweep sweep-20k builtins api api-snapshot
 
 all: lint test
 
@@ -43,6 +43,33 @@ demo:
 ## sweep: 1,000 seeds of the standard scenario, in parallel, with its report
 sweep:
 	$(GO) run ./cmd/kafkasim sweep standard --seeds 1000
+
+## sweep-20k: the standard scenario over seeds 1-20,000 (hours of CPU: not part of make test), in chunks of
+## SWEEP_CHUNK seeds whose summaries are kept under out/sweep-20k/<binary hash>/, so that a rerun of the same
+## code resumes where the last one stopped; prints each chunk's failing seeds, then the total.
+## SWEEP_FIRST, SWEEP_SEEDS and SWEEP_CHUNK pick other seeds.
+SWEEP_FIRST ?= 1
+SWEEP_SEEDS ?= 20000
+SWEEP_CHUNK ?= 500
+sweep-20k:
+	$(GO) build -o out/kafkasim ./cmd/kafkasim
+	@dir=out/sweep-20k/$$(sha256sum out/kafkasim | cut -c1-12); mkdir -p $$dir; \
+	first=$(SWEEP_FIRST); last=$$(( $(SWEEP_FIRST) + $(SWEEP_SEEDS) - 1 )); sums=; \
+	while [ $$first -le $$last ]; do \
+		n=$$(( last - first + 1 )); if [ $$n -gt $(SWEEP_CHUNK) ]; then n=$(SWEEP_CHUNK); fi; \
+		sum=$$dir/standard-$$first-$$(( first + n - 1 )).jsonl; \
+		if [ ! -s $$sum ]; then \
+			out/kafkasim sweep standard --first $$first --seeds $$n --quiet --summary $$sum.part \
+				--out $${sum%.jsonl}.html >/dev/null 2>&1; \
+			if [ ! -s $$sum.part ]; then echo "sweep of seeds $$first-$$(( first + n - 1 )) wrote no summary"; exit 2; fi; \
+			mv $$sum.part $$sum; \
+		fi; \
+		echo "seeds $$first-$$(( first + n - 1 )): $$(grep -c '"ok":false' $$sum) failing"; \
+		grep '"ok":false' $$sum | sed -E 's/.*"summary":"([^"]*)".*"replay":"([^"]*)".*/  \2: \1/'; \
+		sums="$$sums $$sum"; first=$$(( first + n )); \
+	done; \
+	all=$$dir/standard-$(SWEEP_FIRST)-$$last.all.jsonl; cat $$sums > $$all; \
+	echo "seeds $(SWEEP_FIRST)-$$last: $$(grep -c '"ok":false' $$all) failing of $$(wc -l < $$all) (every seed: $$all)"
 
 ## builtins: every built-in scenario on seeds 1-20, each held to its expectation (findings, absent, marks)
 builtins:

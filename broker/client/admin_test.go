@@ -214,7 +214,8 @@ func TestOneProcessWithThreeClients(t *testing.T) {
 	var c *client.Consumer
 	var a *client.Admin
 	n, err := fc.s.AddNode("app", func(n *sim.Node) any {
-		pc, _ := client.ParseProducerConfig(map[string]string{"client.id": "app-p", "linger.ms": "0", "request.timeout.ms": "1000"})
+		pc, _ := client.ParseProducerConfig(map[string]string{"client.id": "app-p", "linger.ms": "0", "request.timeout.ms": "1000",
+			"max.in.flight.requests.per.connection": "1"})
 		cc, _ := client.ParseConsumerConfig(map[string]string{"client.id": "app-c", "auto.offset.reset": "earliest"})
 		ac, _ := client.ParseAdminConfig(map[string]string{"client.id": "app-a"})
 		var err error
@@ -230,7 +231,11 @@ func TestOneProcessWithThreeClients(t *testing.T) {
 	require.NoError(t, n.Start())
 	require.NoError(t, c.Assign([]model.TopicPartition{t0}))
 	// The first produce answer is lost: the producer's request stays in
-	// flight for a second while the consumer's requests go by.
+	// flight for a second while the consumer's requests go by. One request
+	// in flight keeps the later sends behind it, so that its retry is a
+	// duplicate within the leader's window of five batches (with more in
+	// flight, they would push it out and its retry would wait for
+	// delivery.timeout.ms, as in Kafka).
 	fc.faults = []*produceFault{{kind: "lose-ack", times: 1}}
 	polls := 0
 	var loop func()

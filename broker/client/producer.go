@@ -97,10 +97,17 @@ type Producer struct {
 	// partitions go stale: batches already sent keep their epoch and
 	// sequence (a retry must still deduplicate), and new ones wait until
 	// those are resolved, then start from 0 (KIP-360).
-	rewrite   map[model.TopicPartition]bool
-	stale     map[model.TopicPartition]bool
-	nextSeq   map[model.TopicPartition]int32
-	lastAcked map[model.TopicPartition]int32
+	rewrite map[model.TopicPartition]bool
+	stale   map[model.TopicPartition]bool
+	// unresolved holds, per partition, the sequence after the batches that
+	// expired (delivery.timeout.ms) after they were sent: whether they
+	// were written is unknown. Once none of the partition's batches under
+	// the current epoch is pending, it is resolved if the last sequence
+	// acknowledged comes right before the next one, and asks for an epoch
+	// bump otherwise (Kafka's unresolved sequences).
+	unresolved map[model.TopicPartition]int32
+	nextSeq    map[model.TopicPartition]int32
+	lastAcked  map[model.TopicPartition]int32
 
 	queues   map[model.TopicPartition][]*batch
 	inflight map[model.TopicPartition]int
@@ -129,7 +136,8 @@ func NewProducer(n *sim.Node, env Env, cfg ProducerConfig) (*Producer, error) {
 		producerID: protocol.NoProducerID, epoch: protocol.NoProducerEpoch,
 		nextSeq: make(map[model.TopicPartition]int32), lastAcked: make(map[model.TopicPartition]int32),
 		rewrite: make(map[model.TopicPartition]bool), stale: make(map[model.TopicPartition]bool),
-		queues: make(map[model.TopicPartition][]*batch), inflight: make(map[model.TopicPartition]int),
+		unresolved: make(map[model.TopicPartition]int32),
+		queues:     make(map[model.TopicPartition][]*batch), inflight: make(map[model.TopicPartition]int),
 		requests: make(map[int32][]*batch), sticky: make(map[string]*sticky), rr: make(map[string]int), process: incarnation(n)}
 	if cfg.EnableIdempotence {
 		p.c.n.After(0, "producer.init", p.run)
@@ -398,6 +406,7 @@ func (p *Producer) run() {
 		p.initProducerID()
 		return
 	}
+	p.resolveSequences()
 	if p.bumpRequested && p.total == 0 {
 		p.bumpEpoch()
 	}
@@ -436,6 +445,9 @@ func (p *Producer) run() {
 		}
 		if p.rewrite[tp] {
 			continue // waits for the epoch bump it asked for
+		}
+		if _, ok := p.unresolved[tp]; ok && b.producer.BaseSequence == protocol.NoSequence {
+			continue // new sequences wait until the expired ones are resolved
 		}
 		if p.stale[tp] && b.producer.BaseSequence == protocol.NoSequence {
 			if slices.ContainsFunc(q, p.oldEpoch) {
@@ -553,6 +565,42 @@ func (p *Producer) restartSequences(tp model.TopicPartition) {
 	delete(p.nextSeq, tp)
 	delete(p.lastAcked, tp)
 	delete(p.stale, tp)
+	delete(p.unresolved, tp)
+}
+
+// markUnresolved notes that b, sent under the current epoch, expired
+// before its outcome was known.
+func (p *Producer) markUnresolved(b *batch) {
+	if b.producer.BaseSequence == protocol.NoSequence || b.producer.ID != p.producerID || b.producer.Epoch != p.epoch {
+		// Not sent under the current epoch: the partition starts over
+		// from 0 anyway once its older batches are resolved.
+		return
+	}
+	next := protocol.IncSequence(b.lastSeq(), 1)
+	if cur, ok := p.unresolved[b.tp]; !ok || next > cur {
+		p.unresolved[b.tp] = next
+	}
+}
+
+// resolveSequences settles the partitions with expired batches whose
+// batches under the current epoch are all resolved: if every sequence
+// before the next one was acknowledged, later batches landed after the
+// expired ones and there is no gap; otherwise the partition needs a new
+// epoch (Kafka's TransactionManager.maybeResolveSequences).
+func (p *Producer) resolveSequences() {
+	for _, tp := range slices.SortedFunc(maps.Keys(p.unresolved), model.TopicPartition.Compare) {
+		if slices.ContainsFunc(p.queues[tp], func(b *batch) bool {
+			return !b.done && b.producer.BaseSequence != protocol.NoSequence && b.producer.ID == p.producerID && b.producer.Epoch == p.epoch
+		}) {
+			continue
+		}
+		delete(p.unresolved, tp)
+		if p.nextSeq[tp] == p.nextAfterAcked(tp) {
+			p.s.Mark("client.producer.sequence-resolved")
+			continue
+		}
+		p.requestBump(tp)
+	}
 }
 
 // oldEpoch reports whether b was sent under an earlier producer id or
@@ -636,7 +684,11 @@ func (p *Producer) onProduce(batches []*batch, m network.Message, code protocol.
 // handle acts on one batch's outcome (Kafka's Sender.completeBatch).
 func (p *Producer) handle(b *batch, code protocol.ErrorCode, base int64) {
 	if code == protocol.None && p.cfg.EnableIdempotence && b.producer.Epoch == p.epoch && b.producer.ID == p.producerID {
-		p.lastAcked[b.tp] = b.lastSeq()
+		// The highest sequence acknowledged: a retry of an earlier batch
+		// answered later (a duplicate) does not move it back.
+		if last, ok := p.lastAcked[b.tp]; !ok || b.lastSeq() > last {
+			p.lastAcked[b.tp] = b.lastSeq()
+		}
 	}
 	if b.done {
 		// Expired while in flight: its outcome stays unknown, and it is
@@ -688,16 +740,24 @@ func (p *Producer) canRetry(b *batch, code protocol.ErrorCode) bool {
 			b.producer = protocol.NoProducer
 			return true
 		}
-		last, ok := p.lastAcked[b.tp]
-		q := p.queues[b.tp]
-		earlier := slices.ContainsFunc(q[:max(slices.Index(q, b), 0)], func(o *batch) bool {
-			return o.producer.BaseSequence != protocol.NoSequence && o.producer.ID == b.producer.ID && o.producer.Epoch == b.producer.Epoch
-		})
-		if code == protocol.OutOfOrderSequenceNumber && (earlier || p.inflight[b.tp] > 0) && (!ok || b.producer.BaseSequence != protocol.IncSequence(last, 1)) {
-			// An earlier batch is still unresolved (in flight, or waiting
-			// to be sent again): retry without a bump and see whether the
-			// gap closes.
-			return true
+		if code == protocol.OutOfOrderSequenceNumber {
+			u, unresolved := p.unresolved[b.tp]
+			if !unresolved && b.producer.BaseSequence != p.nextAfterAcked(b.tp) {
+				// Not the next batch: either an earlier one is pending (in
+				// flight, or waiting to be sent again) and the gap may
+				// close, or later batches were acknowledged and pushed this
+				// one, whose first copy landed, out of the leader's window
+				// of five batches. Kafka retries it without a bump, until
+				// it succeeds or delivery.timeout.ms fails it; a bump would
+				// rewrite it and write it twice.
+				p.s.Mark("client.producer.out-of-order-not-next")
+				return true
+			}
+			if unresolved && b.producer.BaseSequence != u {
+				// Not the batch right after the expired ones: retry
+				// without a bump and see whether the sequences resolve.
+				return true
+			}
 		}
 		// A real gap, or the broker lost our state: bump the epoch and
 		// resend from sequence 0 (KIP-360).
@@ -713,6 +773,16 @@ func (p *Producer) canRetry(b *batch, code protocol.ErrorCode) bool {
 		return false
 	}
 	return code.Retriable()
+}
+
+// nextAfterAcked returns the sequence after the last one acknowledged on
+// tp under the current epoch (0 when none was).
+func (p *Producer) nextAfterAcked(tp model.TopicPartition) int32 {
+	last, ok := p.lastAcked[tp]
+	if !ok {
+		last = protocol.NoSequence
+	}
+	return protocol.IncSequence(last, 1)
 }
 
 // backoff is KIP-580's exponential backoff with ±20% jitter.
@@ -736,7 +806,7 @@ func (p *Producer) expireBatch(b *batch) {
 	}
 	p.s.Mark("client.producer.delivery-timeout")
 	if b.attempts > 0 && p.cfg.EnableIdempotence {
-		p.requestBump(b.tp) // its sequence may or may not be written
+		p.markUnresolved(b) // its sequence may or may not be written
 	}
 	if !b.inflight {
 		p.dequeue(b)
