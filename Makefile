@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all test lint bench demo fmt e2e sweep sweep-20k builtins api api-snapshot
+.PHONY: all test lint bench demo fmt e2e sweep sweep-20k builtins api api-snapshot hashes
 
 all: lint test
 
@@ -81,3 +81,12 @@ builtins:
 
 fmt:
 	gofmt -w .
+
+## hashes: every built-in's trace hash on seeds 1-20, one line per run, in out/hashes.txt: run it before and after a
+## change that must not change behaviour, and diff the two files
+hashes:
+	$(GO) build -o out/kafkasim ./cmd/kafkasim
+	@mkdir -p out/hashes; rm -f out/hashes.txt; for s in $$(out/kafkasim scenarios --names); do \
+		out/kafkasim sweep $$s --seeds 20 --quiet --summary out/hashes/$$s.jsonl --out out/hashes/$$s.html >/dev/null 2>&1; \
+		sed -E 's/.*"scenario":"([^"]*)","seed":([0-9]*),.*"trace_hash":"([0-9a-f]*)".*/\1 \2 \3/' out/hashes/$$s.jsonl >> out/hashes.txt; \
+	done; wc -l out/hashes.txt
