@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kafkasim/kafkasim/checker"
+	"github.com/kafkasim/kafkasim/scenarios/fault"
 )
 
 // A MuseumEntry is one known Kafka bug: where it is recorded, how it
@@ -32,6 +33,9 @@ type MuseumEntry struct {
 	// Base, when set, builds the hunt's scenario; unset, the hunt runs the
 	// scripted scenario's cluster and workload (its faults dropped).
 	Base func() (Scenario, error)
+	// Hunt configures the hunt: the fault kinds it draws from (the
+	// family the bug lives in; the schedule is the hunt's).
+	Hunt HuntOptions
 	// Fix turns the hunt's scenario into current Kafka (the variant off,
 	// or the recommended configuration), for the false-positive column.
 	Fix func(Scenario) Scenario
@@ -122,30 +126,35 @@ var Museum = []MuseumEntry{
 		Name: "kafka-1211", Bug: "KAFKA-1211 (KIP-101)",
 		Mechanism: "a restarted follower truncates its log to its checkpointed high-water mark, is elected, and the records only it held are gone",
 		Variant:   "truncation=high-watermark", Scripted: "kip101-loss-legacy",
+		Hunt: HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Isolate}},
 		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowVariant},
 	},
 	{
 		Name: "kip-101-divergence", Bug: "KIP-101 (second scenario)",
 		Mechanism: "two replicas that lost unflushed records in a power loss come back with different records at the same offsets, which truncating to the high-water mark cannot see",
 		Variant:   "truncation=high-watermark", Scripted: "kip101-divergence-legacy",
+		Hunt: HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.PowerLoss}},
 		Target: Target{Finding: string(checker.ReplicaDivergence)},
 	},
 	{
 		Name: "kafka-6361", Bug: "KAFKA-6361 (KIP-279)",
 		Mechanism: "after fast leader changes, OffsetsForLeaderEpoch answers with an epoch the follower never had and the follower keeps a diverged suffix",
 		Variant:   "truncation=legacy-epochs", Scripted: "kip279-fast-leader-changes-legacy",
+		Hunt: HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Partition, fault.Isolate}},
 		Target: Target{Finding: string(checker.ReplicaDivergence)},
 	},
 	{
 		Name: "kafka-14139", Bug: "KAFKA-14139 (KIP-903)",
 		Mechanism: "a stale AlterPartition keeps a broker that restarted without its data in the ISR; it is elected and committed records are lost",
 		Variant:   "no_broker_epoch_check", Scripted: "kip903-stale-alter-partition",
+		Hunt: HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.DiskLoss, fault.Partition}},
 		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowVariant},
 	},
 	{
 		Name: "kafka-15583", Bug: "KAFKA-15583",
 		Mechanism: "the high-water mark advances while the ISR is below min.insync.replicas, so consumers read records only the leader holds",
 		Variant:   "legacy_high_watermark",
+		Hunt: HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Isolate, fault.Partition}},
 		Base:      withProtocol("standard", func(p *Protocol) { p.LegacyHighWatermark = true }),
 		Target:    Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowVariant},
 	},
@@ -181,6 +190,7 @@ var Museum = []MuseumEntry{
 		Name: "kip-966", Bug: "KIP-966 (last replica standing)",
 		Mechanism: "the ISR shrinks to one replica, which loses power with unflushed records and is elected again as the last ISR member",
 		Variant:   "eligible_leader_replicas off; no fsync", Scripted: "last-replica-standing",
+		Hunt: HuntOptions{Kinds: []fault.Kind{fault.Isolate, fault.PowerLoss, fault.Crash}},
 		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowNoFsync},
 		Fix: func(s Scenario) Scenario {
 			s.Cluster.Protocol = Protocol{EligibleLeaderReplicas: true}
@@ -191,6 +201,7 @@ var Museum = []MuseumEntry{
 		Name: "power-loss-no-fsync", Bug: "Kafka's design: replication instead of fsync",
 		Mechanism: "two of three replicas lose power before the OS writes back acknowledged records; one of them is elected",
 		Variant:   "log.flush.interval.messages unset (configuration)", Scripted: "power-loss-two-of-three",
+		Hunt: HuntOptions{Kinds: []fault.Kind{fault.Isolate, fault.PowerLoss, fault.AllBrokers}},
 		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowNoFsync},
 		Fix: func(s Scenario) Scenario {
 			s.Cluster.BrokerConfig = maps.Clone(s.Cluster.BrokerConfig)
@@ -261,23 +272,24 @@ func MuseumMarkdown() string {
 // HuntTarget resolves what `kafkasim hunt NAME` hunts: a museum entry's
 // hunt scenario and target (current: the entry's fix, hunted for false
 // positives, with no target), or a built-in scenario or scenario file with
-// no target (any run that is not OK is a find). replay is the hunt's name
+// no target (any run that is not OK is a find), with the entry's hunt
+// configuration (the zero one for a scenario). replay is the hunt's name
 // as its replay commands spell it.
-func HuntTarget(name string, current bool) (s Scenario, t Target, replay string, err error) {
+func HuntTarget(name string, current bool) (s Scenario, t Target, h HuntOptions, replay string, err error) {
 	if e, ok := MuseumEntryNamed(name); ok {
 		if current {
 			s, err = e.Current()
-			return s, Target{}, name + " --current", err
+			return s, Target{}, e.Hunt, name + " --current", err
 		}
 		s, err = e.HuntBase()
-		return s, e.Target, name, err
+		return s, e.Target, e.Hunt, name, err
 	}
 	if current {
-		return Scenario{}, Target{}, "", fmt.Errorf("--current needs a museum entry, not %q: the entries are %s", name, strings.Join(MuseumNames(), ", "))
+		return Scenario{}, Target{}, h, "", fmt.Errorf("--current needs a museum entry, not %q: the entries are %s", name, strings.Join(MuseumNames(), ", "))
 	}
 	s, err = Load(name)
 	if err != nil {
-		return Scenario{}, Target{}, "", fmt.Errorf("%w (or a museum entry: %s)", err, strings.Join(MuseumNames(), ", "))
+		return Scenario{}, Target{}, h, "", fmt.Errorf("%w (or a museum entry: %s)", err, strings.Join(MuseumNames(), ", "))
 	}
-	return s, Target{}, name, nil
+	return s, Target{}, h, name, nil
 }

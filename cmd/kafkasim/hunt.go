@@ -20,13 +20,14 @@ func init() {
 }
 
 func runHunt(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("hunt", "hunt SCENARIO|MUSEUM-ENTRY [--seeds N] [--first S] [--parallel P] [--shard i/n] [--current] [--disk-loss] [--replays DIR] [--summary FILE.jsonl] [--out FILE.html]", stderr)
+	fs := newFlags("hunt", "hunt SCENARIO|MUSEUM-ENTRY [--seeds N] [--first S] [--parallel P] [--shard i/n] [--current] [--disk-loss] [--below-tcp] [--replays DIR] [--summary FILE.jsonl] [--out FILE.html]", stderr)
 	seeds := fs.Int("seeds", 100, "how many seeds to run")
 	first := fs.Uint64("first", 1, "the first seed")
 	parallel := fs.Int("parallel", 0, "simulations at once (default: one per CPU)")
 	shard := fs.String("shard", "1/1", "run only shard i of n of the seeds (combine the --summary files with kafkasim merge)")
 	current := fs.Bool("current", false, "hunt a museum entry's fix (current Kafka) for false positives instead of the bug")
 	diskLoss := fs.Bool("disk-loss", false, "let the hunt draw disk-loss faults (outside Kafka's fault model before KIP-853)")
+	belowTCP := fs.Bool("below-tcp", false, "let the network lose, duplicate and reorder messages on live connections (outside Kafka's fault model: Kafka relies on TCP)")
 	replays := fs.String("replays", "", "write a replay file per finding or false-positive seed into this directory")
 	summary := fs.String("summary", "", "write one JSON line per seed here (default out/<name>-hunt.jsonl)")
 	out := fs.String("out", "", "where to write the HTML report (default out/<name>-hunt.html)")
@@ -42,7 +43,7 @@ func runHunt(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	base, target, replayName, err := scenarios.HuntTarget(name, *current)
+	base, target, hunt, replayName, err := scenarios.HuntTarget(name, *current)
 	if err != nil {
 		return usageError("%v", err)
 	}
@@ -61,7 +62,8 @@ func runHunt(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	opts := scenarios.HuntRunOptions{HuntOptions: scenarios.HuntOptions{DiskLoss: *diskLoss}, Name: replayName,
+	hunt.DiskLoss, hunt.BelowTCP = hunt.DiskLoss || *diskLoss, hunt.BelowTCP || *belowTCP
+	opts := scenarios.HuntRunOptions{HuntOptions: hunt, Name: replayName,
 		First: *first, Count: *seeds, Shard: shardIdx, Shards: shards, Parallel: *parallel, Target: target,
 		Progress: progressBar(stderr, *quiet)}
 	if *replays != "" {
