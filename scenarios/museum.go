@@ -126,35 +126,35 @@ var Museum = []MuseumEntry{
 		Name: "kafka-1211", Bug: "KAFKA-1211 (KIP-101)",
 		Mechanism: "a restarted follower truncates its log to its checkpointed high-water mark, is elected, and the records only it held are gone",
 		Variant:   "truncation=high-watermark", Scripted: "kip101-loss-legacy",
-		Hunt: HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Isolate}},
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Isolate}},
 		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowVariant},
 	},
 	{
 		Name: "kip-101-divergence", Bug: "KIP-101 (second scenario)",
 		Mechanism: "two replicas that lost unflushed records in a power loss come back with different records at the same offsets, which truncating to the high-water mark cannot see",
 		Variant:   "truncation=high-watermark", Scripted: "kip101-divergence-legacy",
-		Hunt: HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.PowerLoss}},
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.PowerLoss}},
 		Target: Target{Finding: string(checker.ReplicaDivergence)},
 	},
 	{
 		Name: "kafka-6361", Bug: "KAFKA-6361 (KIP-279)",
 		Mechanism: "after fast leader changes, OffsetsForLeaderEpoch answers with an epoch the follower never had and the follower keeps a diverged suffix",
 		Variant:   "truncation=legacy-epochs", Scripted: "kip279-fast-leader-changes-legacy",
-		Hunt: HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Partition, fault.Isolate}},
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Partition, fault.Isolate}},
 		Target: Target{Finding: string(checker.ReplicaDivergence)},
 	},
 	{
 		Name: "kafka-14139", Bug: "KAFKA-14139 (KIP-903)",
 		Mechanism: "a stale AlterPartition keeps a broker that restarted without its data in the ISR; it is elected and committed records are lost",
 		Variant:   "no_broker_epoch_check", Scripted: "kip903-stale-alter-partition",
-		Hunt: HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.DiskLoss, fault.Partition}},
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.DiskLoss, fault.Partition}},
 		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowVariant},
 	},
 	{
 		Name: "kafka-15583", Bug: "KAFKA-15583",
 		Mechanism: "the high-water mark advances while the ISR is below min.insync.replicas, so consumers read records only the leader holds",
 		Variant:   "legacy_high_watermark",
-		Hunt: HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Isolate, fault.Partition}},
+		Hunt:      HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Isolate, fault.Partition}},
 		Base:      withProtocol("standard", func(p *Protocol) { p.LegacyHighWatermark = true }),
 		Target:    Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowVariant},
 	},
@@ -190,7 +190,7 @@ var Museum = []MuseumEntry{
 		Name: "kip-966", Bug: "KIP-966 (last replica standing)",
 		Mechanism: "the ISR shrinks to one replica, which loses power with unflushed records and is elected again as the last ISR member",
 		Variant:   "eligible_leader_replicas off; no fsync", Scripted: "last-replica-standing",
-		Hunt: HuntOptions{Kinds: []fault.Kind{fault.Isolate, fault.PowerLoss, fault.Crash}},
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Isolate, fault.PowerLoss, fault.Crash}},
 		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowNoFsync},
 		Fix: func(s Scenario) Scenario {
 			s.Cluster.Protocol = Protocol{EligibleLeaderReplicas: true}
@@ -201,7 +201,7 @@ var Museum = []MuseumEntry{
 		Name: "power-loss-no-fsync", Bug: "Kafka's design: replication instead of fsync",
 		Mechanism: "two of three replicas lose power before the OS writes back acknowledged records; one of them is elected",
 		Variant:   "log.flush.interval.messages unset (configuration)", Scripted: "power-loss-two-of-three",
-		Hunt: HuntOptions{Kinds: []fault.Kind{fault.Isolate, fault.PowerLoss, fault.AllBrokers}},
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Isolate, fault.PowerLoss, fault.AllBrokers}},
 		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowNoFsync},
 		Fix: func(s Scenario) Scenario {
 			s.Cluster.BrokerConfig = maps.Clone(s.Cluster.BrokerConfig)
