@@ -327,3 +327,22 @@ func (rep HuntReport) Write(w io.Writer, name string) {
 	}
 	fmt.Fprintf(w, "never reached (%d): %s\n", len(never), strings.Join(never, ", "))
 }
+
+// MergeHunts combines the summaries of a hunt's shards (read with
+// ReadHuntSummaries, in any order) into the whole hunt's, sorted by hunt
+// and seed; a seed that two shards both ran is an error.
+func MergeHunts(parts ...[]HuntSummary) ([]HuntSummary, error) {
+	var all []HuntSummary
+	for _, p := range parts {
+		all = append(all, p...)
+	}
+	slices.SortStableFunc(all, func(a, b HuntSummary) int {
+		return cmpOr(strings.Compare(a.Hunt, b.Hunt), compareSeeds(a.Seed, b.Seed))
+	})
+	for i := 1; i < len(all); i++ {
+		if all[i].Hunt == all[i-1].Hunt && all[i].Seed == all[i-1].Seed {
+			return nil, fmt.Errorf("hunt %s seed %d appears twice: merge each shard's summary once", all[i].Hunt, all[i].Seed)
+		}
+	}
+	return all, nil
+}
