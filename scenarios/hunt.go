@@ -279,3 +279,13 @@ func HuntScenario(base Scenario, seed uint64, opts HuntOptions) (Scenario, HuntD
 	}
 	return s, d, nil
 }
+
+// HuntKnobsMarkdown renders HuntKnobs as the README's table.
+func HuntKnobsMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| knob | drawn per seed |\n|---|---|\n")
+	for _, k := range HuntKnobs {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", k.Name, k.Range)
+	}
+	return b.String()
+}
