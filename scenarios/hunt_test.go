@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafkasim/kafkasim/scenarios/fault"
@@ -110,4 +111,38 @@ func TestHuntReportListsMarksNeverReached(t *testing.T) {
 	rep.Write(&b, "h")
 	require.Contains(t, b.String(), "never reached")
 	require.Contains(t, b.String(), "fault.ring")
+}
+
+func TestMutateHuntIsDeterministicAndValid(t *testing.T) {
+	base, err := Builtin("standard")
+	require.NoError(t, err)
+	changed := 0
+	for seed := uint64(1); seed <= 30; seed++ {
+		orig, _, err := HuntScenario(base, seed, HuntOptions{})
+		require.NoError(t, err)
+		for m := 1; m <= 5; m++ {
+			a, _, whatA, err := MutateHunt(base, seed, m, HuntOptions{})
+			require.NoError(t, err, "seed %d mutation %d", seed, m)
+			b, _, whatB, err := MutateHunt(base, seed, m, HuntOptions{})
+			require.NoError(t, err)
+			require.Equal(t, a, b)
+			require.Equal(t, whatA, whatB)
+			if !assert.ObjectsAreEqual(orig.Faults, a.Faults) {
+				changed++
+			}
+		}
+	}
+	require.Greater(t, changed, 120, "most mutations change the schedule")
+}
+
+func TestRareParentsPreferRareCoverage(t *testing.T) {
+	sums := []HuntSummary{
+		{Hunt: "h", Seed: 1, Marks: []string{"a"}},
+		{Hunt: "h", Seed: 2, Marks: []string{"a", "rare"}},
+		{Hunt: "h", Seed: 3, Marks: []string{"a"}, States: []string{"x", "y"}},
+		{Hunt: "h", Seed: 4, Error: "setup"},
+	}
+	ranked := rareParents(sums)
+	require.Len(t, ranked, 3)
+	require.Equal(t, []uint64{2, 3, 1}, []uint64{ranked[0].Seed, ranked[1].Seed, ranked[2].Seed})
 }

@@ -86,9 +86,17 @@ type HuntRunOptions struct {
 	Target Target
 	// Progress, if set, is told after each seed how many are done.
 	Progress func(done, total int)
-	// Keep, if set, is given every seed's scenario and result (from the
-	// worker goroutines, one at a time), for replay files.
-	Keep func(s Scenario, res *Result)
+	// Keep, if set, is given every seed's scenario and result and its
+	// mutation number (0 for a fresh seed), from the worker goroutines one
+	// at a time, for replay files.
+	Keep func(s Scenario, res *Result, mutation int)
+	// Mutants is how many of Count's runs go to coverage guidance:
+	// mutants of the fresh seeds that reached the rarest marks and pairs
+	// of states (see MutateHunt). Not with shards.
+	Mutants int
+	// Mutation, when positive, runs that mutation of every seed instead
+	// of the seed itself: it replays a mutant.
+	Mutation int
 }
 
 // A HuntSummary is one hunt seed's outcome: one line of a hunt's summary
@@ -107,7 +115,12 @@ type HuntSummary struct {
 	TraceHash     string `json:"trace_hash,omitempty"`
 	// Marks are the coverage marks the run reached, sorted.
 	Marks []string `json:"marks,omitempty"`
-	Error string   `json:"error,omitempty"`
+	// States are the interesting states (States) the run reached.
+	States []string `json:"states,omitempty"`
+	// Mutation, for a mutant of coverage guidance, is its number: the
+	// run is MutateHunt(seed, mutation).
+	Mutation int    `json:"mutation,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // HuntReplay is the command that replays one hunt seed.
@@ -133,16 +146,27 @@ func Hunt(base Scenario, opts HuntRunOptions) ([]HuntSummary, error) {
 	if opts.Name == "" {
 		opts.Name = base.Name
 	}
+	if opts.Mutants < 0 || opts.Mutants >= opts.Count || (opts.Mutants > 0 && opts.Shards > 1) {
+		return nil, fmt.Errorf("hunt: %d mutants of %d seeds in %d shards: give fewer mutants than seeds, and no shards with mutants", opts.Mutants, opts.Count, opts.Shards)
+	}
 	var seeds []uint64
-	for i := range opts.Count {
+	for i := range opts.Count - opts.Mutants {
 		if i%opts.Shards == opts.Shard {
 			seeds = append(seeds, opts.First+uint64(i))
 		}
 	}
-	return runSeeds(seeds, opts.Parallel, opts.Progress, func(seed uint64) HuntSummary {
+	fresh := runSeeds(seeds, opts.Parallel, opts.Progress, func(seed uint64) HuntSummary {
+		if opts.Mutation > 0 {
+			s, d, what, err := MutateHunt(base, seed, opts.Mutation, opts.HuntOptions)
+			s.Seed = seed
+			sum := huntOne(s, d.String()+"; mutation: "+what, err, opts)
+			sum.Mutation, sum.Replay = opts.Mutation, HuntMutationReplay(opts.Name, seed, opts.Mutation)
+			return sum
+		}
 		s, d, err := HuntScenario(base, seed, opts.HuntOptions)
 		return huntOne(s, d.String(), err, opts)
-	}), nil
+	})
+	return append(fresh, guidedPhase(base, fresh, opts)...), nil
 }
 
 // keepMu serializes HuntRunOptions.Keep.
@@ -169,6 +193,7 @@ func huntOne(s Scenario, knobs string, err error, opts HuntRunOptions) HuntSumma
 	if fp, why := FalsePositive(res); fp {
 		sum.FalsePositive = why
 	}
+	sum.States = res.Coverage()
 	for _, m := range slices.Sorted(maps.Keys(res.Marks)) {
 		if res.Marks[m] > 0 {
 			sum.Marks = append(sum.Marks, m)
@@ -176,7 +201,7 @@ func huntOne(s Scenario, knobs string, err error, opts HuntRunOptions) HuntSumma
 	}
 	if opts.Keep != nil {
 		keepMu.Lock()
-		opts.Keep(s, res)
+		opts.Keep(s, res, opts.Mutation)
 		keepMu.Unlock()
 	}
 	return sum
@@ -256,7 +281,7 @@ func ReadHuntSummaries(r io.Reader) ([]HuntSummary, error) {
 		return nil, errors.New("no hunt summaries found")
 	}
 	slices.SortStableFunc(out, func(a, b HuntSummary) int {
-		return cmpOr(strings.Compare(a.Hunt, b.Hunt), compareSeeds(a.Seed, b.Seed))
+		return cmpOr(strings.Compare(a.Hunt, b.Hunt), compareSeeds(a.Seed, b.Seed), a.Mutation-b.Mutation)
 	})
 	return out, nil
 }
@@ -273,12 +298,17 @@ type HuntReport struct {
 	// Marks counts the seeds reaching each registered mark (every mark
 	// listed, at 0 when never reached).
 	Marks map[string]int
-	Wall  time.Duration
+	// Pairs counts the seeds reaching each pair of interesting states
+	// ("a+b", both reached in one run), only pairs reached.
+	Pairs map[string]int
+	// Mutants is how many of the seeds were mutants.
+	Mutants int
+	Wall    time.Duration
 }
 
 // NewHuntReport adds a hunt's summaries up.
 func NewHuntReport(sums []HuntSummary) HuntReport {
-	rep := HuntReport{Seeds: len(sums), Marks: map[string]int{}}
+	rep := HuntReport{Seeds: len(sums), Marks: map[string]int{}, Pairs: map[string]int{}}
 	for _, m := range Marks() {
 		rep.Marks[m.Name] = 0
 	}
@@ -295,6 +325,14 @@ func NewHuntReport(sums []HuntSummary) HuntReport {
 		for _, m := range s.Marks {
 			rep.Marks[m]++
 		}
+		for i, a := range s.States {
+			for _, b := range s.States[i+1:] {
+				rep.Pairs[a+"+"+b]++
+			}
+		}
+		if s.Mutation > 0 {
+			rep.Mutants++
+		}
 	}
 	return rep
 }
@@ -306,7 +344,11 @@ func (rep HuntReport) Write(w io.Writer, name string) {
 	if len(rep.Found) > 0 {
 		fmt.Fprintf(w, " (first: seed %d)", rep.Found[0])
 	}
-	fmt.Fprintf(w, ", %d false positives, %d errors\n", len(rep.FalsePositives), len(rep.Errors))
+	fmt.Fprintf(w, ", %d false positives, %d errors", len(rep.FalsePositives), len(rep.Errors))
+	if rep.Mutants > 0 {
+		fmt.Fprintf(w, "; %d of the seeds were mutants of rare-coverage seeds", rep.Mutants)
+	}
+	fmt.Fprintln(w)
 	for _, s := range rep.FalsePositives {
 		fmt.Fprintf(w, "  false positive: seed %d: %s\n    knobs: %s\n    replay: %s\n", s.Seed, s.FalsePositive, s.Knobs, s.Replay)
 	}
@@ -326,6 +368,10 @@ func (rep HuntReport) Write(w io.Writer, name string) {
 		fmt.Fprintf(w, "  %6d  %s\n", rep.Marks[m], m)
 	}
 	fmt.Fprintf(w, "never reached (%d): %s\n", len(never), strings.Join(never, ", "))
+	fmt.Fprintln(w, "pairs of interesting states (seeds reaching both):")
+	for _, p := range slices.Sorted(maps.Keys(rep.Pairs)) {
+		fmt.Fprintf(w, "  %6d  %s\n", rep.Pairs[p], p)
+	}
 }
 
 // MergeHunts combines the summaries of a hunt's shards (read with
@@ -337,10 +383,10 @@ func MergeHunts(parts ...[]HuntSummary) ([]HuntSummary, error) {
 		all = append(all, p...)
 	}
 	slices.SortStableFunc(all, func(a, b HuntSummary) int {
-		return cmpOr(strings.Compare(a.Hunt, b.Hunt), compareSeeds(a.Seed, b.Seed))
+		return cmpOr(strings.Compare(a.Hunt, b.Hunt), compareSeeds(a.Seed, b.Seed), a.Mutation-b.Mutation)
 	})
 	for i := 1; i < len(all); i++ {
-		if all[i].Hunt == all[i-1].Hunt && all[i].Seed == all[i-1].Seed {
+		if all[i].Hunt == all[i-1].Hunt && all[i].Seed == all[i-1].Seed && all[i].Mutation == all[i-1].Mutation {
 			return nil, fmt.Errorf("hunt %s seed %d appears twice: merge each shard's summary once", all[i].Hunt, all[i].Seed)
 		}
 	}

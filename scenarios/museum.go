@@ -152,11 +152,15 @@ var Museum = []MuseumEntry{
 	},
 	{
 		Name: "kafka-15583", Bug: "KAFKA-15583",
-		Mechanism: "the high-water mark advances while the ISR is below min.insync.replicas, so consumers read records only the leader holds",
-		Variant:   "legacy_high_watermark",
+		Mechanism: "the high-water mark advances while the ISR is below min.insync.replicas, so consumers read records no eligible leader replica holds; the leader dies and an ELR member is elected",
+		Variant:   "legacy_high_watermark with eligible_leader_replicas (KIP-966 needed the fix)",
 		Hunt:      HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Isolate, fault.Partition}},
-		Base:      withProtocol("standard", func(p *Protocol) { p.LegacyHighWatermark = true }),
-		Target:    Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowVariant},
+		Base:      withProtocol("last-replica-standing-elr", func(p *Protocol) { p.LegacyHighWatermark = true }),
+		Fix: func(s Scenario) Scenario {
+			s.Cluster.Protocol.LegacyHighWatermark = false
+			return s
+		},
+		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowVariant},
 	},
 	{
 		Name: "jepsen-2013", Bug: "Jepsen: Kafka (2013)",

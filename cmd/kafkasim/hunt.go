@@ -20,7 +20,7 @@ func init() {
 }
 
 func runHunt(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("hunt", "hunt SCENARIO|MUSEUM-ENTRY [--seeds N] [--first S] [--parallel P] [--shard i/n] [--current] [--disk-loss] [--below-tcp] [--replays DIR] [--summary FILE.jsonl] [--out FILE.html]", stderr)
+	fs := newFlags("hunt", "hunt SCENARIO|MUSEUM-ENTRY [--seeds N] [--first S] [--parallel P] [--shard i/n] [--guided F] [--mutation M] [--current] [--disk-loss] [--below-tcp] [--replays DIR] [--summary FILE.jsonl] [--out FILE.html]", stderr)
 	seeds := fs.Int("seeds", 100, "how many seeds to run")
 	first := fs.Uint64("first", 1, "the first seed")
 	parallel := fs.Int("parallel", 0, "simulations at once (default: one per CPU)")
@@ -28,6 +28,8 @@ func runHunt(args []string, stdout, stderr io.Writer) error {
 	current := fs.Bool("current", false, "hunt a museum entry's fix (current Kafka) for false positives instead of the bug")
 	diskLoss := fs.Bool("disk-loss", false, "let the hunt draw disk-loss faults (outside Kafka's fault model before KIP-853)")
 	belowTCP := fs.Bool("below-tcp", false, "let the network lose, duplicate and reorder messages on live connections (outside Kafka's fault model: Kafka relies on TCP)")
+	guided := fs.Float64("guided", 0, "the share of the seeds (0 to 0.9) spent on mutants of the seeds that reached the rarest marks (not with --shard)")
+	mutation := fs.Int("mutation", 0, "run this mutation of each seed (replays a mutant of a guided hunt)")
 	replays := fs.String("replays", "", "write a replay file per finding or false-positive seed into this directory")
 	summary := fs.String("summary", "", "write one JSON line per seed here (default out/<name>-hunt.jsonl)")
 	out := fs.String("out", "", "where to write the HTML report (default out/<name>-hunt.html)")
@@ -38,6 +40,9 @@ func runHunt(args []string, stdout, stderr io.Writer) error {
 	}
 	if *seeds < 1 {
 		return usageError("--seeds %d: give at least 1", *seeds)
+	}
+	if *guided < 0 || *guided > 0.9 || *mutation < 0 {
+		return usageError("--guided %v --mutation %d: give a share from 0 to 0.9, and a mutation number of 0 or more", *guided, *mutation)
 	}
 	shardIdx, shards, err := parseShard(*shard)
 	if err != nil {
@@ -65,14 +70,14 @@ func runHunt(args []string, stdout, stderr io.Writer) error {
 	hunt.DiskLoss, hunt.BelowTCP = hunt.DiskLoss || *diskLoss, hunt.BelowTCP || *belowTCP
 	opts := scenarios.HuntRunOptions{HuntOptions: hunt, Name: replayName,
 		First: *first, Count: *seeds, Shard: shardIdx, Shards: shards, Parallel: *parallel, Target: target,
-		Progress: progressBar(stderr, *quiet)}
+		Progress: progressBar(stderr, *quiet), Mutants: int(*guided * float64(*seeds)), Mutation: *mutation}
 	if *replays != "" {
 		if err := os.MkdirAll(*replays, 0o755); err != nil {
 			return usageError("--replays: %v", err)
 		}
-		opts.Keep = func(s scenarios.Scenario, res *scenarios.Result) {
+		opts.Keep = func(s scenarios.Scenario, res *scenarios.Result, mutation int) {
 			if fp, _ := scenarios.FalsePositive(res); fp || (target.Finding != "" && target.Found(res)) || (target.Finding == "" && !res.OK()) {
-				path := filepath.Join(*replays, fmt.Sprintf("%s-%d.replay.json", s.Name, s.Seed))
+				path := filepath.Join(*replays, fmt.Sprintf("%s-%d-m%d.replay.json", s.Name, s.Seed, mutation))
 				if err := scenarios.NewReplayFile(res, 0).Write(path); err != nil {
 					fmt.Fprintln(stderr, err)
 				}
