@@ -49,6 +49,7 @@ var HuntKnobs = []HuntKnob{
 	{"clock", "max skew up to 10 s and max drift up to 1000 ppm, for clock faults"},
 	{"tear", "power losses keep a torn prefix of unsynced writes with probability 1/2"},
 	{"rate", "each producer group's rate times 0.5 to 2"},
+	{"buggify", "with --buggify, each BUGGIFY point on with probability 1/2"},
 }
 
 // HuntOptions tune how a hunt draws its knobs.
@@ -67,6 +68,9 @@ type HuntOptions struct {
 	// from (a museum entry's hunt narrows them to the fault family its
 	// bug lives in, never to a schedule); unset: every drawable kind.
 	Kinds []fault.Kind
+	// Buggify lets each seed enable a random subset of the BUGGIFY points
+	// (each with probability 1/2).
+	Buggify bool
 }
 
 // A HuntDraw is what one hunt seed drew, for reports and replay.
@@ -79,6 +83,7 @@ type HuntDraw struct {
 	ByRole    bool
 	Zombies   int
 	Network   bool
+	Buggify   []string
 }
 
 // String is the draw in one line.
@@ -91,8 +96,12 @@ func (d HuntDraw) String() string {
 	if d.ByRole {
 		target = "role"
 	}
-	return fmt.Sprintf("kinds %s; length %v; interval %v; max faulty %d; targets by %s; zombie partitions %d; slow network %v",
+	out := fmt.Sprintf("kinds %s; length %v; interval %v; max faulty %d; targets by %s; zombie partitions %d; slow network %v",
 		strings.Join(ks, " "), d.Length, d.Interval, d.MaxFaulty, target, d.Zombies, d.Network)
+	if len(d.Buggify) > 0 {
+		out += "; buggify " + strings.Join(d.Buggify, " ")
+	}
+	return out
 }
 
 // logUniform draws a duration log-uniformly from [lo, hi], in milliseconds.
@@ -265,6 +274,15 @@ func HuntScenario(base Scenario, seed uint64, opts HuntOptions) (Scenario, HuntD
 		sched = append(sched,
 			fault.Fault{At: fault.Duration(at.Round(time.Millisecond)), Kind: fault.Partition, Groups: [][]string{side, {fault.SelRest}}},
 			fault.Fault{At: fault.Duration((at + length).Round(time.Millisecond)), Kind: fault.Heal})
+	}
+	if opts.Buggify {
+		b := sim.NewRand(seed, "hunt-buggify")
+		for _, p := range BuggifyPoints {
+			if b.IntN(2) == 0 {
+				s.Buggify = append(s.Buggify, p.Name)
+			}
+		}
+		d.Buggify = slices.Clone(s.Buggify)
 	}
 	last := time.Duration(0)
 	for _, f := range sched {

@@ -146,3 +146,24 @@ func TestRareParentsPreferRareCoverage(t *testing.T) {
 	require.Len(t, ranked, 3)
 	require.Equal(t, []uint64{2, 3, 1}, []uint64{ranked[0].Seed, ranked[1].Seed, ranked[2].Seed})
 }
+
+func TestHuntBuggifyEnablesASubsetThatValidates(t *testing.T) {
+	base, err := Builtin("standard")
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	for seed := uint64(1); seed <= 20; seed++ {
+		plain, _, err := HuntScenario(base, seed, HuntOptions{})
+		require.NoError(t, err)
+		require.Empty(t, plain.Buggify)
+		s, _, err := HuntScenario(base, seed, HuntOptions{Buggify: true})
+		require.NoError(t, err)
+		require.Equal(t, plain.Faults, s.Faults, "BUGGIFY draws from its own stream")
+		for _, p := range s.Buggify {
+			seen[p] = true
+		}
+	}
+	require.Len(t, seen, len(BuggifyPoints))
+	bad := base
+	bad.Buggify = []string{"broker.nope"}
+	require.ErrorContains(t, bad.Defaults().Validate(), "unknown point")
+}

@@ -17,6 +17,7 @@ func TestReadmeShowsTheMuseumAndTheHuntKnobs(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(readme), MuseumMarkdown(), "README's museum table is stale: paste `kafkasim museum --list`")
 	assert.Contains(t, string(readme), HuntKnobsMarkdown(), "README's table of hunt knobs is stale: paste HuntKnobsMarkdown()")
+	assert.Contains(t, string(readme), BuggifyMarkdown(), "README's table of BUGGIFY points is stale: paste BuggifyMarkdown()")
 }
 
 func TestMuseumEntriesAreConsistent(t *testing.T) {

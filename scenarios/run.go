@@ -312,7 +312,7 @@ func (r *run) schedule() (fault.Schedule, error) {
 // build creates the simulation, the network and the cluster.
 func (r *run) build() error {
 	s := r.s
-	r.sim = sim.New(sim.Config{Seed: s.Seed, Writeback: time.Duration(s.Cluster.OSWriteback), Replay: r.opts.Replay})
+	r.sim = sim.New(sim.Config{Seed: s.Seed, Writeback: time.Duration(s.Cluster.OSWriteback), Replay: r.opts.Replay, Buggify: buggifySet(s.Buggify)})
 	if r.opts.Trace != nil {
 		r.sim.Trace().SetSink(r.opts.Trace)
 	}

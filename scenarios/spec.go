@@ -50,6 +50,9 @@ type Scenario struct {
 	Nemesis *Nemesis `json:"nemesis,omitempty"`
 	// Checks says which checkers judge the run.
 	Checks Checks `json:"checks"`
+	// Buggify enables BUGGIFY points by name (BuggifyPoints): rare but
+	// legal paths the code may take. Hunts draw them; plain runs have none.
+	Buggify []string `json:"buggify,omitempty"`
 }
 
 // Expect is a scenario's expected outcome.
@@ -482,6 +485,9 @@ func (s Scenario) Validate() error {
 		if s.Expect.Marks[mark] == 0 {
 			bad("expect.marks", "%q wants 0 times: give the least number of times the run must reach it, 1 or more", mark)
 		}
+	}
+	if err := checkBuggify(s.Buggify); err != nil {
+		bad("buggify", "%v", err)
 	}
 	if s.Checks.LinearizabilityBudget < 0 {
 		bad("checks.linearizability_budget", "%d is negative: give a number of steps, or leave it out for %d", s.Checks.LinearizabilityBudget, checker.DefaultBudget)

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/kafkasim/kafkasim/reports"
@@ -20,7 +19,7 @@ func init() {
 }
 
 func runHunt(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("hunt", "hunt SCENARIO|MUSEUM-ENTRY [--seeds N] [--first S] [--parallel P] [--shard i/n] [--guided F] [--mutation M] [--current] [--disk-loss] [--below-tcp] [--replays DIR] [--summary FILE.jsonl] [--out FILE.html]", stderr)
+	fs := newFlags("hunt", "hunt SCENARIO|MUSEUM-ENTRY [--seeds N] [--first S] [--parallel P] [--shard i/n] [--guided F] [--mutation M] [--current] [--disk-loss] [--below-tcp] [--buggify] [--replays DIR] [--summary FILE.jsonl] [--out FILE.html]", stderr)
 	seeds := fs.Int("seeds", 100, "how many seeds to run")
 	first := fs.Uint64("first", 1, "the first seed")
 	parallel := fs.Int("parallel", 0, "simulations at once (default: one per CPU)")
@@ -30,6 +29,7 @@ func runHunt(args []string, stdout, stderr io.Writer) error {
 	belowTCP := fs.Bool("below-tcp", false, "let the network lose, duplicate and reorder messages on live connections (outside Kafka's fault model: Kafka relies on TCP)")
 	guided := fs.Float64("guided", 0, "the share of the seeds (0 to 0.9) spent on mutants of the seeds that reached the rarest marks (not with --shard)")
 	mutation := fs.Int("mutation", 0, "run this mutation of each seed (replays a mutant of a guided hunt)")
+	buggify := fs.Bool("buggify", false, "let each seed enable a random subset of the BUGGIFY points (rare but legal paths)")
 	replays := fs.String("replays", "", "write a replay file per finding or false-positive seed into this directory")
 	summary := fs.String("summary", "", "write one JSON line per seed here (default out/<name>-hunt.jsonl)")
 	out := fs.String("out", "", "where to write the HTML report (default out/<name>-hunt.html)")
@@ -52,7 +52,7 @@ func runHunt(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	file := filepath.Join("out", strings.ReplaceAll(replayName, " --", "-")+"-hunt")
+	file := filepath.Join("out", name+map[bool]string{true: "-current"}[*current]+"-hunt")
 	if shards > 1 {
 		file += fmt.Sprintf("-shard%dof%d", shardIdx+1, shards)
 	}
@@ -67,7 +67,16 @@ func runHunt(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	hunt.DiskLoss, hunt.BelowTCP = hunt.DiskLoss || *diskLoss, hunt.BelowTCP || *belowTCP
+	hunt.DiskLoss, hunt.BelowTCP, hunt.Buggify = hunt.DiskLoss || *diskLoss, hunt.BelowTCP || *belowTCP, hunt.Buggify || *buggify
+	// The replay command names the flags that change what a seed draws.
+	for _, f := range []struct {
+		on   bool
+		flag string
+	}{{*diskLoss, " --disk-loss"}, {*belowTCP, " --below-tcp"}, {*buggify, " --buggify"}} {
+		if f.on {
+			replayName += f.flag
+		}
+	}
 	opts := scenarios.HuntRunOptions{HuntOptions: hunt, Name: replayName,
 		First: *first, Count: *seeds, Shard: shardIdx, Shards: shards, Parallel: *parallel, Target: target,
 		Progress: progressBar(stderr, *quiet), Mutants: int(*guided * float64(*seeds)), Mutation: *mutation}
