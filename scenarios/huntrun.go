@@ -173,12 +173,20 @@ func Hunt(base Scenario, opts HuntRunOptions) ([]HuntSummary, error) {
 var keepMu sync.Mutex
 
 // huntOne runs one hunt scenario and summarizes it.
-func huntOne(s Scenario, knobs string, err error, opts HuntRunOptions) HuntSummary {
-	sum := HuntSummary{Hunt: opts.Name, Seed: s.Seed, Knobs: knobs, Replay: HuntReplay(opts.Name, s.Seed)}
+func huntOne(s Scenario, knobs string, err error, opts HuntRunOptions) (sum HuntSummary) {
+	sum = HuntSummary{Hunt: opts.Name, Seed: s.Seed, Knobs: knobs, Replay: HuntReplay(opts.Name, s.Seed)}
 	if err != nil {
 		sum.Error = err.Error()
 		return sum
 	}
+	// A seed that crashes the simulator is a find too: the hunt records
+	// it, with its replay command, and goes on.
+	defer func() {
+		if p := recover(); p != nil {
+			sum.OK, sum.Found = false, false
+			sum.Error = fmt.Sprintf("panic: %v", p)
+		}
+	}()
 	res, err := Run(s, Options{Replay: sum.Replay, NoTimeline: true})
 	if err != nil {
 		sum.Error = err.Error()
