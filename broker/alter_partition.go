@@ -95,6 +95,10 @@ func (b *Broker) sendAlterPartitions() {
 	if len(b.alters) > 0 || len(b.alterQ) == 0 || b.controller == protocol.NoNode {
 		return
 	}
+	if b.s.Buggify("broker.alter-partition.slow") {
+		b.n.After(b.s.BuggifyDelay("broker.alter-partition.slow", 500*time.Millisecond, 5*time.Second), "broker.alter-partition.slow", b.sendAlterPartitions)
+		return
+	}
 	corr := b.nextCorrelation()
 	req := &protocol.AlterPartition{CorrelationID: corr, BrokerID: b.id, BrokerEpoch: b.epoch}
 	ar := &alterRequest{to: b.controller, items: make(map[model.TopicPartition]*isr.Change)}

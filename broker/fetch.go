@@ -2,6 +2,7 @@ package broker
 
 import (
 	"slices"
+	"time"
 
 	"github.com/kafkasim/kafkasim/broker/log"
 	"github.com/kafkasim/kafkasim/broker/protocol"
@@ -52,6 +53,10 @@ func (b *Broker) epochOf(part protocol.FetchPartition) int32 {
 // handleFetch serves a Fetch from a follower or a consumer, holding it
 // (long poll) when nothing is ready.
 func (b *Broker) handleFetch(from sim.NodeID, m *protocol.Fetch) {
+	if b.s.Buggify("broker.fetch.slow") {
+		b.n.After(b.s.BuggifyDelay("broker.fetch.slow", 500*time.Millisecond, 5*time.Second), "broker.fetch.slow", func() { b.handleFetch(from, m) })
+		return
+	}
 	resp := &protocol.FetchResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.FetchPartitionResponse, len(m.Partitions))}
 	bytes, immediate := 0, false
 	budget := int(m.MaxBytes)

@@ -151,6 +151,10 @@ func (l *lifecycle) communicate() {
 	case b.controller == protocol.NoNode:
 		return // told again when the quorum has a leader
 	}
+	if l.registered && b.s.Buggify("broker.heartbeat.lost") {
+		l.schedule(b.cfg.HeartbeatInterval)
+		return
+	}
 	corr := b.nextCorrelation()
 	var req network.Message
 	if l.registered {

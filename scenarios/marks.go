@@ -26,7 +26,7 @@ var scenarioMarks = []sim.MarkInfo{
 // markRegistry is every mark, sorted by name: the tables beside each
 // package's marks, joined.
 var markRegistry = func() []sim.MarkInfo {
-	out := slices.Concat(broker.Marks, client.Marks, controller.Marks, group.Marks, kraft.Marks, fault.Marks, scenarioMarks)
+	out := slices.Concat(broker.Marks, client.Marks, controller.Marks, group.Marks, kraft.Marks, fault.Marks, scenarioMarks, buggifyMarks)
 	for _, m := range checker.Marks {
 		out = append(out, sim.MarkInfo(m))
 	}

@@ -141,6 +141,9 @@ func Compile(s Scenario) (*Plan, error) {
 	if c.dur("workload.produce_until", "workload.produce_until", time.Duration(w.ProduceUntil)) && w.ProduceUntil > *s.Duration {
 		bad("workload.produce_until", "%v is outside the run (0 to %v)", time.Duration(w.ProduceUntil), time.Duration(*s.Duration))
 	}
+	if err := checkBuggify(s.Buggify); err != nil {
+		bad("buggify", "%v", err)
+	}
 	if s.Checks.LinearizabilityBudget < 0 {
 		bad("checks.linearizability_budget", "%d is negative: give a number of steps, or leave it out for %d", s.Checks.LinearizabilityBudget, checker.DefaultBudget)
 	}

@@ -308,7 +308,7 @@ func (r *run) runUntil(t time.Duration) error {
 // build creates the simulation, the network and the cluster.
 func (r *run) build() error {
 	s, p := r.s, r.plan
-	r.sim = sim.New(sim.Config{Seed: s.Seed, Writeback: p.Config.OSWriteback, Replay: r.opts.Replay})
+	r.sim = sim.New(sim.Config{Seed: s.Seed, Writeback: p.Config.OSWriteback, Replay: r.opts.Replay, Buggify: buggifySet(s.Buggify)})
 	if r.opts.Trace != nil {
 		r.sim.Trace().SetSink(r.opts.Trace)
 	}

@@ -50,6 +50,9 @@ type Scenario struct {
 	Nemesis *Nemesis `json:"nemesis,omitempty"`
 	// Checks says which checkers judge the run.
 	Checks Checks `json:"checks"`
+	// Buggify enables BUGGIFY points by name (BuggifyPoints): rare but
+	// legal paths the code may take. Hunts draw them; plain runs have none.
+	Buggify []string `json:"buggify,omitempty"`
 }
 
 // Expect is a scenario's expected outcome.

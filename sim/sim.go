@@ -32,6 +32,9 @@ type Config struct {
 	// Replay is a one-line command that replays this run; it is printed
 	// with every failure the kernel reports.
 	Replay string
+	// Buggify enables BUGGIFY points by name (see Sim.Buggify); none in
+	// plain runs.
+	Buggify map[string]bool
 }
 
 // Sim is one deterministic simulation run.

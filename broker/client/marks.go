@@ -25,6 +25,8 @@ var Marks = []sim.MarkInfo{
 	{Name: "client.producer." + protocol.OutOfOrderSequenceNumber.String(), Meaning: "a real sequence gap: the producer bumps its epoch and resends from sequence 0 (KIP-360)"},
 	{Name: "client.producer." + protocol.UnknownProducerId.String(), Meaning: "the broker lost the producer's state: the producer bumps its epoch and resends from sequence 0 (KIP-360)"},
 	{Name: "client.producer.retry", Meaning: "the producer sent a batch again"},
+	{Name: "client.producer.sequence-resolved", Meaning: "a partition's unresolved sequences (batches that expired after they were sent) resolved with no gap once none was pending: no epoch bump"},
+	{Name: "client.producer.out-of-order-not-next", Meaning: "OUT_OF_ORDER_SEQUENCE_NUMBER for a batch that is not the next sequence: retried without an epoch bump, as Kafka's producer does"},
 	{Name: "client.producer.sticky-switch", Meaning: "the sticky partitioner moved to another partition (KIP-794)"},
 	{Name: "client.request-timeout", Meaning: "a request timed out and the client closed its connection (request.timeout.ms)"},
 	{Name: "consumer.control-batch-skipped", Meaning: "a consumer skipped a control batch (a transaction marker): never returned as data"},

@@ -486,3 +486,15 @@ func oneClockChange(f Fault) []Fault {
 	skew.Drift, drift.Skew = 0, 0
 	return []Fault{skew, drift}
 }
+
+// HealOf returns the fault that undoes f, as the nemesis heals it (a
+// restart after a crash, a resume after a pause, a heal after a network
+// fault, a reset after a clock change); ok is false for a kind the
+// nemesis does not draw.
+func HealOf(f Fault) (heal Fault, ok bool) {
+	s, found := spec(f.Kind)
+	if !found || s.heal == nil {
+		return Fault{}, false
+	}
+	return s.heal(f), true
+}

@@ -1,0 +1,311 @@
+package scenarios
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kafkasim/kafkasim/broker/group"
+	"github.com/kafkasim/kafkasim/scenarios/fault"
+	"github.com/kafkasim/kafkasim/sim"
+)
+
+// A hunt runs a scenario blind: it drops the scenario's own faults and
+// nemesis, and every seed draws its own knobs (swarm testing) — which
+// fault kinds are on and how often each is drawn, how long faults last,
+// how many nodes they hurt at once, whether they target nodes by name or
+// by role, partitions that keep clients with a zombie leader, the
+// network's loss, duplication and reordering, clock skew, and the
+// timeouts faults are measured against. Everything comes from the seed
+// through sim's named streams, so HuntScenario(base, seed) is the same
+// scenario every time: a hunt seed replays bit for bit.
+
+// A HuntKnob documents one knob a hunt draws per seed, and its range.
+type HuntKnob struct {
+	Name  string
+	Range string
+}
+
+// HuntKnobs lists the knobs a hunt draws for every seed, in the order it
+// draws them, with their ranges: the README's table of hunt knobs is
+// checked against it.
+var HuntKnobs = []HuntKnob{
+	{"kinds", "each drawable fault kind on with probability 1/2 (at least one): crash, power-loss, pause, disk-loss (off unless --disk-loss), partition, isolate, cut, clock, all-brokers-down (with or without power loss)"},
+	{"weights", "each kind on is drawn 1 to 4 times as often as the rarest"},
+	{"length", "mean fault length, log-uniform from 0.5 s to 40 s (well below to well above broker.session.timeout.ms 9 s, replica.lag.time.max.ms and session.timeout.ms); each fault lasts 0.5 to 1.5 times the mean"},
+	{"interval", "mean time between fault starts, log-uniform from 1 s to 15 s"},
+	{"max_faulty", "targets faulty at once: 1 to the number of brokers"},
+	{"targets", "by name (b1..bN) with probability 1/2, else by role: leader(t-p) and follower(t-p) of every user partition, the active controller, the consumer group's coordinator"},
+	{"zombie_partitions", "0 to 3 partitions that cut a partition's leader off from everyone but some clients (a zombie leader keeping its producers), each 2 s to 30 s"},
+	{"replica.lag.time.max.ms", "log-uniform from 2 s to 30 s"},
+	{"broker.session.timeout.ms", "log-uniform from 3 s to 18 s"},
+	{"session.timeout.ms", "each consumer group's, log-uniform from 6 s to 45 s"},
+	{"network", "with probability 1/3: latency 1 to 50 ms with jitter up to as much again; with --below-tcp also message loss up to 5%, duplication up to 5% and reordering up to 10% (delays up to 50 ms) on connections that stay up"},
+	{"clock", "max skew up to 10 s and max drift up to 1000 ppm, for clock faults"},
+	{"tear", "power losses keep a torn prefix of unsynced writes with probability 1/2"},
+	{"rate", "each producer group's rate times 0.5 to 2"},
+	{"buggify", "with --buggify, each BUGGIFY point on with probability 1/2"},
+}
+
+// HuntOptions tune how a hunt draws its knobs.
+type HuntOptions struct {
+	// DiskLoss lets the hunt draw disk-loss faults. A broker that comes
+	// back with an empty disk under its old id is outside Kafka's fault
+	// model (before KIP-853's directory ids), so it is off by default.
+	DiskLoss bool
+	// BelowTCP lets the network lose, duplicate and reorder messages on
+	// connections that stay up. Kafka relies on TCP delivering a
+	// connection's requests once and in order, so this is outside its
+	// fault model too (and a lost request with no retry can stall the
+	// cluster's setup): off by default.
+	BelowTCP bool
+	// Kinds, when set, are the fault kinds the hunt draws its subsets
+	// from (a museum entry's hunt narrows them to the fault family its
+	// bug lives in, never to a schedule); unset: every drawable kind.
+	Kinds []fault.Kind
+	// Buggify lets each seed enable a random subset of the BUGGIFY points
+	// (each with probability 1/2).
+	Buggify bool
+}
+
+// A HuntDraw is what one hunt seed drew, for reports and replay.
+type HuntDraw struct {
+	Seed      uint64
+	Kinds     map[fault.Kind]int // kind → weight
+	Length    time.Duration
+	Interval  time.Duration
+	MaxFaulty int
+	ByRole    bool
+	Zombies   int
+	Network   bool
+	Buggify   []string
+}
+
+// String is the draw in one line.
+func (d HuntDraw) String() string {
+	var ks []string
+	for _, k := range slices.Sorted(maps.Keys(d.Kinds)) {
+		ks = append(ks, fmt.Sprintf("%s×%d", k, d.Kinds[k]))
+	}
+	target := "name"
+	if d.ByRole {
+		target = "role"
+	}
+	out := fmt.Sprintf("kinds %s; length %v; interval %v; max faulty %d; targets by %s; zombie partitions %d; slow network %v",
+		strings.Join(ks, " "), d.Length, d.Interval, d.MaxFaulty, target, d.Zombies, d.Network)
+	if len(d.Buggify) > 0 {
+		out += "; buggify " + strings.Join(d.Buggify, " ")
+	}
+	return out
+}
+
+// logUniform draws a duration log-uniformly from [lo, hi], in milliseconds.
+func logUniform(r *rand.Rand, lo, hi time.Duration) time.Duration {
+	l, h := math.Log(float64(lo)), math.Log(float64(hi))
+	return time.Duration(math.Exp(l + r.Float64()*(h-l))).Round(time.Millisecond)
+}
+
+func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+
+// HuntScenario returns the scenario a hunt runs for one seed: base (after
+// Defaults) without its faults, nemesis and expectation, with the knobs
+// drawn from seed and the fault schedule they generate written out, so
+// that the result replays by itself.
+func HuntScenario(base Scenario, seed uint64, opts HuntOptions) (Scenario, HuntDraw, error) {
+	s := base.Defaults()
+	s.Seed = seed
+	s.Faults, s.Nemesis, s.Expect = nil, nil, Expect{}
+	s.Cluster.BrokerConfig = maps.Clone(s.Cluster.BrokerConfig)
+	if s.Cluster.BrokerConfig == nil {
+		s.Cluster.BrokerConfig = map[string]string{}
+	}
+	s.Cluster.Topics = slices.Clone(s.Cluster.Topics)
+	s.Workload.Producers = slices.Clone(s.Workload.Producers)
+	s.Workload.Consumers = slices.Clone(s.Workload.Consumers)
+	r := sim.NewRand(seed, "hunt")
+	d := HuntDraw{Seed: seed, Kinds: map[fault.Kind]int{}}
+
+	// kinds and weights
+	var drawable []fault.Kind
+	for _, k := range fault.Kinds {
+		in := k != fault.DiskLoss || opts.DiskLoss
+		if len(opts.Kinds) > 0 {
+			in = slices.Contains(opts.Kinds, k)
+		}
+		if k.Drawable() && in {
+			drawable = append(drawable, k)
+		}
+	}
+	for _, k := range drawable {
+		if r.IntN(2) == 0 {
+			d.Kinds[k] = 1 + r.IntN(4)
+		}
+	}
+	if len(drawable) == 0 {
+		return Scenario{}, d, fmt.Errorf("hunt: no drawable fault kind among %v", opts.Kinds)
+	}
+	if len(d.Kinds) == 0 {
+		d.Kinds[drawable[r.IntN(len(drawable))]] = 1
+	}
+	var kinds []fault.Kind
+	for _, k := range drawable {
+		for range d.Kinds[k] {
+			kinds = append(kinds, k)
+		}
+	}
+	d.Length = logUniform(r, 500*time.Millisecond, 40*time.Second)
+	d.Interval = logUniform(r, time.Second, 15*time.Second)
+	d.MaxFaulty = 1 + r.IntN(*s.Cluster.Brokers)
+
+	// targets
+	d.ByRole = r.IntN(2) == 0
+	targets := s.BrokerNames()
+	var userParts []string
+	for _, t := range s.Cluster.Topics {
+		for p := range *t.Partitions {
+			userParts = append(userParts, fmt.Sprintf("%s-%d", t.Name, p))
+		}
+	}
+	coordinator := ""
+	for _, c := range s.Workload.Consumers {
+		if c.Group != "" && coordinator == "" {
+			parts := 50
+			if v, err := strconv.Atoi(s.Cluster.BrokerConfig["offsets.topic.num.partitions"]); err == nil && v > 0 {
+				parts = v
+			}
+			coordinator = fmt.Sprintf("leader(__consumer_offsets-%d)", group.PartitionFor(c.Group, int32(parts)))
+		}
+	}
+	if d.ByRole {
+		targets = nil
+		for _, tp := range userParts {
+			targets = append(targets, "leader("+tp+")", "follower("+tp+")")
+		}
+		targets = append(targets, fault.SelController)
+		if coordinator != "" {
+			targets = append(targets, coordinator)
+		}
+	}
+
+	// timeouts
+	s.Cluster.BrokerConfig["replica.lag.time.max.ms"] = ms(logUniform(r, 2*time.Second, 30*time.Second))
+	s.Cluster.BrokerConfig["broker.session.timeout.ms"] = ms(logUniform(r, 3*time.Second, 18*time.Second))
+	for i := range s.Workload.Consumers {
+		c := &s.Workload.Consumers[i]
+		c.Config = maps.Clone(c.Config)
+		session := logUniform(r, 6*time.Second, 45*time.Second)
+		if c.Group != "" {
+			if c.Config == nil {
+				c.Config = map[string]string{}
+			}
+			c.Config["session.timeout.ms"] = ms(session)
+			c.Config["heartbeat.interval.ms"] = ms(session / 3)
+		}
+	}
+
+	// network
+	if r.IntN(3) == 0 {
+		d.Network = true
+		n := &s.Cluster.Network
+		lat := fault.Duration(time.Duration(1+r.IntN(50)) * time.Millisecond)
+		jit := fault.Duration(time.Duration(r.Int64N(int64(lat) + 1)).Round(time.Millisecond))
+		n.Latency, n.Jitter = &lat, &jit
+		if opts.BelowTCP {
+			n.Loss = math.Round(r.Float64()*0.05*1000) / 1000
+			n.Duplicate = math.Round(r.Float64()*0.05*1000) / 1000
+			n.Reorder = math.Round(r.Float64()*0.10*1000) / 1000
+			n.ReorderDelay = fault.Duration(time.Duration(1+r.IntN(50)) * time.Millisecond)
+		}
+	}
+
+	// clock and power
+	maxSkew := time.Duration(r.IntN(10_001)) * time.Millisecond
+	maxDrift := int64(r.IntN(1001))
+	tear := r.IntN(2) == 0
+
+	// workload
+	for i := range s.Workload.Producers {
+		p := &s.Workload.Producers[i]
+		p.Rate = math.Round(p.Rate*math.Exp2(2*r.Float64()-1)*10) / 10
+	}
+
+	start := 5 * time.Second
+	end := time.Duration(s.Workload.ProduceUntil)
+	if end <= start {
+		end = time.Duration(*s.Duration)
+	}
+	nem := fault.Nemesis{Kinds: kinds, Targets: targets, Start: start, End: end, Interval: d.Interval, Length: d.Length,
+		MaxFaulty: d.MaxFaulty, Tear: tear, MaxSkew: maxSkew, MaxDriftPPM: maxDrift}
+	sched, err := nem.Generate(sim.NewRand(seed, "hunt-nemesis"))
+	if err != nil {
+		return Scenario{}, d, fmt.Errorf("hunt seed %d: %w", seed, err)
+	}
+	if d.ByRole {
+		// By role, the other side of a partition is everyone else: role
+		// selectors may name one broker twice.
+		for i := range sched {
+			if sched[i].Kind == fault.Partition {
+				sched[i].Groups = [][]string{sched[i].Groups[0], {fault.SelRest}}
+			}
+		}
+	}
+
+	// zombie partitions: a leader and some clients on one side
+	z := sim.NewRand(seed, "hunt-zombies")
+	d.Zombies = z.IntN(4)
+	clients := slices.Concat(s.ProducerNames(), s.ConsumerNames())
+	for range d.Zombies {
+		if len(userParts) == 0 || len(clients) == 0 {
+			break
+		}
+		tp := userParts[z.IntN(len(userParts))]
+		side := []string{"leader(" + tp + ")"}
+		for _, c := range clients {
+			if z.IntN(2) == 0 {
+				side = append(side, c)
+			}
+		}
+		at := start + time.Duration(z.Int64N(int64(end-start)))
+		length := logUniform(z, 2*time.Second, 30*time.Second)
+		sched = append(sched,
+			fault.Fault{At: fault.Duration(at.Round(time.Millisecond)), Kind: fault.Partition, Groups: [][]string{side, {fault.SelRest}}},
+			fault.Fault{At: fault.Duration((at + length).Round(time.Millisecond)), Kind: fault.Heal})
+	}
+	if opts.Buggify {
+		b := sim.NewRand(seed, "hunt-buggify")
+		for _, p := range BuggifyPoints {
+			if b.IntN(2) == 0 {
+				s.Buggify = append(s.Buggify, p.Name)
+			}
+		}
+		d.Buggify = slices.Clone(s.Buggify)
+	}
+	last := time.Duration(0)
+	for _, f := range sched {
+		last = max(last, time.Duration(f.At))
+	}
+	if last >= time.Duration(*s.Duration) {
+		d := fault.Duration(last + 5*time.Second)
+		s.Duration = &d
+	}
+	s.Faults = sched.Sorted()
+	if err := s.Validate(); err != nil {
+		return Scenario{}, d, fmt.Errorf("hunt seed %d drew an invalid scenario: %w", seed, err)
+	}
+	return s, d, nil
+}
+
+// HuntKnobsMarkdown renders HuntKnobs as the README's table.
+func HuntKnobsMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| knob | drawn per seed |\n|---|---|\n")
+	for _, k := range HuntKnobs {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", k.Name, k.Range)
+	}
+	return b.String()
+}

@@ -1,0 +1,299 @@
+package scenarios
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/kafkasim/kafkasim/checker"
+	"github.com/kafkasim/kafkasim/scenarios/fault"
+)
+
+// A MuseumEntry is one known Kafka bug: where it is recorded, how it
+// happens, the protocol variant (or configuration) that brings it back,
+// the built-in scenario that shows it on a hand-written schedule, the
+// finding that shows it, and a hunt that looks for it blind (the same
+// cluster and workload, the schedule drawn by the hunt's knobs).
+type MuseumEntry struct {
+	// Name is the entry's name on the command line ("kafka-1211").
+	Name string
+	// Bug is the JIRA, KIP or report that records it.
+	Bug string
+	// Mechanism says in one line how the bug loses or corrupts data.
+	Mechanism string
+	// Variant is the protocol variant or configuration that brings the
+	// bug back, as a scenario spells it.
+	Variant string
+	// Scripted is the built-in scenario that shows the bug on a
+	// hand-written schedule ("" when none exists yet).
+	Scripted string
+	// Target is what the scripted run and the hunt must find.
+	Target Target
+	// Base, when set, builds the hunt's scenario; unset, the hunt runs the
+	// scripted scenario's cluster and workload (its faults dropped).
+	Base func() (Scenario, error)
+	// Hunt configures the hunt: the fault kinds it draws from (the
+	// family the bug lives in; the schedule is the hunt's).
+	Hunt HuntOptions
+	// Fix turns the hunt's scenario into current Kafka (the variant off,
+	// or the recommended configuration), for the false-positive column.
+	Fix func(Scenario) Scenario
+	// Needs, when set, says what the harness lacks to run the entry
+	// faithfully (such as "needs variant X"): the entry is listed, not run.
+	Needs string
+}
+
+// Runnable reports whether the harness can run the entry.
+func (e MuseumEntry) Runnable() bool { return e.Needs == "" }
+
+// HuntBase returns the scenario the entry's hunt draws its seeds from.
+func (e MuseumEntry) HuntBase() (Scenario, error) {
+	if !e.Runnable() {
+		return Scenario{}, fmt.Errorf("museum entry %s is not runnable yet: %s", e.Name, e.Needs)
+	}
+	if e.Base != nil {
+		return e.Base()
+	}
+	return Builtin(e.Scripted)
+}
+
+// Current returns the hunt's scenario with current Kafka: the variant off.
+func (e MuseumEntry) Current() (Scenario, error) {
+	s, err := e.HuntBase()
+	if err != nil {
+		return Scenario{}, err
+	}
+	s.Name += "-current"
+	if e.Fix != nil {
+		return e.Fix(s), nil
+	}
+	s.Cluster.Protocol = Protocol{}
+	return s, nil
+}
+
+// withProtocol returns a Base that takes a built-in and sets a variant.
+func withProtocol(builtin string, set func(*Protocol)) func() (Scenario, error) {
+	return func() (Scenario, error) {
+		s, err := Builtin(builtin)
+		if err != nil {
+			return Scenario{}, err
+		}
+		set(&s.Cluster.Protocol)
+		return s, nil
+	}
+}
+
+// topicConfig returns a Fix that sets properties on every topic.
+func topicConfig(kv ...string) func(Scenario) Scenario {
+	return func(s Scenario) Scenario {
+		s.Cluster.Topics = slices.Clone(s.Cluster.Topics)
+		for i := range s.Cluster.Topics {
+			t := &s.Cluster.Topics[i]
+			t.Config = maps.Clone(t.Config)
+			if t.Config == nil {
+				t.Config = map[string]string{}
+			}
+			for j := 0; j+1 < len(kv); j += 2 {
+				t.Config[kv[j]] = kv[j+1]
+			}
+		}
+		return s
+	}
+}
+
+// producerConfig returns a Fix that sets properties on every producer.
+func producerConfig(kv ...string) func(Scenario) Scenario {
+	return func(s Scenario) Scenario {
+		s.Workload.Producers = slices.Clone(s.Workload.Producers)
+		for i := range s.Workload.Producers {
+			p := &s.Workload.Producers[i]
+			p.Config = maps.Clone(p.Config)
+			if p.Config == nil {
+				p.Config = map[string]string{}
+			}
+			for j := 0; j+1 < len(kv); j += 2 {
+				p.Config[kv[j]] = kv[j+1]
+			}
+		}
+		return s
+	}
+}
+
+// Museum is the table of known Kafka bugs, runnable entries first.
+var Museum = []MuseumEntry{
+	{
+		Name: "kafka-1211", Bug: "KAFKA-1211 (KIP-101)",
+		Mechanism: "a restarted follower truncates its log to its checkpointed high-water mark, is elected, and the records only it held are gone",
+		Variant:   "truncation=high-watermark", Scripted: "kip101-loss-legacy",
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Isolate}},
+		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowVariant},
+	},
+	{
+		Name: "kip-101-divergence", Bug: "KIP-101 (second scenario)",
+		Mechanism: "two replicas that lost unflushed records in a power loss come back with different records at the same offsets, which truncating to the high-water mark cannot see",
+		Variant:   "truncation=high-watermark", Scripted: "kip101-divergence-legacy",
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.PowerLoss}},
+		Target: Target{Finding: string(checker.ReplicaDivergence)},
+	},
+	{
+		Name: "kafka-6361", Bug: "KAFKA-6361 (KIP-279)",
+		Mechanism: "after fast leader changes, OffsetsForLeaderEpoch answers with an epoch the follower never had and the follower keeps a diverged suffix",
+		Variant:   "truncation=legacy-epochs", Scripted: "kip279-fast-leader-changes-legacy",
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Partition, fault.Isolate}},
+		Target: Target{Finding: string(checker.ReplicaDivergence)},
+	},
+	{
+		Name: "kafka-14139", Bug: "KAFKA-14139 (KIP-903)",
+		Mechanism: "a stale AlterPartition keeps a broker that restarted without its data in the ISR; it is elected and committed records are lost",
+		Variant:   "no_broker_epoch_check", Scripted: "kip903-stale-alter-partition",
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.DiskLoss, fault.Partition}},
+		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowVariant},
+	},
+	{
+		Name: "kafka-15583", Bug: "KAFKA-15583",
+		Mechanism: "the high-water mark advances while the ISR is below min.insync.replicas, so consumers read records no eligible leader replica holds; the leader dies and an ELR member is elected",
+		Variant:   "legacy_high_watermark with eligible_leader_replicas (KIP-966 needed the fix)",
+		Hunt:      HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Isolate, fault.Partition}},
+		Base:      withProtocol("last-replica-standing-elr", func(p *Protocol) { *p = p.With("legacy-high-watermark", "true") }),
+		Fix: func(s Scenario) Scenario {
+			s.Cluster.Protocol = s.Cluster.Protocol.With("legacy-high-watermark", "false")
+			return s
+		},
+		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowVariant},
+	},
+	{
+		Name: "jepsen-2013", Bug: "Jepsen: Kafka (2013)",
+		Mechanism: "with min.insync.replicas=1 the ISR shrinks to the leader alone; when it dies an unclean election picks a replica without acknowledged writes",
+		Variant:   "min.insync.replicas=1, unclean.leader.election.enable=true (configuration)", Scripted: "jepsen-2013",
+		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowUnclean},
+		Fix:    topicConfig("min.insync.replicas", "2", "unclean.leader.election.enable", "false"),
+	},
+	{
+		Name: "kip-106", Bug: "KIP-106 (unclean election off by default since 0.11)",
+		Mechanism: "an out-of-sync replica is elected when the ISR is gone and truncates the log others acknowledged",
+		Variant:   "unclean.leader.election.enable=true (configuration)", Scripted: "unclean-election-loss",
+		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowUnclean},
+		Fix:    topicConfig("unclean.leader.election.enable", "false"),
+	},
+	{
+		Name: "kip-679", Bug: "KIP-679 (acks=all by default since 3.0)",
+		Mechanism: "acks=1 acknowledges before any follower copies the write; the leader dies and a follower without it is elected",
+		Variant:   "acks=1 (configuration)", Scripted: "acks1-leader-dies",
+		Target: Target{Finding: string(checker.LostWrite), Allowance: checker.AllowAcks},
+		Fix:    producerConfig("acks", "all"),
+	},
+	{
+		Name: "zombie-leader", Bug: "acks=1 on a zombie leader",
+		Mechanism: "a leader cut off from the controller keeps acknowledging acks=1 writes until it is fenced; the new leader never had them",
+		Variant:   "acks=1 (configuration)", Scripted: "zombie-leader",
+		Target: Target{Finding: string(checker.LostWrite), Allowance: checker.AllowAcks},
+		Fix:    producerConfig("acks", "all"),
+	},
+	{
+		Name: "kip-966", Bug: "KIP-966 (last replica standing)",
+		Mechanism: "the ISR shrinks to one replica, which loses power with unflushed records and is elected again as the last ISR member",
+		Variant:   "eligible_leader_replicas off; no fsync", Scripted: "last-replica-standing",
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Isolate, fault.PowerLoss, fault.Crash}},
+		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowNoFsync},
+		Fix: func(s Scenario) Scenario {
+			s.Cluster.Protocol = Protocol{"elr": "true"}
+			return s
+		},
+	},
+	{
+		Name: "power-loss-no-fsync", Bug: "Kafka's design: replication instead of fsync",
+		Mechanism: "two of three replicas lose power before the OS writes back acknowledged records; one of them is elected",
+		Variant:   "log.flush.interval.messages unset (configuration)", Scripted: "power-loss-two-of-three",
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Isolate, fault.PowerLoss, fault.AllBrokers}},
+		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowNoFsync},
+		Fix: func(s Scenario) Scenario {
+			s.Cluster.BrokerConfig = maps.Clone(s.Cluster.BrokerConfig)
+			s.Cluster.BrokerConfig["log.flush.interval.messages"] = "1"
+			return s
+		},
+	},
+	{Name: "kafka-6880", Bug: "KAFKA-6880 (KIP-320)", Mechanism: "a zombie leader's stale fetches are not fenced by leader epoch",
+		Variant: "fetch without leader epochs", Needs: "needs variant: fetch requests without KIP-320's current leader epoch"},
+	{Name: "kafka-15489", Bug: "KAFKA-15489", Mechanism: "a partitioned KRaft leader does not resign and keeps serving stale metadata",
+		Variant: "no check-quorum", Needs: "needs variant: a KRaft leader without check-quorum"},
+	{Name: "kafka-10527", Bug: "KAFKA-10527", Mechanism: "a voter that lost unflushed log entries becomes leader again in the same epoch",
+		Variant: "voter re-leads in its epoch", Needs: "needs variant: KRaft voters that do not persist their vote before answering"},
+	{Name: "kafka-3919", Bug: "KAFKA-3919", Mechanism: "after a power outage, recovery rebuilds acks=1 offsets wrongly and offsets go backwards",
+		Variant: "pre-0.11 log recovery", Needs: "needs variant: log recovery of Kafka 0.10 (offsets from the message set)"},
+	{Name: "kafka-13091", Bug: "KAFKA-13091", Mechanism: "the high-water mark is not advanced after an asynchronous ISR change",
+		Variant: "HWM not rechecked on ISR commit", Needs: "needs variant: no high-water mark update when AlterPartition completes"},
+	{Name: "kafka-9491", Bug: "KAFKA-9491", Mechanism: "the high-water mark is reset wrongly after a follower truncates its whole log",
+		Variant: "HWM after full truncation", Needs: "needs variant: the high-water mark kept after a full truncation"},
+	{Name: "kafka-7128", Bug: "KAFKA-7128", Mechanism: "a lagging high-water mark after ISR expansion lets a new leader expose or lose records",
+		Variant: "HWM after ISR expansion", Needs: "needs variant: ISR expansion without the follower's high-water mark check"},
+	{Name: "kafka-12984", Bug: "KAFKA-12984", Mechanism: "the cooperative-sticky assignor hands one partition to two consumers",
+		Variant: "cooperative-sticky before the fix", Needs: "needs variant: the cooperative-sticky assignor of Kafka 2.8"},
+	{Name: "kafka-6683", Bug: "KAFKA-6683", Mechanism: "an idempotent producer whose state was lost gets a fatal sequence error",
+		Variant: "legacy_producer_checks", Needs: "needs a scripted scenario and a finding for a producer failed fatally (the variant exists)"},
+	{Name: "kip-996", Bug: "KIP-996 (pre-vote)", Mechanism: "a rejoining voter with a higher epoch disrupts a healthy KRaft quorum",
+		Variant: "no_pre_vote", Needs: "needs a finding for a disrupted quorum (the variant exists)"},
+}
+
+// MuseumNames lists the museum's entries by name, in table order.
+func MuseumNames() []string {
+	out := make([]string, len(Museum))
+	for i, e := range Museum {
+		out[i] = e.Name
+	}
+	return out
+}
+
+// MuseumEntryNamed returns the museum's entry with the given name.
+func MuseumEntryNamed(name string) (MuseumEntry, bool) {
+	i := slices.IndexFunc(Museum, func(e MuseumEntry) bool { return e.Name == name })
+	if i < 0 {
+		return MuseumEntry{}, false
+	}
+	return Museum[i], true
+}
+
+// MuseumMarkdown renders the museum as the README's table.
+func MuseumMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| entry | bug | mechanism | variant | scripted | finding |\n|---|---|---|---|---|---|\n")
+	for _, e := range Museum {
+		scripted, finding := "`"+e.Scripted+"`", e.Target.Finding
+		if e.Scripted == "" {
+			scripted = "none yet (hunt only)"
+		}
+		if !e.Runnable() {
+			scripted, finding = "not runnable: "+e.Needs, ""
+		}
+		if e.Target.Allowance != "" {
+			finding += " (allowed by " + string(e.Target.Allowance) + ")"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", e.Name, e.Bug, e.Mechanism, e.Variant, scripted, finding)
+	}
+	return b.String()
+}
+
+// HuntTarget resolves what `kafkasim hunt NAME` hunts: a museum entry's
+// hunt scenario and target (current: the entry's fix, hunted for false
+// positives, with no target), or a built-in scenario or scenario file with
+// no target (any run that is not OK is a find), with the entry's hunt
+// configuration (the zero one for a scenario). replay is the hunt's name
+// as its replay commands spell it.
+func HuntTarget(name string, current bool) (s Scenario, t Target, h HuntOptions, replay string, err error) {
+	if e, ok := MuseumEntryNamed(name); ok {
+		if current {
+			s, err = e.Current()
+			return s, Target{}, e.Hunt, name + " --current", err
+		}
+		s, err = e.HuntBase()
+		return s, e.Target, e.Hunt, name, err
+	}
+	if current {
+		return Scenario{}, Target{}, h, "", fmt.Errorf("--current needs a museum entry, not %q: the entries are %s", name, strings.Join(MuseumNames(), ", "))
+	}
+	s, err = Load(name)
+	if err != nil {
+		return Scenario{}, Target{}, h, "", fmt.Errorf("%w (or a museum entry: %s)", err, strings.Join(MuseumNames(), ", "))
+	}
+	return s, Target{}, h, name, nil
+}
