@@ -67,7 +67,6 @@ type Broker struct {
 	produceChans map[sim.NodeID]*produceChannel
 	alterT       sim.Timer
 
-	fetchWaits  map[*fetchWait]struct{}
 	changes     uint64
 	lastHWMs    map[model.TopicPartition]int64
 	failedStart error
@@ -103,7 +102,6 @@ func start(n *sim.Node, cfg Config) *Broker {
 		alters:       make(map[int32]*alterRequest),
 		alterQ:       make(map[model.TopicPartition]bool),
 		produceChans: make(map[sim.NodeID]*produceChannel),
-		fetchWaits:   make(map[*fetchWait]struct{}),
 		lastHWMs:     make(map[model.TopicPartition]int64),
 		// Correlation ids differ between incarnations, so that a late
 		// answer to a request of a previous process is never taken for an
