@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all test lint bench demo fmt e2e sweep sweep-20k builtins api api-snapshot hashes museum
+.PHONY: all test lint bench bench-ratios demo fmt e2e sweep sweep-20k builtins api api-snapshot hashes museum
 
 all: lint test
 
@@ -35,6 +35,13 @@ e2e:
 ## bench: every benchmark, with allocations
 bench:
 	$(GO) test ./... -run '^$$' -bench . -benchmem
+
+## bench-ratios: the speed and memory figures that are ratios measured in one run, as one table
+## (live heap at 960 vs 60 simulated seconds; per-event cost with 300 vs 3 partitions, whole and
+## the checkers' own; broker simulated seconds per wall second)
+bench-ratios:
+	@$(GO) test ./broker -run '^$$' -bench 'LiveHeap|Partitions300vs3|SteadyAcksAll' -benchtime 1x -benchmem | \
+		awk '/^Benchmark/ { name=$$1; for (i = 3; i < NF; i += 2) printf "%-40s %-22s %s\n", name, $$(i+1), $$i }'
 
 ## demo: a real scenario that finds acknowledged writes lost to an unclean leader election, and its report
 demo:

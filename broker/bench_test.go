@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -18,6 +19,8 @@ type steadyProducer struct {
 	rate   int
 	next   int
 	acked  int
+	// topic, when set, is the only topic written to.
+	topic string
 }
 
 func (p *steadyProducer) tick() {
@@ -25,6 +28,9 @@ func (p *steadyProducer) tick() {
 	byLeader := map[int32]*protocol.Produce{}
 	var order []int32
 	parts := p.e.ctrl.image.Partitions()
+	if p.topic != "" {
+		parts = slices.DeleteFunc(slices.Clone(parts), func(tp model.TopicPartition) bool { return tp.Topic != p.topic })
+	}
 	batches := make(map[model.TopicPartition][]string)
 	for range per {
 		tp := parts[p.next%len(parts)]

@@ -67,8 +67,12 @@ type Broker struct {
 	produceChans map[sim.NodeID]*produceChannel
 	alterT       sim.Timer
 
-	fetchWaits  map[*fetchWait]struct{}
-	changes     uint64
+	changes uint64
+	// journal names the partitions of the latest changes, one per change
+	// (changedSince); unjournaled counts changes a checker can see that
+	// the journal does not name (a partition without a log appearing).
+	journal     []model.TopicPartition
+	unjournaled uint64
 	lastHWMs    map[model.TopicPartition]int64
 	failedStart error
 
@@ -103,7 +107,6 @@ func start(n *sim.Node, cfg Config) *Broker {
 		alters:       make(map[int32]*alterRequest),
 		alterQ:       make(map[model.TopicPartition]bool),
 		produceChans: make(map[sim.NodeID]*produceChannel),
-		fetchWaits:   make(map[*fetchWait]struct{}),
 		lastHWMs:     make(map[model.TopicPartition]int64),
 		// Correlation ids differ between incarnations, so that a late
 		// answer to a request of a previous process is never taken for an
@@ -177,7 +180,29 @@ func (b *Broker) StartupError() error { return b.failedStart }
 // change in a way a checker can see.
 func (b *Broker) Changes() uint64 { return b.changes }
 
-func (b *Broker) changed() { b.changes++ }
+// changedPartition counts a change to one partition and journals it.
+func (b *Broker) changedPartition(tp model.TopicPartition) {
+	b.changes++
+	b.journal = append(b.journal, tp)
+	if len(b.journal) >= 2*journalKeep {
+		n := copy(b.journal, b.journal[len(b.journal)-journalKeep:])
+		b.journal = b.journal[:n]
+	}
+}
+
+// journalKeep is how many of the latest partition changes a broker keeps
+// for changedSince at least.
+const journalKeep = 1024
+
+// changedSince returns the partitions changed after the broker's change
+// count was count, in the order of the changes (a partition may come more
+// than once); false when the journal no longer holds them all.
+func (b *Broker) changedSince(count uint64) ([]model.TopicPartition, bool) {
+	if count > b.changes || b.changes-count > uint64(len(b.journal)) {
+		return nil, false
+	}
+	return b.journal[len(b.journal)-int(b.changes-count):], true
+}
 
 // SetController tells the broker which node is the active controller.
 func (b *Broker) SetController(id int32) {

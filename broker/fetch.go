@@ -91,6 +91,13 @@ func (b *Broker) completeFetchWait(w *fetchWait) {
 	w.done = true
 	b.n.Cancel(w.timer)
 	m := w.req
+	// A completed wait leaves its partitions' lists at once: an idle
+	// partition would otherwise hold it (and its request) until it changes.
+	for _, part := range m.Partitions {
+		if p, ok := b.partitions[part.TP]; ok {
+			p.removeFetchWait(w)
+		}
+	}
 	resp := &protocol.FetchResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.FetchPartitionResponse, len(m.Partitions))}
 	bytes := 0
 	budget := int(m.MaxBytes)
@@ -197,6 +204,14 @@ func (p *partition) wakeFetchWaits() {
 			continue
 		}
 		p.fetchWaits = append(p.fetchWaits, w)
+	}
+}
+
+// removeFetchWait takes a completed long poll off the partition's list,
+// keeping the order of the others.
+func (p *partition) removeFetchWait(w *fetchWait) {
+	if i := slices.Index(p.fetchWaits, w); i >= 0 {
+		p.fetchWaits = slices.Delete(p.fetchWaits, i, i+1)
 	}
 }
 

@@ -266,6 +266,6 @@ func (p *partition) String() string {
 // changed records a change to one partition: its version becomes the
 // broker's change count, which only grows while the broker process lives.
 func (p *partition) changed() {
-	p.b.changes++
+	p.b.changedPartition(p.tp)
 	p.version = p.b.changes
 }

@@ -37,7 +37,7 @@ func (b *Broker) react(d *metadata.Delta) {
 			b.coordinatorMoved(p, wasLeader, p.leaderEpoch)
 			p.deleteLog()
 			delete(b.partitions, tp)
-			b.changed()
+			b.changedPartition(tp)
 		}
 	}
 	for _, tp := range d.Partitions {
@@ -50,7 +50,7 @@ func (b *Broker) react(d *metadata.Delta) {
 				b.coordinatorMoved(p, wasLeader, p.leaderEpoch)
 				p.deleteLog()
 				delete(b.partitions, tp)
-				b.changed()
+				b.changedPartition(tp)
 			}
 			continue
 		}
@@ -59,6 +59,7 @@ func (b *Broker) react(d *metadata.Delta) {
 			b.partitions[tp] = p
 		}
 		if err := p.ensureLog(); err != nil {
+			b.unjournaled++
 			b.s.Trace().Emitf(b.n, "broker.storage-error", 0, "%s: %v", tp, err)
 			continue
 		}

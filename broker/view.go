@@ -112,6 +112,8 @@ type ClusterView struct {
 	metadata func() *metadata.Image
 	last     map[replicaKey]snapshot
 	words    []uint64 // Version's scratch
+	cursor   []uint64 // ChangedPartitions' scratch
+	changed  []model.TopicPartition
 }
 
 type replicaKey struct {
@@ -122,6 +124,7 @@ type replicaKey struct {
 var (
 	_ model.ClusterView       = (*ClusterView)(nil)
 	_ model.PartitionVersions = (*ClusterView)(nil)
+	_ model.PartitionChanges  = (*ClusterView)(nil)
 )
 
 // NewClusterView returns a view of the brokers (by node id) whose process,
@@ -186,6 +189,61 @@ func (v *ClusterView) PartitionVersion(tp model.TopicPartition) uint64 {
 	}
 	v.words = words
 	return sim.Digest(words...)
+}
+
+// ChangedPartitions returns the partitions whose PartitionVersion may have
+// changed since cursor: those the brokers journaled as changed, or every
+// partition when the metadata moved on, a broker started or stopped, or a
+// broker's journal no longer reaches back to the cursor. The cursor holds
+// the metadata offset, then for each broker its incarnation, whether it
+// runs, its unjournaled changes and its change count.
+func (v *ClusterView) ChangedPartitions(cursor []uint64) ([]model.TopicPartition, []uint64) {
+	next := append(v.cursor[:0], uint64(v.metadata().Offset()))
+	for _, id := range v.ids {
+		var up, unjournaled, changes uint64
+		if b, ok := v.Broker(id); ok {
+			up, unjournaled, changes = 1, b.unjournaled, b.changes
+		}
+		next = append(next, uint64(v.nodes[id].Incarnation()), up, unjournaled, changes)
+	}
+	all := len(cursor) != len(next) || cursor[0] != next[0]
+	changed := v.changed[:0]
+	for i, id := range v.ids {
+		if all {
+			break
+		}
+		at := 1 + 4*i
+		if cursor[at] != next[at] || cursor[at+1] != next[at+1] || cursor[at+2] != next[at+2] {
+			all = true
+			break
+		}
+		if next[at+1] == 0 || cursor[at+3] == next[at+3] {
+			continue
+		}
+		b, _ := v.Broker(id)
+		tps, ok := b.changedSince(cursor[at+3])
+		if !ok {
+			all = true
+			break
+		}
+		changed = append(changed, tps...)
+	}
+	// The caller's cursor becomes the view's scratch, and the scratch the
+	// caller's cursor.
+	v.cursor = cursor
+	if all {
+		v.changed = changed[:0]
+		return v.Partitions(), next
+	}
+	slices.SortFunc(changed, model.TopicPartition.Compare)
+	changed = slices.Compact(changed)
+	meta := v.metadata()
+	changed = slices.DeleteFunc(changed, func(tp model.TopicPartition) bool {
+		_, ok := meta.Partition(tp)
+		return !ok
+	})
+	v.changed = changed
+	return changed, next
 }
 
 // Partitions returns every partition of the metadata, sorted.

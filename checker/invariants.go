@@ -75,8 +75,9 @@ const CheckName = "kafka-invariants"
 //
 // Checks read the view only when its Version changed (and only the
 // partitions whose version changed, if the view implements
-// model.PartitionVersions), and verify each replica's committed prefix
-// incrementally, so a step costs little.
+// model.PartitionVersions; asking only the partitions the view names as
+// changed, if it implements model.PartitionChanges), and verify each
+// replica's committed prefix incrementally, so a step costs little.
 type Invariants struct {
 	cfg   InvariantConfig
 	view  model.ClusterView
@@ -86,8 +87,9 @@ type Invariants struct {
 
 	version  uint64
 	checked  bool
-	runs     uint64 // checks that read the view
-	skipped  uint64 // checks skipped because nothing changed
+	cursor   []uint64 // the view's, for model.PartitionChanges
+	runs     uint64   // checks that read the view
+	skipped  uint64   // checks skipped because nothing changed
 	findings []Finding
 	stop     *Finding // the first bad finding, not yet returned
 	stopped  bool
@@ -249,7 +251,13 @@ func (inv *Invariants) Check() error {
 		inv.version, inv.checked = v, true
 		inv.runs++
 		pv, _ := inv.view.(model.PartitionVersions)
-		for _, tp := range inv.view.Partitions() {
+		var tps []model.TopicPartition
+		if pc, ok := inv.view.(model.PartitionChanges); ok && pv != nil {
+			tps, inv.cursor = pc.ChangedPartitions(inv.cursor)
+		} else {
+			tps = inv.view.Partitions()
+		}
+		for _, tp := range tps {
 			if pv != nil {
 				st := inv.part(tp)
 				if v := pv.PartitionVersion(tp); st.versioned && v == st.version {

@@ -26,6 +26,7 @@ type Watch struct {
 	minISR  func(tp model.TopicPartition, replicas int) int
 	version uint64
 	checked bool
+	cursor  []uint64 // the view's, for model.PartitionChanges
 	parts   map[model.TopicPartition]*watchPart
 	events  []Event
 }
@@ -101,7 +102,13 @@ func (w *Watch) Check() error {
 	} else {
 		w.version, w.checked = v, true
 	}
-	for _, tp := range w.view.Partitions() {
+	var tps []model.TopicPartition
+	if pc, ok := w.view.(model.PartitionChanges); ok && w.pv != nil {
+		tps, w.cursor = pc.ChangedPartitions(w.cursor)
+	} else {
+		tps = w.view.Partitions()
+	}
+	for _, tp := range tps {
 		p := w.parts[tp]
 		if p == nil {
 			p = &watchPart{}

@@ -176,3 +176,17 @@ type Observer interface {
 type PartitionVersions interface {
 	PartitionVersion(tp TopicPartition) uint64
 }
+
+// PartitionChanges is an optional extension of PartitionVersions that
+// makes a step's checking cost independent of the number of partitions:
+// instead of asking every partition for its version, a checker asks which
+// partitions may have changed since it last asked.
+type PartitionChanges interface {
+	// ChangedPartitions returns, sorted and without repeats, every
+	// partition of the metadata whose PartitionVersion may have changed
+	// since the view returned cursor (a nil cursor: every partition), and
+	// the cursor to pass next time. It may return more partitions than
+	// changed, never fewer. The slice is valid until the next call; the
+	// view may reuse the old cursor's storage for the new one.
+	ChangedPartitions(cursor []uint64) (changed []TopicPartition, next []uint64)
+}

@@ -203,14 +203,28 @@ func (w *epochWatch) check(c *cluster.Cluster) error {
 
 // versionWatch checks that the view's partition versions are sound: a
 // partition whose version did not change looks the same to a checker
-// (metadata and every replica), so that checkers may skip it.
-type versionWatch map[model.TopicPartition]struct {
-	version uint64
-	look    string
+// (metadata and every replica), so that checkers may skip it; and that
+// every partition whose version changed is among those the view names as
+// changed (ChangedPartitions).
+type versionWatch struct {
+	parts map[model.TopicPartition]struct {
+		version uint64
+		look    string
+	}
+	cursor []uint64
 }
 
-func (w versionWatch) check(c *cluster.Cluster) error {
+func newVersionWatch() *versionWatch {
+	return &versionWatch{parts: map[model.TopicPartition]struct {
+		version uint64
+		look    string
+	}{}}
+}
+
+func (w *versionWatch) check(c *cluster.Cluster) error {
 	v := c.View()
+	var changed []model.TopicPartition
+	changed, w.cursor = v.ChangedPartitions(w.cursor)
 	for _, tp := range v.Partitions() {
 		md, _ := v.Metadata(tp)
 		look := fmt.Sprint(md)
@@ -224,10 +238,14 @@ func (w versionWatch) check(c *cluster.Cluster) error {
 			}
 		}
 		version := v.PartitionVersion(tp)
-		if prev, ok := w[tp]; ok && prev.version == version && prev.look != look {
+		prev, ok := w.parts[tp]
+		if ok && prev.version == version && prev.look != look {
 			return fmt.Errorf("%s changed while its partition version stayed %x:\nbefore: %s\nafter:  %s", tp, version, prev.look, look)
 		}
-		w[tp] = struct {
+		if (!ok || prev.version != version) && !slices.Contains(changed, tp) {
+			return fmt.Errorf("%s changed (version %x to %x) but ChangedPartitions named only %v", tp, prev.version, version, changed)
+		}
+		w.parts[tp] = struct {
 			version uint64
 			look    string
 		}{version, look}
@@ -310,7 +328,7 @@ func TestProperties(t *testing.T) {
 				cfg.Controller.ELR = elr
 				topic := cluster.Topic{Name: "t", Partitions: 2, ReplicationFactor: 3, Configs: map[string]string{"min.insync.replicas": "2"}}
 				w := newEpochWatch()
-				pv := versionWatch{}
+				pv := newVersionWatch()
 				c, _ := run(rt, seed, cfg, topic, schedule, func(c *cluster.Cluster) error {
 					if err := pv.check(c); err != nil {
 						return err
