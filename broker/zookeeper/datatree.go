@@ -374,9 +374,9 @@ func (t *DataTree) killSession(session int64, zxid Zxid, paths []string, w *[]wa
 // clone returns a deep copy of the tree (for a SNAP and for snapshots).
 func (t *DataTree) clone() *DataTree {
 	c := &DataTree{
-		nodes:      make(map[string]*znode, len(t.nodes)),
-		ephemerals: make(map[int64]map[string]struct{}, len(t.ephemerals)),
-		sessions:   maps.Clone(t.sessions),
+		nodes:         make(map[string]*znode, len(t.nodes)),
+		ephemerals:    make(map[int64]map[string]struct{}, len(t.ephemerals)),
+		sessions:      maps.Clone(t.sessions),
 		lastProcessed: t.lastProcessed, lastTxn: t.lastTxn, chain: t.chain, digest: t.digest,
 	}
 	for p, n := range t.nodes {

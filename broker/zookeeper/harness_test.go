@@ -33,11 +33,11 @@ type zkMember struct {
 }
 
 type clientMember struct {
-	e      *ensemble
-	name   string
-	node   *sim.Node
-	handle *zookeeper.Client // the current handle, nil until connect
-	events []string          // what the default watcher was told, for scripts
+	e       *ensemble
+	name    string
+	node    *sim.Node
+	handle  *zookeeper.Client // the current handle, nil until connect
+	events  []string          // what the default watcher was told, for scripts
 	onEvent func(zookeeper.Event)
 }
 

@@ -540,7 +540,9 @@ type syncQueue struct {
 	pkts   []*QuorumPacket
 }
 
-func (q *syncQueue) add(t PacketType, z Zxid) { q.pkts = append(q.pkts, &QuorumPacket{Type: t, Zxid: z}) }
+func (q *syncQueue) add(t PacketType, z Zxid) {
+	q.pkts = append(q.pkts, &QuorumPacket{Type: t, Zxid: z})
+}
 
 // queueCommitted queues the proposals after peer, each followed by its
 // COMMIT, as LearnerHandler.queueCommittedProposals: the first one decides

@@ -105,7 +105,7 @@ type Request struct {
 	Ops     []Op // multi
 
 	// SetWatches: the client's watches, to re-register after a reconnect.
-	RelativeZxid                           Zxid
+	RelativeZxid                            Zxid
 	DataWatches, ExistWatches, ChildWatches []string
 
 	SessionID int64 // set when forwarded, and for createSession
