@@ -32,7 +32,7 @@ func TestEnsembleElectsAndServes(t *testing.T) {
 		// FLE elects the highest id among equal logs.
 		require.Equal(t, int64(n), e.leader().sid)
 
-		h, err := e.clients[0].connect(zookeeper.DefaultClientConfig())
+		h, err := e.clients[0].connect(zookeeper.DefaultClientConfig(), nil)
 		require.NoError(t, err)
 		ok, err = e.runUntil(time.Minute, func() bool { return h.State() == zookeeper.Connected })
 		require.NoError(t, err)

@@ -199,8 +199,9 @@ func (e *ensemble) caughtUp() bool {
 	if ls.Outstanding() > 0 {
 		return false
 	}
+	last, _ := ls.Tree().LastTxn()
 	for _, s := range e.running() {
-		if s.LastZxid() != ls.LastZxid() && s.LastZxid() < ls.LastCommitted() {
+		if z, _ := s.Tree().LastTxn(); z != last {
 			return false
 		}
 	}
@@ -233,14 +234,17 @@ func (e *ensemble) serverNodes() []sim.NodeID {
 }
 
 // connect makes a new handle on a client node.
-func (c *clientMember) connect(cfg zookeeper.ClientConfig) (*zookeeper.Client, error) {
+func (c *clientMember) connect(cfg zookeeper.ClientConfig, servers []sim.NodeID) (*zookeeper.Client, error) {
+	if servers == nil {
+		servers = c.e.serverNodes()
+	}
 	p, ok := c.node.Process().(*clientProc)
 	if !ok {
 		return nil, fmt.Errorf("%s is down", c.name)
 	}
 	n := c.node
 	h, err := zookeeper.NewClient(cfg, zookeeper.ClientSetup{
-		Node: n, Servers: c.e.serverNodes(),
+		Node: n, Servers: servers,
 		Send: func(to sim.NodeID, msg network.Message) { c.e.net.Send(n.ID(), to, msg) },
 		Watcher: func(ev zookeeper.Event) {
 			c.events = append(c.events, ev.String())

@@ -15,7 +15,8 @@ import (
 // One handler per script verb.
 
 // ensemble servers=3 clients=2 seed=1 tick=2s init-limit=10 sync-limit=5
-// snap-count=100000 force-sync=true latency=1ms
+// snap-count=100000 commit-log-count=500 snapshot-size-factor=0.33
+// force-sync=true latency=1ms
 func (env *scriptEnv) handleEnsemble(d *datadriven.TestData) (string, error) {
 	ec := defaultEnsembleConfig()
 	for _, a := range d.CmdArgs {
@@ -41,10 +42,14 @@ func (env *scriptEnv) handleEnsemble(d *datadriven.TestData) (string, error) {
 			ec.zk.SnapCount, err = strconv.Atoi(v)
 		case "force-sync":
 			ec.zk.ForceSync, err = strconv.ParseBool(v)
+		case "commit-log-count":
+			ec.zk.CommitLogCount, err = strconv.Atoi(v)
+		case "snapshot-size-factor":
+			ec.zk.SnapshotSizeFactor, err = strconv.ParseFloat(v, 64)
 		case "latency":
 			ec.link.Latency, err = time.ParseDuration(v)
 		default:
-			return "", fmt.Errorf("ensemble: unknown setting %q: known are servers, clients, seed, tick, init-limit, sync-limit, snap-count, force-sync, latency", a.Key)
+			return "", fmt.Errorf("ensemble: unknown setting %q: known are servers, clients, seed, tick, init-limit, sync-limit, snap-count, commit-log-count, snapshot-size-factor, force-sync, latency", a.Key)
 		}
 		if err != nil {
 			return "", fmt.Errorf("ensemble: %s=%s: %v", a.Key, v, err)
@@ -208,7 +213,7 @@ func (env *scriptEnv) handleTree(d *datadriven.TestData) (string, error) {
 			continue
 		}
 		data, st, _ := t.Get(p)
-		fmt.Fprintf(&b, "%s %q %v\n", p, data, st)
+		fmt.Fprintf(&b, "%s %s %v\n", p, zookeeper.Abbrev(data), st)
 	}
 	fmt.Fprintf(&b, "sessions: %d, lastProcessedZxid %v\n", len(t.Sessions()), t.LastProcessedZxid())
 	return b.String(), nil
@@ -242,7 +247,7 @@ func (env *scriptEnv) handleLog(d *datadriven.TestData) (string, error) {
 	return b.String(), err
 }
 
-// connect c1 [timeout=6s]: a new handle on a client node; runs until it
+// connect c1 [timeout=6s] [servers=(z1,z2)]: a new handle on a client node; runs until it
 // connects.
 func (env *scriptEnv) handleConnect(d *datadriven.TestData) (string, error) {
 	_, c, err := env.e.member(d.CmdArgs[0].Key)
@@ -250,16 +255,24 @@ func (env *scriptEnv) handleConnect(d *datadriven.TestData) (string, error) {
 		return "", fmt.Errorf("connect: name a client node")
 	}
 	cfg := zookeeper.DefaultClientConfig()
+	var servers []sim.NodeID
 	for _, a := range d.CmdArgs[1:] {
-		if a.Key == "timeout" && len(a.Vals) == 1 {
+		switch {
+		case a.Key == "timeout" && len(a.Vals) == 1:
 			if cfg.SessionTimeout, err = time.ParseDuration(a.Vals[0]); err != nil {
 				return "", err
 			}
+		case a.Key == "servers":
+			if servers, err = env.e.net.Resolve(a.Vals...); err != nil {
+				return "", err
+			}
+		default:
+			return "", fmt.Errorf("connect: unknown argument %s: known are timeout=<duration> and servers=(z1,z2)", a)
 		}
 	}
 	c.events = nil
 	c.onEvent = func(ev zookeeper.Event) { env.line(c.name+": event", ev.String()) }
-	h, err := c.connect(cfg)
+	h, err := c.connect(cfg, servers)
 	if err != nil {
 		return "", err
 	}
@@ -343,9 +356,10 @@ func (env *scriptEnv) handleOp(d *datadriven.TestData) (string, error) {
 		}
 	}
 	done := false
+	cmd := d.Cmd
 	say := func(format string, args ...any) {
 		done = true
-		env.line(c.name+":", d.Cmd+" "+path+" → "+fmt.Sprintf(format, args...))
+		env.line(c.name+":", strings.TrimSpace(cmd+" "+path)+" → "+fmt.Sprintf(format, args...))
 	}
 	errs := func(err error) string {
 		if err == nil {
@@ -376,7 +390,7 @@ func (env *scriptEnv) handleOp(d *datadriven.TestData) (string, error) {
 				say("%s", errs(err))
 				return
 			}
-			say("%q version=%d", data, st.Version)
+			say("%s version=%d", zookeeper.Abbrev(data), st.Version)
 		})
 	case "exists":
 		h.Exists(path, watch, func(st zookeeper.Stat, err error) {
@@ -524,4 +538,78 @@ func (env *scriptEnv) server(d *datadriven.TestData) (*zookeeper.Server, error) 
 		return nil, fmt.Errorf("%s: %s is down", d.Cmd, z.name)
 	}
 	return s, nil
+}
+
+// fill c1 /a count=10 [size=100]: create /a if it is missing, then set it
+// count times, one after the other; prints a summary.
+func (env *scriptEnv) handleFill(d *datadriven.TestData) (string, error) {
+	if len(d.CmdArgs) < 2 {
+		return "", fmt.Errorf("fill: give a client and a path")
+	}
+	_, c, err := env.e.member(d.CmdArgs[0].Key)
+	if err != nil || c == nil || c.handle == nil {
+		return "", fmt.Errorf("fill: name a connected client")
+	}
+	path := d.CmdArgs[1].Key
+	count, size := 10, 8
+	for _, a := range d.CmdArgs[2:] {
+		if len(a.Vals) != 1 {
+			return "", fmt.Errorf("fill: %s wants a value", a.Key)
+		}
+		n, err := strconv.Atoi(a.Vals[0])
+		if err != nil {
+			return "", err
+		}
+		switch a.Key {
+		case "count":
+			count = n
+		case "size":
+			size = n
+		default:
+			return "", fmt.Errorf("fill: unknown argument %s: known are count and size", a.Key)
+		}
+	}
+	h := c.handle
+	data := func(i int) []byte {
+		b := []byte(strings.Repeat(".", size))
+		copy(b, strconv.Itoa(i))
+		return b
+	}
+	var last error
+	var version int32
+	sets, done := 0, false
+	var next func()
+	next = func() {
+		if sets == count {
+			done = true
+			return
+		}
+		sets++
+		h.SetData(path, data(sets), -1, func(st zookeeper.Stat, err error) {
+			if err != nil {
+				last, done = err, true
+				return
+			}
+			version = st.Version
+			next()
+		})
+	}
+	h.Create(path, data(0), zookeeper.Persistent, func(_ string, err error) {
+		if err != nil && err != zookeeper.NodeExists {
+			last, done = err, true
+			return
+		}
+		next()
+	})
+	ok, err := env.e.runUntil(5*time.Minute, func() bool { return done })
+	out := env.flush()
+	switch {
+	case err != nil:
+		return out, err
+	case !ok:
+		return out + "not done within 5 minutes\n", nil
+	case last != nil:
+		return out + fmt.Sprintf("%s: %d sets, then %v\n", path, sets, last), nil
+	}
+	return out + fmt.Sprintf("%s: %d sets, version %d\n", path, sets, version), nil
 }

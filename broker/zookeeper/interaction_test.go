@@ -72,6 +72,8 @@ func (env *scriptEnv) handle(d *datadriven.TestData) (string, error) {
 		return env.handleOp(d)
 	case "events":
 		return env.handleEvents(d)
+	case "fill":
+		return env.handleFill(d)
 	case "crash", "restart", "power-loss", "pause", "resume":
 		return env.handleLifecycle(d)
 	case "partition", "isolate", "heal":
@@ -79,7 +81,7 @@ func (env *scriptEnv) handle(d *datadriven.TestData) (string, error) {
 	case "marks":
 		return env.handleMarks(d)
 	}
-	return "", fmt.Errorf("unknown command %q: known are ensemble, run, run-until, status, tree, log, connect, create, set, get, exists, children, delete, sync, multi, close, events, crash, restart, power-loss, pause, resume, partition, isolate, heal, marks", d.Cmd)
+	return "", fmt.Errorf("unknown command %q: known are ensemble, run, run-until, status, tree, log, connect, create, set, get, exists, children, delete, sync, multi, close, fill, events, crash, restart, power-loss, pause, resume, partition, isolate, heal, marks", d.Cmd)
 }
 
 // printed are the trace kinds a script shows.

@@ -152,7 +152,7 @@ func NewServer(cfg Config, setup Setup) (*Server, error) {
 	}
 	s.fle = &election{s: s}
 	s.randRoll = s.node.Rand().IntN(max(cfg.SnapCount/2, 1))
-	s.db = newDatabase(s.node.Disk(), s.dir, cfg.CommitLogCount)
+	s.db = newDatabase(s.node.Disk(), s.dir, cfg.CommitLogCount, cfg.SnapshotSizeFactor)
 	res, err := s.db.load()
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper: server %d: %w", s.sid, err)
@@ -492,9 +492,6 @@ func (s *Server) startLooking(reason string) {
 	s.lead, s.fol = nil, nil
 	s.stopServing()
 	s.state, s.zab = Looking, Election
-	s.trace("zk.become", sim.Digest(uint64(Looking), uint64(s.currentEpoch)), func() string {
-		return fmt.Sprintf("LOOKING (%s) currentEpoch=%d acceptedEpoch=%d lastZxid=%v", reason, s.currentEpoch, s.acceptedEpoch, s.db.tree.lastProcessed)
-	})
 	if !s.loaded {
 		res, err := s.db.load()
 		if err != nil {
@@ -505,6 +502,9 @@ func (s *Server) startLooking(reason string) {
 			s.markLoad(res)
 		}
 	}
+	s.trace("zk.become", sim.Digest(uint64(Looking), uint64(s.currentEpoch)), func() string {
+		return fmt.Sprintf("LOOKING (%s) currentEpoch=%d acceptedEpoch=%d lastZxid=%v", reason, s.currentEpoch, s.acceptedEpoch, s.db.tree.lastProcessed)
+	})
 	s.loaded = true
 	s.fle.lookForLeader()
 }

@@ -71,8 +71,9 @@ type database struct {
 	dir  string
 	tree *DataTree
 
-	committed []*Txn // committedLog: recent transactions applied, oldest first
-	maxCommit int
+	committed  []*Txn // committedLog: recent transactions applied, oldest first
+	maxCommit  int
+	sizeFactor float64
 
 	hist      []histEntry
 	histStart int    // absolute index of hist[0]
@@ -85,8 +86,8 @@ type database struct {
 	snapSize int
 }
 
-func newDatabase(disk *sim.Disk, dir string, commitLogCount int) *database {
-	return &database{disk: disk, dir: dir, maxCommit: commitLogCount}
+func newDatabase(disk *sim.Disk, dir string, commitLogCount int, sizeFactor float64) *database {
+	return &database{disk: disk, dir: dir, maxCommit: commitLogCount, sizeFactor: max(sizeFactor, 0)}
 }
 
 func (db *database) path(name string) string { return db.dir + "/" + name }
@@ -348,8 +349,17 @@ func (db *database) resetTo(t *DataTree) {
 // cache until the OS writes it back, and a power loss leaves an invalid
 // snapshot that loading skips.
 func (db *database) snapshot(sync bool) error {
-	p := encodeSnapshot(db.tree)
 	name := db.path(zxidName(snapPrefix, db.tree.lastProcessed))
+	if f, err := db.disk.Open(name); err == nil {
+		// A tree at one zxid is the same tree: a valid snapshot of it is
+		// kept rather than rewritten (and exposed to a power loss).
+		if p, err := f.Bytes(); err == nil && f.DurableSize() == len(p) {
+			if _, err := decodeSnapshot(p); err == nil {
+				return nil
+			}
+		}
+	}
+	p := encodeSnapshot(db.tree)
 	target := name
 	if sync {
 		target = name + ".tmp"
@@ -370,14 +380,22 @@ func (db *database) snapshot(sync bool) error {
 		}
 	}
 	db.snapSize = len(p)
-	db.trimHist(db.tree.lastProcessed)
+	db.trimHist(db.tree.lastProcessed, int(float64(len(p))*db.sizeFactor))
 	return nil
 }
 
-// trimHist forgets history entries a snapshot at z covers, keeping at
-// least a commit log's worth.
-func (db *database) trimHist(z Zxid) {
+// trimHist forgets the oldest history entries that a snapshot at z covers
+// and that no synchronisation from the log could send any more (they lie
+// beyond limit bytes from the end), keeping at least a commit log's worth.
+func (db *database) trimHist(z Zxid, limit int) {
 	keep := len(db.hist) - db.maxCommit
+	size := 0
+	cut := len(db.hist)
+	for cut > 0 && size+db.hist[cut-1].size <= limit {
+		cut--
+		size += db.hist[cut].size
+	}
+	keep = min(keep, cut)
 	n := 0
 	for n < keep && db.hist[n].zxid <= z {
 		n++
@@ -627,7 +645,7 @@ type LogFile struct {
 // ReadTxnLogs reads every transaction log file of a data directory, in
 // zxid order, as a server would when it loads (for tools and scripts).
 func ReadTxnLogs(d *sim.Disk, dir string) ([]LogFile, error) {
-	db := newDatabase(d, dir, 1)
+	db := newDatabase(d, dir, 1, 0)
 	var out []LogFile
 	for _, name := range db.filesWith(logPrefix) {
 		recs, torn, err := db.readLog(name)
@@ -646,7 +664,7 @@ func ReadTxnLogs(d *sim.Disk, dir string) ([]LogFile, error) {
 // Snapshots lists the snapshot files of a data directory, oldest first,
 // and whether each is valid (complete, with a matching checksum).
 func Snapshots(d *sim.Disk, dir string) (names []string, valid []bool) {
-	db := newDatabase(d, dir, 1)
+	db := newDatabase(d, dir, 1, 0)
 	for _, name := range db.filesWith(snapPrefix) {
 		names = append(names, strings.TrimPrefix(name, dir+"/"))
 		ok := false

@@ -137,14 +137,14 @@ func (t *Txn) String() string {
 func (t *Txn) body(b *strings.Builder) {
 	switch t.Type {
 	case OpCreate:
-		fmt.Fprintf(b, " %s %q", t.Path, t.Data)
+		fmt.Fprintf(b, " %s %s", t.Path, Abbrev(t.Data))
 		if t.Ephemeral {
 			b.WriteString(" ephemeral")
 		}
 	case OpDelete:
 		fmt.Fprintf(b, " %s", t.Path)
 	case OpSetData:
-		fmt.Fprintf(b, " %s %q version=%d", t.Path, t.Data, t.Version)
+		fmt.Fprintf(b, " %s %s version=%d", t.Path, Abbrev(t.Data), t.Version)
 	case OpCheck:
 		fmt.Fprintf(b, " %s version=%d", t.Path, t.Version)
 	case OpError:
@@ -402,4 +402,12 @@ func decodeTxn(p []byte) (*Txn, error) {
 	t.enc = append([]byte(nil), p...)
 	t.digest = hashBytes(fnvBasis, p)
 	return t, nil
+}
+
+// Abbrev quotes data for traces and scripts, cutting it after 16 bytes.
+func Abbrev(p []byte) string {
+	if len(p) <= 16 {
+		return fmt.Sprintf("%q", p)
+	}
+	return fmt.Sprintf("%q…(%d bytes)", p[:16], len(p))
 }
