@@ -98,9 +98,11 @@ func (s ClientState) String() string {
 // come in the order ZooKeeper guarantees: answers in the order the
 // requests were made, and a watch event before the answer of any read
 // that could see the change. A request issued while no server serves the
-// session waits for one; every request in flight when the connection is
-// lost fails with ConnectionLoss (its outcome unknown); after the session
-// expires, or the handle is closed, they fail with SessionExpired.
+// session waits for one (ZooKeeper's own client fails it on every failed
+// connection attempt; Kafka's ZooKeeperClient waits for the connection
+// instead, and so does this one); every request sent when the connection
+// is lost fails with ConnectionLoss (its outcome unknown); after the
+// session expires, or the handle is closed, they fail with SessionExpired.
 //
 // The client pings when idle for a third of the session timeout, gives up
 // a server that has been silent for two thirds of it (and a connection
@@ -482,8 +484,8 @@ func (c *Client) onTimer() {
 	c.rearm()
 }
 
-// lost handles a lost connection (or a failed attempt): every request in
-// flight fails with ConnectionLoss, the watcher is told Disconnected, and
+// lost handles a lost connection (or a failed attempt): every request
+// sent on it fails with ConnectionLoss, the watcher is told Disconnected, and
 // the client tries the next server after a random wait below a second
 // (plus a second when it has tried them all).
 func (c *Client) lost() {
@@ -507,16 +509,24 @@ func (c *Client) lost() {
 	c.node.After(delay, "zk.client.reconnect", c.startConnect)
 }
 
+// failAll fails the requests sent on the lost connection; with a final
+// code (the handle is finished) it fails those waiting to be sent too.
 func (c *Client) failAll(code Code) {
-	calls := append(c.sent, c.outgoing...)
-	c.sent, c.outgoing = nil, nil
+	calls := c.sent
+	c.sent = nil
+	if code != ConnectionLoss {
+		calls = append(calls, c.outgoing...)
+		c.outgoing = nil
+	}
+	var keep []*call
 	for _, k := range calls {
-		if k.req.Type == OpCloseSession && code == ConnectionLoss && c.state == Connecting {
-			c.outgoing = append(c.outgoing, k) // Close keeps trying
+		if k.req.Type == OpCloseSession && code == ConnectionLoss {
+			keep = append(keep, k) // Close keeps trying
 			continue
 		}
 		k.cb(nil, code)
 	}
+	c.outgoing = append(keep, c.outgoing...)
 }
 
 // finish ends the handle.
