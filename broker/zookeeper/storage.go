@@ -336,6 +336,7 @@ func (db *database) applyUnlogged(t *Txn) { db.pushHist(t, "", 0, 0) }
 
 // resetTo replaces the tree with one received in a SNAP.
 func (db *database) resetTo(t *DataTree) {
+	db.rollLog()
 	db.tree = t
 	db.committed = nil
 	db.hist, db.histStart = nil, 0
