@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/datadriven"
 
 	"github.com/kafkasim/kafkasim/broker/zookeeper"
+	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
 )
 
@@ -612,4 +613,20 @@ func (env *scriptEnv) handleFill(d *datadriven.TestData) (string, error) {
 		return out + fmt.Sprintf("%s: %d sets, then %v\n", path, sets, last), nil
 	}
 	return out + fmt.Sprintf("%s: %d sets, version %d\n", path, sets, version), nil
+}
+
+// link z3 z1 latency=500ms: set the latency of one direction of a link.
+func (env *scriptEnv) handleLink(d *datadriven.TestData) (string, error) {
+	if len(d.CmdArgs) != 3 || d.CmdArgs[2].Key != "latency" || len(d.CmdArgs[2].Vals) != 1 {
+		return "", fmt.Errorf("link: give link <from> <to> latency=<duration>")
+	}
+	ids, err := env.e.net.Resolve(d.CmdArgs[0].Key, d.CmdArgs[1].Key)
+	if err != nil {
+		return "", err
+	}
+	lat, err := time.ParseDuration(d.CmdArgs[2].Vals[0])
+	if err != nil {
+		return "", err
+	}
+	return "ok\n", env.e.net.SetLink(ids[0], ids[1], network.Link{Latency: lat})
 }

@@ -78,10 +78,12 @@ func (env *scriptEnv) handle(d *datadriven.TestData) (string, error) {
 		return env.handleLifecycle(d)
 	case "partition", "isolate", "heal":
 		return env.handleNetwork(d)
+	case "link":
+		return env.handleLink(d)
 	case "marks":
 		return env.handleMarks(d)
 	}
-	return "", fmt.Errorf("unknown command %q: known are ensemble, run, run-until, status, tree, log, connect, create, set, get, exists, children, delete, sync, multi, close, fill, events, crash, restart, power-loss, pause, resume, partition, isolate, heal, marks", d.Cmd)
+	return "", fmt.Errorf("unknown command %q: known are ensemble, run, run-until, status, tree, log, connect, create, set, get, exists, children, delete, sync, multi, close, fill, events, crash, restart, power-loss, pause, resume, partition, isolate, heal, link, marks", d.Cmd)
 }
 
 // printed are the trace kinds a script shows.
