@@ -629,10 +629,8 @@ func (c *Client) onConnected(m *ConnectResponse) {
 	c.lastIdx = c.hostIdx
 	reconnect := c.everConn
 	c.everConn = true
-	c.event(Event{Type: EventNone, State: StateSyncConnected})
-	if c.state != Connected {
-		return
-	}
+	// Watches are re-registered and waiting requests sent before anything
+	// the watcher does on hearing SyncConnected.
 	if reconnect && len(c.dataW)+len(c.existW)+len(c.childW) > 0 {
 		c.st.out++
 		c.lastSend = c.node.Now()
@@ -645,6 +643,7 @@ func (c *Client) onConnected(m *ConnectResponse) {
 	for _, k := range out {
 		c.transmit(k)
 	}
+	c.event(Event{Type: EventNone, State: StateSyncConnected})
 }
 
 func (c *Client) onReply(r *Reply) {

@@ -28,11 +28,12 @@ const (
 	faultIsolate
 	faultPartition
 	faultGroupPowerLoss // torn power loss of several servers at once (Side)
+	faultClientPause    // a client node frozen (Server is the client's index)
 	numFaultKinds
 )
 
 func (k faultKind) String() string {
-	return [...]string{"crash", "power-loss", "torn-power-loss", "pause", "isolate", "partition", "group-power-loss"}[k]
+	return [...]string{"crash", "power-loss", "torn-power-loss", "pause", "isolate", "partition", "group-power-loss", "client-pause"}[k]
 }
 
 // episode is a fault that starts at At and is undone after For.
@@ -53,6 +54,7 @@ type scenario struct {
 	Servers   int
 	Clients   int
 	SnapCount int
+	Lossy     bool // links lose, duplicate and reorder a few messages (below TCP)
 	Episodes  []episode
 	DriftPPM  []int64 // per server
 }
@@ -63,6 +65,7 @@ func drawScenario(t *rapid.T) scenario {
 		Servers:   rapid.SampledFrom([]int{1, 3, 3, 5}).Draw(t, "servers"),
 		Clients:   rapid.IntRange(1, 3).Draw(t, "clients"),
 		SnapCount: rapid.SampledFrom([]int{10, 40, 100000}).Draw(t, "snap-count"),
+		Lossy:     rapid.IntRange(0, 3).Draw(t, "lossy") == 0,
 	}
 	sc.Episodes = rapid.SliceOfN(rapid.Custom(func(t *rapid.T) episode {
 		e := episode{
@@ -70,6 +73,9 @@ func drawScenario(t *rapid.T) scenario {
 			For:    time.Duration(rapid.IntRange(100, 15_000).Draw(t, "for-ms")) * time.Millisecond,
 			Kind:   faultKind(rapid.IntRange(0, int(numFaultKinds)-1).Draw(t, "kind")),
 			Server: rapid.IntRange(0, sc.Servers-1).Draw(t, "server"),
+		}
+		if e.Kind == faultClientPause {
+			e.Server = rapid.IntRange(0, sc.Clients-1).Draw(t, "client")
 		}
 		if e.Kind == faultPartition || e.Kind == faultGroupPowerLoss {
 			for i := range sc.Servers {
@@ -295,6 +301,9 @@ func (sc scenario) run() (*ensemble, *workload, error) {
 	ec.seed, ec.servers, ec.clients = sc.Seed, sc.Servers, sc.Clients
 	ec.zk.TickTime = 500 * time.Millisecond
 	ec.zk.SnapCount = sc.SnapCount
+	if sc.Lossy {
+		ec.link.Loss, ec.link.Duplicate, ec.link.Reorder, ec.link.ReorderDelay = 0.002, 0.002, 0.002, 5*time.Millisecond
+	}
 	ec.replay = fmt.Sprintf("go test ./broker/zookeeper -run TestSafetyUnderFaults (rapid prints the -rapid.failfile); scenario %+v", sc)
 	e, err := newEnsemble(ec)
 	if err != nil {
@@ -319,6 +328,11 @@ func (sc scenario) run() (*ensemble, *workload, error) {
 		return e, w, err
 	}
 	e.net.Heal()
+	for _, c := range e.clients {
+		if c.node.State() == sim.Paused {
+			_ = c.node.Resume()
+		}
+	}
 	for _, m := range e.servers {
 		switch m.node.State() {
 		case sim.Paused:
@@ -362,6 +376,10 @@ func (sc scenario) run() (*ensemble, *workload, error) {
 }
 
 func (e *ensemble) inject(ep episode) {
+	if ep.Kind == faultClientPause {
+		_ = e.clients[ep.Server%len(e.clients)].node.Pause()
+		return
+	}
 	m := e.servers[ep.Server]
 	n := m.node
 	switch ep.Kind {
@@ -402,6 +420,12 @@ func (e *ensemble) inject(ep episode) {
 }
 
 func (e *ensemble) repair(ep episode) {
+	if ep.Kind == faultClientPause {
+		if n := e.clients[ep.Server%len(e.clients)].node; n.State() == sim.Paused {
+			_ = n.Resume()
+		}
+		return
+	}
 	n := e.servers[ep.Server].node
 	switch ep.Kind {
 	case faultCrash, faultPowerLoss, faultTornPowerLoss:
@@ -425,8 +449,9 @@ func (e *ensemble) repair(ep episode) {
 
 // TestSafetyUnderFaults checks, under random crashes, power losses (torn
 // or not, of one server or several at once), pauses, isolations and
-// partitions, with clocks drifting up to 10% and snapshots taken often or
-// never: the invariants after every event (one leader per epoch, one
+// partitions of servers, frozen clients, links that lose, duplicate and
+// reorder a few messages, clocks drifting up to 10% and snapshots taken
+// often or never: the invariants after every event (one leader per epoch, one
 // history, committed transactions never lost, ephemerals of live sessions
 // only), that the ensemble settles once the faults heal, and that the
 // history of the clients' writes to each znode is linearizable.
