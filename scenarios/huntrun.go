@@ -1,8 +1,6 @@
 package scenarios
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -247,46 +245,20 @@ func runSeeds[T any](seeds []uint64, parallel int, progress func(done, total int
 }
 
 // WriteHuntSummaries writes hunt summaries as JSON Lines.
-func WriteHuntSummaries(w io.Writer, sums []HuntSummary) error {
-	enc := json.NewEncoder(w)
-	for _, s := range sums {
-		if err := enc.Encode(s); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func WriteHuntSummaries(w io.Writer, sums []HuntSummary) error { return writeJSONLines(w, sums) }
 
 // ReadHuntSummaries reads hunt summary files' lines (concatenated shards
 // are fine), sorted by hunt and seed, with an error naming the line that
 // is not a hunt summary.
 func ReadHuntSummaries(r io.Reader) ([]HuntSummary, error) {
-	var out []HuntSummary
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 16<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" {
-			continue
-		}
-		var s HuntSummary
-		dec := json.NewDecoder(strings.NewReader(text))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&s); err != nil {
-			return nil, fmt.Errorf("line %d is not a hunt summary: %v", line, err)
-		}
+	out, err := readJSONLines(r, "hunt summary", func(s HuntSummary) error {
 		if s.Hunt == "" {
-			return nil, fmt.Errorf("line %d is not a hunt summary: it names no hunt", line)
+			return errors.New("it names no hunt")
 		}
-		out = append(out, s)
-	}
-	if err := sc.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no hunt summaries found")
 	}
 	slices.SortStableFunc(out, func(a, b HuntSummary) int {
 		return cmpOr(strings.Compare(a.Hunt, b.Hunt), compareSeeds(a.Seed, b.Seed), a.Mutation-b.Mutation)

@@ -197,20 +197,42 @@ func sweepOne(s Scenario, seed uint64, opts SweepOptions) SeedSummary {
 }
 
 // WriteSummaries writes seed summaries as JSON Lines.
-func WriteSummaries(w io.Writer, sums []SeedSummary) error {
+func WriteSummaries(w io.Writer, sums []SeedSummary) error { return writeJSONLines(w, sums) }
+
+// ReadSummaries reads summary files' lines (concatenated shards are fine),
+// with an error naming the line that is not a seed summary.
+func ReadSummaries(r io.Reader) ([]SeedSummary, error) {
+	out, err := readJSONLines(r, "seed summary", func(s SeedSummary) error {
+		if s.Scenario == "" {
+			return errors.New("it names no scenario")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(out, func(a, b SeedSummary) int {
+		return cmpOr(strings.Compare(a.Scenario, b.Scenario), compareSeeds(a.Seed, b.Seed))
+	})
+	return out, nil
+}
+
+// writeJSONLines writes one JSON value per line.
+func writeJSONLines[T any](w io.Writer, vs []T) error {
 	enc := json.NewEncoder(w)
-	for _, s := range sums {
-		if err := enc.Encode(s); err != nil {
+	for _, v := range vs {
+		if err := enc.Encode(v); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// ReadSummaries reads summary files' lines (concatenated shards are fine),
-// with an error naming the line that is not a seed summary.
-func ReadSummaries(r io.Reader) ([]SeedSummary, error) {
-	var out []SeedSummary
+// readJSONLines reads one what per non-empty line, refusing unknown fields
+// and values valid rejects, with an error naming the line; no value at all
+// is an error too.
+func readJSONLines[T any](r io.Reader, what string, valid func(T) error) ([]T, error) {
+	var out []T
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 16<<20)
 	line := 0
@@ -220,26 +242,23 @@ func ReadSummaries(r io.Reader) ([]SeedSummary, error) {
 		if text == "" {
 			continue
 		}
-		var s SeedSummary
+		var v T
 		dec := json.NewDecoder(strings.NewReader(text))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&s); err != nil {
-			return nil, fmt.Errorf("line %d is not a seed summary: %v", line, err)
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("line %d is not a %s: %v", line, what, err)
 		}
-		if s.Scenario == "" {
-			return nil, fmt.Errorf("line %d is not a seed summary: it names no scenario", line)
+		if err := valid(v); err != nil {
+			return nil, fmt.Errorf("line %d is not a %s: %v", line, what, err)
 		}
-		out = append(out, s)
+		out = append(out, v)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no seed summaries found")
+		return nil, fmt.Errorf("no %ss found", what)
 	}
-	slices.SortStableFunc(out, func(a, b SeedSummary) int {
-		return cmpOr(strings.Compare(a.Scenario, b.Scenario), compareSeeds(a.Seed, b.Seed))
-	})
 	return out, nil
 }
 
