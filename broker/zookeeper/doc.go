@@ -24,9 +24,10 @@
 //     log on disk, if smaller than a third of the last snapshot), a TRUNC
 //     when the follower holds proposals beyond the leader's history (its
 //     log is truncated and its database reloaded), or a SNAP of the whole
-//     tree; then NEWLEADER — a follower acknowledges it only once its log
-//     holds and has fsynced what it was sent, and has written currentEpoch
-//     — and, once a quorum has acknowledged, UPTODATE.
+//     tree; then NEWLEADER — a follower acknowledges it only once what it
+//     was sent is in its fsynced log (after a DIFF) or in a snapshot (after
+//     a SNAP, fsynced; after a TRUNC, as ZooKeeper, not), and it has
+//     written currentEpoch — and, once a quorum has acknowledged, UPTODATE.
 //   - Broadcast: requests become transactions on the leader (conditions
 //     checked against the tree plus the outstanding changes of proposals
 //     not yet applied; a failed request becomes an error transaction with
@@ -83,10 +84,10 @@
 // # Fidelity notes
 //
 // Simplified or left out, on purpose:
-//   - No observers, dynamic reconfiguration, ACLs, authentication, quotas,
-//     local sessions, read-only mode, TTL and container znodes, or the
-//     digest check between servers (ZooKeeper 3.6's digest is kept for the
-//     invariants only).
+//   - No observers, dynamic reconfiguration, ACLs, authentication and
+//     session passwords, quotas, local sessions, read-only mode, TTL and
+//     container znodes, the four-letter words, or the digest check between
+//     servers (ZooKeeper 3.6's digest is kept for the invariants only).
 //   - Connections: ZooKeeper runs on TCP. Here each connection carries an
 //     id and sequence numbers, and a gap breaks it, as TCP would; FIN
 //     stands for the close that TCP tells the other end of. The election
@@ -112,6 +113,9 @@
 //   - The client follows 3.8: it never decides on its own that its session
 //     expired (3.9's client-side expiry is not modelled); session ids are
 //     made, as ZooKeeper does, from the server id and its clock at start.
+//     A request made while the client has no connection waits for one, as
+//     Kafka's ZooKeeperClient makes it, where ZooKeeper's own client fails
+//     it with CONNECTIONLOSS at every failed connection attempt.
 //
 // Coverage marks (sim.Mark) name the rare paths: zk.sync.trunc,
 // zk.sync.snap, zk.sync.txnlog, zk.session.expired,
