@@ -251,7 +251,7 @@ func WriteHuntSummaries(w io.Writer, sums []HuntSummary) error { return writeJSO
 // are fine), sorted by hunt and seed, with an error naming the line that
 // is not a hunt summary.
 func ReadHuntSummaries(r io.Reader) ([]HuntSummary, error) {
-	out, err := readJSONLines(r, "hunt summary", func(s HuntSummary) error {
+	out, err := readJSONLines(r, "hunt summary", "hunt summaries", func(s HuntSummary) error {
 		if s.Hunt == "" {
 			return errors.New("it names no hunt")
 		}

@@ -202,7 +202,7 @@ func WriteSummaries(w io.Writer, sums []SeedSummary) error { return writeJSONLin
 // ReadSummaries reads summary files' lines (concatenated shards are fine),
 // with an error naming the line that is not a seed summary.
 func ReadSummaries(r io.Reader) ([]SeedSummary, error) {
-	out, err := readJSONLines(r, "seed summary", func(s SeedSummary) error {
+	out, err := readJSONLines(r, "seed summary", "seed summaries", func(s SeedSummary) error {
 		if s.Scenario == "" {
 			return errors.New("it names no scenario")
 		}
@@ -228,10 +228,10 @@ func writeJSONLines[T any](w io.Writer, vs []T) error {
 	return nil
 }
 
-// readJSONLines reads one what per non-empty line, refusing unknown fields
+// readJSONLines reads one what (whats in the plural) per non-empty line, refusing unknown fields
 // and values valid rejects, with an error naming the line; no value at all
 // is an error too.
-func readJSONLines[T any](r io.Reader, what string, valid func(T) error) ([]T, error) {
+func readJSONLines[T any](r io.Reader, what, whats string, valid func(T) error) ([]T, error) {
 	var out []T
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 16<<20)
@@ -257,7 +257,7 @@ func readJSONLines[T any](r io.Reader, what string, valid func(T) error) ([]T, e
 		return nil, err
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no %ss found", what)
+		return nil, fmt.Errorf("no %s found", whats)
 	}
 	return out, nil
 }
