@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // Anomalies finds Kafka anomalies in a history: every rule of the package
 // documentation. Findings are sorted by time and carry the run's seed and
 // replay command.
-func Anomalies(h *model.History, run Run) []Finding {
+func Anomalies(h *history.History, run Run) []Finding {
 	a := newAnalysis(h)
 	var fs []Finding
 	for _, tp := range a.tps {
@@ -42,7 +43,7 @@ func Anomalies(h *model.History, run Run) []Finding {
 // Empty reports whether a history holds nothing to judge: no send and no
 // poll. Jepsen's checker calls such a history invalid (its transaction
 // graph is empty); kafkasim's commands refuse to call it ok.
-func Empty(h *model.History) bool {
+func Empty(h *history.History) bool {
 	for i := range h.Ops {
 		if len(h.Ops[i].Sends()) > 0 || len(h.Ops[i].Polls()) > 0 {
 			return false
@@ -53,11 +54,11 @@ func Empty(h *model.History) bool {
 
 // analysis indexes a history by partition, value and offset.
 type analysis struct {
-	h     *model.History
+	h     *history.History
 	end   time.Duration // the last completion
 	tps   []model.TopicPartition
 	parts map[model.TopicPartition]*part
-	final map[model.TopicPartition]*model.ReplicaState // final leader logs
+	final map[model.TopicPartition]*history.ReplicaState // final leader logs
 	// runs are the successful polls' runs per partition, by invocation.
 	runs map[model.TopicPartition][]pollRun
 	// blind is, per partition, the successful poll part without a
@@ -67,12 +68,12 @@ type analysis struct {
 	// committed holds the operations whose sends count as acknowledged:
 	// the successful ones, and those of unknown outcome one of whose
 	// records was read (Jepsen's must-have-committed).
-	committed map[*model.Op]bool
+	committed map[*history.Op]bool
 }
 
 // blindRead is a read of offset last by a poll that recorded no position.
 type blindRead struct {
-	op   *model.Op
+	op   *history.Op
 	last int64
 }
 
@@ -80,8 +81,8 @@ type vkey string
 
 // sendRef is one send of an operation (a txn may hold several).
 type sendRef struct {
-	op *model.Op
-	s  *model.Send
+	op *history.Op
+	s  *history.Send
 }
 
 // part is what the history says of one partition.
@@ -106,22 +107,22 @@ type part struct {
 // obs is one observation of a record: by a poll (op set) or in a final
 // log (op nil, broker set).
 type obs struct {
-	op     *model.Op
+	op     *history.Op
 	broker int32
 	at     time.Duration
 }
 
 // okRead reports whether the observation is a successful poll's or a
 // final log's: a committed read, in Jepsen's words.
-func (o obs) okRead() bool { return o.op == nil || o.op.Outcome == model.OK }
+func (o obs) okRead() bool { return o.op == nil || o.op.Outcome == history.OK }
 
 func (o obs) String() string {
 	if o.op == nil {
 		return fmt.Sprintf("the final log of broker %d", o.broker)
 	}
 	s := fmt.Sprintf("op %d (%s, poll at %v", o.op.ID, o.op.Client, o.op.Complete)
-	if o.op.Outcome != model.OK {
-		s += ", in an operation that " + map[model.Outcome]string{model.Fail: "failed", model.Unknown: "ended with an unknown outcome"}[o.op.Outcome]
+	if o.op.Outcome != history.OK {
+		s += ", in an operation that " + map[history.Outcome]string{history.Fail: "failed", history.Unknown: "ended with an unknown outcome"}[o.op.Outcome]
 	}
 	return s + ")"
 }
@@ -145,9 +146,9 @@ func keyOf(key, value model.Bytes) vkey {
 	return vkey(b)
 }
 
-func newAnalysis(h *model.History) *analysis {
-	a := &analysis{h: h, parts: make(map[model.TopicPartition]*part), final: make(map[model.TopicPartition]*model.ReplicaState),
-		runs: make(map[model.TopicPartition][]pollRun), blind: make(map[model.TopicPartition]blindRead), committed: make(map[*model.Op]bool)}
+func newAnalysis(h *history.History) *analysis {
+	a := &analysis{h: h, parts: make(map[model.TopicPartition]*part), final: make(map[model.TopicPartition]*history.ReplicaState),
+		runs: make(map[model.TopicPartition][]pollRun), blind: make(map[model.TopicPartition]blindRead), committed: make(map[*history.Op]bool)}
 	get := func(tp model.TopicPartition) *part {
 		p, ok := a.parts[tp]
 		if !ok {
@@ -158,7 +159,7 @@ func newAnalysis(h *model.History) *analysis {
 		}
 		return p
 	}
-	see := func(p *part, r model.Record, o obs) {
+	see := func(p *part, r history.Record, o obs) {
 		k := keyOf(r.Key, r.Value)
 		p.values[k] = r.Value
 		if p.seen[r.Offset] == nil {
@@ -180,7 +181,7 @@ func newAnalysis(h *model.History) *analysis {
 				for _, r := range pp.Records {
 					see(p, r, obs{op: op, at: op.Complete})
 				}
-				if len(pp.Records) == 0 || op.Outcome != model.OK {
+				if len(pp.Records) == 0 || op.Outcome != history.OK {
 					continue
 				}
 				last := pp.Records[len(pp.Records)-1].Offset
@@ -195,7 +196,7 @@ func newAnalysis(h *model.History) *analysis {
 			}
 		}
 	}
-	for _, f := range model.FinalLogs(h) {
+	for _, f := range FinalLogs(h) {
 		a.final[f.TP] = &f
 	}
 	for i := range h.Replicas {
@@ -226,9 +227,9 @@ func newAnalysis(h *model.History) *analysis {
 			continue
 		}
 		switch op.Effective() {
-		case model.OK:
+		case history.OK:
 			a.committed[op] = true
-		case model.Unknown:
+		case history.Unknown:
 			for _, s := range sends {
 				if p := a.parts[s.TP()]; s.Partition >= 0 && p != nil && p.readBy(keyOf(s.Key, s.Value), obs.okRead) {
 					a.committed[op] = true
@@ -331,9 +332,9 @@ func describeSend(r sendRef) string {
 		d += ", idempotent"
 	}
 	switch op.Effective() {
-	case model.OK:
+	case history.OK:
 		return d + fmt.Sprintf(", acknowledged at %v)", op.Complete)
-	case model.Fail:
+	case history.Fail:
 		return d + fmt.Sprintf(", failed with %s at %v)", op.Error, op.Complete)
 	}
 	if s.Offset >= 0 {
@@ -490,7 +491,7 @@ func (a *analysis) covers(tp model.TopicPartition, o int64, after time.Duration)
 
 // pollRun is the run of offsets one poll read from one partition.
 type pollRun struct {
-	op          *model.Op
+	op          *history.Op
 	start, last int64
 }
 
@@ -550,7 +551,7 @@ func (a *analysis) lostWrites(p *part) (lost, unseen []Finding) {
 	// txn) and that nobody read.
 	for _, k := range slices.Sorted(maps.Keys(p.sends)) {
 		for _, r := range p.sends[k] {
-			if r.op.Effective() == model.OK && r.s.Offset < 0 && r.s.Acks != model.AcksNone && !p.readBy(k, func(ob obs) bool { return ob.op != nil }) {
+			if r.op.Effective() == history.OK && r.s.Offset < 0 && r.s.Acks != model.AcksNone && !p.readBy(k, func(ob obs) bool { return ob.op != nil }) {
 				addUnseen(r)
 			}
 		}
@@ -715,7 +716,7 @@ func (a *analysis) badReads(p *part) []Finding {
 			}
 			failed := true
 			for _, r := range sends {
-				failed = failed && r.op.Effective() == model.Fail
+				failed = failed && r.op.Effective() == history.Fail
 			}
 			var committed []obs
 			for _, ob := range os {
@@ -750,7 +751,7 @@ func (a *analysis) lostCommitted(p *part) []Finding {
 	if leader == nil {
 		return nil
 	}
-	at := make(map[int64]model.Record, len(leader.Records))
+	at := make(map[int64]history.Record, len(leader.Records))
 	for _, r := range leader.Records {
 		at[r.Offset] = r
 	}
@@ -794,7 +795,7 @@ type consumerState struct {
 	known bool
 	why   string // what set next: "poll op 12", "seek op 3", ...
 	// by is the operation that set next.
-	by *model.Op
+	by *history.Op
 	// movedAt is when a seek last moved the consumer: a poll invoked
 	// before it (the seek happened inside the poll call, as a position
 	// reset after truncation does) reports a position from before the
@@ -816,9 +817,9 @@ func keepAssigned[S any](state map[model.TopicPartition]S, keep func(model.Topic
 
 // membershipKeeps returns which partitions an assign or subscribe leaves
 // the client reading.
-func membershipKeeps(op *model.Op) func(model.TopicPartition) bool {
+func membershipKeeps(op *history.Op) func(model.TopicPartition) bool {
 	m := op.Membership
-	if op.Kind == model.KindSubscribe {
+	if op.Kind == history.KindSubscribe {
 		return func(tp model.TopicPartition) bool { return slices.Contains(m.Topics, tp.Topic) }
 	}
 	return func(tp model.TopicPartition) bool { return slices.Contains(m.Partitions, tp) }
@@ -826,19 +827,19 @@ func membershipKeeps(op *model.Op) func(model.TopicPartition) bool {
 
 // changesMembership reports whether an assign or subscribe may have taken
 // effect: Jepsen resets on :ok and :info alike.
-func changesMembership(op *model.Op) bool {
-	return (op.Kind == model.KindAssign || op.Kind == model.KindSubscribe) && op.Outcome != model.Fail
+func changesMembership(op *history.Op) bool {
+	return (op.Kind == history.KindAssign || op.Kind == history.KindSubscribe) && op.Outcome != history.Fail
 }
 
 // polls: per consumer and partition, successive reads must neither skip
 // records nor go back, unless a seek, assignment or rebalance moved the
 // consumer in between.
 func (a *analysis) polls() []Finding {
-	byClient := make(map[string][]*model.Op)
+	byClient := make(map[string][]*history.Op)
 	for i := range a.h.Ops {
 		op := &a.h.Ops[i]
 		switch {
-		case len(op.Polls()) > 0, op.Kind == model.KindSeek, op.Kind == model.KindAssign, op.Kind == model.KindSubscribe, op.Kind == model.KindRebalance:
+		case len(op.Polls()) > 0, op.Kind == history.KindSeek, op.Kind == history.KindAssign, op.Kind == history.KindSubscribe, op.Kind == history.KindRebalance:
 			byClient[op.Client] = append(byClient[op.Client], op)
 		}
 	}
@@ -849,21 +850,21 @@ func (a *analysis) polls() []Finding {
 		// rebalances and position resets happen inside its poll calls (the
 		// rebalance callbacks run there): order polls by completion, the
 		// instantaneous seeks and membership changes by their time.
-		slices.SortStableFunc(ops, func(x, y *model.Op) int {
+		slices.SortStableFunc(ops, func(x, y *history.Op) int {
 			return cmp.Or(cmp.Compare(observed(x), observed(y)), cmp.Compare(x.ID, y.ID))
 		})
 		// A subscribed consumer whose history records no rebalance may
 		// have been moved by one at any time (Jepsen's histories say
 		// nothing of them unless the client kept a :rebalance-log).
-		blind := slices.ContainsFunc(ops, func(op *model.Op) bool { return op.Kind == model.KindSubscribe }) &&
-			!slices.ContainsFunc(ops, func(op *model.Op) bool { return op.Kind == model.KindRebalance })
-		var rebalances []*model.Op
+		blind := slices.ContainsFunc(ops, func(op *history.Op) bool { return op.Kind == history.KindSubscribe }) &&
+			!slices.ContainsFunc(ops, func(op *history.Op) bool { return op.Kind == history.KindRebalance })
+		var rebalances []*history.Op
 		state := make(map[model.TopicPartition]*consumerState)
 		for _, op := range ops {
 			switch {
 			case changesMembership(op):
 				keepAssigned(state, membershipKeeps(op))
-			case op.Outcome != model.OK:
+			case op.Outcome != history.OK:
 				if len(op.Polls()) > 0 {
 					// A poll of an operation that did not succeed is held
 					// to where the last successful one left the consumer,
@@ -871,7 +872,7 @@ func (a *analysis) polls() []Finding {
 					// transactions).
 					fs = append(fs, a.pollOp(op, state, nil, blind, false)...)
 				}
-			case op.Kind == model.KindRebalance:
+			case op.Kind == history.KindRebalance:
 				for _, tp := range op.Membership.Assigned {
 					delete(state, tp)
 				}
@@ -879,7 +880,7 @@ func (a *analysis) polls() []Finding {
 					delete(state, tp)
 				}
 				rebalances = append(rebalances, op)
-			case op.Kind == model.KindSeek:
+			case op.Kind == history.KindSeek:
 				if op.Seek.Offset < 0 {
 					delete(state, op.Seek.TP())
 					continue
@@ -895,7 +896,7 @@ func (a *analysis) polls() []Finding {
 
 // observed is when an operation took effect for the consumer's position:
 // a poll when it returned its records, anything else when it happened.
-func observed(op *model.Op) time.Duration {
+func observed(op *history.Op) time.Duration {
 	if len(op.Polls()) > 0 {
 		return op.Complete
 	}
@@ -907,7 +908,7 @@ func observed(op *model.Op) time.Duration {
 // (within the operation, across its polls). Partitions a rebalance moved
 // while the operation ran are exempt from the checks within it. Only a
 // successful operation (keep) moves the consumer.
-func (a *analysis) pollOp(op *model.Op, state map[model.TopicPartition]*consumerState, rebalances []*model.Op, blind, keep bool) []Finding {
+func (a *analysis) pollOp(op *history.Op, state map[model.TopicPartition]*consumerState, rebalances []*history.Op, blind, keep bool) []Finding {
 	moved := make(map[model.TopicPartition]bool)
 	for _, r := range rebalances {
 		if r.Invoke >= op.Invoke && r.Invoke <= op.Complete {
@@ -950,7 +951,7 @@ func (a *analysis) pollOp(op *model.Op, state map[model.TopicPartition]*consumer
 // last offset an earlier poll of the same operation returned there
 // (again), so that the first record continues the operation's reads, not
 // the consumer's previous operation.
-func (a *analysis) pollPart(op *model.Op, pp *model.PollPart, st *consumerState, prev int64, again, moved, blind, keep bool) []Finding {
+func (a *analysis) pollPart(op *history.Op, pp *history.PollPart, st *consumerState, prev int64, again, moved, blind, keep bool) []Finding {
 	p := a.parts[pp.TP()]
 	var fs []Finding
 	add := func(name FindingName, offsets []int64, ops []int64, msg string) {
@@ -1042,7 +1043,7 @@ func (a *analysis) pollPart(op *model.Op, pp *model.PollPart, st *consumerState,
 // Jepsen, a send the client gave up on (unknown outcome) is not held to
 // the order of the operations after it: it may still land later.
 func (a *analysis) sends() []Finding {
-	byClient := make(map[string][]*model.Op)
+	byClient := make(map[string][]*history.Op)
 	for i := range a.h.Ops {
 		op := &a.h.Ops[i]
 		if len(op.Sends()) > 0 || changesMembership(op) {
@@ -1056,7 +1057,7 @@ func (a *analysis) sends() []Finding {
 	var fs []Finding
 	for _, client := range slices.Sorted(maps.Keys(byClient)) {
 		ops := byClient[client]
-		slices.SortStableFunc(ops, func(x, y *model.Op) int {
+		slices.SortStableFunc(ops, func(x, y *history.Op) int {
 			return cmp.Or(cmp.Compare(x.Invoke, y.Invoke), cmp.Compare(x.ID, y.ID))
 		})
 		lastSent := make(map[model.TopicPartition]placed)
@@ -1152,41 +1153,41 @@ func (a *analysis) offsets() []Finding {
 		tp    model.TopicPartition
 	}
 	type commit struct {
-		op     *model.Op
+		op     *history.Op
 		offset int64
 		end    time.Duration // completion; forever when the outcome is unknown
 	}
 	type fetch struct {
-		op     *model.Op
+		op     *history.Op
 		offset int64
 	}
 	commits := make(map[key][]commit)
-	rejected := make(map[key]map[int64]*model.Op)
+	rejected := make(map[key]map[int64]*history.Op)
 	fetches := make(map[key][]fetch)
 	for i := range a.h.Ops {
 		op := &a.h.Ops[i]
 		switch {
-		case op.Kind == model.KindCommit:
+		case op.Kind == history.KindCommit:
 			eff := op.Effective()
-			if eff == model.Fail {
+			if eff == history.Fail {
 				for _, c := range op.Offsets.Offsets {
 					k := key{op.Offsets.Group, c.TP()}
 					if rejected[k] == nil {
-						rejected[k] = make(map[int64]*model.Op)
+						rejected[k] = make(map[int64]*history.Op)
 					}
 					rejected[k][c.Offset] = op
 				}
 				continue
 			}
 			end := op.Complete
-			if eff == model.Unknown {
+			if eff == history.Unknown {
 				end = math.MaxInt64
 			}
 			for _, c := range op.Offsets.Offsets {
 				k := key{op.Offsets.Group, c.TP()}
 				commits[k] = append(commits[k], commit{op, c.Offset, end})
 			}
-		case op.Kind == model.KindFetchCommitted && op.Outcome == model.OK:
+		case op.Kind == history.KindFetchCommitted && op.Outcome == history.OK:
 			for _, c := range op.Offsets.Offsets {
 				k := key{op.Offsets.Group, c.TP()}
 				fetches[k] = append(fetches[k], fetch{op, c.Offset})

@@ -8,12 +8,13 @@ import (
 
 	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // benchHistory is a correct history of about n client operations over 10
 // partitions: 10 producers, 5 consumers, outcomes 10% unknown and 10%
 // failed.
-func benchHistory(n int) *model.History {
+func benchHistory(n int) *history.History {
 	cfg := genConfig{Partitions: 10, Producers: 10, Consumers: 5, Ops: n, Unknown: 10, Fail: 10, Acks: model.AcksAll, Idempotent: true}
 	return generate(seeded(1), cfg)
 }
@@ -49,7 +50,7 @@ func BenchmarkLinearizability1M(b *testing.B) { benchLinearizability(b, 1_000_00
 // the logs alone (each including its conversion of the history).
 func BenchmarkLinearizabilityVsPorcupine100k(b *testing.B) {
 	h := benchHistory(100_000)
-	logs := func(k model.PartitionKey) bool { return !k.Offsets }
+	logs := func(k checker.PartitionKey) bool { return !k.Offsets }
 	var check, logChecker, whole, porcupineLogs time.Duration
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -65,14 +66,14 @@ func BenchmarkLinearizabilityVsPorcupine100k(b *testing.B) {
 		}
 		logChecker += time.Since(start)
 		start = time.Now()
-		ops, _ := model.Linearization(h)
-		if !porcupine.CheckOperations(model.Porcupine(), ops) {
+		ops, _ := checker.Linearization(h)
+		if !porcupine.CheckOperations(checker.Porcupine(), ops) {
 			b.Fatal("porcupine finds a correct history illegal")
 		}
 		whole += time.Since(start)
 		start = time.Now()
-		ops, _ = model.LinearizationOf(h, logs)
-		if !porcupine.CheckOperations(model.Porcupine(), ops) {
+		ops, _ = checker.LinearizationOf(h, logs)
+		if !porcupine.CheckOperations(checker.Porcupine(), ops) {
 			b.Fatal("porcupine finds a correct history illegal")
 		}
 		porcupineLogs += time.Since(start)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // oracleSteps bounds porcupine's search per partition when it is the
@@ -18,15 +19,15 @@ import (
 const oracleSteps = 2_000_000
 
 // oracle checks every partition of h with porcupine alone, against
-// model.Porcupine's models, as the check did before the log checker:
+// checker.Porcupine's models, as the check did before the log checker:
 // Unchecked where porcupine did not decide within oracleSteps.
-func oracle(h *model.History) (map[model.PartitionKey]checker.Result, map[model.PartitionKey]int) {
-	ops, _ := model.Linearization(h)
-	keys, parts := model.SplitOperations(ops)
-	out := make(map[model.PartitionKey]checker.Result, len(keys))
-	counts := make(map[model.PartitionKey]int, len(keys))
+func oracle(h *history.History) (map[checker.PartitionKey]checker.Result, map[checker.PartitionKey]int) {
+	ops, _ := checker.Linearization(h)
+	keys, parts := checker.SplitOperations(ops)
+	out := make(map[checker.PartitionKey]checker.Result, len(keys))
+	counts := make(map[checker.PartitionKey]int, len(keys))
 	for i, k := range keys {
-		m := model.Porcupine()
+		m := checker.Porcupine()
 		m.Partition = nil
 		steps, exhausted := 0, false
 		step := m.Step
@@ -55,11 +56,11 @@ func oracle(h *model.History) (map[model.PartitionKey]checker.Result, map[model.
 // every partition porcupine decided. It returns the log partitions
 // compared, how many of them were illegal, and how many porcupine could
 // not decide.
-func agree(t testing.TB, h *model.History, what string) (compared, illegal, undecided int) {
+func agree(t testing.TB, h *history.History, what string) (compared, illegal, undecided int) {
 	t.Helper()
 	want, counts := oracle(h)
 	got := checker.CheckLinearizability(h, 0)
-	seen := make(map[model.PartitionKey]bool)
+	seen := make(map[checker.PartitionKey]bool)
 	for _, p := range got.Partitions {
 		seen[p.Key] = true
 		w, ok := want[p.Key]
@@ -69,14 +70,14 @@ func agree(t testing.TB, h *model.History, what string) (compared, illegal, unde
 			continue
 		}
 		if p.Result != w {
-			ops, _ := model.Linearization(h)
-			_, parts := model.SplitOperations(ops)
+			ops, _ := checker.Linearization(h)
+			_, parts := checker.SplitOperations(ops)
 			var text []string
 			for _, part := range parts {
-				if model.KeyOf(part[0]) != p.Key {
+				if checker.KeyOf(part[0]) != p.Key {
 					continue
 				}
-				m := model.Porcupine()
+				m := checker.Porcupine()
 				for _, op := range part {
 					text = append(text, fmt.Sprintf("  [%d, %d] %s", op.Call, op.Return, m.DescribeOperation(op.Input, op.Output)))
 				}
@@ -139,7 +140,7 @@ func TestLogCheckerAgreesWithPorcupine(t *testing.T) {
 
 // wild generates a small history: a correct one, then a few mutations
 // of its times, outcomes, offsets, records and final logs.
-func wild(r random) *model.History {
+func wild(r random) *history.History {
 	cfg := genConfig{
 		Partitions: 1 + r.IntN(3), Producers: 1 + r.IntN(3), Consumers: r.IntN(3),
 		Ops: 1 + r.IntN(120), Unknown: r.IntN(40), Fail: r.IntN(20), Acks: model.AcksAll, Idempotent: true,
@@ -154,10 +155,10 @@ func wild(r random) *model.History {
 	return h
 }
 
-func sendOps(h *model.History) []*model.Op {
-	var out []*model.Op
+func sendOps(h *history.History) []*history.Op {
+	var out []*history.Op
 	for i := range h.Ops {
-		if h.Ops[i].Kind == model.KindSend {
+		if h.Ops[i].Kind == history.KindSend {
 			out = append(out, &h.Ops[i])
 		}
 	}
@@ -172,9 +173,9 @@ func pick[T any](r random, s []T) (T, bool) {
 	return s[r.IntN(len(s))], true
 }
 
-func allParts(h *model.History) []*model.PollPart { return polled(h, 1) }
+func allParts(h *history.History) []*history.PollPart { return polled(h, 1) }
 
-func historyEnd(h *model.History) time.Duration {
+func historyEnd(h *history.History) time.Duration {
 	var end time.Duration
 	for i := range h.Ops {
 		end = max(end, h.Ops[i].Complete)
@@ -182,8 +183,8 @@ func historyEnd(h *model.History) time.Duration {
 	return end
 }
 
-func finalLeaders(h *model.History) []*model.ReplicaState {
-	var out []*model.ReplicaState
+func finalLeaders(h *history.History) []*history.ReplicaState {
+	var out []*history.ReplicaState
 	for i := range h.Replicas {
 		if h.Replicas[i].Leader && h.Replicas[i].Online {
 			out = append(out, &h.Replicas[i])
@@ -193,7 +194,7 @@ func finalLeaders(h *model.History) []*model.ReplicaState {
 }
 
 // someValue returns a value some send or read has, or a fresh one.
-func someValue(r random, h *model.History) model.Bytes {
+func someValue(r random, h *history.History) model.Bytes {
 	var vs []model.Bytes
 	for _, op := range sendOps(h) {
 		vs = append(vs, op.Send.Value)
@@ -204,16 +205,16 @@ func someValue(r random, h *model.History) model.Bytes {
 	return model.Bytes(fmt.Sprintf("w%d", r.IntN(5)))
 }
 
-var wildMutations = []func(r random, h *model.History){
+var wildMutations = []func(r random, h *history.History){
 	// An operation's times move.
-	func(r random, h *model.History) {
+	func(r random, h *history.History) {
 		op := &h.Ops[r.IntN(len(h.Ops))]
 		ms := time.Millisecond
 		op.Invoke = max(0, op.Invoke+time.Duration(r.IntN(61)-30)*ms)
 		op.Complete = max(op.Invoke, op.Complete+time.Duration(r.IntN(61)-30)*ms)
 	},
 	// An operation's interval shrinks to its start or its end.
-	func(r random, h *model.History) {
+	func(r random, h *history.History) {
 		op := &h.Ops[r.IntN(len(h.Ops))]
 		if r.IntN(2) == 0 {
 			op.Complete = op.Invoke
@@ -222,7 +223,7 @@ var wildMutations = []func(r random, h *model.History){
 		}
 	},
 	// A client crashes: its operations open at some time never complete.
-	func(r random, h *model.History) {
+	func(r random, h *history.History) {
 		end := historyEnd(h)
 		client := h.Ops[r.IntN(len(h.Ops))].Client
 		at := time.Duration(r.IntN(int(end/time.Millisecond)+1)) * time.Millisecond
@@ -231,31 +232,31 @@ var wildMutations = []func(r random, h *model.History){
 			if op.Client != client || op.Complete <= at || op.Invoke > at {
 				continue
 			}
-			op.Outcome, op.Error, op.Complete = model.Unknown, "", end
+			op.Outcome, op.Error, op.Complete = history.Unknown, "", end
 			if op.Send != nil {
 				op.Send.Offset = -1
 			}
 		}
 	},
 	// A send's outcome changes.
-	func(r random, h *model.History) {
+	func(r random, h *history.History) {
 		op, ok := pick(r, sendOps(h))
 		if !ok {
 			return
 		}
 		switch r.IntN(4) {
 		case 0:
-			op.Outcome, op.Error, op.Send.Offset = model.Unknown, "REQUEST_TIMED_OUT", -1
+			op.Outcome, op.Error, op.Send.Offset = history.Unknown, "REQUEST_TIMED_OUT", -1
 		case 1:
-			op.Outcome, op.Error, op.Send.Offset = model.Fail, "NOT_ENOUGH_REPLICAS", -1
+			op.Outcome, op.Error, op.Send.Offset = history.Fail, "NOT_ENOUGH_REPLICAS", -1
 		case 2:
-			op.Outcome, op.Error, op.Send.Offset = model.Fail, "NOT_ENOUGH_REPLICAS_AFTER_APPEND", -1
+			op.Outcome, op.Error, op.Send.Offset = history.Fail, "NOT_ENOUGH_REPLICAS_AFTER_APPEND", -1
 		default:
-			op.Outcome, op.Error, op.Send.Offset = model.OK, "", int64(r.IntN(8))
+			op.Outcome, op.Error, op.Send.Offset = history.OK, "", int64(r.IntN(8))
 		}
 	},
 	// A send's offset moves.
-	func(r random, h *model.History) {
+	func(r random, h *history.History) {
 		op, ok := pick(r, sendOps(h))
 		if !ok || op.Send.Offset < 0 {
 			return
@@ -263,7 +264,7 @@ var wildMutations = []func(r random, h *model.History){
 		op.Send.Offset = max(-1, op.Send.Offset+int64(r.IntN(5)-2))
 	},
 	// A send's record is another's, or null, or empty.
-	func(r random, h *model.History) {
+	func(r random, h *history.History) {
 		op, ok := pick(r, sendOps(h))
 		if !ok {
 			return
@@ -280,7 +281,7 @@ var wildMutations = []func(r random, h *model.History){
 		}
 	},
 	// A poll's records change.
-	func(r random, h *model.History) {
+	func(r random, h *history.History) {
 		p, ok := pick(r, allParts(h))
 		if !ok {
 			return
@@ -308,13 +309,13 @@ var wildMutations = []func(r random, h *model.History){
 		}
 	},
 	// A poll's position is unknown.
-	func(r random, h *model.History) {
+	func(r random, h *history.History) {
 		if p, ok := pick(r, allParts(h)); ok {
 			p.Position = -1
 		}
 	},
 	// A leader's final log changes.
-	func(r random, h *model.History) {
+	func(r random, h *history.History) {
 		l, ok := pick(r, finalLeaders(h))
 		if !ok {
 			return
@@ -334,22 +335,22 @@ var wildMutations = []func(r random, h *model.History){
 				l.Records[r.IntN(n)].Value = someValue(r, h)
 			}
 		case 4:
-			l.Records = append(l.Records, model.Record{Offset: int64(n), LeaderEpoch: 1, Value: someValue(r, h)})
+			l.Records = append(l.Records, history.Record{Offset: int64(n), LeaderEpoch: 1, Value: someValue(r, h)})
 			l.LogEndOffset = int64(n + 1)
 		default:
 			l.Online = false
 		}
 	},
 	// An unknown send of a record some read saw.
-	func(r random, h *model.History) {
+	func(r random, h *history.History) {
 		p, ok := pick(r, allParts(h))
 		if !ok {
 			return
 		}
 		rec := p.Records[r.IntN(len(p.Records))]
 		at := time.Duration(r.IntN(int(historyEnd(h)/time.Millisecond)+1)) * time.Millisecond
-		h.Ops = append(h.Ops, model.Op{ID: int64(len(h.Ops)), Client: "producer-x", Kind: model.KindSend, Invoke: at,
-			Complete: at + time.Duration(r.IntN(40))*time.Millisecond, Outcome: model.Unknown, Error: "REQUEST_TIMED_OUT",
-			Send: &model.Send{Topic: p.Topic, Partition: p.Partition, Key: rec.Key, Value: rec.Value, Acks: model.AcksAll, Offset: -1}})
+		h.Ops = append(h.Ops, history.Op{ID: int64(len(h.Ops)), Client: "producer-x", Kind: history.KindSend, Invoke: at,
+			Complete: at + time.Duration(r.IntN(40))*time.Millisecond, Outcome: history.Unknown, Error: "REQUEST_TIMED_OUT",
+			Send: &history.Send{Topic: p.Topic, Partition: p.Partition, Key: rec.Key, Value: rec.Value, Acks: model.AcksAll, Offset: -1}})
 	},
 }

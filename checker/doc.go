@@ -6,9 +6,11 @@
 //
 // # Linearizability
 //
-// CheckLinearizability checks a history against the models of package
-// model (a log per partition, a committed-offset register per group and
-// partition): partition logs with a checker made for them, which decides
+// CheckLinearizability checks a history against the porcupine models of
+// this package (Porcupine: a log per partition, a committed-offset register
+// per group and partition; Linearization turns a history into their
+// operations, and its documentation says exactly what each operation may do
+// and how unknown outcomes are handled): partition logs with a checker made for them, which decides
 // what porcupine decides for the log model in O(n log n) time and O(n)
 // memory (a partition's offsets reveal the order of its sends, so only
 // real-time order is left to check), and the registers with porcupine.
@@ -56,7 +58,7 @@
 //     every send definitely failed. A send failed definitely only with an
 //     error by which the broker rejects a batch before appending it
 //     (NOT_ENOUGH_REPLICAS, NOT_LEADER_OR_FOLLOWER, ...; see
-//     model.Definite), or when its client judged the failure certain
+//     history.Definite), or when its client judged the failure certain
 //     (Jepsen's :fail). NOT_ENOUGH_REPLICAS_AFTER_APPEND and timeouts leave
 //     the outcome open, and reading such a record is fine. consistency.
 //   - unsent-value: a read of a record no send produced. consistency.

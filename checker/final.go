@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // FinalState checks a history's final cluster state: no two online
@@ -16,7 +17,7 @@ import (
 // lacks committed records. The records lost that way stay data-loss
 // (lost-write, lost-committed), so that runs with clean and unclean
 // elections compare.
-func FinalState(h *model.History, run Run) []Finding {
+func FinalState(h *history.History, run Run) []Finding {
 	cfg := h.Header.RunConfig()
 	why := func(tp model.TopicPartition) string {
 		if cfg.Topic(tp.Topic).UncleanLeaderElection {
@@ -30,8 +31,8 @@ func FinalState(h *model.History, run Run) []Finding {
 // divergence compares every pair of online replicas of each partition
 // below their common high-water mark. expected returns why divergence is
 // allowed in a partition, or "".
-func divergence(replicas []model.ReplicaState, run Run, expected func(model.TopicPartition) string) []Finding {
-	byTP := make(map[model.TopicPartition][]*model.ReplicaState)
+func divergence(replicas []history.ReplicaState, run Run, expected func(model.TopicPartition) string) []Finding {
+	byTP := make(map[model.TopicPartition][]*history.ReplicaState)
 	var tps []model.TopicPartition
 	for i := range replicas {
 		r := &replicas[i]
@@ -47,7 +48,7 @@ func divergence(replicas []model.ReplicaState, run Run, expected func(model.Topi
 	var fs []Finding
 	for _, tp := range tps {
 		rs := byTP[tp]
-		slices.SortFunc(rs, func(a, b *model.ReplicaState) int { return int(a.Broker) - int(b.Broker) })
+		slices.SortFunc(rs, func(a, b *history.ReplicaState) int { return int(a.Broker) - int(b.Broker) })
 		for i := range rs {
 			for j := i + 1; j < len(rs); j++ {
 				if f, ok := diverge(rs[i], rs[j]); ok {
@@ -66,7 +67,7 @@ func divergence(replicas []model.ReplicaState, run Run, expected func(model.Topi
 
 // diverge compares two replicas of one partition below their common
 // high-water mark, within both logs.
-func diverge(a, b *model.ReplicaState) (Finding, bool) {
+func diverge(a, b *history.ReplicaState) (Finding, bool) {
 	lo := max(a.LogStartOffset, b.LogStartOffset)
 	hi := min(a.HighWatermark, b.HighWatermark, a.LogEndOffset, b.LogEndOffset)
 	if lo >= hi {
@@ -76,9 +77,9 @@ func diverge(a, b *model.ReplicaState) (Finding, bool) {
 	// Only offsets where either replica has a record can differ: walk
 	// both, in offset order.
 	var differ []int64
-	var first [2]*model.Record
+	var first [2]*history.Record
 	for i, j := 0, 0; i < len(ra) || j < len(rb); {
-		var x, y *model.Record
+		var x, y *history.Record
 		switch {
 		case j == len(rb) || (i < len(ra) && ra[i].Offset < rb[j].Offset):
 			x = &ra[i]
@@ -94,7 +95,7 @@ func diverge(a, b *model.ReplicaState) (Finding, bool) {
 			continue
 		}
 		if len(differ) == 0 {
-			first = [2]*model.Record{x, y}
+			first = [2]*history.Record{x, y}
 		}
 		if x != nil {
 			differ = append(differ, x.Offset)
@@ -105,7 +106,7 @@ func diverge(a, b *model.ReplicaState) (Finding, bool) {
 	if len(differ) == 0 {
 		return Finding{}, false
 	}
-	show := func(r *model.Record) string {
+	show := func(r *history.Record) string {
 		if r == nil {
 			return "no record"
 		}
@@ -124,8 +125,8 @@ func diverge(a, b *model.ReplicaState) (Finding, bool) {
 
 // recordsIn returns r's records in [lo, hi), sorted by offset, one per
 // offset (the last, should a state list one twice).
-func recordsIn(r *model.ReplicaState, lo, hi int64) []model.Record {
-	out := make([]model.Record, 0, len(r.Records))
+func recordsIn(r *history.ReplicaState, lo, hi int64) []history.Record {
+	out := make([]history.Record, 0, len(r.Records))
 	for _, rec := range r.Records {
 		if rec.Offset >= lo && rec.Offset < hi {
 			out = append(out, rec)
@@ -145,9 +146,9 @@ func recordsIn(r *model.ReplicaState, lo, hi int64) []model.Record {
 	return out[:k]
 }
 
-func byOffset(a, b model.Record) int { return cmp.Compare(a.Offset, b.Offset) }
+func byOffset(a, b history.Record) int { return cmp.Compare(a.Offset, b.Offset) }
 
-func sameRecord(a, b model.Record) bool {
+func sameRecord(a, b history.Record) bool {
 	return a.Offset == b.Offset && a.LeaderEpoch == b.LeaderEpoch && a.Key.Equal(b.Key) && a.Value.Equal(b.Value)
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // Class says what kind of problem a finding is, so that reports can
@@ -65,7 +66,7 @@ type Run struct {
 }
 
 // RunOf returns the run a history's header names.
-func RunOf(h *model.History) Run { return Run{Seed: h.Header.Seed, Replay: h.Header.Replay} }
+func RunOf(h *history.History) Run { return Run{Seed: h.Header.Seed, Replay: h.Header.Replay} }
 
 // A Finding is one anomaly or broken invariant: its name (Jepsen's where
 // one fits: lost-write, duplicate, inconsistent-offsets, poll-skip,

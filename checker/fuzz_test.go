@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/kafkasim/kafkasim/checker"
-	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // FuzzCheck runs every check on whatever history the decoder accepts: a
@@ -30,7 +30,7 @@ func FuzzCheck(f *testing.F) {
 						continue
 					}
 					var buf bytes.Buffer
-					if err := model.WriteHistory(&buf, h); err == nil {
+					if err := history.WriteHistory(&buf, h); err == nil {
 						f.Add(buf.Bytes())
 					}
 					break
@@ -39,7 +39,7 @@ func FuzzCheck(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		h, err := model.ReadHistory(bytes.NewReader(data))
+		h, err := history.ReadHistory(bytes.NewReader(data))
 		if err != nil {
 			return
 		}

@@ -10,6 +10,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // random is the source of choices for the generator: rapid (for shrinking)
@@ -44,14 +45,14 @@ func defaultGen() genConfig {
 // [invoke, complete], or later for an unknown outcome that still took
 // effect).
 type plan struct {
-	op     model.Op
+	op     history.Op
 	proc   int
 	lin    time.Duration
 	effect bool // for unknown and indeterminate outcomes: did it happen?
 }
 
 type reference struct {
-	logs      map[model.TopicPartition][]model.Record
+	logs      map[model.TopicPartition][]history.Record
 	committed map[model.TopicPartition]int64
 }
 
@@ -64,7 +65,7 @@ type consumer struct {
 // generate runs producers and consumers against a correct reference: one
 // log per partition and one committed offset per partition for group g.
 // Every history it makes is linearizable and free of anomalies.
-func generate(r random, cfg genConfig) *model.History {
+func generate(r random, cfg genConfig) *history.History {
 	tps := make([]model.TopicPartition, cfg.Partitions)
 	for i := range tps {
 		tps[i] = model.TopicPartition{Topic: "t", Partition: int32(i)}
@@ -84,32 +85,32 @@ func generate(r random, cfg genConfig) *model.History {
 			}
 		}
 		consumers[i] = c
-		instants = append(instants, &plan{proc: cfg.Producers + i, op: model.Op{Client: c.name, Kind: model.KindAssign,
-			Outcome: model.OK, Membership: &model.Membership{Partitions: slices.Clone(c.assigned)}}})
+		instants = append(instants, &plan{proc: cfg.Producers + i, op: history.Op{Client: c.name, Kind: history.KindAssign,
+			Outcome: history.OK, Membership: &history.Membership{Partitions: slices.Clone(c.assigned)}}})
 	}
 	for range cfg.Ops {
 		p := r.IntN(procs)
 		inv := free[p] + time.Duration(r.IntN(20))*ms
 		lat := time.Duration(1+r.IntN(30)) * ms
 		pl := &plan{proc: p, lin: inv + time.Duration(r.IntN(int(lat/ms)))*ms}
-		pl.op = model.Op{Invoke: inv, Complete: inv + lat, Outcome: model.OK}
+		pl.op = history.Op{Invoke: inv, Complete: inv + lat, Outcome: history.OK}
 		free[p] = pl.op.Complete + ms
 		if p < cfg.Producers {
 			tp := tps[r.IntN(len(tps))]
-			pl.op.Client, pl.op.Kind = fmt.Sprintf("producer-%d", p+1), model.KindSend
-			pl.op.Send = &model.Send{Topic: tp.Topic, Partition: tp.Partition, Value: model.Bytes(fmt.Sprintf("v%d", value)),
+			pl.op.Client, pl.op.Kind = fmt.Sprintf("producer-%d", p+1), history.KindSend
+			pl.op.Send = &history.Send{Topic: tp.Topic, Partition: tp.Partition, Value: model.Bytes(fmt.Sprintf("v%d", value)),
 				Acks: cfg.Acks, Idempotent: cfg.Idempotent, Offset: -1}
 			value++
 			switch x := r.IntN(100); {
 			case x < cfg.Unknown:
-				pl.op.Outcome, pl.op.Error, pl.effect = model.Unknown, "REQUEST_TIMED_OUT", r.IntN(2) == 0
+				pl.op.Outcome, pl.op.Error, pl.effect = history.Unknown, "REQUEST_TIMED_OUT", r.IntN(2) == 0
 				if pl.effect && r.IntN(2) == 0 {
 					pl.lin = pl.op.Complete + time.Duration(r.IntN(50))*ms // lands after the client gave up
 				}
 			case x < cfg.Unknown+cfg.Fail/2:
-				pl.op.Outcome, pl.op.Error = model.Fail, "NOT_ENOUGH_REPLICAS"
+				pl.op.Outcome, pl.op.Error = history.Fail, "NOT_ENOUGH_REPLICAS"
 			case x < cfg.Unknown+cfg.Fail:
-				pl.op.Outcome, pl.op.Error, pl.effect = model.Fail, "NOT_ENOUGH_REPLICAS_AFTER_APPEND", r.IntN(2) == 0
+				pl.op.Outcome, pl.op.Error, pl.effect = history.Fail, "NOT_ENOUGH_REPLICAS_AFTER_APPEND", r.IntN(2) == 0
 			}
 			plans = append(plans, pl)
 			continue
@@ -118,22 +119,22 @@ func generate(r random, cfg genConfig) *model.History {
 		pl.op.Client = c.name
 		switch x := r.IntN(100); {
 		case x < 60 || len(c.assigned) == 0:
-			pl.op.Kind, pl.op.Poll = model.KindPoll, &model.Poll{Group: "g"}
+			pl.op.Kind, pl.op.Poll = history.KindPoll, &history.Poll{Group: "g"}
 		case x < 75:
-			pl.op.Kind, pl.op.Offsets = model.KindCommit, &model.Offsets{Group: "g", Generation: -1}
+			pl.op.Kind, pl.op.Offsets = history.KindCommit, &history.Offsets{Group: "g", Generation: -1}
 			switch y := r.IntN(10); {
 			case y == 0:
-				pl.op.Outcome, pl.op.Error, pl.effect = model.Unknown, "REQUEST_TIMED_OUT", r.IntN(2) == 0
+				pl.op.Outcome, pl.op.Error, pl.effect = history.Unknown, "REQUEST_TIMED_OUT", r.IntN(2) == 0
 			case y == 1:
-				pl.op.Outcome, pl.op.Error = model.Fail, "REBALANCE_IN_PROGRESS"
+				pl.op.Outcome, pl.op.Error = history.Fail, "REBALANCE_IN_PROGRESS"
 			}
 		case x < 90:
-			pl.op.Kind, pl.op.Offsets = model.KindFetchCommitted, &model.Offsets{Group: "g", Generation: -1}
+			pl.op.Kind, pl.op.Offsets = history.KindFetchCommitted, &history.Offsets{Group: "g", Generation: -1}
 		default:
 			// A seek, at once.
 			tp := c.assigned[r.IntN(len(c.assigned))]
-			pl.op.Kind, pl.op.Complete, pl.lin = model.KindSeek, inv, inv
-			pl.op.Seek = &model.Seek{Topic: tp.Topic, Partition: tp.Partition, Reason: "seek", Offset: -1}
+			pl.op.Kind, pl.op.Complete, pl.lin = history.KindSeek, inv, inv
+			pl.op.Seek = &history.Seek{Topic: tp.Topic, Partition: tp.Partition, Reason: "seek", Offset: -1}
 			pl.effect = r.IntN(2) == 0 // to the beginning, or to the end
 		}
 		plans = append(plans, pl)
@@ -141,51 +142,51 @@ func generate(r random, cfg genConfig) *model.History {
 	// Apply every effect in linearization order.
 	order := slices.Clone(plans)
 	slices.SortStableFunc(order, func(a, b *plan) int { return cmp.Compare(a.lin, b.lin) })
-	ref := reference{logs: make(map[model.TopicPartition][]model.Record), committed: make(map[model.TopicPartition]int64)}
+	ref := reference{logs: make(map[model.TopicPartition][]history.Record), committed: make(map[model.TopicPartition]int64)}
 	for _, pl := range order {
 		op := &pl.op
 		switch op.Kind {
-		case model.KindSend:
+		case history.KindSend:
 			tp := op.Send.TP()
-			if op.Outcome == model.OK || pl.effect {
+			if op.Outcome == history.OK || pl.effect {
 				off := int64(len(ref.logs[tp]))
-				ref.logs[tp] = append(ref.logs[tp], model.Record{Offset: off, LeaderEpoch: 1, Value: op.Send.Value})
-				if op.Outcome == model.OK {
+				ref.logs[tp] = append(ref.logs[tp], history.Record{Offset: off, LeaderEpoch: 1, Value: op.Send.Value})
+				if op.Outcome == history.OK {
 					op.Send.Offset = off
 				}
 			}
-		case model.KindPoll:
+		case history.KindPoll:
 			c := consumers[pl.proc-cfg.Producers]
 			for _, tp := range c.assigned {
 				pos := c.position[tp]
 				log := ref.logs[tp]
 				n := min(int64(len(log))-pos, int64(r.IntN(5)))
-				part := model.PollPart{Topic: tp.Topic, Partition: tp.Partition, Position: pos}
+				part := history.PollPart{Topic: tp.Topic, Partition: tp.Partition, Position: pos}
 				if n > 0 {
 					part.Records = slices.Clone(log[pos : pos+n])
 					c.position[tp] = pos + n
 				}
 				op.Poll.Parts = append(op.Poll.Parts, part)
 			}
-		case model.KindCommit:
+		case history.KindCommit:
 			c := consumers[pl.proc-cfg.Producers]
 			for _, tp := range c.assigned {
-				op.Offsets.Offsets = append(op.Offsets.Offsets, model.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition,
+				op.Offsets.Offsets = append(op.Offsets.Offsets, history.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition,
 					Offset: c.position[tp], LeaderEpoch: 1})
-				if op.Outcome == model.OK || pl.effect {
+				if op.Outcome == history.OK || pl.effect {
 					ref.committed[tp] = c.position[tp]
 				}
 			}
-		case model.KindFetchCommitted:
+		case history.KindFetchCommitted:
 			c := consumers[pl.proc-cfg.Producers]
 			for _, tp := range c.assigned {
 				off, ok := ref.committed[tp]
 				if !ok {
 					off = -1
 				}
-				op.Offsets.Offsets = append(op.Offsets.Offsets, model.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: off, LeaderEpoch: -1})
+				op.Offsets.Offsets = append(op.Offsets.Offsets, history.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: off, LeaderEpoch: -1})
 			}
-		case model.KindSeek:
+		case history.KindSeek:
 			c := consumers[pl.proc-cfg.Producers]
 			tp := op.Seek.TP()
 			to := int64(0)
@@ -199,7 +200,7 @@ func generate(r random, cfg genConfig) *model.History {
 	// Number the operations in invocation order.
 	all := append(instants, plans...)
 	slices.SortStableFunc(all, func(a, b *plan) int { return cmp.Compare(a.op.Invoke, b.op.Invoke) })
-	h := &model.History{Header: model.Header{Format: model.FormatName, Version: model.FormatVersion, Seed: 7,
+	h := &history.History{Header: history.Header{Format: history.FormatName, Version: history.FormatVersion, Seed: 7,
 		Replay: "kafkasim replay gen.jsonl", Config: map[string]string{"min.insync.replicas": "2"}}}
 	for i, pl := range all {
 		pl.op.ID = int64(i)
@@ -209,10 +210,10 @@ func generate(r random, cfg genConfig) *model.History {
 	// The final state: three in-sync replicas with the whole log committed.
 	for _, tp := range tps {
 		log := ref.logs[tp]
-		h.Partitions = append(h.Partitions, model.PartitionState{TP: tp, Metadata: model.PartitionMetadata{
+		h.Partitions = append(h.Partitions, history.PartitionState{TP: tp, Metadata: model.PartitionMetadata{
 			Replicas: []int32{1, 2, 3}, ISR: []int32{1, 2, 3}, Leader: 1, LeaderEpoch: 1, PartitionEpoch: 1}})
 		for b := int32(1); b <= 3; b++ {
-			h.Replicas = append(h.Replicas, model.ReplicaState{TP: tp, Broker: b, Online: true, Incarnation: 1, Leader: b == 1,
+			h.Replicas = append(h.Replicas, history.ReplicaState{TP: tp, Broker: b, Online: true, Incarnation: 1, Leader: b == 1,
 				LeaderEpoch: 1, HighWatermark: int64(len(log)), LogEndOffset: int64(len(log)), Records: slices.Clone(log)})
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // TestHistoryScripts runs the scripts under testdata/anomalies: each
@@ -41,10 +42,10 @@ func TestHistoryScripts(t *testing.T) {
 			}
 			// Every script's history survives the file format.
 			var buf bytes.Buffer
-			if err := model.WriteHistory(&buf, h); err != nil {
+			if err := history.WriteHistory(&buf, h); err != nil {
 				return "error: write: " + err.Error() + "\n"
 			}
-			if h, err = model.ReadHistory(&buf); err != nil {
+			if h, err = history.ReadHistory(&buf); err != nil {
 				return "error: read: " + err.Error() + "\n"
 			}
 			r := checker.Check(h, checker.Options{SkipLinearizability: d.HasArg("no-linearizability")})
@@ -83,8 +84,8 @@ func verdict(r *checker.Report, all bool) string {
 	return b.String()
 }
 
-func parseHistory(input string) (*model.History, error) {
-	h := &model.History{Header: model.Header{Format: model.FormatName, Version: model.FormatVersion, Seed: 1, Replay: "kafkasim replay script.jsonl"}}
+func parseHistory(input string) (*history.History, error) {
+	h := &history.History{Header: history.Header{Format: history.FormatName, Version: history.FormatVersion, Seed: 1, Replay: "kafkasim replay script.jsonl"}}
 	for n, line := range strings.Split(input, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -97,7 +98,7 @@ func parseHistory(input string) (*model.History, error) {
 	return h, nil
 }
 
-func parseLine(h *model.History, f []string) error {
+func parseLine(h *history.History, f []string) error {
 	switch f[0] {
 	case "config":
 		for _, kv := range f[1:] {
@@ -116,7 +117,7 @@ func parseLine(h *model.History, f []string) error {
 	if len(f) < 3 {
 		return fmt.Errorf("expected: client kind arguments @time [outcome]")
 	}
-	op := model.Op{ID: int64(len(h.Ops)), Client: f[0], Outcome: model.OK}
+	op := history.Op{ID: int64(len(h.Ops)), Client: f[0], Outcome: history.OK}
 	if c, p, ok := strings.Cut(f[0], "/"); ok {
 		op.Client = c
 		n, err := strconv.Atoi(p)
@@ -129,7 +130,7 @@ func parseLine(h *model.History, f []string) error {
 	if name == "fetch" {
 		name = "fetch-committed"
 	}
-	kind, err := model.ParseKind(name)
+	kind, err := history.ParseKind(name)
 	if err != nil {
 		return err
 	}
@@ -143,7 +144,7 @@ func parseLine(h *model.History, f []string) error {
 		return err
 	}
 	if rest := f[at+1:]; len(rest) > 0 {
-		if op.Outcome, err = model.ParseOutcome(rest[0]); err != nil {
+		if op.Outcome, err = history.ParseOutcome(rest[0]); err != nil {
 			return err
 		}
 		if len(rest) > 1 {
@@ -152,18 +153,18 @@ func parseLine(h *model.History, f []string) error {
 	}
 	args := f[2:at]
 	switch kind {
-	case model.KindSend:
+	case history.KindSend:
 		err = parseSend(&op, args)
-	case model.KindPoll:
+	case history.KindPoll:
 		err = parsePoll(&op, args)
-	case model.KindCommit, model.KindFetchCommitted:
+	case history.KindCommit, history.KindFetchCommitted:
 		err = parseOffsets(&op, args)
-	case model.KindSeek:
+	case history.KindSeek:
 		err = parseSeek(&op, args)
-	case model.KindAssign, model.KindSubscribe, model.KindRebalance:
+	case history.KindAssign, history.KindSubscribe, history.KindRebalance:
 		err = parseMembership(&op, args)
 	default:
-		op.Admin = &model.Admin{Action: strings.Join(args, " "), Partition: -1, Offset: -1}
+		op.Admin = &history.Admin{Action: strings.Join(args, " "), Partition: -1, Offset: -1}
 	}
 	if err != nil {
 		return err
@@ -190,7 +191,7 @@ func parseTimes(s string) (time.Duration, time.Duration, error) {
 	return time.Duration(x) * time.Millisecond, time.Duration(y) * time.Millisecond, nil
 }
 
-func parseSend(op *model.Op, args []string) error {
+func parseSend(op *history.Op, args []string) error {
 	if len(args) < 2 {
 		return fmt.Errorf("send needs a partition and a value")
 	}
@@ -198,7 +199,7 @@ func parseSend(op *model.Op, args []string) error {
 	if err != nil {
 		return err
 	}
-	s := &model.Send{Topic: tp.Topic, Partition: tp.Partition, Value: model.Bytes(args[1]), Acks: model.AcksAll, Offset: -1}
+	s := &history.Send{Topic: tp.Topic, Partition: tp.Partition, Value: model.Bytes(args[1]), Acks: model.AcksAll, Offset: -1}
 	for i := 2; i < len(args); i++ {
 		a := args[i]
 		switch {
@@ -223,28 +224,28 @@ func parseSend(op *model.Op, args []string) error {
 	return nil
 }
 
-func parseRecord(s string) (model.Record, error) {
+func parseRecord(s string) (history.Record, error) {
 	o, v, ok := strings.Cut(s, ":")
 	if !ok {
-		return model.Record{}, fmt.Errorf("record %q: expected offset:value", s)
+		return history.Record{}, fmt.Errorf("record %q: expected offset:value", s)
 	}
 	off, err := strconv.ParseInt(o, 10, 64)
 	if err != nil {
-		return model.Record{}, fmt.Errorf("record %q: %v", s, err)
+		return history.Record{}, fmt.Errorf("record %q: %v", s, err)
 	}
 	epoch := int32(-1)
 	if val, e, ok := strings.Cut(v, "@"); ok {
 		n, err := strconv.ParseInt(e, 10, 32)
 		if err != nil {
-			return model.Record{}, err
+			return history.Record{}, err
 		}
 		v, epoch = val, int32(n)
 	}
-	return model.Record{Offset: off, LeaderEpoch: epoch, Value: model.Bytes(v)}, nil
+	return history.Record{Offset: off, LeaderEpoch: epoch, Value: model.Bytes(v)}, nil
 }
 
-func parsePoll(op *model.Op, args []string) error {
-	p := &model.Poll{}
+func parsePoll(op *history.Op, args []string) error {
+	p := &history.Poll{}
 	for _, a := range args {
 		switch {
 		case strings.HasPrefix(a, "group="):
@@ -273,18 +274,18 @@ func parsePoll(op *model.Op, args []string) error {
 			if err != nil {
 				return err
 			}
-			p.Parts = append(p.Parts, model.PollPart{Topic: tp.Topic, Partition: tp.Partition, Position: -1})
+			p.Parts = append(p.Parts, history.PollPart{Topic: tp.Topic, Partition: tp.Partition, Position: -1})
 		}
 	}
 	op.Poll = p
 	return nil
 }
 
-func parseOffsets(op *model.Op, args []string) error {
+func parseOffsets(op *history.Op, args []string) error {
 	if len(args) < 1 {
 		return fmt.Errorf("%s needs a group", op.Kind)
 	}
-	o := &model.Offsets{Group: args[0], Generation: -1}
+	o := &history.Offsets{Group: args[0], Generation: -1}
 	for _, a := range args[1:] {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok {
@@ -298,13 +299,13 @@ func parseOffsets(op *model.Op, args []string) error {
 		if err != nil {
 			return err
 		}
-		o.Offsets = append(o.Offsets, model.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: n, LeaderEpoch: -1})
+		o.Offsets = append(o.Offsets, history.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: n, LeaderEpoch: -1})
 	}
 	op.Offsets = o
 	return nil
 }
 
-func parseSeek(op *model.Op, args []string) error {
+func parseSeek(op *history.Op, args []string) error {
 	if len(args) < 2 {
 		return fmt.Errorf("seek needs a partition and an offset")
 	}
@@ -320,15 +321,15 @@ func parseSeek(op *model.Op, args []string) error {
 	if len(args) > 2 {
 		reason = args[2]
 	}
-	op.Seek = &model.Seek{Topic: tp.Topic, Partition: tp.Partition, Offset: n, Reason: reason}
+	op.Seek = &history.Seek{Topic: tp.Topic, Partition: tp.Partition, Offset: n, Reason: reason}
 	return nil
 }
 
-func parseMembership(op *model.Op, args []string) error {
-	m := &model.Membership{}
+func parseMembership(op *history.Op, args []string) error {
+	m := &history.Membership{}
 	for i, a := range args {
 		switch {
-		case op.Kind != model.KindAssign && i == 0:
+		case op.Kind != history.KindAssign && i == 0:
 			m.Group = a
 		case strings.HasPrefix(a, "gen="):
 			n, err := strconv.ParseInt(a[4:], 10, 32)
@@ -336,9 +337,9 @@ func parseMembership(op *model.Op, args []string) error {
 				return err
 			}
 			m.Generation = int32(n)
-		case op.Kind == model.KindSubscribe:
+		case op.Kind == history.KindSubscribe:
 			m.Topics = append(m.Topics, a)
-		case op.Kind == model.KindRebalance && (a[0] == '+' || a[0] == '-'):
+		case op.Kind == history.KindRebalance && (a[0] == '+' || a[0] == '-'):
 			tp, err := parseTP(a[1:])
 			if err != nil {
 				return err
@@ -360,7 +361,7 @@ func parseMembership(op *model.Op, args []string) error {
 	return nil
 }
 
-func parseReplica(h *model.History, args []string) error {
+func parseReplica(h *history.History, args []string) error {
 	if len(args) < 2 {
 		return fmt.Errorf("replica needs a partition and a broker")
 	}
@@ -372,7 +373,7 @@ func parseReplica(h *model.History, args []string) error {
 	if err != nil {
 		return err
 	}
-	r := model.ReplicaState{TP: tp, Broker: int32(b), Online: true, Incarnation: 1, HighWatermark: -1}
+	r := history.ReplicaState{TP: tp, Broker: int32(b), Online: true, Incarnation: 1, HighWatermark: -1}
 	leo := int64(-1)
 	for _, a := range args[2:] {
 		switch {
@@ -425,7 +426,7 @@ func parseReplica(h *model.History, args []string) error {
 	return nil
 }
 
-func parsePartitionState(h *model.History, args []string) error {
+func parsePartitionState(h *history.History, args []string) error {
 	if len(args) < 1 {
 		return fmt.Errorf("partition needs a partition")
 	}
@@ -461,6 +462,6 @@ func parsePartitionState(h *model.History, args []string) error {
 			return fmt.Errorf("partition: unknown %q", k)
 		}
 	}
-	h.Partitions = append(h.Partitions, model.PartitionState{TP: tp, Metadata: md})
+	h.Partitions = append(h.Partitions, history.PartitionState{TP: tp, Metadata: md})
 	return nil
 }

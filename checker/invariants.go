@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // Kernel is what Invariants needs of the simulation kernel: *sim.Sim has
@@ -735,7 +736,7 @@ func (inv *Invariants) Final() []Finding {
 	if inv.view == nil {
 		return nil
 	}
-	_, reps := model.Capture(inv.view)
+	_, reps := history.Capture(inv.view)
 	fs := divergence(reps, inv.cfg.Run, func(tp model.TopicPartition) string {
 		if st := inv.parts[tp]; st != nil && len(st.unclean) > 0 {
 			return fmt.Sprintf("the partition had an unclean election (leader epochs %v)", st.unclean)

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/kafkasim/kafkasim/checker"
-	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // jepsenNames are the findings Jepsen's Kafka checker also reports, under
@@ -50,7 +50,7 @@ func TestJepsenKafkaTests(t *testing.T) {
 				}
 				edn.WriteString(line + "\n")
 			}
-			h, err := model.ReadJepsenHistory(strings.NewReader(edn.String()), model.JepsenOptions{})
+			h, err := history.ReadJepsenHistory(strings.NewReader(edn.String()), history.JepsenOptions{})
 			if err != nil {
 				return "error: " + err.Error() + "\n"
 			}
@@ -112,7 +112,7 @@ func orNone(ts []string) string {
 
 // jepsenTokens renders kafkasim's findings of the checked names as the
 // details Jepsen's tests compare, sorted.
-func jepsenTokens(h *model.History, fs []checker.Finding, checks []string) []string {
+func jepsenTokens(h *history.History, fs []checker.Finding, checks []string) []string {
 	var out []string
 	if slices.Contains(checks, "invalid") && checker.Empty(h) {
 		out = append(out, "invalid")

@@ -9,6 +9,7 @@ import (
 	"github.com/anishathalye/porcupine"
 
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // Result is the verdict of a linearizability check.
@@ -59,14 +60,14 @@ type Linearizability struct {
 	Budget int64
 	Spent  int64
 
-	h           *model.History
+	h           *history.History
 	logs        map[model.TopicPartition]*logFailure
 	annotations []porcupine.Annotation
 }
 
 // LinPartition is the verdict on one porcupine partition.
 type LinPartition struct {
-	Key    model.PartitionKey
+	Key    PartitionKey
 	Ops    int // operations in it
 	Result Result
 	// Steps is the work spent on it.
@@ -103,13 +104,13 @@ func (l *Linearizability) String() string {
 // within a budget of steps (DefaultBudget if zero or less). A partition
 // whose check would need more is Unchecked; the verdict is Illegal if any
 // partition is, else Unchecked if any is, else Ok.
-func CheckLinearizability(h *model.History, budget int64) *Linearizability {
+func CheckLinearizability(h *history.History, budget int64) *Linearizability {
 	if budget <= 0 {
 		budget = DefaultBudget
 	}
 	l := &Linearizability{Result: Ok, Budget: budget, h: h}
 	for _, p := range collectLogs(h) {
-		lp := LinPartition{Key: model.PartitionKey{TP: p.tp}, Ops: p.ops(), Stuck: -1}
+		lp := LinPartition{Key: PartitionKey{TP: p.tp}, Ops: p.ops(), Stuck: -1}
 		if cost := p.cost(); cost > budget {
 			lp.Result, lp.Steps = Unchecked, budget
 		} else {
@@ -131,8 +132,8 @@ func CheckLinearizability(h *model.History, budget int64) *Linearizability {
 		}
 		l.add(lp)
 	}
-	ops, _ := model.LinearizationOf(h, func(k model.PartitionKey) bool { return k.Offsets })
-	keys, parts := model.SplitOperations(ops)
+	ops, _ := LinearizationOf(h, func(k PartitionKey) bool { return k.Offsets })
+	keys, parts := SplitOperations(ops)
 	for i, k := range keys {
 		l.add(checkRegister(k, parts[i], budget))
 	}
@@ -192,9 +193,9 @@ func metered(m porcupine.Model, ops int, meter *meter) porcupine.Model {
 // checkRegister checks one committed-offset register with porcupine;
 // when it is illegal, porcupine checks it again to find its longest
 // partial linearization (a search that is skipped when it is ok).
-func checkRegister(k model.PartitionKey, ops []porcupine.Operation, budget int64) LinPartition {
+func checkRegister(k PartitionKey, ops []porcupine.Operation, budget int64) LinPartition {
 	lp := LinPartition{Key: k, Ops: len(ops), Stuck: -1}
-	m := model.Porcupine()
+	m := Porcupine()
 	m.Partition = nil
 	mt := &meter{budget: budget}
 	ok := porcupine.CheckOperations(metered(m, len(ops), mt), ops)
@@ -220,7 +221,7 @@ func checkRegister(k model.PartitionKey, ops []porcupine.Operation, budget int64
 	}
 	placed := make(map[any]bool, len(longest)) // inputs are pointers, one per operation
 	for _, op := range longest {
-		lp.Longest = append(lp.Longest, op.Metadata.(model.OpMeta).Op)
+		lp.Longest = append(lp.Longest, op.Metadata.(OpMeta).Op)
 		placed[op.Input] = true
 	}
 	var stuck *porcupine.Operation
@@ -231,7 +232,7 @@ func checkRegister(k model.PartitionKey, ops []porcupine.Operation, budget int64
 		}
 	}
 	if stuck != nil {
-		lp.Stuck = stuck.Metadata.(model.OpMeta).Op
+		lp.Stuck = stuck.Metadata.(OpMeta).Op
 		lp.StuckText = m.DescribeOperation(stuck.Input, stuck.Output)
 	}
 	return lp
@@ -239,7 +240,7 @@ func checkRegister(k model.PartitionKey, ops []porcupine.Operation, budget int64
 
 func lessSeq(a, b []porcupine.Operation) bool {
 	for i := range min(len(a), len(b)) {
-		x, y := a[i].Metadata.(model.OpMeta).Op, b[i].Metadata.(model.OpMeta).Op
+		x, y := a[i].Metadata.(OpMeta).Op, b[i].Metadata.(OpMeta).Op
 		if x != y {
 			return x < y
 		}
@@ -268,8 +269,8 @@ func annotationColor(c Class) string {
 
 // Findings turns every illegal partition into a nonlinearizable finding,
 // and partitions left unchecked into one linearizability-unchecked.
-func (l *Linearizability) Findings(h *model.History, run Run) []Finding {
-	byID := make(map[int64]*model.Op, len(h.Ops))
+func (l *Linearizability) Findings(h *history.History, run Run) []Finding {
+	byID := make(map[int64]*history.Op, len(h.Ops))
 	for i := range h.Ops {
 		byID[h.Ops[i].ID] = &h.Ops[i]
 	}
@@ -346,7 +347,7 @@ type Report struct {
 
 // Check judges a history: linearizability, Kafka anomalies, and, if the
 // history has the cluster's final state, replica divergence.
-func Check(h *model.History, opts Options) *Report {
+func Check(h *history.History, opts Options) *Report {
 	run := opts.Run
 	if run == (Run{}) {
 		run = RunOf(h)

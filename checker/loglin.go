@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // The log checker decides, for each partition, what porcupine decides for
-// the log model of model.Porcupine, in O(n log n) time and O(n) memory.
+// the log model of Porcupine, in O(n log n) time and O(n) memory.
 //
 // In that model a partition's log only ever holds the offsets that sends
 // claim, in order: a send is legal only at the smallest claimed offset past
@@ -48,7 +49,7 @@ type logSend struct {
 	call, ret int64
 	op        int32 // index in History.Ops
 	unknown   bool
-	send      *model.Send // the send (one of a txn's, for a txn)
+	send      *history.Send // the send (one of a txn's, for a txn)
 }
 
 // logRead is a poll that returned records from the partition, or the final
@@ -58,14 +59,14 @@ type logRead struct {
 	// pos is a poll's position, or the final log's start offset; end the
 	// final log's end offset.
 	pos, end int64
-	records  []model.Record
+	records  []history.Record
 	op       int32 // index in History.Ops; -1 for the final log
 	part     int32 // index of the poll's part; the final log's broker
 	final    bool
 }
 
 // logPartition holds the operations of one partition's log, as the
-// porcupine conversion (model.Linearization) keeps them.
+// porcupine conversion (Linearization) keeps them.
 type logPartition struct {
 	tp    model.TopicPartition
 	sends []logSend
@@ -93,9 +94,9 @@ type logRef struct {
 }
 
 // collectLogs converts a history's log operations exactly as
-// model.Linearization does, without porcupine's boxing: partitions are
+// Linearization does, without porcupine's boxing: partitions are
 // sorted, and each holds its sends and reads in history order.
-func collectLogs(h *model.History) []*logPartition {
+func collectLogs(h *history.History) []*logPartition {
 	ids := make(map[model.TopicPartition]int32)
 	var parts []*logPartition
 	id := func(tp model.TopicPartition) int32 {
@@ -121,7 +122,7 @@ func collectLogs(h *model.History) []*logPartition {
 				sizes[tpid].sends++
 			}
 		}
-		if op.Outcome == model.OK {
+		if op.Outcome == history.OK {
 			pps := op.PollParts()
 			for j := range pps {
 				if pp := &pps[j]; len(pp.Records) > 0 {
@@ -154,7 +155,7 @@ func collectLogs(h *model.History) []*logPartition {
 	// outcome, or a txn's send whose offset the client did not report.
 	type unknownSend struct {
 		op, slot int32
-		send     *model.Send
+		send     *history.Send
 		ok       bool // the send succeeded; only its offset is unknown
 	}
 	var (
@@ -171,12 +172,12 @@ func collectLogs(h *model.History) []*logPartition {
 			}
 			tp := s.TP()
 			eff := op.Effective()
-			if eff == model.OK && s.Offset >= 0 {
+			if eff == history.OK && s.Offset >= 0 {
 				p := part(id(tp), tp)
 				p.sends = append(p.sends, logSend{offset: s.Offset, call: int64(op.Invoke), ret: max(int64(op.Complete), int64(op.Invoke)), op: int32(i), send: s})
 				continue
 			}
-			if eff != model.OK && eff != model.Unknown {
+			if eff != history.OK && eff != history.Unknown {
 				continue
 			}
 			if slotOf == nil {
@@ -189,10 +190,10 @@ func collectLogs(h *model.History) []*logPartition {
 				slotOf[string(key)] = slot
 				slots = append(slots, seen{})
 			}
-			unknowns = append(unknowns, unknownSend{op: int32(i), slot: slot, send: s, ok: eff == model.OK})
+			unknowns = append(unknowns, unknownSend{op: int32(i), slot: slot, send: s, ok: eff == history.OK})
 		}
 	}
-	note := func(tpid int32, r *model.Record, ret int64) {
+	note := func(tpid int32, r *history.Record, ret int64) {
 		key = recordID(key[:0], tpid, r.Key, r.Value)
 		slot, ok := slotOf[string(key)]
 		if !ok {
@@ -207,7 +208,7 @@ func collectLogs(h *model.History) []*logPartition {
 	}
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		if op.Outcome != model.OK {
+		if op.Outcome != history.OK {
 			continue
 		}
 		pps := op.PollParts()
@@ -231,14 +232,14 @@ func collectLogs(h *model.History) []*logPartition {
 			}
 		}
 	}
-	for _, f := range model.FinalLogs(h) {
+	for _, f := range FinalLogs(h) {
 		tpid := id(f.TP)
 		p := part(tpid, f.TP)
-		p.reads = append(p.reads, logRead{call: int64(end) + 1, ret: model.Forever, pos: f.LogStartOffset, end: f.LogEndOffset,
+		p.reads = append(p.reads, logRead{call: int64(end) + 1, ret: Forever, pos: f.LogStartOffset, end: f.LogEndOffset,
 			records: f.Records, op: -1, part: f.Broker, final: true})
 		if len(slots) > 0 {
 			for k := range f.Records {
-				note(tpid, &f.Records[k], model.Forever)
+				note(tpid, &f.Records[k], Forever)
 			}
 		}
 	}
@@ -293,7 +294,7 @@ type logVerdict struct {
 // its reads.
 type logSolver struct {
 	p     *logPartition
-	h     *model.History
+	h     *history.History
 	chain []int32 // the sends that make up the log, by offset
 	pos   []int32 // each send's place in chain; -1 if it has none
 	// offsets of the chain's sends.
@@ -310,7 +311,7 @@ const never = math.MaxInt64
 
 // check decides whether the partition's operations have a linearization
 // in the log model. It sorts p.sends by offset.
-func (p *logPartition) check(h *model.History) logVerdict {
+func (p *logPartition) check(h *history.History) logVerdict {
 	sends := p.sends
 	slices.SortFunc(sends, func(a, b logSend) int {
 		return cmp.Or(cmp.Compare(a.offset, b.offset), cmp.Compare(a.ret, b.ret), cmp.Compare(a.call, b.call), cmp.Compare(a.op, b.op))
@@ -473,7 +474,7 @@ func (s *logSolver) explain(sendAt []int64, relaxed bool) logVerdict {
 // interval returns the states [lo, hi] at which read r is legal, or false
 // if there is none: chain lists the sends that make up the log, in order,
 // and offsets their offsets.
-func (p *logPartition) interval(h *model.History, r *logRead, chain []int32, offsets []int64) (int32, int32, bool) {
+func (p *logPartition) interval(h *history.History, r *logRead, chain []int32, offsets []int64) (int32, int32, bool) {
 	k := int32(len(chain))
 	rs := r.records
 	if len(rs) == 0 {
@@ -518,7 +519,7 @@ func (p *logPartition) interval(h *model.History, r *logRead, chain []int32, off
 }
 
 // opID is the history op id of an operation; -1 for the final log.
-func (p *logPartition) opID(h *model.History, r logRef) int64 {
+func (p *logPartition) opID(h *history.History, r logRef) int64 {
 	if r.read {
 		if p.reads[r.i].final {
 			return -1
@@ -529,12 +530,12 @@ func (p *logPartition) opID(h *model.History, r logRef) int64 {
 }
 
 // describe renders an operation as the log model describes it.
-func (p *logPartition) describe(h *model.History, r logRef) string {
+func (p *logPartition) describe(h *history.History, r logRef) string {
 	if r.read {
 		rd := &p.reads[r.i]
-		return model.DescribeRead(rd.final, rd.part, rd.pos, rd.end, rd.records)
+		return DescribeRead(rd.final, rd.part, rd.pos, rd.end, rd.records)
 	}
 	s := &p.sends[r.i]
 	send := s.send
-	return model.DescribeSend(send.Key, send.Value, s.offset, s.unknown)
+	return DescribeSend(send.Key, send.Value, s.offset, s.unknown)
 }

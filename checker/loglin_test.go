@@ -149,7 +149,7 @@ func TestVisualizeLargeIllegalLog(t *testing.T) {
 			illegal = lp
 		}
 	}
-	require.Equal(t, model.PartitionKey{TP: p.TP()}, illegal.Key)
+	require.Equal(t, checker.PartitionKey{TP: p.TP()}, illegal.Key)
 	assert.Contains(t, illegal.StuckText, fmt.Sprintf("poll(from %d)", p.Position))
 	assert.Greater(t, len(illegal.Longest), 100)
 	var buf bytes.Buffer

@@ -11,7 +11,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/kafkasim/kafkasim/checker"
-	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 func describe(r *checker.Report) string {
@@ -53,15 +53,15 @@ type mutation struct {
 	// apply changes h and returns the findings that must now appear
 	// (any one of them), or ok=false if h offers nothing to mutate.
 	// Unless legal is set, porcupine must find the result illegal too.
-	apply func(t *rapid.T, h *model.History) (want []string, legal, ok bool)
+	apply func(t *rapid.T, h *history.History) (want []string, legal, ok bool)
 }
 
 // polled returns every successful poll part with at least n records.
-func polled(h *model.History, n int) []*model.PollPart {
-	var out []*model.PollPart
+func polled(h *history.History, n int) []*history.PollPart {
+	var out []*history.PollPart
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		if op.Kind != model.KindPoll || op.Outcome != model.OK {
+		if op.Kind != history.KindPoll || op.Outcome != history.OK {
 			continue
 		}
 		for j := range op.Poll.Parts {
@@ -74,7 +74,7 @@ func polled(h *model.History, n int) []*model.PollPart {
 }
 
 var mutations = []mutation{
-	{"a poll drops a record", func(t *rapid.T, h *model.History) ([]string, bool, bool) {
+	{"a poll drops a record", func(t *rapid.T, h *history.History) ([]string, bool, bool) {
 		// Not a poll's last record: that leaves a legal read of a shorter
 		// run, and only a later poll by the same consumer could tell.
 		parts := polled(h, 2)
@@ -86,8 +86,8 @@ var mutations = []mutation{
 		p.Records = slices.Delete(p.Records, i, i+1)
 		return []string{"poll-skip", "int-poll-skip"}, false, true
 	}},
-	{"the final log loses its tail", func(t *rapid.T, h *model.History) ([]string, bool, bool) {
-		leaders := model.FinalLogs(h)
+	{"the final log loses its tail", func(t *rapid.T, h *history.History) ([]string, bool, bool) {
+		leaders := checker.FinalLogs(h)
 		var cands []int
 		for i := range h.Replicas {
 			for _, l := range leaders {
@@ -107,9 +107,9 @@ var mutations = []mutation{
 		for j := range h.Ops {
 			op := &h.Ops[j]
 			switch {
-			case op.Kind == model.KindSend && op.Outcome == model.OK && op.Send.TP() == r.TP:
+			case op.Kind == history.KindSend && op.Outcome == history.OK && op.Send.TP() == r.TP:
 				known[string(op.Send.Value)] = true
-			case op.Kind == model.KindPoll && op.Outcome == model.OK:
+			case op.Kind == history.KindPoll && op.Outcome == history.OK:
 				for _, pp := range op.Poll.Parts {
 					for _, rec := range pp.Records {
 						known[string(rec.Value)] = known[string(rec.Value)] || pp.TP() == r.TP
@@ -117,7 +117,7 @@ var mutations = []mutation{
 				}
 			}
 		}
-		if !slices.ContainsFunc(r.Records[i:], func(rec model.Record) bool { return known[string(rec.Value)] }) {
+		if !slices.ContainsFunc(r.Records[i:], func(rec history.Record) bool { return known[string(rec.Value)] }) {
 			return nil, false, false
 		}
 		r.Records = r.Records[:i]
@@ -125,7 +125,7 @@ var mutations = []mutation{
 		r.HighWatermark = int64(i)
 		return []string{"lost-write", "lost-committed"}, false, true
 	}},
-	{"a poll reads a value from another offset", func(t *rapid.T, h *model.History) ([]string, bool, bool) {
+	{"a poll reads a value from another offset", func(t *rapid.T, h *history.History) ([]string, bool, bool) {
 		parts := polled(h, 2)
 		if len(parts) == 0 {
 			return nil, false, false
@@ -135,7 +135,7 @@ var mutations = []mutation{
 		p.Records[i].Value = p.Records[i-1].Value
 		return []string{"duplicate", "inconsistent-offsets"}, false, true
 	}},
-	{"two records swap offsets", func(t *rapid.T, h *model.History) ([]string, bool, bool) {
+	{"two records swap offsets", func(t *rapid.T, h *history.History) ([]string, bool, bool) {
 		parts := polled(h, 2)
 		if len(parts) == 0 {
 			return nil, false, false
@@ -145,11 +145,11 @@ var mutations = []mutation{
 		p.Records[i].Value, p.Records[i-1].Value = p.Records[i-1].Value, p.Records[i].Value
 		return []string{"inconsistent-offsets", "duplicate"}, false, true
 	}},
-	{"two acknowledged sends swap offsets", func(t *rapid.T, h *model.History) ([]string, bool, bool) {
-		var sends []*model.Op
+	{"two acknowledged sends swap offsets", func(t *rapid.T, h *history.History) ([]string, bool, bool) {
+		var sends []*history.Op
 		for i := range h.Ops {
 			op := &h.Ops[i]
-			if op.Kind == model.KindSend && op.Outcome == model.OK && op.Send.Partition == 0 {
+			if op.Kind == history.KindSend && op.Outcome == history.OK && op.Send.Partition == 0 {
 				sends = append(sends, op)
 			}
 		}
@@ -161,7 +161,7 @@ var mutations = []mutation{
 		a.Send.Offset, b.Send.Offset = b.Send.Offset, a.Send.Offset
 		return []string{"inconsistent-offsets", "duplicate", "nonmonotonic-send"}, false, true
 	}},
-	{"a committed offset reads stale", func(t *rapid.T, h *model.History) ([]string, bool, bool) {
+	{"a committed offset reads stale", func(t *rapid.T, h *history.History) ([]string, bool, bool) {
 		// Two acknowledged commits of fresh offsets, one after the other,
 		// then a fetch that returns the first.
 		end := h.Ops[len(h.Ops)-1].Complete
@@ -172,23 +172,23 @@ var mutations = []mutation{
 		ms := time.Millisecond
 		old := int64(rapid.IntRange(1000, 1010).Draw(t, "old"))
 		for i, off := range []int64{old, old + int64(rapid.IntRange(1, 5).Draw(t, "step")), old} {
-			kind := model.KindCommit
+			kind := history.KindCommit
 			if i == 2 {
-				kind = model.KindFetchCommitted
+				kind = history.KindFetchCommitted
 			}
 			at := end + time.Duration(2*i+1)*ms
 			id++
-			h.Ops = append(h.Ops, model.Op{ID: id, Client: "auditor", Kind: kind, Invoke: at, Complete: at + ms, Outcome: model.OK,
-				Offsets: &model.Offsets{Group: "g", Offsets: []model.CommittedOffset{{Topic: "t", Partition: 0, Offset: off, LeaderEpoch: -1}}}})
+			h.Ops = append(h.Ops, history.Op{ID: id, Client: "auditor", Kind: kind, Invoke: at, Complete: at + ms, Outcome: history.OK,
+				Offsets: &history.Offsets{Group: "g", Offsets: []history.CommittedOffset{{Topic: "t", Partition: 0, Offset: off, LeaderEpoch: -1}}}})
 		}
 		return []string{"committed-offset-regression"}, false, true
 	}},
-	{"a definitely failed send is read", func(t *rapid.T, h *model.History) ([]string, bool, bool) {
+	{"a definitely failed send is read", func(t *rapid.T, h *history.History) ([]string, bool, bool) {
 		parts := polled(h, 1)
-		var failed *model.Op
+		var failed *history.Op
 		for i := range h.Ops {
 			op := &h.Ops[i]
-			if op.Kind == model.KindSend && op.Effective() == model.Fail && op.Send.Partition == 0 {
+			if op.Kind == history.KindSend && op.Effective() == history.Fail && op.Send.Partition == 0 {
 				failed = op
 			}
 		}

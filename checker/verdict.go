@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // A Verdict is a run's answer, computed once: what was lost and which
@@ -164,7 +165,7 @@ type VerdictInput struct {
 	// History, when given, tells which lost records had been
 	// acknowledged to a producer (a read record's loss is found as
 	// lost-committed even when its send was acknowledged too).
-	History         *model.History
+	History         *history.History
 	ReplayUntilStep func(step uint64) string
 }
 
@@ -272,7 +273,7 @@ func NewVerdict(in VerdictInput) *Verdict {
 	if in.History != nil {
 		for i := range in.History.Ops {
 			op := &in.History.Ops[i]
-			if op.Kind != model.KindSend || op.Outcome != model.OK || op.Send == nil || op.Send.Offset < 0 {
+			if op.Kind != history.KindSend || op.Outcome != history.OK || op.Send == nil || op.Send.Offset < 0 {
 				continue
 			}
 			tp := model.TopicPartition{Topic: op.Send.Topic, Partition: op.Send.Partition}

@@ -8,6 +8,7 @@ import (
 	"github.com/anishathalye/porcupine"
 
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // visualWindow is how many operations of an illegal log's partial
@@ -26,7 +27,7 @@ const visualWindow = 1000
 // it, the operation that fits nowhere after it, and the other operations
 // left out that were invoked before that one returned.
 func (l *Linearizability) Visualize(w io.Writer) error {
-	illegal := make(map[model.PartitionKey]bool)
+	illegal := make(map[PartitionKey]bool)
 	for _, p := range l.Partitions {
 		if p.Result == Illegal {
 			illegal[p.Key] = true
@@ -35,11 +36,11 @@ func (l *Linearizability) Visualize(w io.Writer) error {
 	if len(illegal) == 0 || l.h == nil {
 		return errors.New("no partition is illegal: porcupine's visualization shows failures only")
 	}
-	ops, _ := model.LinearizationOf(l.h, func(k model.PartitionKey) bool { return illegal[k] })
-	keys, parts := model.SplitOperations(ops)
-	base := model.Porcupine()
+	ops, _ := LinearizationOf(l.h, func(k PartitionKey) bool { return illegal[k] })
+	keys, parts := SplitOperations(ops)
+	base := Porcupine()
 	guides := make(map[model.TopicPartition]*guide)
-	meters := make(map[model.PartitionKey]*partitionMeter)
+	meters := make(map[PartitionKey]*partitionMeter)
 	var shown []porcupine.Operation
 	for i, k := range keys {
 		part := parts[i]
@@ -58,7 +59,7 @@ func (l *Linearizability) Visualize(w io.Writer) error {
 		shown = append(shown, part...)
 	}
 	step := func(state, input, output any) (bool, any) {
-		if in, ok := input.(*model.LogInput); ok {
+		if in, ok := input.(*LogInput); ok {
 			return guides[in.TP].step(base, state, in, output)
 		}
 		return base.Step(state, input, output)
@@ -87,14 +88,14 @@ type partitionMeter struct {
 	perState int64
 }
 
-func inputKey(input any) model.PartitionKey {
+func inputKey(input any) PartitionKey {
 	switch in := input.(type) {
-	case *model.LogInput:
-		return model.PartitionKey{TP: in.TP}
-	case *model.OffsetInput:
-		return model.PartitionKey{Offsets: true, Group: in.Group, TP: in.TP}
+	case *LogInput:
+		return PartitionKey{TP: in.TP}
+	case *OffsetInput:
+		return PartitionKey{Offsets: true, Group: in.Group, TP: in.TP}
 	}
-	return model.PartitionKey{}
+	return PartitionKey{}
 }
 
 // guide makes porcupine follow the log checker's partial linearization:
@@ -102,7 +103,7 @@ func inputKey(input any) model.PartitionKey {
 // window's operations, in order.
 type guide struct {
 	start any
-	seq   []*model.LogInput
+	seq   []*LogInput
 }
 
 // guided is the state of a guided log: how many of the window's
@@ -112,7 +113,7 @@ type guided struct {
 	log    any
 }
 
-func (g *guide) step(base porcupine.Model, state any, in *model.LogInput, output any) (bool, any) {
+func (g *guide) step(base porcupine.Model, state any, in *LogInput, output any) (bool, any) {
 	if g == nil {
 		return false, state
 	}
@@ -170,11 +171,11 @@ type logOpKey struct {
 
 // guide picks the operations of the partition (porcupine's, ops) that the
 // visualization shows, and the guide through them.
-func (f *logFailure) guide(h *model.History, base porcupine.Model, ops []porcupine.Operation) (*guide, []porcupine.Operation, error) {
+func (f *logFailure) guide(h *history.History, base porcupine.Model, ops []porcupine.Operation) (*guide, []porcupine.Operation, error) {
 	byKey := make(map[logOpKey]int, len(ops))
 	nth := make(map[int64]int)
 	for i := range ops {
-		in := ops[i].Input.(*model.LogInput)
+		in := ops[i].Input.(*LogInput)
 		k := logOpKey{op: in.Op, send: in.Send, final: in.Final}
 		if !in.Send && !in.Final {
 			k.nth = nth[in.Op]
@@ -199,7 +200,7 @@ func (f *logFailure) guide(h *model.History, base porcupine.Model, ops []porcupi
 		}
 		i, ok := byKey[k]
 		if !ok {
-			return nil, fmt.Errorf("the %s: porcupine's conversion has no operation for %s", model.PartitionKey{TP: p.tp}, p.describe(h, r))
+			return nil, fmt.Errorf("the %s: porcupine's conversion has no operation for %s", PartitionKey{TP: p.tp}, p.describe(h, r))
 		}
 		return &ops[i], nil
 	}
@@ -215,7 +216,7 @@ func (f *logFailure) guide(h *model.History, base porcupine.Model, ops []porcupi
 		}
 		ok, next := base.Step(g.start, op.Input, op.Output)
 		if !ok {
-			return nil, nil, fmt.Errorf("the %s: the log model refuses %s where the log checker placed it", model.PartitionKey{TP: p.tp}, p.describe(h, r))
+			return nil, nil, fmt.Errorf("the %s: the log model refuses %s where the log checker placed it", PartitionKey{TP: p.tp}, p.describe(h, r))
 		}
 		g.start = next
 	}
@@ -225,7 +226,7 @@ func (f *logFailure) guide(h *model.History, base porcupine.Model, ops []porcupi
 		if err != nil {
 			return nil, nil, err
 		}
-		g.seq = append(g.seq, op.Input.(*model.LogInput))
+		g.seq = append(g.seq, op.Input.(*LogInput))
 		picked = append(picked, *op)
 	}
 	left := append([]logRef{v.stuck}, v.leftOut[:min(len(v.leftOut), visualWindow)]...)

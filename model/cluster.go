@@ -1,44 +1,15 @@
-// Package model says what correct Kafka means: the vocabulary of histories
-// (what clients did and saw), porcupine models of a partition log and of
-// committed group offsets, and the live view of a cluster that the
-// invariant checkers read after every simulation step.
+// Package model is the contract between the simulated brokers and the
+// checkers: the live view of a cluster (ClusterView, ReplicaView) that the
+// invariant checkers read after every simulation step, the Observer the
+// broker calls, the values both speak of (TopicPartition, Entry, Bytes,
+// Acks), the typed configuration of a run (RunConfig) that the checkers
+// judge against, and the timeline of the cluster's state over a run.
 //
 // The broker package implements ClusterView and calls an Observer; the
 // checker package reads the one and implements the other. Neither knows the
-// other: this package is their only contract.
-//
-// # Histories
-//
-// A History is a header, the operations (Op) of every client in id order,
-// and optionally the final state of the cluster (Capture). Clients record
-// operations with a Recorder as they run: Invoke when they call, then OK,
-// Fail or Unknown when they learn the outcome. Each operation has a kind
-// (send, poll, commit, fetch-committed, assign, subscribe, rebalance,
-// seek, admin), a client id and a process, invocation and completion
-// times in simulated nanoseconds, an outcome, a Kafka error code name, and
-// the arguments and results of its kind.
-//
-// Outcomes follow Jepsen: ok, fail (took no effect) or unknown (may or may
-// not have). A send that failed with an error Kafka returns after writing
-// (NOT_ENOUGH_REPLICAS_AFTER_APPEND) or that leaves the outcome open (a
-// timeout) counts as unknown whatever the client recorded; see Definite
-// and Op.Effective.
-//
-// Histories are stored as JSON Lines, versioned; see FormatName for the
-// format, WriteHistory and ReadHistory to use it. A reader refuses, naming
-// the line, any file that is truncated, of another format or version, or
-// malformed; it never loads half a history.
-//
-// Checkers assume that every record sent to a topic is unique (the
-// workloads make values unique): identity is key and value.
-//
-// # Models
-//
-// Porcupine returns the porcupine model of partition logs (one per
-// partition) and committed offsets (one register per group and
-// partition), and Linearization the operations of a history for it; its
-// documentation says exactly what each operation may do and how unknown
-// outcomes are handled.
+// other: this package is their only contract. What clients did and saw, the
+// history, has its vocabulary and file format in the sub-package history;
+// the porcupine models that judge a history live with the checker.
 package model
 
 import (

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kafkasim/kafkasim/internal/strictjson"
 )
 
 // RunConfig is the configuration of a run that decides what the run may
@@ -66,18 +68,10 @@ func (c RunConfig) Topic(name string) TopicConfig {
 	return d
 }
 
-// RunConfig returns the run's typed configuration: the header's, or for a
-// history written before it had one, what the header's Config map says
-// (cluster-wide names, and "<topic>.<name>" for a topic's own configs).
-func (h Header) RunConfig() RunConfig {
-	if h.Run != nil {
-		return *h.Run
-	}
-	return legacyRunConfig(h.Config)
-}
-
-// legacyRunConfig reads the configuration map of older histories.
-func legacyRunConfig(m map[string]string) RunConfig {
+// RunConfigFromMap reads the configuration map of histories written before the
+// typed configuration existed (cluster-wide names, and "<topic>.<name>" for a
+// topic's own configs).
+func RunConfigFromMap(m map[string]string) RunConfig {
 	c := RunConfig{Default: TopicConfig{MinInsyncReplicas: 1}}
 	apply := func(t *TopicConfig, name, v string) bool {
 		switch name {
@@ -176,7 +170,7 @@ func (c RunConfig) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads what MarshalJSON writes, refusing unknown fields.
 func (c *RunConfig) UnmarshalJSON(data []byte) error {
 	var j jsonRunConfig
-	if err := strict(data, &j); err != nil {
+	if err := strictjson.Decode(data, &j); err != nil {
 		return err
 	}
 	*c = RunConfig{Default: TopicConfig(j.Default), ELR: j.ELR, Truncation: j.Truncation,

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 type fakeReplica struct {
@@ -79,8 +80,8 @@ func TestTimelineRecorderSamplesChanges(t *testing.T) {
 func TestCloseCapturesOnlyTheHistorysTopics(t *testing.T) {
 	v := &fakeView{version: 1, tp: model.TopicPartition{Topic: "__consumer_offsets", Partition: 0},
 		meta: model.PartitionMetadata{Replicas: []int32{1}, ISR: []int32{1}, Leader: 1}, replicas: []model.ReplicaView{&fakeReplica{broker: 1, online: true, lead: true}}}
-	rec := model.NewRecorder(model.Header{})
-	id := rec.InvokeSend(0, "p", 0, model.Send{Topic: "orders", Partition: 0, Value: model.Bytes("v")})
+	rec := history.NewRecorder(history.Header{})
+	id := rec.InvokeSend(0, "p", 0, history.Send{Topic: "orders", Partition: 0, Value: model.Bytes("v")})
 	rec.SendOK(id, time.Millisecond, 0)
 	rec.Close(time.Second, v)
 	h, err := rec.History()
@@ -89,8 +90,8 @@ func TestCloseCapturesOnlyTheHistorysTopics(t *testing.T) {
 	assert.Empty(t, h.Replicas)
 
 	v.tp.Topic = "orders"
-	rec = model.NewRecorder(model.Header{})
-	id = rec.InvokeSend(0, "p", 0, model.Send{Topic: "orders", Partition: 0, Value: model.Bytes("v")})
+	rec = history.NewRecorder(history.Header{})
+	id = rec.InvokeSend(0, "p", 0, history.Send{Topic: "orders", Partition: 0, Value: model.Bytes("v")})
 	rec.SendOK(id, time.Millisecond, 0)
 	rec.Close(time.Second, v)
 	h, err = rec.History()

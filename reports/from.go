@@ -10,6 +10,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // A Source is what a run report is built from: the checked history, the
@@ -19,7 +20,7 @@ import (
 type Source struct {
 	Title       string
 	Description string
-	History     *model.History
+	History     *history.History
 	Report      *checker.Report
 	Timeline    *model.Timeline
 	TraceHash   string
@@ -151,7 +152,7 @@ func Stats(v *checker.Verdict) []KV {
 }
 
 // lanes turns a history into one lane per client.
-func lanes(h *model.History) []Lane {
+func lanes(h *history.History) []Lane {
 	idx := map[string]int{}
 	var out []Lane
 	for i := range h.Ops {
@@ -164,9 +165,9 @@ func lanes(h *model.History) []Lane {
 		}
 		outcome := "ok"
 		switch op.Outcome {
-		case model.Fail:
+		case history.Fail:
 			outcome = "fail"
-		case model.Unknown:
+		case history.Unknown:
 			outcome = "unknown"
 		}
 		out[j].Ops = append(out[j].Ops, Op{Start: op.Invoke, End: op.Complete, Kind: op.Kind.String(), Outcome: outcome, Label: op.String()})

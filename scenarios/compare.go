@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/kafkasim/kafkasim/checker"
-	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/scenarios/fault"
 )
 
@@ -185,7 +184,7 @@ func (c *Comparison) partitions() []string {
 
 // FinalLength is the log end offset of the partition's final leader.
 func (r *Result) FinalLength(tp string) (int64, bool) {
-	for _, rs := range model.FinalLogs(r.History) {
+	for _, rs := range checker.FinalLogs(r.History) {
 		if rs.TP.String() == tp {
 			return rs.LogEndOffset, true
 		}

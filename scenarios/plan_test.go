@@ -14,6 +14,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/cluster"
 	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/scenarios"
 	"github.com/kafkasim/kafkasim/scenarios/fault"
 )
@@ -99,18 +100,18 @@ func TestRunConfigIsPerTopic(t *testing.T) {
 	assert.True(t, p.Config.Topic("a").UncleanLeaderElection)
 	assert.False(t, p.Config.Topic("b").UncleanLeaderElection)
 
-	diverged := func(topic string) []model.ReplicaState {
+	diverged := func(topic string) []history.ReplicaState {
 		tp := model.TopicPartition{Topic: topic}
-		rec := func(v string, epoch int32) model.Record {
-			return model.Record{Offset: 0, LeaderEpoch: epoch, Value: model.Bytes(v)}
+		rec := func(v string, epoch int32) history.Record {
+			return history.Record{Offset: 0, LeaderEpoch: epoch, Value: model.Bytes(v)}
 		}
-		return []model.ReplicaState{
-			{TP: tp, Broker: 1, Online: true, LeaderEpoch: 1, HighWatermark: 1, LogEndOffset: 1, Records: []model.Record{rec("x", 1)}},
-			{TP: tp, Broker: 2, Online: true, Leader: true, LeaderEpoch: 2, HighWatermark: 1, LogEndOffset: 1, Records: []model.Record{rec("y", 2)}},
+		return []history.ReplicaState{
+			{TP: tp, Broker: 1, Online: true, LeaderEpoch: 1, HighWatermark: 1, LogEndOffset: 1, Records: []history.Record{rec("x", 1)}},
+			{TP: tp, Broker: 2, Online: true, Leader: true, LeaderEpoch: 2, HighWatermark: 1, LogEndOffset: 1, Records: []history.Record{rec("y", 2)}},
 		}
 	}
-	classes := func(h model.Header) map[string]checker.Class {
-		hist := &model.History{Header: h, Replicas: append(diverged("a"), diverged("b")...)}
+	classes := func(h history.Header) map[string]checker.Class {
+		hist := &history.History{Header: h, Replicas: append(diverged("a"), diverged("b")...)}
 		out := map[string]checker.Class{}
 		for _, f := range checker.FinalState(hist, checker.Run{}) {
 			out[f.TP.Topic] = f.Class
@@ -118,8 +119,8 @@ func TestRunConfigIsPerTopic(t *testing.T) {
 		return out
 	}
 	want := map[string]checker.Class{"a": checker.Expected, "b": checker.Consistency}
-	assert.Equal(t, want, classes(model.Header{Run: &p.Config}), "the typed run configuration")
-	assert.Equal(t, want, classes(model.Header{Config: p.Header}), "an older history: its header's map, read per topic")
+	assert.Equal(t, want, classes(history.Header{Run: &p.Config}), "the typed run configuration")
+	assert.Equal(t, want, classes(history.Header{Config: p.Header}), "an older history: its header's map, read per topic")
 }
 
 // TestBoundsOnBuiltins sets each bounded value of every built-in scenario

@@ -12,6 +12,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/cluster"
 	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/scenarios/fault"
 	"github.com/kafkasim/kafkasim/sim"
@@ -69,7 +70,7 @@ type Result struct {
 	// Stopped is the failure of an invariant that stopped the run early,
 	// or nil.
 	Stopped *sim.Failure
-	History *model.History
+	History *history.History
 	// Report is the checkers' verdict on the history; Live are the
 	// findings the invariants made while the run went (including notes).
 	Report   *checker.Report
@@ -221,7 +222,7 @@ type run struct {
 	cl      *cluster.Cluster
 	inv     *checker.Invariants
 	watch   *checker.Watch
-	rec     *model.Recorder
+	rec     *history.Recorder
 	tl      *model.TimelineRecorder
 	obs     *tee
 	prods   []*client.ProducerDriver
@@ -339,8 +340,8 @@ func (r *run) build() error {
 		}
 	})
 	config := p.Config
-	header := model.Header{Seed: s.Seed, Replay: r.opts.Replay, Scenario: s.Name, Config: maps.Clone(p.Header), Run: &config}
-	r.rec = model.NewRecorder(header)
+	header := history.Header{Seed: s.Seed, Replay: r.opts.Replay, Scenario: s.Name, Config: maps.Clone(p.Header), Run: &config}
+	r.rec = history.NewRecorder(header)
 	return nil
 }
 
@@ -404,7 +405,7 @@ func (r *run) watchStates() {
 
 // markRebalancesDuringPartitions marks a consumer-group rebalance that
 // happened while the network was partitioned.
-func (r *run) markRebalancesDuringPartitions(schedule fault.Schedule, h *model.History) {
+func (r *run) markRebalancesDuringPartitions(schedule fault.Schedule, h *history.History) {
 	type span struct{ from, to time.Duration }
 	var spans []span
 	open := time.Duration(-1)
@@ -425,7 +426,7 @@ func (r *run) markRebalancesDuringPartitions(schedule fault.Schedule, h *model.H
 		spans = append(spans, span{open, time.Duration(*r.s.Duration)})
 	}
 	for _, op := range h.Ops {
-		if op.Kind != model.KindRebalance {
+		if op.Kind != history.KindRebalance {
 			continue
 		}
 		for _, sp := range spans {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/kafkasim/kafkasim/broker/protocol"
-	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
 )
@@ -32,7 +32,7 @@ type Admin struct {
 	s       *sim.Sim
 	cfg     AdminConfig
 	c       *conn
-	rec     *model.Recorder
+	rec     *history.Recorder
 	process int
 
 	coordinators map[string]int32 // group → coordinator found

@@ -11,6 +11,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/group"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/network"
 )
 
@@ -26,7 +27,7 @@ type GroupListing struct {
 // them all, sorted by id. When some brokers did not answer, err says
 // which, and the listing holds what the others said.
 func (a *Admin) ListGroups(done func([]GroupListing, error)) {
-	id := a.rec.InvokeAdmin(a.now(), a.cfg.ClientID, a.process, model.Admin{Action: "list-groups", Partition: -1, Offset: -1})
+	id := a.rec.InvokeAdmin(a.now(), a.cfg.ClientID, a.process, history.Admin{Action: "list-groups", Partition: -1, Offset: -1})
 	var out []GroupListing
 	var failed []string
 	lastErr := protocol.None
@@ -246,7 +247,7 @@ func (a *Admin) DescribeGroups(groups []string, done func([]GroupDescription, er
 
 // describeGroup describes one group and records it.
 func (a *Admin) describeGroup(grp string, done func(GroupDescription, error)) {
-	id := a.rec.InvokeAdmin(a.now(), a.cfg.ClientID, a.process, model.Admin{Action: "describe-groups", Topic: "", Partition: -1, Offset: -1,
+	id := a.rec.InvokeAdmin(a.now(), a.cfg.ClientID, a.process, history.Admin{Action: "describe-groups", Topic: "", Partition: -1, Offset: -1,
 		Configs: map[string]string{"group": grp}})
 	var cl *adminCall
 	finish := func(d GroupDescription, err error) {
@@ -299,17 +300,17 @@ func (a *Admin) describeGroup(grp string, done func(GroupDescription, error)) {
 // partition the group has an offset for when tps is nil, and calls done
 // with them, sorted; Offset is -1 where the group has none. The read is
 // a fetch-committed operation in the history.
-func (a *Admin) ListConsumerGroupOffsets(grp string, tps []model.TopicPartition, done func([]model.CommittedOffset, error)) error {
+func (a *Admin) ListConsumerGroupOffsets(grp string, tps []model.TopicPartition, done func([]history.CommittedOffset, error)) error {
 	if grp == "" {
 		return errors.New("list consumer group offsets: the group id is empty (INVALID_GROUP_ID)")
 	}
 	if tps != nil {
 		tps = sortedTPs(tps)
 	}
-	id := a.rec.InvokeFetchCommitted(a.now(), a.cfg.ClientID, a.process, model.Offsets{Group: grp, Generation: protocol.NoGeneration,
+	id := a.rec.InvokeFetchCommitted(a.now(), a.cfg.ClientID, a.process, history.Offsets{Group: grp, Generation: protocol.NoGeneration,
 		Offsets: committedList(tps)})
 	var cl *adminCall
-	finish := func(out []model.CommittedOffset, err error) {
+	finish := func(out []history.CommittedOffset, err error) {
 		if !a.end(cl) {
 			return
 		}
@@ -342,15 +343,15 @@ func (a *Admin) ListConsumerGroupOffsets(grp string, tps []model.TopicPartition,
 			finish(nil, err)
 			return
 		}
-		var out []model.CommittedOffset
+		var out []history.CommittedOffset
 		for _, p := range m.(*protocol.OffsetFetchResponse).Partitions {
-			o := model.CommittedOffset{Topic: p.TP.Topic, Partition: p.TP.Partition, Offset: p.Offset, LeaderEpoch: p.LeaderEpoch}
+			o := history.CommittedOffset{Topic: p.TP.Topic, Partition: p.TP.Partition, Offset: p.Offset, LeaderEpoch: p.LeaderEpoch}
 			if p.Error != protocol.None {
 				o.Offset, o.LeaderEpoch = -1, -1
 			}
 			out = append(out, o)
 		}
-		slices.SortFunc(out, func(x, y model.CommittedOffset) int { return x.TP().Compare(y.TP()) })
+		slices.SortFunc(out, func(x, y history.CommittedOffset) int { return x.TP().Compare(y.TP()) })
 		finish(out, nil)
 	})
 	return nil
@@ -362,7 +363,7 @@ func (a *Admin) ListConsumerGroupOffsets(grp string, tps []model.TopicPartition,
 // members (UNKNOWN_MEMBER_ID otherwise). The change is a commit
 // operation in the history; done gets nil or the first partition's
 // error.
-func (a *Admin) AlterConsumerGroupOffsets(grp string, offsets []model.CommittedOffset, done func(error)) error {
+func (a *Admin) AlterConsumerGroupOffsets(grp string, offsets []history.CommittedOffset, done func(error)) error {
 	if grp == "" {
 		return errors.New("alter consumer group offsets: the group id is empty (INVALID_GROUP_ID)")
 	}
@@ -370,7 +371,7 @@ func (a *Admin) AlterConsumerGroupOffsets(grp string, offsets []model.CommittedO
 		return fmt.Errorf("alter consumer group offsets of %s: no offsets given", grp)
 	}
 	offsets = slices.Clone(offsets)
-	slices.SortFunc(offsets, func(x, y model.CommittedOffset) int { return x.TP().Compare(y.TP()) })
+	slices.SortFunc(offsets, func(x, y history.CommittedOffset) int { return x.TP().Compare(y.TP()) })
 	for i, o := range offsets {
 		if o.Offset < 0 {
 			return fmt.Errorf("alter consumer group offsets of %s: offset %d for %s is negative: give the offset of the next record to read", grp, o.Offset, o.TP())
@@ -379,7 +380,7 @@ func (a *Admin) AlterConsumerGroupOffsets(grp string, offsets []model.CommittedO
 			return fmt.Errorf("alter consumer group offsets of %s: %s is given twice", grp, o.TP())
 		}
 	}
-	id := a.rec.InvokeCommit(a.now(), a.cfg.ClientID, a.process, model.Offsets{Group: grp, Generation: protocol.NoGeneration, Offsets: offsets})
+	id := a.rec.InvokeCommit(a.now(), a.cfg.ClientID, a.process, history.Offsets{Group: grp, Generation: protocol.NoGeneration, Offsets: offsets})
 	var cl *adminCall
 	finish := func(err error) {
 		if !a.end(cl) {
@@ -388,7 +389,7 @@ func (a *Admin) AlterConsumerGroupOffsets(grp string, offsets []model.CommittedO
 		switch {
 		case err == nil:
 			a.rec.OK(id, a.now())
-		case cl.indefinite || !model.Definite(model.KindCommit, codeOf(err).String()):
+		case cl.indefinite || !history.Definite(history.KindCommit, codeOf(err).String()):
 			a.rec.Unknown(id, a.now(), codeOf(err).String())
 		default:
 			a.rec.Fail(id, a.now(), codeOf(err).String())
@@ -452,7 +453,7 @@ func (a *Admin) DescribeConsumerGroupOffsets(grp string, done func(GroupOffsets,
 		}
 		d := ds[0]
 		view := GroupOffsets{Group: grp, State: d.State}
-		_ = a.ListConsumerGroupOffsets(grp, nil, func(committed []model.CommittedOffset, err error) {
+		_ = a.ListConsumerGroupOffsets(grp, nil, func(committed []history.CommittedOffset, err error) {
 			if err != nil {
 				done(view, err)
 				return
@@ -598,7 +599,7 @@ func ParseOffsetReset(s string) (OffsetReset, error) {
 // the tool's message; it keeps offsets within each partition's log start
 // and end. done gets the offsets written. The group description, the
 // reads of offsets and the commit are operations in the history.
-func (a *Admin) ResetOffsets(grp string, topics []string, to OffsetReset, done func([]model.CommittedOffset, error)) error {
+func (a *Admin) ResetOffsets(grp string, topics []string, to OffsetReset, done func([]history.CommittedOffset, error)) error {
 	if grp == "" {
 		return errors.New("reset offsets: the group id is empty (INVALID_GROUP_ID)")
 	}
@@ -637,7 +638,7 @@ func (a *Admin) ResetOffsets(grp string, topics []string, to OffsetReset, done f
 				done(nil, &AdminError{Code: protocol.UnknownTopicOrPartition, Message: fmt.Sprintf("group %s has no partitions to reset", grp)})
 				return
 			}
-			a.resetTargets(tps, committed, to, func(offs []model.CommittedOffset, err error) {
+			a.resetTargets(tps, committed, to, func(offs []history.CommittedOffset, err error) {
 				if err != nil {
 					done(nil, err)
 					return
@@ -658,7 +659,7 @@ func (a *Admin) ResetOffsets(grp string, topics []string, to OffsetReset, done f
 // of the topics, or every partition with a committed offset; and the
 // committed offsets, which a shift needs.
 func (a *Admin) resetPartitions(grp string, topics []string, done func([]model.TopicPartition, map[model.TopicPartition]int64, error)) {
-	_ = a.ListConsumerGroupOffsets(grp, nil, func(offs []model.CommittedOffset, err error) {
+	_ = a.ListConsumerGroupOffsets(grp, nil, func(offs []history.CommittedOffset, err error) {
 		if err != nil {
 			done(nil, nil, err)
 			return
@@ -701,7 +702,7 @@ func (a *Admin) resetPartitions(grp string, topics []string, done func([]model.T
 // resetTargets computes the new offsets of a reset, each within its
 // partition's log start and end offsets, as the tool does.
 func (a *Admin) resetTargets(tps []model.TopicPartition, committed map[model.TopicPartition]int64, to OffsetReset,
-	done func([]model.CommittedOffset, error)) {
+	done func([]history.CommittedOffset, error)) {
 	_ = a.ListOffsets(tps, OffsetEarliest, func(starts map[model.TopicPartition]ListedOffset, err error) {
 		if err != nil {
 			done(nil, err)
@@ -712,7 +713,7 @@ func (a *Admin) resetTargets(tps []model.TopicPartition, committed map[model.Top
 				done(nil, err)
 				return
 			}
-			var out []model.CommittedOffset
+			var out []history.CommittedOffset
 			for _, tp := range tps {
 				lo, hi := starts[tp].Offset, ends[tp].Offset
 				var off int64
@@ -735,7 +736,7 @@ func (a *Admin) resetTargets(tps []model.TopicPartition, committed map[model.Top
 				if off < lo || off > hi {
 					a.s.Mark("client.admin.reset-clamped")
 				}
-				out = append(out, model.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: min(max(off, lo), hi), LeaderEpoch: protocol.NoEpoch})
+				out = append(out, history.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: min(max(off, lo), hi), LeaderEpoch: protocol.NoEpoch})
 			}
 			done(out, nil)
 		})

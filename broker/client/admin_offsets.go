@@ -8,6 +8,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/network"
 )
 
@@ -48,7 +49,7 @@ func (a *Admin) ListOffsets(tps []model.TopicPartition, spec OffsetSpec, done fu
 		return fmt.Errorf("list offsets: %s: accepted are OffsetLatest and OffsetEarliest", spec)
 	}
 	tps = sortedTPs(tps)
-	id := a.rec.InvokeAdmin(a.now(), a.cfg.ClientID, a.process, model.Admin{Action: "list-offsets", Partition: -1, Offset: -1,
+	id := a.rec.InvokeAdmin(a.now(), a.cfg.ClientID, a.process, history.Admin{Action: "list-offsets", Partition: -1, Offset: -1,
 		Configs: map[string]string{"spec": spec.String(), "partitions": tpNames(tps)}})
 	a.listOffsets(tps, spec, func(out map[model.TopicPartition]ListedOffset, err error) {
 		result := map[string]string{}

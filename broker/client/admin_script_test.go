@@ -15,6 +15,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/client"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/sim"
 )
 
@@ -298,13 +299,13 @@ func (e *scriptEnv) committed(d *datadriven.TestData) string {
 		tps = append(tps, e.tp(d, s))
 	}
 	return e.await(d, func(finish func(string)) error {
-		return a.ListConsumerGroupOffsets(as[0], tps, func(offs []model.CommittedOffset, err error) {
+		return a.ListConsumerGroupOffsets(as[0], tps, func(offs []history.CommittedOffset, err error) {
 			finish(offsetsLine(offs) + errLine(err))
 		})
 	})
 }
 
-func offsetsLine(offs []model.CommittedOffset) string {
+func offsetsLine(offs []history.CommittedOffset) string {
 	if len(offs) == 0 {
 		return "no offsets\n"
 	}
@@ -318,12 +319,12 @@ func offsetsLine(offs []model.CommittedOffset) string {
 // alter-offsets <admin> <group> t-0=5 ...
 func (e *scriptEnv) alterOffsets(d *datadriven.TestData) string {
 	a := e.adminClient(d)
-	var offs []model.CommittedOffset
+	var offs []history.CommittedOffset
 	for _, arg := range d.CmdArgs[2:] {
 		tp := e.tp(d, arg.Key)
 		n, err := strconv.ParseInt(arg.Vals[0], 10, 64)
 		require.NoError(e.t, err)
-		offs = append(offs, model.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: n, LeaderEpoch: -1})
+		offs = append(offs, history.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: n, LeaderEpoch: -1})
 	}
 	return e.await(d, func(finish func(string)) error {
 		return a.AlterConsumerGroupOffsets(d.CmdArgs[1].Key, offs, func(err error) {
@@ -349,7 +350,7 @@ func (e *scriptEnv) resetOffsets(d *datadriven.TestData) string {
 		return errLine(err)
 	}
 	return e.await(d, func(finish func(string)) error {
-		return a.ResetOffsets(grp, value(d, "topics"), to, func(offs []model.CommittedOffset, err error) {
+		return a.ResetOffsets(grp, value(d, "topics"), to, func(offs []history.CommittedOffset, err error) {
 			if err != nil {
 				finish(errLine(err))
 				return

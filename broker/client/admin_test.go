@@ -10,6 +10,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/client"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/sim"
 )
 
@@ -121,11 +122,11 @@ func TestAdminGivesUpAtTheDeadline(t *testing.T) {
 	assert.ErrorIs(t, created[0].Err, protocol.RequestTimedOut)
 	assert.ErrorIs(t, described, protocol.RequestTimedOut)
 	assert.ErrorIs(t, listed, protocol.RequestTimedOut)
-	outcomes := map[string]model.Outcome{}
+	outcomes := map[string]history.Outcome{}
 	for _, op := range fc.history().Ops {
 		outcomes[op.Admin.Action] = op.Outcome
 	}
-	assert.Equal(t, map[string]model.Outcome{"create-topics": model.Unknown, "describe-topics": model.Fail, "list-groups": model.Fail}, outcomes)
+	assert.Equal(t, map[string]history.Outcome{"create-topics": history.Unknown, "describe-topics": history.Fail, "list-groups": history.Fail}, outcomes)
 	assert.Positive(t, fc.s.Marked("client.admin.retry"))
 }
 
@@ -135,8 +136,8 @@ func TestAdminGivesUpAtTheDeadline(t *testing.T) {
 func TestAdminFollowsTheCoordinator(t *testing.T) {
 	fc := newFakeCluster(t, 1, map[string]int32{"t": 1})
 	a, _ := fc.admin(map[string]string{"client.id": "a1"})
-	var offs []model.CommittedOffset
-	require.NoError(t, a.AlterConsumerGroupOffsets("g", []model.CommittedOffset{{Topic: "t", Partition: 0, Offset: 3, LeaderEpoch: -1}}, func(err error) {
+	var offs []history.CommittedOffset
+	require.NoError(t, a.AlterConsumerGroupOffsets("g", []history.CommittedOffset{{Topic: "t", Partition: 0, Offset: 3, LeaderEpoch: -1}}, func(err error) {
 		require.NoError(t, err)
 	}))
 	fc.run(time.Second)
@@ -144,12 +145,12 @@ func TestAdminFollowsTheCoordinator(t *testing.T) {
 	coord := fc.s.NodeByID(b1).Process().(*fakeBroker).coord
 	coord.Resigned(0)
 	fc.s.After(2*time.Second, "test.elect", func() { require.NoError(t, coord.Elected(0, 2, fc.offsetsLog())) })
-	require.NoError(t, a.ListConsumerGroupOffsets("g", nil, func(o []model.CommittedOffset, err error) {
+	require.NoError(t, a.ListConsumerGroupOffsets("g", nil, func(o []history.CommittedOffset, err error) {
 		require.NoError(t, err)
 		offs = o
 	}))
 	fc.runUntil(time.Minute, func() bool { return offs != nil }, "the offsets are read")
-	assert.Equal(t, []model.CommittedOffset{{Topic: "t", Partition: 0, Offset: 3, LeaderEpoch: -1}}, offs)
+	assert.Equal(t, []history.CommittedOffset{{Topic: "t", Partition: 0, Offset: 3, LeaderEpoch: -1}}, offs)
 	assert.Positive(t, fc.s.Marked("client.admin.coordinator-moved"))
 }
 
@@ -240,7 +241,7 @@ func TestOneProcessWithThreeClients(t *testing.T) {
 	polls := 0
 	var loop func()
 	loop = func() {
-		_ = c.Poll(20*time.Millisecond, func([]model.PollPart) { polls++; n.After(10*time.Millisecond, "test.poll", loop) })
+		_ = c.Poll(20*time.Millisecond, func([]history.PollPart) { polls++; n.After(10*time.Millisecond, "test.poll", loop) })
 	}
 	loop()
 	lists := 0
@@ -256,8 +257,8 @@ func TestOneProcessWithThreeClients(t *testing.T) {
 	assert.Equal(t, 20, lists)
 	assert.Len(t, polled(fc.history(), "app-c"), 20, "the consumer read every record")
 	for _, op := range fc.history().Ops {
-		if op.Kind == model.KindSend {
-			assert.Equal(t, model.OK, op.Outcome)
+		if op.Kind == history.KindSend {
+			assert.Equal(t, history.OK, op.Outcome)
 		}
 	}
 	assert.Positive(t, polls)

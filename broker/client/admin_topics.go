@@ -9,6 +9,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/network"
 )
 
@@ -81,7 +82,7 @@ func (a *Admin) CreateTopics(topics []NewTopic, done func([]TopicResult)) error 
 	names := make([]string, len(topics))
 	for i, t := range topics {
 		names[i] = t.Name
-		ids[i] = a.rec.InvokeAdmin(a.now(), a.cfg.ClientID, a.process, model.Admin{Action: "create-topics", Topic: t.Name,
+		ids[i] = a.rec.InvokeAdmin(a.now(), a.cfg.ClientID, a.process, history.Admin{Action: "create-topics", Topic: t.Name,
 			Partition: -1, Partitions: t.Partitions, ReplicationFactor: t.ReplicationFactor, Offset: -1, Configs: maps.Clone(t.Configs)})
 	}
 	a.topicOp("create-topics", names, ids, func(corr int32, pending []int, cl *adminCall) network.Message {
@@ -123,7 +124,7 @@ func (a *Admin) DeleteTopics(names []string, done func([]TopicResult)) error {
 	names = slices.Clone(names)
 	ids := make([]int64, len(names))
 	for i, n := range names {
-		ids[i] = a.rec.InvokeAdmin(a.now(), a.cfg.ClientID, a.process, model.Admin{Action: "delete-topics", Topic: n, Partition: -1, Offset: -1})
+		ids[i] = a.rec.InvokeAdmin(a.now(), a.cfg.ClientID, a.process, history.Admin{Action: "delete-topics", Topic: n, Partition: -1, Offset: -1})
 	}
 	a.topicOp("delete-topics", names, ids, func(corr int32, pending []int, cl *adminCall) network.Message {
 		m := &protocol.DeleteTopics{CorrelationID: corr, Timeout: a.timeout(cl)}
@@ -263,7 +264,7 @@ type TopicDescription struct {
 // (UNKNOWN_TOPIC_OR_PARTITION), or why the call failed.
 func (a *Admin) DescribeTopics(names []string, done func([]TopicDescription, error)) {
 	names = slices.Clone(names)
-	id := a.rec.InvokeAdmin(a.now(), a.cfg.ClientID, a.process, model.Admin{Action: "describe-topics", Topic: strings.Join(names, ","), Partition: -1, Offset: -1})
+	id := a.rec.InvokeAdmin(a.now(), a.cfg.ClientID, a.process, history.Admin{Action: "describe-topics", Topic: strings.Join(names, ","), Partition: -1, Offset: -1})
 	var cl *adminCall
 	finish := func(out []TopicDescription, err error, result map[string]string) {
 		if a.end(cl) {
@@ -360,7 +361,7 @@ func (a *Admin) ElectLeaders(typ protocol.ElectionType, tps []model.TopicPartiti
 	if tps != nil {
 		parts = tpNames(tps)
 	}
-	id := a.rec.InvokeAdmin(a.now(), a.cfg.ClientID, a.process, model.Admin{Action: "elect-leaders", Partition: -1, Offset: -1,
+	id := a.rec.InvokeAdmin(a.now(), a.cfg.ClientID, a.process, history.Admin{Action: "elect-leaders", Partition: -1, Offset: -1,
 		Configs: map[string]string{"election-type": strings.ToLower(typ.String()), "partitions": parts}})
 	var cl *adminCall
 	finish := func(out map[model.TopicPartition]protocol.ErrorCode, err error) {
@@ -431,7 +432,7 @@ func (a *Admin) AlterTopicConfigs(topic string, set map[string]string, del []str
 		res.Configs = append(res.Configs, protocol.AlterableConfig{Name: k, Op: protocol.ConfigDelete})
 		configs[k] = ""
 	}
-	id := a.rec.InvokeAdmin(a.now(), a.cfg.ClientID, a.process, model.Admin{Action: "incremental-alter-configs", Topic: topic,
+	id := a.rec.InvokeAdmin(a.now(), a.cfg.ClientID, a.process, history.Admin{Action: "incremental-alter-configs", Topic: topic,
 		Partition: -1, Offset: -1, Configs: configs})
 	var cl *adminCall
 	finish := func(err error) {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/broker/client"
 	"github.com/kafkasim/kafkasim/broker/cluster"
-	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
 )
@@ -39,7 +39,7 @@ func runWorkload(tb testing.TB, seed uint64, d time.Duration) (ops int, hash str
 	if err := c.CreateTopic(cluster.Topic{Name: "t", Partitions: 6, ReplicationFactor: 3}, time.Minute); err != nil {
 		tb.Fatal(err)
 	}
-	rec := model.NewRecorder(model.Header{Seed: seed})
+	rec := history.NewRecorder(history.Header{Seed: seed})
 	env := client.Env{Net: net, Dir: c.Directory(), Bootstrap: c.BrokerIDs(), Recorder: rec}
 	start := s.Now()
 	for i := 1; i <= 3; i++ {

@@ -12,6 +12,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/cluster"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
 )
@@ -22,7 +23,7 @@ type realCluster struct {
 	t   *testing.T
 	s   *sim.Sim
 	c   *cluster.Cluster
-	rec *model.Recorder
+	rec *history.Recorder
 }
 
 func newRealCluster(t *testing.T, seed uint64, brokers int) *realCluster {
@@ -35,7 +36,7 @@ func newRealCluster(t *testing.T, seed uint64, brokers int) *realCluster {
 	require.NoError(t, err)
 	require.NoError(t, c.Start())
 	require.NoError(t, c.WaitReady(30*time.Second))
-	return &realCluster{t: t, s: s, c: c, rec: model.NewRecorder(model.Header{Seed: seed})}
+	return &realCluster{t: t, s: s, c: c, rec: history.NewRecorder(history.Header{Seed: seed})}
 }
 
 func (rc *realCluster) env() client.Env {
@@ -183,7 +184,7 @@ func TestDriversAgainstAKRaftCluster(t *testing.T) {
 	read := polled(h, "consumer-1")
 	acked := 0
 	for _, op := range sends(h, "producer-1") {
-		require.Equal(t, model.OK, op.Outcome, op.String())
+		require.Equal(t, history.OK, op.Outcome, op.String())
 		assert.Equal(t, 1, read[string(op.Send.Value)], "%s read once", op.Send.Value)
 		acked++
 	}
@@ -261,7 +262,7 @@ func TestGroupAdminAgainstAKRaftCluster(t *testing.T) {
 
 	var rerr error
 	rc.await("reset refused", func(done func()) {
-		require.NoError(t, a.ResetOffsets("g", nil, client.OffsetReset{To: client.ToEarliest}, func(_ []model.CommittedOffset, err error) { rerr = err; done() }))
+		require.NoError(t, a.ResetOffsets("g", nil, client.OffsetReset{To: client.ToEarliest}, func(_ []history.CommittedOffset, err error) { rerr = err; done() }))
 	})
 	assert.ErrorIs(t, rerr, protocol.NonEmptyGroup)
 
@@ -270,9 +271,9 @@ func TestGroupAdminAgainstAKRaftCluster(t *testing.T) {
 	}
 	rc.s.At(rc.s.Now()+time.Second, "test.until", func() {})
 	require.NoError(t, rc.s.RunFor(time.Second))
-	var reset []model.CommittedOffset
+	var reset []history.CommittedOffset
 	rc.await("reset", func(done func()) {
-		require.NoError(t, a.ResetOffsets("g", []string{"t"}, client.OffsetReset{To: client.ToEarliest}, func(o []model.CommittedOffset, err error) {
+		require.NoError(t, a.ResetOffsets("g", []string{"t"}, client.OffsetReset{To: client.ToEarliest}, func(o []history.CommittedOffset, err error) {
 			require.NoError(t, err)
 			reset = o
 			done()
@@ -301,10 +302,10 @@ func TestGroupAdminAgainstAKRaftCluster(t *testing.T) {
 	}
 	commits := 0
 	for _, op := range h.Ops {
-		if op.Kind == model.KindCommit && op.Client == "ops" {
+		if op.Kind == history.KindCommit && op.Client == "ops" {
 			commits++
 			assert.Equal(t, int32(-1), op.Offsets.Generation, "an admin commit is outside any generation")
-			assert.Equal(t, model.OK, op.Outcome)
+			assert.Equal(t, history.OK, op.Outcome)
 		}
 	}
 	assert.Equal(t, 1, commits)
@@ -344,7 +345,7 @@ func TestDriversSurviveALeaderCrash(t *testing.T) {
 	require.NoError(t, err)
 	at := map[string]map[string]bool{} // value → partition@offset where read
 	for _, op := range h.Ops {
-		if op.Kind != model.KindPoll {
+		if op.Kind != history.KindPoll {
 			continue
 		}
 		for _, p := range op.Poll.Parts {
@@ -360,7 +361,7 @@ func TestDriversSurviveALeaderCrash(t *testing.T) {
 	acked := 0
 	for _, op := range sends(h, "producer-1") {
 		v := string(op.Send.Value)
-		if op.Outcome == model.OK {
+		if op.Outcome == history.OK {
 			acked++
 			assert.NotEmpty(t, at[v], "acknowledged %s never read", v)
 		}
@@ -390,7 +391,7 @@ func TestHeadersEndToEnd(t *testing.T) {
 	headers := []model.RecordHeader{{Key: "trace", Value: model.Bytes("id-1")}, {Key: "null", Value: nil}, {Key: "empty", Value: model.Bytes{}}}
 	rc.await("send", func(done func()) {
 		p.SendRecord(client.ProducerRecord{Topic: "t", Value: []byte("v"), Headers: headers}, func(r client.SendResult) {
-			require.Equal(t, model.OK, r.Outcome)
+			require.Equal(t, history.OK, r.Outcome)
 			done()
 		})
 	})
@@ -406,13 +407,13 @@ func TestHeadersEndToEnd(t *testing.T) {
 	require.NoError(t, cn.Start())
 	tp := model.TopicPartition{Topic: "t", Partition: 0}
 	require.NoError(t, c.Assign([]model.TopicPartition{tp}))
-	var got []model.Record
+	var got []history.Record
 	for range 20 {
 		if len(got) > 0 {
 			break
 		}
 		rc.await("poll", func(done func()) {
-			require.NoError(t, c.Poll(time.Second, func(parts []model.PollPart) {
+			require.NoError(t, c.Poll(time.Second, func(parts []history.PollPart) {
 				for _, pp := range parts {
 					got = append(got, pp.Records...)
 				}

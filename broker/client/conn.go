@@ -7,6 +7,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
 )
@@ -19,7 +20,7 @@ type Env struct {
 	Net       *network.Network
 	Dir       *protocol.Directory
 	Bootstrap []int32
-	Recorder  *model.Recorder
+	Recorder  *history.Recorder
 }
 
 // call is a request waiting for its response.

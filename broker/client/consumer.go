@@ -10,6 +10,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/group"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
 )
@@ -30,7 +31,7 @@ type partState struct {
 	position int64
 	epoch    int32 // leader epoch of the last record consumed (KIP-320)
 	leaderEp int32 // leader epoch the position was validated against
-	buffered []model.Record
+	buffered []history.Record
 	fetching bool
 	resetTo  string // pending reset policy (seek-to-beginning/end)
 	hwm      int64  // high-water mark of the last fetch; -1 before one
@@ -55,7 +56,7 @@ type Consumer struct {
 	s   *sim.Sim
 	cfg ConsumerConfig
 	c   *conn
-	rec *model.Recorder
+	rec *history.Recorder
 
 	parts    map[model.TopicPartition]*partState
 	topics   []string // subscription
@@ -90,7 +91,7 @@ type pollCall struct {
 	op    int64
 	start map[model.TopicPartition]int64
 	timer sim.Timer
-	done  func([]model.PollPart)
+	done  func([]history.PollPart)
 }
 
 // NewConsumer returns a consumer for node n; cfg must be valid.
@@ -306,7 +307,7 @@ func (c *Consumer) setPosition(tp model.TopicPartition, p *partState, offset int
 	if info, ok := c.c.leader(tp); ok {
 		p.leaderEp = info.LeaderEpoch
 	}
-	c.rec.Seek(c.now(), c.cfg.ClientID, c.process, model.Seek{Topic: tp.Topic, Partition: tp.Partition, Offset: offset, Reason: reason})
+	c.rec.Seek(c.now(), c.cfg.ClientID, c.process, history.Seek{Topic: tp.Topic, Partition: tp.Partition, Offset: offset, Reason: reason})
 	c.kick()
 }
 
@@ -627,7 +628,7 @@ func (c *Consumer) onFetch(parts []protocol.FetchPartition, m network.Message, c
 			}
 			_ = protocol.DecodeRecords(b, h, func(r protocol.Record) bool {
 				if r.Offset >= p.position && r.Offset < pr.HighWatermark {
-					p.buffered = append(p.buffered, model.Record{Offset: r.Offset, LeaderEpoch: h.PartitionLeaderEpoch,
+					p.buffered = append(p.buffered, history.Record{Offset: r.Offset, LeaderEpoch: h.PartitionLeaderEpoch,
 						Key: model.Bytes(clone(r.Key)), Value: model.Bytes(clone(r.Value)), Headers: protocol.ModelHeaders(r.Headers)})
 				}
 				return true
@@ -656,7 +657,7 @@ func clone(b []byte) []byte {
 // Poll is KafkaConsumer.poll(timeout): it returns the buffered records
 // (up to max.poll.records), waiting up to timeout for some. done gets what
 // each partition returned. A poll is one operation in the history.
-func (c *Consumer) Poll(timeout time.Duration, done func([]model.PollPart)) error {
+func (c *Consumer) Poll(timeout time.Duration, done func([]history.PollPart)) error {
 	if c.closed {
 		return fmt.Errorf("consumer %s: poll after close (Kafka's IllegalStateException: this consumer has already been closed)", c.cfg.ClientID)
 	}
@@ -700,11 +701,11 @@ func (c *Consumer) completePoll(timedOut bool) {
 	}
 	c.poll = nil
 	c.n.Cancel(pc.timer)
-	var out []model.PollPart
+	var out []history.PollPart
 	budget := c.cfg.MaxPollRecords
 	for _, tp := range c.Assignment() {
 		p := c.parts[tp]
-		part := model.PollPart{Topic: tp.Topic, Partition: tp.Partition, Position: -1}
+		part := history.PollPart{Topic: tp.Topic, Partition: tp.Partition, Position: -1}
 		if pos, ok := pc.start[tp]; ok {
 			part.Position = pos
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/group"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/network"
 )
 
@@ -227,7 +228,7 @@ func (c *Consumer) onAssignment(tps []model.TopicPartition) {
 		c.parts[tp] = newPartState()
 		c.c.need(tp.Topic)
 	}
-	c.rec.Rebalance(c.now(), c.cfg.ClientID, c.process, model.Membership{Group: c.cfg.GroupID, Member: c.memberID,
+	c.rec.Rebalance(c.now(), c.cfg.ClientID, c.process, history.Membership{Group: c.cfg.GroupID, Member: c.memberID,
 		Generation: c.generation, Assigned: added, Revoked: revoked})
 }
 
@@ -237,7 +238,7 @@ func (c *Consumer) commitRevoked(revoked []model.TopicPartition) {
 	if !c.cfg.EnableAutoCommit {
 		return
 	}
-	offs := map[model.TopicPartition]model.CommittedOffset{}
+	offs := map[model.TopicPartition]history.CommittedOffset{}
 	for tp, o := range c.positions() {
 		if slices.Contains(revoked, tp) {
 			offs[tp] = o
@@ -255,7 +256,7 @@ func (c *Consumer) revoke(tps []model.TopicPartition) {
 	for _, tp := range tps {
 		delete(c.parts, tp)
 	}
-	c.rec.Rebalance(c.now(), c.cfg.ClientID, c.process, model.Membership{Group: c.cfg.GroupID, Member: c.memberID,
+	c.rec.Rebalance(c.now(), c.cfg.ClientID, c.process, history.Membership{Group: c.cfg.GroupID, Member: c.memberID,
 		Generation: c.generation, Revoked: tps})
 }
 
@@ -305,11 +306,11 @@ func (c *Consumer) heartbeat() {
 
 // positions returns the offsets to commit: each partition's position and
 // the leader epoch of the last record consumed.
-func (c *Consumer) positions() map[model.TopicPartition]model.CommittedOffset {
-	out := map[model.TopicPartition]model.CommittedOffset{}
+func (c *Consumer) positions() map[model.TopicPartition]history.CommittedOffset {
+	out := map[model.TopicPartition]history.CommittedOffset{}
 	for _, tp := range c.Assignment() {
 		if pos, ok := c.Position(tp); ok {
-			out[tp] = model.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: pos, LeaderEpoch: c.parts[tp].epoch}
+			out[tp] = history.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: pos, LeaderEpoch: c.parts[tp].epoch}
 		}
 	}
 	return out
@@ -331,20 +332,20 @@ func (c *Consumer) maybeAutoCommit() {
 // and retries retriable errors until default.api.timeout.ms; done gets
 // the outcome. Committing a partition the consumer is not assigned is
 // refused before anything is sent.
-func (c *Consumer) CommitSync(offsets []model.CommittedOffset, done func(error)) error {
+func (c *Consumer) CommitSync(offsets []history.CommittedOffset, done func(error)) error {
 	return c.commitAPI(offsets, true, done)
 }
 
 // CommitAsync commits once, without retries.
-func (c *Consumer) CommitAsync(offsets []model.CommittedOffset, done func(error)) error {
+func (c *Consumer) CommitAsync(offsets []history.CommittedOffset, done func(error)) error {
 	return c.commitAPI(offsets, false, done)
 }
 
-func (c *Consumer) commitAPI(offsets []model.CommittedOffset, retry bool, done func(error)) error {
+func (c *Consumer) commitAPI(offsets []history.CommittedOffset, retry bool, done func(error)) error {
 	if c.cfg.GroupID == "" {
 		return fmt.Errorf("consumer %s: commit needs a group.id (Kafka's InvalidGroupIdException)", c.cfg.ClientID)
 	}
-	m := map[model.TopicPartition]model.CommittedOffset{}
+	m := map[model.TopicPartition]history.CommittedOffset{}
 	if offsets == nil {
 		m = c.positions()
 	}
@@ -363,7 +364,7 @@ func (c *Consumer) commitAPI(offsets []model.CommittedOffset, retry bool, done f
 	return nil
 }
 
-func (c *Consumer) commit(offs map[model.TopicPartition]model.CommittedOffset, retry bool, done func(error)) {
+func (c *Consumer) commit(offs map[model.TopicPartition]history.CommittedOffset, retry bool, done func(error)) {
 	if len(offs) == 0 {
 		// Nothing consumed, nothing to commit: Kafka sends no request.
 		if done != nil {
@@ -378,7 +379,7 @@ func (c *Consumer) commit(offs map[model.TopicPartition]model.CommittedOffset, r
 			}
 		}
 	}, model.TopicPartition.Compare)
-	list := make([]model.CommittedOffset, len(tps))
+	list := make([]history.CommittedOffset, len(tps))
 	for i, tp := range tps {
 		list[i] = offs[tp]
 	}
@@ -386,7 +387,7 @@ func (c *Consumer) commit(offs map[model.TopicPartition]model.CommittedOffset, r
 	if c.manual {
 		gen, member = protocol.NoGeneration, ""
 	}
-	id := c.rec.InvokeCommit(c.now(), c.cfg.ClientID, c.process, model.Offsets{Group: c.cfg.GroupID, Generation: gen, Offsets: list})
+	id := c.rec.InvokeCommit(c.now(), c.cfg.ClientID, c.process, history.Offsets{Group: c.cfg.GroupID, Generation: gen, Offsets: list})
 	deadline := c.now() + c.cfg.DefaultAPITimeout
 	var attempt func()
 	finish := func(code protocol.ErrorCode) {
@@ -450,8 +451,8 @@ func (c *Consumer) commit(offs map[model.TopicPartition]model.CommittedOffset, r
 
 // FetchCommitted reads the group's committed offsets for partitions
 // (KafkaConsumer.committed); done gets them (Offset -1 where none).
-func (c *Consumer) FetchCommitted(tps []model.TopicPartition, done func([]model.CommittedOffset, error)) {
-	id := c.rec.InvokeFetchCommitted(c.now(), c.cfg.ClientID, c.process, model.Offsets{Group: c.cfg.GroupID, Generation: c.generation,
+func (c *Consumer) FetchCommitted(tps []model.TopicPartition, done func([]history.CommittedOffset, error)) {
+	id := c.rec.InvokeFetchCommitted(c.now(), c.cfg.ClientID, c.process, history.Offsets{Group: c.cfg.GroupID, Generation: c.generation,
 		Offsets: committedList(tps)})
 	fail := func(code protocol.ErrorCode) {
 		c.rec.Fail(id, c.now(), code.String())
@@ -476,11 +477,11 @@ func (c *Consumer) FetchCommitted(tps []model.TopicPartition, done func([]model.
 			fail(code)
 			return
 		}
-		var out []model.CommittedOffset
+		var out []history.CommittedOffset
 		for _, p := range resp.Partitions {
-			out = append(out, model.CommittedOffset{Topic: p.TP.Topic, Partition: p.TP.Partition, Offset: p.Offset, LeaderEpoch: p.LeaderEpoch})
+			out = append(out, history.CommittedOffset{Topic: p.TP.Topic, Partition: p.TP.Partition, Offset: p.Offset, LeaderEpoch: p.LeaderEpoch})
 		}
-		slices.SortFunc(out, func(a, b model.CommittedOffset) int { return a.TP().Compare(b.TP()) })
+		slices.SortFunc(out, func(a, b history.CommittedOffset) int { return a.TP().Compare(b.TP()) })
 		c.rec.FetchCommittedOK(id, c.now(), out)
 		if done != nil {
 			done(out, nil)
@@ -488,12 +489,12 @@ func (c *Consumer) FetchCommitted(tps []model.TopicPartition, done func([]model.
 	})
 }
 
-func committedList(tps []model.TopicPartition) []model.CommittedOffset {
-	out := make([]model.CommittedOffset, len(tps))
+func committedList(tps []model.TopicPartition) []history.CommittedOffset {
+	out := make([]history.CommittedOffset, len(tps))
 	for i, tp := range tps {
-		out[i] = model.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: -1, LeaderEpoch: -1}
+		out[i] = history.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: -1, LeaderEpoch: -1}
 	}
-	slices.SortFunc(out, func(a, b model.CommittedOffset) int { return a.TP().Compare(b.TP()) })
+	slices.SortFunc(out, func(a, b history.CommittedOffset) int { return a.TP().Compare(b.TP()) })
 	return out
 }
 

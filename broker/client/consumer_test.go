@@ -12,10 +12,11 @@ import (
 
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/sim"
 )
 
-func polled(h *model.History, client string) map[string]int {
+func polled(h *history.History, client string) map[string]int {
 	seen := map[string]int{}
 	for _, op := range h.Ops {
 		if op.Client == client && op.Poll != nil {
@@ -64,14 +65,14 @@ func TestGroupRebalancesWhenAConsumerJoinsAndDies(t *testing.T) {
 	seen := polled(fc.history(), "c1")
 	if !assert.Equal(t, 1, seen["c0"]) {
 		for _, op := range fc.history().Ops {
-			if op.Client == "c1" && op.Kind != model.KindPoll || op.Client == "c1" && len(op.Poll.Parts) > 0 {
+			if op.Client == "c1" && op.Kind != history.KindPoll || op.Client == "c1" && len(op.Poll.Parts) > 0 {
 				t.Log(op.String())
 			}
 		}
 	}
 	rebalances := 0
 	for _, op := range fc.history().Ops {
-		if op.Client == "c1" && op.Kind == model.KindRebalance {
+		if op.Client == "c1" && op.Kind == history.KindRebalance {
 			rebalances++
 		}
 	}
@@ -88,14 +89,14 @@ func TestManualAssignmentCommitAndErrors(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, int64(3), pos)
 
-	err := c.CommitSync([]model.CommittedOffset{{Topic: "t", Partition: 1, Offset: 1, LeaderEpoch: -1}}, nil)
+	err := c.CommitSync([]history.CommittedOffset{{Topic: "t", Partition: 1, Offset: 1, LeaderEpoch: -1}}, nil)
 	assert.ErrorContains(t, err, "commit for t-1, which is not assigned to this consumer; commit offsets only for assigned partitions (assigned: t-0)")
 	var done error = fmt.Errorf("not yet")
 	require.NoError(t, c.CommitSync(nil, func(err error) { done = err }))
 	fc.run(time.Second)
 	require.NoError(t, done)
-	var got []model.CommittedOffset
-	c.FetchCommitted([]model.TopicPartition{t0}, func(o []model.CommittedOffset, err error) { got = o })
+	var got []history.CommittedOffset
+	c.FetchCommitted([]model.TopicPartition{t0}, func(o []history.CommittedOffset, err error) { got = o })
 	fc.run(time.Second)
 	require.Len(t, got, 1)
 	assert.Equal(t, int64(3), got[0].Offset)
@@ -261,11 +262,11 @@ func TestMetadataAvoidsAStartingBroker(t *testing.T) {
 
 // requireNoDoubleHolders replays the history's rebalances and fails if a partition is
 // ever held by two consumers at once.
-func requireNoDoubleHolders(t *testing.T, h *model.History) {
+func requireNoDoubleHolders(t *testing.T, h *history.History) {
 	t.Helper()
 	held := map[model.TopicPartition]string{}
 	for _, op := range h.Ops {
-		if op.Kind != model.KindRebalance || op.Membership == nil {
+		if op.Kind != history.KindRebalance || op.Membership == nil {
 			continue
 		}
 		for _, tp := range op.Membership.Revoked {
@@ -364,9 +365,9 @@ func TestConsumerHeadersMarkersAndCompactedBatches(t *testing.T) {
 
 	c, _ := fc.consumer(map[string]string{"client.id": "c1", "auto.offset.reset": "earliest"})
 	require.NoError(t, c.Assign([]model.TopicPartition{t0}))
-	var got []model.Record
+	var got []history.Record
 	for range 20 {
-		require.NoError(t, c.Poll(100*time.Millisecond, func(parts []model.PollPart) {
+		require.NoError(t, c.Poll(100*time.Millisecond, func(parts []history.PollPart) {
 			for _, p := range parts {
 				got = append(got, p.Records...)
 			}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/broker/client"
 	"github.com/kafkasim/kafkasim/broker/cluster"
-	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
 )
@@ -24,7 +24,7 @@ func Example() {
 	_ = c.WaitReady(30 * time.Second)
 	_ = c.CreateTopic(cluster.Topic{Name: "orders", Partitions: 2, ReplicationFactor: 3}, time.Minute)
 
-	rec := model.NewRecorder(model.Header{Seed: 1, Scenario: "example"})
+	rec := history.NewRecorder(history.Header{Seed: 1, Scenario: "example"})
 	env := client.Env{Net: net, Dir: c.Directory(), Bootstrap: c.BrokerIDs(), Recorder: rec}
 	producer, _ := client.NewProducerDriver(env, client.ProducerWorkload{
 		Topic: "orders", Rate: 50, Keys: 4, Until: s.Now() + 2*time.Second,

@@ -13,6 +13,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/group"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
 )
@@ -49,7 +50,7 @@ type fakeCluster struct {
 	s        *sim.Sim
 	net      *network.Network
 	dir      *protocol.Directory
-	rec      *model.Recorder
+	rec      *history.Recorder
 	leaders  map[model.TopicPartition]int32
 	epochs   map[model.TopicPartition]int32
 	topics   map[string]int32
@@ -98,7 +99,7 @@ func newFakeCluster(t require.TestingT, brokers int, topics map[string]int32) *f
 	s := sim.New(sim.Config{Seed: 7})
 	net, err := network.New(s, network.DefaultConfig())
 	require.NoError(t, err)
-	fc := &fakeCluster{t: t, s: s, net: net, dir: protocol.NewDirectory(), rec: model.NewRecorder(model.Header{Seed: 7}),
+	fc := &fakeCluster{t: t, s: s, net: net, dir: protocol.NewDirectory(), rec: history.NewRecorder(history.Header{Seed: 7}),
 		leaders: map[model.TopicPartition]int32{}, epochs: map[model.TopicPartition]int32{}, topics: topics,
 		logs: map[model.TopicPartition][]protocol.Record{}, nextPID: 1000,
 		truncated: map[model.TopicPartition]int64{}, producers: map[model.TopicPartition]map[int64]*fakeProducerState{}}
@@ -458,7 +459,7 @@ func (fc *fakeCluster) runUntil(d time.Duration, cond func() bool, msg string) {
 	require.True(fc.t, ok, "%s within %v", msg, d)
 }
 
-func (fc *fakeCluster) history() *model.History {
+func (fc *fakeCluster) history() *history.History {
 	h, err := fc.rec.History()
 	require.NoError(fc.t, err)
 	return h
@@ -479,7 +480,7 @@ func (fc *fakeCluster) consumer(props map[string]string, topics ...string) (*cli
 		}
 		var loop func()
 		loop = func() {
-			_ = cs.Poll(50*time.Millisecond, func([]model.PollPart) { n.After(100*time.Millisecond, "test.poll", loop) })
+			_ = cs.Poll(50*time.Millisecond, func([]history.PollPart) { n.After(100*time.Millisecond, "test.poll", loop) })
 		}
 		n.After(0, "test.poll", loop)
 		return &client.Process{Consumer: cs}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
 )
@@ -19,7 +20,7 @@ type SendResult struct {
 	Partition int32
 	Offset    int64
 	Error     protocol.ErrorCode
-	Outcome   model.Outcome
+	Outcome   history.Outcome
 }
 
 type pending struct {
@@ -86,7 +87,7 @@ type Producer struct {
 	s   *sim.Sim
 	cfg ProducerConfig
 	c   *conn
-	rec *model.Recorder
+	rec *history.Recorder
 
 	producerID    int64
 	epoch         int16
@@ -238,12 +239,12 @@ func (p *Producer) expireWaiting(w *pending) {
 	id := p.rec.InvokeSend(w.at, p.cfg.ClientID, p.process, p.sendOp(w.topic, -1, w))
 	p.rec.Fail(id, p.now(), protocol.UnknownTopicOrPartition.String())
 	if w.done != nil {
-		w.done(SendResult{Op: id, Partition: -1, Offset: -1, Error: protocol.UnknownTopicOrPartition, Outcome: model.Fail})
+		w.done(SendResult{Op: id, Partition: -1, Offset: -1, Error: protocol.UnknownTopicOrPartition, Outcome: history.Fail})
 	}
 }
 
-func (p *Producer) sendOp(topic string, partition int32, w *pending) model.Send {
-	return model.Send{Topic: topic, Partition: partition, Key: w.key, Value: w.val, Headers: w.headers,
+func (p *Producer) sendOp(topic string, partition int32, w *pending) history.Send {
+	return history.Send{Topic: topic, Partition: partition, Key: w.key, Value: w.val, Headers: w.headers,
 		Acks: p.cfg.Acks, Idempotent: p.cfg.EnableIdempotence, Offset: -1}
 }
 
@@ -818,10 +819,10 @@ func (p *Producer) expireBatch(b *batch) {
 		res := SendResult{Op: r.op, Partition: b.tp.Partition, Offset: -1, Error: protocol.RequestTimedOut}
 		if b.attempts > 0 {
 			p.rec.Unknown(r.op, now, protocol.RequestTimedOut.String())
-			res.Outcome = model.Unknown
+			res.Outcome = history.Unknown
 		} else {
 			p.rec.Fail(r.op, now, protocol.RequestTimedOut.String())
-			res.Outcome = model.Fail
+			res.Outcome = history.Fail
 		}
 		if r.done != nil {
 			r.done(res)
@@ -842,16 +843,16 @@ func (p *Producer) complete(b *batch, code protocol.ErrorCode, base int64) {
 			if base >= 0 {
 				off = base + int64(i)
 			}
-			res.Offset, res.Outcome = off, model.OK
+			res.Offset, res.Outcome = off, history.OK
 			if off < 0 && p.cfg.Acks != model.AcksNone {
 				p.rec.Unknown(r.op, now, "")
-				res.Outcome = model.Unknown
+				res.Outcome = history.Unknown
 			} else {
 				p.rec.SendOK(r.op, now, off)
 			}
 		default:
 			p.rec.Fail(r.op, now, code.String())
-			res.Outcome = model.Fail
+			res.Outcome = history.Fail
 		}
 		if r.done != nil {
 			r.done(res)

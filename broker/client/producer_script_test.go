@@ -15,6 +15,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/client"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // scriptEnv runs the interaction scripts under testdata/producer and
@@ -162,9 +163,9 @@ func (e *scriptEnv) send(d *datadriven.TestData) string {
 	for _, v := range value(d, "values") {
 		p.Send(topic, key, []byte(v), func(r client.SendResult) {
 			switch {
-			case r.Outcome == model.OK && r.Offset >= 0:
+			case r.Outcome == history.OK && r.Offset >= 0:
 				e.fc.note("%s: send %s ok at %s-%d@%d", name, v, topic, r.Partition, r.Offset)
-			case r.Outcome == model.OK:
+			case r.Outcome == history.OK:
 				e.fc.note("%s: send %s ok, offset unknown (acks=0)", name, v)
 			default:
 				e.fc.note("%s: send %s %s %s", name, v, r.Outcome, r.Error.String())

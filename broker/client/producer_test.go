@@ -11,6 +11,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/client"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 var t0 = model.TopicPartition{Topic: "t", Partition: 0}
@@ -38,7 +39,7 @@ func TestProducerBatchesWithinLinger(t *testing.T) {
 	assert.Equal(t, 10, fc.produces[0].Partitions[0].Records.Count())
 	h := fc.history()
 	for i, op := range h.Ops {
-		assert.Equal(t, model.OK, op.Outcome)
+		assert.Equal(t, history.OK, op.Outcome)
 		assert.Equal(t, int64(i), op.Send.Offset)
 		assert.True(t, op.Send.Idempotent)
 	}
@@ -84,7 +85,7 @@ func TestRetryAfterLostAckIdempotentVersusNot(t *testing.T) {
 			require.Len(t, fc.produces, 2, "sent, timed out, resent")
 			h := fc.history()
 			require.Len(t, h.Ops, 1)
-			assert.Equal(t, model.OK, h.Ops[0].Outcome)
+			assert.Equal(t, history.OK, h.Ops[0].Outcome)
 			if idem {
 				assert.Equal(t, []string{"v1"}, fc.values(t0), "the broker deduplicates the resent sequence")
 				assert.Equal(t, int64(0), h.Ops[0].Send.Offset)
@@ -107,7 +108,7 @@ func TestNotLeaderRefreshesMetadataAndRetries(t *testing.T) {
 	require.GreaterOrEqual(t, len(fc.produces), 2)
 	assert.Equal(t, []string{"v1"}, fc.values(t0))
 	h := fc.history()
-	assert.Equal(t, model.OK, h.Ops[0].Outcome)
+	assert.Equal(t, history.OK, h.Ops[0].Outcome)
 	assert.Positive(t, fc.s.Marked("client.producer.retry"))
 }
 
@@ -122,9 +123,9 @@ func TestDeliveryTimeoutGivesUnknown(t *testing.T) {
 	var got client.SendResult
 	p.Send("t", nil, []byte("v1"), func(r client.SendResult) { got = r })
 	fc.run(10 * time.Second)
-	assert.Equal(t, model.Unknown, got.Outcome)
+	assert.Equal(t, history.Unknown, got.Outcome)
 	h := fc.history()
-	assert.Equal(t, model.Unknown, h.Ops[0].Outcome)
+	assert.Equal(t, history.Unknown, h.Ops[0].Outcome)
 	assert.Equal(t, "REQUEST_TIMED_OUT", h.Ops[0].Error)
 	assert.Positive(t, fc.s.Marked("client.producer.delivery-timeout"))
 	assert.Positive(t, fc.s.Marked("client.producer.epoch-bump"), "an expired in-flight sequence forces a new epoch")
@@ -165,7 +166,7 @@ func TestNonRetriableErrorFails(t *testing.T) {
 	p.Send("t", nil, []byte("v"), nil)
 	fc.run(time.Second)
 	h := fc.history()
-	assert.Equal(t, model.Fail, h.Ops[0].Outcome)
+	assert.Equal(t, history.Fail, h.Ops[0].Outcome)
 	assert.Equal(t, "MESSAGE_TOO_LARGE", h.Ops[0].Error)
 	assert.Equal(t, int32(0), h.Ops[0].Send.Partition, "the partition is known although the send failed")
 }
@@ -177,9 +178,9 @@ func TestAcksZeroNeverLearnsOffsets(t *testing.T) {
 	p.Send("t", nil, []byte("v"), nil)
 	fc.run(time.Second)
 	h := fc.history()
-	assert.Equal(t, model.OK, h.Ops[0].Outcome)
+	assert.Equal(t, history.OK, h.Ops[0].Outcome)
 	assert.Equal(t, int64(-1), h.Ops[0].Send.Offset)
-	assert.Equal(t, model.Unknown, h.Ops[0].Effective())
+	assert.Equal(t, history.Unknown, h.Ops[0].Effective())
 }
 
 func TestSendToUnknownTopicFailsAfterMaxBlock(t *testing.T) {
@@ -188,7 +189,7 @@ func TestSendToUnknownTopicFailsAfterMaxBlock(t *testing.T) {
 	p.Send("nope", nil, []byte("v"), nil)
 	fc.run(time.Second)
 	h := fc.history()
-	assert.Equal(t, model.Fail, h.Ops[0].Outcome)
+	assert.Equal(t, history.Fail, h.Ops[0].Outcome)
 	assert.Equal(t, int32(-1), h.Ops[0].Send.Partition)
 }
 
@@ -206,7 +207,7 @@ func TestKeyedRecordsKeepOrderWithinPartition(t *testing.T) {
 	h := fc.history()
 	last := map[string]int64{}
 	for _, op := range h.Ops {
-		require.Equal(t, model.OK, op.Outcome)
+		require.Equal(t, history.OK, op.Outcome)
 		assert.Equal(t, client.KeyPartition(op.Send.Key, 6), op.Send.Partition, "murmur2 partitioning")
 		k := string(op.Send.Key)
 		if prev, ok := last[k]; ok {

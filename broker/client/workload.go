@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/sim"
 )
 
@@ -188,12 +189,12 @@ func (d *ProducerDriver) tick() {
 
 func (d *ProducerDriver) onResult(r SendResult) {
 	switch r.Outcome {
-	case model.OK:
+	case history.OK:
 		d.stats.OK++
-	case model.Unknown:
+	case history.Unknown:
 		d.stats.Unknown++
 	default:
-		if model.Definite(model.KindSend, r.Error.String()) {
+		if history.Definite(history.KindSend, r.Error.String()) {
 			d.stats.Failed++
 		} else {
 			d.stats.Unknown++
@@ -428,7 +429,7 @@ func (d *ConsumerDriver) poll() {
 	if c == nil {
 		return
 	}
-	_ = c.Poll(d.w.PollTimeout, func(parts []model.PollPart) {
+	_ = c.Poll(d.w.PollTimeout, func(parts []history.PollPart) {
 		d.polls++
 		d.stats.Polls++
 		for _, p := range parts {

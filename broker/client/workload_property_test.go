@@ -11,6 +11,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/broker/client"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // Whatever its rate, keys, stop time and producer settings, a producer
@@ -44,7 +45,7 @@ func TestProducerDriverProperties(t *testing.T) {
 			if got := string(op.Send.Value); got != fmt.Sprintf("producer-1:%d", i) {
 				t.Fatalf("send %d has value %s", i, got)
 			}
-			if op.Outcome != model.OK {
+			if op.Outcome != history.OK {
 				t.Fatalf("%s: not acknowledged", op.String())
 			}
 			if op.Invoke >= until {
@@ -136,7 +137,7 @@ func TestConsumerGroupDriversReadEverything(t *testing.T) {
 		}
 		committed := map[model.TopicPartition]bool{}
 		for _, op := range h.Ops {
-			if op.Kind == model.KindCommit && op.Outcome == model.OK {
+			if op.Kind == history.KindCommit && op.Outcome == history.OK {
 				for _, o := range op.Offsets.Offsets {
 					committed[o.TP()] = true
 				}

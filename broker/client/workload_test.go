@@ -12,6 +12,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/broker/client"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/sim"
 )
 
@@ -35,10 +36,10 @@ func (fc *fakeCluster) consumerDriver(name string, w client.ConsumerWorkload) (*
 	return d, n
 }
 
-func sends(h *model.History, client string) []model.Op {
-	var out []model.Op
+func sends(h *history.History, client string) []history.Op {
+	var out []history.Op
 	for _, op := range h.Ops {
-		if op.Kind == model.KindSend && op.Client == client {
+		if op.Kind == history.KindSend && op.Client == client {
 			out = append(out, op)
 		}
 	}
@@ -64,7 +65,7 @@ func TestProducerDriverRateKeysValuesAndStop(t *testing.T) {
 	keys := map[string]bool{}
 	var gaps []time.Duration
 	for i, op := range ops {
-		require.Equal(t, model.OK, op.Outcome, op.String())
+		require.Equal(t, history.OK, op.Outcome, op.String())
 		assert.Equal(t, fmt.Sprintf("producer-1:%d", i), string(op.Send.Value), "values count up from 0")
 		keys[string(op.Send.Key)] = true
 		assert.Equal(t, client.KeyPartition(op.Send.Key, 4), op.Send.Partition)
@@ -126,7 +127,7 @@ func TestProducerDriverSurvivesRestart(t *testing.T) {
 		assert.False(t, seen[v], "value %s sent twice", v)
 		seen[v] = true
 		procs[op.Process]++
-		if op.Process == 0 && op.Outcome == model.Unknown {
+		if op.Process == 0 && op.Outcome == history.Unknown {
 			assert.Equal(t, time.Duration(0), op.Complete-op.Invoke, "open until the history is closed")
 		}
 	}
@@ -165,7 +166,7 @@ func TestConsumerDriversInAGroupReadEverything(t *testing.T) {
 	assert.Len(t, cs[1].Consumer().Assignment(), 2)
 	commits := 0
 	for _, op := range h.Ops {
-		if op.Kind == model.KindCommit {
+		if op.Kind == history.KindCommit {
 			commits++
 			assert.Equal(t, "g", op.Offsets.Group)
 		}
@@ -186,9 +187,9 @@ func TestConsumerDriverManualAssignmentOfEveryPartition(t *testing.T) {
 	fc.runUntil(10*time.Second, d.Drained, "the consumer drains")
 	assert.Len(t, d.Consumer().Assignment(), 5)
 	assert.Equal(t, map[string]int{"t0": 1, "t1": 1, "t2": 1, "u1": 1}, polled(fc.history(), "reader"))
-	var assigns []model.Op
+	var assigns []history.Op
 	for _, op := range fc.history().Ops {
-		if op.Kind == model.KindAssign {
+		if op.Kind == history.KindAssign {
 			assigns = append(assigns, op)
 		}
 	}
@@ -218,7 +219,7 @@ func TestConsumerDriverResumesFromCommittedOffsets(t *testing.T) {
 	assert.Equal(t, map[string]int{"a": 1, "b": 1, "c": 1, "d": 1}, polled(fc.history(), "consumer-1"))
 	procs := map[int]bool{}
 	for _, op := range fc.history().Ops {
-		if op.Client == "consumer-1" && op.Kind == model.KindPoll {
+		if op.Client == "consumer-1" && op.Kind == history.KindPoll {
 			procs[op.Process] = true
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/reports"
 )
 
@@ -44,7 +45,7 @@ func addHistoryFlags(fs *flag.FlagSet) historyFlags {
 
 // readHistory loads a history file: kafkasim's JSON Lines, or a Jepsen
 // Kafka-workload history.edn. Any problem with it is a usage error.
-func readHistory(path string, hf historyFlags) (*model.History, error) {
+func readHistory(path string, hf historyFlags) (*history.History, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -55,19 +56,19 @@ func readHistory(path string, hf historyFlags) (*model.History, error) {
 	defer f.Close()
 	br := bufio.NewReader(f)
 	start, _ := br.Peek(512)
-	if strings.EqualFold(filepath.Ext(path), ".edn") || model.IsJepsenHistory(start) {
+	if strings.EqualFold(filepath.Ext(path), ".edn") || history.IsJepsenHistory(start) {
 		acks, err := model.ParseAcks(*hf.acks)
 		if err != nil || acks == model.AcksNone {
 			return nil, usageError("--acks %s: give all or 1 (a Jepsen history records offsets, so its producers waited for acknowledgements)", *hf.acks)
 		}
-		h, err := model.ReadJepsenHistory(br, model.JepsenOptions{Acks: acks, Idempotent: *hf.idempotent})
+		h, err := history.ReadJepsenHistory(br, history.JepsenOptions{Acks: acks, Idempotent: *hf.idempotent})
 		if err != nil {
 			return nil, usageError("%s is not a valid Jepsen Kafka history: %v", path, err)
 		}
 		h.Header.Replay = "kafkasim check " + path
 		return h, nil
 	}
-	h, err := model.ReadHistory(br)
+	h, err := history.ReadHistory(br)
 	if err != nil {
 		return nil, usageError("%s is not a valid history: %v", path, err)
 	}
@@ -75,7 +76,7 @@ func readHistory(path string, hf historyFlags) (*model.History, error) {
 }
 
 // errEmpty is the verdict on a history with nothing to check.
-func errEmpty(path string, h *model.History) error {
+func errEmpty(path string, h *history.History) error {
 	return &exitError{code: 1, err: fmt.Errorf("%s: %d operations, but no send and no poll: nothing to check, so no verdict (Jepsen's checker calls such a history invalid too)", path, len(h.Ops))}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/scenarios"
 )
 
@@ -29,28 +30,28 @@ func kafkasim(args ...string) (code int, stdout, stderr string) {
 // it: a lost write, when lose is set.
 func historyFile(t *testing.T, lose bool) string {
 	t.Helper()
-	rec := model.NewRecorder(model.Header{Seed: 9, Replay: "kafkasim run test --seed 9", Scenario: "test",
+	rec := history.NewRecorder(history.Header{Seed: 9, Replay: "kafkasim run test --seed 9", Scenario: "test",
 		Config: map[string]string{"acks": "all"}})
 	at := func(ms int) time.Duration { return time.Duration(ms) * time.Millisecond }
-	var recs []model.Record
+	var recs []history.Record
 	for i := range 4 {
 		v := fmt.Sprintf("v%d", i+1)
-		id := rec.InvokeSend(at(10*i), "producer-1", 0, model.Send{Topic: "t", Partition: 0, Value: model.Bytes(v), Acks: model.AcksAll, Idempotent: true})
+		id := rec.InvokeSend(at(10*i), "producer-1", 0, history.Send{Topic: "t", Partition: 0, Value: model.Bytes(v), Acks: model.AcksAll, Idempotent: true})
 		rec.SendOK(id, at(10*i+5), int64(i))
 		if !(lose && i == 2) {
-			recs = append(recs, model.Record{Offset: int64(i), Value: model.Bytes(v)})
+			recs = append(recs, history.Record{Offset: int64(i), Value: model.Bytes(v)})
 		} else {
-			recs = append(recs, model.Record{Offset: int64(i), Value: model.Bytes("other")})
+			recs = append(recs, history.Record{Offset: int64(i), Value: model.Bytes("other")})
 		}
 	}
 	id := rec.InvokePoll(at(100), "consumer-1", 0, "")
-	rec.PollOK(id, at(110), []model.PollPart{{Topic: "t", Partition: 0, Position: 0, Records: recs}})
+	rec.PollOK(id, at(110), []history.PollPart{{Topic: "t", Partition: 0, Position: 0, Records: recs}})
 	h, err := rec.History()
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "run.jsonl")
 	f, err := os.Create(path)
 	require.NoError(t, err)
-	require.NoError(t, model.WriteHistory(f, h))
+	require.NoError(t, history.WriteHistory(f, h))
 	require.NoError(t, f.Close())
 	return path
 }

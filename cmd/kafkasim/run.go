@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/kafkasim/kafkasim/checker"
-	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/reports"
 	"github.com/kafkasim/kafkasim/scenarios"
 	"github.com/kafkasim/kafkasim/sim"
@@ -226,9 +226,9 @@ func ensureDir(path string) error {
 	return nil
 }
 
-func writeHistory(path string, h *model.History) error {
+func writeHistory(path string, h *history.History) error {
 	var b strings.Builder
-	if err := model.WriteHistory(&b, h); err != nil {
+	if err := history.WriteHistory(&b, h); err != nil {
 		return err
 	}
 	return reports.WriteFile(path, func(w io.Writer) error { _, err := io.WriteString(w, b.String()); return err })

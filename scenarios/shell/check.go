@@ -9,13 +9,13 @@ import (
 	"strings"
 
 	"github.com/kafkasim/kafkasim/checker"
-	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/reports"
 )
 
 // checkHistory runs the checkers on the history so far, with the
 // cluster's current state as the final reads.
-func (sh *Shell) checkHistory() (*model.History, *checker.Report, error) {
+func (sh *Shell) checkHistory() (*history.History, *checker.Report, error) {
 	h, err := sh.rec.History()
 	if err != nil {
 		return nil, nil, fmt.Errorf("the history is inconsistent: %w", err)
@@ -23,7 +23,7 @@ func (sh *Shell) checkHistory() (*model.History, *checker.Report, error) {
 	// The final reads are of the user's topics: the internal ones
 	// (__consumer_offsets) are written by the brokers, not by a send the
 	// history holds.
-	parts, reps := model.Capture(sh.cl.View())
+	parts, reps := history.Capture(sh.cl.View())
 	for _, p := range parts {
 		if !strings.HasPrefix(p.TP.Topic, "__") {
 			h.Partitions = append(h.Partitions, p)

@@ -11,6 +11,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/client"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/sim"
 )
 
@@ -244,9 +245,9 @@ func (sh *Shell) consume(b *strings.Builder, args, _ []string) error {
 	next := map[model.TopicPartition]int64{}
 	last := sh.s.Now()
 	for maxMsgs < 0 || printed < maxMsgs {
-		var parts []model.PollPart
+		var parts []history.PollPart
 		if err := sh.await(func(done func()) {
-			if err := c.Poll(time.Second, func(p []model.PollPart) { parts = p; done() }); err != nil {
+			if err := c.Poll(time.Second, func(p []history.PollPart) { parts = p; done() }); err != nil {
 				done()
 			}
 		}); err != nil {
@@ -274,7 +275,7 @@ func (sh *Shell) consume(b *strings.Builder, args, _ []string) error {
 		}
 	}
 	if group != "" {
-		var offs []model.CommittedOffset
+		var offs []history.CommittedOffset
 		for _, tp := range c.Assignment() {
 			o, ok := next[tp]
 			if !ok {
@@ -282,9 +283,9 @@ func (sh *Shell) consume(b *strings.Builder, args, _ []string) error {
 					continue
 				}
 			}
-			offs = append(offs, model.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: o, LeaderEpoch: -1})
+			offs = append(offs, history.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: o, LeaderEpoch: -1})
 		}
-		slices.SortFunc(offs, func(a, b model.CommittedOffset) int { return a.TP().Compare(b.TP()) })
+		slices.SortFunc(offs, func(a, b history.CommittedOffset) int { return a.TP().Compare(b.TP()) })
 		if len(offs) > 0 {
 			var cerr error
 			if err := sh.await(func(done func()) {
@@ -308,7 +309,7 @@ func (sh *Shell) consume(b *strings.Builder, args, _ []string) error {
 // with the properties print.partition, print.offset, print.key,
 // print.value (true by default), key.separator (a tab by default),
 // line.separator and null.literal.
-func formatRecord(props map[string]string, partition int32, r model.Record) string {
+func formatRecord(props map[string]string, partition int32, r history.Record) string {
 	var b strings.Builder
 	sep := "\t"
 	if v, ok := props["key.separator"]; ok {

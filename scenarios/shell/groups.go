@@ -8,6 +8,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/broker/client"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 var groupFlags = []flagSpec{
@@ -118,7 +119,7 @@ func (sh *Shell) resetOffsets(b *strings.Builder, f *flags, group string) error 
 			tps = append(tps, model.TopicPartition{Topic: name, Partition: int32(p)})
 		}
 	}
-	var committed []model.CommittedOffset
+	var committed []history.CommittedOffset
 	var earliest, latest map[model.TopicPartition]client.ListedOffset
 	var cerr, eerr, lerr error
 	var desc []client.GroupDescription
@@ -136,7 +137,7 @@ func (sh *Shell) resetOffsets(b *strings.Builder, f *flags, group string) error 
 	}
 	if f.has("all-topics") {
 		if err := sh.await(func(done func()) {
-			if err := sh.admin.ListConsumerGroupOffsets(group, nil, func(c []model.CommittedOffset, e error) { committed, cerr = c, e; done() }); err != nil {
+			if err := sh.admin.ListConsumerGroupOffsets(group, nil, func(c []history.CommittedOffset, e error) { committed, cerr = c, e; done() }); err != nil {
 				cerr = err
 				done()
 			}
@@ -152,7 +153,7 @@ func (sh *Shell) resetOffsets(b *strings.Builder, f *flags, group string) error 
 	}
 	for _, step := range []func(done func()){
 		func(done func()) {
-			if err := sh.admin.ListConsumerGroupOffsets(group, tps, func(c []model.CommittedOffset, e error) { committed, cerr = c, e; done() }); err != nil {
+			if err := sh.admin.ListConsumerGroupOffsets(group, tps, func(c []history.CommittedOffset, e error) { committed, cerr = c, e; done() }); err != nil {
 				cerr = err
 				done()
 			}
@@ -183,7 +184,7 @@ func (sh *Shell) resetOffsets(b *strings.Builder, f *flags, group string) error 
 			cur[c.TP()] = c.Offset
 		}
 	}
-	var out []model.CommittedOffset
+	var out []history.CommittedOffset
 	for _, tp := range tps {
 		lo, hi := earliest[tp].Offset, latest[tp].Offset
 		var o int64
@@ -202,7 +203,7 @@ func (sh *Shell) resetOffsets(b *strings.Builder, f *flags, group string) error 
 			o = c + to.Offset
 		}
 		o = max(lo, min(o, hi))
-		out = append(out, model.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: o, LeaderEpoch: -1})
+		out = append(out, history.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition, Offset: o, LeaderEpoch: -1})
 	}
 	if f.has("execute") {
 		if len(desc) == 1 && desc[0].State != "Empty" && desc[0].State != "Dead" {

@@ -22,7 +22,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/client"
 	"github.com/kafkasim/kafkasim/broker/cluster"
 	"github.com/kafkasim/kafkasim/checker"
-	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/scenarios"
 	"github.com/kafkasim/kafkasim/sim"
@@ -36,7 +36,7 @@ type Shell struct {
 	sc      scenarios.Scenario
 	s       *sim.Sim
 	cl      *cluster.Cluster
-	rec     *model.Recorder
+	rec     *history.Recorder
 	admin   *client.Admin
 	env     client.Env
 	clients int
@@ -106,7 +106,7 @@ func New(sc scenarios.Scenario) (*Shell, error) {
 		return nil, fmt.Errorf("the cluster did not become ready: %w", err)
 	}
 	sh := &Shell{sc: sc, s: s, cl: cl, inv: inv, configs: map[string]map[string]string{}}
-	sh.rec = model.NewRecorder(model.Header{Seed: sc.Seed, Replay: replay, Scenario: sc.Name})
+	sh.rec = history.NewRecorder(history.Header{Seed: sc.Seed, Replay: replay, Scenario: sc.Name})
 	sh.env = client.Env{Net: net, Dir: cl.Directory(), Bootstrap: cl.BrokerIDs(), Recorder: sh.rec}
 	for _, t := range sc.Cluster.Topics {
 		if err := cl.CreateTopic(cluster.Topic{Name: t.Name, Partitions: *t.Partitions, ReplicationFactor: *t.ReplicationFactor, Configs: t.Config}, time.Minute); err != nil {
@@ -146,7 +146,7 @@ func (sh *Shell) Cluster() *cluster.Cluster { return sh.cl }
 func (sh *Shell) Scenario() scenarios.Scenario { return sh.sc }
 
 // History returns the operations the session's tools performed.
-func (sh *Shell) History() *model.Recorder { return sh.rec }
+func (sh *Shell) History() *history.Recorder { return sh.rec }
 
 // Commands returns the session's commands so far.
 func (sh *Shell) Commands() []Command { return slices.Clone(sh.commands) }

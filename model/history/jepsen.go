@@ -1,4 +1,4 @@
-package model
+package history
 
 import (
 	"cmp"
@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/model/edn"
 )
 
@@ -18,7 +19,7 @@ import (
 // producer's acks (all, the default, or 1) and enable.idempotence, which
 // decide the class of some findings.
 type JepsenOptions struct {
-	Acks       Acks
+	Acks       model.Acks
 	Idempotent bool
 }
 
@@ -49,10 +50,10 @@ const JepsenScenario = "jepsen"
 //
 // Any problem gives a *LineError naming the line.
 func ReadJepsenHistory(r io.Reader, opts JepsenOptions) (*History, error) {
-	if opts.Acks == AcksNone {
-		opts.Acks = AcksAll // the zero value: Jepsen's tests run acks=all
+	if opts.Acks == model.AcksNone {
+		opts.Acks = model.AcksAll // the zero value: Jepsen's tests run acks=all
 	}
-	if opts.Acks != AcksAll && opts.Acks != AcksLeader {
+	if opts.Acks != model.AcksAll && opts.Acks != model.AcksLeader {
 		return nil, fmt.Errorf("jepsen history: acks=%s: a Jepsen history records offsets, so acks must be all or 1", opts.Acks)
 	}
 	j := &jepsenReader{opts: opts, pending: make(map[int64]*jepsenEvent)}
@@ -406,7 +407,7 @@ func (j *jepsenReader) membership(op *Op, inv, e *jepsenEvent) error {
 }
 
 // jepsenTP maps a Jepsen key to its partition.
-func jepsenTP(k edn.Value) (TopicPartition, error) {
+func jepsenTP(k edn.Value) (model.TopicPartition, error) {
 	var topic string
 	switch k.Kind {
 	case edn.Int, edn.BigInt, edn.Symbol:
@@ -414,19 +415,19 @@ func jepsenTP(k edn.Value) (TopicPartition, error) {
 	case edn.Keyword, edn.String:
 		topic = k.Str
 	default:
-		return TopicPartition{}, fmt.Errorf("key %s: expected an integer, keyword or string", k)
+		return model.TopicPartition{}, fmt.Errorf("key %s: expected an integer, keyword or string", k)
 	}
 	if topic == "" {
-		return TopicPartition{}, errors.New(`key "": a key names a partition and cannot be empty`)
+		return model.TopicPartition{}, errors.New(`key "": a key names a partition and cannot be empty`)
 	}
-	return TopicPartition{Topic: topic}, nil
+	return model.TopicPartition{Topic: topic}, nil
 }
 
-func jepsenTPs(v edn.Value) ([]TopicPartition, error) {
+func jepsenTPs(v edn.Value) ([]model.TopicPartition, error) {
 	if !v.Seq() && v.Kind != edn.Set {
 		return nil, fmt.Errorf("expected a vector of keys, got %s", v)
 	}
-	var tps []TopicPartition
+	var tps []model.TopicPartition
 	for _, k := range v.Items {
 		tp, err := jepsenTP(k)
 		if err != nil {
@@ -434,20 +435,20 @@ func jepsenTPs(v edn.Value) ([]TopicPartition, error) {
 		}
 		tps = append(tps, tp)
 	}
-	slices.SortFunc(tps, TopicPartition.Compare)
+	slices.SortFunc(tps, model.TopicPartition.Compare)
 	return slices.Compact(tps), nil
 }
 
 // jepsenBytes renders a record value: a string's text, anything else its
 // EDN text (1, :a).
-func jepsenBytes(v edn.Value) Bytes {
+func jepsenBytes(v edn.Value) model.Bytes {
 	if v.Kind == edn.String {
-		return Bytes(v.Str)
+		return model.Bytes(v.Str)
 	}
 	if v.Kind == edn.Nil {
 		return nil
 	}
-	return Bytes(v.String())
+	return model.Bytes(v.String())
 }
 
 func (j *jepsenReader) finish() (*History, error) {

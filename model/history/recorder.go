@@ -1,10 +1,12 @@
-package model
+package history
 
 import (
 	"fmt"
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/kafkasim/kafkasim/model"
 )
 
 // A Recorder builds a history as clients run: a client calls an Invoke
@@ -78,7 +80,7 @@ func (r *Recorder) InvokeAdmin(at time.Duration, client string, process int, a A
 
 // Assign records a consumer's manual assignment, which takes effect at
 // once.
-func (r *Recorder) Assign(at time.Duration, client string, process int, tps []TopicPartition) int64 {
+func (r *Recorder) Assign(at time.Duration, client string, process int, tps []model.TopicPartition) int64 {
 	return r.instant(at, Op{Kind: KindAssign, Client: client, Process: process, Membership: &Membership{Partitions: tps}})
 }
 
@@ -195,7 +197,7 @@ func (r *Recorder) Open() []int64 { return slices.Sorted(maps.Keys(r.open)) }
 // Close completes every open operation as Unknown at time at (the run has
 // ended; the client never learned the outcome) and records the final
 // state of the cluster, if view is not nil.
-func (r *Recorder) Close(at time.Duration, view ClusterView) {
+func (r *Recorder) Close(at time.Duration, view model.ClusterView) {
 	for _, id := range r.Open() {
 		r.complete(id, max(at, r.h.Ops[id].Invoke), Unknown, "", 0)
 	}
@@ -226,7 +228,7 @@ func topicsOf(ops []Op) map[string]bool {
 			for _, t := range op.Membership.Topics {
 				out[t] = true
 			}
-			for _, tps := range [][]TopicPartition{op.Membership.Partitions, op.Membership.Assigned, op.Membership.Revoked} {
+			for _, tps := range [][]model.TopicPartition{op.Membership.Partitions, op.Membership.Assigned, op.Membership.Revoked} {
 				for _, tp := range tps {
 					out[tp.Topic] = true
 				}
@@ -239,7 +241,7 @@ func topicsOf(ops []Op) map[string]bool {
 }
 
 // captureTopics is Capture restricted to some topics.
-func captureTopics(view ClusterView, topics map[string]bool) ([]PartitionState, []ReplicaState) {
+func captureTopics(view model.ClusterView, topics map[string]bool) ([]PartitionState, []ReplicaState) {
 	parts, reps := Capture(view)
 	parts = slices.DeleteFunc(parts, func(p PartitionState) bool { return !topics[p.TP.Topic] })
 	reps = slices.DeleteFunc(reps, func(r ReplicaState) bool { return !topics[r.TP.Topic] })

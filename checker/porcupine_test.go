@@ -1,4 +1,4 @@
-package model_test
+package checker_test
 
 import (
 	"fmt"
@@ -9,13 +9,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // hb builds small histories for tests.
-type hb struct{ h model.History }
+type hb struct{ h history.History }
 
-func (b *hb) add(op model.Op) *model.Op {
+func (b *hb) add(op history.Op) *history.Op {
 	op.ID = int64(len(b.h.Ops))
 	if op.Client == "" {
 		op.Client = "c"
@@ -24,44 +26,44 @@ func (b *hb) add(op model.Op) *model.Op {
 	return &b.h.Ops[len(b.h.Ops)-1]
 }
 
-func (b *hb) send(client string, value string, at, done int, outcome model.Outcome, code string, offset int64) {
-	b.add(model.Op{Client: client, Kind: model.KindSend, Invoke: time.Duration(at), Complete: time.Duration(done), Outcome: outcome, Error: code,
-		Send: &model.Send{Topic: "t", Partition: 0, Value: model.Bytes(value), Acks: model.AcksAll, Offset: offset}})
+func (b *hb) send(client string, value string, at, done int, outcome history.Outcome, code string, offset int64) {
+	b.add(history.Op{Client: client, Kind: history.KindSend, Invoke: time.Duration(at), Complete: time.Duration(done), Outcome: outcome, Error: code,
+		Send: &history.Send{Topic: "t", Partition: 0, Value: model.Bytes(value), Acks: model.AcksAll, Offset: offset}})
 }
 
 // poll reads "offset:value" records from position pos.
 func (b *hb) poll(client string, pos int64, at, done int, recs ...string) {
-	var rs []model.Record
+	var rs []history.Record
 	for _, r := range recs {
 		var o int64
 		var v string
 		fmt.Sscanf(r, "%d:%s", &o, &v)
-		rs = append(rs, model.Record{Offset: o, LeaderEpoch: -1, Value: model.Bytes(v)})
+		rs = append(rs, history.Record{Offset: o, LeaderEpoch: -1, Value: model.Bytes(v)})
 	}
-	b.add(model.Op{Client: client, Kind: model.KindPoll, Invoke: time.Duration(at), Complete: time.Duration(done), Outcome: model.OK,
-		Poll: &model.Poll{Parts: []model.PollPart{{Topic: "t", Partition: 0, Position: pos, Records: rs}}}})
+	b.add(history.Op{Client: client, Kind: history.KindPoll, Invoke: time.Duration(at), Complete: time.Duration(done), Outcome: history.OK,
+		Poll: &history.Poll{Parts: []history.PollPart{{Topic: "t", Partition: 0, Position: pos, Records: rs}}}})
 }
 
-func (b *hb) commit(offset int64, at, done int, outcome model.Outcome, code string) {
-	b.add(model.Op{Kind: model.KindCommit, Invoke: time.Duration(at), Complete: time.Duration(done), Outcome: outcome, Error: code,
-		Offsets: &model.Offsets{Group: "g", Offsets: []model.CommittedOffset{{Topic: "t", Offset: offset}}}})
+func (b *hb) commit(offset int64, at, done int, outcome history.Outcome, code string) {
+	b.add(history.Op{Kind: history.KindCommit, Invoke: time.Duration(at), Complete: time.Duration(done), Outcome: outcome, Error: code,
+		Offsets: &history.Offsets{Group: "g", Offsets: []history.CommittedOffset{{Topic: "t", Offset: offset}}}})
 }
 
 func (b *hb) fetch(offset int64, at, done int) {
-	b.add(model.Op{Kind: model.KindFetchCommitted, Invoke: time.Duration(at), Complete: time.Duration(done), Outcome: model.OK,
-		Offsets: &model.Offsets{Group: "g", Offsets: []model.CommittedOffset{{Topic: "t", Offset: offset}}}})
+	b.add(history.Op{Kind: history.KindFetchCommitted, Invoke: time.Duration(at), Complete: time.Duration(done), Outcome: history.OK,
+		Offsets: &history.Offsets{Group: "g", Offsets: []history.CommittedOffset{{Topic: "t", Offset: offset}}}})
 }
 
 func (b *hb) linearizable(t *testing.T) bool {
 	t.Helper()
-	ops, _ := model.Linearization(&b.h)
-	res := porcupine.CheckOperationsTimeout(model.Porcupine(), ops, 10*time.Second)
+	ops, _ := checker.Linearization(&b.h)
+	res := porcupine.CheckOperationsTimeout(checker.Porcupine(), ops, 10*time.Second)
 	require.NotEqual(t, porcupine.Unknown, res)
 	return res == porcupine.Ok
 }
 
 func TestLogModel(t *testing.T) {
-	ok, fail, unknown := model.OK, model.Fail, model.Unknown
+	ok, fail, unknown := history.OK, history.Fail, history.Unknown
 	for _, c := range []struct {
 		name  string
 		build func(b *hb)
@@ -167,17 +169,17 @@ func TestLogModel(t *testing.T) {
 
 func TestFinalLogIsTheLastRead(t *testing.T) {
 	var b hb
-	b.send("p", "a", 0, 10, model.OK, "", 0)
-	b.send("p", "b", 20, 30, model.OK, "", 1)
+	b.send("p", "a", 0, 10, history.OK, "", 0)
+	b.send("p", "b", 20, 30, history.OK, "", 1)
 	tp := model.TopicPartition{Topic: "t"}
-	b.h.Partitions = []model.PartitionState{{TP: tp, Metadata: model.PartitionMetadata{Replicas: []int32{1, 2}, Leader: 2, LeaderEpoch: 2}}}
-	b.h.Replicas = []model.ReplicaState{
+	b.h.Partitions = []history.PartitionState{{TP: tp, Metadata: model.PartitionMetadata{Replicas: []int32{1, 2}, Leader: 2, LeaderEpoch: 2}}}
+	b.h.Replicas = []history.ReplicaState{
 		{TP: tp, Broker: 1, Online: true, Leader: true, LeaderEpoch: 1, HighWatermark: 2, LogEndOffset: 2,
-			Records: []model.Record{{Offset: 0, Value: model.Bytes("a")}, {Offset: 1, Value: model.Bytes("b")}}},
+			Records: []history.Record{{Offset: 0, Value: model.Bytes("a")}, {Offset: 1, Value: model.Bytes("b")}}},
 		{TP: tp, Broker: 2, Online: true, Leader: true, LeaderEpoch: 2, HighWatermark: 2, LogEndOffset: 2,
-			Records: []model.Record{{Offset: 0, Value: model.Bytes("a")}, {Offset: 1, Value: model.Bytes("b")}}},
+			Records: []history.Record{{Offset: 0, Value: model.Bytes("a")}, {Offset: 1, Value: model.Bytes("b")}}},
 	}
-	finals := model.FinalLogs(&b.h)
+	finals := checker.FinalLogs(&b.h)
 	require.Len(t, finals, 1)
 	assert.Equal(t, int32(2), finals[0].Broker, "the controller's leader, not the zombie")
 	assert.True(t, b.linearizable(t))
@@ -189,29 +191,29 @@ func TestFinalLogIsTheLastRead(t *testing.T) {
 
 func TestPorcupinePartitions(t *testing.T) {
 	var b hb
-	b.send("p", "a", 0, 10, model.OK, "", 0)
-	b.add(model.Op{Kind: model.KindSend, Invoke: 0, Complete: 10, Outcome: model.OK,
-		Send: &model.Send{Topic: "t", Partition: 1, Value: model.Bytes("z"), Acks: model.AcksAll, Offset: 0}})
-	b.commit(1, 10, 20, model.OK, "")
-	ops, values := model.Linearization(&b.h)
-	keys, parts := model.SplitOperations(ops)
+	b.send("p", "a", 0, 10, history.OK, "", 0)
+	b.add(history.Op{Kind: history.KindSend, Invoke: 0, Complete: 10, Outcome: history.OK,
+		Send: &history.Send{Topic: "t", Partition: 1, Value: model.Bytes("z"), Acks: model.AcksAll, Offset: 0}})
+	b.commit(1, 10, 20, history.OK, "")
+	ops, values := checker.Linearization(&b.h)
+	keys, parts := checker.SplitOperations(ops)
 	require.Len(t, parts, 3)
 	assert.Equal(t, "log of t-0", keys[0].String())
 	assert.Equal(t, "log of t-1", keys[1].String())
 	assert.Equal(t, "committed offset of group g for t-0", keys[2].String())
 	assert.Len(t, values, 2)
-	m := model.Porcupine()
+	m := checker.Porcupine()
 	assert.Equal(t, "send(a) -> 0", m.DescribeOperation(parts[0][0].Input, parts[0][0].Output))
 	assert.Equal(t, "commit(g, t-0, 1)", m.DescribeOperation(parts[2][0].Input, parts[2][0].Output))
 }
 
 func TestFinalLogEndsTheLog(t *testing.T) {
 	var b hb
-	b.send("p", "a", 0, 10, model.OK, "", 0)
-	b.send("p", "b", 20, 30, model.OK, "", 1)
+	b.send("p", "a", 0, 10, history.OK, "", 0)
+	b.send("p", "b", 20, 30, history.OK, "", 1)
 	tp := model.TopicPartition{Topic: "t"}
-	b.h.Replicas = []model.ReplicaState{{TP: tp, Broker: 1, Online: true, Leader: true, LeaderEpoch: 1, HighWatermark: 2, LogEndOffset: 2,
-		Records: []model.Record{{Offset: 0, Value: model.Bytes("a")}, {Offset: 1, Value: model.Bytes("b")}}}}
+	b.h.Replicas = []history.ReplicaState{{TP: tp, Broker: 1, Online: true, Leader: true, LeaderEpoch: 1, HighWatermark: 2, LogEndOffset: 2,
+		Records: []history.Record{{Offset: 0, Value: model.Bytes("a")}, {Offset: 1, Value: model.Bytes("b")}}}}
 	assert.True(t, b.linearizable(t))
 	// Truncated after a: b, acknowledged, is gone.
 	b.h.Replicas[0].Records = b.h.Replicas[0].Records[:1]

@@ -1,18 +1,18 @@
-package model
+package history
 
 import (
 	"bufio"
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/kafkasim/kafkasim/internal/strictjson"
+	"github.com/kafkasim/kafkasim/model"
 )
 
 // FormatName and FormatVersion identify kafkasim's history files.
@@ -87,113 +87,6 @@ const (
 	FormatVersion = 1
 )
 
-// MarshalJSON encodes bytes as null, a string, or {"base64": "..."}.
-func (b Bytes) MarshalJSON() ([]byte, error) {
-	if b == nil {
-		return []byte("null"), nil
-	}
-	if utf8.Valid(b) {
-		return json.Marshal(string(b))
-	}
-	return json.Marshal(struct {
-		Base64 string `json:"base64"`
-	}{base64.StdEncoding.EncodeToString(b)})
-}
-
-// UnmarshalJSON decodes what MarshalJSON encodes.
-func (b *Bytes) UnmarshalJSON(data []byte) error {
-	data = bytes.TrimSpace(data)
-	switch {
-	case bytes.Equal(data, []byte("null")):
-		*b = nil
-		return nil
-	case len(data) > 0 && data[0] == '"':
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return err
-		}
-		*b = Bytes(s)
-		if *b == nil {
-			*b = Bytes{}
-		}
-		return nil
-	case len(data) > 0 && data[0] == '{':
-		var o struct {
-			Base64 *string `json:"base64"`
-		}
-		d := json.NewDecoder(bytes.NewReader(data))
-		d.DisallowUnknownFields()
-		if err := d.Decode(&o); err != nil {
-			return fmt.Errorf("bytes: %v (expected null, a string or {\"base64\": \"...\"})", err)
-		}
-		if o.Base64 == nil {
-			return errors.New(`bytes: object without "base64" (expected null, a string or {"base64": "..."})`)
-		}
-		raw, err := base64.StdEncoding.DecodeString(*o.Base64)
-		if err != nil {
-			return fmt.Errorf("bytes: invalid base64: %v", err)
-		}
-		if raw == nil {
-			raw = []byte{}
-		}
-		*b = raw
-		return nil
-	}
-	return fmt.Errorf("bytes: got %s, expected null, a string or {\"base64\": \"...\"}", clip(string(data)))
-}
-
-// MarshalJSON encodes a partition as {"topic": "t", "partition": 0}.
-func (tp TopicPartition) MarshalJSON() ([]byte, error) {
-	return json.Marshal(jsonTP{tp.Topic, tp.Partition})
-}
-
-// UnmarshalJSON decodes what MarshalJSON encodes.
-func (tp *TopicPartition) UnmarshalJSON(data []byte) error {
-	var j struct {
-		Topic     *string `json:"topic"`
-		Partition *int32  `json:"partition"`
-	}
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&j); err != nil {
-		return fmt.Errorf("partition: %v (expected {\"topic\": ..., \"partition\": ...})", err)
-	}
-	if j.Topic == nil || j.Partition == nil {
-		return errors.New(`partition: expected both "topic" and "partition"`)
-	}
-	*tp = TopicPartition{*j.Topic, *j.Partition}
-	return nil
-}
-
-type jsonTP struct {
-	Topic     string `json:"topic"`
-	Partition int32  `json:"partition"`
-}
-
-// MarshalJSON encodes acks as Kafka's producer config writes it: "all",
-// "1" or "0".
-func (a Acks) MarshalJSON() ([]byte, error) {
-	switch a {
-	case AcksAll, AcksLeader, AcksNone:
-		return json.Marshal(a.String())
-	}
-	return nil, fmt.Errorf("invalid acks %d", int8(a))
-}
-
-// UnmarshalJSON decodes "all", "-1", "1" or "0".
-func (a *Acks) UnmarshalJSON(data []byte) error {
-	var s string
-	if err := json.Unmarshal(data, &s); err != nil {
-		return fmt.Errorf(`acks: expected a string ("all", "1" or "0"), got %s`, clip(string(data)))
-	}
-	v, err := ParseAcks(s)
-	if err != nil {
-		return err
-	}
-	*a = v
-	return nil
-}
-
 // The JSON form of each line.
 
 type jsonHeader struct {
@@ -203,7 +96,7 @@ type jsonHeader struct {
 	Replay   string            `json:"replay,omitempty"`
 	Scenario string            `json:"scenario,omitempty"`
 	Config   map[string]string `json:"config,omitempty"`
-	Run      *RunConfig        `json:"run,omitempty"`
+	Run      *model.RunConfig  `json:"run,omitempty"`
 }
 
 type jsonOp struct {
@@ -235,24 +128,24 @@ type jsonMop struct {
 }
 
 type jsonSend struct {
-	Topic      string `json:"topic"`
-	Partition  *int32 `json:"partition"`
-	Key        Bytes  `json:"key"`
-	Value      Bytes  `json:"value"`
-	Acks       *Acks  `json:"acks"`
-	Idempotent bool   `json:"idempotent"`
-	Offset     *int64 `json:"offset"`
+	Topic      string      `json:"topic"`
+	Partition  *int32      `json:"partition"`
+	Key        model.Bytes `json:"key"`
+	Value      model.Bytes `json:"value"`
+	Acks       *model.Acks `json:"acks"`
+	Idempotent bool        `json:"idempotent"`
+	Offset     *int64      `json:"offset"`
 	// Headers is absent when the record has none, as in files written
 	// before headers were recorded.
 	Headers []jsonRecordHeader `json:"headers,omitempty"`
 }
 
 type jsonRecordHeader struct {
-	Key   string `json:"key"`
-	Value Bytes  `json:"value"`
+	Key   string      `json:"key"`
+	Value model.Bytes `json:"value"`
 }
 
-func headersJSON(hs []RecordHeader) []jsonRecordHeader {
+func headersJSON(hs []model.RecordHeader) []jsonRecordHeader {
 	if len(hs) == 0 {
 		return nil
 	}
@@ -263,13 +156,13 @@ func headersJSON(hs []RecordHeader) []jsonRecordHeader {
 	return out
 }
 
-func headersFromJSON(hs []jsonRecordHeader) []RecordHeader {
+func headersFromJSON(hs []jsonRecordHeader) []model.RecordHeader {
 	if len(hs) == 0 {
 		return nil
 	}
-	out := make([]RecordHeader, len(hs))
+	out := make([]model.RecordHeader, len(hs))
 	for i, h := range hs {
-		out[i] = RecordHeader(h)
+		out[i] = model.RecordHeader(h)
 	}
 	return out
 }
@@ -289,8 +182,8 @@ type jsonPollPart struct {
 type jsonRecord struct {
 	Offset      int64              `json:"offset"`
 	LeaderEpoch int32              `json:"leader_epoch"`
-	Key         Bytes              `json:"key"`
-	Value       Bytes              `json:"value"`
+	Key         model.Bytes        `json:"key"`
+	Value       model.Bytes        `json:"value"`
 	Headers     []jsonRecordHeader `json:"headers,omitempty"`
 }
 
@@ -308,13 +201,13 @@ type jsonCommittedOf struct {
 }
 
 type jsonMembership struct {
-	Group      string           `json:"group,omitempty"`
-	Member     string           `json:"member,omitempty"`
-	Generation int32            `json:"generation,omitempty"`
-	Topics     []string         `json:"topics,omitempty"`
-	Partitions []TopicPartition `json:"partitions,omitempty"`
-	Assigned   []TopicPartition `json:"assigned,omitempty"`
-	Revoked    []TopicPartition `json:"revoked,omitempty"`
+	Group      string                 `json:"group,omitempty"`
+	Member     string                 `json:"member,omitempty"`
+	Generation int32                  `json:"generation,omitempty"`
+	Topics     []string               `json:"topics,omitempty"`
+	Partitions []model.TopicPartition `json:"partitions,omitempty"`
+	Assigned   []model.TopicPartition `json:"assigned,omitempty"`
+	Revoked    []model.TopicPartition `json:"revoked,omitempty"`
 }
 
 type jsonSeek struct {
@@ -621,7 +514,7 @@ func ReadHistory(r io.Reader) (*History, error) {
 			return nil, &LineError{n, errors.New("blank line: every line of a history is one JSON object")}
 		}
 		if err == io.EOF && !json.Valid(line) {
-			return nil, &LineError{n, fmt.Errorf("truncated: the last line is incomplete JSON: %s", clip(string(line)))}
+			return nil, &LineError{n, fmt.Errorf("truncated: the last line is incomplete JSON: %s", strictjson.Clip(string(line)))}
 		}
 		if n == 1 {
 			if err := decodeHeader(line, &h.Header); err != nil {
@@ -641,7 +534,7 @@ func ReadHistory(r io.Reader) (*History, error) {
 		switch *t.Type {
 		case "end":
 			var e jsonEnd
-			if err := strict(line, &e); err != nil {
+			if err := strictjson.Decode(line, &e); err != nil {
 				return nil, &LineError{n, err}
 			}
 			if e.Ops != len(h.Ops) || e.Partitions != len(h.Partitions) || e.Replicas != len(h.Replicas) {
@@ -651,20 +544,20 @@ func ReadHistory(r io.Reader) (*History, error) {
 			end = &e
 		case "partition":
 			var j jsonPartition
-			if err := strict(line, &j); err != nil {
+			if err := strictjson.Decode(line, &j); err != nil {
 				return nil, &LineError{n, err}
 			}
 			h.Partitions = append(h.Partitions, PartitionState{
-				TP: TopicPartition{j.Topic, j.Partition},
-				Metadata: PartitionMetadata{Replicas: nilIfEmpty(j.Replicas), ISR: nilIfEmpty(j.ISR), ELR: nilIfEmpty(j.ELR), LastKnownELR: nilIfEmpty(j.LastKnownELR),
+				TP: model.TopicPartition{Topic: j.Topic, Partition: j.Partition},
+				Metadata: model.PartitionMetadata{Replicas: nilIfEmpty(j.Replicas), ISR: nilIfEmpty(j.ISR), ELR: nilIfEmpty(j.ELR), LastKnownELR: nilIfEmpty(j.LastKnownELR),
 					Leader: j.Leader, LeaderEpoch: j.LeaderEpoch, PartitionEpoch: j.PartitionEpoch, Recovering: j.Recovering},
 			})
 		case "replica":
 			var j jsonReplica
-			if err := strict(line, &j); err != nil {
+			if err := strictjson.Decode(line, &j); err != nil {
 				return nil, &LineError{n, err}
 			}
-			r := ReplicaState{TopicPartition{j.Topic, j.Partition}, j.Broker, j.Online, j.Incarnation, j.Leader, j.LeaderEpoch,
+			r := ReplicaState{model.TopicPartition{Topic: j.Topic, Partition: j.Partition}, j.Broker, j.Online, j.Incarnation, j.Leader, j.LeaderEpoch,
 				j.HighWatermark, j.LogStartOffset, j.LogEndOffset, recordsFromJSON(j.Records)}
 			if err := r.validate(); err != nil {
 				return nil, &LineError{n, err}
@@ -694,11 +587,11 @@ func decodeHeader(line []byte, h *Header) error {
 	}
 	var format string
 	if raw, ok := probe["format"]; !ok || json.Unmarshal(raw, &format) != nil || format != FormatName {
-		return fmt.Errorf("not a kafkasim history: the header's \"format\" is %s, expected %q", clip(string(probe["format"])), FormatName)
+		return fmt.Errorf("not a kafkasim history: the header's \"format\" is %s, expected %q", strictjson.Clip(string(probe["format"])), FormatName)
 	}
 	var version int
 	if err := json.Unmarshal(probe["version"], &version); err != nil {
-		return fmt.Errorf("the header has no valid \"version\" (%s): expected %d", clip(string(probe["version"])), FormatVersion)
+		return fmt.Errorf("the header has no valid \"version\" (%s): expected %d", strictjson.Clip(string(probe["version"])), FormatVersion)
 	}
 	switch {
 	case version < FormatVersion:
@@ -707,29 +600,16 @@ func decodeHeader(line []byte, h *Header) error {
 		return fmt.Errorf("history format version %d was written by a newer kafkasim; this kafkasim reads version %d only: upgrade kafkasim", version, FormatVersion)
 	}
 	var j jsonHeader
-	if err := strict(line, &j); err != nil {
+	if err := strictjson.Decode(line, &j); err != nil {
 		return err
 	}
 	*h = Header{Format: j.Format, Version: j.Version, Seed: j.Seed, Replay: j.Replay, Scenario: j.Scenario, Config: j.Config, Run: j.Run}
 	return nil
 }
 
-// strict decodes one line, refusing unknown fields and trailing data.
-func strict(line []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(line))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return fmt.Errorf("malformed: %v", err)
-	}
-	if d.More() {
-		return errors.New("malformed: more than one JSON value on the line")
-	}
-	return nil
-}
-
 func decodeOp(line []byte) (Op, error) {
 	var j jsonOp
-	if err := strict(line, &j); err != nil {
+	if err := strictjson.Decode(line, &j); err != nil {
 		return Op{}, err
 	}
 	kind, err := ParseKind(j.Type)
@@ -888,7 +768,7 @@ func (op *Op) validateSend(s *Send, loose bool) error {
 	if s.Topic == "" {
 		return fmt.Errorf("op %d: send without a topic", op.ID)
 	}
-	if s.Acks != AcksAll && s.Acks != AcksLeader && s.Acks != AcksNone {
+	if s.Acks != model.AcksAll && s.Acks != model.AcksLeader && s.Acks != model.AcksNone {
 		return fmt.Errorf("op %d: invalid acks %d; accepted: all, 1, 0", op.ID, s.Acks)
 	}
 	if s.Partition < -1 {
@@ -907,7 +787,7 @@ func (op *Op) validateSend(s *Send, loose bool) error {
 		if s.Partition < 0 {
 			return fmt.Errorf("op %d: a successful send must name its partition", op.ID)
 		}
-		if s.Acks != AcksNone && s.Offset < 0 {
+		if s.Acks != model.AcksNone && s.Offset < 0 {
 			return fmt.Errorf("op %d: a successful acks=%s send must record the offset it got", op.ID, s.Acks)
 		}
 	} else if s.Offset >= 0 {
@@ -964,7 +844,7 @@ func (op *Op) validateOffsets() error {
 
 func (op *Op) validateMembership() error {
 	m := op.Membership
-	for _, l := range [][]TopicPartition{m.Partitions, m.Assigned, m.Revoked} {
+	for _, l := range [][]model.TopicPartition{m.Partitions, m.Assigned, m.Revoked} {
 		for _, tp := range l {
 			if tp.Topic == "" || tp.Partition < 0 {
 				return fmt.Errorf("op %d: %s names an invalid partition %q/%d", op.ID, op.Kind, tp.Topic, tp.Partition)
@@ -1002,15 +882,4 @@ func (r *ReplicaState) validate() error {
 		prev = rec.Offset
 	}
 	return nil
-}
-
-func clip(s string) string {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "nothing"
-	}
-	if len(s) > 60 {
-		return s[:60] + "..."
-	}
-	return s
 }

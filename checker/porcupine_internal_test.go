@@ -1,4 +1,4 @@
-package model
+package checker
 
 import (
 	"testing"

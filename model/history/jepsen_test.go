@@ -1,4 +1,4 @@
-package model_test
+package history_test
 
 import (
 	"bytes"
@@ -10,11 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
-func readJepsen(t *testing.T, s string) *model.History {
+func readJepsen(t *testing.T, s string) *history.History {
 	t.Helper()
-	h, err := model.ReadJepsenHistory(strings.NewReader(s), model.JepsenOptions{})
+	h, err := history.ReadJepsenHistory(strings.NewReader(s), history.JepsenOptions{})
 	require.NoError(t, err)
 	return h
 }
@@ -33,7 +34,7 @@ func TestReadJepsenHistoryShapes(t *testing.T) {
 {:index 10, :time 96, :type :info, :process 3, :f :crash}
 {:index 11, :time 99, :type :invoke, :process 4, :f :subscribe, :value [:x 7]}
 `)
-	assert.Equal(t, model.JepsenScenario, h.Header.Scenario)
+	assert.Equal(t, history.JepsenScenario, h.Header.Scenario)
 	assert.Equal(t, map[string]string{"acks": "all", "enable.idempotence": "false"}, h.Header.Config)
 	var kinds []string
 	for _, op := range h.Ops {
@@ -44,18 +45,18 @@ func TestReadJepsenHistoryShapes(t *testing.T) {
 	send := h.Ops[0]
 	assert.Equal(t, int64(2), send.ID, "an operation is named by its completion's :index")
 	assert.Equal(t, "process-0", send.Client)
-	assert.Equal(t, model.OK, send.Outcome)
-	assert.Equal(t, model.Send{Topic: "5", Partition: 0, Value: model.Bytes("1"), Acks: model.AcksAll, Offset: 3}, *send.Send)
+	assert.Equal(t, history.OK, send.Outcome)
+	assert.Equal(t, history.Send{Topic: "5", Partition: 0, Value: model.Bytes("1"), Acks: model.AcksAll, Offset: 3}, *send.Send)
 
 	txn := h.Ops[1]
-	assert.Equal(t, model.Fail, txn.Outcome)
+	assert.Equal(t, history.Fail, txn.Outcome)
 	assert.True(t, txn.Certain)
-	assert.Equal(t, model.Fail, txn.Effective(), "Jepsen's :fail is certain")
+	assert.Equal(t, history.Fail, txn.Effective(), "Jepsen's :fail is certain")
 	assert.Equal(t, `[:txn-aborted "boom"]`, txn.Error)
 	require.Len(t, txn.Txn.Mops, 2)
 	assert.Equal(t, int64(4), txn.Txn.Mops[0].Send.Offset, "a failed txn keeps the offset its client was told")
-	assert.Equal(t, []model.PollPart{
-		{Topic: "5", Partition: 0, Position: -1, Records: []model.Record{{Offset: 3, LeaderEpoch: -1, Value: model.Bytes("1")}}},
+	assert.Equal(t, []history.PollPart{
+		{Topic: "5", Partition: 0, Position: -1, Records: []history.Record{{Offset: 3, LeaderEpoch: -1, Value: model.Bytes("1")}}},
 		{Topic: "x", Partition: 0, Position: -1},
 	}, txn.Txn.Mops[1].Poll.Parts)
 
@@ -64,7 +65,7 @@ func TestReadJepsenHistoryShapes(t *testing.T) {
 	poll := h.Ops[3]
 	assert.Equal(t, int64(8), poll.ID)
 	sub := h.Ops[4]
-	assert.Equal(t, model.Unknown, sub.Outcome, "never completed")
+	assert.Equal(t, history.Unknown, sub.Outcome, "never completed")
 	assert.Equal(t, []string{"7", "x"}, sub.Membership.Topics)
 	assert.Equal(t, sub.Invoke, sub.Complete, "an open operation ends with the history, here at its own invocation")
 
@@ -80,8 +81,8 @@ func TestReadJepsenHistoryShapes(t *testing.T) {
 
 	// What it reads survives kafkasim's own format.
 	var buf bytes.Buffer
-	require.NoError(t, model.WriteHistory(&buf, h))
-	back, err := model.ReadHistory(&buf)
+	require.NoError(t, history.WriteHistory(&buf, h))
+	back, err := history.ReadHistory(&buf)
 	require.NoError(t, err)
 	assert.Equal(t, h.Ops, back.Ops)
 }
@@ -107,25 +108,25 @@ func TestReadJepsenHistoryErrors(t *testing.T) {
 		{"malformed", "{:type :invoke,\n :process 0 :f :poll", 2, "malformed EDN"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := model.ReadJepsenHistory(strings.NewReader(c.in), model.JepsenOptions{})
-			var le *model.LineError
+			_, err := history.ReadJepsenHistory(strings.NewReader(c.in), history.JepsenOptions{})
+			var le *history.LineError
 			require.True(t, errors.As(err, &le), "%v", err)
 			assert.Equal(t, c.line, le.Line, "%v", err)
 			assert.Contains(t, err.Error(), c.want)
 		})
 	}
-	_, err := model.ReadJepsenHistory(strings.NewReader(""), model.JepsenOptions{Acks: 5})
+	_, err := history.ReadJepsenHistory(strings.NewReader(""), history.JepsenOptions{Acks: 5})
 	assert.ErrorContains(t, err, "acks must be all or 1")
-	h, err := model.ReadJepsenHistory(strings.NewReader(""), model.JepsenOptions{Acks: model.AcksLeader, Idempotent: true})
+	h, err := history.ReadJepsenHistory(strings.NewReader(""), history.JepsenOptions{Acks: model.AcksLeader, Idempotent: true})
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"acks": "1", "enable.idempotence": "true"}, h.Header.Config)
 	assert.Empty(t, h.Ops)
 }
 
 func TestIsJepsenHistory(t *testing.T) {
-	assert.True(t, model.IsJepsenHistory([]byte("\n{:index 0, :type :invoke}")))
-	assert.True(t, model.IsJepsenHistory([]byte("#jepsen.history.Op{:index 0}")))
-	assert.False(t, model.IsJepsenHistory([]byte(`{"format":"kafkasim-history","version":1}`)))
+	assert.True(t, history.IsJepsenHistory([]byte("\n{:index 0, :type :invoke}")))
+	assert.True(t, history.IsJepsenHistory([]byte("#jepsen.history.Op{:index 0}")))
+	assert.False(t, history.IsJepsenHistory([]byte(`{"format":"kafkasim-history","version":1}`)))
 }
 
 // FuzzReadJepsenHistory: any input gives a history or a line error, never
@@ -135,19 +136,19 @@ func FuzzReadJepsenHistory(f *testing.F) {
 	f.Add("{:type :invoke, :process 0, :f :assign, :value [1 2], :seek-to-beginning? true}\n{:type :info, :process 0, :f :assign}\n")
 	f.Add("{:type :invoke, :process 1, :f :poll}\n{:type :fail, :process 1, :f :poll, :value [[:poll {1 [[3 :a]]}]], :rebalance-log [{:keys [1]}]}\n")
 	f.Fuzz(func(t *testing.T, s string) {
-		h, err := model.ReadJepsenHistory(strings.NewReader(s), model.JepsenOptions{})
+		h, err := history.ReadJepsenHistory(strings.NewReader(s), history.JepsenOptions{})
 		if err != nil {
-			var le *model.LineError
+			var le *history.LineError
 			if !errors.As(err, &le) || le.Line < 1 {
 				t.Fatalf("error without a line: %v", err)
 			}
 			return
 		}
 		var buf bytes.Buffer
-		if err := model.WriteHistory(&buf, h); err != nil {
+		if err := history.WriteHistory(&buf, h); err != nil {
 			t.Fatalf("a history read from Jepsen cannot be written: %v", err)
 		}
-		if _, err := model.ReadHistory(&buf); err != nil {
+		if _, err := history.ReadHistory(&buf); err != nil {
 			t.Fatalf("a history read from Jepsen cannot be read back: %v", err)
 		}
 	})

@@ -1,4 +1,4 @@
-package model
+package checker
 
 import (
 	"cmp"
@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // LogInput is a log operation's input.
 type LogInput struct {
-	TP   TopicPartition
+	TP   model.TopicPartition
 	Send bool
 	// Offset is a send's offset, or a poll's position.
 	Offset int64
@@ -47,7 +49,7 @@ type LogRecord struct {
 // OffsetInput is a committed-offset register operation's input.
 type OffsetInput struct {
 	Group  string
-	TP     TopicPartition
+	TP     model.TopicPartition
 	Commit bool
 	// Offset is the offset a commit writes.
 	Offset  int64
@@ -64,12 +66,12 @@ type OffsetOutput struct {
 // linTable is shared by every operation of one converted history: the
 // record values and, per partition, the offsets claimed by sends.
 type linTable struct {
-	values []Record
-	claims map[TopicPartition][]int64
+	values []history.Record
+	claims map[model.TopicPartition][]int64
 }
 
 // next returns the smallest claimed offset >= o in tp, or MaxInt64.
-func (t *linTable) next(tp TopicPartition, o int64) int64 {
+func (t *linTable) next(tp model.TopicPartition, o int64) int64 {
 	c := t.claims[tp]
 	i, _ := slices.BinarySearch(c, o)
 	if i == len(c) {
@@ -284,7 +286,7 @@ func describeOperation(input, output any) string {
 	switch in := input.(type) {
 	case *LogInput:
 		if in.Send {
-			return describeSend(in.tab.value(in.Value), in.Offset, in.Unknown)
+			return describeSendText(in.tab.value(in.Value), in.Offset, in.Unknown)
 		}
 		var rs []LogRecord
 		if out, _ := output.(*LogOutput); out != nil {
@@ -313,21 +315,21 @@ func describeOperation(input, output any) string {
 // DescribeSend describes a send of a record with the given key and value
 // as the log model shows it: the offset it claims, and whether its outcome
 // was unknown (the offset is then the one it was read at).
-func DescribeSend(key, value Bytes, offset int64, unknown bool) string {
-	return describeSend(recordText(key, value), offset, unknown)
+func DescribeSend(key, value model.Bytes, offset int64, unknown bool) string {
+	return describeSendText(recordText(key, value), offset, unknown)
 }
 
 // DescribeRead describes a read of the log model: a poll from position
 // from, or, when final, the final log of broker's replica, from its start
 // offset from to its end offset end. Long reads show their first and last
 // records.
-func DescribeRead(final bool, broker int32, from, end int64, records []Record) string {
+func DescribeRead(final bool, broker int32, from, end int64, records []history.Record) string {
 	return describeRead(final, broker, from, end, len(records), func(i int) (int64, string) {
 		return records[i].Offset, recordText(records[i].Key, records[i].Value)
 	})
 }
 
-func describeSend(record string, offset int64, unknown bool) string {
+func describeSendText(record string, offset int64, unknown bool) string {
 	s := fmt.Sprintf("send(%s) -> %d", record, offset)
 	if unknown {
 		s += " (outcome unknown; read at that offset)"
@@ -360,7 +362,7 @@ func describeRead(final bool, broker int32, from, end int64, n int, record func(
 }
 
 // recordText renders a record's key and value as the models show them.
-func recordText(key, value Bytes) string {
+func recordText(key, value model.Bytes) string {
 	if key == nil {
 		return value.String()
 	}
@@ -393,7 +395,7 @@ func describeState(state any) string {
 type PartitionKey struct {
 	Offsets bool
 	Group   string
-	TP      TopicPartition
+	TP      model.TopicPartition
 }
 
 func (k PartitionKey) String() string {
@@ -486,19 +488,19 @@ func (m OpMeta) String() string {
 // Porcupine returns; see the package's notes on the models for what is
 // kept and how unknown outcomes are handled. It also returns the record
 // values, indexed as LogInput.Value and LogRecord.Value index them.
-func Linearization(h *History) ([]porcupine.Operation, []Record) {
+func Linearization(h *history.History) ([]porcupine.Operation, []history.Record) {
 	return LinearizationOf(h, nil)
 }
 
 // LinearizationOf is Linearization restricted to the porcupine partitions
 // keep accepts (every partition when keep is nil): the operations of the
 // others are neither converted nor returned.
-func LinearizationOf(h *History, keep func(PartitionKey) bool) ([]porcupine.Operation, []Record) {
+func LinearizationOf(h *history.History, keep func(PartitionKey) bool) ([]porcupine.Operation, []history.Record) {
 	if keep == nil {
 		keep = func(PartitionKey) bool { return true }
 	}
-	logs := make(map[TopicPartition]bool)
-	keepLog := func(tp TopicPartition) bool {
+	logs := make(map[model.TopicPartition]bool)
+	keepLog := func(tp model.TopicPartition) bool {
 		k, ok := logs[tp]
 		if !ok {
 			k = keep(PartitionKey{TP: tp})
@@ -506,16 +508,16 @@ func LinearizationOf(h *History, keep func(PartitionKey) bool) ([]porcupine.Oper
 		}
 		return k
 	}
-	tab := &linTable{claims: make(map[TopicPartition][]int64)}
+	tab := &linTable{claims: make(map[model.TopicPartition][]int64)}
 	ids := make(map[string]int32)
-	intern := func(key, value Bytes) int32 {
+	intern := func(key, value model.Bytes) int32 {
 		k := recordKey(key, value)
 		if id, ok := ids[k]; ok {
 			return id
 		}
 		id := int32(len(tab.values))
 		ids[k] = id
-		tab.values = append(tab.values, Record{Key: key, Value: value})
+		tab.values = append(tab.values, history.Record{Key: key, Value: value})
 		return id
 	}
 	// Porcupine's clients: one per client process, and one per final log.
@@ -533,7 +535,7 @@ func LinearizationOf(h *History, keep func(PartitionKey) bool) ([]porcupine.Oper
 		return clients[c]
 	}
 	type tpv struct {
-		tp TopicPartition
+		tp model.TopicPartition
 		v  int32
 	}
 	type seen struct {
@@ -547,7 +549,7 @@ func LinearizationOf(h *History, keep func(PartitionKey) bool) ([]porcupine.Oper
 	// Reads: where each record value was seen, and when the first reader
 	// returned.
 	read := make(map[tpv]seen)
-	note := func(tp TopicPartition, v int32, offset, ret int64) {
+	note := func(tp model.TopicPartition, v int32, offset, ret int64) {
 		k := tpv{tp, v}
 		s, ok := read[k]
 		if !ok {
@@ -560,10 +562,10 @@ func LinearizationOf(h *History, keep func(PartitionKey) bool) ([]porcupine.Oper
 	var polls []porcupine.Operation
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		if op.Outcome != OK {
+		if op.Outcome != history.OK {
 			continue
 		}
-		for _, p := range allParts(op) {
+		for _, p := range op.PollParts() {
 			if len(p.Records) == 0 || !keepLog(p.TP()) {
 				continue
 			}
@@ -615,7 +617,7 @@ func LinearizationOf(h *History, keep func(PartitionKey) bool) ([]porcupine.Oper
 			in := &LogInput{TP: s.TP(), Send: true, Value: v, Op: op.ID, tab: tab}
 			ret := int64(op.Complete)
 			switch op.Effective() {
-			case OK:
+			case history.OK:
 				in.Offset = s.Offset
 				if in.Offset < 0 {
 					// A txn's send whose offset the client did not report.
@@ -625,7 +627,7 @@ func LinearizationOf(h *History, keep func(PartitionKey) bool) ([]porcupine.Oper
 					}
 					in.Offset = r.offset
 				}
-			case Unknown:
+			case history.Unknown:
 				r, ok := read[tpv{s.TP(), v}]
 				if !ok {
 					continue
@@ -649,19 +651,19 @@ func LinearizationOf(h *History, keep func(PartitionKey) bool) ([]porcupine.Oper
 	// Committed offsets.
 	type gtp struct {
 		g  string
-		tp TopicPartition
+		tp model.TopicPartition
 	}
 	fetched := make(map[gtp]map[int64]bool)
 	n := 0
 	for i := range h.Ops {
-		if op := &h.Ops[i]; op.Kind == KindCommit || (op.Kind == KindFetchCommitted && op.Outcome == OK) {
+		if op := &h.Ops[i]; op.Kind == history.KindCommit || (op.Kind == history.KindFetchCommitted && op.Outcome == history.OK) {
 			n += len(op.Offsets.Offsets)
 		}
 	}
 	offs := make([]porcupine.Operation, 0, n)
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		if op.Kind != KindFetchCommitted || op.Outcome != OK {
+		if op.Kind != history.KindFetchCommitted || op.Outcome != history.OK {
 			continue
 		}
 		for _, c := range op.Offsets.Offsets {
@@ -683,7 +685,7 @@ func LinearizationOf(h *History, keep func(PartitionKey) bool) ([]porcupine.Oper
 	}
 	for i := range h.Ops {
 		op := &h.Ops[i]
-		if op.Kind != KindCommit {
+		if op.Kind != history.KindCommit {
 			continue
 		}
 		eff := op.Effective()
@@ -694,8 +696,8 @@ func LinearizationOf(h *History, keep func(PartitionKey) bool) ([]porcupine.Oper
 			in := &OffsetInput{Group: op.Offsets.Group, TP: c.TP(), Commit: true, Offset: c.Offset, Op: op.ID}
 			ret := int64(op.Complete)
 			switch eff {
-			case OK:
-			case Unknown:
+			case history.OK:
+			case history.Unknown:
 				if !fetched[gtp{in.Group, in.TP}][c.Offset] {
 					continue
 				}
@@ -717,27 +719,9 @@ func LinearizationOf(h *History, keep func(PartitionKey) bool) ([]porcupine.Oper
 	return all, tab.values
 }
 
-// allParts returns the partitions an operation's polls returned, for
-// every poll of a txn.
-// PollParts returns every partition an operation's polls returned, in
-// order: a poll's parts, or a txn's polls' parts one after another.
-func (op *Op) PollParts() []PollPart { return allParts(op) }
-
-func allParts(op *Op) []PollPart {
-	polls := op.Polls()
-	if len(polls) == 1 {
-		return polls[0].Parts
-	}
-	var out []PollPart
-	for _, p := range polls {
-		out = append(out, p.Parts...)
-	}
-	return out
-}
-
 // recordKey is a record's identity for the models: its key and value,
 // with null distinct from empty.
-func recordKey(key, value Bytes) string {
+func recordKey(key, value model.Bytes) string {
 	var b strings.Builder
 	b.Grow(len(key) + len(value) + 12)
 	if key == nil {
@@ -759,12 +743,12 @@ func recordKey(key, value Bytes) string {
 // online replica the final controller state names as leader, or, without
 // controller state, the online replica that leads with the highest epoch.
 // Partitions without an online leader have none.
-func FinalLogs(h *History) []ReplicaState {
-	leaders := make(map[TopicPartition]int32)
+func FinalLogs(h *history.History) []history.ReplicaState {
+	leaders := make(map[model.TopicPartition]int32)
 	for _, p := range h.Partitions {
 		leaders[p.TP] = p.Metadata.Leader
 	}
-	best := make(map[TopicPartition]int)
+	best := make(map[model.TopicPartition]int)
 	for i := range h.Replicas {
 		r := &h.Replicas[i]
 		if !r.Online || !r.Leader {
@@ -777,8 +761,8 @@ func FinalLogs(h *History) []ReplicaState {
 			best[r.TP] = i
 		}
 	}
-	var out []ReplicaState
-	for _, tp := range slices.SortedFunc(maps.Keys(best), TopicPartition.Compare) {
+	var out []history.ReplicaState
+	for _, tp := range slices.SortedFunc(maps.Keys(best), model.TopicPartition.Compare) {
 		out = append(out, h.Replicas[best[tp]])
 	}
 	return out

@@ -1,4 +1,4 @@
-package model_test
+package history_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 )
 
 // genBytes draws keys and values: null, empty, text, and arbitrary bytes.
@@ -38,15 +39,15 @@ func genTP() *rapid.Generator[model.TopicPartition] {
 	})
 }
 
-func genRecords(t *rapid.T, label string) []model.Record {
+func genRecords(t *rapid.T, label string) []history.Record {
 	n := rapid.IntRange(0, 4).Draw(t, label+"-n")
 	if n == 0 {
 		return nil
 	}
-	rs := make([]model.Record, n)
+	rs := make([]history.Record, n)
 	off := rapid.Int64Range(0, 100).Draw(t, label+"-first")
 	for i := range rs {
-		rs[i] = model.Record{Offset: off, LeaderEpoch: rapid.Int32Range(-1, 9).Draw(t, "epoch"),
+		rs[i] = history.Record{Offset: off, LeaderEpoch: rapid.Int32Range(-1, 9).Draw(t, "epoch"),
 			Key: genBytes().Draw(t, "key"), Value: genBytes().Draw(t, "value"), Headers: genHeaders(t)}
 		off += rapid.Int64Range(1, 3).Draw(t, "gap")
 	}
@@ -81,64 +82,64 @@ func sortTPs(tps []model.TopicPartition) {
 }
 
 // genOp draws a valid operation of any kind.
-func genOp(t *rapid.T, id int64) model.Op {
-	kind := rapid.SampledFrom(model.Kinds()).Draw(t, "kind")
+func genOp(t *rapid.T, id int64) history.Op {
+	kind := rapid.SampledFrom(history.Kinds()).Draw(t, "kind")
 	inv := time.Duration(rapid.Int64Range(0, 1e12).Draw(t, "invoke"))
-	op := model.Op{ID: id, Client: rapid.SampledFrom([]string{"producer-1", "consumer-2", "admin"}).Draw(t, "client"),
+	op := history.Op{ID: id, Client: rapid.SampledFrom([]string{"producer-1", "consumer-2", "admin"}).Draw(t, "client"),
 		Process: rapid.IntRange(0, 3).Draw(t, "process"), Kind: kind, Invoke: inv,
 		Complete: inv + time.Duration(rapid.Int64Range(0, 1e9).Draw(t, "latency")),
-		Outcome:  rapid.SampledFrom([]model.Outcome{model.OK, model.Fail, model.Unknown}).Draw(t, "outcome")}
+		Outcome:  rapid.SampledFrom([]history.Outcome{history.OK, history.Fail, history.Unknown}).Draw(t, "outcome")}
 	switch op.Outcome {
-	case model.Fail:
+	case history.Fail:
 		op.Error = rapid.SampledFrom([]string{"NOT_ENOUGH_REPLICAS", "REQUEST_TIMED_OUT", "NOT_LEADER_OR_FOLLOWER"}).Draw(t, "error")
-	case model.Unknown:
+	case history.Unknown:
 		op.Error = rapid.SampledFrom([]string{"", "REQUEST_TIMED_OUT"}).Draw(t, "error")
 	}
-	ok := op.Outcome == model.OK
+	ok := op.Outcome == history.OK
 	switch kind {
-	case model.KindSend:
+	case history.KindSend:
 		tp := genTP().Draw(t, "tp")
-		s := &model.Send{Topic: tp.Topic, Partition: tp.Partition, Key: genBytes().Draw(t, "key"), Value: genBytes().Draw(t, "value"),
+		s := &history.Send{Topic: tp.Topic, Partition: tp.Partition, Key: genBytes().Draw(t, "key"), Value: genBytes().Draw(t, "value"),
 			Acks:       rapid.SampledFrom([]model.Acks{model.AcksAll, model.AcksLeader, model.AcksNone}).Draw(t, "acks"),
 			Idempotent: rapid.Bool().Draw(t, "idempotent"), Offset: -1, Headers: genHeaders(t)}
 		if ok && s.Acks != model.AcksNone {
 			s.Offset = rapid.Int64Range(0, 1e6).Draw(t, "offset")
 		}
 		op.Send = s
-	case model.KindPoll:
-		p := &model.Poll{Group: rapid.SampledFrom([]string{"", "g"}).Draw(t, "group")}
+	case history.KindPoll:
+		p := &history.Poll{Group: rapid.SampledFrom([]string{"", "g"}).Draw(t, "group")}
 		for _, tp := range sortedTPs(t, "parts") {
-			pp := model.PollPart{Topic: tp.Topic, Partition: tp.Partition, Position: rapid.Int64Range(-1, 50).Draw(t, "position")}
+			pp := history.PollPart{Topic: tp.Topic, Partition: tp.Partition, Position: rapid.Int64Range(-1, 50).Draw(t, "position")}
 			if ok {
 				pp.Records = genRecords(t, "records")
 			}
 			p.Parts = append(p.Parts, pp)
 		}
 		op.Poll = p
-	case model.KindCommit, model.KindFetchCommitted:
-		o := &model.Offsets{Group: "g", Generation: rapid.Int32Range(-1, 9).Draw(t, "generation")}
+	case history.KindCommit, history.KindFetchCommitted:
+		o := &history.Offsets{Group: "g", Generation: rapid.Int32Range(-1, 9).Draw(t, "generation")}
 		low := int64(-1)
-		if kind == model.KindCommit {
+		if kind == history.KindCommit {
 			low = 0
 		}
 		for _, tp := range sortedTPs(t, "offsets") {
-			o.Offsets = append(o.Offsets, model.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition,
+			o.Offsets = append(o.Offsets, history.CommittedOffset{Topic: tp.Topic, Partition: tp.Partition,
 				Offset: rapid.Int64Range(low, 99).Draw(t, "offset"), LeaderEpoch: rapid.Int32Range(-1, 9).Draw(t, "epoch")})
 		}
 		op.Offsets = o
-	case model.KindAssign:
-		op.Membership = &model.Membership{Partitions: sortedTPs(t, "assign")}
-	case model.KindSubscribe:
-		op.Membership = &model.Membership{Group: "g", Topics: []string{"t"}}
-	case model.KindRebalance:
-		op.Membership = &model.Membership{Group: "g", Member: "m-1", Generation: rapid.Int32Range(1, 9).Draw(t, "gen"),
+	case history.KindAssign:
+		op.Membership = &history.Membership{Partitions: sortedTPs(t, "assign")}
+	case history.KindSubscribe:
+		op.Membership = &history.Membership{Group: "g", Topics: []string{"t"}}
+	case history.KindRebalance:
+		op.Membership = &history.Membership{Group: "g", Member: "m-1", Generation: rapid.Int32Range(1, 9).Draw(t, "gen"),
 			Assigned: sortedTPs(t, "assigned"), Revoked: sortedTPs(t, "revoked")}
-	case model.KindSeek:
+	case history.KindSeek:
 		tp := genTP().Draw(t, "tp")
-		op.Seek = &model.Seek{Topic: tp.Topic, Partition: tp.Partition, Offset: rapid.Int64Range(-1, 99).Draw(t, "offset"),
+		op.Seek = &history.Seek{Topic: tp.Topic, Partition: tp.Partition, Offset: rapid.Int64Range(-1, 99).Draw(t, "offset"),
 			Reason: rapid.SampledFrom([]string{"seek", "reset-earliest", "truncation"}).Draw(t, "reason")}
-	case model.KindAdmin:
-		a := &model.Admin{Action: "create-topics", Topic: "t", Partition: -1, Partitions: 3, ReplicationFactor: 3, Offset: -1}
+	case history.KindAdmin:
+		a := &history.Admin{Action: "create-topics", Topic: "t", Partition: -1, Partitions: 3, ReplicationFactor: 3, Offset: -1}
 		if rapid.Bool().Draw(t, "configs") {
 			a.Configs = map[string]string{"min.insync.replicas": "2"}
 		}
@@ -146,32 +147,32 @@ func genOp(t *rapid.T, id int64) model.Op {
 			a.Result = map[string]string{"topic-id": "x"}
 		}
 		op.Admin = a
-	case model.KindTxn:
+	case history.KindTxn:
 		// Inside a txn, offsets and records need not match the outcome.
-		txn := &model.Txn{}
+		txn := &history.Txn{}
 		for range rapid.IntRange(1, 4).Draw(t, "mops") {
 			if rapid.Bool().Draw(t, "is-send") {
 				tp := genTP().Draw(t, "tp")
-				txn.Mops = append(txn.Mops, model.Mop{Send: &model.Send{Topic: tp.Topic, Partition: tp.Partition,
+				txn.Mops = append(txn.Mops, history.Mop{Send: &history.Send{Topic: tp.Topic, Partition: tp.Partition,
 					Value: genBytes().Draw(t, "value"), Acks: model.AcksAll, Offset: rapid.Int64Range(-1, 99).Draw(t, "offset")}})
 				continue
 			}
-			p := &model.Poll{}
+			p := &history.Poll{}
 			for _, tp := range sortedTPs(t, "parts") {
-				p.Parts = append(p.Parts, model.PollPart{Topic: tp.Topic, Partition: tp.Partition, Position: -1, Records: genRecords(t, "records")})
+				p.Parts = append(p.Parts, history.PollPart{Topic: tp.Topic, Partition: tp.Partition, Position: -1, Records: genRecords(t, "records")})
 			}
-			txn.Mops = append(txn.Mops, model.Mop{Poll: p})
+			txn.Mops = append(txn.Mops, history.Mop{Poll: p})
 		}
 		op.Txn = txn
 	}
-	if op.Outcome == model.Fail {
+	if op.Outcome == history.Fail {
 		op.Certain = rapid.Bool().Draw(t, "certain")
 	}
 	return op
 }
 
-func genHistory(t *rapid.T) *model.History {
-	h := &model.History{Header: model.Header{Format: model.FormatName, Version: model.FormatVersion,
+func genHistory(t *rapid.T) *history.History {
+	h := &history.History{Header: history.Header{Format: history.FormatName, Version: history.FormatVersion,
 		Seed: rapid.Uint64().Draw(t, "seed"), Replay: "kafkasim replay run.jsonl", Scenario: "prop"}}
 	if rapid.Bool().Draw(t, "config") {
 		h.Header.Config = map[string]string{"acks": "all", "unclean.leader.election.enable": "false"}
@@ -184,7 +185,7 @@ func genHistory(t *rapid.T) *model.History {
 		id++
 	}
 	if rapid.Bool().Draw(t, "final") {
-		h.Partitions = []model.PartitionState{{TP: model.TopicPartition{Topic: "t"}, Metadata: model.PartitionMetadata{
+		h.Partitions = []history.PartitionState{{TP: model.TopicPartition{Topic: "t"}, Metadata: model.PartitionMetadata{
 			Replicas: []int32{1, 2, 3}, ISR: []int32{1, 2}, Leader: 1, LeaderEpoch: 3, PartitionEpoch: 7}}}
 		recs := genRecords(t, "final")
 		leo := int64(0)
@@ -195,7 +196,7 @@ func genHistory(t *rapid.T) *model.History {
 		if len(recs) > 0 {
 			start = recs[0].Offset
 		}
-		h.Replicas = []model.ReplicaState{
+		h.Replicas = []history.ReplicaState{
 			{TP: model.TopicPartition{Topic: "t"}, Broker: 1, Online: true, Incarnation: 2, Leader: true, LeaderEpoch: 3,
 				HighWatermark: leo, LogStartOffset: start, LogEndOffset: leo, Records: recs},
 			{TP: model.TopicPartition{Topic: "t"}, Broker: 2, Online: false},
@@ -208,13 +209,13 @@ func TestHistoryRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		h := genHistory(t)
 		var buf bytes.Buffer
-		require.NoError(t, model.WriteHistory(&buf, h))
-		got, err := model.ReadHistory(bytes.NewReader(buf.Bytes()))
+		require.NoError(t, history.WriteHistory(&buf, h))
+		got, err := history.ReadHistory(bytes.NewReader(buf.Bytes()))
 		require.NoError(t, err, buf.String())
 		assert.Equal(t, h, got)
 		// Writing again gives the same bytes.
 		var again bytes.Buffer
-		require.NoError(t, model.WriteHistory(&again, got))
+		require.NoError(t, history.WriteHistory(&again, got))
 		assert.Equal(t, buf.String(), again.String())
 	})
 }
@@ -258,14 +259,14 @@ const goodHistory = `{"format":"kafkasim-history","version":1,"seed":7}
 `
 
 func TestReadGoodHistory(t *testing.T) {
-	h, err := model.ReadHistory(strings.NewReader(goodHistory))
+	h, err := history.ReadHistory(strings.NewReader(goodHistory))
 	require.NoError(t, err)
 	assert.Equal(t, uint64(7), h.Header.Seed)
 	require.Len(t, h.Ops, 2)
 	assert.Equal(t, int64(0), h.Ops[0].Send.Offset)
 	assert.Equal(t, "a", string(h.Ops[1].Poll.Parts[0].Records[0].Value))
 	// Without the final newline the file is still whole.
-	_, err = model.ReadHistory(strings.NewReader(strings.TrimSuffix(goodHistory, "\n")))
+	_, err = history.ReadHistory(strings.NewReader(strings.TrimSuffix(goodHistory, "\n")))
 	require.NoError(t, err)
 }
 
@@ -273,22 +274,22 @@ func TestReadGoodHistory(t *testing.T) {
 // without headers reads and writes exactly as before headers were
 // recorded (goodHistory is such a file).
 func TestRecordHeadersInHistory(t *testing.T) {
-	h, err := model.ReadHistory(strings.NewReader(goodHistory))
+	h, err := history.ReadHistory(strings.NewReader(goodHistory))
 	require.NoError(t, err)
 	assert.Nil(t, h.Ops[0].Send.Headers)
 	var buf bytes.Buffer
-	require.NoError(t, model.WriteHistory(&buf, h))
+	require.NoError(t, history.WriteHistory(&buf, h))
 	assert.Equal(t, goodHistory, buf.String())
 
 	withHeaders := strings.Replace(goodHistory, `"offset":0}}`, `"offset":0,"headers":[{"key":"trace","value":"x"},{"key":"n","value":null}]}}`, 1)
 	withHeaders = strings.Replace(withHeaders, `"value":"a"}]`, `"value":"a","headers":[{"key":"trace","value":"x"},{"key":"n","value":null}]}]`, 1)
-	h, err = model.ReadHistory(strings.NewReader(withHeaders))
+	h, err = history.ReadHistory(strings.NewReader(withHeaders))
 	require.NoError(t, err)
 	want := []model.RecordHeader{{Key: "trace", Value: model.Bytes("x")}, {Key: "n", Value: nil}}
 	assert.Equal(t, want, h.Ops[0].Send.Headers)
 	assert.Equal(t, want, h.Ops[1].Poll.Parts[0].Records[0].Headers)
 	buf.Reset()
-	require.NoError(t, model.WriteHistory(&buf, h))
+	require.NoError(t, history.WriteHistory(&buf, h))
 	assert.Equal(t, withHeaders, buf.String())
 }
 
@@ -331,10 +332,10 @@ func TestReadBadHistories(t *testing.T) {
 		{"two values", join(lines[0], lines[1]+` {}`), 2, "malformed JSON"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			h, err := model.ReadHistory(strings.NewReader(c.input))
+			h, err := history.ReadHistory(strings.NewReader(c.input))
 			require.Error(t, err)
 			assert.Nil(t, h, "nothing is half-loaded")
-			var le *model.LineError
+			var le *history.LineError
 			require.True(t, errors.As(err, &le), "%v", err)
 			assert.Equal(t, c.line, le.Line, "%v", err)
 			assert.Contains(t, err.Error(), c.want)
@@ -345,14 +346,14 @@ func TestReadBadHistories(t *testing.T) {
 
 func TestWriterRefusesBadOps(t *testing.T) {
 	var buf bytes.Buffer
-	w := model.NewWriter(&buf, model.Header{})
-	op := model.Op{ID: 1, Client: "p", Kind: model.KindSeek, Invoke: 5, Complete: 3, Outcome: model.OK,
-		Seek: &model.Seek{Topic: "t", Offset: 1, Reason: "seek"}}
+	w := history.NewWriter(&buf, history.Header{})
+	op := history.Op{ID: 1, Client: "p", Kind: history.KindSeek, Invoke: 5, Complete: 3, Outcome: history.OK,
+		Seek: &history.Seek{Topic: "t", Offset: 1, Reason: "seek"}}
 	assert.ErrorContains(t, w.Op(&op), "before it was invoked")
 	assert.Error(t, w.Close())
 
 	buf.Reset()
-	w = model.NewWriter(&buf, model.Header{})
+	w = history.NewWriter(&buf, history.Header{})
 	op.Complete = 6
 	require.NoError(t, w.Op(&op))
 	assert.ErrorContains(t, w.Op(&op), "increasing id order")
@@ -368,27 +369,27 @@ func FuzzReadHistory(f *testing.F) {
 	f.Add([]byte(`{"format":"kafkasim-history","version":1}` + "\n" + `{"type":"replica","topic":"t","partition":0,"broker":1,"online":true,"incarnation":1,"leader":true,"leader_epoch":1,"high_watermark":1,"log_start_offset":0,"log_end_offset":1,"records":[{"offset":0,"leader_epoch":1,"key":{"base64":"AA=="},"value":"v"}]}` + "\n" + `{"type":"end","ops":0,"partitions":0,"replicas":1}`))
 	f.Add([]byte(`{"format":"kafkasim-history","version":1}` + "\n" + `{"type":"partition","topic":"t","partition":0,"replicas":[1],"isr":[1],"elr":[],"last_known_elr":[],"leader":1,"leader_epoch":1,"partition_epoch":1,"recovering":false}` + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		h, err := model.ReadHistory(bytes.NewReader(data))
+		h, err := history.ReadHistory(bytes.NewReader(data))
 		if err != nil {
 			if h != nil {
 				t.Fatalf("error %v with a half-loaded history", err)
 			}
-			var le *model.LineError
+			var le *history.LineError
 			if !errors.As(err, &le) || le.Line < 1 {
 				t.Fatalf("error without a line: %v", err)
 			}
 			return
 		}
 		var buf bytes.Buffer
-		if err := model.WriteHistory(&buf, h); err != nil {
+		if err := history.WriteHistory(&buf, h); err != nil {
 			t.Fatalf("accepted history cannot be written: %v", err)
 		}
-		h2, err := model.ReadHistory(bytes.NewReader(buf.Bytes()))
+		h2, err := history.ReadHistory(bytes.NewReader(buf.Bytes()))
 		if err != nil {
 			t.Fatalf("written history cannot be read back: %v\n%s", err, buf.String())
 		}
 		var b2 bytes.Buffer
-		if err := model.WriteHistory(&b2, h2); err != nil {
+		if err := history.WriteHistory(&b2, h2); err != nil {
 			t.Fatal(err)
 		}
 		if buf.String() != b2.String() {

@@ -1,13 +1,38 @@
-package model
+// Package history is the vocabulary of histories, what the clients of one
+// run did and saw, and their file format.
+//
+// A History is a header, the operations (Op) of every client in id order,
+// and optionally the final state of the cluster (Capture). Clients record
+// operations with a Recorder as they run: Invoke when they call, then OK,
+// Fail or Unknown when they learn the outcome. Each operation has a kind
+// (send, poll, commit, fetch-committed, assign, subscribe, rebalance,
+// seek, admin), a client id and a process, invocation and completion
+// times in simulated nanoseconds, an outcome, a Kafka error code name, and
+// the arguments and results of its kind.
+//
+// Outcomes follow Jepsen: ok, fail (took no effect) or unknown (may or may
+// not have). A send that failed with an error Kafka returns after writing
+// (NOT_ENOUGH_REPLICAS_AFTER_APPEND) or that leaves the outcome open (a
+// timeout) counts as unknown whatever the client recorded; see Definite
+// and Op.Effective.
+//
+// Histories are stored as JSON Lines, versioned; see FormatName for the
+// format, WriteHistory and ReadHistory to use it. A reader refuses, naming
+// the line, any file that is truncated, of another format or version, or
+// malformed; it never loads half a history.
+//
+// Checkers assume that every record sent to a topic is unique (the
+// workloads make values unique): identity is key and value.
+package history
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/kafkasim/kafkasim/model"
 )
 
 // A History is what the clients of one run did and saw: a header naming
@@ -43,7 +68,7 @@ type Header struct {
 	Config map[string]string
 	// Run is the run's configuration typed, as the checkers read it
 	// (RunConfig); nil in older histories.
-	Run *RunConfig
+	Run *model.RunConfig
 }
 
 // Kind is the kind of an operation.
@@ -158,41 +183,6 @@ func ParseOutcome(s string) (Outcome, error) {
 	return 0, fmt.Errorf("unknown outcome %q; accepted: ok, fail, unknown", s)
 }
 
-// Acks is a producer's acks setting.
-type Acks int8
-
-// The acks settings, with Kafka's values.
-const (
-	AcksAll    Acks = -1 // acks=all (also -1): every ISR member has the record
-	AcksNone   Acks = 0  // acks=0: no acknowledgement, no offset
-	AcksLeader Acks = 1  // acks=1: the leader has appended the record
-)
-
-func (a Acks) String() string {
-	switch a {
-	case AcksAll:
-		return "all"
-	case AcksNone:
-		return "0"
-	case AcksLeader:
-		return "1"
-	}
-	return "acks(" + strconv.Itoa(int(a)) + ")"
-}
-
-// ParseAcks reads an acks setting as Kafka's producer config accepts it.
-func ParseAcks(s string) (Acks, error) {
-	switch s {
-	case "all", "-1":
-		return AcksAll, nil
-	case "0":
-		return AcksNone, nil
-	case "1":
-		return AcksLeader, nil
-	}
-	return 0, fmt.Errorf("invalid acks %q; accepted: all, -1, 0, 1", s)
-}
-
 // An Op is one operation of one client: what was asked, when, and what
 // came of it. Exactly one of the kind-specific parts is set, the one Kind
 // names (Offsets for both commit and fetch-committed, Membership for
@@ -293,12 +283,12 @@ type Send struct {
 	// partitioner chooses it when send is called, so it is known whatever
 	// the outcome; -1 if the producer never got that far (no metadata).
 	Partition int32
-	Key       Bytes
-	Value     Bytes
+	Key       model.Bytes
+	Value     model.Bytes
 	// Headers are the record's headers, in the order sent; nil when it
 	// has none.
-	Headers []RecordHeader
-	Acks    Acks
+	Headers []model.RecordHeader
+	Acks    model.Acks
 	// Idempotent is the producer's enable.idempotence.
 	Idempotent bool
 	// Offset is the offset the send got when its outcome is OK; -1
@@ -307,7 +297,9 @@ type Send struct {
 }
 
 // TP returns the partition the record was sent to.
-func (s *Send) TP() TopicPartition { return TopicPartition{s.Topic, s.Partition} }
+func (s *Send) TP() model.TopicPartition {
+	return model.TopicPartition{Topic: s.Topic, Partition: s.Partition}
+}
 
 // Poll is one call of a consumer's poll.
 type Poll struct {
@@ -330,29 +322,22 @@ type PollPart struct {
 }
 
 // TP returns the part's partition.
-func (p *PollPart) TP() TopicPartition { return TopicPartition{p.Topic, p.Partition} }
+func (p *PollPart) TP() model.TopicPartition {
+	return model.TopicPartition{Topic: p.Topic, Partition: p.Partition}
+}
 
 // A Record is a record as a client or a log saw it.
 type Record struct {
 	Offset      int64
 	LeaderEpoch int32 // -1 if unknown
-	Key         Bytes
-	Value       Bytes
+	Key         model.Bytes
+	Value       model.Bytes
 	// Headers are the record's headers, in order; nil when it has none.
-	Headers []RecordHeader
+	Headers []model.RecordHeader
 }
-
-// A RecordHeader is one of a record's headers (Kafka's Header): a key,
-// never null, and a value that may be null (nil).
-type RecordHeader struct {
-	Key   string
-	Value Bytes
-}
-
-func (h RecordHeader) String() string { return h.Key + ":" + h.Value.String() }
 
 // RecordOf returns the record of a log entry.
-func RecordOf(e Entry) Record {
+func RecordOf(e model.Entry) Record {
 	return Record{Offset: e.Offset, LeaderEpoch: e.LeaderEpoch, Key: e.Key, Value: e.Value, Headers: e.Headers}
 }
 
@@ -386,7 +371,9 @@ type CommittedOffset struct {
 }
 
 // TP returns the offset's partition.
-func (c *CommittedOffset) TP() TopicPartition { return TopicPartition{c.Topic, c.Partition} }
+func (c *CommittedOffset) TP() model.TopicPartition {
+	return model.TopicPartition{Topic: c.Topic, Partition: c.Partition}
+}
 
 // Membership is a change of what a consumer reads: a manual assignment
 // (Partitions), a subscription (Topics), or a rebalance (Assigned,
@@ -397,9 +384,9 @@ type Membership struct {
 	Member     string
 	Generation int32
 	Topics     []string
-	Partitions []TopicPartition
-	Assigned   []TopicPartition
-	Revoked    []TopicPartition
+	Partitions []model.TopicPartition
+	Assigned   []model.TopicPartition
+	Revoked    []model.TopicPartition
 }
 
 // Seek is a move of a consumer's position in one partition. Reason says
@@ -417,7 +404,9 @@ type Seek struct {
 }
 
 // TP returns the seek's partition.
-func (s *Seek) TP() TopicPartition { return TopicPartition{s.Topic, s.Partition} }
+func (s *Seek) TP() model.TopicPartition {
+	return model.TopicPartition{Topic: s.Topic, Partition: s.Partition}
+}
 
 // Admin is an admin client operation: Action names it with Kafka's verb
 // ("create-topics", "delete-topics", "create-partitions",
@@ -433,35 +422,6 @@ type Admin struct {
 	Offset            int64 // for delete-records and offset changes; -1 if none
 	Configs           map[string]string
 	Result            map[string]string
-}
-
-// Bytes is a record key or value. Nil (Kafka's null) and empty differ.
-// In JSON it is null, a string when the bytes are valid UTF-8, and
-// {"base64": "..."} otherwise, so that every value survives a round trip.
-type Bytes []byte
-
-// Equal reports whether b and c hold the same bytes, treating nil as
-// different from empty.
-func (b Bytes) Equal(c Bytes) bool {
-	if (b == nil) != (c == nil) {
-		return false
-	}
-	return bytes.Equal(b, c)
-}
-
-// String renders the bytes for people: the text itself when it is
-// printable UTF-8, quoted otherwise, and "null" for nil.
-func (b Bytes) String() string {
-	if b == nil {
-		return "null"
-	}
-	s := string(b)
-	if s != "" && utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool {
-		return r <= ' ' || r == '"' || r == '\\' || r == 0x7f || r == utf8.RuneError || !strconv.IsPrint(r)
-	}) {
-		return s
-	}
-	return strconv.Quote(s)
 }
 
 // Definite reports whether a failed operation of the given kind with the
@@ -578,7 +538,7 @@ func (op *Op) String() string {
 		}
 		for _, l := range []struct {
 			name string
-			tps  []TopicPartition
+			tps  []model.TopicPartition
 		}{{"partitions", m.Partitions}, {"assigned", m.Assigned}, {"revoked", m.Revoked}} {
 			if len(l.tps) > 0 {
 				fmt.Fprintf(&b, " %s=%s", l.name, joinTPs(l.tps))
@@ -627,7 +587,7 @@ func writeParts(b *strings.Builder, parts []PollPart) {
 	}
 }
 
-func joinTPs(tps []TopicPartition) string {
+func joinTPs(tps []model.TopicPartition) string {
 	s := make([]string, len(tps))
 	for i, tp := range tps {
 		s[i] = tp.String()
@@ -637,15 +597,15 @@ func joinTPs(tps []TopicPartition) string {
 
 // PartitionState is a partition's final controller state in a history.
 type PartitionState struct {
-	TP       TopicPartition
-	Metadata PartitionMetadata
+	TP       model.TopicPartition
+	Metadata model.PartitionMetadata
 }
 
 // ReplicaState is one replica's final state in a history: what
 // ReplicaView showed when the run ended. An offline replica has no
 // records (its view is not to be relied on).
 type ReplicaState struct {
-	TP             TopicPartition
+	TP             model.TopicPartition
 	Broker         int32
 	Online         bool
 	Incarnation    uint32
@@ -660,11 +620,11 @@ type ReplicaState struct {
 // Capture returns the final state of every partition and replica of a
 // cluster, sorted by partition and then assignment order, for
 // History.Partitions and History.Replicas.
-func Capture(view ClusterView) ([]PartitionState, []ReplicaState) {
+func Capture(view model.ClusterView) ([]PartitionState, []ReplicaState) {
 	var parts []PartitionState
 	var reps []ReplicaState
 	tps := slices.Clone(view.Partitions())
-	slices.SortFunc(tps, TopicPartition.Compare)
+	slices.SortFunc(tps, model.TopicPartition.Compare)
 	for _, tp := range tps {
 		if md, ok := view.Metadata(tp); ok {
 			parts = append(parts, PartitionState{TP: tp, Metadata: md})
@@ -687,4 +647,28 @@ func Capture(view ClusterView) ([]PartitionState, []ReplicaState) {
 		}
 	}
 	return parts, reps
+}
+
+// RunConfig returns the run's typed configuration: the header's, or for a
+// history written before it had one, what the header's Config map says
+// (cluster-wide names, and "<topic>.<name>" for a topic's own configs).
+func (h Header) RunConfig() model.RunConfig {
+	if h.Run != nil {
+		return *h.Run
+	}
+	return model.RunConfigFromMap(h.Config)
+}
+
+// PollParts returns every partition an operation's polls returned, in
+// order: a poll's parts, or a txn's polls' parts one after another.
+func (op *Op) PollParts() []PollPart {
+	polls := op.Polls()
+	if len(polls) == 1 {
+		return polls[0].Parts
+	}
+	var out []PollPart
+	for _, p := range polls {
+		out = append(out, p.Parts...)
+	}
+	return out
 }
