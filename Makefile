@@ -2,7 +2,7 @@
 GO ?= go
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all test lint bench bench-ratios demo fmt e2e sweep sweep-20k builtins api api-snapshot hashes museum
+.PHONY: all test lint fuzz bench bench-ratios demo fmt e2e sweep sweep-20k builtins api api-snapshot hashes museum
 
 all: lint test
 
@@ -31,6 +31,13 @@ api-snapshot:
 ## e2e: the report tests in headless Chromium (Debian's chromium package), required to run
 e2e:
 	KAFKASIM_REQUIRE_BROWSER=1 $(GO) test -count=1 -run Browser ./reports ./cmd/kafkasim
+
+## fuzz: every fuzz target (scenario files, replay files, histories, Jepsen and EDN input, record batches, the
+## KRaft and ZooKeeper logs, the shell, the checkers) for FUZZTIME each; prints executions and new crashers per
+## target and fails on any crasher (it stays in the package's testdata/fuzz to replay with go test)
+FUZZTIME ?= 10s
+fuzz:
+	@fail=0; for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do 		pkg=$$(dirname $$t); 		for f in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$t); do 			out=$$($(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) 2>&1); rc=$$?; 			execs=$$(printf '%s\n' "$$out" | sed -n 's/.*execs: \([0-9]*\) .*/\1/p' | tail -1); 			if [ $$rc -eq 0 ]; then echo "$$pkg $$f: $${execs:-?} executions, 0 crashers"; 			else fail=1; echo "$$pkg $$f: CRASHER after $${execs:-?} executions"; printf '%s\n' "$$out" | tail -20; fi; 		done; 	done; exit $$fail
 
 ## bench: every benchmark, with allocations
 bench:

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/kafkasim/kafkasim/internal/strictjson"
 )
 
 // Version is the harness version a replay file records. It changes
@@ -112,9 +114,15 @@ func ReadReplayFile(path string) (ReplayFile, error) {
 	if err != nil {
 		return ReplayFile{}, fmt.Errorf("cannot read replay file: %w", err)
 	}
+	var f ReplayFile
+	if err := objectShape(data, "replay file", "the file kafkasim run writes next to its report (out/<scenario>-seed<N>.replay.json)"); err != nil {
+		return ReplayFile{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := strictjson.Check(data, &f); err != nil {
+		return ReplayFile{}, fmt.Errorf("%s: not a replay file: %w", path, err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var f ReplayFile
 	if err := dec.Decode(&f); err != nil {
 		return ReplayFile{}, fmt.Errorf("%s: not a replay file: %w", path, jsonError(data, err))
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kafkasim/kafkasim/broker"
+	"github.com/kafkasim/kafkasim/internal/strictjson"
 	"github.com/kafkasim/kafkasim/scenarios/fault"
 )
 
@@ -298,9 +299,15 @@ func (s Scenario) faultNames(offsetsPartitions int) fault.Names {
 // Parse reads a scenario from JSON, rejecting unknown fields, fills in
 // defaults and validates it. name (a file name) starts every error.
 func Parse(name string, data []byte) (Scenario, error) {
+	if err := objectShape(data, "scenario file", scenarioShape); err != nil {
+		return Scenario{}, fmt.Errorf("%s: %w", name, err)
+	}
+	var s Scenario
+	if err := strictjson.Check(data, &s); err != nil {
+		return Scenario{}, fmt.Errorf("%s: %w", name, err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var s Scenario
 	if err := dec.Decode(&s); err != nil {
 		return Scenario{}, fmt.Errorf("%s: %w", name, jsonError(data, err))
 	}
@@ -312,6 +319,37 @@ func Parse(name string, data []byte) (Scenario, error) {
 		return Scenario{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return s, nil
+}
+
+// scenarioShape is what a scenario file looks like, for the error about a file that is not one.
+const scenarioShape = `{"name": "mine", "cluster": {"brokers": 3, "topics": [{"name": "orders", "partitions": 3}]}, ` +
+	`"workload": {...}, "faults": [...]} (kafkasim scenarios show standard prints a whole one)`
+
+// objectShape refuses input that is empty or not one JSON object, saying what the file should look like.
+func objectShape(data []byte, what, shape string) error {
+	t := bytes.TrimSpace(data)
+	if len(t) == 0 {
+		return fmt.Errorf("the %s is empty; a %s is one JSON object: %s", what, what, shape)
+	}
+	if t[0] != '{' {
+		got := "a JSON value"
+		switch c := t[0]; {
+		case c == '[':
+			got = "a JSON array"
+		case c == '"':
+			got = "a JSON string"
+		case bytes.HasPrefix(t, []byte("true")) || bytes.HasPrefix(t, []byte("false")):
+			got = "a JSON boolean"
+		case bytes.HasPrefix(t, []byte("null")):
+			got = "JSON null"
+		case c == '-' || (c >= '0' && c <= '9'):
+			got = "a JSON number"
+		default:
+			got = fmt.Sprintf("%q, which is not JSON", strictjson.Clip(string(t[:min(len(t), 20)])))
+		}
+		return fmt.Errorf("a %s is one JSON object ({...}), but this one starts with %s; a %s looks like %s", what, got, what, shape)
+	}
+	return nil
 }
 
 // jsonError adds the line and column to a JSON error, and the field path

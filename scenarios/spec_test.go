@@ -105,9 +105,30 @@ func TestExplicitZeroIsNotUnset(t *testing.T) {
 	assert.Zero(t, p.Network.Link.Jitter)
 }
 
+func TestParseSaysWhatAScenarioFileLooksLike(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                `s.json: the scenario file is empty; a scenario file is one JSON object: {"name": "mine"`,
+		" \n\t ":          `the scenario file is empty`,
+		`[{"name": "x"}]`: `a scenario file is one JSON object ({...}), but this one starts with a JSON array; a scenario file looks like {"name"`,
+		`"standard"`:      `starts with a JSON string`,
+		`42`:              `starts with a JSON number`,
+		`null`:            `starts with JSON null`,
+		`name: x`:         `starts with "name: x", which is not JSON`,
+	} {
+		_, err := scenarios.Parse("s.json", []byte(in))
+		require.Error(t, err, in)
+		assert.Contains(t, err.Error(), want, in)
+		assert.Contains(t, err.Error(), "kafkasim scenarios show standard", in)
+	}
+}
+
 func TestParseRejectsBadScenarios(t *testing.T) {
 	for _, tc := range []struct{ edit, want string }{
-		{`"seed": 7,` + "||" + `"seed": 7, "colour": "red",`, `unknown field "colour"`},
+		{`"seed": 7,` + "||" + `"seed": 7, "colour": "red",`, `unknown field "colour"; accepted here: name, description, shows, expect, seed, duration, cluster, workload, faults, nemesis, checks, buggify`},
+		{`"seed": 7,` + "||" + `"seed": 7, "seed": 8,`, `line 5, column 14: the key "seed" appears twice in one object (first on line 5); give each key once`},
+		{`"brokers": 3,` + "||" + `"brokers": 3, "brokers": 5,`, `cluster: the key "brokers" appears twice`},
+		{`"replication_factor": 3,` + "||" + `"replication_factor": 3, "replicas": 3,`, `cluster.topics[0]: unknown field "replicas"; accepted here: name, partitions, replication_factor, config`},
+		{`"acks": "all"` + "||" + `"acks": "all", "acks": "1"`, `workload.producers[0].config: the key "acks" appears twice`},
 		{`"brokers": 3,` + "||" + `"brokers": -1,`, `cluster.brokers: -1 is out of range: give a whole number from 1 to 64`},
 		{`"controllers": 3,` + "||" + `"controllers": 12,`, `cluster.controllers: 12 is out of range`},
 		{`"replication_factor": 3,` + "||" + `"replication_factor": 5,`, `cluster.topics[0].replication_factor: INVALID_REPLICATION_FACTOR: 5 must be between 1 and the number of brokers (3)`},

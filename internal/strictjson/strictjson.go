@@ -16,6 +16,10 @@ func Decode(data []byte, v any) error {
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.DisallowUnknownFields()
 	if err := d.Decode(v); err != nil {
+		if ce := Check(data, v); ce != nil {
+			// The same refusal, said with the column, the field's path and the accepted names.
+			return fmt.Errorf("malformed: %v", ce)
+		}
 		return fmt.Errorf("malformed: %v", err)
 	}
 	if d.More() {
