@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kafkasim/kafkasim/broker/props"
+	"github.com/kafkasim/kafkasim/checker"
 )
 
 // Limits of one run. A scenario beyond them is refused when it is parsed,
@@ -79,8 +80,8 @@ var fields = []props.Prop{
 		Doc: "consumers of the group, each its own client node"},
 	{Name: "workload.produce_until", Type: props.Duration, Range: props.Between(0, float64(MaxDuration)), Default: "80% of duration",
 		Doc: "when the producers stop, so that consumers read what was written"},
-	{Name: "checks.linearizability_timeout", Type: props.Duration, Range: props.Between(0, float64(time.Hour)),
-		Doc: "the budget of the linearizability search (unset or 0: the run's default)"},
+	{Name: "checks.linearizability_budget", Type: props.Int, Range: props.Between(0, 1e12), Default: strconv.FormatInt(checker.DefaultBudget, 10),
+		Doc: "the linearizability check's work budget per partition, counted in steps, never in time (unset or 0: the default); a partition that needs more is unchecked, never ok"},
 	{Name: "clients", Type: props.Int, Range: props.Between(0, MaxClients),
 		Doc: "limit: producers and consumers of a run, together"},
 	{Name: "partitions", Type: props.Int, Range: props.Between(0, MaxPartitions),

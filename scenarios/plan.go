@@ -144,9 +144,7 @@ func Compile(s Scenario) (*Plan, error) {
 	if err := checkBuggify(s.Buggify); err != nil {
 		bad("buggify", "%v", err)
 	}
-	if s.Checks.LinearizabilityBudget < 0 {
-		bad("checks.linearizability_budget", "%d is negative: give a number of steps, or leave it out for %d", s.Checks.LinearizabilityBudget, checker.DefaultBudget)
-	}
+	c.num("checks.linearizability_budget", "checks.linearizability_budget", float64(s.Checks.LinearizabilityBudget))
 	if durationOK {
 		if err := s.Faults.Validate(s.faultNames(offsets), time.Duration(*s.Duration)); err != nil {
 			bad("faults", "%v", err)
