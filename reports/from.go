@@ -170,70 +170,11 @@ func lanes(h *history.History) []Lane {
 		case history.Unknown:
 			outcome = "unknown"
 		}
-		out[j].Ops = append(out[j].Ops, Op{Start: op.Invoke, End: op.Complete, Kind: op.Kind.String(), Outcome: outcome, Label: opLabel(op)})
+		out[j].Ops = append(out[j].Ops, Op{Start: op.Invoke, End: op.Complete, Kind: op.Kind.String(), Outcome: outcome, Label: op.Label()})
 	}
 	for _, l := range out {
 		slices.SortStableFunc(l.Ops, func(a, b Op) int { return int(a.Start - b.Start) })
 	}
 	slices.SortFunc(out, func(a, b Lane) int { return strings.Compare(a.Client, b.Client) })
 	return out
-}
-
-// opLabel is an operation's line in the lanes' tooltip: its id and what it did, leaving out what the tooltip
-// shows from the lane itself (client, kind, outcome, times). A poll names each partition's position and the
-// offsets it returned, never every record, so that a label stays short at any load.
-func opLabel(op *history.Op) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "op %d", op.ID)
-	switch {
-	case op.Send != nil:
-		s := op.Send
-		fmt.Fprintf(&b, " %s value=%s", s.TP(), s.Value)
-		if s.Key != nil {
-			fmt.Fprintf(&b, " key=%s", s.Key)
-		}
-		if s.Offset >= 0 {
-			fmt.Fprintf(&b, " -> offset %d", s.Offset)
-		}
-	case op.Poll != nil:
-		pollLabel(&b, op.Poll.Parts)
-	case op.Txn != nil:
-		for _, m := range op.Txn.Mops {
-			switch {
-			case m.Send != nil:
-				fmt.Fprintf(&b, " [send %s %s", m.Send.TP(), m.Send.Value)
-				if m.Send.Offset >= 0 {
-					fmt.Fprintf(&b, " -> offset %d", m.Send.Offset)
-				}
-				b.WriteByte(']')
-			case m.Poll != nil:
-				b.WriteString(" [poll")
-				pollLabel(&b, m.Poll.Parts)
-				b.WriteByte(']')
-			}
-		}
-	default:
-		return op.String()
-	}
-	if op.Error != "" {
-		fmt.Fprintf(&b, " %s", op.Error)
-	}
-	return b.String()
-}
-
-func pollLabel(b *strings.Builder, parts []history.PollPart) {
-	if len(parts) == 0 {
-		b.WriteString(" nothing")
-	}
-	for _, p := range parts {
-		fmt.Fprintf(b, " %s@%d:", p.TP(), p.Position)
-		switch n := len(p.Records); n {
-		case 0:
-			b.WriteString(" none")
-		case 1:
-			fmt.Fprintf(b, " %d=%s", p.Records[0].Offset, p.Records[0].Value)
-		default:
-			fmt.Fprintf(b, " %d records, offsets %d..%d", n, p.Records[0].Offset, p.Records[n-1].Offset)
-		}
-	}
 }

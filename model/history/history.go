@@ -513,14 +513,7 @@ func (op *Op) String() string {
 	fmt.Fprintf(&b, "op %d %s/%d %s", op.ID, op.Client, op.Process, op.Kind)
 	switch {
 	case op.Send != nil:
-		s := op.Send
-		fmt.Fprintf(&b, " %s value=%s acks=%s", s.TP(), s.Value, s.Acks)
-		if s.Key != nil {
-			fmt.Fprintf(&b, " key=%s", s.Key)
-		}
-		if s.Offset >= 0 {
-			fmt.Fprintf(&b, " -> offset %d", s.Offset)
-		}
+		writeSend(&b, op.Send, true)
 	case op.Poll != nil:
 		writeParts(&b, op.Poll.Parts)
 	case op.Offsets != nil:
@@ -552,26 +545,83 @@ func (op *Op) String() string {
 			fmt.Fprintf(&b, " %s", op.Admin.Topic)
 		}
 	case op.Txn != nil:
-		for _, m := range op.Txn.Mops {
-			switch {
-			case m.Send != nil:
-				fmt.Fprintf(&b, " [send %s %s", m.Send.TP(), m.Send.Value)
-				if m.Send.Offset >= 0 {
-					fmt.Fprintf(&b, " -> offset %d", m.Send.Offset)
-				}
-				b.WriteByte(']')
-			case m.Poll != nil:
-				b.WriteString(" [poll")
-				writeParts(&b, m.Poll.Parts)
-				b.WriteByte(']')
-			}
-		}
+		writeTxn(&b, op.Txn, writeParts)
 	}
 	fmt.Fprintf(&b, " [%v, %v] %s", op.Invoke, op.Complete, op.Outcome)
 	if op.Error != "" {
 		fmt.Fprintf(&b, " %s", op.Error)
 	}
 	return b.String()
+}
+
+// Label is a short line for a tooltip beside what a drawing of the operation already shows (client, kind,
+// outcome, times): its id and what it did. A poll names each partition's position and the offsets it returned,
+// never every record, so that a label stays short at any load; other kinds read as in String.
+func (op *Op) Label() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "op %d", op.ID)
+	switch {
+	case op.Send != nil:
+		writeSend(&b, op.Send, false)
+	case op.Poll != nil:
+		writePartsShort(&b, op.Poll.Parts)
+	case op.Txn != nil:
+		writeTxn(&b, op.Txn, writePartsShort)
+	default:
+		return op.String()
+	}
+	if op.Error != "" {
+		fmt.Fprintf(&b, " %s", op.Error)
+	}
+	return b.String()
+}
+
+func writeSend(b *strings.Builder, s *Send, acks bool) {
+	fmt.Fprintf(b, " %s value=%s", s.TP(), s.Value)
+	if acks {
+		fmt.Fprintf(b, " acks=%s", s.Acks)
+	}
+	if s.Key != nil {
+		fmt.Fprintf(b, " key=%s", s.Key)
+	}
+	if s.Offset >= 0 {
+		fmt.Fprintf(b, " -> offset %d", s.Offset)
+	}
+}
+
+func writeTxn(b *strings.Builder, t *Txn, parts func(*strings.Builder, []PollPart)) {
+	for _, m := range t.Mops {
+		switch {
+		case m.Send != nil:
+			fmt.Fprintf(b, " [send %s %s", m.Send.TP(), m.Send.Value)
+			if m.Send.Offset >= 0 {
+				fmt.Fprintf(b, " -> offset %d", m.Send.Offset)
+			}
+			b.WriteByte(']')
+		case m.Poll != nil:
+			b.WriteString(" [poll")
+			parts(b, m.Poll.Parts)
+			b.WriteByte(']')
+		}
+	}
+}
+
+// writePartsShort writes a poll's partitions with their positions and the offsets returned.
+func writePartsShort(b *strings.Builder, parts []PollPart) {
+	if len(parts) == 0 {
+		b.WriteString(" nothing")
+	}
+	for _, p := range parts {
+		fmt.Fprintf(b, " %s@%d:", p.TP(), p.Position)
+		switch n := len(p.Records); n {
+		case 0:
+			b.WriteString(" none")
+		case 1:
+			fmt.Fprintf(b, " %d=%s", p.Records[0].Offset, p.Records[0].Value)
+		default:
+			fmt.Fprintf(b, " %d records, offsets %d..%d", n, p.Records[0].Offset, p.Records[n-1].Offset)
+		}
+	}
 }
 
 func writeParts(b *strings.Builder, parts []PollPart) {
