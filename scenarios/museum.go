@@ -224,7 +224,7 @@ var Museum = []MuseumEntry{
 	{Name: "kafka-6880", Bug: "KAFKA-6880 (KIP-320)", Mechanism: "a zombie leader's stale fetches are not fenced by leader epoch",
 		Variant: "fetch without leader epochs", Needs: "needs variant: fetch requests without KIP-320's current leader epoch"},
 	{Name: "kafka-15489", Bug: "KAFKA-15489", Mechanism: "a partitioned KRaft leader does not resign and keeps serving stale metadata",
-		Variant: "no check-quorum", Needs: "needs variant: a KRaft leader without check-quorum"},
+		Variant: "no_check_quorum", Needs: "needs a scripted scenario and a finding for brokers kept on stale metadata by a partitioned KRaft leader (the variant exists; broker/kraft/testdata/checkquorum_off shows the two leaders)"},
 	{Name: "kafka-10527", Bug: "KAFKA-10527", Mechanism: "a voter that lost unflushed log entries becomes leader again in the same epoch",
 		Variant: "voter re-leads in its epoch", Needs: "needs variant: KRaft voters that do not persist their vote before answering"},
 	{Name: "kafka-3919", Bug: "KAFKA-3919", Mechanism: "after a power outage, recovery rebuilds acks=1 offsets wrongly and offsets go backwards",
