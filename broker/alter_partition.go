@@ -49,6 +49,11 @@ func (p *partition) maybeExpandISR(id int32) {
 		return
 	}
 	p.b.s.Mark("broker.isr.expand")
+	if f, _ := p.tracker.Follower(id); f.LogEndOffset < p.tracker.EpochStartOffset() {
+		// Only with the KAFKA-7128 variant: it lacks records the
+		// previous leader may have committed.
+		p.b.s.Mark("broker.isr.expand.below-epoch-start")
+	}
 	p.proposeISR(p.tracker.ProposeExpand(id, p.b.epoch))
 }
 

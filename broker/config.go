@@ -132,6 +132,9 @@ type Config struct {
 	// while the ISR is below min.insync.replicas, as Kafka did before 3.7
 	// (KAFKA-15583).
 	LegacyHighWatermark bool
+	// LegacyISRExpansion lets a follower join the ISR below the start of
+	// the leader's epoch, as Kafka did before 2.1 (KAFKA-7128).
+	LegacyISRExpansion bool
 	// LegacyProducerChecks validates idempotent producers as Kafka 0.11–1.1
 	// did (see log.Config).
 	LegacyProducerChecks bool

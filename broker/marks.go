@@ -20,6 +20,7 @@ var Marks = []sim.MarkInfo{
 	{Name: "broker.fetch." + protocol.FencedLeaderEpoch.String(), Meaning: "a fetch carried a leader epoch older than the partition's, and was fenced (KIP-320)"},
 	{Name: "broker.fetch." + protocol.UnknownLeaderEpoch.String(), Meaning: "a fetch carried a leader epoch newer than the broker knows"},
 	{Name: "broker.isr.expand", Meaning: "a leader asked to add a caught-up follower to the ISR"},
+	{Name: "broker.isr.expand.below-epoch-start", Meaning: "a leader asked to add a follower below the start of its leader epoch to the ISR (the KAFKA-7128 variant)"},
 	{Name: "broker.isr.shrink", Meaning: "a leader asked to remove lagging followers from the ISR"},
 	{Name: "broker.isr.shrunk-to-one", Meaning: "a leader asked to shrink the ISR to itself alone"},
 	{Name: "broker.lifecycle.serving", Meaning: "a broker caught up with the metadata log and is ready to be unfenced"},

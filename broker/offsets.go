@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"time"
+
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/sim"
 )
@@ -76,6 +78,14 @@ func (b *Broker) handleOffsetsForLeaderEpoch(from sim.NodeID, m *protocol.Offset
 		} else {
 			pr.LeaderEpoch, pr.EndOffset = p.log.EndOffsetForEpoch(part.LeaderEpoch)
 		}
+	}
+	if b.s.Buggify("broker.offsets-for-leader-epoch.slow") {
+		// The answer leaves late and arrives stale: leaders may have
+		// changed meanwhile. The follower waits for it before it fetches,
+		// so nothing else on its connection overtakes it.
+		b.n.After(b.s.BuggifyDelay("broker.offsets-for-leader-epoch.slow", 500*time.Millisecond, 5*time.Second),
+			"broker.offsets-for-leader-epoch.slow", func() { b.replyTo(from, resp) })
+		return
 	}
 	b.replyTo(from, resp)
 }

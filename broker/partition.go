@@ -41,7 +41,8 @@ type partition struct {
 func newPartition(b *Broker, tp model.TopicPartition) *partition {
 	p := &partition{b: b, tp: tp, leader: protocol.NoNode, leaderEpoch: protocol.NoEpoch, partitionEpoch: -1,
 		fetchingFrom: protocol.NoNode}
-	p.tracker = isr.New(b.id, isr.Config{ReplicaLagTimeMax: b.cfg.ReplicaLagTimeMax, LegacyHighWatermark: b.cfg.LegacyHighWatermark},
+	p.tracker = isr.New(b.id, isr.Config{ReplicaLagTimeMax: b.cfg.ReplicaLagTimeMax, LegacyHighWatermark: b.cfg.LegacyHighWatermark,
+		LegacyISRExpansion: b.cfg.LegacyISRExpansion},
 		trackerMetadata{p})
 	return p
 }

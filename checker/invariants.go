@@ -122,10 +122,13 @@ type replicaState struct {
 	restarted bool
 	epoch     int32 // leader epoch, within inc
 	incLEO    int64 // the highest log end offset seen within inc
-	verified  int64 // committed prefix verified below this offset
-	okInc     uint32
-	okSet     bool  // okInc is an incarnation seen at or above the leader's HWM
-	okEpoch   int32 // the leader epoch of that leader
+	// preLEO is the log end offset it had before its last restart: a
+	// leader may still count a fetch it made up to there.
+	preLEO   int64
+	verified int64 // committed prefix verified below this offset
+	okInc    uint32
+	okSet    bool  // okInc is an incarnation seen at or above the leader's HWM
+	okEpoch  int32 // the leader epoch of that leader
 	// After a power loss the log comes back as the disk last had it
 	// durably: below diskEnd it may hold records the replica had since
 	// truncated or replaced (without a flush), until it truncates again.
@@ -470,6 +473,7 @@ func (inv *Invariants) checkReplica(tp model.TopicPartition, st *tpState, md mod
 			st.lost = append(st.lost, restartLoss{b, leo, rs.incLEO})
 		}
 		rs.stale = inv.powerLosses[b] > rs.powerSeen
+		rs.preLEO = rs.incLEO
 		rs.diskEnd = leo
 		rs.restarted = true
 		rs.verified = 0 // what the disk gave back must be checked again
@@ -523,7 +527,13 @@ func (inv *Invariants) checkISR(tp model.TopicPartition, st *tpState, md model.P
 		}
 		rs := st.rep(m)
 		if leo := r.LogEndOffset(); leo >= hwm {
-			rs.okInc, rs.okSet, rs.okEpoch = r.Incarnation(), true, md.LeaderEpoch
+			// Caught up with this leader since its restart only once it is
+			// past what it held before: until then the leader may count a
+			// fetch from before the restart (Kafka does), and a high-water
+			// mark that has not moved proves nothing.
+			if !rs.restarted || leo >= rs.preLEO {
+				rs.okInc, rs.okSet, rs.okEpoch = r.Incarnation(), true, md.LeaderEpoch
+			}
 			continue
 		} else if rs.restarted && !(rs.okSet && rs.okInc == r.Incarnation() && rs.okEpoch == md.LeaderEpoch) {
 			// Restarted, and not caught up with this leader since: a member
@@ -603,9 +613,9 @@ func (inv *Invariants) checkPrefix(tp model.TopicPartition, st *tpState, r model
 			st.mark("checker.stale-log-after-power-loss")
 			f.Class, f.Message = Expected, f.Message+fmt.Sprintf("; broker %d lost power and its log came back as its disk last held it, "+
 				"before a truncation or re-fetch it never flushed: it truncates again once it fetches from its leader", r.Broker())
-		} else if why := st.lostInRestart(o); why != "" && ref.e.LeaderEpoch != e.LeaderEpoch {
+		} else if why := st.rewrittenAfterRestart(o, ref.e.LeaderEpoch, e.LeaderEpoch); why != "" {
 			st.mark("checker.committed-rewritten-after-restart")
-			f.Class, f.Message = Note, f.Message+"; "+why+", and a later epoch wrote new records there: Kafka allows this, and the final check reports the committed records lost"
+			f.Class, f.Message = Note, f.Message+"; "+why+": Kafka allows this, and the final check reports the committed records lost"
 		}
 		// The reference keeps the first committed record: Final reports
 		// it lost if the final leader does not have it. A run of
@@ -638,11 +648,23 @@ func (st *tpState) explained(a, b int32) string {
 	return ""
 }
 
-// lostInRestart says which restart lost offset o, if one did.
-func (st *tpState) lostInRestart(o int64) string {
+// rewrittenAfterRestart says which restart explains two committed records
+// at offset o, written in leader epochs was and now, if one does: a broker
+// came back from a restart without o and a later epoch wrote o anew, or,
+// in the same epoch, the epoch's own leader came back without o and wrote
+// it anew (a leader that lost unflushed records in a power loss and leads
+// on, as the last replica standing or until it learns of a newer epoch).
+func (st *tpState) rewrittenAfterRestart(o int64, was, now int32) string {
 	for _, l := range st.lost {
-		if l.from <= o && o < l.to {
-			return fmt.Sprintf("broker %d came back from a restart without offsets %d..%d", l.broker, l.from, l.to-1)
+		if o < l.from || o >= l.to {
+			continue
+		}
+		lost := fmt.Sprintf("broker %d came back from a restart without offsets %d..%d", l.broker, l.from, l.to-1)
+		if was != now {
+			return lost + ", and a later epoch wrote new records there"
+		}
+		if leader, ok := st.leaders[now]; ok && leader == l.broker {
+			return fmt.Sprintf("%s, and as leader of epoch %d it wrote new records there", lost, now)
 		}
 	}
 	return ""

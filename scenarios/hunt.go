@@ -50,6 +50,7 @@ var HuntKnobs = []HuntKnob{
 	{"tear", "power losses keep a torn prefix of unsynced writes with probability 1/2"},
 	{"rate", "each producer group's rate times 0.5 to 2"},
 	{"buggify", "with --buggify, each BUGGIFY point on with probability 1/2"},
+	{"leader.imbalance.check.interval.seconds", "log-uniform from 2 s to the scenario's own value (300 s by default): how soon the preferred leader takes a partition back, a second leader change right after a failover (KAFKA-6361); drawn from its own stream, so the knobs above draw as before"},
 }
 
 // HuntOptions tune how a hunt draws its knobs.
@@ -285,6 +286,19 @@ func HuntScenario(base Scenario, seed uint64, opts HuntOptions) (Scenario, HuntD
 		}
 		d.Buggify = slices.Clone(s.Buggify)
 	}
+	// controller knobs: from their own stream, so that adding them kept
+	// every earlier knob's draw
+	c := sim.NewRand(seed, "hunt-controller")
+	s.Cluster.ControllerConfig = maps.Clone(s.Cluster.ControllerConfig)
+	if s.Cluster.ControllerConfig == nil {
+		s.Cluster.ControllerConfig = map[string]string{}
+	}
+	const imbalance = "leader.imbalance.check.interval.seconds"
+	hi := 300 * time.Second
+	if v, err := strconv.Atoi(s.Cluster.ControllerConfig[imbalance]); err == nil && v > 2 {
+		hi = min(hi, time.Duration(v)*time.Second)
+	}
+	s.Cluster.ControllerConfig[imbalance] = strconv.Itoa(max(2, int(logUniform(c, 2*time.Second, hi).Seconds())))
 	last := time.Duration(0)
 	for _, f := range sched {
 		last = max(last, time.Duration(f.At))

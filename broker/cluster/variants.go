@@ -91,6 +91,10 @@ var variants = []Variant{
 		Brings: "KRaft followers learn the high-water mark only with new records or at the end of a fetch's wait",
 		Values: bools, Default: "true", Applies: "quorum", Header: shown("high-watermark-in-fetch"),
 		apply: boolean(func(c *Config, b bool) { c.Quorum.HighWatermarkInFetch = b })},
+	{Name: "isr-epoch-start-check", Field: "no_isr_epoch_start_check", Flag: "false", Undoes: "KAFKA-7128 (Kafka 2.1)",
+		Brings: "a follower joins the ISR once it reaches the leader's high-water mark, which after a leader change may lag what the previous leader committed: elected next, it loses those records",
+		Values: bools, Default: "true", Applies: "broker", Header: shown("isr-epoch-start-check"),
+		apply: boolean(func(c *Config, b bool) { c.Broker.LegacyISRExpansion = !b })},
 }
 
 // Variants returns every protocol variant.

@@ -323,6 +323,11 @@ func (c *Controller) fenceStale() {
 		}
 	}
 	if stale >= 0 {
+		// The session is held before the write: the quorum client runs
+		// its overdue work inside the write, and a controller that
+		// resigns there (check-quorum after a long pause) drops its
+		// sessions.
+		s := c.sessions[stale]
 		reg, ok := c.working.image.Broker(stale)
 		if ok && !reg.Fenced {
 			c.s.Mark("controller.fence.session-expired")
@@ -332,7 +337,7 @@ func (c *Controller) fenceStale() {
 				c.emit("controller.write-error", 0, "fence broker %d: %v", stale, err)
 			}
 		}
-		c.sessions[stale].fenced = true
+		s.fenced = true
 	}
 	c.rescheduleFence()
 }

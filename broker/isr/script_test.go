@@ -158,7 +158,7 @@ func (a args) duration(k string, def time.Duration) (time.Duration, error) {
 	return d, nil
 }
 
-// tracker self=1 [replica.lag.time.max.ms=30s] [min.insync.replicas=1] [legacy-hwm]
+// tracker self=1 [replica.lag.time.max.ms=30s] [min.insync.replicas=1] [legacy-hwm] [legacy-expansion]
 //
 // Starts a script: broker self, the other brokers 1-5 registered with
 // broker epoch 100+id, unfenced.
@@ -179,7 +179,7 @@ func (s *script) tracker(a args) (string, error) {
 	for id := int32(1); id <= 5; id++ {
 		md.brokers[id] = isr.Registration{Epoch: 100 + int64(id)}
 	}
-	cfg := isr.Config{ReplicaLagTimeMax: lag, LegacyHighWatermark: a.has("legacy-hwm")}
+	cfg := isr.Config{ReplicaLagTimeMax: lag, LegacyHighWatermark: a.has("legacy-hwm"), LegacyISRExpansion: a.has("legacy-expansion")}
 	*s = script{t: isr.New(self, cfg, md), md: md, self: self, legacy: cfg.LegacyHighWatermark}
 	return "", nil
 }

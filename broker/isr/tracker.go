@@ -34,6 +34,11 @@ type Config struct {
 	// LegacyHighWatermark lets the high-water mark advance while the ISR is
 	// below min.insync.replicas, as Kafka did before 3.7 (KAFKA-15583).
 	LegacyHighWatermark bool
+	// LegacyISRExpansion lets a follower join the ISR once it reaches the
+	// leader's high-water mark, even below the start of the leader's
+	// epoch, as Kafka did before 2.1 (KAFKA-7128): a new leader's
+	// high-water mark may lag what its predecessor committed.
+	LegacyISRExpansion bool
 }
 
 // Registration is what the metadata says of a broker, as far as ISR
@@ -355,7 +360,8 @@ func (t *Tracker) OutOfSync(leaderLEO int64, now time.Duration) []int32 {
 // high-water mark (Kafka's canAddReplicaToIsr and isFollowerInSync): no
 // change in flight, not a member yet, eligible, and a log end offset at
 // or past both the high-water mark and the start of the current leader
-// epoch. MayJoin means it may.
+// epoch (only the high-water mark with Config.LegacyISRExpansion). MayJoin
+// means it may.
 func (t *Tracker) Join(id int32, hwm int64) Join {
 	f := t.followers[id]
 	switch {
@@ -369,7 +375,7 @@ func (t *Tracker) Join(id int32, hwm int64) Join {
 		return Ineligible
 	case f.LogEndOffset < hwm:
 		return BelowHighWatermark
-	case f.LogEndOffset < t.epochStart:
+	case f.LogEndOffset < t.epochStart && !t.cfg.LegacyISRExpansion:
 		return BelowEpochStart
 	}
 	return MayJoin
