@@ -324,6 +324,19 @@ func (c *Controller) handleCreateTopics(from sim.NodeID, m *protocol.CreateTopic
 	c.replyAfter(last, func() { c.reply(from, resp) }, fail)
 }
 
+// newTopicPlacer returns a placer over the usable brokers of the working
+// image: registered and not in controlled shutdown.
+func (c *Controller) newTopicPlacer() *placer {
+	im := c.working.image
+	var usable []usableBroker
+	for _, id := range im.Brokers() {
+		if reg, _ := im.Broker(id); !reg.InControlledShutdown {
+			usable = append(usable, usableBroker{id: id, fenced: reg.Fenced})
+		}
+	}
+	return newPlacer(c.n.Rand(), usable)
+}
+
 func (c *Controller) createTopic(t protocol.CreatableTopic, validateOnly bool, recs *[]metadata.Record) (protocol.ErrorCode, string) {
 	im := c.working.image
 	if msg := validateTopicName(t.Name); msg != "" {
@@ -358,13 +371,7 @@ func (c *Controller) createTopic(t protocol.CreatableTopic, validateOnly bool, r
 	if partitions == -1 {
 		partitions = c.cfg.NumPartitions
 	}
-	var usable []usableBroker
-	for _, id := range im.Brokers() {
-		if reg, _ := im.Broker(id); !reg.InControlledShutdown {
-			usable = append(usable, usableBroker{id: id, fenced: reg.Fenced})
-		}
-	}
-	pl := newPlacer(c.n.Rand(), usable)
+	pl := c.newTopicPlacer()
 	if err := pl.check(rf); err != nil {
 		return protocol.InvalidReplicationFactor, fmt.Sprintf("unable to replicate the partition %d time(s): %v", rf, err)
 	}
