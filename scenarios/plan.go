@@ -151,6 +151,11 @@ func Compile(s Scenario) (*Plan, error) {
 		if err := s.Faults.Validate(s.faultNames(offsets), time.Duration(*s.Duration)); err != nil {
 			bad("faults", "%v", err)
 		}
+		for i, f := range s.Faults {
+			if f.Kind == fault.AddPartitions && f.Partitions > MaxTopicPartitions {
+				bad(fmt.Sprintf("faults[%d].partitions", i), "%d is above the limit of %d partitions per topic", f.Partitions, MaxTopicPartitions)
+			}
+		}
 	}
 	if n := s.Nemesis; n != nil {
 		if err := n.knobs(s).Validate(); err != nil {

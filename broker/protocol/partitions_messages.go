@@ -73,7 +73,9 @@ func (m *CreatePartitionsResponse) Correlation() int32 { return m.CorrelationID 
 func (*CreatePartitionsResponse) response() {}
 
 // Digest implements network.Digester.
-func (m *CreatePartitionsResponse) Digest() uint64 { return digestTopicErrors(m.CorrelationID, m.Topics) }
+func (m *CreatePartitionsResponse) Digest() uint64 {
+	return digestTopicErrors(m.CorrelationID, m.Topics)
+}
 
 func (m *CreatePartitionsResponse) String() string {
 	return "CreatePartitionsResponse" + formatTopicErrors(m.CorrelationID, m.Topics)
