@@ -70,7 +70,7 @@ func (a *analysis) keyMoves() []Finding {
 			if prev.s.Partition == cur.s.Partition {
 				continue
 			}
-			inc, ok := increaseBetween(incs[k.topic], prev.op.Invoke, cur.op.Invoke)
+			inc, ok := increaseBefore(incs[k.topic], cur.op.Invoke)
 			if !ok || reported[inc.op] || !stayed(refs[:i], prev.s.Partition, inc.op.Invoke) {
 				continue
 			}
@@ -84,17 +84,14 @@ func (a *analysis) keyMoves() []Finding {
 	return fs
 }
 
-// increaseBetween returns the latest increase invoked before to that may
-// have taken effect after from (it completed after from, or its outcome
-// is unknown).
-func increaseBetween(incs []increase, from, to time.Duration) (increase, bool) {
+// increaseBefore returns the latest increase invoked before at: producers
+// learn of it from their metadata, up to metadata.max.age.ms later.
+func increaseBefore(incs []increase, at time.Duration) (increase, bool) {
 	var out increase
 	found := false
 	for _, inc := range incs {
-		if inc.op.Invoke <= to && (inc.op.Outcome != model.OK || inc.op.Complete >= from) {
-			if !found || inc.op.Invoke >= out.op.Invoke {
-				out, found = inc, true
-			}
+		if inc.op.Invoke <= at && (!found || inc.op.Invoke >= out.op.Invoke) {
+			out, found = inc, true
 		}
 	}
 	return out, found
