@@ -54,12 +54,17 @@ func (sh *Shell) alterPartitions(b *strings.Builder, f *flags, topic string, cmd
 		return cmdErr(callErr)
 	}
 	if len(res) == 1 && res[0].Err != nil {
-		var ae *client.AdminError
-		if errors.As(res[0].Err, &ae) && ae.Message != "" {
-			// The tool prints the broker's message, as the exception's.
-			return cmdErr(errors.New(ae.Message))
-		}
-		return cmdErr(res[0].Err)
+		return cmdErr(brokerMessage(res[0].Err))
 	}
 	return nil
+}
+
+// brokerMessage is what Kafka's tools print of a broker's refusal: the
+// exception's message, which is the broker's message when it gave one.
+func brokerMessage(err error) error {
+	var ae *client.AdminError
+	if errors.As(err, &ae) && ae.Message != "" {
+		return errors.New(ae.Message)
+	}
+	return err
 }

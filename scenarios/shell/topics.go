@@ -116,7 +116,7 @@ func (sh *Shell) topics(b *strings.Builder, args, _ []string) error {
 				}
 				return cmdErr(fmt.Errorf("Topic '%s' already exists.", topic))
 			}
-			return cmdErr(res[0].Err)
+			return cmdErr(brokerMessage(res[0].Err))
 		}
 		if len(cfgs) > 0 {
 			sh.configs[topic] = cfgs
