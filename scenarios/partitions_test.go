@@ -9,9 +9,10 @@ import (
 )
 
 // TestTopicNamesAndIncreasesAreValidated: an internal topic's name, two
-// topics whose names collide once '.' and '_' are one, and add-partitions
-// that do not raise the count are refused with Kafka's error and what is
-// accepted, before anything runs.
+// topics whose names collide once '.' and '_' are one, add-partitions
+// that do not raise the count, and a compression.type the role does not
+// take are refused with Kafka's error and what is accepted, before
+// anything runs.
 func TestTopicNamesAndIncreasesAreValidated(t *testing.T) {
 	topics := `"cluster": {"topics": [{"name": "orders", "partitions": 3}]}`
 	for field, want := range map[string]string{
