@@ -1,6 +1,7 @@
 // Package fault describes fault schedules as plain data — timed crashes,
 // power losses, restarts, pauses, partitions of any shape, one-way cuts,
-// heals, disk losses and clock changes — validates them, installs them into
+// heals, disk losses, clock changes, and an operator's partition increase
+// (add-partitions) — validates them, installs them into
 // a simulation, generates random ones from explicit knobs (the nemesis),
 // and shrinks failing ones to a minimal schedule.
 //
