@@ -45,6 +45,10 @@ func (b *Broker) forward(from sim.NodeID, req protocol.Request) {
 		c := *m
 		c.CorrelationID = corr
 		out = &c
+	case *protocol.CreatePartitions:
+		c := *m
+		c.CorrelationID = corr
+		out = &c
 	default:
 		return
 	}
@@ -80,6 +84,10 @@ func (b *Broker) onForwardedResponse(m protocol.Response) {
 		c.CorrelationID = corr
 		out = &c
 	case *protocol.IncrementalAlterConfigsResponse:
+		c := *m
+		c.CorrelationID = corr
+		out = &c
+	case *protocol.CreatePartitionsResponse:
 		c := *m
 		c.CorrelationID = corr
 		out = &c
@@ -123,6 +131,12 @@ func notControllerResponse(req protocol.Request, why string) network.Message {
 		resp := &protocol.IncrementalAlterConfigsResponse{CorrelationID: corr}
 		for _, r := range m.Resources {
 			resp.Results = append(resp.Results, protocol.AlterConfigsResult{Type: r.Type, Name: r.Name, Error: protocol.NotController, Message: why})
+		}
+		return resp
+	case *protocol.CreatePartitions:
+		resp := &protocol.CreatePartitionsResponse{CorrelationID: corr}
+		for _, t := range m.Topics {
+			resp.Topics = append(resp.Topics, protocol.TopicError{Name: t.Name, Error: protocol.NotController, Message: why})
 		}
 		return resp
 	}

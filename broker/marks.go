@@ -11,6 +11,7 @@ import (
 var Marks = []sim.MarkInfo{
 	{Name: "broker.alter-partition.rejected", Meaning: "the controller rejected a leader's AlterPartition: the leader goes back to the committed ISR"},
 	{Name: "broker.alter-partition.timeout", Meaning: "an AlterPartition got no answer in time, and the leader sends it again"},
+	{Name: "broker.produce.recompressed", Meaning: "a leader rebuilt a producer's batches with its topic's compression.type (a codec other than the producer's, or uncompressed)"},
 	{Name: "broker.connection-refused", Meaning: "a broker not yet registered, caught up and unfenced refused a connection (its listeners are closed)"},
 	{Name: "broker.controlled-shutdown", Meaning: "a broker asked the controller for a controlled shutdown"},
 	{Name: "broker.fetch.append-failed", Meaning: "a follower could not append the records it fetched (a storage error)"},

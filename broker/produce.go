@@ -173,7 +173,13 @@ func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceRespon
 			pr.Error = protocol.NotEnoughReplicas
 			continue
 		}
-		info, err := p.log.AppendAsLeader(part.Records, p.leaderEpoch, now)
+		recs, err := b.compressForTopic(part.TP.Topic, part.Records)
+		if err != nil {
+			pr.Error = protocol.CorruptMessage
+			p.emit("broker.produce.refused", uint64(pr.Error), "%v", err)
+			continue
+		}
+		info, err := p.log.AppendAsLeader(recs, p.leaderEpoch, now)
 		if err != nil {
 			pr.Error = log.ErrorCode(err)
 			p.emit("broker.produce.refused", uint64(pr.Error), "%v", err)

@@ -91,7 +91,7 @@ func (b *Broker) receiveControlPlane(from sim.NodeID, m network.Message) bool {
 		}
 		return true
 	case *protocol.CreateTopicsResponse, *protocol.DeleteTopicsResponse, *protocol.ElectLeadersResponse,
-		*protocol.IncrementalAlterConfigsResponse:
+		*protocol.IncrementalAlterConfigsResponse, *protocol.CreatePartitionsResponse:
 		b.onForwardedResponse(m.(protocol.Response))
 		return true
 	}
@@ -100,7 +100,8 @@ func (b *Broker) receiveControlPlane(from sim.NodeID, m network.Message) bool {
 		return true
 	}
 	switch m := m.(type) {
-	case *protocol.CreateTopics, *protocol.DeleteTopics, *protocol.ElectLeaders, *protocol.IncrementalAlterConfigs:
+	case *protocol.CreateTopics, *protocol.DeleteTopics, *protocol.ElectLeaders, *protocol.IncrementalAlterConfigs,
+		*protocol.CreatePartitions:
 		b.forward(from, m.(protocol.Request))
 		return true
 	case *protocol.DescribeTopicPartitions:

@@ -31,6 +31,7 @@ const (
 	IntSendSkip                 FindingName = "int-send-skip"
 	CommittedOffsetRegression   FindingName = "committed-offset-regression"
 	CommittedOffsetInconsistent FindingName = "committed-offset-inconsistent"
+	KeyMoved                    FindingName = "key-moved"
 	// Linearizability, checked by porcupine.
 	Nonlinearizable FindingName = "nonlinearizable"
 	// LinearizabilityUnchecked: the check's work budget ran out first.
@@ -84,6 +85,7 @@ var Registry = sortedRegistry([]FindingInfo{
 	{NonmonotonicSend, []Class{Consistency, Expected}, "a producer's later send to a partition got an earlier offset (expected for acks=1, or overlapping sends without idempotence)", "nonmonotonic-send"},
 	{IntNonmonotonicSend, []Class{Consistency, Expected}, "one operation's sends to a partition got offsets out of their order (expected without idempotence)", "int-nonmonotonic-send"},
 	{IntSendSkip, []Class{Note}, "other records lie between one operation's consecutive sends to a partition: other producers interleave, which Kafka allows", "int-send-skip"},
+	{KeyMoved, []Class{Expected}, "a partition increase (CreatePartitions) sent a key's later records to another partition than its earlier ones: per-key order across the two is lost, which the increase allows", ""},
 	{CommittedOffsetRegression, []Class{Consistency}, "a group's committed offset read back went below the latest acknowledged commit", ""},
 	{CommittedOffsetInconsistent, []Class{Consistency}, "a group's committed offset read back is one no acknowledged commit before it wrote", ""},
 	{Nonlinearizable, []Class{Consistency, Expected}, "porcupine found no linearization of a partition's log or a group's committed offset (expected when the anomalies behind it are)", ""},

@@ -70,6 +70,10 @@ const (
 	AllowNoFsync Allowance = "no fsync (log.flush.interval.messages unset) and a power loss"
 	// AllowVariant: a historical protocol variant the run chose.
 	AllowVariant Allowance = "a historical protocol variant"
+	// AllowPartitionIncrease: partitions were added to the topic
+	// (CreatePartitions), which moves keys to other partitions; nothing is
+	// lost, but per-key order across the old and new partition is.
+	AllowPartitionIncrease Allowance = "a partition increase (CreatePartitions)"
 )
 
 // AllowanceCount is how many records one allowance let be lost.
@@ -358,9 +362,28 @@ func NewVerdict(in VerdictInput) *Verdict {
 		}
 		v.Incidents[i].Findings = append(v.Incidents[i].Findings, f)
 	}
+	// Keys a partition increase moved: one incident per topic, which
+	// names the increase as what allowed it (not a broken guarantee).
+	moved := map[string]int{}
+	for _, f := range v.Findings {
+		if f.Name != string(KeyMoved) || f.Class != Expected {
+			continue
+		}
+		i, ok := moved[f.TP.Topic]
+		if !ok {
+			i = len(v.Incidents)
+			moved[f.TP.Topic] = i
+			v.Incidents = append(v.Incidents, Incident{TP: model.TopicPartition{Topic: f.TP.Topic, Partition: -1}, At: f.At, Step: f.Step,
+				Allowance: AllowPartitionIncrease, Setting: "CreatePartitions on topic " + f.TP.Topic})
+		}
+		v.Incidents[i].Findings = append(v.Incidents[i].Findings, f)
+	}
 	for i := range v.Incidents {
 		inc := &v.Incidents[i]
-		if inc.Lost == 0 {
+		switch {
+		case inc.Allowance == AllowPartitionIncrease:
+			inc.Headline = movedHeadline(inc)
+		case inc.Lost == 0:
 			inc.Headline = otherHeadline(inc)
 		}
 		if in.ReplayUntilStep != nil && inc.Step > 0 {
@@ -515,6 +538,13 @@ func otherHeadline(inc *Incident) string {
 	return s + fmt.Sprintf(" at %v: %s", f.At.Round(time.Millisecond), f.Message)
 }
 
+// movedHeadline tells the keys a partition increase moved, naming the
+// increase as what allows it.
+func movedHeadline(inc *Incident) string {
+	return fmt.Sprintf("%s moved to another partition of %s at %v after a partition increase: per-key order across the old and the new partition is lost, which %s allows (Kafka orders records within a partition only); no guarantee broke",
+		countOf(len(inc.Findings), "key", "keys"), inc.TP.Topic, inc.At.Round(time.Millisecond), AllowPartitionIncrease)
+}
+
 // Bad returns the findings of a bad class (data loss, consistency,
 // invariant).
 func (v *Verdict) Bad() []Finding { return Bad(v.Findings) }
@@ -566,12 +596,24 @@ func (v *Verdict) Summary() string {
 			parts = append(parts, "not linearizable")
 		}
 	}
+	moved := 0
+	for _, f := range v.Findings {
+		if f.Name == string(KeyMoved) && f.Class == Expected {
+			moved++
+		}
+	}
 	if len(parts) == 0 {
 		s := "ok: nothing acknowledged was lost, no anomaly, no broken invariant"
 		if v.Linearizability == "skipped" {
 			s += " (linearizability not checked)"
 		}
+		if moved > 0 {
+			s += fmt.Sprintf("; %s moved partitions, allowed by %s", countOf(moved, "key", "keys"), AllowPartitionIncrease)
+		}
 		return s
+	}
+	if moved > 0 {
+		parts = append(parts, fmt.Sprintf("%s moved partitions, allowed by %s", countOf(moved, "key", "keys"), AllowPartitionIncrease))
 	}
 	return strings.Join(parts, "; ")
 }

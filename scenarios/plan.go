@@ -78,6 +78,13 @@ func Compile(s Scenario) (*Plan, error) {
 			bad(at+".name", "INVALID_TOPIC_EXCEPTION: %v", err)
 		} else if t.Name == offsetsTopic {
 			bad(at+".name", "%s is Kafka's internal topic of committed offsets, created by the group coordinator: give another name", t.Name)
+		} else if slices.Contains(controller.InternalTopics, t.Name) {
+			bad(at+".name", "%s is one of Kafka's internal topics (%s), which users do not create: give another name", t.Name, strings.Join(controller.InternalTopics, ", "))
+		}
+		for _, other := range cl.Topics[:i] {
+			if controller.Collides(t.Name, other.Name) {
+				bad(at+".name", "INVALID_TOPIC_EXCEPTION: Topic '%s' collides with existing topic: %s ('.' and '_' are one character in Kafka's metric names: use either, not both)", t.Name, other.Name)
+			}
 		}
 		if topics[t.Name] {
 			bad(at+".name", "topic %q is defined twice", t.Name)
@@ -148,6 +155,11 @@ func Compile(s Scenario) (*Plan, error) {
 	if durationOK {
 		if err := s.Faults.Validate(s.faultNames(offsets), time.Duration(*s.Duration)); err != nil {
 			bad("faults", "%v", err)
+		}
+		for i, f := range s.Faults {
+			if f.Kind == fault.AddPartitions && f.Partitions > MaxTopicPartitions {
+				bad(fmt.Sprintf("faults[%d].partitions", i), "%d is above the limit of %d partitions per topic", f.Partitions, MaxTopicPartitions)
+			}
 		}
 	}
 	if n := s.Nemesis; n != nil {

@@ -269,7 +269,7 @@ func (p *Plan) Run(opts Options) (*Result, error) {
 	for _, f := range schedule {
 		r.sim.At(f.Time(), "fault."+string(f.Kind), func() {
 			r.tl.Event(model.Event{At: r.sim.Now(), Step: r.sim.Steps(), Kind: string(f.Kind), Text: f.String()})
-			fault.Apply(r.cl, f)
+			fault.Apply(runTarget{Cluster: r.cl, r: r}, f)
 		})
 	}
 	err := r.runUntil(time.Duration(*s.Duration))

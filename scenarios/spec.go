@@ -281,7 +281,9 @@ func (s Scenario) faultNames(offsetsPartitions int) fault.Names {
 		Controllers: s.ControllerNames(),
 		Clients:     slices.Concat(s.ProducerNames(), s.ConsumerNames()),
 	}
+	n.Topics = map[string]int{}
 	for _, t := range s.Cluster.Topics {
+		n.Topics[t.Name] = val(t.Partitions)
 		for p := range min(val(t.Partitions), MaxTopicPartitions) {
 			n.Partitions = append(n.Partitions, fmt.Sprintf("%s-%d", t.Name, p))
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/cluster"
 	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/scenarios/fault"
 )
 
 // verdictOf computes a finished run's verdict: the one place a run's answer
@@ -34,7 +35,7 @@ func verdictOf(res *Result, p *Plan, watch *checker.Watch, live []checker.Findin
 		To:             min(time.Duration(*s.Duration), res.End),
 		LastFault:      lastFault,
 		Settings:       settingsOf(p.Config, s.Cluster.Protocol),
-		UserPartitions: userPartitions(s),
+		UserPartitions: userPartitions(s, res.Schedule),
 		History:        res.History,
 		ReplayUntilStep: func(step uint64) string {
 			return fmt.Sprintf("%s --until-step %d", replay, step)
@@ -42,11 +43,13 @@ func verdictOf(res *Result, p *Plan, watch *checker.Watch, live []checker.Findin
 	})
 }
 
-// userPartitions lists the partitions of the scenario's own topics.
-func userPartitions(s Scenario) []model.TopicPartition {
+// userPartitions lists the partitions of the scenario's own topics, those
+// the schedule adds included.
+func userPartitions(s Scenario, schedule fault.Schedule) []model.TopicPartition {
 	var out []model.TopicPartition
+	counts := partitionCounts(s, schedule)
 	for _, t := range s.Cluster.Topics {
-		for p := range *t.Partitions {
+		for p := range counts[t.Name] {
 			out = append(out, model.TopicPartition{Topic: t.Name, Partition: int32(p)})
 		}
 	}

@@ -66,6 +66,9 @@ type ProducerConfig struct {
 	// (true): the sticky partitioner favours partitions with shorter
 	// queues.
 	AdaptivePartitioning bool
+	// CompressionType is compression.type (none): the codec the producer
+	// compresses its batches with (none, gzip, snappy, lz4, zstd).
+	CompressionType string
 }
 
 // DefaultProducerConfig returns Kafka's producer defaults.
@@ -74,7 +77,7 @@ func DefaultProducerConfig() ProducerConfig {
 		ClientID: "producer-1", Acks: model.AcksAll, EnableIdempotence: true, BatchSize: 16384, Linger: 5 * time.Millisecond,
 		MaxInFlight: 5, Retries: math.MaxInt32, RetryBackoff: 100 * time.Millisecond, RetryBackoffMax: time.Second,
 		RequestTimeout: 30 * time.Second, DeliveryTimeout: 120 * time.Second, MaxBlock: 60 * time.Second,
-		MetadataMaxAge: 5 * time.Minute, MaxRequestSize: 1 << 20, AdaptivePartitioning: true,
+		MetadataMaxAge: 5 * time.Minute, MaxRequestSize: 1 << 20, AdaptivePartitioning: true, CompressionType: "none",
 	}
 }
 
@@ -98,6 +101,7 @@ var ProducerSetters = props.Bind(props.Producer,
 	props.Text("partitioner.class", func(c *ProducerConfig) *string { return &c.Partitioner }),
 	props.Flag("partitioner.ignore.keys", func(c *ProducerConfig) *bool { return &c.PartitionerIgnoreKeys }),
 	props.Flag("partitioner.adaptive.partitioning.enable", func(c *ProducerConfig) *bool { return &c.AdaptivePartitioning }),
+	props.Text("compression.type", func(c *ProducerConfig) *string { return &c.CompressionType }),
 )
 
 // ParseProducerConfig reads producer properties as Kafka's ProducerConfig

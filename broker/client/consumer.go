@@ -69,6 +69,9 @@ type Consumer struct {
 	generation  int32
 	joining     bool
 	needsRejoin bool
+	// assignSnapshot is, on the member that computed the group's
+	// assignment, the partition counts it was computed from.
+	assignSnapshot map[string]int32
 	// lastAssigned and lastGeneration are the last assignment received
 	// and its generation, which an assignor such as sticky sends along
 	// in its user data (nil before the first).
@@ -259,6 +262,7 @@ func (c *Consumer) tick() {
 		c.c.refresh(c.kick)
 	}
 	if len(c.topics) > 0 {
+		c.checkAssignmentMetadata()
 		c.ensureGroup()
 	}
 	c.updatePositions()

@@ -134,6 +134,7 @@ func (c *Consumer) join() {
 
 func (c *Consumer) sync(coord int32, jr *protocol.JoinGroupResponse) {
 	var assigns []protocol.SyncAssignment
+	c.noteAssignmentSnapshot(false, nil)
 	if jr.Leader == c.memberID && !jr.SkipAssignment {
 		a, err := group.AssignorByName(jr.ProtocolName)
 		if err == nil {
@@ -153,6 +154,7 @@ func (c *Consumer) sync(coord int32, jr *protocol.JoinGroupResponse) {
 				}
 				members = append(members, group.MemberOf(a, mem.MemberID, mem.GroupInstanceID, sub))
 			}
+			c.noteAssignmentSnapshot(true, topics)
 			out := a.Assign(topics, members)
 			for _, id := range slices.Sorted(mapsKeys(out)) {
 				assigns = append(assigns, protocol.SyncAssignment{MemberID: id, Assignment: group.EncodeAssignment(group.Assignment{Partitions: out[id]})})

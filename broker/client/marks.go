@@ -17,6 +17,7 @@ var Marks = []sim.MarkInfo{
 	{Name: "client.admin.reset-refused-active-group", Meaning: "an offset reset was refused: the group has active members"},
 	{Name: "client.admin.retry", Meaning: "an admin call retried after a retriable error"},
 	{Name: "client.admin.timeout", Meaning: "an admin call ran out of time or tries on a retriable error and failed with a timeout"},
+	{Name: "client.consumer.partitions-changed-rejoin", Meaning: "the group leader saw a subscribed topic's partition count change since its assignment and rejoined to rebalance"},
 	{Name: "client.metadata.stale-epoch-ignored", Meaning: "a client ignored metadata with an older leader epoch than it knew (KIP-320)"},
 	{Name: "client.producer.adaptive-choice", Meaning: "the producer's partitioner chose a partition by queue sizes (KIP-794's adaptive partitioning)"},
 	{Name: "client.producer.delivery-timeout", Meaning: "a batch expired: delivery.timeout.ms passed before it was acknowledged"},

@@ -625,7 +625,7 @@ func (p *Producer) sendBatches(broker int32, batches []*batch) {
 			recs[i] = protocol.Record{Timestamp: r.ts, Key: r.key, Value: r.val, Headers: protocol.RecordHeaders(r.headers)}
 		}
 		req.Partitions = append(req.Partitions, protocol.ProducePartition{TP: b.tp,
-			Records: protocol.AppendBatch(nil, 0, protocol.NoPartitionLeaderEpoch, b.producer, recs)})
+			Records: protocol.AppendBatchWith(nil, 0, protocol.NoPartitionLeaderEpoch, b.producer, p.codec(), recs)})
 		if b.attempts > 1 {
 			p.s.Mark("client.producer.retry")
 		}

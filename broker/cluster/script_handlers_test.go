@@ -537,8 +537,15 @@ func (s *script) admin(a args, d *datadriven.TestData) (string, error) {
 		}
 		req = &protocol.CreateTopics{CorrelationID: s.c.NextCorrelation(), Topics: []protocol.CreatableTopic{{Name: a.str("name", "t"),
 			NumPartitions: int32(parts), ReplicationFactor: int16(rf)}}}
+	case a.has("create-partitions"):
+		count, err := a.int("count", 0)
+		if err != nil {
+			return "", err
+		}
+		req = &protocol.CreatePartitions{CorrelationID: s.c.NextCorrelation(), Topics: []protocol.CreatePartitionsTopic{{Name: a.str("name", "t"),
+			Count: int32(count)}}}
 	default:
-		return "", fmt.Errorf("admin: give describe-topics, describe-cluster or create-topic")
+		return "", fmt.Errorf("admin: give describe-topics, describe-cluster, create-topic or create-partitions")
 	}
 	resp, err := s.c.Request(int32(to), req, 10*time.Second)
 	if err != nil {
@@ -613,6 +620,12 @@ func responseMessages(r protocol.Response) []string {
 	var out []string
 	switch r := r.(type) {
 	case *protocol.CreateTopicsResponse:
+		for _, t := range r.Topics {
+			if t.Message != "" {
+				out = append(out, t.Name+": "+t.Message)
+			}
+		}
+	case *protocol.CreatePartitionsResponse:
 		for _, t := range r.Topics {
 			if t.Message != "" {
 				out = append(out, t.Name+": "+t.Message)

@@ -141,6 +141,10 @@ func (c Config) ValidateSettings() error {
 const (
 	MinInsyncReplicasConfig     = "min.insync.replicas"
 	UncleanLeaderElectionConfig = "unclean.leader.election.enable"
+	// CompressionTypeConfig is read by brokers, from the metadata image,
+	// when they append a producer's batches: the controller only checks
+	// its value.
+	CompressionTypeConfig = "compression.type"
 )
 
 // TopicSetters binds the topic configs (props.Topic) to the typed form
@@ -148,6 +152,7 @@ const (
 var TopicSetters = props.Bind(props.Topic,
 	props.Num(MinInsyncReplicasConfig, func(c *model.TopicConfig) *int { return &c.MinInsyncReplicas }),
 	props.Flag(UncleanLeaderElectionConfig, func(c *model.TopicConfig) *bool { return &c.UncleanLeaderElection }),
+	props.Func(CompressionTypeConfig, func(*model.TopicConfig, props.Value) {}),
 )
 
 // TopicDefaults returns the configs a topic without its own takes: the

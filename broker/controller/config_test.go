@@ -61,7 +61,7 @@ func TestValidateTopicConfig(t *testing.T) {
 	assert.EqualError(t, ValidateTopicConfig(MinInsyncReplicasConfig, "x"),
 		"invalid value x for configuration min.insync.replicas: expected a whole number from 1 to 2147483647")
 	assert.EqualError(t, ValidateTopicConfig("cleanup.policy", "compact"),
-		`unknown configuration "cleanup.policy": kafkasim's topic configurations are min.insync.replicas, unclean.leader.election.enable`)
+		`unknown configuration "cleanup.policy": kafkasim's topic configurations are compression.type, min.insync.replicas, unclean.leader.election.enable`)
 
 	def := DefaultConfig(3001).TopicDefaults()
 	tc, err := ParseTopicConfig(def, 3, map[string]string{"min.insync.replicas": "2", "unclean.leader.election.enable": "true"})

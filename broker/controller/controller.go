@@ -153,6 +153,8 @@ func (c *Controller) Receive(from sim.NodeID, m network.Message) {
 		c.handleElectLeaders(from, m)
 	case *protocol.IncrementalAlterConfigs:
 		c.handleAlterConfigs(from, m)
+	case *protocol.CreatePartitions:
+		c.handleCreatePartitions(from, m)
 	default:
 		c.s.Trace().Emitf(c.n, "controller.unknown-request", 0, "%s from node %d ignored", m.Kind(), from)
 	}

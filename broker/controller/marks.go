@@ -11,6 +11,7 @@ import (
 var Marks = func() []sim.MarkInfo {
 	out := []sim.MarkInfo{
 		{Name: "controller.alter-partition.rejected-stale-broker-epoch", Meaning: "the controller rejected an AlterPartition from a leader incarnation older than its registration"},
+		{Name: "controller.create-partitions", Meaning: "the controller added partitions to an existing topic (CreatePartitions)"},
 		{Name: "controller.controlled-shutdown", Meaning: "the controller moved a broker's leaderships away for its controlled shutdown"},
 		{Name: "controller.controlled-shutdown.complete", Meaning: "the controller let a broker in controlled shutdown stop"},
 		{Name: "controller.elr.added", Meaning: "a partition change put replicas that left the ISR into the ELR (KIP-966)"},

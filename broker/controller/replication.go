@@ -301,12 +301,19 @@ func (c *Controller) handleCreateTopics(from sim.NodeID, m *protocol.CreateTopic
 	}
 	var recs []metadata.Record
 	seen := map[string]bool{}
+	var created []string // earlier in this request: they collide too
 	for _, t := range m.Topics {
 		te := protocol.TopicError{Name: t.Name}
-		if seen[t.Name] {
+		switch {
+		case seen[t.Name]:
 			te.Error, te.Message = protocol.InvalidRequest, fmt.Sprintf("topic %q appears more than once in the request", t.Name)
-		} else {
-			te.Error, te.Message = c.createTopic(t, m.ValidateOnly, &recs)
+		case t.Name == ClusterMetadataTopic:
+			te.Error, te.Message = protocol.InvalidRequest, fmt.Sprintf("Creation of internal topic %s is prohibited.", ClusterMetadataTopic)
+		default:
+			te.Error, te.Message = c.createTopic(t, m.ValidateOnly, created, &recs)
+			if te.Error == protocol.None {
+				created = append(created, t.Name)
+			}
 		}
 		seen[t.Name] = true
 		resp.Topics = append(resp.Topics, te)
@@ -324,13 +331,33 @@ func (c *Controller) handleCreateTopics(from sim.NodeID, m *protocol.CreateTopic
 	c.replyAfter(last, func() { c.reply(from, resp) }, fail)
 }
 
-func (c *Controller) createTopic(t protocol.CreatableTopic, validateOnly bool, recs *[]metadata.Record) (protocol.ErrorCode, string) {
+// newTopicPlacer returns a placer over the usable brokers of the working
+// image: registered and not in controlled shutdown.
+func (c *Controller) newTopicPlacer() *placer {
+	im := c.working.image
+	var usable []usableBroker
+	for _, id := range im.Brokers() {
+		if reg, _ := im.Broker(id); !reg.InControlledShutdown {
+			usable = append(usable, usableBroker{id: id, fenced: reg.Fenced})
+		}
+	}
+	return newPlacer(c.n.Rand(), usable)
+}
+
+func (c *Controller) createTopic(t protocol.CreatableTopic, validateOnly bool, created []string, recs *[]metadata.Record) (protocol.ErrorCode, string) {
 	im := c.working.image
 	if msg := validateTopicName(t.Name); msg != "" {
 		return protocol.InvalidTopicException, msg
 	}
 	if _, ok := im.Topic(t.Name); ok {
 		return protocol.TopicAlreadyExists, fmt.Sprintf("topic '%s' already exists", t.Name)
+	}
+	if HasCollisionChars(t.Name) {
+		// '.' and '_' are one character in metric names: Kafka refuses a
+		// name that collides with an existing topic's.
+		if msg := collision(t.Name, append(im.Topics(), created...)); msg != "" {
+			return protocol.InvalidTopicException, msg
+		}
 	}
 	for _, name := range slices.Sorted(func(yield func(string) bool) {
 		for k := range t.Configs {
@@ -358,13 +385,7 @@ func (c *Controller) createTopic(t protocol.CreatableTopic, validateOnly bool, r
 	if partitions == -1 {
 		partitions = c.cfg.NumPartitions
 	}
-	var usable []usableBroker
-	for _, id := range im.Brokers() {
-		if reg, _ := im.Broker(id); !reg.InControlledShutdown {
-			usable = append(usable, usableBroker{id: id, fenced: reg.Fenced})
-		}
-	}
-	pl := newPlacer(c.n.Rand(), usable)
+	pl := c.newTopicPlacer()
 	if err := pl.check(rf); err != nil {
 		return protocol.InvalidReplicationFactor, fmt.Sprintf("unable to replicate the partition %d time(s): %v", rf, err)
 	}

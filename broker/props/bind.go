@@ -166,7 +166,7 @@ func (s *Setters[C]) Set(c *C, name, text string) error {
 		return unknown(s.role, name)
 	}
 	p, _ := Lookup(name)
-	v, err := p.Parse(text)
+	v, err := p.For(s.role).Parse(text)
 	if err != nil {
 		return err
 	}
@@ -198,7 +198,7 @@ func (s *Setters[C]) Validate(c *C) error {
 		case e.get != nil:
 			errs = append(errs, p.checkNumber(e.get(c)))
 		case e.text != nil && p.Type == Enum:
-			if _, err := p.Parse(e.text(c)); err != nil {
+			if _, err := p.For(s.role).Parse(e.text(c)); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -22,6 +22,14 @@ func Markdown(ps []Prop) string {
 			typ += " (s)"
 		}
 		def := p.Default
+		if len(p.ByRole) > 0 {
+			var per []string
+			for _, rv := range p.ByRole {
+				per = append(per, fmt.Sprintf("`%s` (%s)", rv.Default, rv.Roles))
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", p.Name, p.Roles, typ, strings.Join(per, ", "), escape(p.Accepted()), escape(p.Doc))
+			continue
+		}
 		switch {
 		case def == "" && p.Type != Enum:
 			def = "none"
@@ -50,6 +58,7 @@ func (s *Setters[C]) Defaults(def C, except ...string) error {
 	var differ []string
 	for _, name := range s.Names() {
 		p, _ := Lookup(name)
+		p = p.For(s.role)
 		if p.Default == "" && p.Type != Enum && p.Type != String {
 			continue
 		}

@@ -143,10 +143,35 @@ type Prop struct {
 	Range Range
 	// Values are the accepted values of an Enum or Version.
 	Values []string
+	// ByRole, for an Enum whose accepted values and default differ with
+	// the role that reads it (compression.type: a producer's codecs, a
+	// topic's codecs plus producer and uncompressed), gives them per
+	// role; Values and Default are then every role's together.
+	ByRole []RoleValues
 	// Default is Kafka's default in text form ("" for none).
 	Default string
 	// Doc says what the property does, in one line.
 	Doc string
+}
+
+// RoleValues are an Enum's accepted values and default for some roles.
+type RoleValues struct {
+	Roles   Role
+	Values  []string
+	Default string
+}
+
+// For returns the property as the role reads it: with ByRole's values
+// and default for that role, when it has any.
+func (p *Prop) For(r Role) *Prop {
+	for _, rv := range p.ByRole {
+		if rv.Roles.Any(r) {
+			c := *p
+			c.Values, c.Default, c.ByRole = rv.Values, rv.Default, nil
+			return &c
+		}
+	}
+	return p
 }
 
 // maxMs is the longest duration in milliseconds a time.Duration holds.
@@ -199,6 +224,13 @@ func (p *Prop) Accepted() string {
 	case List:
 		return "a comma-separated list"
 	case Enum, Version:
+		if len(p.ByRole) > 0 {
+			var per []string
+			for _, rv := range p.ByRole {
+				per = append(per, fmt.Sprintf("%s: %s", rv.Roles, (&Prop{Type: p.Type, Values: rv.Values}).Accepted()))
+			}
+			return strings.Join(per, "; ")
+		}
 		vs := make([]string, len(p.Values))
 		for i, v := range p.Values {
 			vs[i] = v
@@ -435,7 +467,7 @@ func Parse(roles Role, name, text string) (Value, error) {
 	if !ok || !p.Roles.Any(roles) {
 		return Value{}, unknown(roles, name)
 	}
-	return p.Parse(text)
+	return p.For(roles).Parse(text)
 }
 
 func unknown(roles Role, name string) error {

@@ -83,7 +83,7 @@ func TestParse(t *testing.T) {
 
 func TestUnknownListsTheRole(t *testing.T) {
 	_, err := props.Parse(props.Topic, "retention.ms", "1")
-	assert.EqualError(t, err, `unknown configuration "retention.ms": kafkasim's topic configurations are min.insync.replicas, unclean.leader.election.enable`)
+	assert.EqualError(t, err, `unknown configuration "retention.ms": kafkasim's topic configurations are compression.type, min.insync.replicas, unclean.leader.election.enable`)
 	_, err = props.Parse(props.Topic, "replica.lag.time.max.ms", "1")
 	assert.ErrorContains(t, err, "unknown configuration", "a broker property is no topic config")
 	var pe *props.Error

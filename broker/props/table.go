@@ -120,6 +120,13 @@ var table = []Prop{
 		Doc: "how long send may wait for the topic's metadata"},
 	{Name: "max.request.size", Roles: Producer, Type: Int, Range: AtLeast(0), Default: "1048576",
 		Doc: "the largest produce request, in bytes"},
+	{Name: "compression.type", Roles: Producer | Topic, Type: Enum,
+		Values: []string{"none", "gzip", "snappy", "lz4", "zstd", "producer", "uncompressed"},
+		ByRole: []RoleValues{
+			{Roles: Producer, Values: []string{"none", "gzip", "snappy", "lz4", "zstd"}, Default: "none"},
+			{Roles: Topic, Values: []string{"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"}, Default: "producer"},
+		},
+		Doc: "the codec of record batches: a producer compresses its batches with it; a topic keeps the producer's (producer), stores them uncompressed, or has the leader recompress them with its own"},
 	{Name: "partitioner.class", Roles: Producer, Type: Enum, Values: []string{"", "org.apache.kafka.clients.producer.RoundRobinPartitioner"},
 		Doc: "empty: keys by murmur2 and keyless records by the sticky partitioner (KIP-794); RoundRobinPartitioner: every record to the next partition"},
 	{Name: "partitioner.ignore.keys", Roles: Producer, Type: Bool, Default: "false",

@@ -29,7 +29,8 @@ func TestRequestsAndResponsesAreDistinctTypes(t *testing.T) {
 		&protocol.Fetch{}, &protocol.FetchResponse{}, &protocol.ListOffsets{}, &protocol.ListOffsetsResponse{},
 		&protocol.OffsetsForLeaderEpoch{}, &protocol.OffsetsForLeaderEpochResponse{}, &protocol.AlterPartition{},
 		&protocol.AlterPartitionResponse{}, &protocol.Metadata{}, &protocol.MetadataResponse{},
-		&protocol.InitProducerId{}, &protocol.InitProducerIdResponse{},
+		&protocol.InitProducerId{}, &protocol.InitProducerIdResponse{}, &protocol.CreatePartitions{},
+		&protocol.CreatePartitionsResponse{},
 	}
 	for _, m := range messages {
 		_, request := m.(protocol.Request)

@@ -25,7 +25,7 @@ import (
 //	magic                int8    2
 //	crc                  uint32  CRC-32C of everything from attributes to the end
 //	attributes           int16   bits 0-2 compression, 3 timestamp type, 4 transactional, 5 control
-//	                             (kafkasim writes 0, or 0x30 for a transaction marker)
+//	                             (kafkasim writes the codec, or 0x30 for a transaction marker)
 //	lastOffsetDelta      int32   offset of the last record minus baseOffset; compaction may
 //	                             remove records and keep it, so it can exceed recordCount-1
 //	baseTimestamp        int64   milliseconds
@@ -35,7 +35,8 @@ import (
 //	baseSequence         int32   -1 when the producer is not idempotent
 //	recordCount          int32   0 for a batch that compaction emptied
 //
-// and each record is Kafka's varint-framed record: length, attributes (int8,
+// then the records, compressed as one block by the batch's codec when it
+// has one (Compression), and each record is Kafka's varint-framed record: length, attributes (int8,
 // always 0), timestamp delta, offset delta, key, value and headers (a varint
 // count, then per header a varint key length and key, a varint value length
 // and value, -1 for a null value). Lengths of nullable bytes are -1 for nil.
@@ -103,7 +104,7 @@ type RecordHeader struct {
 // Batch attribute bits.
 const (
 	// AttrCompression masks the compression codec (0 none, 1 gzip,
-	// 2 snappy, 3 lz4, 4 zstd). kafkasim reads and writes only 0.
+	// 2 snappy, 3 lz4, 4 zstd): see Compression.
 	AttrCompression int16 = 0x07
 	// AttrLogAppendTime marks batches whose timestamps the broker set
 	// (message.timestamp.type=LogAppendTime): every record's timestamp
@@ -146,7 +147,7 @@ func (h BatchHeader) LastOffset() int64 { return h.BaseOffset + int64(h.LastOffs
 func (h BatchHeader) NextOffset() int64 { return h.LastOffset() + 1 }
 
 // Compression returns the batch's compression codec (0 for none).
-func (h BatchHeader) Compression() int16 { return h.Attributes & AttrCompression }
+func (h BatchHeader) Compression() Compression { return Compression(h.Attributes & AttrCompression) }
 
 // LogAppendTime reports whether the batch's timestamps are log append
 // times (attribute bit 3) rather than create times.
@@ -257,9 +258,13 @@ func ParseBatchHeader(b []byte) (BatchHeader, error) {
 	if h.BaseOffset < 0 || h.BaseOffset > math.MaxInt64-int64(h.LastOffsetDelta)-1 {
 		return h, corrupt("base offset %d with last offset delta %d is outside 0..%d", h.BaseOffset, h.LastOffsetDelta, int64(math.MaxInt64))
 	}
+	if c := h.Compression(); c > CompressionZstd {
+		return h, corrupt("compression codec %d; accepted are 0 (none), 1 (gzip), 2 (snappy), 3 (lz4), 4 (zstd)", c)
+	}
 	// A record takes at least 7 bytes: length, attributes, timestamp
-	// delta, offset delta, key and value lengths, header count.
-	if int64(h.RecordCount)*7 > int64(h.Size()-BatchHeaderSize) {
+	// delta, offset delta, key and value lengths, header count (before
+	// compression, which can pack many records into fewer bytes).
+	if h.Compression() == 0 && int64(h.RecordCount)*7 > int64(h.Size()-BatchHeaderSize) {
 		return h, corrupt("%d records cannot fit in %d bytes", h.RecordCount, h.Size()-BatchHeaderSize)
 	}
 	return h, nil
@@ -298,6 +303,12 @@ var NoProducer = Producer{ID: NoProducerID, Epoch: NoProducerEpoch, BaseSequence
 // NoPartitionLeaderEpoch (the leader stamps it). Each record's Offset field
 // is ignored. A batch needs at least one record.
 func AppendBatch(dst []byte, baseOffset int64, leaderEpoch int32, p Producer, records []Record) []byte {
+	return AppendBatchWith(dst, baseOffset, leaderEpoch, p, CompressionNone, records)
+}
+
+// AppendBatchWith is AppendBatch for a batch whose records codec c
+// compresses (its attributes name the codec).
+func AppendBatchWith(dst []byte, baseOffset int64, leaderEpoch int32, p Producer, c Compression, records []Record) []byte {
 	if len(records) == 0 {
 		panic("protocol: AppendBatch with no records")
 	}
@@ -305,7 +316,7 @@ func AppendBatch(dst []byte, baseOffset int64, leaderEpoch int32, p Producer, re
 	for _, r := range records {
 		maxTS = max(maxTS, r.Timestamp)
 	}
-	return appendBatch(dst, BatchHeader{BaseOffset: baseOffset, PartitionLeaderEpoch: leaderEpoch,
+	return appendBatch(dst, BatchHeader{BaseOffset: baseOffset, PartitionLeaderEpoch: leaderEpoch, Attributes: int16(c) & AttrCompression,
 		LastOffsetDelta: int32(len(records) - 1), BaseTimestamp: baseTS, MaxTimestamp: maxTS,
 		ProducerID: p.ID, ProducerEpoch: p.Epoch, BaseSequence: p.BaseSequence}, records, true)
 }
@@ -331,6 +342,7 @@ func AppendBatchOf(dst []byte, b Batch) []byte { return appendBatch(dst, b.Heade
 func appendBatch(dst []byte, h BatchHeader, records []Record, consecutive bool) []byte {
 	start := len(dst)
 	dst = append(dst, make([]byte, BatchHeaderSize)...)
+	recStart := len(dst)
 	for i, r := range records {
 		offDelta := int64(i)
 		if !consecutive {
@@ -353,6 +365,15 @@ func appendBatch(dst []byte, h BatchHeader, records []Record, consecutive bool) 
 			dst = append(dst, hd.Key...)
 			dst = appendBytes(dst, hd.Value)
 		}
+	}
+	if c := h.Compression(); c != CompressionNone {
+		packed, err := Compress(c, dst[recStart:])
+		if err != nil {
+			// The codecs write to memory and fail only on a codec number
+			// outside Kafka's.
+			panic(fmt.Sprintf("protocol: %v", err))
+		}
+		dst = append(dst[:recStart], packed...)
 	}
 	b := dst[start:]
 	binary.BigEndian.PutUint64(b[offBaseOffset:], uint64(h.BaseOffset))
@@ -396,13 +417,18 @@ func appendBytes(dst, p []byte) []byte {
 // DecodeRecords decodes the records of the batch at the start of b (whose
 // header is h) and calls fn for each until fn returns false; the Key, Value
 // and header value slices alias b. Offset deltas must increase and stay
-// within the batch's last offset delta (compaction may leave gaps).
-// Compressed batches are refused: kafkasim neither writes nor reads them.
+// within the batch's last offset delta (compaction may leave gaps). A
+// compressed batch's records are decompressed first; their slices then
+// alias the decompressed copy.
 func DecodeRecords(b []byte, h BatchHeader, fn func(Record) bool) error {
-	if c := h.Compression(); c != 0 {
-		return corrupt("batch at offset %d uses compression codec %d; only uncompressed batches (codec 0) are supported", h.BaseOffset, c)
-	}
 	p := b[BatchHeaderSize:h.Size()]
+	if c := h.Compression(); c != CompressionNone {
+		raw, err := Decompress(c, p)
+		if err != nil {
+			return corrupt("batch at offset %d: %s records: %v", h.BaseOffset, c, err)
+		}
+		p = raw
+	}
 	prev := int64(-1)
 	for i := int32(0); i < h.RecordCount; i++ {
 		size, n := binary.Varint(p)

@@ -1,6 +1,7 @@
 // Package fault describes fault schedules as plain data — timed crashes,
 // power losses, restarts, pauses, partitions of any shape, one-way cuts,
-// heals, disk losses and clock changes — validates them, installs them into
+// heals, disk losses, clock changes, and an operator's partition increase
+// (add-partitions) — validates them, installs them into
 // a simulation, generates random ones from explicit knobs (the nemesis),
 // and shrinks failing ones to a minimal schedule.
 //
@@ -20,9 +21,11 @@
 package fault
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -61,6 +64,10 @@ type Fault struct {
 	Power  bool       `json:"power,omitempty"`  // all-brokers-down: lose power rather than crash
 	Skew   Duration   `json:"skew,omitempty"`   // clock
 	Drift  int64      `json:"drift_ppm,omitempty"`
+	// Topic and Partitions: add-partitions raises Topic's partition
+	// count to Partitions.
+	Topic      string `json:"topic,omitempty"`
+	Partitions int    `json:"partitions,omitempty"`
 }
 
 // Time returns the fault's time.
@@ -86,6 +93,9 @@ func (f Fault) String() string {
 	}
 	if f.Power {
 		b.WriteString(" power")
+	}
+	if f.Topic != "" || f.Partitions != 0 {
+		fmt.Fprintf(&b, " %s to %d partitions", f.Topic, f.Partitions)
 	}
 	if s, ok := spec(f.Kind); ok && s.args&argClock != 0 {
 		fmt.Fprintf(&b, " skew=%v drift=%dppm", time.Duration(f.Skew), f.Drift)
@@ -120,6 +130,9 @@ type Names struct {
 	// Partitions lists the topic-partitions ("orders-0") that dynamic
 	// selectors such as leader(orders-0) may name.
 	Partitions []string
+	// Topics gives the scenario's topics their partition counts at the
+	// start, which add-partitions may only raise.
+	Topics map[string]int
 }
 
 // Static selectors name fixed sets of nodes.
@@ -190,7 +203,42 @@ func (s Schedule) Validate(names Names, end time.Duration) error {
 			errs = append(errs, fmt.Errorf("faults[%d] (%s): %w", i, f.Kind, err))
 		}
 	}
+	errs = append(errs, s.validateIncreases(names)...)
 	return errors.Join(errs...)
+}
+
+// validateIncreases checks that every add-partitions raises its topic's
+// partition count, in time order from the count the topic starts with:
+// Kafka only ever adds partitions, and refuses a count at or below the
+// current one with INVALID_PARTITIONS.
+func (s Schedule) validateIncreases(names Names) []error {
+	var errs []error
+	counts := maps.Clone(names.Topics)
+	order := make([]int, len(s))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(s[a].At, s[b].At) })
+	for _, i := range order {
+		f := s[i]
+		if f.Kind != AddPartitions || f.Topic == "" || f.Partitions < 1 {
+			continue
+		}
+		cur, ok := counts[f.Topic]
+		if !ok {
+			continue // validate named the unknown topic
+		}
+		switch {
+		case f.Partitions < cur:
+			errs = append(errs, fmt.Errorf("faults[%d] (%s): partitions: INVALID_PARTITIONS: The topic %s currently has %d partition(s); %d would not be an increase.",
+				i, f.Kind, f.Topic, cur, f.Partitions))
+		case f.Partitions == cur:
+			errs = append(errs, fmt.Errorf("faults[%d] (%s): partitions: INVALID_PARTITIONS: Topic already has %d partition(s).", i, f.Kind, cur))
+		default:
+			counts[f.Topic] = f.Partitions
+		}
+	}
+	return errs
 }
 
 func (f Fault) validate(names Names, end time.Duration) error {
@@ -233,6 +281,17 @@ func (f Fault) validate(names Names, end time.Duration) error {
 	}
 	if k.args&argGroups != 0 {
 		f.validateGroups(k.groups, names, bad)
+	}
+	if k.args&argTopic != 0 {
+		switch _, known := names.Topics[f.Topic]; {
+		case f.Topic == "":
+			bad("topic: %s needs a topic", f.Kind)
+		case !known:
+			bad("topic: unknown topic %q: the scenario's topics are %s", f.Topic, strings.Join(slices.Sorted(maps.Keys(names.Topics)), ", "))
+		}
+		if f.Partitions < 1 {
+			bad("partitions: %s needs the new partition count (1 or more), got %d", f.Kind, f.Partitions)
+		}
 	}
 	if k.args&argFromTo != 0 {
 		for _, end := range []struct{ field, v string }{{"from", f.From}, {"to", f.To}} {

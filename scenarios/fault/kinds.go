@@ -31,6 +31,9 @@ const (
 	Heal       Kind = "heal"
 	Clock      Kind = "clock"
 	AllBrokers Kind = "all-brokers-down"
+	// AddPartitions is no failure but an operator's action the schedule
+	// times: kafka-topics --alter --topic T --partitions N.
+	AddPartitions Kind = "add-partitions"
 )
 
 // A kindSpec is everything the package knows of one fault kind. Adding a
@@ -239,6 +242,27 @@ var kinds = []kindSpec{
 		heal:    func(Fault) Fault { return Fault{Kind: Restart, Nodes: []string{SelBrokers}} },
 		simpler: simplerBy(untorn, unpowered),
 	},
+	{
+		kind: AddPartitions, doc: "raise a topic's partition count (CreatePartitions, as kafka-topics --alter --partitions does); keyed records hash over the new count", args: argTopic,
+		apply: func(t Target, f Fault, skip func(string)) {
+			a, ok := t.(PartitionAdder)
+			if !ok {
+				skip("this target cannot add partitions")
+				return
+			}
+			if err := a.AddPartitions(f.Topic, f.Partitions); err != nil {
+				skip(err.Error())
+			}
+		},
+	},
+}
+
+// A PartitionAdder is a Target that can raise a topic's partition count,
+// as an operator's kafka-topics --alter --partitions would; the
+// add-partitions kind needs one. The outcome comes later, through the
+// cluster (an error here means the request could not be sent).
+type PartitionAdder interface {
+	AddPartitions(topic string, count int) error
 }
 
 // Kinds lists every fault kind, in documentation order.
@@ -318,6 +342,7 @@ const (
 	argTear
 	argPower
 	argClock
+	argTopic
 )
 
 // fields describes each optional field of a Fault, in the order errors
@@ -341,6 +366,9 @@ var fields = []struct {
 	}},
 	{argClock, func(f Fault) bool { return f.Skew != 0 || f.Drift != 0 }, func(_ Kind, takers string) string {
 		return fmt.Sprintf("skew/drift_ppm: only %s takes them", takers)
+	}},
+	{argTopic, func(f Fault) bool { return f.Topic != "" || f.Partitions != 0 }, func(_ Kind, takers string) string {
+		return fmt.Sprintf("topic/partitions: only %s takes them", takers)
 	}},
 }
 

@@ -70,6 +70,11 @@ func (sh *Shell) topics(b *strings.Builder, args, _ []string) error {
 		if err := needTopic(); err != nil {
 			return err
 		}
+		if strings.ContainsAny(topic, "._") {
+			// kafka-topics warns of names whose '.' and '_' collide in
+			// metric names, before it sends the request.
+			b.WriteString(collisionWarning + "\n")
+		}
 		nt := client.NewTopic{Name: topic, Partitions: 1, ReplicationFactor: int16(min(3, len(sh.cl.BrokerIDs())))}
 		if v := f.get("partitions", ""); v != "" {
 			n, err := strconv.ParseInt(v, 10, 32)
@@ -111,7 +116,7 @@ func (sh *Shell) topics(b *strings.Builder, args, _ []string) error {
 				}
 				return cmdErr(fmt.Errorf("Topic '%s' already exists.", topic))
 			}
-			return cmdErr(res[0].Err)
+			return cmdErr(brokerMessage(res[0].Err))
 		}
 		if len(cfgs) > 0 {
 			sh.configs[topic] = cfgs
@@ -121,7 +126,7 @@ func (sh *Shell) topics(b *strings.Builder, args, _ []string) error {
 		if err := needTopic(); err != nil {
 			return err
 		}
-		return cmdErr(errors.New("adding partitions (CreatePartitions) is not simulated: create the topic with the partitions it needs"))
+		return sh.alterPartitions(b, f, topic, cmdErr)
 	case "delete":
 		if err := needTopic(); err != nil {
 			return err
