@@ -26,5 +26,5 @@ func TestLinearizabilityBudget(t *testing.T) {
 		assert.Contains(t, res.Summary(), "linearizability-unchecked")
 	}
 	_, err := scenarios.Parse("test.json", []byte(strings.Replace(small, `"name": "small",`, `"name": "small", "checks": {"linearizability_budget": -1},`, 1)))
-	assert.ErrorContains(t, err, "checks.linearizability_budget: -1 is negative: give a number of steps")
+	assert.ErrorContains(t, err, "checks.linearizability_budget: -1 is out of range: give a whole number from 0 to")
 }
