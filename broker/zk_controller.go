@@ -613,11 +613,15 @@ func (c *zkController) writeState(tp model.TopicPartition, nx *zkState, done fun
 			if c.gen != gen {
 				return
 			}
-			if errors.Is(err, zookeeper.SessionExpired) && c.zombie && zb.zk != zk {
+			if errors.Is(err, zookeeper.SessionExpired) && zb.cfg.NoControllerEpochFence {
 				// KAFKA-6082: the old ZkClient retried the write on the
-				// new session it had made.
-				c.b.s.Mark("broker.zk.controller.zombie-retry")
-				attempt(zb.zk)
+				// new session it made, once the expiry was handled.
+				c.b.n.After(0, "broker.zk.controller.zombie-retry", func() {
+					if c.gen == gen && c.zombie && zb.zk != zk {
+						c.b.s.Mark("broker.zk.controller.zombie-retry")
+						attempt(zb.zk)
+					}
+				})
 				return
 			}
 			if !c.active {

@@ -108,11 +108,11 @@ var variants = []Variant{
 	{Name: "controller-epoch-fence", Field: "no_controller_epoch_fence", Flag: "false", Undoes: "KAFKA-6082 (Kafka 2.2)",
 		Brings: "ZooKeeper mode: the controller's znode writes are not fenced by /controller_epoch's zkVersion, and a controller whose session expired retries its writes under way on the new session before it resigns: a zombie controller writes after failover",
 		Values: bools, Default: "true", Applies: AppliesZooKeeper, Header: shown("controller-epoch-fence"),
-		apply:  boolean(func(c *Config, b bool) { c.ZKBroker.NoControllerEpochFence = !b })},
+		apply: boolean(func(c *Config, b bool) { c.ZKBroker.NoControllerEpochFence = !b })},
 	{Name: "isr-zkversion-recheck", Field: "no_isr_zkversion_recheck", Flag: "false", Undoes: "KAFKA-1382 (Kafka 0.8.2); the symptom of KAFKA-2729 and KAFKA-3042",
 		Brings: "ZooKeeper mode with isr-updates=zookeeper: a leader whose ISR write lost its answer gets BADVERSION for its own write on the retry and keeps its stale cached zkVersion: every later ISR change is skipped ('Cached zkVersion not equal to that in zookeeper') until a LeaderAndIsr with a newer leader epoch",
 		Values: bools, Default: "true", Applies: AppliesZooKeeper, Header: shown("isr-zkversion-recheck"),
-		apply:  boolean(func(c *Config, b bool) { c.ZKBroker.NoZkVersionRecheck = !b })},
+		apply: boolean(func(c *Config, b bool) { c.ZKBroker.NoZkVersionRecheck = !b })},
 }
 
 // Variants returns every protocol variant.
