@@ -121,37 +121,19 @@ func (c *Cluster) ZKController() *broker.Broker {
 	return best
 }
 
-// zkTree returns the data tree that holds the committed state: the
-// established leader's, else the running server's that has processed the
-// most.
-func (c *Cluster) zkTree() (*zookeeper.DataTree, *sim.Node) {
-	if n := c.ZKLeader(); n != nil {
-		return n.Process().(*zookeeper.Server).Tree(), n
-	}
-	var tree *zookeeper.DataTree
-	var node *sim.Node
-	for i, n := range c.zkNodes {
-		srv := c.ZooKeeperServer(i + 1)
-		if srv == nil {
-			continue
-		}
-		if t := srv.Tree(); tree == nil || t.LastProcessedZxid() > tree.LastProcessedZxid() {
-			tree, node = t, n
-		}
-	}
-	return tree, node
-}
-
 // zkMetadata is Metadata in ZooKeeper mode: the image of the controller's
-// state in ZooKeeper (broker.ZKImage), rebuilt when the tree moves on; the
-// last one while no server runs.
+// state in ZooKeeper (broker.ZKImage), built from the data tree of the
+// ensemble's established leader, which holds exactly the committed
+// transactions, and rebuilt when it moves on. Without an established
+// leader nothing commits, and the last image stands.
 func (c *Cluster) zkMetadata() *metadata.Image {
-	tree, n := c.zkTree()
-	if tree == nil {
+	n := c.ZKLeader()
+	if n == nil {
 		return c.lastImage
 	}
+	tree := n.Process().(*zookeeper.Server).Tree()
 	key := zkImageKey{node: n.ID(), zxid: tree.LastProcessedZxid(), boot: n.Incarnation()}
-	if key == c.zkImage && c.lastImage != nil {
+	if key == c.zkImage {
 		return c.lastImage
 	}
 	c.zkImage = key
