@@ -360,6 +360,9 @@ func (r *run) setup() error {
 		})
 	}
 	r.watchStates()
+	if r.plan.Cluster.ZK() {
+		r.sim.AddCheck("zookeeper", r.cl.NewZKChecker().Check)
+	}
 	r.sim.AddCheck("budget", func() error {
 		if n := r.rec.Len(); n > r.opts.MaxHistoryOps {
 			return fmt.Errorf("the history reached its budget of %d operations (at %v of simulated time): the run stopped there to stay within memory; shorten duration or lower the producers' rate", r.opts.MaxHistoryOps, r.sim.Now())

@@ -81,20 +81,27 @@ func (c *Cluster) ZooKeeperServer(myid int) *zookeeper.Server {
 	return srv
 }
 
-// ZKLeader returns the node of the ensemble's established leader, or nil.
+// ZKLeader returns the node of the ensemble's established leader, or nil:
+// a running server that leads the newest epoch any server has reached (a
+// deposed leader that was paused, and still believes it leads an older
+// epoch, is not the ensemble's leader).
 func (c *Cluster) ZKLeader() *sim.Node {
-	var best *sim.Node
-	var bestEpoch int64 = -1
-	for i, n := range c.zkNodes {
-		srv := c.ZooKeeperServer(i + 1)
-		if srv == nil || srv.State() != zookeeper.Leading {
-			continue
-		}
-		if e, ok := srv.Established(); ok && e > bestEpoch && n.State() == sim.Up {
-			best, bestEpoch = n, e
+	var newest int64 = -1
+	for i := range c.zkNodes {
+		if srv := c.ZooKeeperServer(i + 1); srv != nil {
+			newest = max(newest, srv.CurrentEpoch(), srv.AcceptedEpoch())
 		}
 	}
-	return best
+	for i, n := range c.zkNodes {
+		srv := c.ZooKeeperServer(i + 1)
+		if srv == nil || srv.State() != zookeeper.Leading || n.State() != sim.Up {
+			continue
+		}
+		if e, ok := srv.Established(); ok && e >= newest {
+			return n
+		}
+	}
+	return nil
 }
 
 // ZKController returns, in ZooKeeper mode, the broker that runs the active
@@ -165,4 +172,61 @@ func (c *Cluster) zkReadiness() string {
 		}
 	}
 	return ""
+}
+
+// ZKChecker checks, after every step of a ZooKeeper-mode run, ZooKeeper's
+// invariants (zookeeper.Checker: one leader per epoch, one history,
+// committed transactions never lost, ephemerals of live sessions only) and
+// the ZooKeeper-mode controller's: one active controller per controller
+// epoch, and no broker acting on a controller epoch ZooKeeper never
+// committed.
+type ZKChecker struct {
+	c        *Cluster
+	zk       *zookeeper.Checker
+	maxEpoch int32
+}
+
+// NewZKChecker returns the checker of a ZooKeeper-mode cluster.
+func (c *Cluster) NewZKChecker() *ZKChecker { return &ZKChecker{c: c, zk: zookeeper.NewChecker()} }
+
+// Check checks the invariants now.
+func (k *ZKChecker) Check() error {
+	c := k.c
+	servers := make([]*zookeeper.Server, len(c.zkNodes))
+	for i := range c.zkNodes {
+		servers[i] = c.ZooKeeperServer(i + 1)
+	}
+	if err := k.zk.Check(servers); err != nil {
+		return fmt.Errorf("zookeeper: %w", err)
+	}
+	if n := c.ZKLeader(); n != nil {
+		if data, _, ok := n.Process().(*zookeeper.Server).Tree().Get(broker.ZKControllerEpochPath); ok {
+			if e, err := strconv.Atoi(string(data)); err == nil && int32(e) > k.maxEpoch {
+				k.maxEpoch = int32(e)
+			}
+		}
+	}
+	active := map[int32]int32{}
+	for _, id := range c.brokerIDs {
+		n := c.nodes[id]
+		if n.State() == sim.Down {
+			continue
+		}
+		b, ok := n.Process().(*broker.Broker)
+		if !ok {
+			continue
+		}
+		epoch, isActive := b.ZKControllerEpoch()
+		if epoch > k.maxEpoch {
+			return fmt.Errorf("zookeeper-mode controller: broker %d acts on controller epoch %d, which ZooKeeper never committed (newest %d)", id, epoch, k.maxEpoch)
+		}
+		if !isActive {
+			continue
+		}
+		if other, dup := active[epoch]; dup {
+			return fmt.Errorf("zookeeper-mode controller: brokers %d and %d are both active controllers of epoch %d", other, id, epoch)
+		}
+		active[epoch] = id
+	}
+	return nil
 }
