@@ -586,6 +586,7 @@ func (zb *zkBroker) finishShutdown(reason error) {
 	b.n.Cancel(sd.retry)
 	done := sd.done
 	sd.done = nil
+	zb.ctl.resign("the broker is shutting down")
 	err := b.Shutdown()
 	if err == nil {
 		err = reason
