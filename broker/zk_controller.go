@@ -115,7 +115,7 @@ func (c *zkController) elect() {
 
 // tryBecomeController creates /controller and bumps /controller_epoch:
 // atomically in one multi, remembering the epoch znode's zkVersion for
-// the fence (Kafka ≥ 2.2, KAFKA-6082), or one after the other.
+// the fence (Kafka ≥ 2.1, KAFKA-6082), or one after the other.
 func (c *zkController) tryBecomeController() {
 	zb, b := c.zb, c.b
 	sess, zk := zb.session, zb.zk
@@ -595,7 +595,7 @@ func (c *zkController) reconcile(tps []model.TopicPartition, why string) {
 
 // writeState writes a partition state znode conditionally on the cached
 // zkVersion, in a multi with a check of /controller_epoch's zkVersion
-// (Kafka ≥ 2.2) or alone (KAFKA-6082). done(false) follows a conflict,
+// (Kafka ≥ 2.1) or alone (KAFKA-6082). done(false) follows a conflict,
 // after the cached state was read again.
 func (c *zkController) writeState(tp model.TopicPartition, nx *zkState, done func(ok bool)) {
 	gen, zb := c.gen, c.zb

@@ -213,7 +213,7 @@ var Museum = []MuseumEntry{
 			return s
 		},
 	},
-	{Name: "kafka-6082", Bug: "KAFKA-6082 (ZooKeeper mode, fixed in 2.2)",
+	{Name: "kafka-6082", Bug: "KAFKA-6082 (ZooKeeper mode, fixed in 2.1)",
 		Mechanism: "a controller whose ZooKeeper session expired carries on as a zombie: its write, retried on the session its client re-created and not fenced by /controller_epoch's zkVersion, lands after a newer controller took over; the leader's cached zkVersion is stale from then on and its ISR changes are refused in a loop",
 		Variant:   "no_controller_epoch_fence (ZooKeeper mode)", Scripted: "zk-zombie-controller-legacy",
 		Needs: "needs a finding for a write by a deposed controller (the variant, the scripted scenario and the mark broker.zk.controller.zombie-write exist)"},

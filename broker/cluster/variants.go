@@ -105,7 +105,7 @@ var variants = []Variant{
 			c.ZKBroker.ISRUpdates = m
 			return err
 		}},
-	{Name: "controller-epoch-fence", Field: "no_controller_epoch_fence", Flag: "false", Undoes: "KAFKA-6082 (Kafka 2.2)",
+	{Name: "controller-epoch-fence", Field: "no_controller_epoch_fence", Flag: "false", Undoes: "KAFKA-6082 (Kafka 2.1)",
 		Brings: "ZooKeeper mode: the controller's znode writes are not fenced by /controller_epoch's zkVersion, and a controller whose session expired retries its writes under way on the new session before it resigns: a zombie controller writes after failover",
 		Values: bools, Default: "true", Applies: AppliesZooKeeper, Header: shown("controller-epoch-fence"),
 		apply: boolean(func(c *Config, b bool) { c.ZKBroker.NoControllerEpochFence = !b })},
