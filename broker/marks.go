@@ -37,6 +37,7 @@ var Marks = []sim.MarkInfo{
 	{Name: "broker.truncate.offsets-for-leader-epoch", Meaning: "a follower truncated to where OffsetsForLeaderEpoch said the leader's epoch ends (KIP-101, KIP-279)"},
 	{Name: "broker.truncate.out-of-range", Meaning: "a follower whose log ran past the leader's cut it to the leader's end"},
 	{Name: "broker.zk.controller.alter-rejected", Meaning: "the ZooKeeper-mode controller rejected an AlterIsr (stale zkVersion, leader epoch, an offline replica)"},
+	{Name: "broker.zk.controller.broker-bounced", Meaning: "the ZooKeeper-mode controller saw a broker registered again with a new broker epoch before it saw it go (KIP-380): it failed it first, then started it"},
 	{Name: "broker.zk.controller.broker-change", Meaning: "the ZooKeeper-mode controller saw brokers come or go under /brokers/ids (or bounce, with a new broker epoch)"},
 	{Name: "broker.zk.controller.election", Meaning: "the ZooKeeper-mode controller elected a leader from the live ISR"},
 	{Name: "broker.zk.controller.elected", Meaning: "a broker created /controller and bumped /controller_epoch: it is the active controller"},

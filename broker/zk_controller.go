@@ -57,6 +57,7 @@ type zkController struct {
 	topics   map[string]*zkTopic
 	states   map[model.TopicPartition]*zkState
 	shutting map[int32]bool
+	bouncing map[int32]bool // re-registered with a new epoch: failed first, started after (KIP-380)
 	busy     map[model.TopicPartition]bool
 	dirty    map[string]bool // watch events that came during the load
 	corr     int32
@@ -186,6 +187,7 @@ func (c *zkController) activate(epoch, epochVersion int32) {
 	c.gen++
 	c.epoch, c.epochVersion, c.controllerID = epoch, epochVersion, b.id
 	c.shutting = map[int32]bool{}
+	c.bouncing = map[int32]bool{}
 	c.busy = map[model.TopicPartition]bool{}
 	c.dirty = map[string]bool{}
 	b.s.Mark("broker.zk.controller.elected")
@@ -421,7 +423,7 @@ func (c *zkController) liveIDs() []int32 { return slices.Sorted(maps.Keys(c.live
 
 func (c *zkController) alive(id int32) bool {
 	_, ok := c.live[id]
-	return ok && !c.shutting[id]
+	return ok && !c.shutting[id] && !c.bouncing[id]
 }
 
 func (c *zkController) partitions() []model.TopicPartition {
@@ -569,6 +571,18 @@ func (c *zkController) next(tp model.TopicPartition) (*zkState, string) {
 // reconcile writes the next state of every partition that needs one, and
 // announces each once written.
 func (c *zkController) reconcile(tps []model.TopicPartition, why string) {
+	c.reconcileThen(tps, why, nil)
+}
+
+// reconcileThen is reconcile, calling done (if not nil) once every write
+// it started has finished.
+func (c *zkController) reconcileThen(tps []model.TopicPartition, why string, done func()) {
+	t := &tracker{then: func() {
+		if done != nil {
+			done()
+		}
+	}}
+	t.add()
 	for _, tp := range tps {
 		if _, ok := c.states[tp]; !ok || c.busy[tp] {
 			continue
@@ -583,14 +597,17 @@ func (c *zkController) reconcile(tps []model.TopicPartition, why string) {
 		case "clean":
 			c.b.s.Mark("broker.zk.controller.election")
 		}
+		t.add()
 		c.writeState(tp, nx, func(ok bool) {
 			if ok {
 				c.announce([]model.TopicPartition{tp}, false)
-				return
+			} else {
+				c.reconcile([]model.TopicPartition{tp}, why)
 			}
-			c.reconcile([]model.TopicPartition{tp}, why)
+			t.done()
 		})
 	}
+	t.done()
 }
 
 // writeState writes a partition state znode conditionally on the cached
@@ -712,11 +729,40 @@ func (c *zkController) brokersChanged(live map[int32]int64) {
 		return
 	}
 	c.live = live
+	c.b.s.Mark("broker.zk.controller.broker-change")
+	var bounced []int32
 	for _, id := range gone {
 		delete(c.shutting, id)
+		if _, ok := live[id]; ok {
+			// KIP-380: a broker that registered again before the controller
+			// saw it go is failed first, then started.
+			c.bouncing[id] = true
+			bounced = append(bounced, id)
+		}
 	}
-	c.b.s.Mark("broker.zk.controller.broker-change")
+	if len(bounced) > 0 {
+		c.b.s.Mark("broker.zk.controller.broker-bounced")
+		gen := c.gen
+		c.emit("broker.zk.controller.brokers", uint64(len(live)), "brokers %v bounced (new broker epochs): failed first, then started", bounced)
+		c.reconcileThen(c.partitions(), "broker bounce", func() {
+			if !c.current(gen) {
+				return
+			}
+			for _, id := range bounced {
+				delete(c.bouncing, id)
+			}
+			c.started(born)
+		})
+		return
+	}
 	c.emit("broker.zk.controller.brokers", uint64(len(live)), "brokers gone %v, started %v; live %v", gone, born, c.liveIDs())
+	c.started(born)
+}
+
+// started is onBrokerStartup (and, with none born, the end of
+// onBrokerFailure): UpdateMetadata to every live broker, LeaderAndIsr to
+// the new ones for their replicas, then elections for what has no leader.
+func (c *zkController) started(born []int32) {
 	all := c.partitions()
 	if len(born) > 0 {
 		c.sendUpdateMetadata(c.liveIDs(), all)
