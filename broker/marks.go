@@ -41,6 +41,7 @@ var Marks = []sim.MarkInfo{
 	{Name: "broker.zk.controller.broker-change", Meaning: "the ZooKeeper-mode controller saw brokers come or go under /brokers/ids (or bounce, with a new broker epoch)"},
 	{Name: "broker.zk.controller.election", Meaning: "the ZooKeeper-mode controller elected a leader from the live ISR"},
 	{Name: "broker.zk.controller.elected", Meaning: "a broker created /controller and bumped /controller_epoch: it is the active controller"},
+	{Name: "broker.zk.controller.failover", Meaning: "a broker became the ZooKeeper-mode controller after another had been (controller epoch above 1)"},
 	{Name: "broker.zk.controller.moved", Meaning: "a controller's write failed the /controller_epoch zkVersion check (ControllerMovedException): a newer controller exists, and it resigned (KAFKA-6082's fence)"},
 	{Name: "broker.zk.controller.partitions-created", Meaning: "the ZooKeeper-mode controller wrote the first states of new partitions"},
 	{Name: "broker.zk.controller.resigned", Meaning: "a ZooKeeper-mode controller resigned (session expired, /controller moved, or fenced)"},

@@ -191,6 +191,9 @@ func (c *zkController) activate(epoch, epochVersion int32) {
 	c.busy = map[model.TopicPartition]bool{}
 	c.dirty = map[string]bool{}
 	b.s.Mark("broker.zk.controller.elected")
+	if epoch > 1 {
+		b.s.Mark("broker.zk.controller.failover")
+	}
 	c.emit("broker.zk.controller.active", uint64(epoch), "active controller with epoch %d (zkVersion %d)", epoch, epochVersion)
 	c.load()
 }
