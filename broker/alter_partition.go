@@ -65,6 +65,10 @@ func (p *partition) proposeISR(c *isr.Change) {
 	}
 	p.emit("broker.isr.propose", sim.Digest(uint64(len(c.ISR)), uint64(p.partitionEpoch)), "%s ISR %v -> %v", what, p.tracker.ISR(), c.ISR)
 	p.changed()
+	if zb := p.b.zk; zb != nil && zb.cfg.ISRUpdates == ISRViaZooKeeper {
+		zb.writeISR(p)
+		return
+	}
 	p.b.alterQ[p.tp] = true
 	p.b.sendAlterPartitions()
 }

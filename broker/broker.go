@@ -81,6 +81,8 @@ type Broker struct {
 	meta     *metadataFollower
 	life     *lifecycle
 	forwards map[int32]*forwarded
+	// In ZooKeeper mode: the session, the registration and the controller.
+	zk *zkBroker
 
 	// The group coordinator of the __consumer_offsets partitions this
 	// broker leads, and the producer ids it hands out.
@@ -135,6 +137,8 @@ func start(n *sim.Node, cfg Config) *Broker {
 		}
 		b.meta = meta
 		b.life = newLifecycle(b, previousEpoch)
+	} else if cfg.ZooKeeper != nil {
+		b.zk = newZKBroker(b)
 	}
 	return b
 }

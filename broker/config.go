@@ -81,6 +81,11 @@ type Config struct {
 	// controller and heartbeats; when nil, metadata comes only from
 	// ApplyMetadata and SetController calls (a test's controller double).
 	ControllerQuorum map[int32]sim.NodeID
+	// ZooKeeper, when set (and ControllerQuorum is not), runs the broker in
+	// ZooKeeper mode: it registers in ZooKeeper, takes part in the
+	// controller election, and gets its metadata from the ZooKeeper-mode
+	// controller's LeaderAndIsr and UpdateMetadata requests.
+	ZooKeeper *ZKConfig
 	// Quorum holds the controller.quorum.* settings of the broker's
 	// metadata log replica.
 	Quorum kraft.Config
@@ -219,6 +224,17 @@ func (c Config) Validate() error {
 	}
 	if c.Network == nil {
 		errs = append(errs, errors.New("broker config: Network is nil: give the simulation's network"))
+	}
+	if z := c.ZooKeeper; z != nil {
+		if c.ControllerQuorum != nil {
+			errs = append(errs, errors.New("broker config: both controller.quorum.voters and zookeeper.connect are set: a broker runs in KRaft or in ZooKeeper mode"))
+		}
+		if len(z.Servers) == 0 {
+			errs = append(errs, errors.New("broker config: zookeeper.connect is empty: give at least one ZooKeeper server"))
+		}
+		if z.SessionTimeout <= 0 {
+			errs = append(errs, props.Invalid("zookeeper.session.timeout.ms", z.SessionTimeout.Milliseconds(), "value must be positive"))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -281,6 +281,10 @@ func (l *lifecycle) metadataApplied() { l.maybeReady() }
 // The caller then stops the node. A broker that is not running (still
 // starting, or fenced) shuts down at once, as Kafka's does.
 func (b *Broker) ControlledShutdown(timeout time.Duration, done func(error)) {
+	if b.zk != nil {
+		b.zk.controlledShutdown(timeout, done)
+		return
+	}
 	l := b.life
 	if l != nil && (l.state == PendingControlledShutdown || l.state == ShuttingDown) {
 		return // already on its way

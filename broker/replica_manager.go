@@ -6,6 +6,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/broker/metadata"
 	"github.com/kafkasim/kafkasim/broker/protocol"
+	"github.com/kafkasim/kafkasim/model"
 )
 
 // ApplyMetadata applies metadata records up to metadata log offset offset,
@@ -42,30 +43,7 @@ func (b *Broker) react(d *metadata.Delta) {
 	}
 	for _, tp := range d.Partitions {
 		reg, _ := b.image.Partition(tp)
-		p := b.partitions[tp]
-		if !slices.Contains(reg.Replicas, b.id) {
-			if p != nil {
-				wasLeader := p.isLeader
-				p.becomeNone(protocol.NotLeaderOrFollower)
-				b.coordinatorMoved(p, wasLeader, p.leaderEpoch)
-				p.deleteLog()
-				delete(b.partitions, tp)
-				b.changedPartition(tp)
-			}
-			continue
-		}
-		if p == nil {
-			p = newPartition(b, tp)
-			b.partitions[tp] = p
-		}
-		if err := p.ensureLog(); err != nil {
-			b.unjournaled++
-			b.s.Trace().Emitf(b.n, "broker.storage-error", 0, "%s: %v", tp, err)
-			continue
-		}
-		wasLeader, oldEpoch := p.isLeader, p.leaderEpoch
-		p.applyRegistration(reg)
-		b.coordinatorMoved(p, wasLeader, oldEpoch)
+		b.applyPartition(tp, reg)
 	}
 	if len(d.Brokers) > 0 {
 		// Fencing and re-registration change ISR eligibility and the
@@ -76,4 +54,33 @@ func (b *Broker) react(d *metadata.Delta) {
 			}
 		}
 	}
+}
+
+// applyPartition acts on one partition's state: the replica leaves this
+// broker if it is no longer assigned here, and otherwise leads or follows.
+func (b *Broker) applyPartition(tp model.TopicPartition, reg *metadata.Partition) {
+	p := b.partitions[tp]
+	if !slices.Contains(reg.Replicas, b.id) {
+		if p != nil {
+			wasLeader := p.isLeader
+			p.becomeNone(protocol.NotLeaderOrFollower)
+			b.coordinatorMoved(p, wasLeader, p.leaderEpoch)
+			p.deleteLog()
+			delete(b.partitions, tp)
+			b.changedPartition(tp)
+		}
+		return
+	}
+	if p == nil {
+		p = newPartition(b, tp)
+		b.partitions[tp] = p
+	}
+	if err := p.ensureLog(); err != nil {
+		b.unjournaled++
+		b.s.Trace().Emitf(b.n, "broker.storage-error", 0, "%s: %v", tp, err)
+		return
+	}
+	wasLeader, oldEpoch := p.isLeader, p.leaderEpoch
+	p.applyRegistration(reg)
+	b.coordinatorMoved(p, wasLeader, oldEpoch)
 }

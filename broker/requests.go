@@ -11,6 +11,9 @@ import (
 // Receive implements network.Receiver: requests from clients, followers
 // and the controller, and responses to this broker's own requests.
 func (b *Broker) Receive(from sim.NodeID, m network.Message) {
+	if b.zk != nil && b.zk.receive(from, m) {
+		return
+	}
 	if b.receiveControlPlane(from, m) {
 		return
 	}
@@ -50,6 +53,9 @@ func (b *Broker) Receive(from sim.NodeID, m network.Message) {
 func (b *Broker) Disconnected(peer sim.NodeID) {
 	if b.meta != nil {
 		b.meta.raft.Disconnected(peer)
+	}
+	if b.zk != nil {
+		b.zk.zk.Disconnected(peer)
 	}
 	id, ok := b.dir.ID(peer)
 	if !ok {

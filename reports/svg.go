@@ -37,6 +37,15 @@ func axis(b *strings.Builder, y float64, duration time.Duration) {
 // faultSVG draws the fault timeline: a mark per fault and per finding.
 func faultSVG(faults []Event, findings []Finding, duration time.Duration) template.HTML {
 	var b strings.Builder
+	var zk []Event
+	for _, f := range faults {
+		if strings.HasPrefix(f.Kind, zkEventPrefix) {
+			zk = append(zk, f)
+		}
+	}
+	if len(zk) > 0 {
+		return zkFaultSVG(faults, zk, findings, duration)
+	}
 	fmt.Fprintf(&b, `<svg viewBox="0 0 %.0f 46" role="img" aria-label="fault timeline">`, svgWidth)
 	b.WriteString(`<text x="2" y="14" font-size="10" fill="#656d76">faults</text><text x="2" y="30" font-size="10" fill="#656d76">findings</text>`)
 	for _, f := range faults {
@@ -157,6 +166,9 @@ func timelineSVG(p PartitionTimeline, faults []Event, duration time.Duration) te
 	}
 	fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="#1f2328" stroke-width="1.5"><title>high-water mark</title></polyline>`, step(hw))
 	for _, f := range faults {
+		if strings.HasPrefix(f.Kind, zkEventPrefix) {
+			continue // drawn in the ZooKeeper lanes
+		}
 		x := xOf(f.At, duration)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="0" x2="%.1f" y2="%.1f" stroke="#cf222e" stroke-dasharray="3,3" opacity="0.6"><title>%s</title></line>`,
 			x, x, top+chartH, html.EscapeString(fmt.Sprintf("%v: %s", f.At, f.Text)))
@@ -211,4 +223,55 @@ func sampleTimeline(p PartitionTimeline) (PartitionTimeline, string) {
 	}
 	return out, fmt.Sprintf("Partition %s changed %d times; its timeline shows %d samples: every change of leader, epoch, ISR or liveness, and an even share of offset changes.",
 		p.Name, len(p.Samples), len(out.Samples))
+}
+
+// zkEventPrefix starts the kinds of a ZooKeeper-mode run's timeline events
+// (zk.leader, zk.controller, zk.session), which get lanes of their own.
+const zkEventPrefix = "zk."
+
+// zkLanes are the ZooKeeper lanes, by event kind, with their colours.
+var zkLanes = []struct{ kind, label, colour string }{
+	{"zk.leader", "ZK leader", "#8250df"},
+	{"zk.controller", "controller", "#1a7f37"},
+	{"zk.session", "sessions", "#bc4c00"},
+}
+
+// zkFaultSVG is faultSVG for a ZooKeeper-mode run: the faults, a lane per
+// kind of ZooKeeper event (the ensemble's leader, the /controller znode's
+// owner and epoch, brokers' new sessions), then the findings.
+func zkFaultSVG(faults, zk []Event, findings []Finding, duration time.Duration) template.HTML {
+	var b strings.Builder
+	height := 46.0 + 16*float64(len(zkLanes))
+	fmt.Fprintf(&b, `<svg viewBox="0 0 %.0f %.0f" role="img" aria-label="fault timeline">`, svgWidth, height)
+	b.WriteString(`<text x="2" y="14" font-size="10" fill="#656d76">faults</text>`)
+	for _, f := range faults {
+		if strings.HasPrefix(f.Kind, zkEventPrefix) {
+			continue
+		}
+		x := xOf(f.At, duration)
+		fmt.Fprintf(&b, `<g><title>%s</title><line x1="%.1f" y1="2" x2="%.1f" y2="18" stroke="#cf222e" stroke-width="2"/></g>`,
+			html.EscapeString(fmt.Sprintf("%v (step %d): %s", f.At, f.Step, f.Text)), x, x)
+	}
+	for i, lane := range zkLanes {
+		y := 18 + 16*float64(i)
+		fmt.Fprintf(&b, `<text x="2" y="%.0f" font-size="10" fill="#656d76">%s</text>`, y+12, lane.label)
+		for _, e := range zk {
+			if e.Kind != lane.kind {
+				continue
+			}
+			x := xOf(e.At, duration)
+			fmt.Fprintf(&b, `<g><title>%s</title><line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" stroke="%s" stroke-width="2"/></g>`,
+				html.EscapeString(fmt.Sprintf("%v (step %d): %s", e.At, e.Step, e.Text)), x, y+2, x, y+14, lane.colour)
+		}
+	}
+	fy := 18 + 16*float64(len(zkLanes))
+	fmt.Fprintf(&b, `<text x="2" y="%.0f" font-size="10" fill="#656d76">findings</text>`, fy+12)
+	for _, f := range findings {
+		x := xOf(f.At, duration)
+		fmt.Fprintf(&b, `<g><title>%s</title><path d="M%.1f %.0f l5 10 h-10 z" fill="#cf222e"/></g>`,
+			html.EscapeString(fmt.Sprintf("%v (step %d): %s %s", f.At, f.Step, f.Name, f.Message)), x, fy+4)
+	}
+	axis(&b, fy+16, duration)
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
 }

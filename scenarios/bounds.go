@@ -16,6 +16,8 @@ const (
 	// MaxBrokers and MaxControllers bound the cluster.
 	MaxBrokers     = 64
 	MaxControllers = 9
+	// MaxZooKeepers bounds a ZooKeeper ensemble.
+	MaxZooKeepers = 7
 	// MaxClients bounds the producers and consumers of a run, together.
 	MaxClients = 1000
 	// MaxTopicPartitions bounds one topic's partitions: its CreateTopics
@@ -35,6 +37,7 @@ const (
 const (
 	DefaultBrokers     = 3
 	DefaultControllers = 1
+	DefaultZooKeepers  = 3
 	DefaultDuration    = 60 * time.Second
 )
 
@@ -49,7 +52,9 @@ var fields = []props.Prop{
 	{Name: "cluster.brokers", Type: props.Int, Range: props.Between(1, MaxBrokers), Default: whole(DefaultBrokers),
 		Doc: "the brokers, b1..bN (node ids 1..N)"},
 	{Name: "cluster.controllers", Type: props.Int, Range: props.Between(1, MaxControllers), Default: whole(DefaultControllers),
-		Doc: "the KRaft controllers, c1..cM (usually 1, 3 or 5)"},
+		Doc: "the KRaft controllers, c1..cM (usually 1, 3 or 5); 0 in ZooKeeper mode"},
+	{Name: "cluster.zookeepers", Type: props.Int, Range: props.Between(1, MaxZooKeepers), Default: whole(DefaultZooKeepers),
+		Doc: "in ZooKeeper mode (cluster.metadata \"zookeeper\"), the ensemble's servers, z1..zN (usually 1, 3 or 5)"},
 	{Name: "cluster.os_writeback", Type: props.Duration, Range: props.Between(0, float64(MaxDuration)),
 		Doc: "how long dirty page-cache data waits before the OS writes it back (Linux: 30s); unset or 0: only fsync makes data durable"},
 	{Name: "cluster.topics[].partitions", Type: props.Int, Range: props.Between(1, MaxTopicPartitions), Default: "1",

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kafkasim/kafkasim/broker/cluster"
 	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/scenarios/fault"
 )
@@ -48,6 +49,39 @@ func ElectionVariants() []Variant {
 		{"elr", func(s *Scenario) error {
 			setTopicConfig(s, "unclean.leader.election.enable", "false")
 			s.Cluster.Protocol = s.Cluster.Protocol.With("elr", "true")
+			return nil
+		}},
+	}
+}
+
+// MetadataVariants run one schedule on KRaft and on ZooKeeper-mode Kafka
+// (KRaft with the scenario's controllers, or DefaultControllers if it ran
+// in ZooKeeper mode; ZooKeeper mode with the scenario's ensemble, or
+// DefaultZooKeepers). Switches of one mode only are dropped from the other,
+// and faults that name the other mode's nodes (c1.., z1..) make the
+// variant fail to compile, naming them.
+func MetadataVariants() []Variant {
+	only := func(s *Scenario, keep func(cluster.Variant) bool) {
+		p := Protocol{}
+		for name, v := range s.Cluster.Protocol {
+			if sw, ok := cluster.VariantByName(name); !ok || keep(sw) {
+				p[name] = v
+			}
+		}
+		s.Cluster.Protocol = p
+	}
+	return []Variant{
+		{"kraft", func(s *Scenario) error {
+			if s.Cluster.ZK() {
+				s.Cluster.Controllers = nil
+			}
+			s.Cluster.Metadata, s.Cluster.ZooKeepers = string(cluster.KRaft), nil
+			only(s, func(v cluster.Variant) bool { return v.Applies != cluster.AppliesZooKeeper })
+			return nil
+		}},
+		{"zookeeper", func(s *Scenario) error {
+			s.Cluster.Metadata, s.Cluster.Controllers = string(cluster.ZooKeeper), new(0)
+			only(s, func(v cluster.Variant) bool { return v.Applies != "quorum" && v.Name != "elr" })
 			return nil
 		}},
 	}

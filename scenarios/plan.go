@@ -66,7 +66,20 @@ func Compile(s Scenario) (*Plan, error) {
 	durationOK := c.dur("duration", "duration", time.Duration(*s.Duration))
 	cl := s.Cluster
 	brokersOK := c.num("cluster.brokers", "cluster.brokers", float64(*cl.Brokers))
-	c.num("cluster.controllers", "cluster.controllers", float64(*cl.Controllers))
+	switch {
+	case cl.Metadata != "" && cl.Metadata != string(cluster.KRaft) && !cl.ZK():
+		bad("cluster.metadata", "%q is not a metadata mode: accepted are %s", cl.Metadata, strings.Join(cluster.MetadataModes(), ", "))
+	case cl.ZK():
+		if *cl.Controllers != 0 {
+			bad("cluster.controllers", "%d KRaft controllers in ZooKeeper mode: give 0 or leave it out (the controller is elected among the brokers through ZooKeeper)", *cl.Controllers)
+		}
+		c.num("cluster.zookeepers", "cluster.zookeepers", float64(*cl.ZooKeepers))
+	default:
+		c.num("cluster.controllers", "cluster.controllers", float64(*cl.Controllers))
+		if cl.ZooKeepers != nil {
+			bad("cluster.zookeepers", "is set in KRaft mode: set cluster.metadata to \"zookeeper\" for a ZooKeeper ensemble, or leave it out")
+		}
+	}
 	c.dur("cluster.os_writeback", "cluster.os_writeback", time.Duration(cl.OSWriteback))
 	p.Cluster, p.Header = c.cluster(s)
 
@@ -167,7 +180,7 @@ func Compile(s Scenario) (*Plan, error) {
 			bad("nemesis", "%v", err)
 		}
 		names := s.faultNames(offsets)
-		all := slices.Concat(names.Brokers, names.Controllers, names.Clients)
+		all := slices.Concat(names.Brokers, names.Controllers, names.ZooKeepers, names.Clients)
 		for _, t := range n.Targets {
 			if !slices.Contains(all, t) {
 				bad("nemesis.targets", "unknown node %q: known nodes are %s", t, strings.Join(all, ", "))
@@ -228,6 +241,10 @@ func (c *problems) cluster(s Scenario) (cluster.Config, map[string]string) {
 	cfg := cluster.DefaultConfig()
 	cfg.Brokers, cfg.Controllers = *s.Cluster.Brokers, *s.Cluster.Controllers
 	header := map[string]string{}
+	if s.Cluster.ZK() {
+		cfg.Metadata, cfg.ZooKeepers = cluster.ZooKeeper, *s.Cluster.ZooKeepers
+		header["kafkasim.metadata"] = string(cluster.ZooKeeper)
+	}
 	for _, section := range []struct {
 		field string
 		role  props.Role
@@ -254,6 +271,10 @@ func (c *problems) cluster(s Scenario) (cluster.Config, map[string]string) {
 		value := s.Cluster.Protocol[name]
 		if err := cfg.SetSwitch(name, value); err != nil {
 			c.bad("cluster.protocol."+v.Field, "%v", err)
+			continue
+		}
+		if v.Applies == cluster.AppliesZooKeeper && !s.Cluster.ZK() && value != v.Default {
+			c.bad("cluster.protocol."+v.Field, "switch %s applies to ZooKeeper mode only: set cluster.metadata to \"zookeeper\"", name)
 			continue
 		}
 		k, text := v.Header(value)

@@ -57,12 +57,20 @@ func TestEveryVariantFromAScenario(t *testing.T) {
 	base, err := scenarios.Compile(parse(t, `{"name": "v", "cluster": {"topics": [{"name": "t"}]}}`))
 	require.NoError(t, err)
 	require.Len(t, cluster.Variants(), len(cluster.Switches()))
+	zkBase, err := scenarios.Compile(parse(t, `{"name": "v", "cluster": {"metadata": "zookeeper", "topics": [{"name": "t"}]}}`))
+	require.NoError(t, err)
 	for _, v := range cluster.Variants() {
 		value, field := v.Values[len(v.Values)-1], `"`+v.Values[len(v.Values)-1]+`"`
 		if v.Flag != "" {
 			value, field = v.Flag, "true"
 		}
-		s, err := scenarios.Parse("v.json", []byte(fmt.Sprintf(`{"name": "v", "cluster": {"protocol": {%q: %s}, "topics": [{"name": "t"}]}}`, v.Field, field)))
+		mode, base := "kraft", base
+		if v.Applies == cluster.AppliesZooKeeper {
+			mode, base = "zookeeper", zkBase
+			_, err := scenarios.Parse("v.json", []byte(fmt.Sprintf(`{"name": "v", "cluster": {"protocol": {%q: %s}, "topics": [{"name": "t"}]}}`, v.Field, field)))
+			assert.ErrorContains(t, err, "applies to ZooKeeper mode only", v.Name)
+		}
+		s, err := scenarios.Parse("v.json", []byte(fmt.Sprintf(`{"name": "v", "cluster": {"metadata": %q, "protocol": {%q: %s}, "topics": [{"name": "t"}]}}`, mode, v.Field, field)))
 		require.NoError(t, err, v.Name)
 		assert.Equal(t, value, s.Cluster.Protocol.Get(v.Name), v.Name)
 		p, err := scenarios.Compile(s)
@@ -157,6 +165,9 @@ func TestBoundsOnBuiltins(t *testing.T) {
 		_, err := scenarios.Compile(b)
 		require.NoError(t, err, b.Name)
 		for _, e := range edits {
+			if e.field == "cluster.controllers" && b.Cluster.ZK() {
+				continue // 0 in ZooKeeper mode: TestZooKeeperModeFields
+			}
 			for _, v := range e.values {
 				s := b
 				s.Cluster.Topics = slices.Clone(b.Cluster.Topics)
@@ -172,4 +183,29 @@ func TestBoundsOnBuiltins(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestZooKeeperModeFields(t *testing.T) {
+	for _, c := range []struct{ cluster, want string }{
+		{`"metadata": "etcd"`, `cluster.metadata: "etcd" is not a metadata mode: accepted are kraft, zookeeper`},
+		{`"metadata": "zookeeper", "controllers": 3`, "cluster.controllers: 3 KRaft controllers in ZooKeeper mode: give 0"},
+		{`"metadata": "zookeeper", "zookeepers": 0`, "cluster.zookeepers: "},
+		{`"metadata": "zookeeper", "zookeepers": 8`, "cluster.zookeepers: "},
+		{`"zookeepers": 3`, "cluster.zookeepers: is set in KRaft mode"},
+	} {
+		_, err := scenarios.Parse("z.json", []byte(`{"name": "z", "cluster": {`+c.cluster+`, "topics": [{"name": "t"}]}}`))
+		assert.ErrorContains(t, err, c.want, c.cluster)
+	}
+	s, err := scenarios.Parse("z.json", []byte(`{"name": "z", "cluster": {"metadata": "zookeeper", "zookeepers": 5, "topics": [{"name": "t"}]},
+		"faults": [{"at": "1s", "kind": "crash", "nodes": ["zookeeper-leader"]}, {"at": "2s", "kind": "pause", "nodes": ["z5"]},
+		{"at": "3s", "kind": "partition", "groups": [["controller"], ["zookeepers"]]}]}`))
+	require.NoError(t, err)
+	p, err := scenarios.Compile(s)
+	require.NoError(t, err)
+	assert.Equal(t, cluster.ZooKeeper, p.Cluster.Metadata)
+	assert.Equal(t, 5, p.Cluster.ZooKeepers)
+	assert.Equal(t, 0, p.Cluster.Controllers)
+	assert.Equal(t, []string{"z1", "z2", "z3", "z4", "z5"}, s.ZooKeeperNames())
+	_, err = scenarios.Parse("k.json", []byte(`{"name": "k", "cluster": {"topics": [{"name": "t"}]}, "faults": [{"at": "1s", "kind": "crash", "nodes": ["zookeeper-leader"]}]}`))
+	assert.ErrorContains(t, err, "the cluster runs in KRaft mode")
 }

@@ -361,6 +361,12 @@ func (r *run) setup() error {
 		})
 	}
 	r.watchStates()
+	if r.plan.Cluster.ZK() {
+		r.sim.AddCheck("zookeeper", r.cl.NewZKChecker().Check)
+		if !r.opts.NoTimeline {
+			r.watchZooKeeper()
+		}
+	}
 	r.sim.AddCheck("budget", func() error {
 		if n := r.rec.Len(); n > r.opts.MaxHistoryOps {
 			return fmt.Errorf("the history reached its budget of %d operations (at %v of simulated time): the run stopped there to stay within memory; shorten duration or lower the producers' rate", r.opts.MaxHistoryOps, r.sim.Now())
@@ -399,6 +405,47 @@ func (r *run) watchStates() {
 			r.sim.Mark("scenario.all-brokers-down")
 		}
 		allDown = down
+		return nil
+	})
+}
+
+// watchZooKeeper adds a ZooKeeper-mode run's moments to the timeline, for
+// the report's ZooKeeper lanes: the ensemble's leader, the active
+// controller and its epoch, and each broker's new sessions.
+func (r *run) watchZooKeeper() {
+	leader, controller := "", ""
+	sessions := map[int32]int64{}
+	r.sim.AddCheck("zookeeper-timeline", func() error {
+		event := func(kind, text string) {
+			r.tl.Event(model.Event{At: r.sim.Now(), Step: r.sim.Steps(), Kind: kind, Text: text})
+		}
+		l := "no ZooKeeper leader"
+		if n := r.cl.ZKLeader(); n != nil {
+			l = "ZooKeeper leader " + n.Name()
+		}
+		if l != leader {
+			leader = l
+			event("zk.leader", l)
+		}
+		ctl := "no active controller"
+		if b := r.cl.ZKController(); b != nil {
+			epoch, _ := b.ZKControllerEpoch()
+			ctl = fmt.Sprintf("/controller: broker %s, controller epoch %d", b.Node().Name(), epoch)
+		}
+		if ctl != controller {
+			controller = ctl
+			event("zk.controller", ctl)
+		}
+		for _, id := range r.cl.BrokerIDs() {
+			b := r.cl.Broker(id)
+			if b == nil || b.ZooKeeper() == nil {
+				continue
+			}
+			if sid := b.ZooKeeper().SessionID(); sid != 0 && sid != sessions[id] {
+				sessions[id] = sid
+				event("zk.session", fmt.Sprintf("broker %s: ZooKeeper session %x", b.Node().Name(), sid))
+			}
+		}
 		return nil
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kafkasim/kafkasim/broker"
+	"github.com/kafkasim/kafkasim/broker/cluster"
 	"github.com/kafkasim/kafkasim/internal/strictjson"
 	"github.com/kafkasim/kafkasim/scenarios/fault"
 )
@@ -76,6 +77,14 @@ type Expect struct {
 // Cluster describes the Kafka cluster. Broker nodes are named b1..bN (node
 // ids 1..N), controller nodes c1..cM.
 type Cluster struct {
+	// Metadata is where the cluster keeps its metadata: "kraft" (the
+	// default: KRaft controllers c1..cM) or "zookeeper" (Kafka's ZooKeeper
+	// mode before 4.0: a ZooKeeper ensemble z1..zN and a controller elected
+	// among the brokers; controllers must then be 0 or left out).
+	Metadata string `json:"metadata,omitempty"`
+	// ZooKeepers is the ZooKeeper ensemble's size in ZooKeeper mode
+	// (default 3).
+	ZooKeepers  *int `json:"zookeepers,omitempty"`
 	Brokers     *int `json:"brokers,omitempty"`
 	Controllers *int `json:"controllers,omitempty"`
 	// BrokerConfig and ControllerConfig are Kafka properties by name, such
@@ -185,6 +194,14 @@ func (s Scenario) Defaults() Scenario {
 	if c.Brokers == nil {
 		c.Brokers = new(DefaultBrokers)
 	}
+	if c.ZK() {
+		if c.Controllers == nil {
+			c.Controllers = new(0)
+		}
+		if c.ZooKeepers == nil {
+			c.ZooKeepers = new(DefaultZooKeepers)
+		}
+	}
 	if c.Controllers == nil {
 		c.Controllers = new(DefaultControllers)
 	}
@@ -237,6 +254,18 @@ func (s Scenario) BrokerNames() []string { return names("b", val(s.Cluster.Broke
 // ControllerNames returns the controller nodes' names, c1..cM.
 func (s Scenario) ControllerNames() []string { return names("c", val(s.Cluster.Controllers)) }
 
+// ZooKeeperNames returns the ZooKeeper servers' node names, z1..zN (none in
+// KRaft mode).
+func (s Scenario) ZooKeeperNames() []string {
+	if !s.Cluster.ZK() {
+		return nil
+	}
+	return names("z", min(val(s.Cluster.ZooKeepers), MaxZooKeepers))
+}
+
+// ZK reports whether the cluster runs in ZooKeeper mode.
+func (c Cluster) ZK() bool { return c.Metadata == string(cluster.ZooKeeper) }
+
 // ProducerNames returns the producer nodes' names, producer-1.. .
 func (s Scenario) ProducerNames() []string {
 	n := 0
@@ -279,6 +308,7 @@ func (s Scenario) faultNames(offsetsPartitions int) fault.Names {
 	n := fault.Names{
 		Brokers:     s.BrokerNames(),
 		Controllers: s.ControllerNames(),
+		ZooKeepers:  s.ZooKeeperNames(),
 		Clients:     slices.Concat(s.ProducerNames(), s.ConsumerNames()),
 	}
 	n.Topics = map[string]int{}

@@ -39,6 +39,11 @@ type Cluster struct {
 	view      *broker.ClusterView
 	lastImage *metadata.Image
 
+	// ZooKeeper mode: the ensemble's nodes (z1..), and the image last
+	// built from a server's tree, with the zxid it was built at.
+	zkNodes []*sim.Node
+	zkImage zkImageKey
+
 	corr      int32
 	callbacks map[int32]func(protocol.Response)
 }
@@ -61,12 +66,25 @@ func New(s *sim.Sim, net *network.Network, cfg Config) (*Cluster, error) {
 		ctlCfgs = append(ctlCfgs, cc)
 		c.controllerIDs = append(c.controllerIDs, id)
 	}
+	var zkServers []sim.NodeID
+	if cfg.ZK() {
+		var err error
+		if zkServers, err = c.addZooKeepers(); err != nil {
+			return nil, err
+		}
+	}
 	var brokerCfgs []broker.Config
 	for i := range cfg.Brokers {
 		id := int32(i + 1)
 		bc := cfg.Broker
 		bc.BrokerID, bc.Directory, bc.Network, bc.Observer = id, c.dir, net, cfg.Observer
 		bc.ControllerQuorum, bc.Quorum = voters, cfg.Quorum
+		if cfg.ZK() {
+			zc := cfg.ZKBroker
+			zc.Servers = slices.Clone(zkServers)
+			zc.TopicDefaults = cfg.Controller.TopicDefaults()
+			bc.ControllerQuorum, bc.ZooKeeper = nil, &zc
+		}
 		brokerCfgs = append(brokerCfgs, bc)
 		c.brokerIDs = append(c.brokerIDs, id)
 	}
@@ -122,6 +140,11 @@ func controllerBoot(n *sim.Node, cfg controller.Config) any {
 // the admin node.
 func (c *Cluster) Start() error {
 	var errs []error
+	for _, n := range c.zkNodes {
+		if !n.Up() {
+			errs = append(errs, n.Start())
+		}
+	}
 	for _, id := range slices.Concat(c.controllerIDs, c.brokerIDs) {
 		if n := c.nodes[id]; !n.Up() {
 			errs = append(errs, n.Start())
@@ -210,6 +233,9 @@ func (c *Cluster) ActiveController() *controller.Controller {
 // controller that has applied the most of the committed log (the last one
 // seen while every controller is down). Read it; never change it.
 func (c *Cluster) Metadata() *metadata.Image {
+	if c.cfg.ZK() {
+		return c.zkMetadata()
+	}
 	best := c.lastImage
 	for _, id := range c.controllerIDs {
 		if ctl := c.Controller(id); ctl != nil && ctl.Committed().Offset() > best.Offset() {
@@ -272,6 +298,10 @@ const (
 	SelControllers = "controllers"
 	SelAll         = "all"
 	SelController  = "controller"
+	// SelZooKeepers is every ZooKeeper server; SelZooKeeperLeader the
+	// ensemble's established leader, when the fault fires.
+	SelZooKeepers      = "zookeepers"
+	SelZooKeeperLeader = "zookeeper-leader"
 )
 
 // Resolve turns a node name or a selector into nodes, as the cluster is
@@ -290,12 +320,30 @@ func (c *Cluster) Resolve(sel string) ([]*sim.Node, error) {
 	case SelControllers:
 		return c.nodesOf(c.controllerIDs), nil
 	case SelAll:
-		return c.nodesOf(slices.Concat(c.brokerIDs, c.controllerIDs)), nil
+		return slices.Concat(c.nodesOf(slices.Concat(c.brokerIDs, c.controllerIDs)), c.zkNodes), nil
 	case SelController:
+		if c.cfg.ZK() {
+			if b := c.ZKController(); b != nil {
+				return []*sim.Node{b.Node()}, nil
+			}
+			return nil, nil
+		}
 		if ctl := c.ActiveController(); ctl != nil {
 			return []*sim.Node{ctl.Node()}, nil
 		}
 		return nil, nil
+	case SelZooKeepers:
+		return slices.Clone(c.zkNodes), nil
+	case SelZooKeeperLeader:
+		if n := c.ZKLeader(); n != nil {
+			return []*sim.Node{n}, nil
+		}
+		return nil, nil
+	}
+	for _, n := range c.zkNodes {
+		if n.Name() == sel {
+			return []*sim.Node{n}, nil
+		}
 	}
 	for _, id := range slices.Concat(c.brokerIDs, c.controllerIDs) {
 		if c.nodes[id].Name() == sel {
@@ -346,7 +394,7 @@ func (c *Cluster) Resolve(sel string) ([]*sim.Node, error) {
 	if n, err := c.s.Node(sel); err == nil && n != c.admin {
 		return []*sim.Node{n}, nil
 	}
-	return nil, fmt.Errorf("unknown node %q: accepted are the nodes %s, the selectors brokers, controllers, all, controller, and leader(<topic>-<partition>), follower(<topic>-<partition>)",
+	return nil, fmt.Errorf("unknown node %q: accepted are the nodes %s, the selectors brokers, controllers, zookeepers, all, controller, zookeeper-leader, and leader(<topic>-<partition>), follower(<topic>-<partition>)",
 		sel, strings.Join(c.nodeNames(), ", "))
 }
 
@@ -354,7 +402,7 @@ func (c *Cluster) Resolve(sel string) ([]*sim.Node, error) {
 // then the other nodes of the simulation (clients) in the order they were
 // added.
 func (c *Cluster) nodeNames() []string {
-	out := slices.Concat(c.BrokerNames(), c.ControllerNames())
+	out := slices.Concat(c.BrokerNames(), c.ControllerNames(), c.ZooKeeperNames())
 	for _, n := range c.s.Nodes() {
 		if n != c.admin && !slices.Contains(out, n.Name()) {
 			out = append(out, n.Name())
@@ -487,6 +535,9 @@ func (c *Cluster) WaitReady(limit time.Duration) error {
 func (c *Cluster) Ready() bool { return c.readiness() == "" }
 
 func (c *Cluster) readiness() string {
+	if c.cfg.ZK() {
+		return c.zkReadiness()
+	}
 	ctl := c.ActiveController()
 	if ctl == nil {
 		return "no active controller"
@@ -513,6 +564,37 @@ func (c *Cluster) CreateTopic(t Topic, limit time.Duration) error {
 	deadline := c.s.Now() + limit
 	req := protocol.CreatableTopic{Name: t.Name, NumPartitions: int32(t.Partitions), ReplicationFactor: int16(t.ReplicationFactor),
 		Configs: maps.Clone(t.Configs)}
+	for c.cfg.ZK() {
+		if _, err := c.s.RunUntilTrue(deadline, func() bool { return c.ZKController() != nil }); err != nil {
+			return err
+		}
+		ctl := c.ZKController()
+		if ctl == nil {
+			return fmt.Errorf("create topic %s: no active controller within %v (seed %d)", t.Name, limit, c.s.Seed())
+		}
+		resp, err := c.Request(ctl.ID(), &protocol.CreateTopics{CorrelationID: c.NextCorrelation(), Topics: []protocol.CreatableTopic{req}},
+			deadline-c.s.Now())
+		if err != nil {
+			return err
+		}
+		te := resp.(*protocol.CreateTopicsResponse).Topics[0]
+		if te.Error == protocol.NotController {
+			continue
+		}
+		if te.Error != protocol.None {
+			return &AdminError{Code: te.Error, Message: te.Message}
+		}
+		// The controller writes the partitions' states once its topic
+		// watch fires.
+		started := func() bool {
+			tm, ok := c.Metadata().Topic(t.Name)
+			return ok && int(tm.Partitions) >= t.Partitions
+		}
+		if ok, err := c.s.RunUntilTrue(deadline, started); err != nil || !ok {
+			return errors.Join(err, fmt.Errorf("topic %s: partitions not started within %v (seed %d)", t.Name, limit, c.s.Seed()))
+		}
+		return c.WaitLeaders(t.Name, deadline-c.s.Now())
+	}
 	for {
 		if _, err := c.s.RunUntilTrue(deadline, func() bool { return c.ActiveController() != nil }); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/controller"
 	"github.com/kafkasim/kafkasim/broker/kraft"
 	"github.com/kafkasim/kafkasim/broker/props"
+	"github.com/kafkasim/kafkasim/broker/zookeeper"
 	"github.com/kafkasim/kafkasim/model"
 )
 
@@ -38,7 +39,46 @@ type Config struct {
 	// Observer, if set, is told of acknowledgements and truncations by
 	// every broker.
 	Observer model.Observer
+
+	// Metadata is where the cluster keeps its metadata: KRaft (the
+	// default) or ZooKeeper, as Kafka before 4.0 could.
+	Metadata MetadataMode
+	// ZooKeepers is, in ZooKeeper mode, the ensemble's size (1, 3 or 5 in
+	// practice): sim nodes z1, z2, ... with myid 1, 2, ...
+	ZooKeepers int
+	// ZooKeeper is every ZooKeeper server's config.
+	ZooKeeper zookeeper.Config
+	// ZKBroker is the template of every broker's ZooKeeper-mode settings
+	// (its Servers are filled in).
+	ZKBroker broker.ZKConfig
 }
+
+// MetadataMode is where a cluster keeps its metadata.
+type MetadataMode string
+
+// The metadata modes.
+const (
+	// KRaft: a quorum of controllers and the __cluster_metadata log.
+	KRaft MetadataMode = "kraft"
+	// ZooKeeper: a ZooKeeper ensemble, a controller elected among the
+	// brokers through it, and the controller's state in znodes.
+	ZooKeeper MetadataMode = "zookeeper"
+)
+
+// MetadataModes lists the accepted metadata modes.
+func MetadataModes() []string { return []string{string(KRaft), string(ZooKeeper)} }
+
+// ParseMetadataMode parses kraft or zookeeper.
+func ParseMetadataMode(s string) (MetadataMode, error) {
+	switch MetadataMode(s) {
+	case KRaft, ZooKeeper:
+		return MetadataMode(s), nil
+	}
+	return "", fmt.Errorf("metadata mode %q: accepted are %s", s, strings.Join(MetadataModes(), ", "))
+}
+
+// ZK reports whether the cluster runs in ZooKeeper mode.
+func (c Config) ZK() bool { return c.Metadata == ZooKeeper }
 
 // DefaultConfig is three brokers and three controllers with Kafka 4.x's
 // defaults.
@@ -49,6 +89,10 @@ func DefaultConfig() Config {
 		Broker:      broker.DefaultConfig(0),
 		Controller:  controller.DefaultConfig(0),
 		Quorum:      kraft.DefaultConfig(),
+		Metadata:    KRaft,
+		ZooKeepers:  3,
+		ZooKeeper:   zookeeper.DefaultConfig(),
+		ZKBroker:    broker.DefaultZKConfig(nil),
 	}
 }
 
@@ -58,8 +102,26 @@ func (c Config) Validate() error {
 	if c.Brokers < 1 {
 		errs = append(errs, fmt.Errorf("cluster config: %d brokers: give at least 1", c.Brokers))
 	}
-	if c.Controllers < 1 {
-		errs = append(errs, fmt.Errorf("cluster config: %d controllers: give at least 1 (1, 3 or 5 in practice)", c.Controllers))
+	switch c.Metadata {
+	case KRaft, "":
+		if c.Controllers < 1 {
+			errs = append(errs, fmt.Errorf("cluster config: %d controllers: give at least 1 (1, 3 or 5 in practice)", c.Controllers))
+		}
+	case ZooKeeper:
+		if c.Controllers != 0 {
+			errs = append(errs, fmt.Errorf("cluster config: %d controllers in ZooKeeper mode: give 0 (the controller is elected among the brokers)", c.Controllers))
+		}
+		if c.ZooKeepers < 1 || c.ZooKeepers > 254 {
+			errs = append(errs, fmt.Errorf("cluster config: %d ZooKeeper servers: give 1 to 254 (1, 3 or 5 in practice)", c.ZooKeepers))
+		}
+		if err := c.ZooKeeper.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+		if c.ZKBroker.SessionTimeout <= 0 {
+			errs = append(errs, fmt.Errorf("cluster config: zookeeper.session.timeout.ms %d must be positive", c.ZKBroker.SessionTimeout.Milliseconds()))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("cluster config: metadata mode %q: accepted are %s", c.Metadata, strings.Join(MetadataModes(), ", ")))
 	}
 	if int(FirstControllerID) <= c.Brokers {
 		errs = append(errs, fmt.Errorf("cluster config: %d brokers: at most %d, so that broker ids stay below the controllers' %d",

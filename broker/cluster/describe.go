@@ -36,6 +36,22 @@ func (c *Cluster) Describe() string {
 			fmt.Fprintf(&b, "controller %s (%d): %s, quorum epoch %d, committed offset %d\n", n.Name(), id, role, epoch, ctl.Committed().Offset())
 		}
 	}
+	for i, n := range c.zkNodes {
+		srv := c.ZooKeeperServer(i + 1)
+		if srv == nil {
+			fmt.Fprintf(&b, "zookeeper %s (myid %d): down\n", n.Name(), i+1)
+			continue
+		}
+		fmt.Fprintf(&b, "zookeeper %s (myid %d): %s, last zxid %s\n", n.Name(), i+1, srv.State(), srv.LastZxid())
+	}
+	if c.cfg.ZK() {
+		if ctl := c.ZKController(); ctl != nil {
+			epoch, _ := ctl.ZKControllerEpoch()
+			fmt.Fprintf(&b, "controller: broker %s, controller epoch %d\n", ctl.Node().Name(), epoch)
+		} else {
+			b.WriteString("controller: none\n")
+		}
+	}
 	for _, id := range c.brokerIDs {
 		n := c.nodes[id]
 		fmt.Fprintf(&b, "broker %s (%d): ", n.Name(), id)

@@ -42,6 +42,19 @@ func (s *script) cluster(a args, d *datadriven.TestData) (string, error) {
 		return "", err
 	}
 	cfg.Brokers, cfg.Controllers = int(nb), int(nc)
+	if md := a.str("metadata", "kraft"); md != "kraft" {
+		if cfg.Metadata, err = cluster.ParseMetadataMode(md); err != nil {
+			return "", err
+		}
+		nz, err := a.int("zookeepers", 3)
+		if err != nil {
+			return "", err
+		}
+		cfg.ZooKeepers = int(nz)
+		if _, given := a["controllers"]; !given {
+			cfg.Controllers = 0
+		}
+	}
 	for _, line := range strings.Split(d.Input, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
@@ -104,6 +117,11 @@ func (s *script) cluster(a args, d *datadriven.TestData) (string, error) {
 	}
 	if err != nil {
 		return "", err
+	}
+	if cfg.ZK() {
+		ctl := s.c.ZKController()
+		epoch, _ := ctl.ZKControllerEpoch()
+		return fmt.Sprintf("ready at %s: active controller %s, controller epoch %d\n", at(s.s.Now()), ctl.Node().Name(), epoch), nil
 	}
 	return fmt.Sprintf("ready at %s: active controller %s\n", at(s.s.Now()), s.c.ActiveController().Node().Name()), nil
 }

@@ -171,6 +171,12 @@ var defaultKinds = []string{
 	"controller.register", "controller.partition-change", "controller.alter-partition.rejected",
 	"broker.recovering", "node.crash", "node.start", "node.power-loss", "node.pause", "node.resume",
 	"node.disk-loss",
+	// ZooKeeper mode: the controller's elections, writes and fencing, and
+	// the brokers' sessions and refusals.
+	"broker.zk.controller.active", "broker.zk.controller.resigned", "broker.zk.controller.state",
+	"broker.zk.controller.brokers", "broker.zk.controller.zombie", "broker.zk.controller.zombie-write",
+	"broker.zk.stale-controller-epoch", "broker.zk.stale-broker-epoch", "broker.zk.leader-epoch-not-newer",
+	"broker.zk.registered", "broker.zk.isr-update-skipped",
 }
 
 // observer prints what brokers tell model.Observer.

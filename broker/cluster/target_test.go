@@ -77,7 +77,7 @@ func TestResolve(t *testing.T) {
 	for sel, want := range map[string]string{
 		"leader(nope-0)": `selector "leader(nope-0)" names unknown partition nope-0: known partitions are t-0`,
 		"leader(t)":      `selector "leader(t)": write leader(<topic>-<partition>), such as leader(orders-0)`,
-		"b9":             `unknown node "b9": accepted are the nodes b1, b2, b3, c1, c2, c3, the selectors brokers, controllers, all, controller, and leader(<topic>-<partition>), follower(<topic>-<partition>)`,
+		"b9":             `unknown node "b9": accepted are the nodes b1, b2, b3, c1, c2, c3, the selectors brokers, controllers, zookeepers, all, controller, zookeeper-leader, and leader(<topic>-<partition>), follower(<topic>-<partition>)`,
 	} {
 		_, err := c.Resolve(sel)
 		assert.EqualError(t, err, want)
@@ -91,7 +91,7 @@ func TestResolve(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"consumer-1"}, names("consumer-1"))
 	_, err = c.Resolve(cluster.AdminNode)
-	assert.EqualError(t, err, `unknown node "admin": accepted are the nodes b1, b2, b3, c1, c2, c3, consumer-1, the selectors brokers, controllers, all, controller, and leader(<topic>-<partition>), follower(<topic>-<partition>)`)
+	assert.EqualError(t, err, `unknown node "admin": accepted are the nodes b1, b2, b3, c1, c2, c3, consumer-1, the selectors brokers, controllers, zookeepers, all, controller, zookeeper-leader, and leader(<topic>-<partition>), follower(<topic>-<partition>)`)
 }
 
 func TestConfigSetRoutes(t *testing.T) {
@@ -129,7 +129,7 @@ func TestConfigSetRoutes(t *testing.T) {
 	assert.Equal(t, 10, cfg.Broker.Group.MaxSize)
 	assert.EqualError(t, cfg.SetSwitch("truncation", "never"), `switch truncation: invalid value "never": accepted are fetch, epochs, legacy-epochs, high-watermark`)
 	assert.EqualError(t, cfg.SetSwitch("elr", "on"), `switch elr: invalid value "on": accepted are false, true`)
-	assert.Contains(t, cfg.SetSwitch("kip999", "true").Error(), `unknown switch "kip999": known are check-quorum, elr,`)
+	assert.Contains(t, cfg.SetSwitch("kip999", "true").Error(), `unknown switch "kip999": known are check-quorum, controller-epoch-fence, elr,`)
 }
 
 func TestConfigValidate(t *testing.T) {

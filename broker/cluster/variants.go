@@ -28,8 +28,9 @@ type Variant struct {
 	// Kafka's) own.
 	Values  []string
 	Default string
-	// Applies says whose config it changes: broker, controller or quorum
-	// (the metadata log's voters and observers).
+	// Applies says whose config it changes: broker, controller, quorum
+	// (the metadata log's voters and observers) or zookeeper (ZooKeeper
+	// mode's brokers and controller; AppliesZooKeeper).
 	Applies string
 	// Header is the run header's entry (name, value) for a value.
 	Header func(value string) (string, string)
@@ -45,6 +46,10 @@ func shown(name string) func(string) (string, string) {
 }
 
 var bools = []string{"true", "false"}
+
+// AppliesZooKeeper is Variant.Applies of the switches that exist only in
+// ZooKeeper mode.
+const AppliesZooKeeper = "zookeeper"
 
 // variants is every protocol variant, in the order the README lists them.
 var variants = []Variant{
@@ -95,6 +100,23 @@ var variants = []Variant{
 		Brings: "a follower joins the ISR once it reaches the leader's high-water mark, which after a leader change may lag what the previous leader committed: elected next, it loses those records",
 		Values: bools, Default: "true", Applies: "broker", Header: shown("isr-epoch-start-check"),
 		apply: boolean(func(c *Config, b bool) { c.Broker.LegacyISRExpansion = !b })},
+	{Name: "isr-updates", Field: "isr_updates", Undoes: "KIP-497 (Kafka 2.7)",
+		Brings:  "ZooKeeper mode: how leaders change their ISR: alter-partition (2.7+, AlterIsr to the controller, which writes the partition state znode) or zookeeper (before 2.7: the leader writes the znode itself, conditionally on its cached zkVersion, and leaves an /isr_change_notification for the controller)",
+		Values:  []string{"alter-partition", "zookeeper"},
+		Default: "alter-partition", Applies: AppliesZooKeeper, Header: shown("isr-updates"),
+		apply: func(c *Config, v string) error {
+			m, err := broker.ParseISRUpdateMode(v)
+			c.ZKBroker.ISRUpdates = m
+			return err
+		}},
+	{Name: "controller-epoch-fence", Field: "no_controller_epoch_fence", Flag: "false", Undoes: "KAFKA-6082 (Kafka 2.1)",
+		Brings: "ZooKeeper mode: the controller's znode writes are not fenced by /controller_epoch's zkVersion, and a controller whose session expired retries its writes under way on the new session before it resigns: a zombie controller writes after failover",
+		Values: bools, Default: "true", Applies: AppliesZooKeeper, Header: shown("controller-epoch-fence"),
+		apply: boolean(func(c *Config, b bool) { c.ZKBroker.NoControllerEpochFence = !b })},
+	{Name: "isr-zkversion-recheck", Field: "no_isr_zkversion_recheck", Flag: "false", Undoes: "KAFKA-1382 (Kafka 0.8.2); the symptom of KAFKA-2729 and KAFKA-3042",
+		Brings: "ZooKeeper mode with isr-updates=zookeeper: a leader whose ISR write lost its answer gets BADVERSION for its own write on the retry and keeps its stale cached zkVersion: every later ISR change is skipped ('Cached zkVersion not equal to that in zookeeper') until a LeaderAndIsr with a newer leader epoch",
+		Values: bools, Default: "true", Applies: AppliesZooKeeper, Header: shown("isr-zkversion-recheck"),
+		apply: boolean(func(c *Config, b bool) { c.ZKBroker.NoZkVersionRecheck = !b })},
 }
 
 // Variants returns every protocol variant.

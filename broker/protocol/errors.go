@@ -14,17 +14,21 @@ type ErrorCode int16
 // Kafka's error codes, as numbered in Kafka's protocol. Only the codes a
 // simulated cluster can produce are listed.
 const (
-	UnknownServerError           ErrorCode = -1
-	None                         ErrorCode = 0
-	OffsetOutOfRange             ErrorCode = 1
-	CorruptMessage               ErrorCode = 2
-	UnknownTopicOrPartition      ErrorCode = 3
-	LeaderNotAvailable           ErrorCode = 5
-	NotLeaderOrFollower          ErrorCode = 6
-	RequestTimedOut              ErrorCode = 7
-	BrokerNotAvailable           ErrorCode = 8
-	ReplicaNotAvailable          ErrorCode = 9
-	MessageTooLarge              ErrorCode = 10
+	UnknownServerError      ErrorCode = -1
+	None                    ErrorCode = 0
+	OffsetOutOfRange        ErrorCode = 1
+	CorruptMessage          ErrorCode = 2
+	UnknownTopicOrPartition ErrorCode = 3
+	LeaderNotAvailable      ErrorCode = 5
+	NotLeaderOrFollower     ErrorCode = 6
+	RequestTimedOut         ErrorCode = 7
+	BrokerNotAvailable      ErrorCode = 8
+	ReplicaNotAvailable     ErrorCode = 9
+	MessageTooLarge         ErrorCode = 10
+	// StaleControllerEpoch: the request came from a controller older than
+	// one the broker has heard from (ZooKeeper mode), or, per partition of
+	// a LeaderAndIsr, carried a leader epoch not newer than the broker's.
+	StaleControllerEpoch         ErrorCode = 11
 	OffsetMetadataTooLarge       ErrorCode = 12
 	NetworkException             ErrorCode = 13
 	CoordinatorLoadInProgress    ErrorCode = 14
@@ -100,6 +104,7 @@ var errorTable = map[ErrorCode]errorInfo{
 	BrokerNotAvailable:           {"BROKER_NOT_AVAILABLE", false, "the broker is not available"},
 	ReplicaNotAvailable:          {"REPLICA_NOT_AVAILABLE", true, "the replica is not available for the requested topic-partition"},
 	MessageTooLarge:              {"MESSAGE_TOO_LARGE", false, "the request included a message larger than the server accepts"},
+	StaleControllerEpoch:         {"STALE_CONTROLLER_EPOCH", false, "the request came from an older controller"},
 	OffsetMetadataTooLarge:       {"OFFSET_METADATA_TOO_LARGE", false, "the metadata field of the offset commit is too large"},
 	NetworkException:             {"NETWORK_EXCEPTION", true, "the server disconnected before a response was received"},
 	CoordinatorLoadInProgress:    {"COORDINATOR_LOAD_IN_PROGRESS", true, "the coordinator is loading and cannot process requests yet"},

@@ -15,7 +15,7 @@ import (
 
 func init() {
 	commands["compare"] = command{
-		summary: "run one schedule under clean election, unclean election and ELR, side by side",
+		summary: "run one schedule under clean election, unclean election and ELR (or, with --metadata, on KRaft and on ZooKeeper), side by side",
 		run:     runCompare,
 	}
 	commands["matrix"] = command{
@@ -25,8 +25,9 @@ func init() {
 }
 
 func runCompare(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("compare", "compare SCENARIO [--seed N] [--out FILE.html]", stderr)
+	fs := newFlags("compare", "compare SCENARIO [--seed N] [--metadata] [--out FILE.html]", stderr)
 	seed := fs.Uint64("seed", 0, "seed of the run (default: the scenario's)")
+	metadata := fs.Bool("metadata", false, "compare the metadata modes (KRaft and ZooKeeper) instead of the election configurations")
 	out := fs.String("out", "", "where to write the comparison report (default out/<scenario>-seed<N>-compare.html)")
 	sets := registerSet(fs)
 	name, err := oneArg(fs, args, "scenario", "unclean-election-loss, or a scenario file (.json)")
@@ -51,15 +52,19 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		return usageError("scenario %s: %v", s.Name, err)
 	}
 	start := time.Now()
-	c, err := scenarios.Compare(plan, scenarios.ElectionVariants(), scenarios.Options{})
+	variants, title, flag := scenarios.ElectionVariants(), ": clean vs unclean election vs ELR", ""
+	if *metadata {
+		variants, title, flag = scenarios.MetadataVariants(), ": KRaft vs ZooKeeper", " --metadata"
+	}
+	c, err := scenarios.Compare(plan, variants, scenarios.Options{})
 	if err != nil {
 		return err
 	}
-	replay := fmt.Sprintf("kafkasim compare %s --seed %d%s", name, s.Seed, setArgs)
+	replay := fmt.Sprintf("kafkasim compare %s --seed %d%s%s", name, s.Seed, flag, setArgs)
 	fmt.Fprintf(stdout, "%s (seed %d), one schedule under %s, in %v:\n", s.Name, s.Seed, strings.Join(c.Variants, ", "), time.Since(start).Round(time.Millisecond))
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  \t%s\n", strings.Join(c.Variants, "\t"))
-	rep := reports.Comparison{Title: s.Name + ": clean vs unclean election vs ELR", Seed: s.Seed, Replay: replay, Columns: c.Variants}
+	rep := reports.Comparison{Title: s.Name + title, Seed: s.Seed, Replay: replay, Columns: c.Variants}
 	for _, m := range c.Measures() {
 		fmt.Fprintf(tw, "  %s\t%s\n", m.Name, strings.Join(m.Values, "\t"))
 		rep.Rows = append(rep.Rows, reports.ComparisonRow{Measure: m.Name, Values: m.Values, Bad: m.Bad})

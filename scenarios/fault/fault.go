@@ -126,7 +126,9 @@ func (s Schedule) String() string {
 type Names struct {
 	Brokers     []string
 	Controllers []string
-	Clients     []string
+	// ZooKeepers are the ZooKeeper servers of a ZooKeeper-mode cluster.
+	ZooKeepers []string
+	Clients    []string
 	// Partitions lists the topic-partitions ("orders-0") that dynamic
 	// selectors such as leader(orders-0) may name.
 	Partitions []string
@@ -141,6 +143,10 @@ const (
 	SelControllers = "controllers"
 	SelAll         = "all"
 	SelController  = "controller" // the active controller, resolved when the fault fires
+	// SelZooKeepers is every ZooKeeper server; SelZooKeeperLeader the
+	// ensemble's leader, resolved when the fault fires.
+	SelZooKeepers      = "zookeepers"
+	SelZooKeeperLeader = "zookeeper-leader"
 	// SelRest, in a group of a partition or bridge, stands for every node
 	// not in another group when the fault fires.
 	SelRest = "rest"
@@ -151,18 +157,19 @@ const (
 var dynamicSelectors = []string{"leader", "follower"}
 
 func (n Names) known(name string) bool {
-	return slices.Contains(n.Brokers, name) || slices.Contains(n.Controllers, name) || slices.Contains(n.Clients, name)
+	return slices.Contains(n.Brokers, name) || slices.Contains(n.Controllers, name) || slices.Contains(n.ZooKeepers, name) ||
+		slices.Contains(n.Clients, name)
 }
 
 func (n Names) all() []string {
-	return slices.Concat(n.Brokers, n.Controllers, n.Clients)
+	return slices.Concat(n.Brokers, n.Controllers, n.ZooKeepers, n.Clients)
 }
 
 // isSelector reports whether s is a selector rather than a node name:
 // selectors may stand for several nodes, or none, when the fault fires.
 func isSelector(s string) bool {
 	switch s {
-	case SelBrokers, SelControllers, SelAll, SelController, SelRest:
+	case SelBrokers, SelControllers, SelAll, SelController, SelRest, SelZooKeepers, SelZooKeeperLeader:
 		return true
 	}
 	return strings.HasSuffix(s, ")")
@@ -176,6 +183,11 @@ func (n Names) checkNode(s string) error {
 	switch s {
 	case SelBrokers, SelControllers, SelAll, SelController:
 		return nil
+	case SelZooKeepers, SelZooKeeperLeader:
+		if len(n.ZooKeepers) > 0 {
+			return nil
+		}
+		return fmt.Errorf("selector %q names ZooKeeper servers: the cluster runs in KRaft mode (set cluster.metadata to \"zookeeper\")", s)
 	}
 	for _, sel := range dynamicSelectors {
 		if arg, ok := strings.CutPrefix(s, sel+"("); ok {
@@ -189,7 +201,7 @@ func (n Names) checkNode(s string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("unknown node %q: accepted are the nodes %s, the selectors brokers, controllers, all, controller, and leader(<partition>), follower(<partition>)",
+	return fmt.Errorf("unknown node %q: accepted are the nodes %s, the selectors brokers, controllers, all, controller, zookeepers and zookeeper-leader (ZooKeeper mode), and leader(<partition>), follower(<partition>)",
 		s, strings.Join(n.all(), ", "))
 }
 

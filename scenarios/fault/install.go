@@ -42,6 +42,8 @@ func (t StaticTarget) Resolve(sel string) ([]*sim.Node, error) {
 		names = t.Names.Brokers
 	case SelControllers:
 		names = t.Names.Controllers
+	case SelZooKeepers:
+		names = t.Names.ZooKeepers
 	case SelAll:
 		names = t.Names.all()
 	default:
