@@ -67,6 +67,9 @@ func (b *Broker) react(d *metadata.Delta) {
 		p.applyRegistration(reg)
 		b.coordinatorMoved(p, wasLeader, oldEpoch)
 	}
+	if len(d.Configs) > 0 || len(d.Partitions) > 0 {
+		b.refreshLogConfigs(d)
+	}
 	if len(d.Brokers) > 0 {
 		// Fencing and re-registration change ISR eligibility and the
 		// high-water mark's set of caught-up replicas.

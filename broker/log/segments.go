@@ -47,7 +47,7 @@ type TopicConfig struct {
 	RetentionMs int64
 	// RetentionBytes is retention.bytes: with cleanup.policy delete, the
 	// oldest segments are deleted while the log is larger than this;
-	// -1 is no limit.
+	// negative is no limit.
 	RetentionBytes int64
 	// Delete and Compact are cleanup.policy's two values (both for
 	// "compact,delete").
@@ -97,9 +97,6 @@ func (c TopicConfig) Validate() error {
 	}
 	if c.RetentionMs < -1 {
 		bad("retention.ms", c.RetentionMs, "value must be at least -1 (forever)")
-	}
-	if c.RetentionBytes < -1 {
-		bad("retention.bytes", c.RetentionBytes, "value must be at least -1 (no limit)")
 	}
 	if !c.Delete && !c.Compact {
 		bad("cleanup.policy", `""`, "value must name delete, compact or both")

@@ -141,7 +141,8 @@ type Prop struct {
 	Type  Type
 	Unit  Unit
 	Range Range
-	// Values are the accepted values of an Enum or Version.
+	// Values are the accepted values of an Enum or Version, or of each item
+	// of a List (none: any).
 	Values []string
 	// Default is Kafka's default in text form ("" for none).
 	Default string
@@ -197,6 +198,9 @@ func (p *Prop) Accepted() string {
 	case String:
 		return "any text"
 	case List:
+		if len(p.Values) > 0 {
+			return "a comma-separated list of " + strings.Join(p.Values, ", ")
+		}
 		return "a comma-separated list"
 	case Enum, Version:
 		vs := make([]string, len(p.Values))
@@ -293,8 +297,14 @@ func (p *Prop) Parse(text string) (Value, error) {
 	case List:
 		for _, s := range strings.Split(t, ",") {
 			if s = strings.TrimSpace(s); s != "" {
+				if len(p.Values) > 0 && !slices.Contains(p.Values, s) {
+					return bad()
+				}
 				v.list = append(v.list, s)
 			}
+		}
+		if len(p.Values) > 0 && len(v.list) == 0 {
+			return bad()
 		}
 		return v, nil
 	case Enum:
