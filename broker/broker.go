@@ -78,7 +78,7 @@ type Broker struct {
 	// lastRetention when the last retention pass ran.
 	lastStarts    map[model.TopicPartition]int64
 	lastRetention time.Duration
-	failedStart error
+	failedStart   error
 
 	// With a controller quorum: the metadata log replica, the lifecycle
 	// towards the controller, and admin requests forwarded to it.
