@@ -14,6 +14,7 @@ import (
 // live heap at 10 and 60 simulated minutes and their ratio. The partition
 // logs and the simulated disks' files count (retention bounds them); only
 // the test client's records of responses and acks (the history) are left
+// out.
 //
 //	go test ./broker -run '^$' -bench RetentionHeap -benchtime 1x
 func BenchmarkRetentionHeap(b *testing.B) {
