@@ -77,6 +77,7 @@ type Log struct {
 	leo           int64
 	hwm           int64
 	recoveryPoint int64
+	cleanedTo     int64 // the log cleaner's checkpoint (cleaner.go)
 	unflushed     int64
 	lastFlush     time.Duration
 
@@ -134,6 +135,9 @@ func Open(d *sim.Disk, tp model.TopicPartition, cfg Config, opt OpenOptions) (*L
 		return nil, RecoveryInfo{}, err
 	}
 	l := &Log{disk: d, tp: tp, dir: Dir(tp), cfg: cfg, producers: make(map[int64]*ProducerEntry), lastFlush: opt.Now}
+	if err := l.removeCleanedLeftovers(); err != nil {
+		return nil, RecoveryInfo{}, err
+	}
 	if err := l.openSegments(opt.Now); err != nil {
 		return nil, RecoveryInfo{}, err
 	}
@@ -551,6 +555,7 @@ func (l *Log) TruncateTo(offset int64) (int64, bool, error) {
 	l.rebuildProducers()
 	l.hwm = min(l.hwm, l.leo)
 	l.recoveryPoint = min(l.recoveryPoint, l.leo)
+	l.cleanedTo = min(l.cleanedTo, l.leo)
 	return l.leo, true, nil
 }
 

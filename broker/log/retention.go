@@ -171,7 +171,7 @@ func (l *Log) TruncateFullyAndStartAt(offset int64, now time.Duration) error {
 	if err := l.newSegment(offset, now); err != nil {
 		return err
 	}
-	l.leo, l.startOffset, l.hwm, l.recoveryPoint = offset, offset, offset, offset
+	l.leo, l.startOffset, l.hwm, l.recoveryPoint, l.cleanedTo = offset, offset, offset, offset, offset
 	l.epochs.entries = nil
 	if err := l.writeEpochs(); err != nil {
 		return err

@@ -2,6 +2,8 @@ package log_test
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -182,6 +184,29 @@ func (s *logScript) handle(t *testing.T, d *datadriven.TestData) (string, error)
 		s.n.PowerLoss(false)
 		require.NoError(t, s.n.Restart())
 		return s.open(log.OpenOptions{})
+	case "clean":
+		now := s.num(d, "now", 0)
+		res, ok, err := s.l.Clean(now)
+		if err != nil {
+			return "", err
+		}
+		var b strings.Builder
+		switch {
+		case !s.l.TopicConfig().Compact:
+			b.WriteString("nothing to clean: cleanup.policy is delete\n")
+		case !ok:
+			ratio, end := s.l.DirtyRatio(now)
+			fmt.Fprintf(&b, "nothing to clean (dirty ratio %.2f below offset %d)\n", ratio, end)
+		default:
+			fmt.Fprintf(&b, "cleaned [%d, %d) at dirty ratio %.2f: %d -> %d bytes, %d records removed (%d tombstones)\n",
+				res.FirstDirty, res.End, res.DirtyRatio, res.BytesBefore, res.BytesAfter, res.Removed, res.Tombstones)
+		}
+		b.WriteString(s.state())
+		keys := s.l.Keys()
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
+			fmt.Fprintf(&b, "key %s: %s\n", k, strings.Join(keys[k], " "))
+		}
+		return b.String(), nil
 	case "flush":
 		return "", s.l.Flush(0)
 	case "files":
