@@ -74,7 +74,11 @@ type Broker struct {
 	journal     []model.TopicPartition
 	unjournaled uint64
 	lastHWMs    map[model.TopicPartition]int64
-	failedStart error
+	// lastStarts is what log-start-offset-checkpoint holds;
+	// lastRetention when the last retention pass ran.
+	lastStarts    map[model.TopicPartition]int64
+	lastRetention time.Duration
+	failedStart   error
 
 	// With a controller quorum: the metadata log replica, the lifecycle
 	// towards the controller, and admin requests forwarded to it.
@@ -123,8 +127,15 @@ func start(n *sim.Node, cfg Config) *Broker {
 		b.failedStart = err
 		b.s.Trace().Emitf(n, "broker.storage-error", 0, "%v", err)
 	}
-	b.schedule(cfg.HighWatermarkCheckpointInterval, "broker.hwm-checkpoint", b.checkpointHighWatermarks)
-	b.schedule(cfg.RecoveryPointCheckpointInterval, "broker.recovery-point-checkpoint", b.checkpointRecoveryPoints)
+	b.lastRetention = n.Now()
+	b.schedule(cfg.HighWatermarkCheckpointInterval, "broker.hwm-checkpoint", func() {
+		b.checkpointHighWatermarks()
+		b.maybeCleanupLogs()
+	})
+	b.schedule(cfg.RecoveryPointCheckpointInterval, "broker.recovery-point-checkpoint", func() {
+		b.checkpointRecoveryPoints()
+		b.checkpointLogStartOffsets(false)
+	})
 	b.schedule(cfg.ReplicaLagTimeMax/2, "broker.isr-expiration", b.maybeShrinkISRs)
 	if cfg.LogFlushInterval > 0 {
 		b.schedule(cfg.LogFlushInterval, "broker.log-flush", b.flushLogs)
@@ -285,5 +296,13 @@ func (b *Broker) nextCorrelation() int32 {
 func (b *Broker) observeTruncation(tp model.TopicPartition, from, to int64, reason string) {
 	if b.cfg.Observer != nil && (to < 0 || from < to) {
 		b.cfg.Observer.Truncated(tp, b.id, from, to, reason)
+	}
+}
+
+// observeLogStart tells the observer, if it listens, that a replica's log
+// start offset moved.
+func (b *Broker) observeLogStart(tp model.TopicPartition, from, to int64, reason string) {
+	if o, ok := b.cfg.Observer.(model.LogStartObserver); ok && from < to {
+		o.LogStartMoved(tp, b.id, from, to, reason)
 	}
 }

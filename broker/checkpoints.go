@@ -29,8 +29,14 @@ func (b *Broker) loadLogs() error {
 	if err != nil {
 		return err
 	}
+	starts, err := log.ReadOffsetCheckpoint(d, log.LogStartOffsetCheckpoint)
+	if err != nil {
+		return err
+	}
+	b.lastStarts = starts
 	for _, tp := range log.Partitions(d) {
-		l, info, err := log.Open(d, tp, b.logConfig(), log.OpenOptions{Clean: clean, RecoveryPoint: rps[tp], HighWatermark: hwms[tp], Now: b.n.Now()})
+		l, info, err := log.Open(d, tp, b.logConfig(), log.OpenOptions{Clean: clean, RecoveryPoint: rps[tp], HighWatermark: hwms[tp],
+			LogStartOffset: starts[tp], Now: b.n.Now()})
 		if err != nil {
 			return err
 		}
@@ -118,6 +124,7 @@ func (b *Broker) Shutdown() error {
 	b.lastHWMs = nil
 	b.checkpointHighWatermarks()
 	errs = append(errs, log.WriteOffsetCheckpoint(b.n.Disk(), log.RecoveryPointCheckpoint, b.recoveryPoints()))
+	b.checkpointLogStartOffsets(false)
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

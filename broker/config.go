@@ -125,6 +125,12 @@ type Config struct {
 	// LogFlushInterval is log.flush.interval.ms; 0 is Kafka's default,
 	// never.
 	LogFlushInterval time.Duration
+	// LogRetentionCheckInterval is log.retention.check.interval.ms (5
+	// min): how often retention deletes segments.
+	LogRetentionCheckInterval time.Duration
+	// LogCleanerBackoff is log.cleaner.backoff.ms (15 s): how often the
+	// log cleaner looks for a compacted log to clean.
+	LogCleanerBackoff time.Duration
 	// AlterPartitionRetryBackoff is how long the broker waits before it
 	// resends an AlterPartition whose answer was lost (retry.backoff.ms,
 	// 100 ms).
@@ -163,6 +169,8 @@ func DefaultConfig(id int32) Config {
 		ReplicaSocketTimeout:            30 * time.Second,
 		HighWatermarkCheckpointInterval: 5 * time.Second,
 		RecoveryPointCheckpointInterval: 60 * time.Second,
+		LogRetentionCheckInterval:       5 * time.Minute,
+		LogCleanerBackoff:               15 * time.Second,
 		AlterPartitionRetryBackoff:      100 * time.Millisecond,
 		Group:                           group.DefaultConfig(),
 		Quorum:                          kraft.DefaultConfig(),
@@ -187,6 +195,8 @@ var Setters = props.Bind(props.Broker,
 	props.Dur("log.flush.offset.checkpoint.interval.ms", func(c *Config) *time.Duration { return &c.RecoveryPointCheckpointInterval }),
 	props.Func("log.flush.interval.messages", func(c *Config, v props.Value) { c.LogFlushIntervalMessages = flushMessages(v.Int()) }),
 	props.Dur("log.flush.interval.ms", func(c *Config) *time.Duration { return &c.LogFlushInterval }),
+	props.Dur("log.retention.check.interval.ms", func(c *Config) *time.Duration { return &c.LogRetentionCheckInterval }),
+	props.Dur("log.cleaner.backoff.ms", func(c *Config) *time.Duration { return &c.LogCleanerBackoff }),
 	props.Dur("retry.backoff.ms", func(c *Config) *time.Duration { return &c.AlterPartitionRetryBackoff }),
 	props.Dur("broker.heartbeat.interval.ms", func(c *Config) *time.Duration { return &c.HeartbeatInterval }),
 	props.Dur("broker.session.timeout.ms", func(c *Config) *time.Duration { return &c.SessionTimeout }),

@@ -293,11 +293,18 @@ func (b *Broker) onFetchResponse(from sim.NodeID, m *protocol.FetchResponse) {
 				}
 			}
 			p.log.SetHighWatermark(pr.HighWatermark)
-			if p.log.EndOffset() != oldEnd || p.log.HighWatermark() != oldHWM {
+			moved := p.followLogStart(pr.LogStartOffset)
+			if moved || p.log.EndOffset() != oldEnd || p.log.HighWatermark() != oldHWM {
 				p.changed()
 			}
 		case protocol.OffsetOutOfRange:
 			b.s.Mark("broker.fetch.offset-out-of-range")
+			if pr.LogStartOffset > p.log.EndOffset() {
+				// The leader no longer holds what follows this log: start
+				// again at the leader's log start offset.
+				p.startAt(pr.LogStartOffset)
+				continue
+			}
 			fp.state = outOfRange
 		case protocol.FencedLeaderEpoch:
 			fp.state = fenced

@@ -16,6 +16,15 @@ const heapSampleRate = 4096
 // the partition logs (broker/log and the simulated disks' files) and the
 // test client's records of responses and acks (the history) hold.
 func liveHeap() (total, excluded float64) {
+	return liveHeapExcluding(func(fn string) bool {
+		return strings.Contains(fn, "/broker/log.") || strings.Contains(fn, "sim.(*File)") ||
+			strings.Contains(fn, "broker_test.(*clientProcess)") || strings.Contains(fn, "broker_test.(*observer)")
+	})
+}
+
+// liveHeapExcluding is the live heap, and the share of it allocated under
+// a function exclude names.
+func liveHeapExcluding(exclude func(fn string) bool) (total, excluded float64) {
 	// The profile describes the heap as of the last completed collection.
 	runtime.GC()
 	runtime.GC()
@@ -33,8 +42,7 @@ func liveHeap() (total, excluded float64) {
 		frames := runtime.CallersFrames(r.Stack())
 		for {
 			f, more := frames.Next()
-			if strings.Contains(f.Function, "/broker/log.") || strings.Contains(f.Function, "sim.(*File)") ||
-				strings.Contains(f.Function, "broker_test.(*clientProcess)") || strings.Contains(f.Function, "broker_test.(*observer)") {
+			if exclude(f.Function) {
 				excluded += v
 				break
 			}

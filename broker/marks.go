@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"github.com/kafkasim/kafkasim/broker/log"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/sim"
 )
@@ -33,6 +34,8 @@ var Marks = []sim.MarkInfo{
 	{Name: "broker.produce.not-enough-replicas-after-append", Meaning: "an acks=all produce was appended, then failed: the ISR shrank below min.insync.replicas"},
 	{Name: "broker.produce.request-timed-out", Meaning: "an acks=all produce waited its timeout for the ISR and answered REQUEST_TIMED_OUT"},
 	{Name: "broker.recovering", Meaning: "a leader elected uncleanly recovered before serving (KIP-704)"},
+	{Name: "broker.follower.log-start-offset", Meaning: "a follower moved its log start offset up to the leader's (retention or DeleteRecords on the leader)"},
+	{Name: "broker.truncate.fully-and-start-at", Meaning: "a follower whose log ended below the leader's log start offset emptied it and started again there"},
 	{Name: "broker.truncate.diverging-epoch", Meaning: "a follower truncated to where a fetch said its epoch diverges from the leader's"},
 	{Name: "broker.truncate.high-watermark", Meaning: "a follower truncated to its high-water mark (the rule before KIP-101, or a log without epochs)"},
 	{Name: "broker.truncate.legacy-offsets-for-leader-epoch", Meaning: "a follower truncated by OffsetsForLeaderEpoch under the rule before KIP-279"},
@@ -60,5 +63,8 @@ var Marks = []sim.MarkInfo{
 	{Name: "broker.zk.stale-broker-epoch", Meaning: "a broker ignored a controller request for an older broker epoch of itself (KIP-380)"},
 	{Name: "broker.zk.stale-controller-epoch", Meaning: "a broker ignored a request from a controller older than one it had heard from (a zombie controller fenced)"},
 	{Name: "broker.zombie-fenced", Meaning: "a leader learned that the controller fenced it and moved its leadership: it was a zombie until then"},
+	{Name: "log.retention." + string(log.RetentionTime), Meaning: "retention deleted segments whose newest record was older than retention.ms"},
+	{Name: "log.retention." + string(log.RetentionSize), Meaning: "retention deleted the oldest segments of a log larger than retention.bytes"},
+	{Name: "log.retention." + string(log.RetentionLogStart), Meaning: "retention deleted segments wholly below a log start offset DeleteRecords moved"},
 	{Name: "log.recovery.torn-tail", Meaning: "log recovery cut a torn tail: a partial batch a power loss left"},
 }

@@ -65,7 +65,9 @@ func (p *partition) ensureLog() error {
 	if p.log != nil {
 		return nil
 	}
-	l, _, err := log.Open(p.b.n.Disk(), p.tp, p.b.logConfig(), log.OpenOptions{Clean: true, Now: p.b.n.Now()})
+	cfg := p.b.logConfig()
+	cfg.Topic = p.b.topicLogConfig(p.tp.Topic)
+	l, _, err := log.Open(p.b.n.Disk(), p.tp, cfg, log.OpenOptions{Clean: true, Now: p.b.n.Now()})
 	if err != nil {
 		return err
 	}

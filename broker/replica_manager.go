@@ -45,6 +45,9 @@ func (b *Broker) react(d *metadata.Delta) {
 		reg, _ := b.image.Partition(tp)
 		b.applyPartition(tp, reg)
 	}
+	if len(d.Configs) > 0 || len(d.Partitions) > 0 {
+		b.refreshLogConfigs(d)
+	}
 	if len(d.Brokers) > 0 {
 		// Fencing and re-registration change ISR eligibility and the
 		// high-water mark's set of caught-up replicas.

@@ -886,6 +886,9 @@ func (a *analysis) polls() []Finding {
 					delete(state, op.Seek.TP())
 					continue
 				}
+				if f, ok := a.retentionSkip(op, state[op.Seek.TP()]); ok {
+					fs = append(fs, f)
+				}
 				state[op.Seek.TP()] = &consumerState{next: op.Seek.Offset, known: true, why: fmt.Sprintf("seek op %d", op.ID), by: op, movedAt: op.Invoke}
 			default:
 				fs = append(fs, a.pollOp(op, state, rebalances, blind, true)...)
@@ -1246,4 +1249,41 @@ func (a *analysis) offsets() []Finding {
 		}
 	}
 	return fs
+}
+
+// retentionSkip finds a consumer whose position auto.offset.reset moved
+// forward, past acknowledged records it had not read: its fetch offset
+// fell below the log start offset (retention or DeleteRecords deleted the
+// records first) and the reset took it to the earliest offset left, or,
+// with auto.offset.reset=latest, to the end.
+func (a *analysis) retentionSkip(op *history.Op, st *consumerState) (Finding, bool) {
+	if op.Seek.Reason != "reset-earliest" && op.Seek.Reason != "reset-latest" || st == nil || !st.known || op.Seek.Offset <= st.next {
+		return Finding{}, false
+	}
+	p := a.parts[op.Seek.TP()]
+	if p == nil {
+		return Finding{}, false
+	}
+	var offsets []int64
+	var ops []int64
+	for _, o := range p.existing(st.next, op.Seek.Offset) {
+		for _, r := range p.claims[o] {
+			if a.acked(r) {
+				offsets = append(offsets, o)
+				ops = append(ops, r.op.ID)
+				break
+			}
+		}
+	}
+	if len(offsets) == 0 {
+		return Finding{}, false
+	}
+	how := "the log start offset had passed them (retention or DeleteRecords deleted them) and auto.offset.reset=earliest moved it to the earliest offset left"
+	if op.Seek.Reason == "reset-latest" {
+		how = "its position was out of range and auto.offset.reset=latest moved it to the end"
+	}
+	return Finding{Name: string(RetentionSkip), Class: DataLoss, TP: op.Seek.TP(), Offsets: offsets, Ops: append(ops, op.ID), At: op.Complete,
+		Values: p.valuesAt(offsets),
+		Message: fmt.Sprintf("consumer %s: %s left it at %d, then %s, %d: it never read %s (%s)", op.Client, st.why, st.next, how, op.Seek.Offset,
+			plural(len(offsets), "acknowledged record"), offsetRanges(offsets))}, true
 }

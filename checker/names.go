@@ -29,6 +29,7 @@ const (
 	NonmonotonicSend            FindingName = "nonmonotonic-send"
 	IntNonmonotonicSend         FindingName = "int-nonmonotonic-send"
 	IntSendSkip                 FindingName = "int-send-skip"
+	RetentionSkip               FindingName = "retention-skip"
 	CommittedOffsetRegression   FindingName = "committed-offset-regression"
 	CommittedOffsetInconsistent FindingName = "committed-offset-inconsistent"
 	KeyMoved                    FindingName = "key-moved"
@@ -86,6 +87,7 @@ var Registry = sortedRegistry([]FindingInfo{
 	{IntNonmonotonicSend, []Class{Consistency, Expected}, "one operation's sends to a partition got offsets out of their order (expected without idempotence)", "int-nonmonotonic-send"},
 	{IntSendSkip, []Class{Note}, "other records lie between one operation's consecutive sends to a partition: other producers interleave, which Kafka allows", "int-send-skip"},
 	{KeyMoved, []Class{Expected}, "a partition increase (CreatePartitions) sent a key's later records to another partition than its earlier ones: per-key order across the two is lost, which the increase allows", ""},
+	{RetentionSkip, []Class{DataLoss}, "a consumer fell behind the log start offset (retention.ms, retention.bytes or DeleteRecords deleted what it had not read) and auto.offset.reset moved it past acknowledged records it never read: a loss the configuration allows", ""},
 	{CommittedOffsetRegression, []Class{Consistency}, "a group's committed offset read back went below the latest acknowledged commit", ""},
 	{CommittedOffsetInconsistent, []Class{Consistency}, "a group's committed offset read back is one no acknowledged commit before it wrote", ""},
 	{Nonlinearizable, []Class{Consistency, Expected}, "porcupine found no linearization of a partition's log or a group's committed offset (expected when the anomalies behind it are)", ""},

@@ -74,6 +74,9 @@ const (
 	// (CreatePartitions), which moves keys to other partitions; nothing is
 	// lost, but per-key order across the old and new partition is.
 	AllowPartitionIncrease Allowance = "a partition increase (CreatePartitions)"
+	// AllowRetention: retention (retention.ms, retention.bytes) or
+	// DeleteRecords deleted records before a consumer read them.
+	AllowRetention Allowance = "retention"
 )
 
 // AllowanceCount is how many records one allowance let be lost.
@@ -147,6 +150,25 @@ type Settings struct {
 type TopicSettings struct {
 	MinInsyncReplicas int
 	Unclean           bool
+	// RetentionMs and RetentionBytes are retention.ms and retention.bytes
+	// (negative: unlimited); Deletes is cleanup.policy including delete.
+	RetentionMs, RetentionBytes int64
+	Deletes                     bool
+}
+
+// retentionSetting spells what let retention delete a topic's records.
+func (t TopicSettings) retentionSetting() string {
+	var out []string
+	if t.Deletes && t.RetentionMs >= 0 {
+		out = append(out, fmt.Sprintf("retention.ms=%d", t.RetentionMs))
+	}
+	if t.Deletes && t.RetentionBytes >= 0 {
+		out = append(out, fmt.Sprintf("retention.bytes=%d", t.RetentionBytes))
+	}
+	if len(out) == 0 {
+		return "DeleteRecords (the log start offset moved)"
+	}
+	return strings.Join(out, " or ")
 }
 
 // VerdictInput is everything a verdict is computed from.
@@ -240,7 +262,7 @@ func NewVerdict(in VerdictInput) *Verdict {
 	committed := map[model.TopicPartition]map[int64]bool{}
 	var others []Finding
 	for _, f := range v.Findings {
-		isLoss := (f.Name == string(LostWrite) || f.Name == string(LostCommitted)) && f.Class != Note
+		isLoss := (f.Name == string(LostWrite) || f.Name == string(LostCommitted) || f.Name == string(RetentionSkip)) && f.Class != Note
 		if !isLoss {
 			if f.Class.Bad() {
 				others = append(others, f)
@@ -478,6 +500,11 @@ func explainLoss(f Finding, events []Event, s Settings) (Allowance, string, int)
 		return election
 	}
 	ts := s.Topics[f.TP.Topic]
+	if f.Name == string(RetentionSkip) {
+		return AllowRetention, ts.retentionSetting(), last(func(e Event) bool {
+			return e.Kind == EventLogStart && e.TP == f.TP && e.From <= first && first < e.To
+		})
+	}
 	if f.Name == string(LostWrite) && f.Class == Expected {
 		return AllowAcks, string(AllowAcks), orElection(-1)
 	}
@@ -577,7 +604,7 @@ func (v *Verdict) Summary() string {
 	counts := map[string]int{}
 	var order []string
 	for _, f := range v.Bad() {
-		if f.Name == string(LostWrite) || f.Name == string(LostCommitted) || f.Name == string(LinearizabilityUnchecked) {
+		if f.Name == string(LostWrite) || f.Name == string(LostCommitted) || f.Name == string(RetentionSkip) || f.Name == string(LinearizabilityUnchecked) {
 			continue // counted above, or said below
 		}
 		if counts[f.Name] == 0 {

@@ -35,15 +35,16 @@ type Watch struct {
 type Event struct {
 	At   time.Duration
 	Step uint64
-	// Kind is EventElection, EventUncleanElection, EventTruncation or
-	// EventPowerLoss.
+	// Kind is EventElection, EventUncleanElection, EventTruncation,
+	// EventPowerLoss or EventLogStart.
 	Kind string
 	// TP is the partition (none for a power loss); Broker the broker
 	// elected, truncated, or that lost power.
 	TP     model.TopicPartition
 	Broker int32
 	// From and To bound a truncation's offsets [From, To) (To is -1 when
-	// unknown); Epoch is an election's leader epoch.
+	// unknown), or the offsets a moved log start offset deleted; Epoch is
+	// an election's leader epoch.
 	From, To int64
 	Epoch    int32
 	// Text says what happened in an operator's words.
@@ -56,6 +57,7 @@ const (
 	EventUncleanElection = "unclean-election"
 	EventTruncation      = "truncation"
 	EventPowerLoss       = "power-loss"
+	EventLogStart        = "log-start"
 )
 
 // watchState is what availability depends on.
@@ -182,6 +184,16 @@ func (w *Watch) Truncated(tp model.TopicPartition, broker int32, from, to int64,
 	}
 	w.events = append(w.events, Event{At: w.now(), Step: w.steps(), Kind: EventTruncation, TP: tp, Broker: broker, From: from, To: to,
 		Text: fmt.Sprintf("broker %d truncated %s of %s (%s)", broker, what, tp, reason)})
+}
+
+// LogStartMoved records that a replica's log start offset moved from from
+// to to: retention or DeleteRecords made [from, to) unreadable there.
+func (w *Watch) LogStartMoved(tp model.TopicPartition, broker int32, from, to int64, reason string) {
+	if to <= from {
+		return
+	}
+	w.events = append(w.events, Event{At: w.now(), Step: w.steps(), Kind: EventLogStart, TP: tp, Broker: broker, From: from, To: to,
+		Text: fmt.Sprintf("broker %d deleted offsets %d..%d of %s (%s)", broker, from, to-1, tp, reason)})
 }
 
 // PowerLost records that a broker lost power: its unflushed writes are gone.

@@ -138,6 +138,15 @@ type Observer interface {
 	Truncated(tp TopicPartition, broker int32, from, to int64, reason string)
 }
 
+// LogStartObserver is an optional extension of Observer: it is told when a
+// replica's log start offset moves from from to to, with the reason
+// (retention.ms, retention.bytes, log-start-offset after DeleteRecords,
+// leader-log-start-offset on a follower, truncate-fully): the records
+// below to can no longer be read there.
+type LogStartObserver interface {
+	LogStartMoved(tp TopicPartition, broker int32, from, to int64, reason string)
+}
+
 // PartitionVersions is an optional extension of ClusterView for large
 // clusters: PartitionVersion changes whenever anything a checker can see of
 // one partition may have changed (its metadata, or any of its replicas,

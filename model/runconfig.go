@@ -46,7 +46,27 @@ type TopicConfig struct {
 	MinInsyncReplicas int
 	// UncleanLeaderElection is unclean.leader.election.enable.
 	UncleanLeaderElection bool
+	// CleanupPolicy is cleanup.policy: "delete", "compact" or
+	// "compact,delete" (empty in histories written before it: delete).
+	CleanupPolicy string
+	// RetentionMs and RetentionBytes are retention.ms and retention.bytes
+	// (-1: unlimited; 0 in histories written before them: unknown).
+	RetentionMs, RetentionBytes int64
+	// SegmentBytes and SegmentMs are segment.bytes and segment.ms.
+	SegmentBytes, SegmentMs int64
+	// DeleteRetentionMs is delete.retention.ms, MinCleanableDirtyRatio
+	// min.cleanable.dirty.ratio and MinCompactionLagMs
+	// min.compaction.lag.ms: the log cleaner's settings.
+	DeleteRetentionMs      int64
+	MinCleanableDirtyRatio float64
+	MinCompactionLagMs     int64
 }
+
+// Deletes reports whether cleanup.policy includes delete (retention).
+func (t TopicConfig) Deletes() bool { return t.CleanupPolicy != "compact" }
+
+// Compacts reports whether cleanup.policy includes compact.
+func (t TopicConfig) Compacts() bool { return strings.Contains(t.CleanupPolicy, "compact") }
 
 // ProducerConfig is a producer's settings that decide what it may lose.
 type ProducerConfig struct {
@@ -142,9 +162,17 @@ type jsonRunConfig struct {
 }
 
 type jsonTopicConfig struct {
-	Name                  string `json:"name,omitempty"`
-	MinInsyncReplicas     int    `json:"min.insync.replicas"`
-	UncleanLeaderElection bool   `json:"unclean.leader.election.enable"`
+	Name                   string  `json:"name,omitempty"`
+	MinInsyncReplicas      int     `json:"min.insync.replicas"`
+	UncleanLeaderElection  bool    `json:"unclean.leader.election.enable"`
+	CleanupPolicy          string  `json:"cleanup.policy,omitempty"`
+	RetentionMs            int64   `json:"retention.ms,omitempty"`
+	RetentionBytes         int64   `json:"retention.bytes,omitempty"`
+	SegmentBytes           int64   `json:"segment.bytes,omitempty"`
+	SegmentMs              int64   `json:"segment.ms,omitempty"`
+	DeleteRetentionMs      int64   `json:"delete.retention.ms,omitempty"`
+	MinCleanableDirtyRatio float64 `json:"min.cleanable.dirty.ratio,omitempty"`
+	MinCompactionLagMs     int64   `json:"min.compaction.lag.ms,omitempty"`
 }
 
 type jsonProducerConfig struct {

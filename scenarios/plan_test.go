@@ -35,8 +35,13 @@ func TestCompileBuildsThePlan(t *testing.T) {
 	assert.Equal(t, "earliest", p.Consumers[0].Properties["auto.offset.reset"])
 	assert.Len(t, p.Schedule, 2)
 
-	assert.Equal(t, model.TopicConfig{Name: "orders", MinInsyncReplicas: 2}, p.Config.Topic("orders"))
-	assert.Equal(t, model.TopicConfig{Name: "__consumer_offsets", MinInsyncReplicas: 1}, p.Config.Topic("__consumer_offsets"))
+	kafka := model.TopicConfig{CleanupPolicy: "delete", RetentionMs: 604800000, RetentionBytes: -1, SegmentBytes: 1 << 30,
+		SegmentMs: 604800000, DeleteRetentionMs: 86400000, MinCleanableDirtyRatio: 0.5}
+	orders, offsets := kafka, kafka
+	orders.Name, orders.MinInsyncReplicas = "orders", 2
+	offsets.Name, offsets.MinInsyncReplicas = "__consumer_offsets", 1
+	assert.Equal(t, orders, p.Config.Topic("orders"))
+	assert.Equal(t, offsets, p.Config.Topic("__consumer_offsets"))
 	assert.Equal(t, "fetch", p.Config.Truncation)
 	assert.Equal(t, []model.ProducerConfig{{Client: "producer-1", Acks: model.AcksAll, Idempotence: true},
 		{Client: "producer-2", Acks: model.AcksAll, Idempotence: true}}, p.Config.Producers)

@@ -212,6 +212,10 @@ func (t *tee) Truncated(tp model.TopicPartition, broker int32, from, to int64, r
 	}
 }
 
+func (t *tee) LogStartMoved(tp model.TopicPartition, broker int32, from, to int64, reason string) {
+	t.watch.LogStartMoved(tp, broker, from, to, reason)
+}
+
 // run is one run under way.
 type run struct {
 	s       Scenario

@@ -62,7 +62,8 @@ func settingsOf(rc model.RunConfig, p Protocol) checker.Settings {
 	set := checker.Settings{Topics: map[string]checker.TopicSettings{},
 		Fsync: rc.FlushIntervalMessages > 0 || rc.FlushInterval > 0}
 	for _, t := range rc.Topics {
-		set.Topics[t.Name] = checker.TopicSettings{MinInsyncReplicas: t.MinInsyncReplicas, Unclean: t.UncleanLeaderElection}
+		set.Topics[t.Name] = checker.TopicSettings{MinInsyncReplicas: t.MinInsyncReplicas, Unclean: t.UncleanLeaderElection,
+			RetentionMs: t.RetentionMs, RetentionBytes: t.RetentionBytes, Deletes: t.Deletes()}
 	}
 	set.Variants = lossVariants(p)
 	return set

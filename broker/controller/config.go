@@ -153,12 +153,38 @@ var TopicSetters = props.Bind(props.Topic,
 	props.Num(MinInsyncReplicasConfig, func(c *model.TopicConfig) *int { return &c.MinInsyncReplicas }),
 	props.Flag(UncleanLeaderElectionConfig, func(c *model.TopicConfig) *bool { return &c.UncleanLeaderElection }),
 	props.Func(CompressionTypeConfig, func(*model.TopicConfig, props.Value) {}),
+	props.Func(CleanupPolicyConfig, func(c *model.TopicConfig, v props.Value) { c.CleanupPolicy = NormalizeCleanupPolicy(v.List()) }),
+	props.Func("retention.ms", func(c *model.TopicConfig, v props.Value) { c.RetentionMs = v.Int() }),
+	props.Num("retention.bytes", func(c *model.TopicConfig) *int64 { return &c.RetentionBytes }),
+	props.Num("segment.bytes", func(c *model.TopicConfig) *int64 { return &c.SegmentBytes }),
+	props.Func("segment.ms", func(c *model.TopicConfig, v props.Value) { c.SegmentMs = v.Int() }),
+	props.Func("delete.retention.ms", func(c *model.TopicConfig, v props.Value) { c.DeleteRetentionMs = v.Int() }),
+	props.Func("min.cleanable.dirty.ratio", func(c *model.TopicConfig, v props.Value) { c.MinCleanableDirtyRatio = v.Float() }),
+	props.Func("min.compaction.lag.ms", func(c *model.TopicConfig, v props.Value) { c.MinCompactionLagMs = v.Int() }),
 )
+
+// CleanupPolicyConfig is cleanup.policy.
+const CleanupPolicyConfig = "cleanup.policy"
+
+// NormalizeCleanupPolicy spells a cleanup.policy list as the run's
+// configuration records it: "delete", "compact" or "compact,delete".
+func NormalizeCleanupPolicy(items []string) string {
+	c, d := slices.Contains(items, "compact"), slices.Contains(items, "delete")
+	switch {
+	case c && d:
+		return "compact,delete"
+	case c:
+		return "compact"
+	}
+	return "delete"
+}
 
 // TopicDefaults returns the configs a topic without its own takes: the
 // controller's static config.
 func (c Config) TopicDefaults() model.TopicConfig {
-	return model.TopicConfig{MinInsyncReplicas: c.MinInsyncReplicas, UncleanLeaderElection: c.UncleanLeaderElection}
+	return model.TopicConfig{MinInsyncReplicas: c.MinInsyncReplicas, UncleanLeaderElection: c.UncleanLeaderElection,
+		CleanupPolicy: "delete", RetentionMs: 604800000, RetentionBytes: -1, SegmentBytes: 1 << 30, SegmentMs: 604800000,
+		DeleteRetentionMs: 86400000, MinCleanableDirtyRatio: 0.5}
 }
 
 // ParseTopicConfig reads a topic's configs over the defaults and checks

@@ -6,8 +6,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/kafkasim/kafkasim/model"
 )
 
 func TestConfigSet(t *testing.T) {
@@ -60,13 +58,34 @@ func TestValidateTopicConfig(t *testing.T) {
 	assert.NoError(t, ValidateTopicConfig(UncleanLeaderElectionConfig, "false"))
 	assert.EqualError(t, ValidateTopicConfig(MinInsyncReplicasConfig, "x"),
 		"invalid value x for configuration min.insync.replicas: expected a whole number from 1 to 2147483647")
-	assert.EqualError(t, ValidateTopicConfig("cleanup.policy", "compact"),
-		`unknown configuration "cleanup.policy": kafkasim's topic configurations are compression.type, min.insync.replicas, unclean.leader.election.enable`)
+	assert.NoError(t, ValidateTopicConfig("cleanup.policy", "compact, delete"))
+	assert.EqualError(t, ValidateTopicConfig("cleanup.policy", "compress"),
+		"invalid value compress for configuration cleanup.policy: expected a comma-separated list of delete, compact")
+	assert.EqualError(t, ValidateTopicConfig("cleanup.policy", ""),
+		"invalid value  for configuration cleanup.policy: expected a comma-separated list of delete, compact")
+	assert.EqualError(t, ValidateTopicConfig("segment.bytes", "0"),
+		"invalid value 0 for configuration segment.bytes: value must be at least 14")
+	assert.EqualError(t, ValidateTopicConfig("segment.bytes", "-1"),
+		"invalid value -1 for configuration segment.bytes: value must be at least 14")
+	assert.NoError(t, ValidateTopicConfig("retention.ms", "-1"), "retention.ms -1 is forever")
+	assert.EqualError(t, ValidateTopicConfig("retention.ms", "-2"),
+		"invalid value -2 for configuration retention.ms: value must be at least -1")
+	assert.NoError(t, ValidateTopicConfig("retention.bytes", "-5"), "Kafka checks no range: negative is no limit")
+	assert.EqualError(t, ValidateTopicConfig("segment.ms", "0"),
+		"invalid value 0 for configuration segment.ms: value must be at least 1")
+	assert.EqualError(t, ValidateTopicConfig("min.cleanable.dirty.ratio", "1.5"),
+		"invalid value 1.5 for configuration min.cleanable.dirty.ratio: value must be at most 1")
 
 	def := DefaultConfig(3001).TopicDefaults()
 	tc, err := ParseTopicConfig(def, 3, map[string]string{"min.insync.replicas": "2", "unclean.leader.election.enable": "true"})
 	require.NoError(t, err)
-	assert.Equal(t, model.TopicConfig{MinInsyncReplicas: 2, UncleanLeaderElection: true}, tc)
+	want := def
+	want.MinInsyncReplicas, want.UncleanLeaderElection = 2, true
+	assert.Equal(t, want, tc)
+	tc, err = ParseTopicConfig(def, 3, map[string]string{"cleanup.policy": "delete,compact", "retention.ms": "600000"})
+	require.NoError(t, err)
+	assert.Equal(t, "compact,delete", tc.CleanupPolicy)
+	assert.Equal(t, int64(600000), tc.RetentionMs)
 	_, err = ParseTopicConfig(def, 3, map[string]string{"min.insync.replicas": "4"})
 	assert.EqualError(t, err, "invalid value 4 for configuration min.insync.replicas: value must be at most the replication factor 3")
 	_, err = ParseTopicConfig(def, 3, map[string]string{"unclean.leader.election.enable": "yes"})

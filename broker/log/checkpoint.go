@@ -27,7 +27,15 @@ const (
 	CleanShutdownFile = ".kafka_cleanshutdown"
 	// LeaderEpochCheckpoint is each partition's epoch cache file.
 	LeaderEpochCheckpoint = "leader-epoch-checkpoint"
-	// SegmentFile is the one segment of each partition.
+	// LogStartOffsetCheckpoint holds the log start offset of every
+	// partition whose start retention or DeleteRecords moved above its
+	// first segment's base offset, written every
+	// log.flush.start.offset.checkpoint.interval.ms.
+	LogStartOffsetCheckpoint = "log-start-offset-checkpoint"
+	// CleanerOffsetCheckpoint holds, per compacted partition, the offset
+	// up to which the log cleaner has cleaned it.
+	CleanerOffsetCheckpoint = "cleaner-offset-checkpoint"
+	// SegmentFile is the first segment of a new partition (base offset 0).
 	SegmentFile = "00000000000000000000.log"
 )
 
@@ -85,7 +93,7 @@ func Partitions(d *sim.Disk) []model.TopicPartition {
 	var out []model.TopicPartition
 	for _, name := range d.List("") {
 		dir, file, ok := strings.Cut(name, "/")
-		if !ok || file != SegmentFile {
+		if _, seg := parseSegmentName(file); !ok || !seg || (len(out) > 0 && out[len(out)-1].String() == dir) {
 			continue
 		}
 		i := strings.LastIndexByte(dir, '-')

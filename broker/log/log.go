@@ -35,6 +35,9 @@ type Config struct {
 	// gets DUPLICATE_SEQUENCE_NUMBER, and the first write of an unknown
 	// producer must start at sequence 0 (UNKNOWN_PRODUCER_ID otherwise).
 	LegacyProducerChecks bool
+	// Topic is the topic's log configuration: segments, retention and
+	// compaction (the zero value is Kafka's defaults).
+	Topic TopicConfig
 }
 
 // Validate reports what is wrong with a log configuration.
@@ -42,7 +45,7 @@ func (c Config) Validate() error {
 	if c.FlushIntervalMessages < 0 {
 		return fmt.Errorf("invalid value %d for configuration log.flush.interval.messages: must be at least 1, or 0 for never", c.FlushIntervalMessages)
 	}
-	return nil
+	return c.Topic.Validate()
 }
 
 // entry indexes one batch of the segment.
@@ -58,6 +61,7 @@ type entry struct {
 	lastSeq  int32
 	maxTS    int64
 	control  bool // a transaction marker
+	seg      *segment
 }
 
 // A Log is one partition's log.
@@ -66,13 +70,14 @@ type Log struct {
 	tp   model.TopicPartition
 	dir  string
 	cfg  Config
-	seg  *sim.File
+	segs []*segment // oldest first; the last is the active segment
 
 	index         []entry
 	startOffset   int64
 	leo           int64
 	hwm           int64
 	recoveryPoint int64
+	cleanedTo     int64 // the log cleaner's checkpoint (cleaner.go)
 	unflushed     int64
 	lastFlush     time.Duration
 
@@ -111,6 +116,10 @@ type OpenOptions struct {
 	RecoveryPoint int64
 	// HighWatermark is the checkpointed high-water mark.
 	HighWatermark int64
+	// LogStartOffset is the checkpointed log start offset (0 when the
+	// checkpoint has none): retention or DeleteRecords moved it above the
+	// first segment's base offset.
+	LogStartOffset int64
 	// Now is the broker's clock, for the flush timer.
 	Now time.Duration
 }
@@ -126,14 +135,12 @@ func Open(d *sim.Disk, tp model.TopicPartition, cfg Config, opt OpenOptions) (*L
 		return nil, RecoveryInfo{}, err
 	}
 	l := &Log{disk: d, tp: tp, dir: Dir(tp), cfg: cfg, producers: make(map[int64]*ProducerEntry), lastFlush: opt.Now}
-	seg, err := d.Open(l.dir + SegmentFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		seg, err = d.Create(l.dir + SegmentFile)
-	}
-	if err != nil {
+	if err := l.removeCleanedLeftovers(); err != nil {
 		return nil, RecoveryInfo{}, err
 	}
-	l.seg = seg
+	if err := l.openSegments(opt.Now); err != nil {
+		return nil, RecoveryInfo{}, err
+	}
 	info, err := l.recover(opt)
 	if err != nil {
 		return nil, info, err
@@ -163,40 +170,38 @@ func Open(d *sim.Disk, tp model.TopicPartition, cfg Config, opt OpenOptions) (*L
 
 func (l *Log) recover(opt OpenOptions) (RecoveryInfo, error) {
 	info := RecoveryInfo{Clean: opt.Clean}
-	b, err := l.seg.Bytes()
-	if err != nil {
-		return info, err
-	}
-	pos := 0
-	next := int64(0)
-	for pos < len(b) {
-		h, err := protocol.ParseBatchHeader(b[pos:])
-		if err == nil && h.BaseOffset != next && len(l.index) > 0 {
-			err = fmt.Errorf("batch at byte %d has base offset %d, expected %d", pos, h.BaseOffset, next)
-		}
-		if err == nil && !opt.Clean && h.BaseOffset >= opt.RecoveryPoint {
-			err = protocol.VerifyCRC(b[pos:], h)
-		}
-		if err != nil {
-			if opt.Clean {
-				return info, fmt.Errorf("partition %s: log is corrupt after a clean shutdown at byte %d: %w", l.tp, pos, err)
-			}
-			info.Truncated = len(b) - pos
-			info.TruncatedFrom = next
-			info.Reason = err.Error()
-			if err := l.seg.Truncate(pos); err != nil {
+	next := l.segs[0].base
+	for i := 0; i < len(l.segs); i++ {
+		s := l.segs[i]
+		if s.base < next {
+			// A segment below the end of the one before: what remains of
+			// a crash between writes. Everything from it on goes.
+			info.Truncated += l.segmentsBytes(i)
+			info.TruncatedFrom, info.Reason = next, fmt.Sprintf("segment %s starts below offset %d", SegmentName(s.base), next)
+			if err := l.dropSegmentsFrom(i); err != nil {
 				return info, err
 			}
 			break
 		}
-		l.index = append(l.index, l.entryOf(h, pos))
-		next = h.NextOffset()
-		pos += h.Size()
-	}
-	if len(l.index) > 0 {
-		l.startOffset = l.index[0].base
+		next = max(next, s.base)
+		pos, cut, err := l.recoverSegment(s, &next, opt)
+		if err != nil {
+			return info, err
+		}
+		if cut != "" {
+			info.Truncated += s.file.Size() - pos + l.segmentsBytes(i+1)
+			info.TruncatedFrom, info.Reason = next, cut
+			if err := s.file.Truncate(pos); err != nil {
+				return info, err
+			}
+			if err := l.dropSegmentsFrom(i + 1); err != nil {
+				return info, err
+			}
+			break
+		}
 	}
 	l.leo = next
+	l.startOffset = min(max(l.segs[0].base, opt.LogStartOffset), l.leo)
 	return info, nil
 }
 
@@ -273,8 +278,14 @@ func (l *Log) SetHighWatermark(v int64) { l.hwm = min(max(v, l.startOffset), l.l
 // RecoveryPoint returns the offset below which the log is flushed.
 func (l *Log) RecoveryPoint() int64 { return l.recoveryPoint }
 
-// Size returns the segment's size in bytes.
-func (l *Log) Size() int { return l.seg.Size() }
+// Size returns the size of the log's segments in bytes.
+func (l *Log) Size() int {
+	n := 0
+	for _, s := range l.segs {
+		n += s.file.Size()
+	}
+	return n
+}
 
 // Batches returns the number of batches in the log.
 func (l *Log) Batches() int { return len(l.index) }
@@ -410,7 +421,7 @@ func (l *Log) AppendAsFollower(records protocol.Records, now time.Duration) (int
 		if h.LastOffset() < l.leo {
 			continue
 		}
-		if h.BaseOffset != l.leo {
+		if h.BaseOffset < l.leo {
 			return n, appendErr(protocol.UnknownServerError, "fetched batch starts at offset %d, the log ends at %d", h.BaseOffset, l.leo)
 		}
 		if err := protocol.VerifyCRC(batch, h); err != nil {
@@ -425,12 +436,18 @@ func (l *Log) AppendAsFollower(records protocol.Records, now time.Duration) (int
 }
 
 func (l *Log) append(batch []byte, h protocol.BatchHeader, now time.Duration) error {
-	pos := l.seg.Size()
-	if err := l.seg.Append(batch); err != nil {
+	if err := l.maybeRoll(len(batch), h.MaxTimestamp, now); err != nil {
+		return err
+	}
+	s := l.active()
+	pos := s.file.Size()
+	if err := s.file.Append(batch); err != nil {
 		return err
 	}
 	e := l.entryOf(h, pos)
-	if len(l.index) == 0 {
+	e.seg = s
+	s.observe(h)
+	if len(l.index) == 0 && len(l.segs) == 1 {
 		l.startOffset = e.base
 	}
 	l.index = append(l.index, e)
@@ -450,8 +467,12 @@ func (l *Log) append(batch []byte, h protocol.BatchHeader, now time.Duration) er
 
 // Flush fsyncs the segment and moves the recovery point to the log end.
 func (l *Log) Flush(now time.Duration) error {
-	if err := l.seg.Sync(); err != nil {
-		return err
+	for _, s := range l.segs {
+		if s.base >= l.recoveryPoint || s == l.active() || l.segmentEndOf(s) > l.recoveryPoint {
+			if err := s.file.Sync(); err != nil {
+				return err
+			}
+		}
 	}
 	l.recoveryPoint = l.leo
 	l.unflushed = 0
@@ -483,11 +504,12 @@ func (l *Log) Read(offset, maxOffset int64, maxBytes int) (protocol.Records, err
 	if i == len(l.index) {
 		return nil, nil
 	}
+	seg := l.index[i].seg
 	from := l.index[i].pos
 	to := from
 	for j := i; j < len(l.index); j++ {
 		e := l.index[j]
-		if e.last >= maxOffset || (to > from && to-from+e.size > maxBytes) {
+		if e.seg != seg || e.last >= maxOffset || (to > from && to-from+e.size > maxBytes) {
 			break
 		}
 		to = e.pos + e.size
@@ -496,7 +518,7 @@ func (l *Log) Read(offset, maxOffset int64, maxBytes int) (protocol.Records, err
 		return nil, nil
 	}
 	out := make([]byte, to-from)
-	if _, err := l.seg.ReadAt(out, from); err != nil {
+	if _, err := seg.file.ReadAt(out, from); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -517,12 +539,12 @@ func (l *Log) TruncateTo(offset int64) (int64, bool, error) {
 	}
 	pos, newEnd := l.index[i].pos, l.index[i].base
 	l.decoded.valid = false
-	if err := l.seg.Truncate(pos); err != nil {
+	if err := l.truncateSegments(l.index[i].seg, pos); err != nil {
 		return l.leo, false, err
 	}
 	l.index = l.index[:i]
 	l.leo = newEnd
-	if len(l.index) == 0 {
+	if len(l.index) == 0 && len(l.segs) == 1 {
 		l.startOffset = newEnd
 	}
 	if l.epochs.truncateFromEnd(l.leo) {
@@ -533,6 +555,7 @@ func (l *Log) TruncateTo(offset int64) (int64, bool, error) {
 	l.rebuildProducers()
 	l.hwm = min(l.hwm, l.leo)
 	l.recoveryPoint = min(l.recoveryPoint, l.leo)
+	l.cleanedTo = min(l.cleanedTo, l.leo)
 	return l.leo, true, nil
 }
 
@@ -553,7 +576,7 @@ func (l *Log) Entry(offset int64) (model.Entry, bool) {
 		// Checkers read a replica's records offset by offset: decode the
 		// whole batch once and serve its records from the cache.
 		c.valid, c.at, c.entries = false, e, c.entries[:0]
-		b, err := l.seg.Bytes()
+		b, err := e.seg.file.Bytes()
 		if err != nil || e.pos+e.size > len(b) {
 			return model.Entry{}, false
 		}
@@ -595,12 +618,12 @@ type BatchInfo struct {
 
 // BatchInfos decodes every batch, for scripts and debugging.
 func (l *Log) BatchInfos() []BatchInfo {
-	b, err := l.seg.Bytes()
-	if err != nil {
-		return nil
-	}
 	out := make([]BatchInfo, 0, len(l.index))
 	for _, e := range l.index {
+		b, err := e.seg.file.Bytes()
+		if err != nil {
+			return out
+		}
 		h, err := protocol.ParseBatchHeader(b[e.pos:])
 		if err != nil {
 			break

@@ -141,7 +141,8 @@ type Prop struct {
 	Type  Type
 	Unit  Unit
 	Range Range
-	// Values are the accepted values of an Enum or Version.
+	// Values are the accepted values of an Enum or Version, or of each item
+	// of a List (none: any).
 	Values []string
 	// ByRole, for an Enum whose accepted values and default differ with
 	// the role that reads it (compression.type: a producer's codecs, a
@@ -222,6 +223,9 @@ func (p *Prop) Accepted() string {
 	case String:
 		return "any text"
 	case List:
+		if len(p.Values) > 0 {
+			return "a comma-separated list of " + strings.Join(p.Values, ", ")
+		}
 		return "a comma-separated list"
 	case Enum, Version:
 		if len(p.ByRole) > 0 {
@@ -325,8 +329,14 @@ func (p *Prop) Parse(text string) (Value, error) {
 	case List:
 		for _, s := range strings.Split(t, ",") {
 			if s = strings.TrimSpace(s); s != "" {
+				if len(p.Values) > 0 && !slices.Contains(p.Values, s) {
+					return bad()
+				}
 				v.list = append(v.list, s)
 			}
+		}
+		if len(p.Values) > 0 && len(v.list) == 0 {
+			return bad()
 		}
 		return v, nil
 	case Enum:
