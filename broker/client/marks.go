@@ -30,6 +30,7 @@ var Marks = []sim.MarkInfo{
 	{Name: "client.producer.sticky-switch", Meaning: "the sticky partitioner moved to another partition (KIP-794)"},
 	{Name: "client.request-timeout", Meaning: "a request timed out and the client closed its connection (request.timeout.ms)"},
 	{Name: "consumer.control-batch-skipped", Meaning: "a consumer skipped a control batch (a transaction marker): never returned as data"},
+	{Name: "consumer.aborted-batch-skipped", Meaning: "a read_committed consumer skipped a batch of an aborted transaction, named by the fetch response's aborted transactions"},
 	{Name: "consumer.cooperative-revoke", Meaning: "a consumer revoked partitions in a cooperative rebalance (KIP-429)"},
 	{Name: "consumer.unsubscribed-revoke", Meaning: "a consumer revoked the partitions of topics it no longer subscribes to before it rejoined its group (onJoinPrepare)"},
 	{Name: "consumer.coordinator-lost", Meaning: "a consumer lost its group coordinator and looks it up again"},
