@@ -121,6 +121,8 @@ type Producer struct {
 	wakeAt   time.Duration
 	flushing bool
 	process  int
+	// txn is the transactional part, with transactional.id.
+	txn *txnManager
 }
 
 // NewProducer returns a producer for node n. cfg must be valid.
@@ -139,7 +141,12 @@ func NewProducer(n *sim.Node, env Env, cfg ProducerConfig) (*Producer, error) {
 		unresolved: make(map[model.TopicPartition]int32),
 		queues:     make(map[model.TopicPartition][]*batch), inflight: make(map[model.TopicPartition]int),
 		requests: make(map[int32][]*batch), sticky: make(map[string]*sticky), rr: make(map[string]int), process: incarnation(n)}
-	if cfg.EnableIdempotence {
+	if cfg.TransactionalID != "" {
+		p.txn = newTxnManager(p)
+		// Sends are recorded as the transaction's operations by whoever
+		// runs it, not one by one in the run's history.
+		p.rec = model.NewRecorder(model.Header{})
+	} else if cfg.EnableIdempotence {
 		p.c.n.After(0, "producer.init", p.run)
 	}
 	return p, nil
@@ -198,6 +205,18 @@ type ProducerRecord struct {
 
 // SendRecord is Send for a record with headers.
 func (p *Producer) SendRecord(r ProducerRecord, done func(SendResult)) {
+	if p.txn != nil && p.txn.state != TxnInTransaction {
+		// Kafka's send outside a transaction throws; inside an aborted
+		// one it fails with the transaction's error.
+		code := protocol.InvalidTxnState
+		if p.txn.state == TxnAbortableError && p.txn.err != nil {
+			code = p.txn.err.Code
+		}
+		if done != nil {
+			done(SendResult{Op: -1, Partition: -1, Offset: -1, Error: code, Outcome: model.Fail})
+		}
+		return
+	}
 	topic := r.Topic
 	w := &pending{topic: topic, key: r.Key, val: r.Value, headers: r.Headers, at: p.now(), done: done, op: -1}
 	if _, ok := p.c.partitions(topic); ok {
@@ -403,11 +422,16 @@ func (p *Producer) ready(b *batch) bool {
 // run is the sender loop (Kafka's Sender.runOnce).
 func (p *Producer) run() {
 	if p.cfg.EnableIdempotence && p.producerID == protocol.NoProducerID {
-		p.initProducerID()
+		if p.txn == nil {
+			p.initProducerID()
+		}
 		return
 	}
+	if p.txn != nil {
+		p.txn.maybeEnd()
+	}
 	p.resolveSequences()
-	if p.bumpRequested && p.total == 0 {
+	if p.bumpRequested && p.total == 0 && p.txn == nil {
 		p.bumpEpoch()
 	}
 	next := time.Duration(-1)
@@ -457,6 +481,9 @@ func (p *Producer) run() {
 		}
 		if p.cfg.MaxInFlight == 1 && p.inflight[tp] > 0 {
 			continue // max.in.flight=1 keeps order by muting the partition
+		}
+		if p.txn != nil && !p.txn.partitionReady(tp) {
+			continue // waits for AddPartitionsToTxn
 		}
 		info, ok := p.c.leader(tp)
 		if !ok {
@@ -623,8 +650,11 @@ func (p *Producer) sendBatches(broker int32, batches []*batch) {
 		for i, r := range b.records {
 			recs[i] = protocol.Record{Timestamp: r.ts, Key: r.key, Value: r.val, Headers: protocol.RecordHeaders(r.headers)}
 		}
-		req.Partitions = append(req.Partitions, protocol.ProducePartition{TP: b.tp,
-			Records: protocol.AppendBatch(nil, 0, protocol.NoPartitionLeaderEpoch, b.producer, recs)})
+		encode := protocol.AppendBatch(nil, 0, protocol.NoPartitionLeaderEpoch, b.producer, recs)
+		if p.txn != nil {
+			encode = protocol.AppendTxnBatch(nil, b.producer, recs)
+		}
+		req.Partitions = append(req.Partitions, protocol.ProducePartition{TP: b.tp, Records: encode})
 		if b.attempts > 1 {
 			p.s.Mark("client.producer.retry")
 		}
@@ -710,7 +740,9 @@ func (p *Producer) handle(b *batch, code protocol.ErrorCode, base int64) {
 		p.schedule(b.retryAt)
 		return
 	}
-	if p.cfg.EnableIdempotence {
+	if p.txn != nil {
+		p.txn.batchFailed(code)
+	} else if p.cfg.EnableIdempotence {
 		// A batch that failed for good leaves a gap in the sequence: the
 		// next batches need a new epoch.
 		p.requestBump(b.tp)
@@ -826,6 +858,9 @@ func (p *Producer) expireBatch(b *batch) {
 		if r.done != nil {
 			r.done(res)
 		}
+	}
+	if p.txn != nil {
+		p.txn.batchFailed(protocol.RequestTimedOut)
 	}
 	p.schedule(now)
 }
