@@ -17,7 +17,7 @@ import (
 	"github.com/kafkasim/kafkasim/sim"
 )
 
-func newTxnCluster(t *testing.T, seed uint64) *realCluster {
+func newTxnCluster(t testing.TB, seed uint64) *realCluster {
 	s := sim.New(sim.Config{Seed: seed, Replay: fmt.Sprintf("go test ./broker/client -run %s", t.Name())})
 	net, err := network.New(s, network.DefaultConfig())
 	require.NoError(t, err)
@@ -174,4 +174,31 @@ func TestTransactionalConfigErrors(t *testing.T) {
 	_, err = client.ParseConsumerConfig(map[string]string{"client.id": "c", "isolation.level": "read_dirty"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "isolation.level")
+}
+
+// BenchmarkTransactions measures committed transactions (three sends each)
+// per wall second against three brokers (replication factor 3,
+// min.insync.replicas 2), and per simulated second.
+func BenchmarkTransactions(b *testing.B) {
+	rc := newTxnCluster(b, 1)
+	p := rc.txnProducer("producer-1", "t1")
+	var err error
+	rc.await("init", func(done func()) { require.NoError(b, p.InitTransactions(func(e error) { err = e; done() })) })
+	require.NoError(b, err)
+	start := rc.s.Now()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		require.NoError(b, p.BeginTransaction())
+		for j := 0; j < 3; j++ {
+			v := []byte(fmt.Sprintf("%d-%d", i, j))
+			p.Send("out", v, v, nil)
+		}
+		rc.await("commit", func(done func()) {
+			require.NoError(b, p.CommitTransaction(func(e error) { err = e; done() }))
+		})
+		require.NoError(b, err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "txns/s")
+	b.ReportMetric(float64(b.N)/(rc.s.Now()-start).Seconds(), "txns/sim-s")
 }
