@@ -29,6 +29,9 @@ const (
 	NonmonotonicSend            FindingName = "nonmonotonic-send"
 	IntNonmonotonicSend         FindingName = "int-nonmonotonic-send"
 	IntSendSkip                 FindingName = "int-send-skip"
+	PrecommittedRead            FindingName = "precommitted-read"
+	G0                          FindingName = "G0"
+	G1c                         FindingName = "G1c"
 	CommittedOffsetRegression   FindingName = "committed-offset-regression"
 	CommittedOffsetInconsistent FindingName = "committed-offset-inconsistent"
 	// Linearizability, checked by porcupine.
@@ -84,6 +87,9 @@ var Registry = sortedRegistry([]FindingInfo{
 	{NonmonotonicSend, []Class{Consistency, Expected}, "a producer's later send to a partition got an earlier offset (expected for acks=1, or overlapping sends without idempotence)", "nonmonotonic-send"},
 	{IntNonmonotonicSend, []Class{Consistency, Expected}, "one operation's sends to a partition got offsets out of their order (expected without idempotence)", "int-nonmonotonic-send"},
 	{IntSendSkip, []Class{Note}, "other records lie between one operation's consecutive sends to a partition: other producers interleave, which Kafka allows", "int-send-skip"},
+	{PrecommittedRead, []Class{Consistency}, "a transaction polled a record it sent itself before it committed: read_committed reads see committed records only", "precommitted-read"},
+	{G0, []Class{Consistency}, "write cycle: transactions' writes ordered one way on one partition and the other way on another (checked with ww dependencies on)", "G0"},
+	{G1c, []Class{Consistency}, "circular information flow: a cycle of write-read (and write-write) dependencies between transactions", "G1c"},
 	{CommittedOffsetRegression, []Class{Consistency}, "a group's committed offset read back went below the latest acknowledged commit", ""},
 	{CommittedOffsetInconsistent, []Class{Consistency}, "a group's committed offset read back is one no acknowledged commit before it wrote", ""},
 	{Nonlinearizable, []Class{Consistency, Expected}, "porcupine found no linearization of a partition's log or a group's committed offset (expected when the anomalies behind it are)", ""},
