@@ -357,6 +357,7 @@ func Check(h *model.History, opts Options) *Report {
 	r := &Report{Run: run}
 	r.Findings = append(r.Findings, Anomalies(h, run)...)
 	r.Findings = append(r.Findings, TxnCycles(h, run, opts.WWDeps)...)
+	r.Findings = append(r.Findings, ExactlyOnce(h, run)...)
 	r.Findings = append(r.Findings, FinalState(h, run)...)
 	if !opts.SkipLinearizability {
 		r.Linearizability = CheckLinearizability(h, opts.Budget)

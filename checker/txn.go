@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kafkasim/kafkasim/model"
@@ -362,4 +363,112 @@ func precommittedReads(h *model.History) []Finding {
 		}
 	}
 	return fs
+}
+
+// ExactlyOnce checks consume-transform-produce pipelines (transactions
+// whose output records name their input with model.SourceHeader): every
+// input record was output by exactly one committed transaction. A source
+// output by two committed transactions is eos-duplicate; an input record
+// known to exist (acknowledged or read) below the highest offset a
+// committed transaction processed on its partition, output by none, is
+// eos-lost.
+func ExactlyOnce(h *model.History, run Run) []Finding {
+	type src struct {
+		tp  model.TopicPartition
+		off int64
+	}
+	by := map[src][]int64{}
+	high := map[model.TopicPartition]int64{}
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if op.Kind != model.KindTxn || op.Outcome != model.OK {
+			continue
+		}
+		for _, s := range op.Sends() {
+			for _, hd := range s.Headers {
+				if hd.Key != model.SourceHeader {
+					continue
+				}
+				tp, off, ok := parseSource(string(hd.Value))
+				if !ok {
+					continue
+				}
+				k := src{tp, off}
+				if !slices.Contains(by[k], op.ID) {
+					by[k] = append(by[k], op.ID)
+				}
+				if cur, seen := high[tp]; !seen || off > cur {
+					high[tp] = off
+				}
+			}
+		}
+	}
+	if len(by) == 0 {
+		return nil
+	}
+	known := map[src]model.Bytes{}
+	for i := range h.Ops {
+		op := &h.Ops[i]
+		if op.Kind == model.KindSend && op.Outcome == model.OK && op.Send.Offset >= 0 {
+			known[src{op.Send.TP(), op.Send.Offset}] = op.Send.Value
+		}
+		if op.Kind == model.KindPoll && op.Poll != nil {
+			for _, pp := range op.Poll.Parts {
+				for _, r := range pp.Records {
+					known[src{pp.TP(), r.Offset}] = r.Value
+				}
+			}
+		}
+	}
+	var fs []Finding
+	keys := slices.SortedFunc(maps.Keys(by), func(a, b src) int {
+		if c := a.tp.Compare(b.tp); c != 0 {
+			return c
+		}
+		return int(a.off - b.off)
+	})
+	for _, k := range keys {
+		if ops := by[k]; len(ops) > 1 {
+			fs = append(fs, Finding{Name: string(EOSDuplicate), Class: Consistency, TP: k.tp, Offsets: []int64{k.off}, Ops: ops,
+				At: h.Ops[ops[1]].Complete,
+				Message: fmt.Sprintf("input %s offset %d was processed by %d committed transactions (ops %v): its output is there %d times", k.tp, k.off, len(ops), ops, len(ops))})
+		}
+	}
+	lost := slices.SortedFunc(maps.Keys(known), func(a, b src) int {
+		if c := a.tp.Compare(b.tp); c != 0 {
+			return c
+		}
+		return int(a.off - b.off)
+	})
+	for _, k := range lost {
+		m, ok := high[k.tp]
+		if !ok || k.off >= m || len(by[k]) > 0 {
+			continue
+		}
+		fs = append(fs, Finding{Name: string(EOSLost), Class: DataLoss, TP: k.tp, Offsets: []int64{k.off}, Values: []model.Bytes{known[k]},
+			Message: fmt.Sprintf("input %s offset %d (%s) lies below offset %d, which a committed transaction processed, but no committed transaction output it", k.tp, k.off, known[k], m)})
+	}
+	for i := range fs {
+		fs[i].Seed, fs[i].Replay = run.Seed, run.Replay
+	}
+	sortFindings(fs)
+	return fs
+}
+
+// parseSource reads "<topic>-<partition>@<offset>".
+func parseSource(s string) (model.TopicPartition, int64, bool) {
+	at := strings.LastIndexByte(s, '@')
+	if at < 0 {
+		return model.TopicPartition{}, 0, false
+	}
+	dash := strings.LastIndexByte(s[:at], '-')
+	if dash < 0 {
+		return model.TopicPartition{}, 0, false
+	}
+	p, err1 := strconv.ParseInt(s[dash+1:at], 10, 32)
+	off, err2 := strconv.ParseInt(s[at+1:], 10, 64)
+	if err1 != nil || err2 != nil {
+		return model.TopicPartition{}, 0, false
+	}
+	return model.TopicPartition{Topic: s[:dash], Partition: int32(p)}, off, true
 }

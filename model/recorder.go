@@ -266,3 +266,28 @@ func (r *Recorder) History() (*History, error) {
 	h.Ops = slices.Clone(r.h.Ops)
 	return &h, nil
 }
+
+// InvokeTxn records the beginning of a transaction (a txn operation whose
+// micro-operations are known only when it ends).
+func (r *Recorder) InvokeTxn(at time.Duration, client string, process int) int64 {
+	return r.Invoke(at, Op{Kind: KindTxn, Client: client, Process: process, Txn: &Txn{}})
+}
+
+// TxnDone completes a txn operation with its micro-operations: OK once it
+// committed, Fail once it aborted (certain: an abort the coordinator
+// completed takes no effect), Unknown when the client cannot tell.
+func (r *Recorder) TxnDone(id int64, at time.Duration, outcome Outcome, code string, mops []Mop) {
+	if outcome == Fail && code == "" {
+		r.err = fmt.Errorf("recorder: txn %d failed without an error code", id)
+		return
+	}
+	if op := r.complete(id, at, outcome, code, KindTxn); op != nil {
+		op.Txn = &Txn{Mops: mops}
+		op.Certain = outcome == Fail
+	}
+}
+
+// SourceHeader is the header a consume-transform-produce pipeline's output
+// record carries: the partition and offset of the input record it was
+// made from, "<topic>-<partition>@<offset>", for the exactly-once check.
+const SourceHeader = "kafkasim.source"

@@ -32,6 +32,7 @@ var Marks = []sim.MarkInfo{
 	{Name: "consumer.control-batch-skipped", Meaning: "a consumer skipped a control batch (a transaction marker): never returned as data"},
 	{Name: "client.txn.abortable-error", Meaning: "a transactional producer hit an error that only an abort clears (a send failed, an AddPartitionsToTxn was refused)"},
 	{Name: "client.txn.commit-refused", Meaning: "commitTransaction failed because a send of the transaction had failed: the application must abort"},
+	{Name: "client.txn.driver-abort", Meaning: "a transactional workload aborted a transaction: by choice, or after a failed send"},
 	{Name: "client.txn.fatal-error", Meaning: "a transactional producer was fenced or hit a fatal error and must be closed"},
 	{Name: "client.txn.retry-CONCURRENT_TRANSACTIONS", Meaning: "a transactional request waited for the previous transaction's markers (CONCURRENT_TRANSACTIONS)"},
 	{Name: "client.txn.retry-COORDINATOR_LOAD_IN_PROGRESS", Meaning: "a transactional request waited for the coordinator to load"},

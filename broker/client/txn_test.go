@@ -33,9 +33,11 @@ func newTxnCluster(t testing.TB, seed uint64) *realCluster {
 	a := rc.admin("ops")
 	rc.await("create-topics", func(done func()) {
 		require.NoError(t, a.CreateTopics([]client.NewTopic{{Name: "out", Partitions: 2, ReplicationFactor: 3,
+			Configs: map[string]string{"min.insync.replicas": "2"}}, {Name: "in", Partitions: 2, ReplicationFactor: 3,
 			Configs: map[string]string{"min.insync.replicas": "2"}}}, func([]client.TopicResult) { done() }))
 	})
 	require.NoError(t, c.WaitLeaders("out", 10*time.Second))
+	require.NoError(t, c.WaitLeaders("in", 10*time.Second))
 	return rc
 }
 

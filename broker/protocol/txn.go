@@ -117,20 +117,22 @@ func NewAbortFilter(aborted []AbortedTransaction) *AbortFilter {
 // to a read_committed reader: it is aborted data or a marker. Batches
 // must be given in offset order.
 func (f *AbortFilter) Skip(h BatchHeader, b []byte) bool {
+	if h.HasProducer() {
+		// Aborted transactions that began at or before this batch, a
+		// marker included: an abort marker met before its transaction's
+		// data would otherwise leave the producer marked aborted.
+		for len(f.pending) > 0 && f.pending[0].FirstOffset <= h.LastOffset() {
+			f.aborted[f.pending[0].ProducerID] = true
+			f.pending = f.pending[1:]
+		}
+	}
 	if h.IsControl() {
 		if t, err := ControlTypeOf(b, h); err == nil && t == ControlAbort {
 			delete(f.aborted, h.ProducerID)
 		}
 		return true
 	}
-	if !h.IsTransactional() {
-		return false
-	}
-	for len(f.pending) > 0 && f.pending[0].FirstOffset <= h.LastOffset() {
-		f.aborted[f.pending[0].ProducerID] = true
-		f.pending = f.pending[1:]
-	}
-	return f.aborted[h.ProducerID]
+	return h.IsTransactional() && f.aborted[h.ProducerID]
 }
 
 // TxnMarker is a transaction marker to append: the end of a producer's

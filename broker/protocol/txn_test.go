@@ -62,4 +62,16 @@ func TestAbortFilter(t *testing.T) {
 		return true
 	}))
 	assert.Equal(t, []int64{1, 2, 4}, kept)
+
+	// A fetch that starts at producer 1's abort marker still names the
+	// aborted transaction; its next transaction is not aborted.
+	f = protocol.NewAbortFilter([]protocol.AbortedTransaction{{ProducerID: 1, FirstOffset: 0}})
+	kept = nil
+	require.NoError(t, protocol.Records(recs).Batches(func(h protocol.BatchHeader, b []byte) bool {
+		if h.BaseOffset >= 3 && !f.Skip(h, b) {
+			kept = append(kept, h.BaseOffset)
+		}
+		return true
+	}))
+	assert.Equal(t, []int64{4}, kept)
 }
