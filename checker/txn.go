@@ -430,7 +430,7 @@ func ExactlyOnce(h *model.History, run Run) []Finding {
 	for _, k := range keys {
 		if ops := by[k]; len(ops) > 1 {
 			fs = append(fs, Finding{Name: string(EOSDuplicate), Class: Consistency, TP: k.tp, Offsets: []int64{k.off}, Ops: ops,
-				At: h.Ops[ops[1]].Complete,
+				At:      h.Ops[ops[1]].Complete,
 				Message: fmt.Sprintf("input %s offset %d was processed by %d committed transactions (ops %v): its output is there %d times", k.tp, k.off, len(ops), ops, len(ops))})
 		}
 	}
