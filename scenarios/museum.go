@@ -213,6 +213,17 @@ var Museum = []MuseumEntry{
 			return s
 		},
 	},
+	{
+		Name: "kafka-9807", Bug: "KAFKA-9807",
+		Mechanism: "read_committed fetches read past the last stable offset: consumers see records of open transactions, their own uncommitted sends and records that are later aborted",
+		Variant:   "read_committed_above_lso", Scripted: "kafka-9807-read-above-lso",
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Partition}},
+		Target: Target{Finding: string(checker.PrecommittedRead)},
+	},
+	{Name: "kafka-14402", Bug: "KAFKA-14402 (KIP-890)", Mechanism: "a Produce delayed past its transaction's abort marker opens a transaction no marker ends: the last stable offset hangs and read_committed consumers stall",
+		Variant: "transaction_version=1", Needs: "needs a fault that delivers one request after later ones on its connection (shown at the partition level by broker/log/testdata/txn/rebuild)"},
+	{Name: "kafka-17754", Bug: "KAFKA-17754 (KIP-890)", Mechanism: "a delayed EndTxn of one transaction commits or aborts the producer's next transaction, which has the same producer epoch",
+		Variant: "transaction_version=1", Needs: "needs a fault that delays one request past later ones (shown at the coordinator level by broker/txn/testdata/version1)"},
 	{Name: "kafka-6880", Bug: "KAFKA-6880 (KIP-320)", Mechanism: "a zombie leader's stale fetches are not fenced by leader epoch",
 		Variant: "fetch without leader epochs", Needs: "needs variant: fetch requests without KIP-320's current leader epoch"},
 	{Name: "kafka-15489", Bug: "KAFKA-15489", Mechanism: "a partitioned KRaft leader does not resign and keeps serving stale metadata",

@@ -291,6 +291,11 @@ func (p *Producer) accept(w *pending) {
 	}
 	b.records = append(b.records, r)
 	b.size += size
+	if p.txn != nil {
+		// Kafka's client adds a partition to the transaction when a record
+		// for it is appended, not when its batch is sent.
+		p.txn.partitionReady(tp)
+	}
 	if b.size >= p.cfg.BatchSize {
 		b.closed = true
 	}

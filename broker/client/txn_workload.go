@@ -38,7 +38,10 @@ type TxnWorkload struct {
 	PollChance float64
 	// AbortChance is the chance the application aborts a transaction.
 	AbortChance float64
-	// Until stops new transactions; 0 never stops.
+	// Start delays the first initTransactions (a second instance of a
+	// transactional id that starts later); Until stops new transactions,
+	// 0 never stops.
+	Start time.Duration
 	Until time.Duration
 	// Properties are the producer's properties; transactional.id and
 	// client.id default to the node's name.
@@ -166,15 +169,20 @@ func (d *TxnDriver) Boot(n *sim.Node) any {
 		return &Process{}
 	}
 	p := d.p
-	_ = p.InitTransactions(func(err error) {
-		if err != nil || !d.current(p) {
+	n.After(max(d.w.Start-n.Sim().Now(), 0), "driver.txn-init", func() {
+		if !d.current(p) {
 			return
 		}
-		if d.w.Input != "" {
-			n.After(0, "driver.txn", d.pipeline)
-			return
-		}
-		d.assign(p)
+		_ = p.InitTransactions(func(err error) {
+			if err != nil || !d.current(p) {
+				return
+			}
+			if d.w.Input != "" {
+				n.After(0, "driver.txn", d.pipeline)
+				return
+			}
+			d.assign(p)
+		})
 	})
 	return &Process{Producer: d.p, Consumer: d.c}
 }

@@ -45,19 +45,13 @@ type Config struct {
 	// bump at every transaction's end, partitions added by the leaders'
 	// verification) or 1 before it.
 	Version int
-	// PartitionVerification is KIP-890 part 1 (Kafka 3.6,
-	// transaction.partition.verification.enable): a leader asks the
-	// coordinator whether a transaction is open for a producer before
-	// it appends the producer's first transactional batch. Off, a late
-	// batch opens a transaction no marker ends (KAFKA-14402).
-	PartitionVerification bool
 }
 
 // DefaultConfig returns Kafka's defaults.
 func DefaultConfig() Config {
 	return Config{StateLogPartitions: 50, StateLogReplicationFactor: 3, MaxTimeout: 15 * time.Minute,
 		AbortTimedOutInterval: 10 * time.Second, AppendTimeout: 5 * time.Second, MarkerRetryBackoff: 100 * time.Millisecond,
-		Version: 2, PartitionVerification: true}
+		Version: 2}
 }
 
 // Setters binds the broker's transaction.* properties to a Config's
