@@ -267,10 +267,23 @@ func (r *Recorder) History() (*History, error) {
 	return &h, nil
 }
 
-// InvokeTxn records the beginning of a transaction (a txn operation whose
-// micro-operations are known only when it ends).
-func (r *Recorder) InvokeTxn(at time.Duration, client string, process int) int64 {
-	return r.Invoke(at, Op{Kind: KindTxn, Client: client, Process: process, Txn: &Txn{}})
+// InvokeTxn records the beginning of a transaction with the
+// micro-operations it starts with (at least one; their results come with
+// TxnDone, and stay unknown if it never completes).
+func (r *Recorder) InvokeTxn(at time.Duration, client string, process int, mops []Mop) int64 {
+	c := make([]Mop, len(mops))
+	for i, m := range mops {
+		if m.Send != nil {
+			s := *m.Send
+			s.Offset = -1
+			c[i].Send = &s
+		}
+		if m.Poll != nil {
+			p := *m.Poll
+			c[i].Poll = &p
+		}
+	}
+	return r.Invoke(at, Op{Kind: KindTxn, Client: client, Process: process, Txn: &Txn{Mops: c}})
 }
 
 // TxnDone completes a txn operation with its micro-operations: OK once it

@@ -202,6 +202,15 @@ func (d *TxnDriver) assign(p *Producer) {
 			tps = append(tps, model.TopicPartition{Topic: pi.Topic, Partition: pi.Partition})
 		}
 		_ = c.Assign(tps)
+		// The run's history learns of the assignment, which the poll
+		// checks start from, under the transactions' client name.
+		d.env.Recorder.Assign(d.node.Sim().Now(), p.cfg.ClientID, incarnation(d.node), tps)
+		for _, tp := range tps {
+			// A new consumer without committed offsets starts at the log
+			// start (auto.offset.reset=earliest; no retention here).
+			d.env.Recorder.Seek(d.node.Sim().Now(), p.cfg.ClientID, incarnation(d.node),
+				model.Seek{Topic: tp.Topic, Partition: tp.Partition, Offset: 0, Reason: "auto.offset.reset=earliest"})
+		}
 		d.node.After(d.gap(), "driver.txn", d.jepsen)
 	})
 }
@@ -225,7 +234,7 @@ func (d *TxnDriver) begin() *txn {
 	if err := p.BeginTransaction(); err != nil {
 		return nil
 	}
-	t := &txn{id: d.env.Recorder.InvokeTxn(d.node.Sim().Now(), p.cfg.ClientID, incarnation(d.node)), start: map[model.TopicPartition]int64{}}
+	t := &txn{id: -1, start: map[model.TopicPartition]int64{}}
 	for _, tp := range d.c.Assignment() {
 		if pos, ok := d.c.Position(tp); ok {
 			t.start[tp] = pos
@@ -256,6 +265,11 @@ func (d *TxnDriver) send(t *txn, r ProducerRecord, then func()) {
 	})
 }
 
+// invoke records the transaction's operation with the sends it began with.
+func (d *TxnDriver) invoke(t *txn) {
+	t.id = d.env.Recorder.InvokeTxn(d.node.Sim().Now(), d.p.cfg.ClientID, incarnation(d.node), t.mops)
+}
+
 // jepsen runs one Jepsen-style transaction: sends, maybe a poll, then
 // commit or abort.
 func (d *TxnDriver) jepsen() {
@@ -275,6 +289,7 @@ func (d *TxnDriver) jepsen() {
 		d.next++
 		d.send(t, ProducerRecord{Topic: d.w.Topic, Key: v, Value: v}, nil)
 	}
+	d.invoke(t)
 	end := func() { d.end(t, n.Rand().Float64() >= d.w.AbortChance) }
 	if n.Rand().Float64() < d.w.PollChance {
 		_ = d.c.Poll(100*time.Millisecond, func(parts []model.PollPart) {
@@ -331,6 +346,7 @@ func (d *TxnDriver) pipeline() {
 				}
 			}
 		}
+		d.invoke(t)
 		_ = p.SendOffsetsToTransaction(offsets, d.c.GroupMetadata(), func(err error) {
 			if !d.current(p) {
 				return

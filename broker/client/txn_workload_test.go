@@ -36,14 +36,23 @@ func (rc *realCluster) check() []checker.Finding {
 }
 
 // Jepsen-style transactions from two producers, some aborted on purpose,
-// some polling: the history's txn operations hold their sends and polls,
-// and the checkers find nothing wrong.
+// some polling, one producer crashing and restarting: the history's txn
+// operations hold their sends and polls, and the checkers find nothing
+// wrong.
 func TestTxnDriverJepsenStyle(t *testing.T) {
 	rc := newTxnCluster(t, 3)
 	w := client.TxnWorkload{Topic: "out", Rate: 20, MaxSends: 3, PollChance: 0.5, AbortChance: 0.2, Until: rc.s.Now() + 10*time.Second}
 	d1 := rc.txnDriver("txn-1", w)
 	d2 := rc.txnDriver("txn-2", w)
-	require.NoError(t, rc.s.RunFor(15*time.Second))
+	// txn-1 crashes in the middle of its transactions and comes back: its
+	// open transaction stays unknown, the new incarnation fences it.
+	require.NoError(t, rc.s.RunFor(5*time.Second))
+	n, err := rc.s.Node("txn-1")
+	require.NoError(t, err)
+	require.NoError(t, n.Crash())
+	require.NoError(t, rc.s.RunFor(time.Second))
+	require.NoError(t, n.Restart())
+	require.NoError(t, rc.s.RunFor(9*time.Second))
 	for _, d := range []*client.TxnDriver{d1, d2} {
 		assert.Greater(t, d.Stats.Committed, 20, "%+v", d.Stats)
 		assert.Positive(t, d.Stats.Aborted, "%+v", d.Stats)
