@@ -421,7 +421,8 @@ func (c *Consumer) listOffsets(broker int32, tps []model.TopicPartition) {
 		return
 	}
 	c.c.request(broker, c.cfg.RequestTimeout, func(corr int32) network.Message {
-		return &protocol.ListOffsets{CorrelationID: corr, ReplicaID: protocol.ConsumerReplicaID, Partitions: req}
+		return &protocol.ListOffsets{CorrelationID: corr, ReplicaID: protocol.ConsumerReplicaID, Partitions: req,
+			IsolationLevel: c.isolation()}
 	}, func(m network.Message, code protocol.ErrorCode) {
 		resp, _ := m.(*protocol.ListOffsetsResponse)
 		for _, tp := range asked {
