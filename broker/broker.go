@@ -37,6 +37,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/group"
 	"github.com/kafkasim/kafkasim/broker/metadata"
 	"github.com/kafkasim/kafkasim/broker/protocol"
+	"github.com/kafkasim/kafkasim/broker/txn"
 	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
@@ -92,6 +93,10 @@ type Broker struct {
 	// broker leads, and the producer ids it hands out.
 	coord *group.Coordinator
 	pids  ProducerIDs
+	// The transaction coordinator of the __transaction_state partitions
+	// this broker leads, and its WriteTxnMarkers requests in flight.
+	txnCoord   *txn.Coordinator
+	txnMarkers map[int32]*markerRequest
 }
 
 // Boot returns the sim.Boot of a broker with cfg. It panics if cfg is

@@ -12,6 +12,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/kraft"
 	"github.com/kafkasim/kafkasim/broker/props"
 	"github.com/kafkasim/kafkasim/broker/protocol"
+	"github.com/kafkasim/kafkasim/broker/txn"
 	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
@@ -153,6 +154,12 @@ type Config struct {
 	// Group configures the broker's group coordinator and
 	// __consumer_offsets (offsets.topic.*, group.*).
 	Group group.Config
+	// ReadCommittedAboveLSO lets read_committed fetches read up to the
+	// high-water mark, past open transactions (KAFKA-9807's race).
+	ReadCommittedAboveLSO bool
+	// Txn configures the broker's transaction coordinator and
+	// __transaction_state (transaction.*).
+	Txn txn.Config
 }
 
 // DefaultConfig returns Kafka's defaults for broker id.
@@ -173,6 +180,7 @@ func DefaultConfig(id int32) Config {
 		LogCleanerBackoff:               15 * time.Second,
 		AlterPartitionRetryBackoff:      100 * time.Millisecond,
 		Group:                           group.DefaultConfig(),
+		Txn:                             txn.DefaultConfig(),
 		Quorum:                          kraft.DefaultConfig(),
 		HeartbeatInterval:               2 * time.Second,
 		SessionTimeout:                  9 * time.Second,
@@ -201,6 +209,7 @@ var Setters = props.Bind(props.Broker,
 	props.Dur("broker.heartbeat.interval.ms", func(c *Config) *time.Duration { return &c.HeartbeatInterval }),
 	props.Dur("broker.session.timeout.ms", func(c *Config) *time.Duration { return &c.SessionTimeout }),
 	props.Embed(group.Setters, func(c *Config) *group.Config { return &c.Group }),
+	props.Embed(txn.Setters, func(c *Config) *txn.Config { return &c.Txn }),
 	props.Embed(kraft.Setters, func(c *Config) *kraft.Config { return &c.Quorum }),
 )
 
@@ -262,6 +271,9 @@ func (c Config) ValidateSettings() error {
 	if c.ReplicaFetchWaitMax > c.ReplicaSocketTimeout {
 		errs = append(errs, props.Invalid("replica.socket.timeout.ms", c.ReplicaSocketTimeout.Milliseconds(),
 			"must be at least replica.fetch.wait.max.ms (%d)", c.ReplicaFetchWaitMax.Milliseconds()))
+	}
+	if err := c.Txn.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Truncation > TruncateToHighWatermark {
 		errs = append(errs, props.Invalid("truncation mode", int(c.Truncation), "accepted are %s", strings.Join(truncationNames, ", ")))

@@ -27,10 +27,7 @@ func (w *fetchWait) ready() bool {
 		if !ok || p.log == nil || !p.isLeader || p.leaderEpoch != w.b.epochOf(part) {
 			return true
 		}
-		limit := p.log.HighWatermark()
-		if w.req.IsFromFollower() {
-			limit = p.log.EndOffset()
-		}
+		limit := w.b.readLimit(p, w.req)
 		if limit > part.FetchOffset {
 			return true
 		}
@@ -154,7 +151,7 @@ func (b *Broker) readPartition(m *protocol.Fetch, part protocol.FetchPartition, 
 	}
 	l := p.log
 	hwm, leo := l.HighWatermark(), l.EndOffset()
-	pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = hwm, hwm, l.StartOffset()
+	pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = hwm, l.LastStableOffset(), l.StartOffset()
 	if part.LastFetchedEpoch != protocol.NoEpoch {
 		epoch, end := l.EndOffsetForEpoch(part.LastFetchedEpoch)
 		if epoch == protocol.NoEpoch || end == protocol.NoOffset || part.FetchOffset < l.StartOffset() {
@@ -167,10 +164,7 @@ func (b *Broker) readPartition(m *protocol.Fetch, part protocol.FetchPartition, 
 			return pr
 		}
 	}
-	limit := hwm
-	if follower {
-		limit = leo
-	}
+	limit := b.readLimit(p, m)
 	maxBytes := int(part.MaxBytes)
 	if maxBytes <= 0 {
 		maxBytes = int(b.cfg.ReplicaFetchMaxBytes)
@@ -181,6 +175,9 @@ func (b *Broker) readPartition(m *protocol.Fetch, part protocol.FetchPartition, 
 		return pr
 	}
 	pr.Records = recs
+	if m.IsolationLevel == protocol.ReadCommitted && !follower {
+		pr.AbortedTransactions = l.AbortedTransactions(part.FetchOffset, limit)
+	}
 	if follower && update {
 		p.updateFollower(m.ReplicaID, part.FetchOffset, leo, m.ReplicaEpoch)
 	}

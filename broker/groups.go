@@ -40,12 +40,14 @@ func (b *Broker) startCoordinator() {
 		return
 	}
 	b.coord = c
+	b.startTxnCoordinator()
 }
 
 // coordinatorMoved tells the coordinator that partition p of
 // __consumer_offsets moved: the broker now leads it at a new epoch (the
 // coordinator loads its groups from the log), or no longer leads it.
 func (b *Broker) coordinatorMoved(p *partition, wasLeader bool, oldEpoch int32) {
+	b.txnCoordinatorMoved(p, wasLeader, oldEpoch)
 	if b.coord == nil || p.tp.Topic != OffsetsTopic {
 		return
 	}
@@ -68,6 +70,10 @@ func (b *Broker) coordinatorMoved(p *partition, wasLeader bool, oldEpoch int32) 
 // COORDINATOR_NOT_AVAILABLE, and the broker asks the controller to create
 // it, as Kafka's brokers create internal topics on first use.
 func (b *Broker) handleFindCoordinator(from sim.NodeID, m *protocol.FindCoordinator) {
+	if m.KeyType == protocol.CoordinatorTransaction {
+		b.findTxnCoordinator(from, m)
+		return
+	}
 	partitions := b.cfg.Group.OffsetsTopicPartitions
 	_, exists := b.image.Topic(OffsetsTopic)
 	resp := group.FindCoordinator(m, partitions, func(tp model.TopicPartition) (int32, bool) {

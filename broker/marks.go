@@ -28,6 +28,8 @@ var Marks = []sim.MarkInfo{
 	{Name: "broker.lifecycle.serving", Meaning: "a broker caught up with the metadata log and is ready to be unfenced"},
 	{Name: "broker.list-offsets.offset-not-available", Meaning: "a new leader answered ListOffsets with OFFSET_NOT_AVAILABLE: it has not learned its high-water mark yet"},
 	{Name: "broker.offsets-topic.create", Meaning: "a broker asked the controller to create __consumer_offsets"},
+	{Name: "broker.transaction-state-topic.create", Meaning: "a broker asked the controller to create __transaction_state"},
+	{Name: "broker.txn.marker-written", Meaning: "a leader appended a transaction marker (WriteTxnMarkers)"},
 	{Name: "broker.produce.duplicate-sequence", Meaning: "a leader recognised a retried idempotent batch and answered with the offsets of its first write"},
 	{Name: "broker.produce.held-back", Meaning: "a produce request waited for the earlier one of its connection (Kafka mutes the connection)"},
 	{Name: "broker.produce.not-enough-replicas", Meaning: "an acks=all produce was refused before the append: the ISR is below min.insync.replicas"},

@@ -45,6 +45,9 @@ func (b *Broker) handleListOffsets(from sim.NodeID, m *protocol.ListOffsets) {
 				break
 			}
 			pr.Offset = p.log.HighWatermark()
+			if m.IsolationLevel == protocol.ReadCommitted {
+				pr.Offset = p.log.LastStableOffset() // a read_committed consumer's end
+			}
 		default:
 			pr.Offset = p.log.OffsetForTimestamp(part.Timestamp, p.log.HighWatermark())
 			pr.Timestamp = part.Timestamp

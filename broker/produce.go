@@ -20,6 +20,9 @@ type delayedProduce struct {
 	// per partition of the request
 	lastOffsets []int64
 	waiting     []bool
+	// markers is set for transaction markers, which are no client's
+	// records and are not reported as acknowledged writes.
+	markers bool
 }
 
 func (d *delayedProduce) complete(i int, code protocol.ErrorCode, p *partition) {
@@ -29,7 +32,7 @@ func (d *delayedProduce) complete(i int, code protocol.ErrorCode, p *partition) 
 		pr.Error = code
 		pr.BaseOffset = -1
 		pr.CurrentLeader = protocol.LeaderAndEpoch{LeaderID: p.leader, LeaderEpoch: p.leaderEpoch}
-	} else if obs := d.b.cfg.Observer; obs != nil {
+	} else if obs := d.b.cfg.Observer; obs != nil && !d.markers {
 		// The records are committed now, while this broker leads: the
 		// answer stands even if the response waits for other partitions
 		// and leadership moves meanwhile, as in Kafka's DelayedProduce.
@@ -173,13 +176,17 @@ func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceRespon
 			pr.Error = protocol.NotEnoughReplicas
 			continue
 		}
-		recs, err := b.compressForTopic(part.TP.Topic, part.Records)
-		if err != nil {
-			pr.Error = protocol.CorruptMessage
-			p.emit("broker.produce.refused", uint64(pr.Error), "%v", err)
-			continue
+		if part.Marker == nil {
+			recs, err := b.compressForTopic(part.TP.Topic, part.Records)
+			if err != nil {
+				pr.Error = protocol.CorruptMessage
+				p.emit("broker.produce.refused", uint64(pr.Error), "%v", err)
+				continue
+			}
+			part.Records = recs
 		}
-		info, err := p.log.AppendAsLeader(recs, p.leaderEpoch, now)
+		info, err := b.appendAsLeader(p, part, now)
+		d.markers = d.markers || part.Marker != nil
 		if err != nil {
 			pr.Error = log.ErrorCode(err)
 			p.emit("broker.produce.refused", uint64(pr.Error), "%v", err)

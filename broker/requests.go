@@ -29,7 +29,17 @@ func (b *Broker) Receive(from sim.NodeID, m network.Message) {
 	case *protocol.Metadata:
 		b.handleMetadata(from, m)
 	case *protocol.InitProducerId:
+		if m.TransactionalID != "" {
+			b.handleTxnRequest(from, m)
+			return
+		}
 		b.replyTo(from, b.pids.Handle(m, b.epoch))
+	case *protocol.AddPartitionsToTxn, *protocol.AddOffsetsToTxn, *protocol.EndTxn:
+		b.handleTxnRequest(from, m)
+	case *protocol.WriteTxnMarkers:
+		b.handleWriteTxnMarkers(from, m)
+	case *protocol.WriteTxnMarkersResponse:
+		b.onWriteTxnMarkersResponse(m)
 	case *protocol.FindCoordinator:
 		b.handleFindCoordinator(from, m)
 	case *protocol.FetchResponse:
@@ -71,6 +81,7 @@ func (b *Broker) Disconnected(peer sim.NodeID) {
 		f.failInflight("disconnected")
 	}
 	b.failAlters(id)
+	b.failTxnMarkers(id)
 }
 
 func (b *Broker) replyTo(from sim.NodeID, m network.Message) { b.net.Send(b.n.ID(), from, m) }

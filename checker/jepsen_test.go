@@ -16,17 +16,18 @@ import (
 // jepsenNames are the findings Jepsen's Kafka checker also reports, under
 // the same names; "invalid" stands for Jepsen's verdict on an empty
 // history.
-var jepsenNames = []string{"G1a", "duplicate", "inconsistent-offsets", "int-nonmonotonic-poll", "int-nonmonotonic-send",
-	"int-poll-skip", "int-send-skip", "invalid", "lost-write", "nonmonotonic-poll", "nonmonotonic-send", "poll-skip", "unseen"}
+var jepsenNames = []string{"G0", "G1a", "G1c", "duplicate", "inconsistent-offsets", "int-nonmonotonic-poll", "int-nonmonotonic-send",
+	"int-poll-skip", "int-send-skip", "invalid", "lost-write", "nonmonotonic-poll", "nonmonotonic-send", "poll-skip", "precommitted-read", "unseen"}
 
 // TestJepsenKafkaTests runs testdata/jepsen: the histories of Jepsen's own
 // tests of its Kafka checker (jepsen/test/jepsen/tests/kafka_test.clj),
 // as EDN, each with the anomalies Jepsen's test expects. A case reads
 //
-//	jepsen name=<the Jepsen test and its part> [checks=(<names>)] [differs=<why>]
+//	jepsen name=<the Jepsen test and its part> [checks=(<names>)] [ww-deps] [differs=<why>]
 //	expect <name> <details>       one line per anomaly Jepsen's test expects
 //	{... the history, as Jepsen writes it ...}
 //
+// ww-deps turns on write-write dependencies, as Jepsen's :ww-deps option.
 // checks lists the anomaly names the Jepsen test asserts (all of
 // jepsenNames when it asserts that there is no error at all). The case
 // agrees when kafkasim's findings of those names carry the same details:
@@ -65,7 +66,8 @@ func TestJepsenKafkaTests(t *testing.T) {
 					t.Fatalf("%s: checks names %q, which Jepsen's checker does not report", d.Pos, c)
 				}
 			}
-			r := checker.Check(h, checker.Options{Budget: checker.DefaultBudget, SkipLinearizability: true})
+			_, wwDeps := d.Arg("ww-deps")
+			r := checker.Check(h, checker.Options{Budget: checker.DefaultBudget, SkipLinearizability: true, WWDeps: wwDeps})
 			got := jepsenTokens(h, r.Findings, checks)
 			slices.Sort(expect)
 			var b strings.Builder

@@ -334,6 +334,9 @@ type Options struct {
 	// (DefaultBudget if zero); SkipLinearizability leaves it out.
 	Budget              int64
 	SkipLinearizability bool
+	// WWDeps adds write-write dependencies to the transaction cycle
+	// check (Jepsen's :ww-deps), which finds G0.
+	WWDeps bool
 }
 
 // A Report is the verdict on one history.
@@ -354,6 +357,8 @@ func Check(h *history.History, opts Options) *Report {
 	}
 	r := &Report{Run: run}
 	r.Findings = append(r.Findings, Anomalies(h, run)...)
+	r.Findings = append(r.Findings, TxnCycles(h, run, opts.WWDeps)...)
+	r.Findings = append(r.Findings, ExactlyOnce(h, run)...)
 	r.Findings = append(r.Findings, FinalState(h, run)...)
 	if !opts.SkipLinearizability {
 		r.Linearizability = CheckLinearizability(h, opts.Budget)

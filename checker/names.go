@@ -30,6 +30,11 @@ const (
 	IntNonmonotonicSend         FindingName = "int-nonmonotonic-send"
 	IntSendSkip                 FindingName = "int-send-skip"
 	RetentionSkip               FindingName = "retention-skip"
+	PrecommittedRead            FindingName = "precommitted-read"
+	G0                          FindingName = "G0"
+	G1c                         FindingName = "G1c"
+	EOSDuplicate                FindingName = "eos-duplicate"
+	EOSLost                     FindingName = "eos-lost"
 	CommittedOffsetRegression   FindingName = "committed-offset-regression"
 	CommittedOffsetInconsistent FindingName = "committed-offset-inconsistent"
 	KeyMoved                    FindingName = "key-moved"
@@ -88,6 +93,11 @@ var Registry = sortedRegistry([]FindingInfo{
 	{IntSendSkip, []Class{Note}, "other records lie between one operation's consecutive sends to a partition: other producers interleave, which Kafka allows", "int-send-skip"},
 	{KeyMoved, []Class{Expected}, "a partition increase (CreatePartitions) sent a key's later records to another partition than its earlier ones: per-key order across the two is lost, which the increase allows", ""},
 	{RetentionSkip, []Class{DataLoss}, "a consumer fell behind the log start offset (retention.ms, retention.bytes or DeleteRecords deleted what it had not read) and auto.offset.reset moved it past acknowledged records it never read: a loss the configuration allows", ""},
+	{PrecommittedRead, []Class{Consistency}, "a transaction polled a record it sent itself before it committed: read_committed reads see committed records only", "precommitted-read"},
+	{G0, []Class{Consistency}, "write cycle: transactions' writes ordered one way on one partition and the other way on another (checked with ww dependencies on)", "G0"},
+	{G1c, []Class{Consistency}, "circular information flow: a cycle of write-read (and write-write) dependencies between transactions", "G1c"},
+	{EOSDuplicate, []Class{Consistency}, "a consume-transform-produce pipeline output one input record in two committed transactions: exactly-once broken", ""},
+	{EOSLost, []Class{DataLoss}, "a pipeline's committed transactions moved past an input record without outputting it", ""},
 	{CommittedOffsetRegression, []Class{Consistency}, "a group's committed offset read back went below the latest acknowledged commit", ""},
 	{CommittedOffsetInconsistent, []Class{Consistency}, "a group's committed offset read back is one no acknowledged commit before it wrote", ""},
 	{Nonlinearizable, []Class{Consistency, Expected}, "porcupine found no linearization of a partition's log or a group's committed offset (expected when the anomalies behind it are)", ""},

@@ -170,11 +170,43 @@ func lanes(h *history.History) []Lane {
 		case history.Unknown:
 			outcome = "unknown"
 		}
-		out[j].Ops = append(out[j].Ops, Op{Start: op.Invoke, End: op.Complete, Kind: op.Kind.String(), Outcome: outcome, Label: op.Label()})
+		label := op.Label()
+		if op.Kind == history.KindTxn {
+			label = txnLabel(op)
+		}
+		out[j].Ops = append(out[j].Ops, Op{Start: op.Invoke, End: op.Complete, Kind: op.Kind.String(), Outcome: outcome, Label: label})
 	}
 	for _, l := range out {
 		slices.SortStableFunc(l.Ops, func(a, b Op) int { return int(a.Start - b.Start) })
 	}
 	slices.SortFunc(out, func(a, b Lane) int { return strings.Compare(a.Client, b.Client) })
 	return out
+}
+
+// txnLabel describes a transaction's span, from begin to commit or abort:
+// how it ended and what it wrote and read.
+func txnLabel(op *history.Op) string {
+	end := map[history.Outcome]string{history.OK: "committed", history.Fail: "aborted", history.Unknown: "outcome unknown"}[op.Outcome]
+	var b strings.Builder
+	fmt.Fprintf(&b, "op %d transaction %s", op.ID, end)
+	if op.Error != "" {
+		fmt.Fprintf(&b, " (%s)", op.Error)
+	}
+	var sends []string
+	for _, s := range op.Sends() {
+		sends = append(sends, fmt.Sprintf("%s@%d", s.TP(), s.Offset))
+	}
+	if len(sends) > 0 {
+		fmt.Fprintf(&b, "; sent %s", strings.Join(sends, " "))
+	}
+	read := 0
+	for _, p := range op.Polls() {
+		for _, pp := range p.Parts {
+			read += len(pp.Records)
+		}
+	}
+	if polls := len(op.Polls()); polls > 0 {
+		fmt.Fprintf(&b, "; %d polls read %d records", polls, read)
+	}
+	return b.String()
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/controller"
 	"github.com/kafkasim/kafkasim/broker/group"
 	"github.com/kafkasim/kafkasim/broker/kraft"
+	"github.com/kafkasim/kafkasim/broker/txn"
 	"github.com/kafkasim/kafkasim/broker/zookeeper"
 	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/scenarios/fault"
@@ -27,7 +28,7 @@ var scenarioMarks = []sim.MarkInfo{
 // markRegistry is every mark, sorted by name: the tables beside each
 // package's marks, joined.
 var markRegistry = func() []sim.MarkInfo {
-	out := slices.Concat(broker.Marks, client.Marks, controller.Marks, group.Marks, kraft.Marks, zookeeper.Marks, fault.Marks, scenarioMarks, buggifyMarks)
+	out := slices.Concat(broker.Marks, client.Marks, controller.Marks, group.Marks, txn.Marks, kraft.Marks, zookeeper.Marks, fault.Marks, scenarioMarks, buggifyMarks)
 	for _, m := range checker.Marks {
 		out = append(out, sim.MarkInfo(m))
 	}

@@ -41,6 +41,8 @@ type Plan struct {
 	// node, in node order (Scenario.ProducerNames, ConsumerNames).
 	Producers []client.ProducerWorkload
 	Consumers []client.ConsumerWorkload
+	// Txns are the transactional producers' workloads (Scenario.TxnNames).
+	Txns []client.TxnWorkload
 	// Config is the run's configuration as the checkers read it; Header
 	// the configuration the history's header shows people.
 	Config model.RunConfig
@@ -151,6 +153,20 @@ func Compile(s Scenario) (*Plan, error) {
 			bad(at+".config", "%v", err)
 		}
 	}
+	for i, t := range w.Transactions {
+		at := fmt.Sprintf("workload.transactions[%d]", i)
+		if t.Count < 1 {
+			bad(at+".count", "%d: give at least 1 transactional producer", t.Count)
+		}
+		for _, name := range []string{t.Topic, t.Input} {
+			if name != "" && !topics[name] {
+				bad(at, "unknown topic %q: the scenario's topics are %s", name, topicList(topics))
+			}
+		}
+		if err := txnWorkload(t, 0).Validate(); err != nil {
+			bad(at, "%v", err)
+		}
+	}
 	offsets := int(p.Cluster.Broker.Group.OffsetsTopicPartitions)
 	if slices.ContainsFunc(w.Consumers, func(g Consumers) bool { return g.Group != "" }) {
 		partitions += offsets
@@ -200,6 +216,11 @@ func Compile(s Scenario) (*Plan, error) {
 	}
 
 	p.Producers, p.Consumers = workloads(s)
+	for _, t := range s.Workload.Transactions {
+		for range t.Count {
+			p.Txns = append(p.Txns, txnWorkload(t, time.Duration(s.Workload.ProduceUntil)))
+		}
+	}
 	p.Config.Default = p.Cluster.Controller.TopicDefaults()
 	p.Config.ELR = p.Cluster.Controller.ELR
 	p.Config.Truncation = p.Cluster.Broker.Truncation.String()
@@ -354,6 +375,15 @@ func consumerProps(g Consumers) map[string]string {
 		props["auto.offset.reset"] = "earliest"
 	}
 	return props
+}
+
+// txnWorkload is one transactional producer's workload.
+func txnWorkload(t Transactions, until time.Duration) client.TxnWorkload {
+	if t.Input != "" {
+		until = 0 // a pipeline drains its input to the end of the run
+	}
+	return client.TxnWorkload{Topic: t.Topic, Input: t.Input, Group: t.Group, Rate: t.Rate, MaxSends: t.MaxSends,
+		PollChance: t.PollChance, AbortChance: t.AbortChance, Start: time.Duration(t.Start), Until: until, Properties: t.Config}
 }
 
 // workloads are the clients' workloads, one per client node.

@@ -509,6 +509,14 @@ func (r *run) startClients() {
 		r.cons = append(r.cons, d)
 		r.addClient(names[i], d.Boot)
 	}
+	names = r.s.TxnNames()
+	for i, w := range r.plan.Txns {
+		d, err := client.NewTxnDriver(env, w)
+		if err != nil {
+			panic(fmt.Sprintf("scenario %s: transactional driver: %v (Compile should have refused it)", r.s.Name, err))
+		}
+		r.addClient(names[i], d.Boot)
+	}
 }
 
 func (r *run) addClient(name string, boot sim.Boot) {

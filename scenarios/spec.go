@@ -128,6 +128,8 @@ type Network struct {
 type Workload struct {
 	Producers []Producers `json:"producers,omitempty"`
 	Consumers []Consumers `json:"consumers,omitempty"`
+	// Transactions are transactional producers, named txn-1.. .
+	Transactions []Transactions `json:"transactions,omitempty"`
 	// ProduceUntil stops the producers, so that consumers can read what
 	// was written before the run ends. Unset: at 80% of the duration.
 	ProduceUntil fault.Duration `json:"produce_until,omitempty"`
@@ -152,6 +154,26 @@ type Consumers struct {
 	Count  int               `json:"count"`
 	Group  string            `json:"group,omitempty"`
 	Topics []string          `json:"topics"`
+	Config map[string]string `json:"config,omitempty"`
+}
+
+// Transactions are Count transactional producers: Jepsen-style
+// transactions on Topic (sends and read_committed polls, committed or
+// aborted), or, with Input and Group, a consume-transform-produce pipeline
+// from Input to Topic with sendOffsetsToTransaction.
+type Transactions struct {
+	Count int    `json:"count"`
+	Topic string `json:"topic"`
+	Input string `json:"input,omitempty"`
+	Group string `json:"group,omitempty"`
+	// Rate is transactions per second per producer (Jepsen-style).
+	Rate        float64 `json:"rate,omitempty"`
+	MaxSends    int     `json:"max_sends,omitempty"`
+	PollChance  float64 `json:"poll_chance,omitempty"`
+	AbortChance float64 `json:"abort_chance,omitempty"`
+	// Start delays the producers' initTransactions.
+	Start fault.Duration `json:"start,omitempty"`
+	// Config is producer properties by Kafka name.
 	Config map[string]string `json:"config,omitempty"`
 }
 
@@ -275,6 +297,15 @@ func (s Scenario) ProducerNames() []string {
 	return names("producer-", n)
 }
 
+// TxnNames returns the transactional producers' names, txn-1.. .
+func (s Scenario) TxnNames() []string {
+	n := 0
+	for _, t := range s.Workload.Transactions {
+		n += max(t.Count, 0)
+	}
+	return names("txn-", n)
+}
+
 // ConsumerNames returns the consumer nodes' names, consumer-1.. .
 func (s Scenario) ConsumerNames() []string {
 	n := 0
@@ -309,7 +340,7 @@ func (s Scenario) faultNames(offsetsPartitions int) fault.Names {
 		Brokers:     s.BrokerNames(),
 		Controllers: s.ControllerNames(),
 		ZooKeepers:  s.ZooKeeperNames(),
-		Clients:     slices.Concat(s.ProducerNames(), s.ConsumerNames()),
+		Clients:     slices.Concat(s.ProducerNames(), s.ConsumerNames(), s.TxnNames()),
 	}
 	n.Topics = map[string]int{}
 	for _, t := range s.Cluster.Topics {

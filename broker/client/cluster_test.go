@@ -20,7 +20,7 @@ import (
 // realCluster is a KRaft cluster of real brokers and a controller, with
 // clients on nodes of their own.
 type realCluster struct {
-	t   *testing.T
+	t   testing.TB
 	s   *sim.Sim
 	c   *cluster.Cluster
 	rec *history.Recorder

@@ -69,6 +69,11 @@ type ProducerConfig struct {
 	// CompressionType is compression.type (none): the codec the producer
 	// compresses its batches with (none, gzip, snappy, lz4, zstd).
 	CompressionType string
+	// TransactionalID is transactional.id (unset): makes the producer
+	// transactional.
+	TransactionalID string
+	// TransactionTimeout is transaction.timeout.ms (60 s).
+	TransactionTimeout time.Duration
 }
 
 // DefaultProducerConfig returns Kafka's producer defaults.
@@ -78,6 +83,7 @@ func DefaultProducerConfig() ProducerConfig {
 		MaxInFlight: 5, Retries: math.MaxInt32, RetryBackoff: 100 * time.Millisecond, RetryBackoffMax: time.Second,
 		RequestTimeout: 30 * time.Second, DeliveryTimeout: 120 * time.Second, MaxBlock: 60 * time.Second,
 		MetadataMaxAge: 5 * time.Minute, MaxRequestSize: 1 << 20, AdaptivePartitioning: true, CompressionType: "none",
+		TransactionTimeout: time.Minute,
 	}
 }
 
@@ -102,6 +108,8 @@ var ProducerSetters = props.Bind(props.Producer,
 	props.Flag("partitioner.ignore.keys", func(c *ProducerConfig) *bool { return &c.PartitionerIgnoreKeys }),
 	props.Flag("partitioner.adaptive.partitioning.enable", func(c *ProducerConfig) *bool { return &c.AdaptivePartitioning }),
 	props.Text("compression.type", func(c *ProducerConfig) *string { return &c.CompressionType }),
+	props.Text("transactional.id", func(c *ProducerConfig) *string { return &c.TransactionalID }),
+	props.Dur("transaction.timeout.ms", func(c *ProducerConfig) *time.Duration { return &c.TransactionTimeout }),
 )
 
 // ParseProducerConfig reads producer properties as Kafka's ProducerConfig
@@ -115,7 +123,7 @@ func ParseProducerConfig(m map[string]string) (ProducerConfig, error) {
 		return c, err
 	}
 	_, idempotence := m["enable.idempotence"]
-	if !idempotence && (c.Acks != model.AcksAll || c.Retries == 0 || c.MaxInFlight > 5) {
+	if !idempotence && c.TransactionalID == "" && (c.Acks != model.AcksAll || c.Retries == 0 || c.MaxInFlight > 5) {
 		c.EnableIdempotence = false
 	}
 	if _, set := m["delivery.timeout.ms"]; !set && c.DeliveryTimeout < c.Linger+c.RequestTimeout {
@@ -136,6 +144,9 @@ func (c ProducerConfig) Validate() error {
 		errs = append(errs, badConfig("acks", c.Acks, "expected one of all, -1, 0, 1"))
 	}
 	errs = append(errs, ProducerSetters.Validate(&c))
+	if c.TransactionalID != "" && !c.EnableIdempotence {
+		errs = append(errs, badConfig("enable.idempotence", false, "Cannot set a transactional.id without also enabling idempotence."))
+	}
 	if c.EnableIdempotence {
 		if c.MaxInFlight > 5 {
 			errs = append(errs, badConfig("max.in.flight.requests.per.connection", c.MaxInFlight, "Must set max.in.flight.requests.per.connection to at most 5 when using the idempotent producer."))
@@ -158,6 +169,9 @@ const (
 	ResetEarliest = "earliest"
 	ResetLatest   = "latest"
 	ResetNone     = "none"
+	// ReadUncommitted and ReadCommitted are isolation.level's values.
+	ReadUncommitted = "read_uncommitted"
+	ReadCommitted   = "read_committed"
 )
 
 // ConsumerConfig configures a consumer, with Kafka's names and defaults
@@ -204,6 +218,9 @@ type ConsumerConfig struct {
 	// Assignors is partition.assignment.strategy, in order of preference
 	// (range, cooperative-sticky by default, as Kafka 3.x and 4.x).
 	Assignors []string
+	// IsolationLevel is isolation.level: read_uncommitted (default) or
+	// read_committed.
+	IsolationLevel string
 }
 
 // DefaultConsumerConfig returns Kafka's consumer defaults.
@@ -214,6 +231,7 @@ func DefaultConsumerConfig() ConsumerConfig {
 		MaxPollRecords: 500, FetchMinBytes: 1, FetchMaxBytes: 52428800, MaxPartitionFetchBytes: 1 << 20,
 		FetchMaxWait: 500 * time.Millisecond, RequestTimeout: 30 * time.Second, DefaultAPITimeout: 60 * time.Second,
 		RetryBackoff: 100 * time.Millisecond, MetadataMaxAge: 5 * time.Minute, Assignors: []string{"range", "cooperative-sticky"},
+		IsolationLevel: ReadUncommitted,
 	}
 }
 
@@ -239,6 +257,7 @@ var ConsumerSetters = props.Bind(props.Consumer,
 	props.Dur("retry.backoff.ms", func(c *ConsumerConfig) *time.Duration { return &c.RetryBackoff }),
 	props.Dur("metadata.max.age.ms", func(c *ConsumerConfig) *time.Duration { return &c.MetadataMaxAge }),
 	props.Items("partition.assignment.strategy", func(c *ConsumerConfig) *[]string { return &c.Assignors }),
+	props.Text("isolation.level", func(c *ConsumerConfig) *string { return &c.IsolationLevel }),
 )
 
 // ParseConsumerConfig reads consumer properties as Kafka's ConsumerConfig

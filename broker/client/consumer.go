@@ -426,7 +426,8 @@ func (c *Consumer) listOffsets(broker int32, tps []model.TopicPartition) {
 		return
 	}
 	c.c.request(broker, c.cfg.RequestTimeout, func(corr int32) network.Message {
-		return &protocol.ListOffsets{CorrelationID: corr, ReplicaID: protocol.ConsumerReplicaID, Partitions: req}
+		return &protocol.ListOffsets{CorrelationID: corr, ReplicaID: protocol.ConsumerReplicaID, Partitions: req,
+			IsolationLevel: c.isolation()}
 	}, func(m network.Message, code protocol.ErrorCode) {
 		resp, _ := m.(*protocol.ListOffsetsResponse)
 		for _, tp := range asked {
@@ -558,7 +559,8 @@ func (c *Consumer) sendFetches() {
 		}
 		c.c.request(b, c.cfg.RequestTimeout+c.cfg.FetchMaxWait, func(corr int32) network.Message {
 			return &protocol.Fetch{CorrelationID: corr, ReplicaID: protocol.ConsumerReplicaID, ReplicaEpoch: protocol.NoBrokerEpoch,
-				MaxWait: c.cfg.FetchMaxWait, MinBytes: int32(c.cfg.FetchMinBytes), MaxBytes: int32(c.cfg.FetchMaxBytes), Partitions: parts}
+				MaxWait: c.cfg.FetchMaxWait, MinBytes: int32(c.cfg.FetchMinBytes), MaxBytes: int32(c.cfg.FetchMaxBytes), Partitions: parts,
+				IsolationLevel: c.isolation()}
 		}, func(m network.Message, code protocol.ErrorCode) { c.onFetch(parts, m, code) })
 	}
 	if wake > 0 && !c.s.Scheduled(c.retryT) {
@@ -621,9 +623,14 @@ func (c *Consumer) onFetch(parts []protocol.FetchPartition, m network.Message, c
 		// Kafka's consumer moves to the next fetch offset.
 		skip, skipEpoch := p.position, p.epoch
 		buffered := len(p.buffered)
+		aborted := c.abortFilter(pr)
 		_ = pr.Records.Batches(func(h protocol.BatchHeader, b []byte) bool {
 			if h.LastOffset() < pr.HighWatermark && h.NextOffset() > skip {
 				skip, skipEpoch = h.NextOffset(), h.PartitionLeaderEpoch
+			}
+			if aborted != nil && aborted.Skip(h, b) && !h.IsControl() {
+				c.s.Mark("consumer.aborted-batch-skipped")
+				return true
 			}
 			if h.IsControl() {
 				// Transaction markers are never returned as data.

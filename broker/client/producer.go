@@ -122,6 +122,8 @@ type Producer struct {
 	wakeAt   time.Duration
 	flushing bool
 	process  int
+	// txn is the transactional part, with transactional.id.
+	txn *txnManager
 }
 
 // NewProducer returns a producer for node n. cfg must be valid.
@@ -140,7 +142,12 @@ func NewProducer(n *sim.Node, env Env, cfg ProducerConfig) (*Producer, error) {
 		unresolved: make(map[model.TopicPartition]int32),
 		queues:     make(map[model.TopicPartition][]*batch), inflight: make(map[model.TopicPartition]int),
 		requests: make(map[int32][]*batch), sticky: make(map[string]*sticky), rr: make(map[string]int), process: incarnation(n)}
-	if cfg.EnableIdempotence {
+	if cfg.TransactionalID != "" {
+		p.txn = newTxnManager(p)
+		// Sends are recorded as the transaction's operations by whoever
+		// runs it, not one by one in the run's history.
+		p.rec = history.NewRecorder(history.Header{})
+	} else if cfg.EnableIdempotence {
 		p.c.n.After(0, "producer.init", p.run)
 	}
 	return p, nil
@@ -199,6 +206,18 @@ type ProducerRecord struct {
 
 // SendRecord is Send for a record with headers.
 func (p *Producer) SendRecord(r ProducerRecord, done func(SendResult)) {
+	if p.txn != nil && p.txn.state != TxnInTransaction {
+		// Kafka's send outside a transaction throws; inside an aborted
+		// one it fails with the transaction's error.
+		code := protocol.InvalidTxnState
+		if p.txn.state == TxnAbortableError && p.txn.err != nil {
+			code = p.txn.err.Code
+		}
+		if done != nil {
+			done(SendResult{Op: -1, Partition: -1, Offset: -1, Error: code, Outcome: history.Fail})
+		}
+		return
+	}
 	topic := r.Topic
 	w := &pending{topic: topic, key: r.Key, val: r.Value, headers: r.Headers, at: p.now(), done: done, op: -1}
 	if _, ok := p.c.partitions(topic); ok {
@@ -273,6 +292,11 @@ func (p *Producer) accept(w *pending) {
 	}
 	b.records = append(b.records, r)
 	b.size += size
+	if p.txn != nil {
+		// Kafka's client adds a partition to the transaction when a record
+		// for it is appended, not when its batch is sent.
+		p.txn.partitionReady(tp)
+	}
 	if b.size >= p.cfg.BatchSize {
 		b.closed = true
 	}
@@ -404,11 +428,16 @@ func (p *Producer) ready(b *batch) bool {
 // run is the sender loop (Kafka's Sender.runOnce).
 func (p *Producer) run() {
 	if p.cfg.EnableIdempotence && p.producerID == protocol.NoProducerID {
-		p.initProducerID()
+		if p.txn == nil {
+			p.initProducerID()
+		}
 		return
 	}
+	if p.txn != nil {
+		p.txn.maybeEnd()
+	}
 	p.resolveSequences()
-	if p.bumpRequested && p.total == 0 {
+	if p.bumpRequested && p.total == 0 && p.txn == nil {
 		p.bumpEpoch()
 	}
 	next := time.Duration(-1)
@@ -458,6 +487,9 @@ func (p *Producer) run() {
 		}
 		if p.cfg.MaxInFlight == 1 && p.inflight[tp] > 0 {
 			continue // max.in.flight=1 keeps order by muting the partition
+		}
+		if p.txn != nil && !p.txn.partitionReady(tp) {
+			continue // waits for AddPartitionsToTxn
 		}
 		info, ok := p.c.leader(tp)
 		if !ok {
@@ -624,8 +656,11 @@ func (p *Producer) sendBatches(broker int32, batches []*batch) {
 		for i, r := range b.records {
 			recs[i] = protocol.Record{Timestamp: r.ts, Key: r.key, Value: r.val, Headers: protocol.RecordHeaders(r.headers)}
 		}
-		req.Partitions = append(req.Partitions, protocol.ProducePartition{TP: b.tp,
-			Records: protocol.AppendBatchWith(nil, 0, protocol.NoPartitionLeaderEpoch, b.producer, p.codec(), recs)})
+		encode := protocol.AppendBatchWith(nil, 0, protocol.NoPartitionLeaderEpoch, b.producer, p.codec(), recs)
+		if p.txn != nil {
+			encode = protocol.AppendTxnBatch(nil, b.producer, recs)
+		}
+		req.Partitions = append(req.Partitions, protocol.ProducePartition{TP: b.tp, Records: encode})
 		if b.attempts > 1 {
 			p.s.Mark("client.producer.retry")
 		}
@@ -711,7 +746,9 @@ func (p *Producer) handle(b *batch, code protocol.ErrorCode, base int64) {
 		p.schedule(b.retryAt)
 		return
 	}
-	if p.cfg.EnableIdempotence {
+	if p.txn != nil {
+		p.txn.batchFailed(code)
+	} else if p.cfg.EnableIdempotence {
 		// A batch that failed for good leaves a gap in the sequence: the
 		// next batches need a new epoch.
 		p.requestBump(b.tp)
@@ -827,6 +864,9 @@ func (p *Producer) expireBatch(b *batch) {
 		if r.done != nil {
 			r.done(res)
 		}
+	}
+	if p.txn != nil {
+		p.txn.batchFailed(protocol.RequestTimedOut)
 	}
 	p.schedule(now)
 }

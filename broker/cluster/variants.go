@@ -117,6 +117,25 @@ var variants = []Variant{
 		Brings: "ZooKeeper mode with isr-updates=zookeeper: a leader whose ISR write lost its answer gets BADVERSION for its own write on the retry and keeps its stale cached zkVersion: every later ISR change is skipped ('Cached zkVersion not equal to that in zookeeper') until a LeaderAndIsr with a newer leader epoch",
 		Values: bools, Default: "true", Applies: AppliesZooKeeper, Header: shown("isr-zkversion-recheck"),
 		apply: boolean(func(c *Config, b bool) { c.ZKBroker.NoZkVersionRecheck = !b })},
+	{Name: "transaction-version", Field: "transaction_version", Undoes: "KIP-890 part 2 (Kafka 4.0)",
+		Brings: "transactions version 1: the producer epoch stays the same across transactions, so a late Produce opens a transaction no marker ends (KAFKA-14402's hanging transaction) and a delayed EndTxn ends a later transaction (KAFKA-17754)",
+		Values: []string{"2", "1"}, Default: "2", Applies: "broker",
+		Header: func(v string) (string, string) { return "transaction.version", v },
+		apply: func(c *Config, v string) error {
+			switch v {
+			case "1":
+				c.Broker.Txn.Version = 1
+			case "2":
+				c.Broker.Txn.Version = 2
+			default:
+				return fmt.Errorf("invalid transaction version %q: accepted are 2 and 1", v)
+			}
+			return nil
+		}},
+	{Name: "read-committed-above-lso", Field: "read_committed_above_lso", Flag: "true", Undoes: "KAFKA-9807 (Kafka 2.6)",
+		Brings: "read_committed fetches read up to the high-water mark, past the last stable offset: records of open transactions are returned (and later aborted)",
+		Values: bools, Default: "false", Applies: "broker", Header: shown("read-committed-above-lso"),
+		apply: boolean(func(c *Config, b bool) { c.Broker.ReadCommittedAboveLSO = b })},
 }
 
 // Variants returns every protocol variant.

@@ -46,6 +46,8 @@ type Coordinator struct {
 	send   Sender
 	owned  map[int32]int32 // __consumer_offsets partitions led, with their leader epoch
 	groups map[string]*Group
+	// txnOffsets are the offsets of open transactions, by producer id.
+	txnOffsets map[int64]*txnOffsets
 }
 
 // New returns a coordinator running on node n. It owns no partition until
@@ -98,7 +100,7 @@ func (c *Coordinator) Elected(p int32, leaderEpoch int32, records protocol.Recor
 	offsets := make(map[string]map[model.TopicPartition]OffsetAndMetadata)
 	metas := make(map[string]*GroupMetadata)
 	seen := make(map[string]bool)
-	err := DecodeRecords(records, func(r LogRecord) {
+	err := c.decodeLog(p, records, func(r LogRecord) {
 		seen[r.GroupID] = true
 		switch {
 		case r.IsGroup:
@@ -180,6 +182,8 @@ func (c *Coordinator) Handle(from sim.NodeID, m network.Message) bool {
 		c.handleLeave(from, m)
 	case *protocol.OffsetCommit:
 		c.handleCommit(from, m)
+	case *protocol.TxnOffsetCommit:
+		c.handleTxnOffsetCommit(from, m)
 	case *protocol.OffsetFetch:
 		c.handleOffsetFetch(from, m)
 	case *protocol.DescribeGroups:

@@ -62,6 +62,7 @@ type entry struct {
 	maxTS    int64
 	control  bool // a transaction marker
 	seg      *segment
+	txn      bool // written inside a transaction
 }
 
 // A Log is one partition's log.
@@ -83,6 +84,7 @@ type Log struct {
 
 	epochs    epochCache
 	producers map[int64]*ProducerEntry
+	txns      txnState
 	scratch   []byte
 	// decoded caches the records of the batch Entry read last; an index
 	// entry (position, size, offsets, epoch) names one batch's bytes.
@@ -208,7 +210,7 @@ func (l *Log) recover(opt OpenOptions) (RecoveryInfo, error) {
 func (l *Log) entryOf(h protocol.BatchHeader, pos int) entry {
 	return entry{base: h.BaseOffset, last: h.LastOffset(), pos: pos, size: h.Size(), epoch: h.PartitionLeaderEpoch,
 		pid: h.ProducerID, pepoch: h.ProducerEpoch, firstSeq: h.BaseSequence, lastSeq: h.LastSequence(), maxTS: h.MaxTimestamp,
-		control: h.IsControl()}
+		control: h.IsControl(), txn: h.IsTransactional()}
 }
 
 func (l *Log) loadEpochs() error {
@@ -238,12 +240,16 @@ func (l *Log) writeEpochs() error {
 
 func (l *Log) rebuildProducers() {
 	clear(l.producers)
+	l.txns.reset()
 	for _, e := range l.index {
 		l.updateProducer(e)
 	}
 }
 
 func (l *Log) updateProducer(e entry) {
+	if l.observeTxn(e) {
+		return
+	}
 	if e.pid == protocol.NoProducerID || e.control {
 		// A transaction marker ends a transaction; it is no batch of the
 		// producer's sequence.
@@ -392,6 +398,9 @@ func (l *Log) AppendAsLeader(records protocol.Records, epoch int32, now time.Dur
 			}
 			return AppendInfo{}, appendErr(code, "producer %d epoch %d: batch with sequences %d..%d after last sequence %d",
 				h.ProducerID, h.ProducerEpoch, h.BaseSequence, h.LastSequence(), last)
+		}
+		if err := l.checkTxnAppend(h); err != nil {
+			return AppendInfo{}, err
 		}
 	}
 	l.scratch = append(l.scratch[:0], records...)

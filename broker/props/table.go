@@ -67,6 +67,16 @@ var table = []Prop{
 	{Name: "broker.session.timeout.ms", Roles: brokerAndController, Type: Int, Unit: Ms, Range: AtLeast(1), Default: "9000",
 		Doc: "how long the controller waits for a broker's heartbeat before it fences the broker"},
 
+	// Broker: the transaction coordinator.
+	{Name: "transaction.state.log.num.partitions", Roles: Broker, Type: Int, Range: AtLeast(1), Default: "50",
+		Doc: "the partitions of __transaction_state; a transactional id's coordinator leads partition abs(hash(transactional.id)) % this"},
+	{Name: "transaction.state.log.replication.factor", Roles: Broker, Type: Short, Range: AtLeast(1), Default: "3",
+		Doc: "the replication factor of __transaction_state"},
+	{Name: "transaction.max.timeout.ms", Roles: Broker, Type: Int, Unit: Ms, Range: AtLeast(1), Default: "900000",
+		Doc: "the largest transaction.timeout.ms a producer may ask for (INVALID_TRANSACTION_TIMEOUT above it)"},
+	{Name: "transaction.abort.timed.out.transaction.cleanup.interval.ms", Roles: Broker, Type: Int, Unit: Ms, Range: AtLeast(1), Default: "10000",
+		Doc: "how often the transaction coordinator aborts transactions open longer than their timeout"},
+
 	// Broker: the group coordinator.
 	{Name: "offsets.topic.num.partitions", Roles: Broker, Type: Int, Range: AtLeast(1), Default: "50",
 		Doc: "the partitions of __consumer_offsets; a group's coordinator leads partition abs(hash(group)) % this"},
@@ -130,6 +140,10 @@ var table = []Prop{
 		Doc: "the bytes a producer gathers per partition before a batch is full"},
 	{Name: "linger.ms", Roles: Producer, Type: Long, Unit: Ms, Range: AtLeast(0), Default: "5",
 		Doc: "how long a producer waits for more records before it sends a batch that is not full (5 since Kafka 4.0, KIP-1030)"},
+	{Name: "transactional.id", Roles: Producer, Type: String,
+		Doc: "makes the producer transactional: its transactions survive restarts of the same id, and an older instance is fenced"},
+	{Name: "transaction.timeout.ms", Roles: Producer, Type: Int, Unit: Ms, Range: AtLeast(1), Default: "60000",
+		Doc: "how long a transaction may stay open before its coordinator aborts it"},
 	{Name: "max.in.flight.requests.per.connection", Roles: Producer, Type: Int, Range: AtLeast(1), Default: "5",
 		Doc: "the produce requests a producer may have unanswered per broker"},
 	{Name: "retries", Roles: Producer | Admin, Type: Int, Range: AtLeast(0), Default: "2147483647",
@@ -161,6 +175,8 @@ var table = []Prop{
 		Doc: "the consumer group; empty for a consumer that assigns itself partitions"},
 	{Name: "group.instance.id", Roles: Consumer, Type: String,
 		Doc: "makes the member static (KIP-345): a restart within the session timeout keeps its assignment"},
+	{Name: "isolation.level", Roles: Consumer, Type: Enum, Values: []string{"read_uncommitted", "read_committed"}, Default: "read_uncommitted",
+		Doc: "read_committed reads only below the last stable offset and skips aborted transactions' records"},
 	{Name: "auto.offset.reset", Roles: Consumer, Type: Enum, Values: []string{"latest", "earliest", "none"}, Default: "latest",
 		Doc: "where to start without a committed offset, or after OFFSET_OUT_OF_RANGE"},
 	{Name: "enable.auto.commit", Roles: Consumer, Type: Bool, Default: "true",

@@ -191,6 +191,10 @@ type Produce struct {
 type ProducePartition struct {
 	TP      TopicPartition
 	Records Records
+	// Marker, when set, is a transaction marker to write instead of
+	// records: a leader's WriteTxnMarkers appends go through the produce
+	// path, never over the network.
+	Marker *TxnMarker
 }
 
 // Kind implements network.Message.
@@ -366,6 +370,9 @@ type FetchPartitionResponse struct {
 	DivergingEpoch EpochEndOffset
 	CurrentLeader  LeaderAndEpoch
 	Records        Records
+	// AbortedTransactions lists, for a read_committed fetch, the aborted
+	// transactions whose data the records may hold.
+	AbortedTransactions []AbortedTransaction
 }
 
 // Kind implements network.Message.
@@ -389,6 +396,9 @@ func (m *FetchResponse) Digest() uint64 {
 	for _, p := range m.Partitions {
 		h = fold(foldTP(h, p.TP), uint64(p.Error), uint64(p.HighWatermark), uint64(p.DivergingEpoch.Epoch),
 			uint64(p.DivergingEpoch.EndOffset), p.Records.Digest())
+		if len(p.AbortedTransactions) > 0 || p.LastStableOffset != p.HighWatermark {
+			h = foldTxn(h, p)
+		}
 	}
 	return h
 }

@@ -268,3 +268,41 @@ func (r *Recorder) History() (*History, error) {
 	h.Ops = slices.Clone(r.h.Ops)
 	return &h, nil
 }
+
+// InvokeTxn records the beginning of a transaction with the
+// micro-operations it starts with (at least one; their results come with
+// TxnDone, and stay unknown if it never completes).
+func (r *Recorder) InvokeTxn(at time.Duration, client string, process int, mops []Mop) int64 {
+	c := make([]Mop, len(mops))
+	for i, m := range mops {
+		if m.Send != nil {
+			s := *m.Send
+			s.Offset = -1
+			c[i].Send = &s
+		}
+		if m.Poll != nil {
+			p := *m.Poll
+			c[i].Poll = &p
+		}
+	}
+	return r.Invoke(at, Op{Kind: KindTxn, Client: client, Process: process, Txn: &Txn{Mops: c}})
+}
+
+// TxnDone completes a txn operation with its micro-operations: OK once it
+// committed, Fail once it aborted (certain: an abort the coordinator
+// completed takes no effect), Unknown when the client cannot tell.
+func (r *Recorder) TxnDone(id int64, at time.Duration, outcome Outcome, code string, mops []Mop) {
+	if outcome == Fail && code == "" {
+		r.err = fmt.Errorf("recorder: txn %d failed without an error code", id)
+		return
+	}
+	if op := r.complete(id, at, outcome, code, KindTxn); op != nil {
+		op.Txn = &Txn{Mops: mops}
+		op.Certain = outcome == Fail
+	}
+}
+
+// SourceHeader is the header a consume-transform-produce pipeline's output
+// record carries: the partition and offset of the input record it was
+// made from, "<topic>-<partition>@<offset>", for the exactly-once check.
+const SourceHeader = "kafkasim.source"
