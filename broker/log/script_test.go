@@ -30,8 +30,16 @@ type logScript struct {
 	epoc int32
 }
 
+// TestLogScripts runs the scripts of segments, retention and the cleaner;
+// the transaction scripts (testdata/txn) have their own commands.
 func TestLogScripts(t *testing.T) {
-	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+	for _, dir := range []string{"testdata/segments", "testdata/retention", "testdata/cleaner"} {
+		t.Run(dir, func(t *testing.T) { walkLogScripts(t, dir) })
+	}
+}
+
+func walkLogScripts(t *testing.T, dir string) {
+	datadriven.Walk(t, dir, func(t *testing.T, path string) {
 		s := &logScript{}
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			out, err := s.handle(t, d)
