@@ -202,7 +202,18 @@ func (r *Recorder) Close(at time.Duration, view model.ClusterView) {
 		r.complete(id, max(at, r.h.Ops[id].Invoke), Unknown, "", 0)
 	}
 	if view != nil {
-		r.h.Partitions, r.h.Replicas = captureTopics(view, topicsOf(r.h.Ops))
+		topics := topicsOf(r.h.Ops)
+		for i := range r.h.Ops {
+			// A final log of a topic transactions write holds aborted
+			// records and records of transactions left open, which no
+			// read_committed reader sees: it is no committed read.
+			if op := &r.h.Ops[i]; op.Kind == KindTxn {
+				for _, s := range op.Sends() {
+					delete(topics, s.Topic)
+				}
+			}
+		}
+		r.h.Partitions, r.h.Replicas = captureTopics(view, topics)
 	}
 }
 
