@@ -79,6 +79,7 @@ type Broker struct {
 	// lastRetention when the last retention pass ran.
 	lastStarts    map[model.TopicPartition]int64
 	lastRetention time.Duration
+	lastClean     time.Duration
 	failedStart   error
 
 	// With a controller quorum: the metadata log replica, the lifecycle
@@ -132,10 +133,11 @@ func start(n *sim.Node, cfg Config) *Broker {
 		b.failedStart = err
 		b.s.Trace().Emitf(n, "broker.storage-error", 0, "%v", err)
 	}
-	b.lastRetention = n.Now()
+	b.lastRetention, b.lastClean = n.Now(), n.Now()
 	b.schedule(cfg.HighWatermarkCheckpointInterval, "broker.hwm-checkpoint", func() {
 		b.checkpointHighWatermarks()
 		b.maybeCleanupLogs()
+		b.maybeCleanLogs()
 	})
 	b.schedule(cfg.RecoveryPointCheckpointInterval, "broker.recovery-point-checkpoint", func() {
 		b.checkpointRecoveryPoints()

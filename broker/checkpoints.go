@@ -34,6 +34,10 @@ func (b *Broker) loadLogs() error {
 		return err
 	}
 	b.lastStarts = starts
+	cleaned, err := log.ReadOffsetCheckpoint(d, log.CleanerOffsetCheckpoint)
+	if err != nil {
+		return err
+	}
 	for _, tp := range log.Partitions(d) {
 		l, info, err := log.Open(d, tp, b.logConfig(), log.OpenOptions{Clean: clean, RecoveryPoint: rps[tp], HighWatermark: hwms[tp],
 			LogStartOffset: starts[tp], Now: b.n.Now()})
@@ -46,6 +50,7 @@ func (b *Broker) loadLogs() error {
 				"%s: cut %d bytes from offset %d: %s", tp, info.Truncated, info.TruncatedFrom, info.Reason)
 			b.observeTruncation(tp, info.TruncatedFrom, -1, "recovery")
 		}
+		l.SetCleanerCheckpoint(min(cleaned[tp], l.EndOffset()))
 		p := newPartition(b, tp)
 		p.log = l
 		b.partitions[tp] = p

@@ -68,5 +68,7 @@ var Marks = []sim.MarkInfo{
 	{Name: "log.retention." + string(log.RetentionTime), Meaning: "retention deleted segments whose newest record was older than retention.ms"},
 	{Name: "log.retention." + string(log.RetentionSize), Meaning: "retention deleted the oldest segments of a log larger than retention.bytes"},
 	{Name: "log.retention." + string(log.RetentionLogStart), Meaning: "retention deleted segments wholly below a log start offset DeleteRecords moved"},
+	{Name: "log.cleaner.cleaned", Meaning: "the log cleaner compacted a log whose cleanup.policy includes compact"},
+	{Name: "log.cleaner.tombstones-removed", Meaning: "the log cleaner removed tombstones older than delete.retention.ms"},
 	{Name: "log.recovery.torn-tail", Meaning: "log recovery cut a torn tail: a partial batch a power loss left"},
 }

@@ -171,3 +171,56 @@ func (p *partition) startAt(offset int64) {
 	p.b.observeLogStart(p.tp, oldStart, offset, "truncate-fully")
 	p.changed()
 }
+
+// maybeCleanLogs runs the log cleaner once every log.cleaner.backoff.ms
+// (from the high-water-mark checkpoint tick) on every log, leader or
+// follower, whose cleanup.policy includes compact: each replica compacts
+// its own log, as Kafka's cleaner threads do. After a cleaning the
+// cleaner-offset-checkpoint file is written.
+func (b *Broker) maybeCleanLogs() {
+	now := b.n.Now()
+	if now-b.lastClean < b.cfg.LogCleanerBackoff {
+		return
+	}
+	b.lastClean = now
+	cleaned := false
+	for _, tp := range b.sortedPartitions() {
+		p := b.partitions[tp]
+		if p.log == nil || !p.log.TopicConfig().Compact {
+			continue
+		}
+		res, ok, err := p.log.Clean(now.Milliseconds())
+		if err != nil {
+			p.emit("broker.storage-error", 0, "log cleaner: %v", err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		cleaned = true
+		b.s.Mark("log.cleaner.cleaned")
+		if res.Tombstones > 0 {
+			b.s.Mark("log.cleaner.tombstones-removed")
+		}
+		p.emit("log.cleaner", sim.Digest(uint64(res.FirstDirty), uint64(res.End)), "cleaned [%d, %d) at dirty ratio %.2f: %d -> %d bytes, %d records removed (%d tombstones)",
+			res.FirstDirty, res.End, res.DirtyRatio, res.BytesBefore, res.BytesAfter, res.Removed, res.Tombstones)
+		p.changed()
+	}
+	if cleaned {
+		b.checkpointCleanerOffsets()
+	}
+}
+
+// checkpointCleanerOffsets writes cleaner-offset-checkpoint: how far the
+// cleaner has cleaned each compacted log.
+func (b *Broker) checkpointCleanerOffsets() {
+	offsets := map[model.TopicPartition]int64{}
+	for tp, p := range b.partitions {
+		if p.log != nil && p.log.CleanerCheckpoint() > 0 {
+			offsets[tp] = p.log.CleanerCheckpoint()
+		}
+	}
+	if err := log.WriteOffsetCheckpoint(b.n.Disk(), log.CleanerOffsetCheckpoint, offsets); err != nil {
+		b.s.Trace().Emitf(b.n, "broker.storage-error", 0, "%v", err)
+	}
+}

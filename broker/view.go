@@ -45,6 +45,10 @@ func (r *Replica) HighWatermark() int64 { return r.p.log.HighWatermark() }
 // LogStartOffset returns the first offset of the replica's log.
 func (r *Replica) LogStartOffset() int64 { return r.p.log.StartOffset() }
 
+// CleanerCheckpoint returns how far the log cleaner compacted the
+// replica's log (history.Compacted).
+func (r *Replica) CleanerCheckpoint() int64 { return r.p.log.CleanerCheckpoint() }
+
 // LogEndOffset returns the replica's log end offset.
 func (r *Replica) LogEndOffset() int64 { return r.p.log.EndOffset() }
 

@@ -99,6 +99,9 @@ type part struct {
 	// present: records in the final log of the partition's leader, or,
 	// without one, in any replica's final log.
 	present map[int64]map[vkey]bool
+	// lastOfKey is, in a compacted topic, each record key's latest offset
+	// acknowledged or read (built on first use).
+	lastOfKey map[string]int64
 	// order is every offset a read saw a record at or an acknowledged
 	// send got, sorted: the log's version order, as Jepsen builds it.
 	order  []int64
@@ -480,7 +483,7 @@ func (a *analysis) covers(tp model.TopicPartition, o int64, after time.Duration)
 	leader := a.final[tp]
 	for i := range a.h.Replicas {
 		r := &a.h.Replicas[i]
-		if r.TP != tp || !r.Online || o < r.LogStartOffset {
+		if r.TP != tp || !r.Online || o < r.CheckedFrom() {
 			continue
 		}
 		if o < r.HighWatermark || (leader != nil && leader.Broker == r.Broker) {
@@ -514,7 +517,7 @@ func (a *analysis) lostWrites(p *part) (lost, unseen []Finding) {
 	for _, o := range slices.Sorted(maps.Keys(p.claims)) {
 		for _, r := range p.claims[o] {
 			k := keyOf(r.s.Key, r.s.Value)
-			if hasPoll(p.seen[o][k]) || p.present[o][k] {
+			if hasPoll(p.seen[o][k]) || p.present[o][k] || a.superseded(p, o, r.s.Key) {
 				continue
 			}
 			f := Finding{Name: string(LostWrite), Class: DataLoss, TP: p.tp, Offsets: []int64{o}, Values: []model.Bytes{r.s.Value}, Ops: []int64{r.op.ID}}
@@ -758,7 +761,7 @@ func (a *analysis) lostCommitted(p *part) []Finding {
 	}
 	var fs []Finding
 	for _, o := range p.order {
-		if o < leader.LogStartOffset {
+		if o < leader.CheckedFrom() {
 			continue
 		}
 		for _, k := range slices.Sorted(maps.Keys(p.seen[o])) {
@@ -974,7 +977,7 @@ func (a *analysis) pollPart(op *history.Op, pp *history.PollPart, st *consumerSt
 		if p == nil {
 			return nil
 		}
-		return p.existing(from, to)
+		return a.unsuperseded(p, p.existing(from, to))
 	}
 	// Between operations: from where the consumer was left to where this
 	// poll starts (its position, then its first record).
@@ -1286,4 +1289,54 @@ func (a *analysis) retentionSkip(op *history.Op, st *consumerState) (Finding, bo
 		Values: p.valuesAt(offsets),
 		Message: fmt.Sprintf("consumer %s: %s left it at %d, then %s, %d: it never read %s (%s)", op.Client, st.why, st.next, how, op.Seek.Offset,
 			plural(len(offsets), "acknowledged record"), offsetRanges(offsets))}, true
+}
+
+// superseded reports whether, in a compacted topic, the record of key at
+// offset o may be gone because a later record of its key (acknowledged or
+// read) supersedes it: the log cleaner removes such records.
+func (a *analysis) superseded(p *part, o int64, key model.Bytes) bool {
+	if key == nil || !a.h.Header.RunConfig().Topic(p.tp.Topic).Compacts() {
+		return false
+	}
+	if p.lastOfKey == nil {
+		p.lastOfKey = map[string]int64{}
+		note := func(k model.Bytes, at int64) {
+			if l, ok := p.lastOfKey[string(k)]; k != nil && (!ok || at > l) {
+				p.lastOfKey[string(k)] = at
+			}
+		}
+		for at, refs := range p.claims {
+			for _, r := range refs {
+				note(r.s.Key, at)
+			}
+		}
+		for at, vs := range p.seen {
+			for k := range vs {
+				for _, sr := range p.sends[k] {
+					note(sr.s.Key, at)
+				}
+			}
+		}
+	}
+	return p.lastOfKey[string(key)] > o
+}
+
+// unsuperseded drops from offsets those whose every claimed record a later
+// record of its key superseded in a compacted topic: a consumer reading a
+// cleaned segment skips them by design.
+func (a *analysis) unsuperseded(p *part, offsets []int64) []int64 {
+	if len(offsets) == 0 || !a.h.Header.RunConfig().Topic(p.tp.Topic).Compacts() {
+		return offsets
+	}
+	out := offsets[:0:0]
+	for _, o := range offsets {
+		all := len(p.claims[o]) > 0
+		for _, r := range p.claims[o] {
+			all = all && a.superseded(p, o, r.s.Key)
+		}
+		if !all {
+			out = append(out, o)
+		}
+	}
+	return out
 }

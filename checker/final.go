@@ -3,6 +3,7 @@ package checker
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/kafkasim/kafkasim/model"
@@ -25,7 +26,70 @@ func FinalState(h *history.History, run Run) []Finding {
 		}
 		return ""
 	}
-	return divergence(h.Replicas, run, why)
+	return append(divergence(h.Replicas, run, why), compaction(h, run)...)
+}
+
+// compaction checks each compacted final leader's log below its cleaner's
+// point (history.ReplicaState.CleanedTo), where offsets are checked by key:
+// the latest acknowledged record of every key written there must still be
+// there, unless it is a tombstone (the cleaner removes those after
+// delete.retention.ms) or a later record of its key is in the log.
+// Records above the cleaner's point are checked offset by offset, as in
+// any log (lost-write, lost-committed, replica-divergence).
+func compaction(h *history.History, run Run) []Finding {
+	var fs []Finding
+	for _, f := range FinalLogs(h) {
+		if f.CleanedTo <= f.LogStartOffset {
+			continue
+		}
+		type sent struct {
+			offset int64
+			value  model.Bytes
+			op     int64
+		}
+		latest := map[string]sent{}
+		for i := range h.Ops {
+			op := &h.Ops[i]
+			if op.Effective() != history.OK {
+				continue
+			}
+			for _, s := range op.Sends() {
+				if s.TP() != f.TP || s.Offset < 0 || s.Key == nil {
+					continue
+				}
+				if l, ok := latest[string(s.Key)]; !ok || s.Offset > l.offset {
+					latest[string(s.Key)] = sent{s.Offset, s.Value, op.ID}
+				}
+			}
+		}
+		last := map[string]history.Record{}
+		for _, r := range f.Records {
+			last[string(r.Key)] = r
+		}
+		var lost []int64
+		var values []model.Bytes
+		var ops []int64
+		for _, k := range slices.Sorted(maps.Keys(latest)) {
+			s := latest[k]
+			if s.offset < f.LogStartOffset || s.offset >= f.CleanedTo || s.value == nil {
+				continue
+			}
+			if r, ok := last[k]; ok && (r.Offset > s.offset || (r.Offset == s.offset && string(r.Value) == string(s.value))) {
+				continue
+			}
+			lost = append(lost, s.offset)
+			values = append(values, s.value)
+			ops = append(ops, s.op)
+		}
+		if len(lost) == 0 {
+			continue
+		}
+		fs = append(fs, Finding{Name: string(CompactionLostKey), Class: DataLoss, TP: f.TP, Offsets: lost, Values: values, Ops: ops,
+			Brokers: []int32{f.Broker}, Seed: run.Seed, Replay: run.Replay,
+			Message: fmt.Sprintf("the final leader (broker %d) cleaned %s up to offset %d, but the latest acknowledged record of %s is gone (offsets %s)",
+				f.Broker, f.TP, f.CleanedTo, plural(len(lost), "key"), offsetRanges(lost))})
+	}
+	return fs
 }
 
 // divergence compares every pair of online replicas of each partition
@@ -68,7 +132,7 @@ func divergence(replicas []history.ReplicaState, run Run, expected func(model.To
 // diverge compares two replicas of one partition below their common
 // high-water mark, within both logs.
 func diverge(a, b *history.ReplicaState) (Finding, bool) {
-	lo := max(a.LogStartOffset, b.LogStartOffset)
+	lo := max(a.CheckedFrom(), b.CheckedFrom())
 	hi := min(a.HighWatermark, b.HighWatermark, a.LogEndOffset, b.LogEndOffset)
 	if lo >= hi {
 		return Finding{}, false

@@ -35,6 +35,7 @@ const (
 	G1c                         FindingName = "G1c"
 	EOSDuplicate                FindingName = "eos-duplicate"
 	EOSLost                     FindingName = "eos-lost"
+	CompactionLostKey           FindingName = "compaction-lost-key"
 	CommittedOffsetRegression   FindingName = "committed-offset-regression"
 	CommittedOffsetInconsistent FindingName = "committed-offset-inconsistent"
 	KeyMoved                    FindingName = "key-moved"
@@ -51,6 +52,7 @@ const (
 	LeaderNotInISR          FindingName = "leader-not-in-isr"
 	ISRNotSubset            FindingName = "isr-not-subset"
 	HWMAboveLEO             FindingName = "hwm-above-leo"
+	LogStartAboveHWM        FindingName = "log-start-above-hwm"
 	HWMAboveISRLEO          FindingName = "hwm-above-isr-leo"
 	CommittedPrefixMismatch FindingName = "committed-prefix-mismatch"
 	AckByNonLeader          FindingName = "ack-by-non-leader"
@@ -98,6 +100,7 @@ var Registry = sortedRegistry([]FindingInfo{
 	{G1c, []Class{Consistency}, "circular information flow: a cycle of write-read (and write-write) dependencies between transactions", "G1c"},
 	{EOSDuplicate, []Class{Consistency}, "a consume-transform-produce pipeline output one input record in two committed transactions: exactly-once broken", ""},
 	{EOSLost, []Class{DataLoss}, "a pipeline's committed transactions moved past an input record without outputting it", ""},
+	{CompactionLostKey, []Class{DataLoss}, "the final leader of a compacted topic cleaned its log past a key's latest acknowledged record, and that record is gone (the cleaner must keep the latest record of every key)", ""},
 	{CommittedOffsetRegression, []Class{Consistency}, "a group's committed offset read back went below the latest acknowledged commit", ""},
 	{CommittedOffsetInconsistent, []Class{Consistency}, "a group's committed offset read back is one no acknowledged commit before it wrote", ""},
 	{Nonlinearizable, []Class{Consistency, Expected}, "porcupine found no linearization of a partition's log or a group's committed offset (expected when the anomalies behind it are)", ""},
@@ -109,6 +112,7 @@ var Registry = sortedRegistry([]FindingInfo{
 	{LeaderNotInISR, []Class{Invariant}, "the controller's leader of a partition is not in its ISR", ""},
 	{ISRNotSubset, []Class{Invariant}, "an ISR or ELR names a broker outside the assignment, twice, or in both", ""},
 	{HWMAboveLEO, []Class{Invariant}, "a replica's high-water mark is above its log end offset", ""},
+	{LogStartAboveHWM, []Class{Invariant}, "a replica's log start offset is above its high-water mark: retention or DeleteRecords deleted records that were not committed", ""},
 	{HWMAboveISRLEO, []Class{Invariant}, "the leader's high-water mark is above the log end offset of an ISR member that did not restart", ""},
 	{CommittedPrefixMismatch, []Class{Invariant, Expected, Note}, "two replicas disagree on a record below their high-water marks (expected after an unclean election or a power loss; a note when a restart lost it)", ""},
 	{AckByNonLeader, []Class{Invariant}, "a broker acknowledged an acks=all write while not the partition's leader", ""},

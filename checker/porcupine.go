@@ -500,10 +500,12 @@ func LinearizationOf(h *history.History, keep func(PartitionKey) bool) ([]porcup
 		keep = func(PartitionKey) bool { return true }
 	}
 	logs := make(map[model.TopicPartition]bool)
+	cfg := h.Header.RunConfig()
 	keepLog := func(tp model.TopicPartition) bool {
 		k, ok := logs[tp]
 		if !ok {
-			k = keep(PartitionKey{TP: tp})
+			// A compacted topic is checked by key, not as a log.
+			k = keep(PartitionKey{TP: tp}) && !cfg.Topic(tp.Topic).Compacts()
 			logs[tp] = k
 		}
 		return k
@@ -593,6 +595,9 @@ func LinearizationOf(h *history.History, keep func(PartitionKey) bool) ([]porcup
 		}
 		var out LogOutput
 		for _, r := range f.Records {
+			if f.CleanedTo > f.LogStartOffset && r.Offset < f.CleanedTo {
+				continue // compacted: checked by key, not by offset
+			}
 			v := intern(r.Key, r.Value)
 			out.Records = append(out.Records, LogRecord{r.Offset, v})
 			note(f.TP, v, r.Offset, Forever)
@@ -600,7 +605,7 @@ func LinearizationOf(h *history.History, keep func(PartitionKey) bool) ([]porcup
 		name := fmt.Sprintf("final log of broker %d", f.Broker)
 		polls = append(polls, porcupine.Operation{
 			ClientId: clientID(name, math.MinInt),
-			Input:    &LogInput{TP: f.TP, Offset: f.LogStartOffset, Op: -1, Final: true, End: f.LogEndOffset, Broker: f.Broker, tab: tab},
+			Input:    &LogInput{TP: f.TP, Offset: f.CheckedFrom(), Op: -1, Final: true, End: f.LogEndOffset, Broker: f.Broker, tab: tab},
 			Call:     int64(end) + 1, Output: &out, Return: Forever,
 			Metadata: OpMeta{-1, name},
 		})

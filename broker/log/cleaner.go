@@ -252,3 +252,21 @@ func (l *Log) batchRecords() [][]protocol.Record {
 	}
 	return out
 }
+
+// checkKeys refuses a batch with a record without a key for a compacted
+// topic, as Kafka does (INVALID_RECORD: a compacted topic cannot accept a
+// record without a key). Transaction markers are exempt.
+func (l *Log) checkKeys(records []byte, h protocol.BatchHeader) error {
+	if !l.cfg.Topic.orDefault().Compact || h.IsControl() {
+		return nil
+	}
+	var bad error
+	_ = protocol.DecodeRecords(records, h, func(r protocol.Record) bool {
+		if r.Key == nil {
+			bad = appendErr(protocol.InvalidRecord, "compacted topic %s cannot accept a record without a key (cleanup.policy %s)", l.tp.Topic, l.cfg.Topic.CleanupPolicy())
+			return false
+		}
+		return true
+	})
+	return bad
+}

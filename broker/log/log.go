@@ -384,6 +384,9 @@ func (l *Log) AppendAsLeader(records protocol.Records, epoch int32, now time.Dur
 	if err := protocol.VerifyCRC(records, h); err != nil {
 		return AppendInfo{}, appendErr(protocol.CorruptMessage, "%v", err)
 	}
+	if err := l.checkKeys(records, h); err != nil {
+		return AppendInfo{}, err
+	}
 	if h.HasProducer() {
 		p := l.producers[h.ProducerID]
 		if p != nil {
@@ -562,6 +565,7 @@ func (l *Log) TruncateTo(offset int64) (int64, bool, error) {
 		}
 	}
 	l.rebuildProducers()
+	l.startOffset = min(l.startOffset, l.leo) // Kafka starts the log again at the target
 	l.hwm = min(l.hwm, l.leo)
 	l.recoveryPoint = min(l.recoveryPoint, l.leo)
 	l.cleanedTo = min(l.cleanedTo, l.leo)

@@ -665,6 +665,22 @@ type ReplicaState struct {
 	LogStartOffset int64
 	LogEndOffset   int64
 	Records        []Record
+	// CleanedTo is how far the log cleaner compacted the replica's log (a
+	// compacted topic): below it a record may be gone because a later
+	// record of its key superseded it, so offsets there are checked by
+	// key (the compaction checker), not one by one.
+	CleanedTo int64
+}
+
+// CheckedFrom is the first offset from which the replica's log holds
+// every record it ever held and still may: the log start offset, or the
+// cleaner's point of a compacted log if above it.
+func (r ReplicaState) CheckedFrom() int64 { return max(r.LogStartOffset, r.CleanedTo) }
+
+// Compacted is the optional extension of ReplicaView of a compacted log:
+// the log cleaner's checkpoint.
+type Compacted interface {
+	CleanerCheckpoint() int64
 }
 
 // Capture returns the final state of every partition and replica of a
@@ -687,6 +703,9 @@ func Capture(view model.ClusterView) ([]PartitionState, []ReplicaState) {
 				st.HighWatermark = r.HighWatermark()
 				st.LogStartOffset = r.LogStartOffset()
 				st.LogEndOffset = r.LogEndOffset()
+				if c, ok := r.(Compacted); ok {
+					st.CleanedTo = min(max(c.CleanerCheckpoint(), 0), st.LogEndOffset)
+				}
 				for o := st.LogStartOffset; o < st.LogEndOffset; o++ {
 					if e, ok := r.Entry(o); ok {
 						st.Records = append(st.Records, RecordOf(e))

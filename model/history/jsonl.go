@@ -255,6 +255,7 @@ type jsonReplica struct {
 	LogStartOffset int64        `json:"log_start_offset"`
 	LogEndOffset   int64        `json:"log_end_offset"`
 	Records        []jsonRecord `json:"records"`
+	CleanedTo      int64        `json:"cleaned_to,omitempty"`
 }
 
 type jsonEnd struct {
@@ -427,7 +428,7 @@ func (w *Writer) Replica(r *ReplicaState) error {
 		}
 	}
 	w.line(jsonReplica{"replica", r.TP.Topic, r.TP.Partition, r.Broker, r.Online, r.Incarnation, r.Leader, r.LeaderEpoch,
-		r.HighWatermark, r.LogStartOffset, r.LogEndOffset, recordsJSON(r.Records)})
+		r.HighWatermark, r.LogStartOffset, r.LogEndOffset, recordsJSON(r.Records), r.CleanedTo})
 	w.counts.Replicas++
 	return w.err
 }
@@ -558,7 +559,7 @@ func ReadHistory(r io.Reader) (*History, error) {
 				return nil, &LineError{n, err}
 			}
 			r := ReplicaState{model.TopicPartition{Topic: j.Topic, Partition: j.Partition}, j.Broker, j.Online, j.Incarnation, j.Leader, j.LeaderEpoch,
-				j.HighWatermark, j.LogStartOffset, j.LogEndOffset, recordsFromJSON(j.Records)}
+				j.HighWatermark, j.LogStartOffset, j.LogEndOffset, recordsFromJSON(j.Records), j.CleanedTo}
 			if err := r.validate(); err != nil {
 				return nil, &LineError{n, err}
 			}
