@@ -57,7 +57,7 @@ func (b *Broker) handleFetch(from sim.NodeID, m *protocol.Fetch) {
 		b.n.After(b.s.BuggifyDelay("broker.fetch.slow", 500*time.Millisecond, 5*time.Second), "broker.fetch.slow", func() { b.handleFetch(from, m) })
 		return
 	}
-	resp := &protocol.FetchResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.FetchPartitionResponse, len(m.Partitions))}
+	resp := newFetchResponse(m.CorrelationID, len(m.Partitions))
 	bytes, immediate := 0, false
 	budget := int(m.MaxBytes)
 	if budget <= 0 {
@@ -76,12 +76,36 @@ func (b *Broker) handleFetch(from sim.NodeID, m *protocol.Fetch) {
 		return
 	}
 	w := &fetchWait{b: b, from: from, req: m}
-	w.timer = b.n.After(m.MaxWait, "broker.fetch.wait", func() { b.completeFetchWait(w) })
+	w.timer = b.n.AfterFunc(m.MaxWait, "broker.fetch.wait", fireFetchWait, w)
 	for _, part := range m.Partitions {
 		if p, ok := b.partitions[part.TP]; ok {
 			p.fetchWaits = append(p.fetchWaits, w)
 		}
 	}
+}
+
+// fireFetchWait completes a long poll whose max wait passed (a function,
+// not a closure per wait, so that holding a Fetch does not allocate one).
+func fireFetchWait(a any) {
+	w := a.(*fetchWait)
+	w.b.completeFetchWait(w)
+}
+
+// fetchResponseBuf holds a FetchResponse and the partitions of a small one
+// in one allocation.
+type fetchResponseBuf struct {
+	resp  protocol.FetchResponse
+	parts [4]protocol.FetchPartitionResponse
+}
+
+// newFetchResponse returns a response to the Fetch corr with n partitions.
+func newFetchResponse(corr int32, n int) *protocol.FetchResponse {
+	if n > len(fetchResponseBuf{}.parts) {
+		return &protocol.FetchResponse{CorrelationID: corr, Partitions: make([]protocol.FetchPartitionResponse, n)}
+	}
+	buf := &fetchResponseBuf{}
+	buf.resp = protocol.FetchResponse{CorrelationID: corr, Partitions: buf.parts[:n:n]}
+	return &buf.resp
 }
 
 func (b *Broker) completeFetchWait(w *fetchWait) {
@@ -98,7 +122,7 @@ func (b *Broker) completeFetchWait(w *fetchWait) {
 			p.removeFetchWait(w)
 		}
 	}
-	resp := &protocol.FetchResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.FetchPartitionResponse, len(m.Partitions))}
+	resp := newFetchResponse(m.CorrelationID, len(m.Partitions))
 	bytes := 0
 	budget := int(m.MaxBytes)
 	if budget <= 0 {
@@ -193,9 +217,13 @@ func (p *partition) wakeFetchWaits() {
 	if len(p.fetchWaits) == 0 {
 		return
 	}
+	// Filter in place: the list keeps its array, and a completed wait's
+	// removal from this partition (in completeFetchWait) only searches
+	// the part already kept, where it is not.
 	waits := p.fetchWaits
-	p.fetchWaits = nil
-	for _, w := range waits {
+	p.fetchWaits = waits[:0]
+	for i, w := range waits {
+		waits[i] = nil
 		if w.done {
 			continue
 		}

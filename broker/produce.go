@@ -50,6 +50,10 @@ func (d *delayedProduce) send() {
 	d.reply(d.resp)
 }
 
+// expireProduce answers a delayed Produce whose timeout passed (a
+// function, not a method value allocated per request).
+func expireProduce(a any) { a.(*delayedProduce).expire() }
+
 func (d *delayedProduce) expire() {
 	if d.sent {
 		return
@@ -186,8 +190,9 @@ func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceRespon
 			b.s.Mark("broker.produce.duplicate-sequence")
 			p.emit("broker.produce.duplicate", uint64(info.FirstOffset), "duplicate of [%d, %d]", info.FirstOffset, info.LastOffset)
 		} else {
-			p.emit("broker.append", sim.Digest(uint64(info.FirstOffset), uint64(info.LastOffset), uint64(p.leaderEpoch)),
-				"appended [%d, %d] at epoch %d", info.FirstOffset, info.LastOffset, p.leaderEpoch)
+			if digest := sim.Digest(uint64(info.FirstOffset), uint64(info.LastOffset), uint64(p.leaderEpoch)); !p.traced("broker.append", digest) {
+				p.emit("broker.append", digest, "appended [%d, %d] at epoch %d", info.FirstOffset, info.LastOffset, p.leaderEpoch)
+			}
 			p.changed()
 			p.wakeFetchWaits()
 			p.maybeIncrementHighWatermark()
@@ -220,7 +225,7 @@ func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceRespon
 		p.produceWaits = append(p.produceWaits, w)
 	}
 	if !d.sent {
-		d.timer = b.n.After(m.Timeout, "broker.produce.timeout", d.expire)
+		d.timer = b.n.AfterFunc(m.Timeout, "broker.produce.timeout", expireProduce, d)
 	}
 }
 
