@@ -17,6 +17,9 @@ type fetchWait struct {
 	req   *protocol.Fetch
 	timer sim.Timer
 	done  bool
+	// resp is the response read when the request arrived, never sent:
+	// the completion reads into it again.
+	resp *protocol.FetchResponse
 }
 
 // ready reports whether a partition of the request has something to return
@@ -57,7 +60,7 @@ func (b *Broker) handleFetch(from sim.NodeID, m *protocol.Fetch) {
 		b.n.After(b.s.BuggifyDelay("broker.fetch.slow", 500*time.Millisecond, 5*time.Second), "broker.fetch.slow", func() { b.handleFetch(from, m) })
 		return
 	}
-	resp := newFetchResponse(m.CorrelationID, len(m.Partitions))
+	resp, w := newFetchResponse(m.CorrelationID, len(m.Partitions))
 	bytes, immediate := 0, false
 	budget := int(m.MaxBytes)
 	if budget <= 0 {
@@ -75,7 +78,10 @@ func (b *Broker) handleFetch(from sim.NodeID, m *protocol.Fetch) {
 		b.replyTo(from, resp)
 		return
 	}
-	w := &fetchWait{b: b, from: from, req: m}
+	if w == nil {
+		w = new(fetchWait)
+	}
+	*w = fetchWait{b: b, from: from, req: m, resp: resp}
 	w.timer = b.n.AfterFunc(m.MaxWait, "broker.fetch.wait", fireFetchWait, w)
 	for _, part := range m.Partitions {
 		if p, ok := b.partitions[part.TP]; ok {
@@ -91,21 +97,23 @@ func fireFetchWait(a any) {
 	w.b.completeFetchWait(w)
 }
 
-// fetchResponseBuf holds a FetchResponse and the partitions of a small one
-// in one allocation.
+// fetchResponseBuf holds a FetchResponse, the partitions of a small one and
+// the wait that holds it if it must wait, in one allocation.
 type fetchResponseBuf struct {
 	resp  protocol.FetchResponse
-	parts [4]protocol.FetchPartitionResponse
+	parts [2]protocol.FetchPartitionResponse
+	wait  fetchWait
 }
 
-// newFetchResponse returns a response to the Fetch corr with n partitions.
-func newFetchResponse(corr int32, n int) *protocol.FetchResponse {
+// newFetchResponse returns a response to the Fetch corr with n partitions,
+// and for a small one the storage of its wait.
+func newFetchResponse(corr int32, n int) (*protocol.FetchResponse, *fetchWait) {
 	if n > len(fetchResponseBuf{}.parts) {
-		return &protocol.FetchResponse{CorrelationID: corr, Partitions: make([]protocol.FetchPartitionResponse, n)}
+		return &protocol.FetchResponse{CorrelationID: corr, Partitions: make([]protocol.FetchPartitionResponse, n)}, nil
 	}
 	buf := &fetchResponseBuf{}
 	buf.resp = protocol.FetchResponse{CorrelationID: corr, Partitions: buf.parts[:n:n]}
-	return &buf.resp
+	return &buf.resp, &buf.wait
 }
 
 func (b *Broker) completeFetchWait(w *fetchWait) {
@@ -122,7 +130,7 @@ func (b *Broker) completeFetchWait(w *fetchWait) {
 			p.removeFetchWait(w)
 		}
 	}
-	resp := newFetchResponse(m.CorrelationID, len(m.Partitions))
+	resp := w.resp
 	bytes := 0
 	budget := int(m.MaxBytes)
 	if budget <= 0 {

@@ -20,6 +20,7 @@ type delayedProduce struct {
 	// per partition of the request
 	lastOffsets []int64
 	waiting     []bool
+	waits       []produceWait // when not nil, the waits' storage
 }
 
 func (d *delayedProduce) complete(i int, code protocol.ErrorCode, p *partition) {
@@ -139,7 +140,8 @@ func (b *Broker) unmute(from sim.NodeID, ch *produceChannel) {
 // for acks 0 and 1, once the partitions' high-water marks pass the records
 // (or the timeout) for acks=all. With acks 0 reply is never called.
 func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceResponse)) {
-	resp := &protocol.ProduceResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.ProducePartitionResponse, len(m.Partitions))}
+	d := newDelayedProduce(b, m, reply)
+	resp := d.resp
 	for i, part := range m.Partitions {
 		resp.Partitions[i] = protocol.ProducePartitionResponse{TP: part.TP, BaseOffset: -1, LogStartOffset: -1,
 			CurrentLeader: protocol.LeaderAndEpoch{LeaderID: protocol.NoNode, LeaderEpoch: protocol.NoEpoch}}
@@ -151,9 +153,6 @@ func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceRespon
 		reply(resp)
 		return
 	}
-	d := &delayedProduce{b: b, reply: reply, resp: resp}
-	d.lastOffsets = make([]int64, len(m.Partitions))
-	d.waiting = make([]bool, len(m.Partitions))
 	now := b.n.Now()
 	var waits []*produceWait
 	var waitParts []*partition
@@ -198,7 +197,8 @@ func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceRespon
 			p.maybeIncrementHighWatermark()
 		}
 		if m.Acks == protocol.AcksAll {
-			w := &produceWait{req: d, index: i, required: info.LastOffset + 1}
+			w := d.wait(i)
+			w.required = info.LastOffset + 1
 			d.waiting[i] = true
 			d.pending++
 			waits = append(waits, w)
@@ -229,6 +229,44 @@ func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceRespon
 	}
 }
 
+// produceBuf holds a small Produce's response and waiting state in one
+// allocation: most requests name a few partitions.
+type produceBuf struct {
+	d       delayedProduce
+	resp    protocol.ProduceResponse
+	parts   [2]protocol.ProducePartitionResponse
+	last    [2]int64
+	waiting [2]bool
+	waits   [2]produceWait
+}
+
+// newDelayedProduce returns the state of the Produce m: its response (every
+// partition without an answer yet) and what it waits for.
+func newDelayedProduce(b *Broker, m *protocol.Produce, reply func(*protocol.ProduceResponse)) *delayedProduce {
+	n := len(m.Partitions)
+	var d *delayedProduce
+	if n <= len(produceBuf{}.parts) {
+		buf := &produceBuf{}
+		buf.resp = protocol.ProduceResponse{CorrelationID: m.CorrelationID, Partitions: buf.parts[:n:n]}
+		d = &buf.d
+		d.resp, d.lastOffsets, d.waiting, d.waits = &buf.resp, buf.last[:n:n], buf.waiting[:n:n], buf.waits[:n:n]
+	} else {
+		d = &delayedProduce{resp: &protocol.ProduceResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.ProducePartitionResponse, n)},
+			lastOffsets: make([]int64, n), waiting: make([]bool, n)}
+	}
+	d.b, d.reply = b, reply
+	return d
+}
+
+// wait returns the wait of the request's partition i.
+func (d *delayedProduce) wait(i int) *produceWait {
+	if d.waits != nil {
+		d.waits[i] = produceWait{req: d, index: i}
+		return &d.waits[i]
+	}
+	return &produceWait{req: d, index: i}
+}
+
 // produceWait is one partition of an acks=all Produce waiting for the
 // high-water mark to pass its records.
 type produceWait struct {
@@ -246,10 +284,13 @@ func (p *partition) completeProduceWaits() {
 	}
 	// Completing a wait answers a request, whose callback may append and
 	// add waits: those join the kept ones afterwards.
+	// The kept ones are filtered into the list's own array, and the list
+	// is empty meanwhile; the rare waits added meanwhile are appended.
 	waits := p.produceWaits
 	p.produceWaits = nil
-	var keep []*produceWait
-	for _, w := range waits {
+	keep := waits[:0]
+	for i, w := range waits {
+		waits[i] = nil
 		if w.done || w.req.sent {
 			continue
 		}
@@ -261,7 +302,10 @@ func (p *partition) completeProduceWaits() {
 		w.done = true
 		w.req.complete(w.index, code, p)
 	}
-	p.produceWaits = append(keep, p.produceWaits...)
+	if len(p.produceWaits) > 0 {
+		keep = append(keep, p.produceWaits...)
+	}
+	p.produceWaits = keep
 }
 
 // checkEnoughReplicas is Kafka's checkEnoughReplicasReachOffset.
