@@ -192,7 +192,7 @@ func (f *fetcher) kick() {
 // one allocation.
 type fetchBuf struct {
 	req   protocol.Fetch
-	parts [4]protocol.FetchPartition
+	parts [2]protocol.FetchPartition
 }
 
 func (f *fetcher) inState(tps []model.TopicPartition, st fetchState) []model.TopicPartition {
