@@ -21,17 +21,27 @@ type steadyProducer struct {
 	acked  int
 	// topic, when set, is the only topic written to.
 	topic string
+	// kept between ticks, so that the producer's own allocations are its
+	// messages
+	byLeader map[int32]*protocol.Produce
+	order    []int32
+	batches  map[model.TopicPartition][]string
 }
 
 func (p *steadyProducer) tick() {
 	per := max(p.rate*int(p.linger/time.Millisecond)/1000, 1)
-	byLeader := map[int32]*protocol.Produce{}
-	var order []int32
+	if p.byLeader == nil {
+		p.byLeader, p.batches = map[int32]*protocol.Produce{}, map[model.TopicPartition][]string{}
+	}
+	clear(p.byLeader)
+	for tp, vals := range p.batches {
+		p.batches[tp] = vals[:0]
+	}
+	byLeader, order, batches := p.byLeader, p.order[:0], p.batches
 	parts := p.e.ctrl.image.Partitions()
 	if p.topic != "" {
 		parts = slices.DeleteFunc(slices.Clone(parts), func(tp model.TopicPartition) bool { return tp.Topic != p.topic })
 	}
-	batches := make(map[model.TopicPartition][]string)
 	for range per {
 		tp := parts[p.next%len(parts)]
 		p.next++
@@ -55,6 +65,7 @@ func (p *steadyProducer) tick() {
 	for _, id := range order {
 		_ = p.e.send(id, byLeader[id])
 	}
+	p.order = order
 	p.e.client.After(p.linger, "producer.linger", p.tick)
 }
 

@@ -194,6 +194,9 @@ type ack struct {
 
 func (o *observer) Acked(tp model.TopicPartition, leader, epoch int32, first, last int64, isr []int32) {
 	o.acked = append(o.acked, ack{tp, leader, epoch, first, last, slices.Clone(isr)})
+	if o.env.quiet {
+		return // no formatting arguments boxed for nobody (benchmarks)
+	}
 	o.env.logf("observer: b%d acked %s [%d, %d] at epoch %d with ISR %v", leader, tp, first, last, epoch, isr)
 }
 

@@ -17,6 +17,9 @@ type fetchWait struct {
 	req   *protocol.Fetch
 	timer sim.Timer
 	done  bool
+	// resp is the response read when the request arrived, never sent:
+	// the completion reads into it again.
+	resp *protocol.FetchResponse
 }
 
 // ready reports whether a partition of the request has something to return
@@ -54,7 +57,7 @@ func (b *Broker) handleFetch(from sim.NodeID, m *protocol.Fetch) {
 		b.n.After(b.s.BuggifyDelay("broker.fetch.slow", 500*time.Millisecond, 5*time.Second), "broker.fetch.slow", func() { b.handleFetch(from, m) })
 		return
 	}
-	resp := &protocol.FetchResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.FetchPartitionResponse, len(m.Partitions))}
+	resp, w := newFetchResponse(m.CorrelationID, len(m.Partitions))
 	bytes, immediate := 0, false
 	budget := int(m.MaxBytes)
 	if budget <= 0 {
@@ -72,13 +75,42 @@ func (b *Broker) handleFetch(from sim.NodeID, m *protocol.Fetch) {
 		b.replyTo(from, resp)
 		return
 	}
-	w := &fetchWait{b: b, from: from, req: m}
-	w.timer = b.n.After(m.MaxWait, "broker.fetch.wait", func() { b.completeFetchWait(w) })
+	if w == nil {
+		w = new(fetchWait)
+	}
+	*w = fetchWait{b: b, from: from, req: m, resp: resp}
+	w.timer = b.n.AfterFunc(m.MaxWait, "broker.fetch.wait", fireFetchWait, w)
 	for _, part := range m.Partitions {
 		if p, ok := b.partitions[part.TP]; ok {
 			p.fetchWaits = append(p.fetchWaits, w)
 		}
 	}
+}
+
+// fireFetchWait completes a long poll whose max wait passed (a function,
+// not a closure per wait, so that holding a Fetch does not allocate one).
+func fireFetchWait(a any) {
+	w := a.(*fetchWait)
+	w.b.completeFetchWait(w)
+}
+
+// fetchResponseBuf holds a FetchResponse, the partitions of a small one and
+// the wait that holds it if it must wait, in one allocation.
+type fetchResponseBuf struct {
+	resp  protocol.FetchResponse
+	parts [2]protocol.FetchPartitionResponse
+	wait  fetchWait
+}
+
+// newFetchResponse returns a response to the Fetch corr with n partitions,
+// and for a small one the storage of its wait.
+func newFetchResponse(corr int32, n int) (*protocol.FetchResponse, *fetchWait) {
+	if n > len(fetchResponseBuf{}.parts) {
+		return &protocol.FetchResponse{CorrelationID: corr, Partitions: make([]protocol.FetchPartitionResponse, n)}, nil
+	}
+	buf := &fetchResponseBuf{}
+	buf.resp = protocol.FetchResponse{CorrelationID: corr, Partitions: buf.parts[:n:n]}
+	return &buf.resp, &buf.wait
 }
 
 func (b *Broker) completeFetchWait(w *fetchWait) {
@@ -95,7 +127,7 @@ func (b *Broker) completeFetchWait(w *fetchWait) {
 			p.removeFetchWait(w)
 		}
 	}
-	resp := &protocol.FetchResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.FetchPartitionResponse, len(m.Partitions))}
+	resp := w.resp
 	bytes := 0
 	budget := int(m.MaxBytes)
 	if budget <= 0 {
@@ -190,9 +222,13 @@ func (p *partition) wakeFetchWaits() {
 	if len(p.fetchWaits) == 0 {
 		return
 	}
+	// Filter in place: the list keeps its array, and a completed wait's
+	// removal from this partition (in completeFetchWait) only searches
+	// the part already kept, where it is not.
 	waits := p.fetchWaits
-	p.fetchWaits = nil
-	for _, w := range waits {
+	p.fetchWaits = waits[:0]
+	for i, w := range waits {
+		waits[i] = nil
 		if w.done {
 			continue
 		}

@@ -45,6 +45,9 @@ type fetcher struct {
 	timeout  sim.Timer
 	wake     sim.Timer
 	wakeAt   time.Duration
+	// ready is kick's scratch list of partitions ready to fetch, kept
+	// between kicks so that a kick does not allocate one.
+	ready []model.TopicPartition
 }
 
 func (b *Broker) fetcherFor(source int32) *fetcher {
@@ -93,7 +96,11 @@ func (f *fetcher) kick() {
 	}
 	b := f.b
 	now := b.n.Now()
-	var ready []model.TopicPartition
+	// A nested kick (a failed send backs off and kicks) takes a list of
+	// its own.
+	ready := f.ready[:0]
+	f.ready = nil
+	defer func() { f.ready = ready[:0] }()
 	earliest := time.Duration(0)
 	for _, tp := range f.sortedParts() {
 		fp := f.parts[tp]
@@ -157,11 +164,16 @@ func (f *fetcher) kick() {
 		f.send(corr, req)
 		return
 	}
-	req := &protocol.Fetch{CorrelationID: corr, ReplicaID: b.id, ReplicaEpoch: b.epoch, MaxWait: b.cfg.ReplicaFetchWaitMax,
-		MinBytes: b.cfg.ReplicaFetchMinBytes, MaxBytes: b.cfg.ReplicaFetchResponseMaxBytes}
-	for _, tp := range f.inState(ready, fetching) {
-		p := b.partitions[tp]
+	buf := &fetchBuf{}
+	buf.req = protocol.Fetch{CorrelationID: corr, ReplicaID: b.id, ReplicaEpoch: b.epoch, MaxWait: b.cfg.ReplicaFetchWaitMax,
+		MinBytes: b.cfg.ReplicaFetchMinBytes, MaxBytes: b.cfg.ReplicaFetchResponseMaxBytes, Partitions: buf.parts[:0]}
+	req := &buf.req
+	for _, tp := range ready {
 		fp := f.parts[tp]
+		if fp.state != fetching {
+			continue
+		}
+		p := b.partitions[tp]
 		last := protocol.NoEpoch
 		if b.cfg.Truncation == TruncateOnFetch {
 			last = p.log.LatestEpoch()
@@ -174,6 +186,13 @@ func (f *fetcher) kick() {
 		return
 	}
 	f.send(corr, req)
+}
+
+// fetchBuf holds a follower's Fetch and the partitions of a small one in
+// one allocation.
+type fetchBuf struct {
+	req   protocol.Fetch
+	parts [2]protocol.FetchPartition
 }
 
 func (f *fetcher) inState(tps []model.TopicPartition, st fetchState) []model.TopicPartition {
@@ -197,8 +216,12 @@ func (f *fetcher) send(corr int32, m protocol.Request) {
 	if _, isFetch := m.(*protocol.Fetch); isFetch {
 		timeout += b.cfg.ReplicaFetchWaitMax
 	}
-	f.timeout = b.n.After(timeout, "broker.fetcher.timeout", func() { f.failInflight("timed out") })
+	f.timeout = b.n.AfterFunc(timeout, "broker.fetcher.timeout", fireFetcherTimeout, f)
 }
+
+// fireFetcherTimeout gives up on a fetcher's request in flight (a function,
+// not a closure per request).
+func fireFetcherTimeout(a any) { a.(*fetcher).failInflight("timed out") }
 
 // accept checks that a response answers the request in flight.
 func (f *fetcher) accept(corr int32) bool {
@@ -287,7 +310,7 @@ func (b *Broker) onFetchResponse(from sim.NodeID, m *protocol.FetchResponse) {
 					f.delay(pr.TP)
 					continue
 				}
-				if n > 0 {
+				if n > 0 && !p.traced("broker.follower.append", sim.Digest(uint64(oldEnd), uint64(p.log.EndOffset()))) {
 					p.emit("broker.follower.append", sim.Digest(uint64(oldEnd), uint64(p.log.EndOffset())),
 						"appended [%d, %d)", oldEnd, p.log.EndOffset())
 				}

@@ -91,6 +91,18 @@ func (p *partition) deleteLog() {
 // member a pending change adds.
 func (p *partition) maximalISR() []int32 { return p.tracker.MaximalISR() }
 
+// traced records kind and digest without a detail when no sink reads the
+// trace, and reports whether it did: a hot path calls emit only when it did
+// not, so that formatting arguments are boxed only for a reader.
+func (p *partition) traced(kind string, digest uint64) bool {
+	tr := p.b.s.Trace()
+	if tr.Sinking() {
+		return false
+	}
+	tr.Emit(p.b.n, kind, digest, nil)
+	return true
+}
+
 // emit adds a trace record about the partition; the detail is formatted
 // only when someone reads the trace.
 func (p *partition) emit(kind string, digest uint64, format string, args ...any) {
@@ -244,7 +256,9 @@ func (p *partition) maybeIncrementHighWatermark() bool {
 		return false
 	}
 	p.log.SetHighWatermark(hw)
-	p.emit("broker.hwm", uint64(hw), "high-water mark %d", hw)
+	if !p.traced("broker.hwm", uint64(hw)) {
+		p.emit("broker.hwm", uint64(hw), "high-water mark %d", hw)
+	}
 	p.changed()
 	p.completeProduceWaits()
 	p.wakeFetchWaits()

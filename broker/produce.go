@@ -23,6 +23,7 @@ type delayedProduce struct {
 	// markers is set for transaction markers, which are no client's
 	// records and are not reported as acknowledged writes.
 	markers bool
+	waits   []produceWait // when not nil, the waits' storage
 }
 
 func (d *delayedProduce) complete(i int, code protocol.ErrorCode, p *partition) {
@@ -52,6 +53,10 @@ func (d *delayedProduce) send() {
 	d.b.n.Cancel(d.timer)
 	d.reply(d.resp)
 }
+
+// expireProduce answers a delayed Produce whose timeout passed (a
+// function, not a method value allocated per request).
+func expireProduce(a any) { a.(*delayedProduce).expire() }
 
 func (d *delayedProduce) expire() {
 	if d.sent {
@@ -138,7 +143,8 @@ func (b *Broker) unmute(from sim.NodeID, ch *produceChannel) {
 // for acks 0 and 1, once the partitions' high-water marks pass the records
 // (or the timeout) for acks=all. With acks 0 reply is never called.
 func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceResponse)) {
-	resp := &protocol.ProduceResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.ProducePartitionResponse, len(m.Partitions))}
+	d := newDelayedProduce(b, m, reply)
+	resp := d.resp
 	for i, part := range m.Partitions {
 		resp.Partitions[i] = protocol.ProducePartitionResponse{TP: part.TP, BaseOffset: -1, LogStartOffset: -1,
 			CurrentLeader: protocol.LeaderAndEpoch{LeaderID: protocol.NoNode, LeaderEpoch: protocol.NoEpoch}}
@@ -150,9 +156,6 @@ func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceRespon
 		reply(resp)
 		return
 	}
-	d := &delayedProduce{b: b, reply: reply, resp: resp}
-	d.lastOffsets = make([]int64, len(m.Partitions))
-	d.waiting = make([]bool, len(m.Partitions))
 	now := b.n.Now()
 	var waits []*produceWait
 	var waitParts []*partition
@@ -199,14 +202,16 @@ func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceRespon
 			b.s.Mark("broker.produce.duplicate-sequence")
 			p.emit("broker.produce.duplicate", uint64(info.FirstOffset), "duplicate of [%d, %d]", info.FirstOffset, info.LastOffset)
 		} else {
-			p.emit("broker.append", sim.Digest(uint64(info.FirstOffset), uint64(info.LastOffset), uint64(p.leaderEpoch)),
-				"appended [%d, %d] at epoch %d", info.FirstOffset, info.LastOffset, p.leaderEpoch)
+			if digest := sim.Digest(uint64(info.FirstOffset), uint64(info.LastOffset), uint64(p.leaderEpoch)); !p.traced("broker.append", digest) {
+				p.emit("broker.append", digest, "appended [%d, %d] at epoch %d", info.FirstOffset, info.LastOffset, p.leaderEpoch)
+			}
 			p.changed()
 			p.wakeFetchWaits()
 			p.maybeIncrementHighWatermark()
 		}
 		if m.Acks == protocol.AcksAll {
-			w := &produceWait{req: d, index: i, required: info.LastOffset + 1}
+			w := d.wait(i)
+			w.required = info.LastOffset + 1
 			d.waiting[i] = true
 			d.pending++
 			waits = append(waits, w)
@@ -233,8 +238,46 @@ func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceRespon
 		p.produceWaits = append(p.produceWaits, w)
 	}
 	if !d.sent {
-		d.timer = b.n.After(m.Timeout, "broker.produce.timeout", d.expire)
+		d.timer = b.n.AfterFunc(m.Timeout, "broker.produce.timeout", expireProduce, d)
 	}
+}
+
+// produceBuf holds a small Produce's response and waiting state in one
+// allocation: most requests name a few partitions.
+type produceBuf struct {
+	d       delayedProduce
+	resp    protocol.ProduceResponse
+	parts   [2]protocol.ProducePartitionResponse
+	last    [2]int64
+	waiting [2]bool
+	waits   [2]produceWait
+}
+
+// newDelayedProduce returns the state of the Produce m: its response (every
+// partition without an answer yet) and what it waits for.
+func newDelayedProduce(b *Broker, m *protocol.Produce, reply func(*protocol.ProduceResponse)) *delayedProduce {
+	n := len(m.Partitions)
+	var d *delayedProduce
+	if n <= len(produceBuf{}.parts) {
+		buf := &produceBuf{}
+		buf.resp = protocol.ProduceResponse{CorrelationID: m.CorrelationID, Partitions: buf.parts[:n:n]}
+		d = &buf.d
+		d.resp, d.lastOffsets, d.waiting, d.waits = &buf.resp, buf.last[:n:n], buf.waiting[:n:n], buf.waits[:n:n]
+	} else {
+		d = &delayedProduce{resp: &protocol.ProduceResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.ProducePartitionResponse, n)},
+			lastOffsets: make([]int64, n), waiting: make([]bool, n)}
+	}
+	d.b, d.reply = b, reply
+	return d
+}
+
+// wait returns the wait of the request's partition i.
+func (d *delayedProduce) wait(i int) *produceWait {
+	if d.waits != nil {
+		d.waits[i] = produceWait{req: d, index: i}
+		return &d.waits[i]
+	}
+	return &produceWait{req: d, index: i}
 }
 
 // produceWait is one partition of an acks=all Produce waiting for the
@@ -254,10 +297,13 @@ func (p *partition) completeProduceWaits() {
 	}
 	// Completing a wait answers a request, whose callback may append and
 	// add waits: those join the kept ones afterwards.
+	// The kept ones are filtered into the list's own array, and the list
+	// is empty meanwhile; the rare waits added meanwhile are appended.
 	waits := p.produceWaits
 	p.produceWaits = nil
-	var keep []*produceWait
-	for _, w := range waits {
+	keep := waits[:0]
+	for i, w := range waits {
+		waits[i] = nil
 		if w.done || w.req.sent {
 			continue
 		}
@@ -269,7 +315,10 @@ func (p *partition) completeProduceWaits() {
 		w.done = true
 		w.req.complete(w.index, code, p)
 	}
-	p.produceWaits = append(keep, p.produceWaits...)
+	if len(p.produceWaits) > 0 {
+		keep = append(keep, p.produceWaits...)
+	}
+	p.produceWaits = keep
 }
 
 // checkEnoughReplicas is Kafka's checkEnoughReplicasReachOffset.

@@ -174,6 +174,9 @@ type inflight struct {
 	from, to sim.NodeID
 	gen      uint32
 	msg      Message
+	// digest is the message's trace digest, computed once when it was
+	// sent: a message is not changed once sent.
+	digest uint64
 }
 
 type disconnect struct {
@@ -342,7 +345,7 @@ func (n *Network) Send(from, to sim.NodeID, m Message) {
 		}
 		l.inflight++
 		f := n.alloc()
-		f.from, f.to, f.gen, f.msg = from, to, l.gen, m
+		f.from, f.to, f.gen, f.msg, f.digest = from, to, l.gen, m, digest
 		n.s.ScheduleOn(dst, at, "net.deliver", n.deliver, f)
 	}
 }
@@ -376,19 +379,19 @@ func (n *Network) alloc() *inflight {
 
 func (n *Network) onDeliver(a any) {
 	f := a.(*inflight)
-	from, to, gen, m := f.from, f.to, f.gen, f.msg
+	from, to, gen, m, digest := f.from, f.to, f.gen, f.msg, f.digest
 	f.msg = nil
 	n.free = append(n.free, f)
 	dst := n.s.NodeByID(to)
 	l := n.link(from, to)
 	if !l.up || l.gen != gen {
 		// Counted as dropped when the connection broke.
-		n.s.Trace().Emit(dst, "net.drop", messageDigest(from, to, m), m)
+		n.s.Trace().Emit(dst, "net.drop", digest, m)
 		return
 	}
 	l.inflight--
 	n.stats.Delivered++
-	n.s.Trace().Emit(dst, "net.recv", messageDigest(from, to, m), m)
+	n.s.Trace().Emit(dst, "net.recv", digest, m)
 	if r, ok := dst.Process().(Receiver); ok {
 		r.Receive(from, m)
 	}

@@ -268,6 +268,16 @@ func (n *Node) After(d time.Duration, kind string, fn func()) Timer {
 	return n.s.schedule(n.fireAt(d), n, kind, callFunc, fn)
 }
 
+// AfterFunc is After for a function of one argument: fn(arg) runs after the
+// local duration d. A hot path that keeps fn in a field schedules with it
+// without allocating a closure per event.
+func (n *Node) AfterFunc(d time.Duration, kind string, fn func(any), arg any) Timer {
+	if n.state == Down {
+		return Timer{}
+	}
+	return n.s.schedule(n.fireAt(d), n, kind, fn, arg)
+}
+
 // fireAt returns the first global time at which the local clock reads at
 // least Now()+d. Integer rounding in the drift makes the local clock a step
 // function of global time, so the estimate is corrected by search.
