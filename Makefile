@@ -8,7 +8,7 @@ all: lint test
 
 ## test: the whole suite (includes the determinism guard)
 test:
-	$(GO) test ./...
+	$(GO) test -timeout 30m ./...
 
 ## lint: formatting, go vet, and the determinism guard over sim, network, broker
 lint:
