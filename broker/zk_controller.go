@@ -1046,10 +1046,21 @@ func (c *zkController) handleControlledShutdown(from sim.NodeID, m *protocol.Con
 		if !c.current(gen) {
 			return
 		}
+		// The replicas it follows go offline: StopReplica, keeping their
+		// logs.
+		stop := &protocol.StopReplica{ControllerHeader: c.header(m.BrokerID)}
 		for _, tp := range c.partitions() {
-			if st, ok := c.states[tp]; ok && st.leader == m.BrokerID {
+			st, ok := c.states[tp]
+			switch {
+			case !ok:
+			case st.leader == m.BrokerID:
 				resp.Remaining = append(resp.Remaining, tp)
+			case slices.Contains(c.replicas(tp), m.BrokerID):
+				stop.Partitions = append(stop.Partitions, protocol.StopReplicaPartition{TP: tp, LeaderEpoch: st.leaderEpoch})
 			}
+		}
+		if len(stop.Partitions) > 0 {
+			b.send(m.BrokerID, stop)
 		}
 		b.replyTo(from, resp)
 	}}

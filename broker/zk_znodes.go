@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/kafkasim/kafkasim/broker/metadata"
 	"github.com/kafkasim/kafkasim/broker/protocol"
@@ -229,14 +228,4 @@ func ZKImage(tree *zookeeper.DataTree) *metadata.Image {
 	// reader of a damaged tree can know.
 	_, _ = im.Apply(recs, int64(tree.LastProcessedZxid()))
 	return im
-}
-
-// zkPathTopic returns the topic of a /brokers/topics/<topic>[/...] path.
-func zkPathTopic(path string) (string, bool) {
-	rest, ok := strings.CutPrefix(path, ZKTopicsPath+"/")
-	if !ok {
-		return "", false
-	}
-	t, _, _ := strings.Cut(rest, "/")
-	return t, t != ""
 }

@@ -176,7 +176,7 @@ var defaultKinds = []string{
 	"broker.zk.controller.active", "broker.zk.controller.resigned", "broker.zk.controller.state",
 	"broker.zk.controller.brokers", "broker.zk.controller.zombie", "broker.zk.controller.zombie-write",
 	"broker.zk.stale-controller-epoch", "broker.zk.stale-broker-epoch", "broker.zk.leader-epoch-not-newer",
-	"broker.zk.registered", "broker.zk.isr-update-skipped",
+	"broker.zk.registered", "broker.zk.isr-update-skipped", "broker.zk.stop-replica",
 }
 
 // observer prints what brokers tell model.Observer.
