@@ -674,6 +674,45 @@ func (st *tpState) rewrittenAfterRestart(o int64, was, now int32) string {
 	return ""
 }
 
+// divergedByRestart says why replicas may disagree at every offset of a
+// replica-divergence finding f, if a restart explains them all: at each,
+// both records carry one leader epoch, whose leader came back from a
+// restart without the offset and wrote it anew. Its followers cannot see
+// the difference (their last fetched epoch ends where the leader's does),
+// so Kafka keeps both without fsync; otherwise "".
+func (st *tpState) divergedByRestart(f Finding, reps []model.ReplicaState) string {
+	if len(f.Brokers) != 2 || len(f.Offsets) == 0 {
+		return ""
+	}
+	recs := [2]map[int64]model.Record{}
+	for i, b := range f.Brokers {
+		for _, r := range reps {
+			if r.TP == f.TP && r.Broker == b {
+				recs[i] = make(map[int64]model.Record, len(r.Records))
+				for _, rec := range r.Records {
+					recs[i][rec.Offset] = rec
+				}
+			}
+		}
+	}
+	why := ""
+	for _, o := range f.Offsets {
+		a, okA := recs[0][o]
+		b, okB := recs[1][o]
+		if !okA || !okB || a.LeaderEpoch != b.LeaderEpoch {
+			return ""
+		}
+		w := st.rewrittenAfterRestart(o, a.LeaderEpoch, b.LeaderEpoch)
+		if w == "" {
+			return ""
+		}
+		if why == "" {
+			why = w
+		}
+	}
+	return why + " (no fsync allows it: one leader epoch holds both records, and no follower can tell them apart)"
+}
+
 func sameEntry(a, b model.Entry) bool {
 	return a.Offset == b.Offset && a.LeaderEpoch == b.LeaderEpoch && model.Bytes(a.Key).Equal(b.Key) && model.Bytes(a.Value).Equal(b.Value) &&
 		a.ProducerID == b.ProducerID && a.Sequence == b.Sequence
@@ -771,6 +810,12 @@ func (inv *Invariants) Final() []Finding {
 	})
 	for i := range fs {
 		fs[i].At, fs[i].Step = inv.now(), inv.steps()
+		if st := inv.parts[fs[i].TP]; st != nil && fs[i].Class == Consistency {
+			if why := st.divergedByRestart(fs[i], reps); why != "" {
+				st.mark("checker.committed-rewritten-after-restart")
+				fs[i].Class, fs[i].Message = Expected, fs[i].Message+"; "+why
+			}
+		}
 	}
 	tps := inv.view.Partitions()
 	for _, tp := range tps {
