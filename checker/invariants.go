@@ -680,15 +680,15 @@ func (st *tpState) rewrittenAfterRestart(o int64, was, now int32) string {
 // restart without the offset and wrote it anew. Its followers cannot see
 // the difference (their last fetched epoch ends where the leader's does),
 // so Kafka keeps both without fsync; otherwise "".
-func (st *tpState) divergedByRestart(f Finding, reps []model.ReplicaState) string {
+func (st *tpState) divergedByRestart(f Finding, reps []history.ReplicaState) string {
 	if len(f.Brokers) != 2 || len(f.Offsets) == 0 {
 		return ""
 	}
-	recs := [2]map[int64]model.Record{}
+	recs := [2]map[int64]history.Record{}
 	for i, b := range f.Brokers {
 		for _, r := range reps {
 			if r.TP == f.TP && r.Broker == b {
-				recs[i] = make(map[int64]model.Record, len(r.Records))
+				recs[i] = make(map[int64]history.Record, len(r.Records))
 				for _, rec := range r.Records {
 					recs[i][rec.Offset] = rec
 				}
