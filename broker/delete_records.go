@@ -121,7 +121,7 @@ func (b *Broker) handleDeleteRecords(from sim.NodeID, m *protocol.DeleteRecords)
 	}
 	for i, w := range waits {
 		p := waitParts[i]
-		if low := p.tracker.LowWatermark(p.log.StartOffset()); low >= w.required {
+		if low := p.lowWatermark(); low >= w.required {
 			w.done = true
 			d.complete(w.index, protocol.None, low)
 			continue
@@ -132,6 +132,15 @@ func (b *Broker) handleDeleteRecords(from sim.NodeID, m *protocol.DeleteRecords)
 		b.s.Mark("broker.delete-records.delayed")
 		d.timer = b.n.AfterFunc(m.Timeout, "broker.delete-records.timeout", expireDeleteRecords, d)
 	}
+}
+
+// lowWatermark is the smallest log start offset among the replicas on
+// live (registered, unfenced) brokers, as Kafka's lowWatermarkIfLeader.
+func (p *partition) lowWatermark() int64 {
+	return p.tracker.LowWatermark(p.log.StartOffset(), func(id int32) bool {
+		reg, ok := p.b.image.Broker(id)
+		return ok && !reg.Fenced
+	})
 }
 
 // completeDeleteWaits answers the DeleteRecords waits on the partition
@@ -153,7 +162,7 @@ func (p *partition) completeDeleteWaits() {
 			w.req.complete(w.index, protocol.NotLeaderOrFollower, -1)
 			continue
 		}
-		low := p.tracker.LowWatermark(p.log.StartOffset())
+		low := p.lowWatermark()
 		if low < w.required {
 			keep = append(keep, w)
 			continue

@@ -19,7 +19,7 @@ const DeleteRecordsToHighWatermark int64 = -1
 // DeleteRecords deletes the records below the given offset of each
 // partition (Admin.deleteRecords, kafka-delete-records.sh): the
 // partition's leader moves its log start offset there and answers once
-// the replicas in the ISR followed (the low watermark). done gets each
+// the replicas on live brokers followed (the low watermark). done gets each
 // deleted partition's low watermark. An offset above the high-water mark
 // fails with OFFSET_OUT_OF_RANGE; retriable errors (no leader, a leader
 // that moved, a low watermark that took too long) are retried within

@@ -277,13 +277,13 @@ func (t *Tracker) UpdateFollowerLogStart(id int32, logStart int64) bool {
 }
 
 // LowWatermark returns the smallest log start offset among the leader
-// (leaderStart) and the followers in the maximal ISR (Kafka's
-// lowWatermarkIfLeader, which DeleteRecords waits for). A member that has
-// not fetched yet counts as -1.
-func (t *Tracker) LowWatermark(leaderStart int64) int64 {
+// (leaderStart) and the followers on live brokers, in or out of the ISR
+// (Kafka's lowWatermarkIfLeader, which DeleteRecords waits for). A
+// follower that has not fetched yet counts as -1.
+func (t *Tracker) LowWatermark(leaderStart int64, alive func(id int32) bool) int64 {
 	low := leaderStart
-	for _, id := range t.MaximalISR() {
-		if f := t.followers[id]; f != nil {
+	for _, id := range t.replicas {
+		if f := t.followers[id]; f != nil && alive(id) {
 			low = min(low, f.LogStartOffset)
 		}
 	}

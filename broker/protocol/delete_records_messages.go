@@ -18,8 +18,8 @@ type DeleteRecordsPartition struct {
 
 // DeleteRecords asks partition leaders to move their log start offsets up
 // (Admin.deleteRecords, kafka-delete-records.sh). The leader answers once
-// every replica in the ISR has moved its own log start offset that far
-// (the low watermark), or with REQUEST_TIMED_OUT after Timeout.
+// every replica on a live broker has moved its own log start offset that
+// far (the low watermark), or with REQUEST_TIMED_OUT after Timeout.
 type DeleteRecords struct {
 	CorrelationID int32
 	Partitions    []DeleteRecordsPartition
@@ -53,7 +53,7 @@ func (m *DeleteRecords) String() string {
 }
 
 // DeleteRecordsPartitionResponse is one partition's answer: its low
-// watermark (the smallest log start offset among the ISR's replicas), or
+// watermark (the smallest log start offset among the live replicas), or
 // -1 with an error.
 type DeleteRecordsPartitionResponse struct {
 	TP           TopicPartition
