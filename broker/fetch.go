@@ -212,6 +212,9 @@ func (b *Broker) readPartition(m *protocol.Fetch, part protocol.FetchPartition, 
 	}
 	if follower && update {
 		p.updateFollower(m.ReplicaID, part.FetchOffset, leo, m.ReplicaEpoch)
+		if p.tracker.UpdateFollowerLogStart(m.ReplicaID, part.LogStartOffset) {
+			p.completeDeleteWaits()
+		}
 	}
 	return pr
 }

@@ -32,6 +32,7 @@ type partition struct {
 	tracker *isr.Tracker
 
 	produceWaits []*produceWait
+	deleteWaits  []*deleteWait // DeleteRecords waiting for the low watermark
 	fetchWaits   []*fetchWait
 
 	// follower state: the fetcher holding this partition, or -1

@@ -292,6 +292,7 @@ type produceWait struct {
 // completeProduceWaits answers the waits on the partition that its
 // high-water mark now passes (or that can no longer succeed).
 func (p *partition) completeProduceWaits() {
+	p.completeDeleteWaits()
 	if len(p.produceWaits) == 0 {
 		return
 	}
@@ -339,6 +340,7 @@ func (p *partition) checkEnoughReplicas(required int64) (protocol.ErrorCode, boo
 // failProduceWaits answers the produce requests waiting on the partition
 // with NOT_LEADER_OR_FOLLOWER.
 func (p *partition) failProduceWaits() {
+	p.failDeleteWaits()
 	waits := p.produceWaits
 	p.produceWaits = nil
 	for _, w := range waits {

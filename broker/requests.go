@@ -24,6 +24,8 @@ func (b *Broker) Receive(from sim.NodeID, m network.Message) {
 		b.handleFetch(from, m)
 	case *protocol.ListOffsets:
 		b.handleListOffsets(from, m)
+	case *protocol.DeleteRecords:
+		b.handleDeleteRecords(from, m)
 	case *protocol.OffsetsForLeaderEpoch:
 		b.handleOffsetsForLeaderEpoch(from, m)
 	case *protocol.Metadata:

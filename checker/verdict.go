@@ -156,6 +156,13 @@ type TopicSettings struct {
 	Deletes                     bool
 }
 
+// ReasonDeleteRecords is the reason of a log start offset that a leader
+// moved for DeleteRecords (Event.Reason).
+const ReasonDeleteRecords = "DeleteRecords"
+
+// deleteRecordsSetting names DeleteRecords as what allowed a loss.
+const deleteRecordsSetting = "DeleteRecords (the log start offset moved)"
+
 // retentionSetting spells what let retention delete a topic's records.
 func (t TopicSettings) retentionSetting() string {
 	var out []string
@@ -166,7 +173,7 @@ func (t TopicSettings) retentionSetting() string {
 		out = append(out, fmt.Sprintf("retention.bytes=%d", t.RetentionBytes))
 	}
 	if len(out) == 0 {
-		return "DeleteRecords (the log start offset moved)"
+		return deleteRecordsSetting
 	}
 	return strings.Join(out, " or ")
 }
@@ -501,9 +508,11 @@ func explainLoss(f Finding, events []Event, s Settings) (Allowance, string, int)
 	}
 	ts := s.Topics[f.TP.Topic]
 	if f.Name == string(RetentionSkip) {
-		return AllowRetention, ts.retentionSetting(), last(func(e Event) bool {
-			return e.Kind == EventLogStart && e.TP == f.TP && e.From <= first && first < e.To
-		})
+		deleted := func(e Event) bool { return e.Kind == EventLogStart && e.TP == f.TP && e.From <= first && first < e.To }
+		if i := last(func(e Event) bool { return deleted(e) && e.Reason == ReasonDeleteRecords }); i >= 0 {
+			return AllowRetention, deleteRecordsSetting, i
+		}
+		return AllowRetention, ts.retentionSetting(), last(deleted)
 	}
 	if f.Name == string(LostWrite) && f.Class == Expected {
 		return AllowAcks, string(AllowAcks), orElection(-1)

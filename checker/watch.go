@@ -49,6 +49,10 @@ type Event struct {
 	Epoch    int32
 	// Text says what happened in an operator's words.
 	Text string
+	// Reason is why a log start offset moved (retention.ms,
+	// retention.bytes, DeleteRecords, leader-log-start-offset,
+	// truncate-fully); empty for the other kinds.
+	Reason string
 }
 
 // The kinds of events a Watch records.
@@ -192,7 +196,7 @@ func (w *Watch) LogStartMoved(tp model.TopicPartition, broker int32, from, to in
 	if to <= from {
 		return
 	}
-	w.events = append(w.events, Event{At: w.now(), Step: w.steps(), Kind: EventLogStart, TP: tp, Broker: broker, From: from, To: to,
+	w.events = append(w.events, Event{At: w.now(), Step: w.steps(), Kind: EventLogStart, TP: tp, Broker: broker, From: from, To: to, Reason: reason,
 		Text: fmt.Sprintf("broker %d deleted offsets %d..%d of %s (%s)", broker, from, to-1, tp, reason)})
 }
 

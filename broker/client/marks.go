@@ -10,6 +10,7 @@ import (
 // (expect.marks); a test holds every Mark call of the clients to this
 // table.
 var Marks = []sim.MarkInfo{
+	{Name: "client.admin.delete-records.retriable", Meaning: "a partition leader answered DeleteRecords with a retriable error (no leader here, or the low watermark took too long), and the admin client retries it"},
 	{Name: "client.admin.ambiguous-outcome", Meaning: "an admin call ran out of time while a request was in flight: whether it took effect is unknown"},
 	{Name: "client.admin.coordinator-moved", Meaning: "an admin group call found the coordinator gone and looks it up again"},
 	{Name: "client.admin.deadline", Meaning: "an admin call reached default.api.timeout.ms before it ended"},

@@ -78,6 +78,9 @@ func init() {
 		"delete-topic":    (*script).deleteTopic,
 		"marks":           (*script).marks,
 		"trace":           (*script).trace,
+		"delete-records":  (*script).deleteRecords,
+		"list-offsets":    (*script).listOffsets,
+		"log-starts":      (*script).logStarts,
 	}
 }
 

@@ -85,11 +85,14 @@ type Follower struct {
 	// Fetched reports whether the follower fetched since this broker
 	// became leader (Kafka keeps the broker epoch empty until then).
 	Fetched bool
+	// LogStartOffset is the log start offset the follower's last fetch
+	// carried, -1 until then.
+	LogStartOffset int64
 }
 
 func newFollower(id int32, lastCaughtUp time.Duration) *Follower {
 	return &Follower{ID: id, LogEndOffset: -1, LastFetchLeaderLogEndOffset: -1, LastFetchTime: Never,
-		LastCaughtUpTime: lastCaughtUp, BrokerEpoch: NoBrokerEpoch}
+		LastCaughtUpTime: lastCaughtUp, BrokerEpoch: NoBrokerEpoch, LogStartOffset: -1}
 }
 
 // Member is a member of a proposed ISR with its broker epoch as the leader
@@ -259,6 +262,32 @@ func (t *Tracker) UpdateFollower(id int32, fetchOffset, leaderLEO, brokerEpoch i
 	f.LastFetchTime = now
 	f.BrokerEpoch, f.Fetched = brokerEpoch, true
 	return prev != fetchOffset
+}
+
+// UpdateFollowerLogStart records the log start offset follower id's fetch
+// carried. It reports whether it changed; a replica that is not a follower
+// is ignored.
+func (t *Tracker) UpdateFollowerLogStart(id int32, logStart int64) bool {
+	f := t.followers[id]
+	if f == nil || f.LogStartOffset == logStart {
+		return false
+	}
+	f.LogStartOffset = logStart
+	return true
+}
+
+// LowWatermark returns the smallest log start offset among the leader
+// (leaderStart) and the followers on live brokers, in or out of the ISR
+// (Kafka's lowWatermarkIfLeader, which DeleteRecords waits for). A
+// follower that has not fetched yet counts as -1.
+func (t *Tracker) LowWatermark(leaderStart int64, alive func(id int32) bool) int64 {
+	low := leaderStart
+	for _, id := range t.replicas {
+		if f := t.followers[id]; f != nil && alive(id) {
+			low = min(low, f.LogStartOffset)
+		}
+	}
+	return low
 }
 
 // CaughtUp reports whether follower id is in sync by lag (Kafka's

@@ -30,7 +30,7 @@ func TestRequestsAndResponsesAreDistinctTypes(t *testing.T) {
 		&protocol.OffsetsForLeaderEpoch{}, &protocol.OffsetsForLeaderEpochResponse{}, &protocol.AlterPartition{},
 		&protocol.AlterPartitionResponse{}, &protocol.Metadata{}, &protocol.MetadataResponse{},
 		&protocol.InitProducerId{}, &protocol.InitProducerIdResponse{}, &protocol.CreatePartitions{},
-		&protocol.CreatePartitionsResponse{},
+		&protocol.CreatePartitionsResponse{}, &protocol.DeleteRecords{}, &protocol.DeleteRecordsResponse{},
 	}
 	for _, m := range messages {
 		_, request := m.(protocol.Request)

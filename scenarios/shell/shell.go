@@ -218,6 +218,7 @@ func init() {
 		"kafka-configs":          {(*Shell).configsTool, "describe and alter topic configs"},
 		"kafka-leader-election":  {(*Shell).election, "elect preferred or unclean leaders"},
 		"kafka-metadata-quorum":  {(*Shell).quorum, "describe the metadata quorum"},
+		"kafka-delete-records":   {(*Shell).deleteRecords, "delete the records below the offsets of --offset-json-file"},
 		"advance":                {(*Shell).advance, "advance DURATION: run the simulation for a while (advance 10s)"},
 		"check":                  {(*Shell).check, "run the checkers on the history so far and print the verdict"},
 		"report":                 {(*Shell).report, "report FILE.html: the HTML report of the session so far"},
