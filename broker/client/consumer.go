@@ -312,6 +312,14 @@ func (c *Consumer) setPosition(tp model.TopicPartition, p *partState, offset int
 		p.leaderEp = info.LeaderEpoch
 	}
 	c.rec.Seek(c.now(), c.cfg.ClientID, c.process, history.Seek{Topic: tp.Topic, Partition: tp.Partition, Offset: offset, Reason: reason})
+	if c.poll != nil {
+		// A poll under way reads from the new position: the history's
+		// poll starts where the seek left the partition, not where the
+		// partition stood when the poll was called.
+		if _, ok := c.poll.start[tp]; ok {
+			c.poll.start[tp] = offset
+		}
+	}
 	c.kick()
 }
 

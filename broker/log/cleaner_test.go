@@ -2,6 +2,7 @@ package log_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -97,4 +98,45 @@ func checkCleaned(t *rapid.T, before, after map[string][]string, oldCP, newCP in
 			t.Fatalf("key %s appeared in cleaning", k)
 		}
 	}
+}
+
+// A crash between writing a segment's cleaned copy and renaming it over the
+// segment leaves a ".cleaned" file: the next open deletes it and keeps the
+// segment as it was, so the log reads as before the interrupted cleaning.
+func TestOpenRemovesACleaningCutShortByACrash(t *testing.T) {
+	n := node(t, 7)
+	tc := log.DefaultTopicConfig()
+	tc.Delete, tc.Compact = false, true
+	tc.SegmentBytes = 200
+	tc.MinCleanableDirtyRatio = 0
+	l, _ := open(t, n, log.Config{Topic: tc}, log.OpenOptions{Clean: true})
+	for i := range 12 {
+		r := protocol.Record{Key: []byte(fmt.Sprintf("k%d", i%3)), Value: []byte(fmt.Sprintf("v%d", i))}
+		_, err := l.AppendAsLeader(protocol.AppendBatch(nil, 0, protocol.NoPartitionLeaderEpoch, protocol.NoProducer, []protocol.Record{r}), 0, 0)
+		require.NoError(t, err)
+	}
+	l.SetHighWatermark(l.EndOffset())
+	require.NoError(t, l.Flush(0))
+	before := l.Keys()
+
+	var segs []string
+	for _, name := range n.Disk().List("") {
+		if strings.HasSuffix(name, ".log") {
+			segs = append(segs, name)
+		}
+	}
+	require.Greater(t, len(segs), 1, "the log must have rolled")
+	// The cleaner wrote and synced the first segment's cleaned copy, then
+	// the broker died before the rename.
+	f, err := n.Disk().Create(segs[0] + ".cleaned")
+	require.NoError(t, err)
+	require.NoError(t, f.WriteAt([]byte("half a cleaned segment"), 0))
+	require.NoError(t, f.Sync())
+
+	reopened, _ := open(t, n, log.Config{Topic: tc}, log.OpenOptions{})
+	for _, name := range n.Disk().List("") {
+		require.False(t, strings.HasSuffix(name, ".cleaned"), "%s survived the reopen", name)
+	}
+	require.Equal(t, before, reopened.Keys(), "the interrupted cleaning changed nothing")
+	require.Equal(t, l.EndOffset(), reopened.EndOffset())
 }
