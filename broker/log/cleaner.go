@@ -24,6 +24,9 @@ type CleanResult struct {
 	// Removed counts the records removed: superseded by a later record
 	// of their key, or tombstones older than delete.retention.ms.
 	Removed, Tombstones int
+	// Retained counts the batches kept empty because they were their
+	// producer's last.
+	Retained int
 }
 
 // CleanerCheckpoint returns the offset up to which the log cleaner has
@@ -77,7 +80,7 @@ func (l *Log) DirtyRatio(nowMs int64) (float64, int64) {
 // with a null value) that an earlier cleaning already kept go once they
 // are older than delete.retention.ms. Offsets never change: cleaned
 // batches keep their base and last offsets, and a batch left with no
-// record goes. The active segment is never touched. Each segment's cleaned
+// record goes unless it is its producer's last, which stays empty. The active segment is never touched. Each segment's cleaned
 // copy is written and synced under a ".cleaned" name, then renamed over
 // the segment. It reports false when there was nothing to do.
 func (l *Log) Clean(nowMs int64) (CleanResult, bool, error) {
@@ -118,6 +121,15 @@ func (l *Log) Clean(nowMs int64) (CleanResult, bool, error) {
 		}
 	}
 	horizon := nowMs - tc.DeleteRetentionMs
+	// Each idempotent or transactional producer's last batch stays, empty
+	// if need be, so that its sequence and epoch survive the cleaning and
+	// a restart (Kafka's cleaner retains the last batch of every producer).
+	lastOf := map[int64]int64{}
+	for _, e := range l.index {
+		if e.pid != protocol.NoProducerID && !e.control {
+			lastOf[e.pid] = e.base
+		}
+	}
 	var index []entry
 	i := 0
 	for _, s := range l.segs {
@@ -155,7 +167,10 @@ func (l *Log) Clean(nowMs int64) (CleanResult, bool, error) {
 				kept = append(kept, r)
 			}
 			if len(kept) == 0 {
-				continue
+				if last, ok := lastOf[e.pid]; !ok || last != e.base {
+					continue
+				}
+				res.Retained++
 			}
 			batch.Records = kept
 			pos := len(out)

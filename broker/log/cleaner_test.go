@@ -140,3 +140,39 @@ func TestOpenRemovesACleaningCutShortByACrash(t *testing.T) {
 	require.Equal(t, before, reopened.Keys(), "the interrupted cleaning changed nothing")
 	require.Equal(t, l.EndOffset(), reopened.EndOffset())
 }
+
+// The cleaner keeps every producer's last batch, empty if all its records
+// were superseded, so that the producer's state survives cleaning and a
+// restart: a retry is still a duplicate, its next batch still in sequence.
+func TestCleanerKeepsEachProducersLastBatch(t *testing.T) {
+	n := node(t, 3)
+	tc := log.DefaultTopicConfig()
+	tc.Delete, tc.Compact = false, true
+	tc.SegmentBytes = 150
+	tc.MinCleanableDirtyRatio = 0
+	l, _ := open(t, n, log.Config{Topic: tc}, log.OpenOptions{Clean: true})
+	send := func(l *log.Log, pid int64, seq int32, key, value string) error {
+		r := protocol.Record{Key: []byte(key), Value: []byte(value)}
+		_, err := l.AppendAsLeader(protocol.AppendBatch(nil, 0, protocol.NoPartitionLeaderEpoch,
+			protocol.Producer{ID: pid, Epoch: 0, BaseSequence: seq}, []protocol.Record{r}), 0, 0)
+		return err
+	}
+	require.NoError(t, send(l, 5, 0, "k", "from-5"))
+	for i := range 8 {
+		require.NoError(t, send(l, 6, int32(i), "k", fmt.Sprintf("from-6-%d", i)))
+	}
+	l.SetHighWatermark(l.EndOffset())
+	res, cleaned, err := l.Clean(0)
+	require.NoError(t, err)
+	require.True(t, cleaned)
+	require.Equal(t, 1, res.Retained, "producer 5's only batch is kept, empty")
+	require.NotContains(t, fmt.Sprint(l.Keys()["k"]), "from-5", "its record is gone")
+	require.NoError(t, l.Flush(0))
+
+	reopened, _ := open(t, n, log.Config{Topic: tc}, log.OpenOptions{})
+	end := reopened.EndOffset()
+	// A retry of producer 5's batch is still recognised as its duplicate.
+	require.NoError(t, send(reopened, 5, 0, "k", "from-5"))
+	require.Equal(t, end, reopened.EndOffset(), "the retried batch was written again: producer 5's state was lost with its records")
+	require.NoError(t, send(reopened, 5, 1, "k", "from-5-again"), "and its next batch is in sequence")
+}
