@@ -560,7 +560,9 @@ func DecodeBatch(b []byte) (Batch, error) {
 	if err := VerifyCRC(b, h); err != nil {
 		return Batch{}, err
 	}
-	out := Batch{Header: h, Records: make([]Record, 0, h.RecordCount)}
+	// The record count is the batch's claim, not a promise: a corrupt or
+	// hostile count must not size an allocation.
+	out := Batch{Header: h, Records: make([]Record, 0, min(max(int(h.RecordCount), 0), 1024))}
 	err = DecodeRecords(b, h, func(r Record) bool {
 		out.Records = append(out.Records, r)
 		return true
