@@ -6,31 +6,7 @@ import (
 	"time"
 
 	"github.com/kafkasim/kafkasim/internal/benchclock"
-	"github.com/kafkasim/kafkasim/sim"
 )
-
-// kernelEvents runs the kernel alone on 1,000 self-rescheduling timers (as
-// sim's BenchmarkTimerEvents) and returns CPU nanoseconds per event.
-type kernelEvents struct{ s *sim.Sim }
-
-func newKernelEvents() *kernelEvents {
-	s := sim.New(sim.Config{Seed: 1})
-	r := s.Rand("bench")
-	fns := make([]func(), 1000)
-	for i := range fns {
-		fns[i] = func() { s.After(time.Duration(r.Int64N(1_000_000)), "bench", fns[i]) }
-		s.After(time.Duration(r.Int64N(1_000_000)), "bench", fns[i])
-	}
-	return &kernelEvents{s: s}
-}
-
-func (k *kernelEvents) run(events int) float64 {
-	start := benchclock.CPU()
-	for range events {
-		k.s.Step()
-	}
-	return float64((benchclock.CPU() - start).Nanoseconds()) / float64(events)
-}
 
 // BenchmarkBrokerVsKernel measures a broker event against a kernel event in
 // one run: 3 brokers, 3 partitions with replication factor 3, acks=all,
@@ -43,8 +19,8 @@ func (k *kernelEvents) run(events int) float64 {
 //
 //	go test ./broker -run '^$' -bench BrokerVsKernel -benchtime 100x
 func BenchmarkBrokerVsKernel(b *testing.B) {
-	k := newKernelEvents()
-	k.run(100_000)
+	k := benchclock.NewKernelTimers()
+	k.Run(100_000)
 	var e *env
 	var brokerCPU time.Duration
 	var events, mallocs uint64
@@ -64,7 +40,7 @@ func BenchmarkBrokerVsKernel(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		mallocs += ms.Mallocs - m0
 		events += e.s.Steps() - steps
-		kernelNs += k.run(100_000)
+		kernelNs += k.Run(100_000)
 	}
 	brokerNs := float64(brokerCPU.Nanoseconds()) / float64(events)
 	kernelNs /= float64(b.N)

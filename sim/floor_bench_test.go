@@ -3,7 +3,6 @@ package sim_test
 import (
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/kafkasim/kafkasim/internal/benchclock"
 	"github.com/kafkasim/kafkasim/sim"
@@ -72,7 +71,7 @@ func (h *floorHeap) pop() floorEntry {
 }
 
 // floorLoop runs events of the typed heap: the same working set as
-// kernelLoop (1,000 timers, each rescheduling itself up to 1 ms ahead),
+// benchclock.KernelTimers (1,000 timers, each rescheduling itself up to 1 ms ahead),
 // and returns CPU nanoseconds per event.
 type floorLoop struct {
 	h   floorHeap
@@ -103,29 +102,6 @@ func (f *floorLoop) run(events int) float64 {
 	return float64((benchclock.CPU() - start).Nanoseconds()) / float64(events)
 }
 
-// kernelLoop is BenchmarkTimerEvents' working set on the kernel.
-type kernelLoop struct{ s *sim.Sim }
-
-func newKernelLoop() *kernelLoop {
-	s := sim.New(sim.Config{Seed: 1})
-	r := s.Rand("bench")
-	fns := make([]func(), 1000)
-	for i := range fns {
-		fns[i] = func() { s.After(time.Duration(r.Int64N(1_000_000)), "bench", fns[i]) }
-		s.After(time.Duration(r.Int64N(1_000_000)), "bench", fns[i])
-	}
-	return &kernelLoop{s: s}
-}
-
-// run executes events kernel events and returns CPU nanoseconds per event.
-func (k *kernelLoop) run(events int) float64 {
-	start := benchclock.CPU()
-	for range events {
-		k.s.Step()
-	}
-	return float64((benchclock.CPU() - start).Nanoseconds()) / float64(events)
-}
-
 // BenchmarkKernelVsFloor measures a kernel event against the floor: the
 // same working set of timers on a typed 4-ary heap loop (container/heap is
 // no floor: it boxes every entry in an interface). The two run in
@@ -136,13 +112,13 @@ func (k *kernelLoop) run(events int) float64 {
 //	go test ./sim -run '^$' -bench KernelVsFloor -benchtime 20x
 func BenchmarkKernelVsFloor(b *testing.B) {
 	const slice = 100_000
-	k, f := newKernelLoop(), newFloorLoop()
-	k.run(slice)
+	k, f := benchclock.NewKernelTimers(), newFloorLoop()
+	k.Run(slice)
 	f.run(slice)
 	var kn, fn float64
 	b.ResetTimer()
 	for range b.N {
-		kn += k.run(slice)
+		kn += k.Run(slice)
 		fn += f.run(slice)
 	}
 	n := float64(b.N)
