@@ -2,9 +2,7 @@ package client
 
 import (
 	"fmt"
-	"maps"
 	"slices"
-	"strings"
 
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
@@ -74,121 +72,30 @@ func sortedTPs(tps []model.TopicPartition) []model.TopicPartition {
 
 // listOffsets is ListOffsets without its history record.
 func (a *Admin) listOffsets(tps []model.TopicPartition, spec OffsetSpec, done func(map[model.TopicPartition]ListedOffset, error)) {
-	out := map[model.TopicPartition]ListedOffset{}
-	pending := sortedTPs(tps)
-	var failed []string
-	lastErr := protocol.None
-	var cl *adminCall
-	finish := func(err error) {
-		if a.end(cl) {
-			done(out, err)
-		}
-	}
-	cl = a.newCall("list-offsets", func() {
-		failed = append(failed, fmt.Sprintf("%s: %s", tpNames(pending), a.timedOut(cl)))
-		finish(&AdminError{Code: protocol.RequestTimedOut, Message: strings.Join(failed, "; ")})
-	})
-	if len(pending) == 0 {
-		a.n.After(0, "admin.list-offsets", func() { finish(nil) })
-		return
-	}
-	var attempt, send func()
-	attempt = func() {
-		for _, tp := range pending {
-			a.c.need(tp.Topic)
-		}
-		if a.c.stale() {
-			a.c.refresh(send)
-			return
-		}
-		send()
-	}
-	send = func() {
-		if cl.ended {
-			return
-		}
-		byLeader := map[int32][]model.TopicPartition{}
-		var again []model.TopicPartition
-		retryErr := protocol.LeaderNotAvailable
-		for _, tp := range pending {
-			if info, ok := a.c.leader(tp); ok {
-				byLeader[info.Leader] = append(byLeader[info.Leader], tp)
-			} else if a.c.missing(tp) {
-				// The metadata says the partition does not exist: no
-				// retry will find it.
-				failed = append(failed, fmt.Sprintf("%s: %s", tp, protocol.UnknownTopicOrPartition.String()))
-				lastErr = protocol.UnknownTopicOrPartition
-			} else {
-				again = append(again, tp)
-			}
-		}
-		outstanding := len(byLeader)
-		after := func() {
-			pending = sortedTPs(again)
-			if len(pending) == 0 {
-				if len(failed) > 0 {
-					finish(&AdminError{Code: lastErr, Message: strings.Join(failed, "; ")})
-				} else {
-					finish(nil)
-				}
-				return
-			}
-			a.c.invalidate()
-			if a.retry(cl, retryErr, attempt) {
-				return
-			}
-			failed = append(failed, fmt.Sprintf("%s: %s", tpNames(pending), a.failure(cl, retryErr, "")))
-			finish(&AdminError{Code: protocol.RequestTimedOut, Message: strings.Join(failed, "; ")})
-		}
-		if outstanding == 0 {
-			after()
-			return
-		}
-		for _, leader := range slices.Sorted(maps.Keys(byLeader)) {
-			parts := byLeader[leader]
+	toLeaders(a, leaderOp[ListedOffset]{
+		name: "list-offsets",
+		build: func(_ *adminCall, parts []model.TopicPartition) func(int32) network.Message {
 			req := make([]protocol.ListOffsetsPartition, len(parts))
 			for i, tp := range parts {
 				info, _ := a.c.leader(tp)
 				req[i] = protocol.ListOffsetsPartition{TP: tp, CurrentLeaderEpoch: info.LeaderEpoch, Timestamp: int64(spec)}
 			}
-			a.request(cl, leader, func(corr int32) network.Message {
+			return func(corr int32) network.Message {
 				return &protocol.ListOffsets{CorrelationID: corr, ReplicaID: protocol.ConsumerReplicaID, Partitions: req}
-			}, func(m network.Message, code protocol.ErrorCode) {
-				resp, _ := m.(*protocol.ListOffsetsResponse)
-				if code == protocol.None && resp == nil {
-					code = protocol.UnknownServerError
-				}
-				answered := map[model.TopicPartition]bool{}
-				if code == protocol.None {
-					for _, p := range resp.Partitions {
-						if !slices.Contains(parts, p.TP) {
-							continue
-						}
-						answered[p.TP] = true
-						switch {
-						case p.Error == protocol.None:
-							out[p.TP] = ListedOffset{Offset: p.Offset, LeaderEpoch: p.LeaderEpoch}
-						case p.Error.Retriable():
-							retryErr = p.Error
-							again = append(again, p.TP)
-						default:
-							failed = append(failed, fmt.Sprintf("%s: %s", p.TP, p.Error.String()))
-							lastErr = p.Error
-						}
-					}
-				} else {
-					retryErr = code
-				}
-				for _, tp := range parts {
-					if !answered[tp] {
-						again = append(again, tp)
-					}
-				}
-				if outstanding--; outstanding == 0 {
-					after()
-				}
-			})
-		}
-	}
-	attempt()
+			}
+		},
+		answers: func(m network.Message) ([]leaderAnswer[ListedOffset], bool) {
+			resp, ok := m.(*protocol.ListOffsetsResponse)
+			if !ok || resp == nil {
+				return nil, false
+			}
+			out := make([]leaderAnswer[ListedOffset], len(resp.Partitions))
+			for i, p := range resp.Partitions {
+				out[i] = leaderAnswer[ListedOffset]{TP: p.TP, Error: p.Error, Result: ListedOffset{Offset: p.Offset, LeaderEpoch: p.LeaderEpoch}}
+			}
+			return out, true
+		},
+	}, tps, func(out map[model.TopicPartition]ListedOffset, _ map[model.TopicPartition]protocol.ErrorCode, err error) {
+		done(out, err)
+	})
 }

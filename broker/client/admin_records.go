@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
@@ -72,119 +71,28 @@ func (a *Admin) DeleteRecords(offsets map[model.TopicPartition]int64, done func(
 // each partition that failed, and an error naming them.
 func (a *Admin) deleteRecords(tps []model.TopicPartition, offsets map[model.TopicPartition]int64,
 	done func(map[model.TopicPartition]int64, map[model.TopicPartition]protocol.ErrorCode, error)) {
-	out := map[model.TopicPartition]int64{}
-	codes := map[model.TopicPartition]protocol.ErrorCode{}
-	pending := slices.Clone(tps)
-	var failed []string
-	lastErr := protocol.None
-	var cl *adminCall
-	finish := func(err error) {
-		if a.end(cl) {
-			done(out, codes, err)
-		}
-	}
-	timedOut := func(msg string) {
-		for _, tp := range pending {
-			codes[tp] = protocol.RequestTimedOut
-		}
-		failed = append(failed, fmt.Sprintf("%s: %s", tpNames(pending), msg))
-		finish(&AdminError{Code: protocol.RequestTimedOut, Message: strings.Join(failed, "; ")})
-	}
-	cl = a.newCall("delete-records", func() { timedOut(a.timedOut(cl).Error()) })
-	var attempt, send func()
-	attempt = func() {
-		for _, tp := range pending {
-			a.c.need(tp.Topic)
-		}
-		if a.c.stale() {
-			a.c.refresh(send)
-			return
-		}
-		send()
-	}
-	send = func() {
-		if cl.ended {
-			return
-		}
-		byLeader := map[int32][]model.TopicPartition{}
-		var again []model.TopicPartition
-		retryErr := protocol.LeaderNotAvailable
-		for _, tp := range pending {
-			if info, ok := a.c.leader(tp); ok {
-				byLeader[info.Leader] = append(byLeader[info.Leader], tp)
-			} else if a.c.missing(tp) {
-				failed = append(failed, fmt.Sprintf("%s: %s", tp, protocol.UnknownTopicOrPartition.String()))
-				codes[tp], lastErr = protocol.UnknownTopicOrPartition, protocol.UnknownTopicOrPartition
-			} else {
-				again = append(again, tp)
-			}
-		}
-		outstanding := len(byLeader)
-		after := func() {
-			pending = sortedTPs(again)
-			if len(pending) == 0 {
-				if len(failed) > 0 {
-					finish(&AdminError{Code: lastErr, Message: strings.Join(failed, "; ")})
-				} else {
-					finish(nil)
-				}
-				return
-			}
-			a.c.invalidate()
-			if a.retry(cl, retryErr, attempt) {
-				return
-			}
-			timedOut(a.failure(cl, retryErr, "").Message)
-		}
-		if outstanding == 0 {
-			after()
-			return
-		}
-		for _, leader := range slices.Sorted(maps.Keys(byLeader)) {
-			parts := byLeader[leader]
+	toLeaders(a, leaderOp[int64]{
+		name:          "delete-records",
+		retriableMark: "client.admin.delete-records.retriable",
+		build: func(cl *adminCall, parts []model.TopicPartition) func(int32) network.Message {
 			req := make([]protocol.DeleteRecordsPartition, len(parts))
 			for i, tp := range parts {
 				req[i] = protocol.DeleteRecordsPartition{TP: tp, Offset: offsets[tp]}
 			}
-			a.request(cl, leader, func(corr int32) network.Message {
+			return func(corr int32) network.Message {
 				return &protocol.DeleteRecords{CorrelationID: corr, Partitions: req, Timeout: a.timeout(cl)}
-			}, func(m network.Message, code protocol.ErrorCode) {
-				resp, _ := m.(*protocol.DeleteRecordsResponse)
-				if code == protocol.None && resp == nil {
-					code = protocol.UnknownServerError
-				}
-				answered := map[model.TopicPartition]bool{}
-				if code == protocol.None {
-					for _, p := range resp.Partitions {
-						if !slices.Contains(parts, p.TP) {
-							continue
-						}
-						answered[p.TP] = true
-						switch {
-						case p.Error == protocol.None:
-							out[p.TP] = p.LowWatermark
-						case p.Error.Retriable():
-							a.s.Mark("client.admin.delete-records.retriable")
-							retryErr = p.Error
-							again = append(again, p.TP)
-						default:
-							failed = append(failed, fmt.Sprintf("%s: %s", p.TP, p.Error.String()))
-							codes[p.TP], lastErr = p.Error, p.Error
-						}
-					}
-				} else {
-					retryErr = code
-				}
-				for _, tp := range parts {
-					if !answered[tp] {
-						again = append(again, tp)
-					}
-				}
-				if outstanding--; outstanding == 0 {
-					after()
-				}
-			})
-		}
-	}
-	attempt()
+			}
+		},
+		answers: func(m network.Message) ([]leaderAnswer[int64], bool) {
+			resp, ok := m.(*protocol.DeleteRecordsResponse)
+			if !ok || resp == nil {
+				return nil, false
+			}
+			out := make([]leaderAnswer[int64], len(resp.Partitions))
+			for i, p := range resp.Partitions {
+				out[i] = leaderAnswer[int64]{TP: p.TP, Error: p.Error, Result: p.LowWatermark}
+			}
+			return out, true
+		},
+	}, tps, done)
 }
