@@ -18,8 +18,11 @@ import (
 )
 
 // logScript drives one partition log on one node's disk: appends with
-// timestamps, the high-water mark, retention passes, DeleteRecords, the
-// cleaner, crashes and power losses.
+// timestamps, keys and producers, transactional appends and markers, the
+// high-water mark and the last stable offset, reads at both isolation
+// levels, retention passes, DeleteRecords, the cleaner, truncation, crashes
+// and power losses. A script that does not start with open runs on a log
+// with the zero configuration.
 type logScript struct {
 	n    *sim.Node
 	l    *log.Log
@@ -30,18 +33,18 @@ type logScript struct {
 	epoc int32
 }
 
-// TestLogScripts runs the scripts of segments, retention and the cleaner;
-// the transaction scripts (testdata/txn) have their own commands.
+// TestLogScripts runs the scripts under testdata: segments, retention,
+// the cleaner and transactions (markers, the last stable offset, the
+// aborted-transactions index, reads at both isolation levels).
+// `go test ./broker/log -run TestLogScripts -rewrite` regenerates them.
 func TestLogScripts(t *testing.T) {
-	for _, dir := range []string{"testdata/segments", "testdata/retention", "testdata/cleaner"} {
-		t.Run(dir, func(t *testing.T) { walkLogScripts(t, dir) })
-	}
-}
-
-func walkLogScripts(t *testing.T, dir string) {
-	datadriven.Walk(t, dir, func(t *testing.T, path string) {
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
 		s := &logScript{}
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			if s.l == nil && d.Cmd != "open" {
+				s.n = node(t, 1)
+				s.l, _ = open(t, s.n, log.Config{}, log.OpenOptions{})
+			}
 			out, err := s.handle(t, d)
 			if err != nil {
 				return "error: " + err.Error() + "\n"
@@ -89,11 +92,21 @@ func (s *logScript) open(opt log.OpenOptions) (string, error) {
 
 func (s *logScript) state() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "log start %d, end %d, hwm %d\n", s.l.StartOffset(), s.l.EndOffset(), s.l.HighWatermark())
+	fmt.Fprintf(&b, "log start %d, end %d, hwm %d", s.l.StartOffset(), s.l.EndOffset(), s.l.HighWatermark())
+	if lso := s.l.LastStableOffset(); lso != s.l.HighWatermark() {
+		fmt.Fprintf(&b, ", lso %d", lso)
+	}
+	b.WriteString("\n")
 	for _, seg := range s.l.Segments() {
 		fmt.Fprintf(&b, "segment %s [%d, %d) %d bytes, %d batches\n", log.SegmentName(seg.BaseOffset), seg.BaseOffset, seg.EndOffset, seg.Bytes, seg.Batches)
 	}
 	fmt.Fprintf(&b, "batches %s\n", s.l.String())
+	for _, o := range s.l.OngoingTxns() {
+		fmt.Fprintf(&b, "open: producer %d epoch %d from %d\n", o.ProducerID, o.Epoch, o.FirstOffset)
+	}
+	for _, a := range s.l.AbortedTxns() {
+		fmt.Fprintf(&b, "aborted: producer %d %d..%d\n", a.ProducerID, a.FirstOffset, a.LastOffset)
+	}
 	return b.String()
 }
 
@@ -130,10 +143,26 @@ func (s *logScript) handle(t *testing.T, d *datadriven.TestData) (string, error)
 		s.cfg = log.Config{Topic: tc}
 		s.hwm, s.lso, s.cln = 0, 0, 0
 		return s.open(log.OpenOptions{Clean: true})
+	case "leader-epoch":
+		s.epoc = int32(s.num(d, "epoch", 0))
+		return "", s.l.AssignEpochStartOffset(s.epoc, s.l.EndOffset())
 	case "append":
+		// Records are the input's words (key=value, key= for a tombstone,
+		// or a value), or values=a,b; pid, epoch and seq name the
+		// producer, txn makes the batch transactional; the high-water mark
+		// follows the log's end unless keep-hwm.
 		ts := s.num(d, "ts", 0)
+		p := protocol.NoProducer
+		if pid, ok := s.arg(d, "pid"); ok {
+			id, _ := strconv.ParseInt(pid, 10, 64)
+			p = protocol.Producer{ID: id, Epoch: int16(s.num(d, "epoch", 0)), BaseSequence: int32(s.num(d, "seq", 0))}
+		}
 		var recs []protocol.Record
-		for _, f := range strings.Fields(d.Input) {
+		words := strings.Fields(d.Input)
+		if v, ok := s.arg(d, "values"); ok {
+			words = strings.Split(v, ",")
+		}
+		for _, f := range words {
 			r := protocol.Record{Timestamp: ts}
 			k, v, kv := strings.Cut(f, "=")
 			switch {
@@ -146,13 +175,48 @@ func (s *logScript) handle(t *testing.T, d *datadriven.TestData) (string, error)
 			}
 			recs = append(recs, r)
 		}
-		info, err := s.l.AppendAsLeader(protocol.AppendBatch(nil, 0, protocol.NoPartitionLeaderEpoch, protocol.NoProducer, recs), s.epoc, time.Duration(ts)*time.Millisecond)
+		batch := protocol.AppendBatch(nil, 0, protocol.NoPartitionLeaderEpoch, p, recs)
+		if d.HasArg("txn") {
+			batch = protocol.AppendTxnBatch(nil, p, recs)
+		}
+		info, err := s.l.AppendAsLeader(batch, s.epoc, time.Duration(ts)*time.Millisecond)
 		if err != nil {
 			return "", err
 		}
-		s.l.SetHighWatermark(s.l.EndOffset())
-		s.hwm = s.l.HighWatermark()
+		if !d.HasArg("keep-hwm") {
+			s.l.SetHighWatermark(s.l.EndOffset())
+			s.hwm = s.l.HighWatermark()
+		}
 		return fmt.Sprintf("appended [%d, %d]\n", info.FirstOffset, info.LastOffset), nil
+	case "marker":
+		typ := protocol.ControlCommit
+		if v, _ := s.arg(d, "type"); v == "abort" {
+			typ = protocol.ControlAbort
+		}
+		info, err := s.l.AppendMarker(log.Marker{ProducerID: s.num(d, "pid", 0), ProducerEpoch: int16(s.num(d, "epoch", 0)), Type: typ,
+			CoordinatorEpoch: int32(s.num(d, "coordinator-epoch", 0))}, s.epoc, time.Millisecond)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("marker at %d\n", info.FirstOffset), nil
+	case "truncate":
+		if _, _, err := s.l.TruncateTo(s.num(d, "to", 0)); err != nil {
+			return "", err
+		}
+		return s.state(), nil
+	case "reopen":
+		hwm := s.l.HighWatermark()
+		l, _, err := log.Open(s.n.Disk(), tp, s.cfg, log.OpenOptions{Clean: true, RecoveryPoint: s.l.EndOffset(), HighWatermark: hwm})
+		if err != nil {
+			return "", err
+		}
+		s.l = l
+		return s.state(), nil
+	case "state":
+		return s.state(), nil
+	case "fetch":
+		iso, _ := s.arg(d, "isolation")
+		return fetch(s.l, s.num(d, "from", 0), iso), nil
 	case "hwm":
 		s.l.SetHighWatermark(s.num(d, "offset", 0))
 		s.hwm = s.l.HighWatermark()
@@ -221,4 +285,41 @@ func (s *logScript) handle(t *testing.T, d *datadriven.TestData) (string, error)
 		return strings.Join(s.n.Disk().List(""), "\n") + "\n", nil
 	}
 	return "", fmt.Errorf("unknown command %q", d.Cmd)
+}
+
+// fetch reads from offset as a consumer's fetch would at the isolation
+// level: up to the high-water mark, or to the last stable offset with the
+// aborted transactions, filtered as Kafka's consumer filters them.
+func fetch(l *log.Log, from int64, isolation string) string {
+	limit := l.HighWatermark()
+	var aborted []protocol.AbortedTransaction
+	committed := isolation == "read_committed"
+	if committed {
+		limit = l.LastStableOffset()
+		aborted = l.AbortedTransactions(from, limit)
+	}
+	recs, err := l.Read(from, limit, 1<<20)
+	if err != nil {
+		return "error: " + err.Error() + "\n"
+	}
+	f := protocol.NewAbortFilter(aborted)
+	var vals []string
+	_ = recs.Batches(func(h protocol.BatchHeader, b []byte) bool {
+		if committed && f.Skip(h, b) || h.IsControl() {
+			return true
+		}
+		_ = protocol.DecodeRecords(b, h, func(r protocol.Record) bool {
+			if r.Offset >= from {
+				vals = append(vals, fmt.Sprintf("%d:%s", r.Offset, r.Value))
+			}
+			return true
+		})
+		return true
+	})
+	var b strings.Builder
+	if committed {
+		fmt.Fprintf(&b, "aborted list: %v\n", aborted)
+	}
+	fmt.Fprintf(&b, "records: %s\n", strings.Join(vals, " "))
+	return b.String()
 }
