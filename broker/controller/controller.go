@@ -335,6 +335,20 @@ func (c *Controller) replyAfter(offset int64, done, fail func()) {
 	c.waits = append(c.waits, &wait{offset: offset, done: done, fail: fail})
 }
 
+// commitAndReply writes recs and answers resp once they are committed, or
+// calls fail if the controller loses its leadership first. When the write
+// itself fails, writeFailed puts its error into resp, which is answered at
+// once.
+func (c *Controller) commitAndReply(from sim.NodeID, recs []metadata.Record, resp network.Message, writeFailed func(error), fail func()) {
+	last, err := c.write(recs)
+	if err != nil {
+		writeFailed(err)
+		c.reply(from, resp)
+		return
+	}
+	c.replyAfter(last, func() { c.reply(from, resp) }, fail)
+}
+
 // writeError maps a failed append to the error code a requester sees.
 func writeError(err error) protocol.ErrorCode {
 	if errors.Is(err, errNotActive) || errors.Is(err, kraft.ErrNotLeader) {

@@ -48,17 +48,13 @@ func (c *Controller) handleCreatePartitions(from sim.NodeID, m *protocol.CreateP
 		seen[t.Name] = true
 		resp.Topics = append(resp.Topics, te)
 	}
-	last, err := c.write(recs)
-	if err != nil {
+	c.commitAndReply(from, recs, resp, func(err error) {
 		for i := range resp.Topics {
 			if resp.Topics[i].Error == protocol.None {
 				resp.Topics[i].Error, resp.Topics[i].Message = writeError(err), err.Error()
 			}
 		}
-		c.reply(from, resp)
-		return
-	}
-	c.replyAfter(last, func() { c.reply(from, resp) }, fail)
+	}, fail)
 }
 
 // createPartitions checks one topic's increase and returns the records

@@ -188,13 +188,9 @@ func (c *Controller) handleAlterPartition(from sim.NodeID, m *protocol.AlterPart
 		res.ISR, res.LeaderRecoveryState = slices.Clone(p.ISR), p.LeaderRecoveryState
 		resp.Partitions = append(resp.Partitions, res)
 	}
-	last, err := c.write(recs)
-	if err != nil {
-		resp = &protocol.AlterPartitionResponse{CorrelationID: m.CorrelationID, Error: writeError(err)}
-		c.reply(from, resp)
-		return
-	}
-	c.replyAfter(last, func() { c.reply(from, resp) }, notController)
+	c.commitAndReply(from, recs, resp, func(err error) {
+		*resp = protocol.AlterPartitionResponse{CorrelationID: m.CorrelationID, Error: writeError(err)}
+	}, notController)
 }
 
 func markName(code protocol.ErrorCode) string {
@@ -318,17 +314,13 @@ func (c *Controller) handleCreateTopics(from sim.NodeID, m *protocol.CreateTopic
 		seen[t.Name] = true
 		resp.Topics = append(resp.Topics, te)
 	}
-	last, err := c.write(recs)
-	if err != nil {
+	c.commitAndReply(from, recs, resp, func(err error) {
 		for i := range resp.Topics {
 			if resp.Topics[i].Error == protocol.None {
 				resp.Topics[i].Error, resp.Topics[i].Message = writeError(err), err.Error()
 			}
 		}
-		c.reply(from, resp)
-		return
-	}
-	c.replyAfter(last, func() { c.reply(from, resp) }, fail)
+	}, fail)
 }
 
 // newTopicPlacer returns a placer over the usable brokers of the working
@@ -458,17 +450,13 @@ func (c *Controller) handleDeleteTopics(from sim.NodeID, m *protocol.DeleteTopic
 		}
 		resp.Topics = append(resp.Topics, te)
 	}
-	last, err := c.write(recs)
-	if err != nil {
+	c.commitAndReply(from, recs, resp, func(err error) {
 		for i := range resp.Topics {
 			if resp.Topics[i].Error == protocol.None {
 				resp.Topics[i].Error, resp.Topics[i].Message = writeError(err), err.Error()
 			}
 		}
-		c.reply(from, resp)
-		return
-	}
-	c.replyAfter(last, func() { c.reply(from, resp) }, fail)
+	}, fail)
 }
 
 // ---- ElectLeaders ----
@@ -502,12 +490,9 @@ func (c *Controller) handleElectLeaders(from sim.NodeID, m *protocol.ElectLeader
 		}
 		resp.Results = append(resp.Results, protocol.PartitionResult{TP: tp, Error: code, Message: msg})
 	}
-	last, err := c.write(recs)
-	if err != nil {
-		c.reply(from, &protocol.ElectLeadersResponse{CorrelationID: m.CorrelationID, Error: writeError(err)})
-		return
-	}
-	c.replyAfter(last, func() { c.reply(from, resp) }, fail)
+	c.commitAndReply(from, recs, resp, func(err error) {
+		*resp = protocol.ElectLeadersResponse{CorrelationID: m.CorrelationID, Error: writeError(err)}
+	}, fail)
 }
 
 // electLeader runs a preferred or unclean election of one partition
@@ -657,17 +642,13 @@ func (c *Controller) handleAlterConfigs(from sim.NodeID, m *protocol.Incremental
 		}
 		resp.Results = append(resp.Results, res)
 	}
-	last, err := c.write(recs)
-	if err != nil {
+	c.commitAndReply(from, recs, resp, func(err error) {
 		for i := range resp.Results {
 			if resp.Results[i].Error == protocol.None {
 				resp.Results[i].Error, resp.Results[i].Message = writeError(err), err.Error()
 			}
 		}
-		c.reply(from, resp)
-		return
-	}
-	c.replyAfter(last, func() { c.reply(from, resp) }, fail)
+	}, fail)
 }
 
 func (c *Controller) alterConfigs(r protocol.AlterConfigsResource) ([]metadata.Record, protocol.ErrorCode, string) {
