@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/datadriven"
 
 	"github.com/kafkasim/kafkasim/broker/kraft"
+	"github.com/kafkasim/kafkasim/internal/faulttest"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
 )
@@ -291,30 +292,14 @@ func (e *scriptEnv) handleLifecycle(d *datadriven.TestData) (string, error) {
 
 // partition c1 c2,c3 | isolate c1 | heal
 func (e *scriptEnv) handleNetwork(d *datadriven.TestData) (string, error) {
-	net := e.cl.net
-	switch d.Cmd {
-	case "heal":
-		net.Heal()
-		return "ok\n", nil
-	case "isolate":
-		if len(d.CmdArgs) != 1 {
-			return "", fmt.Errorf("isolate: name one node")
-		}
-		ids, err := net.Resolve(d.CmdArgs[0].Key)
-		if err != nil {
-			return "", err
-		}
-		return "ok\n", net.Isolate(ids[0])
-	}
-	var groups [][]string
+	var args []string
 	for _, a := range d.CmdArgs {
-		groups = append(groups, strings.Split(a.Key, ","))
+		args = append(args, a.Key)
 	}
-	ids, err := net.Groups(groups...)
-	if err != nil {
+	if err := faulttest.NetworkCommand(e.cl.net, d.Cmd, args); err != nil {
 		return "", err
 	}
-	return "ok\n", net.Partition(ids...)
+	return "ok\n", nil
 }
 
 // listener c1: what the node's listener has been told in this incarnation.

@@ -2,7 +2,6 @@ package kraft_test
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -10,40 +9,16 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
+	"github.com/kafkasim/kafkasim/internal/faulttest"
 	"github.com/kafkasim/kafkasim/sim"
 )
 
-// faultKind is one kind of fault an episode injects.
-type faultKind int
+// faultObserverDiskLoss is the KRaft tests' own fault: an observer loses
+// its disk (a voter that forgets its vote breaks Raft; see the README).
+const faultObserverDiskLoss = faulttest.Custom
 
-const (
-	faultCrash faultKind = iota
-	faultPowerLoss
-	faultTornPowerLoss
-	faultPause
-	faultIsolate
-	faultPartition
-	faultObserverDiskLoss
-	faultGroupPowerLoss // torn power loss of several nodes at once (Side)
-	numFaultKinds
-)
-
-func (k faultKind) String() string {
-	return [...]string{"crash", "power-loss", "torn-power-loss", "pause", "isolate", "partition", "observer-disk-loss", "group-power-loss"}[k]
-}
-
-// episode is a fault that starts at At and is undone (restart, resume,
-// heal) after For.
-type episode struct {
-	At, For time.Duration
-	Kind    faultKind
-	Node    int   // member index
-	Side    []int // a partition's minority side (member indexes)
-}
-
-func (e episode) String() string {
-	return fmt.Sprintf("%v+%v %v node#%d %v", e.At, e.For, e.Kind, e.Node, e.Side)
-}
+// episode is a fault that starts at At and is undone after For.
+type episode = faulttest.Episode
 
 // scenario is a random cluster and fault schedule.
 type scenario struct {
@@ -65,22 +40,8 @@ func drawScenario(t *rapid.T) scenario {
 		CheckQuorum: rapid.Bool().Draw(t, "checkquorum"),
 	}
 	n := sc.Voters + sc.Observers
-	sc.Episodes = rapid.SliceOfN(rapid.Custom(func(t *rapid.T) episode {
-		e := episode{
-			At:   time.Duration(rapid.IntRange(0, 40_000).Draw(t, "at-ms")) * time.Millisecond,
-			For:  time.Duration(rapid.IntRange(100, 10_000).Draw(t, "for-ms")) * time.Millisecond,
-			Kind: faultKind(rapid.IntRange(0, int(numFaultKinds)-1).Draw(t, "kind")),
-			Node: rapid.IntRange(0, n-1).Draw(t, "node"),
-		}
-		if e.Kind == faultPartition || e.Kind == faultGroupPowerLoss {
-			for i := range n {
-				if rapid.Bool().Draw(t, "side"+strconv.Itoa(i)) {
-					e.Side = append(e.Side, i)
-				}
-			}
-		}
-		return e
-	}), 0, 10).Draw(t, "episodes")
+	sc.Episodes = faulttest.Schedule{Kinds: int(faultObserverDiskLoss) + 1, Nodes: n, MaxEpisodes: 10,
+		Within: 40 * time.Second, Longest: 10 * time.Second}.Draw(t)
 	sc.DriftPPM = rapid.SliceOfN(rapid.Int64Range(-200_000, 200_000), n, n).Draw(t, "drift-ppm")
 	return sc
 }
@@ -161,61 +122,23 @@ func (sc scenario) run() (*cluster, error) {
 	return cl, s.Err()
 }
 
+func (cl *cluster) group() faulttest.Group {
+	g := faulttest.Group{Net: cl.net}
+	for _, m := range cl.members {
+		g.Nodes = append(g.Nodes, m.node)
+	}
+	return g
+}
+
 func (cl *cluster) inject(e episode, m *member) {
-	n := m.node
-	switch e.Kind {
-	case faultCrash:
-		_ = n.Crash()
-	case faultPowerLoss:
-		n.PowerLoss(false)
-	case faultTornPowerLoss:
-		n.PowerLoss(true)
-	case faultPause:
-		_ = n.Pause()
-	case faultIsolate:
-		_ = cl.net.Isolate(n.ID())
-	case faultPartition:
-		var a, b []sim.NodeID
-		for i, x := range cl.members {
-			if slices.Contains(e.Side, i) {
-				a = append(a, x.node.ID())
-			} else {
-				b = append(b, x.node.ID())
-			}
-		}
-		if len(a) > 0 && len(b) > 0 {
-			_ = cl.net.Partition(a, b)
-		}
-	case faultObserverDiskLoss:
-		if !m.voter { // a voter that forgets its vote breaks Raft; see the README
-			n.LoseDisk()
-		}
-	case faultGroupPowerLoss:
-		for _, i := range e.Side {
-			cl.members[i].node.PowerLoss(true)
-		}
+	if !cl.group().Inject(e) && e.Kind == faultObserverDiskLoss && !m.voter {
+		m.node.LoseDisk()
 	}
 }
 
 func (cl *cluster) repair(e episode, m *member) {
-	n := m.node
-	switch e.Kind {
-	case faultCrash, faultPowerLoss, faultTornPowerLoss, faultObserverDiskLoss:
-		if n.State() == sim.Down {
-			_ = n.Restart()
-		}
-	case faultGroupPowerLoss:
-		for _, i := range e.Side {
-			if x := cl.members[i].node; x.State() == sim.Down {
-				_ = x.Restart()
-			}
-		}
-	case faultPause:
-		if n.State() == sim.Paused {
-			_ = n.Resume()
-		}
-	case faultIsolate, faultPartition:
-		cl.net.Heal()
+	if !cl.group().Repair(e) && e.Kind == faultObserverDiskLoss {
+		faulttest.Restart(m.node)
 	}
 }
 
@@ -269,11 +192,11 @@ func TestSafetyUnderFaults(t *testing.T) {
 // equal, and another seed must give another hash.
 func TestDeterminism(t *testing.T) {
 	sc := scenario{Seed: 42, Voters: 5, Observers: 2, PreVote: true, CheckQuorum: true, Episodes: []episode{
-		{At: 3 * time.Second, For: 4 * time.Second, Kind: faultCrash, Node: 0},
-		{At: 5 * time.Second, For: 6 * time.Second, Kind: faultPartition, Side: []int{1, 2, 5}},
-		{At: 9 * time.Second, For: 3 * time.Second, Kind: faultTornPowerLoss, Node: 3},
-		{At: 14 * time.Second, For: 5 * time.Second, Kind: faultPause, Node: 4},
-		{At: 20 * time.Second, For: 2 * time.Second, Kind: faultIsolate, Node: 2},
+		{At: 3 * time.Second, For: 4 * time.Second, Kind: faulttest.Crash, Node: 0},
+		{At: 5 * time.Second, For: 6 * time.Second, Kind: faulttest.Partition, Side: []int{1, 2, 5}},
+		{At: 9 * time.Second, For: 3 * time.Second, Kind: faulttest.TornPowerLoss, Node: 3},
+		{At: 14 * time.Second, For: 5 * time.Second, Kind: faulttest.Pause, Node: 4},
+		{At: 20 * time.Second, For: 2 * time.Second, Kind: faulttest.Isolate, Node: 2},
 	}}
 	hash := func(sc scenario) (string, uint64) {
 		cl, err := sc.run()
@@ -299,8 +222,8 @@ func TestMinorityPowerLossKeepsCommitted(t *testing.T) {
 		for i := range 8 {
 			at := time.Duration(2+5*i) * time.Second
 			sc.Episodes = append(sc.Episodes,
-				episode{At: at, For: 2 * time.Second, Kind: faultTornPowerLoss, Node: i % 5},
-				episode{At: at, For: 2 * time.Second, Kind: faultTornPowerLoss, Node: (i + 2) % 5})
+				episode{At: at, For: 2 * time.Second, Kind: faulttest.TornPowerLoss, Node: i % 5},
+				episode{At: at, For: 2 * time.Second, Kind: faulttest.TornPowerLoss, Node: (i + 2) % 5})
 		}
 		cl, err := sc.run()
 		require.NoError(t, err, "seed %d", seed)
@@ -349,13 +272,15 @@ func TestFollowersFlushBeforeAcknowledging(t *testing.T) {
 // TestCoverage runs a broad fault sweep and asserts that the rare paths
 // the package exists for were reached.
 func TestCoverage(t *testing.T) {
+	kinds := []faulttest.Kind{faulttest.Crash, faulttest.PowerLoss, faulttest.TornPowerLoss, faulttest.Pause, faulttest.Isolate,
+		faulttest.Partition, faultObserverDiskLoss, faulttest.GroupPowerLoss}
 	marks := map[string]uint64{}
 	for seed := uint64(1); seed <= 12; seed++ {
 		sc := scenario{Seed: seed, Voters: 3, Observers: 1, PreVote: seed%3 != 0, CheckQuorum: true}
 		for i := range 6 {
 			at := time.Duration(2+8*i) * time.Second
 			sc.Episodes = append(sc.Episodes,
-				episode{At: at, For: 5 * time.Second, Kind: faultKind(int(seed+uint64(i)) % int(numFaultKinds)), Node: int(seed+uint64(i)) % 4, Side: []int{int(seed) % 3}})
+				episode{At: at, For: 5 * time.Second, Kind: kinds[int(seed+uint64(i))%len(kinds)], Node: int(seed+uint64(i)) % 4, Side: []int{int(seed) % 3}})
 		}
 		cl, err := sc.run()
 		require.NoError(t, err, "seed %d", seed)

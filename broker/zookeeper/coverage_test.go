@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafkasim/kafkasim/internal/faulttest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -24,7 +25,7 @@ func TestCoverage(t *testing.T) {
 		for i := range 6 {
 			at := time.Duration(2+9*i) * time.Second
 			sc.Episodes = append(sc.Episodes, episode{At: at, For: time.Duration(3+int(seed+uint64(i))%6) * time.Second,
-				Kind: faultKind(int(seed+uint64(i)) % int(numFaultKinds)), Server: int(seed+uint64(i)) % sc.Servers, Side: []int{int(seed) % sc.Servers}})
+				Kind: faulttest.Kind(int(seed+uint64(i)) % (int(faultClientPause) + 1)), Node: int(seed+uint64(i)) % sc.Servers, Side: []int{int(seed) % sc.Servers}})
 		}
 		e, w, err := sc.run()
 		require.NoError(t, err, "seed %d", seed)

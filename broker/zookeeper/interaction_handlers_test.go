@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/datadriven"
 
 	"github.com/kafkasim/kafkasim/broker/zookeeper"
+	"github.com/kafkasim/kafkasim/internal/faulttest"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
 )
@@ -486,30 +487,14 @@ func (c *clientMember) nodeOr(z *zkMember) *sim.Node {
 
 // partition z1 z2,z3 | isolate z1 | heal
 func (env *scriptEnv) handleNetwork(d *datadriven.TestData) (string, error) {
-	net := env.e.net
-	switch d.Cmd {
-	case "heal":
-		net.Heal()
-		return "ok\n", nil
-	case "isolate":
-		if len(d.CmdArgs) != 1 {
-			return "", fmt.Errorf("isolate: name one node")
-		}
-		ids, err := net.Resolve(d.CmdArgs[0].Key)
-		if err != nil {
-			return "", err
-		}
-		return "ok\n", net.Isolate(ids[0])
-	}
-	var groups [][]string
+	var args []string
 	for _, a := range d.CmdArgs {
-		groups = append(groups, strings.Split(a.Key, ","))
+		args = append(args, a.Key)
 	}
-	ids, err := net.Groups(groups...)
-	if err != nil {
+	if err := faulttest.NetworkCommand(env.e.net, d.Cmd, args); err != nil {
 		return "", err
 	}
-	return "ok\n", net.Partition(ids...)
+	return "ok\n", nil
 }
 
 // marks: the coverage marks of the run so far, with counts.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -14,39 +13,17 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/kafkasim/kafkasim/broker/zookeeper"
+	"github.com/kafkasim/kafkasim/internal/faulttest"
 	"github.com/kafkasim/kafkasim/sim"
 )
 
-// faultKind is one kind of fault an episode injects on servers.
-type faultKind int
+// faultClientPause is the ensemble tests' own fault: a client node frozen
+// (Node is the client's index).
+const faultClientPause = faulttest.Custom
 
-const (
-	faultCrash faultKind = iota
-	faultPowerLoss
-	faultTornPowerLoss
-	faultPause
-	faultIsolate
-	faultPartition
-	faultGroupPowerLoss // torn power loss of several servers at once (Side)
-	faultClientPause    // a client node frozen (Server is the client's index)
-	numFaultKinds
-)
-
-func (k faultKind) String() string {
-	return [...]string{"crash", "power-loss", "torn-power-loss", "pause", "isolate", "partition", "group-power-loss", "client-pause"}[k]
-}
-
-// episode is a fault that starts at At and is undone after For.
-type episode struct {
-	At, For time.Duration
-	Kind    faultKind
-	Server  int   // server index
-	Side    []int // a partition's side, or the servers of a group power loss
-}
-
-func (e episode) String() string {
-	return fmt.Sprintf("%v+%v %v z%d %v", e.At, e.For, e.Kind, e.Server+1, e.Side)
-}
+// episode is a fault that starts at At and is undone after For; Node is a
+// server's index (a client's for faultClientPause).
+type episode = faulttest.Episode
 
 // scenario is a random ensemble, workload and fault schedule.
 type scenario struct {
@@ -67,25 +44,14 @@ func drawScenario(t *rapid.T) scenario {
 		SnapCount: rapid.SampledFrom([]int{10, 40, 100000}).Draw(t, "snap-count"),
 		Lossy:     rapid.IntRange(0, 3).Draw(t, "lossy") == 0,
 	}
-	sc.Episodes = rapid.SliceOfN(rapid.Custom(func(t *rapid.T) episode {
-		e := episode{
-			At:     time.Duration(rapid.IntRange(0, 40_000).Draw(t, "at-ms")) * time.Millisecond,
-			For:    time.Duration(rapid.IntRange(100, 15_000).Draw(t, "for-ms")) * time.Millisecond,
-			Kind:   faultKind(rapid.IntRange(0, int(numFaultKinds)-1).Draw(t, "kind")),
-			Server: rapid.IntRange(0, sc.Servers-1).Draw(t, "server"),
-		}
-		if e.Kind == faultClientPause {
-			e.Server = rapid.IntRange(0, sc.Clients-1).Draw(t, "client")
-		}
-		if e.Kind == faultPartition || e.Kind == faultGroupPowerLoss {
-			for i := range sc.Servers {
-				if rapid.Bool().Draw(t, "side"+strconv.Itoa(i)) {
-					e.Side = append(e.Side, i)
-				}
+	sc.Episodes = faulttest.Schedule{Kinds: int(faultClientPause) + 1, Nodes: sc.Servers, MaxEpisodes: 8,
+		Within: 40 * time.Second, Longest: 15 * time.Second,
+		NodeOf: func(t *rapid.T, k faulttest.Kind) (int, bool) {
+			if k != faultClientPause {
+				return 0, false
 			}
-		}
-		return e
-	}), 0, 8).Draw(t, "episodes")
+			return rapid.IntRange(0, sc.Clients-1).Draw(t, "client"), true
+		}}.Draw(t)
 	sc.DriftPPM = rapid.SliceOfN(rapid.Int64Range(-100_000, 100_000), sc.Servers, sc.Servers).Draw(t, "drift-ppm")
 	return sc
 }
@@ -375,76 +341,33 @@ func (sc scenario) run() (*ensemble, *workload, error) {
 	return e, w, w.linearizable()
 }
 
+func (e *ensemble) group() faulttest.Group {
+	g := faulttest.Group{Net: e.net}
+	for _, m := range e.servers {
+		g.Nodes = append(g.Nodes, m.node)
+	}
+	for _, c := range e.clients {
+		g.Bystanders = append(g.Bystanders, c.node)
+	}
+	return g
+}
+
 func (e *ensemble) inject(ep episode) {
 	if ep.Kind == faultClientPause {
-		_ = e.clients[ep.Server%len(e.clients)].node.Pause()
+		_ = e.clients[ep.Node%len(e.clients)].node.Pause()
 		return
 	}
-	m := e.servers[ep.Server]
-	n := m.node
-	switch ep.Kind {
-	case faultCrash:
-		_ = n.Crash()
-	case faultPowerLoss:
-		n.PowerLoss(false)
-	case faultTornPowerLoss:
-		n.PowerLoss(true)
-	case faultPause:
-		_ = n.Pause()
-	case faultIsolate:
-		_ = e.net.Isolate(n.ID())
-	case faultPartition:
-		var a, b []sim.NodeID
-		for i, x := range e.servers {
-			if slices.Contains(ep.Side, i) {
-				a = append(a, x.node.ID())
-			} else {
-				b = append(b, x.node.ID())
-			}
-		}
-		for i, c := range e.clients {
-			if i%2 == 0 {
-				a = append(a, c.node.ID())
-			} else {
-				b = append(b, c.node.ID())
-			}
-		}
-		if len(a) > 0 && len(b) > 0 {
-			_ = e.net.Partition(a, b)
-		}
-	case faultGroupPowerLoss:
-		for _, i := range ep.Side {
-			e.servers[i].node.PowerLoss(true)
-		}
-	}
+	e.group().Inject(ep)
 }
 
 func (e *ensemble) repair(ep episode) {
 	if ep.Kind == faultClientPause {
-		if n := e.clients[ep.Server%len(e.clients)].node; n.State() == sim.Paused {
+		if n := e.clients[ep.Node%len(e.clients)].node; n.State() == sim.Paused {
 			_ = n.Resume()
 		}
 		return
 	}
-	n := e.servers[ep.Server].node
-	switch ep.Kind {
-	case faultCrash, faultPowerLoss, faultTornPowerLoss:
-		if n.State() == sim.Down {
-			_ = n.Restart()
-		}
-	case faultGroupPowerLoss:
-		for _, i := range ep.Side {
-			if x := e.servers[i].node; x.State() == sim.Down {
-				_ = x.Restart()
-			}
-		}
-	case faultPause:
-		if n.State() == sim.Paused {
-			_ = n.Resume()
-		}
-	case faultIsolate, faultPartition:
-		e.net.Heal()
-	}
+	e.group().Repair(ep)
 }
 
 // TestSafetyUnderFaults checks, under random crashes, power losses (torn
@@ -477,11 +400,11 @@ func TestSafetyUnderFaults(t *testing.T) {
 // equal, and another seed must give another hash.
 func TestDeterminism(t *testing.T) {
 	sc := scenario{Seed: 42, Servers: 5, Clients: 3, SnapCount: 20, Episodes: []episode{
-		{At: 3 * time.Second, For: 4 * time.Second, Kind: faultCrash, Server: 4},
-		{At: 5 * time.Second, For: 6 * time.Second, Kind: faultPartition, Side: []int{1, 2}},
-		{At: 9 * time.Second, For: 3 * time.Second, Kind: faultTornPowerLoss, Server: 3},
-		{At: 14 * time.Second, For: 5 * time.Second, Kind: faultPause, Server: 0},
-		{At: 20 * time.Second, For: 2 * time.Second, Kind: faultIsolate, Server: 2},
+		{At: 3 * time.Second, For: 4 * time.Second, Kind: faulttest.Crash, Node: 4},
+		{At: 5 * time.Second, For: 6 * time.Second, Kind: faulttest.Partition, Side: []int{1, 2}},
+		{At: 9 * time.Second, For: 3 * time.Second, Kind: faulttest.TornPowerLoss, Node: 3},
+		{At: 14 * time.Second, For: 5 * time.Second, Kind: faulttest.Pause, Node: 0},
+		{At: 20 * time.Second, For: 2 * time.Second, Kind: faulttest.Isolate, Node: 2},
 	}}
 	hash := func(sc scenario) (string, uint64) {
 		e, _, err := sc.run()
