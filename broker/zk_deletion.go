@@ -35,6 +35,9 @@ type zkDeletion struct {
 	asked   map[int32]int32
 	retry   sim.Timer
 	waiters []func(protocol.ErrorCode, string)
+	// finishing: every replica is deleted and the znodes are being
+	// removed.
+	finishing bool
 }
 
 // handleDeleteTopics marks each topic for deletion with
@@ -190,7 +193,7 @@ func (c *zkController) resumeDeletions() {
 // requests are sent again after a while.
 func (c *zkController) resumeDeletion(name string) {
 	d, t := c.deleting[name], c.topics[name]
-	if d == nil || t == nil {
+	if d == nil || t == nil || d.finishing {
 		return
 	}
 	c.b.n.Cancel(d.retry)
@@ -248,7 +251,7 @@ func (c *zkController) onStopReplicaResponse(from sim.NodeID, m *protocol.StopRe
 			continue // asked again by the retry
 		}
 		d.stopped[id] = true
-		if c.replicasStopped(name) {
+		if !d.finishing && c.replicasStopped(name) {
 			c.finishDeletion(name)
 		}
 	}
@@ -270,9 +273,10 @@ func (c *zkController) replicasStopped(name string) bool {
 // deletion marker last, then forgets the topic.
 func (c *zkController) finishDeletion(name string) {
 	d, t := c.deleting[name], c.topics[name]
-	if d == nil || t == nil {
+	if d == nil || t == nil || d.finishing {
 		return
 	}
+	d.finishing = true
 	c.b.n.Cancel(d.retry)
 	var paths []string
 	parts := false
@@ -311,8 +315,10 @@ func (c *zkController) finishDeletion(name string) {
 
 // deleted1 forgets a topic whose znodes are gone and answers its waiters.
 func (c *zkController) deleted1(name string) {
-	d := c.deleting[name]
-	t := c.topics[name]
+	d, t := c.deleting[name], c.topics[name]
+	if d == nil || t == nil {
+		return
+	}
 	for p := range t.assignment {
 		delete(c.states, model.TopicPartition{Topic: name, Partition: int32(p)})
 	}
