@@ -70,6 +70,16 @@ type ZKConfig struct {
 	// way on the new session (as the old ZkClient retried them) before it
 	// resigns.
 	NoControllerEpochFence bool
+	// AutoLeaderRebalance is auto.leader.rebalance.enable (true): the
+	// controller moves leadership back to preferred replicas, checked
+	// every LeaderImbalanceCheckInterval
+	// (leader.imbalance.check.interval.seconds, 300 s) for brokers that
+	// lead less than their share by more than
+	// LeaderImbalancePerBrokerPercentage
+	// (leader.imbalance.per.broker.percentage, 10).
+	AutoLeaderRebalance                bool
+	LeaderImbalanceCheckInterval       time.Duration
+	LeaderImbalancePerBrokerPercentage int
 	// NoZkVersionRecheck brings back the stale cached zkVersion of
 	// KAFKA-1382 (the symptom of KAFKA-2729 and KAFKA-3042): a leader whose
 	// conditional ISR write lost its answer and got BADVERSION on the
@@ -80,7 +90,8 @@ type ZKConfig struct {
 // DefaultZKConfig returns Kafka's defaults for a broker of the ensemble
 // servers.
 func DefaultZKConfig(servers []sim.NodeID) ZKConfig {
-	return ZKConfig{Servers: slices.Clone(servers), SessionTimeout: 18 * time.Second, TopicDefaults: model.TopicConfig{MinInsyncReplicas: 1}}
+	return ZKConfig{Servers: slices.Clone(servers), SessionTimeout: 18 * time.Second, TopicDefaults: model.TopicConfig{MinInsyncReplicas: 1},
+		AutoLeaderRebalance: true, LeaderImbalanceCheckInterval: 300 * time.Second, LeaderImbalancePerBrokerPercentage: 10}
 }
 
 // zkBroker is a broker's ZooKeeper side (KafkaZkClient with KafkaServer's
@@ -98,6 +109,53 @@ type zkBroker struct {
 	offset     int64 // the metadata cache's version, for the image
 	ctl        *zkController
 	shutdown   *zkShutdown
+	// writes are the partition states this broker's controller wrote and
+	// ZooKeeper accepted; isrFailures the leader's failed conditional ISR
+	// writes (isr-updates=zookeeper). Both for the checker.
+	writes      []ZKControllerWrite
+	isrFailures []ZKISRWriteFailure
+}
+
+// ZKControllerWrite is one partition state a ZooKeeper-mode controller
+// wrote and ZooKeeper accepted: the controller epoch it acted in, and the
+// zxid and zkVersion of the write.
+type ZKControllerWrite struct {
+	TP              model.TopicPartition
+	ControllerEpoch int32
+	ZkVersion       int32
+	Zxid            zookeeper.Zxid
+}
+
+// ZKISRWriteFailure is a leader's conditional ISR write (isr-updates
+// zookeeper) that ZooKeeper refused with BADVERSION, and how many times in
+// a row the leader's writes for that leader epoch failed on that same
+// cached zkVersion.
+type ZKISRWriteFailure struct {
+	TP          model.TopicPartition
+	LeaderEpoch int32
+	ZkVersion   int32
+	Failures    int
+}
+
+// ZKControllerWrites returns, in ZooKeeper mode, every partition state
+// write of this broker's controller that ZooKeeper accepted since the
+// broker started, oldest first. The slice is shared: read it, never
+// change it.
+func (b *Broker) ZKControllerWrites() []ZKControllerWrite {
+	if b.zk == nil {
+		return nil
+	}
+	return b.zk.writes
+}
+
+// ZKISRWriteFailures returns, in ZooKeeper mode, every failed conditional
+// ISR write of this broker's leaders since it started, oldest first. The
+// slice is shared: read it, never change it.
+func (b *Broker) ZKISRWriteFailures() []ZKISRWriteFailure {
+	if b.zk == nil {
+		return nil
+	}
+	return b.zk.isrFailures
 }
 
 func newZKBroker(b *Broker) *zkBroker {
@@ -269,18 +327,28 @@ func (zb *zkBroker) receive(from sim.NodeID, m network.Message) bool {
 		zb.ctl.handleAlterPartition(from, m)
 	case *protocol.ControlledShutdown:
 		zb.ctl.handleControlledShutdown(from, m)
-	case *protocol.CreateTopics:
+	case *protocol.CreateTopics, *protocol.ElectLeaders, *protocol.DeleteTopics:
+		req := m.(protocol.Request)
 		if !zb.ctl.active {
 			if zb.b.controller == zb.b.id {
-				zb.b.replyTo(from, notControllerResponse(m, "this broker is no longer the active controller"))
+				zb.b.replyTo(from, notControllerResponse(req, "this broker is no longer the active controller"))
 				return true
 			}
 			return false // forwarded to the active controller
 		}
-		zb.ctl.handleCreateTopics(from, m)
+		switch m := m.(type) {
+		case *protocol.CreateTopics:
+			zb.ctl.handleCreateTopics(from, m)
+		case *protocol.ElectLeaders:
+			zb.ctl.handleElectLeaders(from, m)
+		case *protocol.DeleteTopics:
+			zb.ctl.handleDeleteTopics(from, m)
+		}
 	case *protocol.ControlledShutdownResponse:
 		zb.onControlledShutdownResponse(m)
-	case *protocol.LeaderAndIsrResponse, *protocol.UpdateMetadataResponse, *protocol.StopReplicaResponse:
+	case *protocol.StopReplicaResponse:
+		zb.ctl.onStopReplicaResponse(from, m)
+	case *protocol.LeaderAndIsrResponse, *protocol.UpdateMetadataResponse:
 	default:
 		return false
 	}
@@ -420,8 +488,11 @@ func (zb *zkBroker) handleUpdateMetadata(from sim.NodeID, m *protocol.UpdateMeta
 		}
 	}
 	for _, ps := range m.Partitions {
-		recs = append(recs, zb.stateRecords(ps, known)...)
+		if ps.Leader != zkLeaderDuringDelete {
+			recs = append(recs, zb.stateRecords(ps, known)...)
+		}
 	}
+	recs = append(recs, zb.removeDeleted(m)...)
 	zb.applyCache(recs)
 	b.replyTo(from, resp)
 }
@@ -435,7 +506,7 @@ func (zb *zkBroker) handleStopReplica(from sim.NodeID, m *protocol.StopReplica) 
 	}
 	for _, sp := range m.Partitions {
 		p, ok := b.partitions[sp.TP]
-		if !ok || sp.LeaderEpoch < p.leaderEpoch {
+		if !ok || (sp.LeaderEpoch != zkEpochDuringDelete && sp.LeaderEpoch < p.leaderEpoch) {
 			continue
 		}
 		wasLeader := p.isLeader
@@ -492,10 +563,10 @@ func (zb *zkBroker) writeISR(p *partition) {
 						zb.isrWritten(p, st.Version)
 						return
 					}
-					zb.isrSkipped(p, version)
+					zb.isrSkipped(p, version, err == nil)
 				})
 			default:
-				zb.isrSkipped(p, version)
+				zb.isrSkipped(p, version, errors.Is(err, zookeeper.BadVersion))
 			}
 		})
 	}
@@ -520,13 +591,26 @@ func (zb *zkBroker) isrWritten(p *partition, version int32) {
 // isrSkipped is Kafka's "Cached zkVersion not equal to that in zookeeper,
 // skip updating ISR": the change is dropped until a LeaderAndIsr brings a
 // newer state.
-func (zb *zkBroker) isrSkipped(p *partition, version int32) {
+func (zb *zkBroker) isrSkipped(p *partition, version int32, badVersion bool) {
 	zb.b.s.Mark("broker.zk.isr-update-skipped")
 	p.emit("broker.zk.isr-update-skipped", uint64(version), "cached zkVersion %d not equal to that in ZooKeeper: skip updating ISR %v",
 		version, p.tracker.Pending().ISR)
 	p.tracker.Rollback()
 	p.changed()
 	p.maybeIncrementHighWatermark()
+	if !badVersion {
+		return
+	}
+	n := 1
+	for i := len(zb.isrFailures) - 1; i >= 0; i-- {
+		if f := zb.isrFailures[i]; f.TP == p.tp {
+			if f.LeaderEpoch == p.leaderEpoch && f.ZkVersion == version {
+				n = f.Failures + 1
+			}
+			break
+		}
+	}
+	zb.isrFailures = append(zb.isrFailures, ZKISRWriteFailure{TP: p.tp, LeaderEpoch: p.leaderEpoch, ZkVersion: version, Failures: n})
 }
 
 // ---- controlled shutdown ----

@@ -60,6 +60,7 @@ type zkController struct {
 	bouncing map[int32]bool // re-registered with a new epoch: failed first, started after (KIP-380)
 	busy     map[model.TopicPartition]bool
 	dirty    map[string]bool // watch events that came during the load
+	deleting map[string]*zkDeletion
 	corr     int32
 }
 
@@ -190,12 +191,14 @@ func (c *zkController) activate(epoch, epochVersion int32) {
 	c.bouncing = map[int32]bool{}
 	c.busy = map[model.TopicPartition]bool{}
 	c.dirty = map[string]bool{}
+	c.deleting = map[string]*zkDeletion{}
 	b.s.Mark("broker.zk.controller.elected")
 	if epoch > 1 {
 		b.s.Mark("broker.zk.controller.failover")
 	}
 	c.emit("broker.zk.controller.active", uint64(epoch), "active controller with epoch %d (zkVersion %d)", epoch, epochVersion)
 	c.load()
+	c.scheduleRebalance()
 }
 
 // resign stops acting as the controller.
@@ -205,6 +208,7 @@ func (c *zkController) resign(why string) {
 	}
 	c.active, c.loaded, c.zombie = false, false, false
 	c.gen++
+	c.failDeletions()
 	c.b.s.Mark("broker.zk.controller.resigned")
 	c.emit("broker.zk.controller.resigned", uint64(c.epoch), "resigned as controller of epoch %d: %s", c.epoch, why)
 }
@@ -429,9 +433,14 @@ func (c *zkController) alive(id int32) bool {
 	return ok && !c.shutting[id] && !c.bouncing[id]
 }
 
+// partitions lists the partitions of the topics the controller knows,
+// but those being deleted: they get no elections and no LeaderAndIsr.
 func (c *zkController) partitions() []model.TopicPartition {
 	var out []model.TopicPartition
 	for _, name := range slices.Sorted(maps.Keys(c.topics)) {
+		if c.deleting[name] != nil {
+			continue
+		}
 		for p := range c.topics[name].assignment {
 			out = append(out, model.TopicPartition{Topic: name, Partition: int32(p)})
 		}
@@ -650,8 +659,10 @@ func (c *zkController) writeState(tp model.TopicPartition, nx *zkState, done fun
 			delete(c.busy, tp)
 			switch {
 			case err == nil:
-				nx.version = res[len(res)-1].Stat.Version
+				st := res[len(res)-1].Stat
+				nx.version = st.Version
 				c.states[tp] = nx
+				zb.writes = append(zb.writes, ZKControllerWrite{TP: tp, ControllerEpoch: c.epoch, ZkVersion: st.Version, Zxid: st.Mzxid})
 				if c.zombie {
 					c.b.s.Mark("broker.zk.controller.zombie-write")
 					c.emit("broker.zk.controller.zombie-write", uint64(nx.version), "%s: wrote %s as controller of epoch %d after its session expired",
@@ -777,6 +788,7 @@ func (c *zkController) started(born []int32) {
 	}
 	c.startNewPartitions(all)
 	c.reconcile(all, "broker change")
+	c.resumeDeletions()
 }
 
 func (c *zkController) onTopicChange() {

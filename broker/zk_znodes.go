@@ -229,3 +229,18 @@ func ZKImage(tree *zookeeper.DataTree) *metadata.Image {
 	_, _ = im.Apply(recs, int64(tree.LastProcessedZxid()))
 	return im
 }
+
+// ZKPartitionState reads a partition state znode from a data tree: its
+// leader, leader epoch and zkVersion; ok is false when the znode is
+// missing or does not decode.
+func ZKPartitionState(tree *zookeeper.DataTree, tp model.TopicPartition) (leader, leaderEpoch, zkVersion int32, ok bool) {
+	data, st, found := tree.Get(ZKPartitionStatePath(tp))
+	if !found {
+		return protocol.NoNode, protocol.NoEpoch, -1, false
+	}
+	s, err := decodeState(data)
+	if err != nil {
+		return protocol.NoNode, protocol.NoEpoch, -1, false
+	}
+	return s.Leader, s.LeaderEpoch, st.Version, true
+}

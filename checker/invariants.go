@@ -101,6 +101,8 @@ type Invariants struct {
 	parts      map[model.TopicPartition]*tpState
 	// powerLosses counts each broker's power losses (PowerLost).
 	powerLosses map[int32]int
+	// zk is what a ZooKeeper-mode run showed (zookeeper.go).
+	zk *zkState
 }
 
 type tpState struct {
@@ -273,6 +275,14 @@ func (inv *Invariants) Check() error {
 			inv.checkPartition(tp)
 		}
 	}
+	return inv.Stop()
+}
+
+// Stop returns the first violation of a bad class reported since the run
+// began and not returned yet (by an Observer call or a ZooKeeper-mode
+// observation), unless the configuration says to continue; Check returns
+// it too.
+func (inv *Invariants) Stop() error {
 	if inv.stop != nil && !inv.stopped {
 		inv.stopped = true
 		return &violation{inv.stop}

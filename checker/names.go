@@ -59,6 +59,9 @@ const (
 	AckedNotReplicated      FindingName = "acked-not-replicated"
 	ISRMemberLostData       FindingName = "isr-member-lost-data"
 	AckAfterMemberLostData  FindingName = "ack-after-member-lost-data"
+	// ZooKeeper mode's controller and leaders, checked after every event.
+	DeposedControllerWrite FindingName = "deposed-controller-write"
+	StaleISRZkVersion      FindingName = "stale-isr-zkversion"
 )
 
 // FindingInfo documents one finding name.
@@ -119,6 +122,8 @@ var Registry = sortedRegistry([]FindingInfo{
 	{AckedNotReplicated, []Class{Invariant}, "an acks=all write was acknowledged before every ISR member had it", ""},
 	{ISRMemberLostData, []Class{Note}, "an ISR member restarted with its log below the leader's high-water mark and stays in the ISR: committed records are at risk", ""},
 	{AckAfterMemberLostData, []Class{Note}, "an acks=all write was acknowledged counting an ISR member that restarted without the records", ""},
+	{DeposedControllerWrite, []Class{Invariant}, "ZooKeeper mode: ZooKeeper accepted a partition state written by a controller of epoch E after it had committed a newer controller epoch: a deposed controller's write, not fenced by /controller_epoch's zkVersion (KAFKA-6082)", ""},
+	{StaleISRZkVersion, []Class{Invariant}, "ZooKeeper mode: a leader's conditional ISR write was refused again on the same cached zkVersion while ZooKeeper's partition state names it leader in the same leader epoch at another zkVersion: its ISR cannot change until a newer leader epoch comes (KAFKA-1382, KAFKA-2729, KAFKA-3042)", ""},
 })
 
 func sortedRegistry(r []FindingInfo) []FindingInfo {

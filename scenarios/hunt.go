@@ -40,7 +40,7 @@ var HuntKnobs = []HuntKnob{
 	{"length", "mean fault length, log-uniform from 0.5 s to 40 s (well below to well above broker.session.timeout.ms 9 s, replica.lag.time.max.ms and session.timeout.ms); each fault lasts 0.5 to 1.5 times the mean"},
 	{"interval", "mean time between fault starts, log-uniform from 1 s to 15 s"},
 	{"max_faulty", "targets faulty at once: 1 to the number of brokers"},
-	{"targets", "by name (b1..bN) with probability 1/2, else by role: leader(t-p) and follower(t-p) of every user partition, the active controller, the consumer group's coordinator"},
+	{"targets", "by name (b1..bN, and z1..zN in ZooKeeper mode) with probability 1/2, else by role: leader(t-p) and follower(t-p) of every user partition, the active controller, the consumer group's coordinator (and in ZooKeeper mode the ensemble, zookeepers, and its leader, zookeeper-leader)"},
 	{"zombie_partitions", "0 to 3 partitions that cut a partition's leader off from everyone but some clients (a zombie leader keeping its producers), each 2 s to 30 s"},
 	{"replica.lag.time.max.ms", "log-uniform from 2 s to 30 s"},
 	{"broker.session.timeout.ms", "log-uniform from 3 s to 18 s"},
@@ -190,6 +190,15 @@ func HuntScenario(base Scenario, seed uint64, opts HuntOptions) (Scenario, HuntD
 		targets = append(targets, fault.SelController)
 		if coordinator != "" {
 			targets = append(targets, coordinator)
+		}
+	}
+	if s.Cluster.ZK() {
+		// ZooKeeper mode: the ensemble is a target too, by name or as the
+		// whole ensemble and its leader.
+		if d.ByRole {
+			targets = append(targets, fault.SelZooKeepers, fault.SelZooKeeperLeader)
+		} else {
+			targets = append(targets, s.ZooKeeperNames()...)
 		}
 	}
 

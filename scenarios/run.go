@@ -366,7 +366,13 @@ func (r *run) setup() error {
 	}
 	r.watchStates()
 	if r.plan.Cluster.ZK() {
-		r.sim.AddCheck("zookeeper", r.cl.NewZKChecker().Check)
+		zk := r.cl.NewZKChecker(r.inv)
+		r.sim.AddCheck("zookeeper", func() error {
+			if err := zk.Check(); err != nil {
+				return err
+			}
+			return r.inv.Stop()
+		})
 		if !r.opts.NoTimeline {
 			r.watchZooKeeper()
 		}

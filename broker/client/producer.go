@@ -220,11 +220,14 @@ func (p *Producer) SendRecord(r ProducerRecord, done func(SendResult)) {
 	}
 	topic := r.Topic
 	w := &pending{topic: topic, key: r.Key, val: r.Value, headers: r.Headers, at: p.now(), done: done, op: -1}
-	if _, ok := p.c.partitions(topic); ok {
+	if _, ok := p.c.partitions(topic); ok && len(p.waiting) == 0 {
 		p.accept(w)
 		return
 	}
-	// Like send() blocking in waitOnMetadata, up to max.block.ms.
+	// Like send() blocking in waitOnMetadata, up to max.block.ms. The
+	// caller's thread is blocked meanwhile, so a later send waits behind
+	// an earlier one even when its topic's metadata is known: the
+	// producer's sends keep their order.
 	p.waiting = append(p.waiting, w)
 	w.expire = p.n.After(p.cfg.MaxBlock, "producer.max-block", func() { p.expireWaiting(w) })
 	p.c.need(topic)
@@ -232,20 +235,28 @@ func (p *Producer) SendRecord(r ProducerRecord, done func(SendResult)) {
 }
 
 func (p *Producer) onMetadata() {
-	var still []*pending
-	for _, w := range p.waiting {
-		if _, ok := p.c.partitions(w.topic); ok {
-			p.n.Cancel(w.expire)
-			p.accept(w)
-		} else {
-			still = append(still, w)
-		}
-	}
-	p.waiting = still
-	if len(still) > 0 {
+	p.drainWaiting()
+	if len(p.waiting) > 0 {
 		p.n.After(p.cfg.RetryBackoff, "producer.metadata-wait", func() { p.c.refresh(p.onMetadata) })
 	}
 	p.schedule(p.now())
+}
+
+// drainWaiting accepts the waiting sends in their order, up to the first
+// whose topic's metadata is still unknown.
+func (p *Producer) drainWaiting() {
+	n := 0
+	for _, w := range p.waiting {
+		if _, ok := p.c.partitions(w.topic); !ok {
+			break
+		}
+		p.n.Cancel(w.expire)
+		p.accept(w)
+		n++
+	}
+	if n > 0 {
+		p.waiting = slices.Delete(p.waiting, 0, n)
+	}
 }
 
 func (p *Producer) expireWaiting(w *pending) {
@@ -259,6 +270,11 @@ func (p *Producer) expireWaiting(w *pending) {
 	p.rec.Fail(id, p.now(), protocol.UnknownTopicOrPartition.String())
 	if w.done != nil {
 		w.done(SendResult{Op: id, Partition: -1, Offset: -1, Error: protocol.UnknownTopicOrPartition, Outcome: history.Fail})
+	}
+	if i == 0 && len(p.waiting) > 0 {
+		// The sends behind it go on if their metadata is known.
+		p.drainWaiting()
+		p.schedule(p.now())
 	}
 }
 

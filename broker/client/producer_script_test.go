@@ -38,6 +38,7 @@ var scriptVerbs = map[string]func(e *scriptEnv, d *datadriven.TestData) string{
 	"flush":       (*scriptEnv).flush,
 	"fault":       (*scriptEnv).fault,
 	"move-leader": (*scriptEnv).moveLeader,
+	"topic":       (*scriptEnv).topic,
 	"log":         (*scriptEnv).log,
 	"history":     (*scriptEnv).history,
 	"state":       (*scriptEnv).state,
@@ -236,6 +237,18 @@ func (e *scriptEnv) fault(d *datadriven.TestData) string {
 		d.Fatalf(e.t, "fault: say what goes wrong: error=CODE, lose-ack or lose-request")
 	}
 	e.fc.faults = append(e.fc.faults, f)
+	return ""
+}
+
+// topic <name>:<partitions> creates a topic in the fake cluster (each
+// partition on one replica); clients see it in their next metadata.
+func (e *scriptEnv) topic(d *datadriven.TestData) string {
+	name, n, ok := strings.Cut(d.CmdArgs[0].Key, ":")
+	k, err := strconv.Atoi(n)
+	if !ok || err != nil || k < 1 {
+		d.Fatalf(e.t, "topic %q: write name:partitions, as v:1", d.CmdArgs[0].Key)
+	}
+	e.fc.place(name, int32(k), 1)
 	return ""
 }
 

@@ -83,6 +83,8 @@ func New(s *sim.Sim, net *network.Network, cfg Config) (*Cluster, error) {
 			zc := cfg.ZKBroker
 			zc.Servers = slices.Clone(zkServers)
 			zc.TopicDefaults = cfg.Controller.TopicDefaults()
+			zc.AutoLeaderRebalance = cfg.Controller.AutoLeaderRebalance
+			zc.LeaderImbalanceCheckInterval = cfg.Controller.LeaderImbalanceCheckInterval
 			bc.ControllerQuorum, bc.ZooKeeper = nil, &zc
 		}
 		brokerCfgs = append(brokerCfgs, bc)

@@ -610,17 +610,27 @@ func (s *script) alterConfig(a args, d *datadriven.TestData) (string, error) {
 	return s.controllerRequest(&protocol.IncrementalAlterConfigs{CorrelationID: s.c.NextCorrelation(), Resources: []protocol.AlterConfigsResource{res}})
 }
 
-// delete-topic name=t: a DeleteTopics to the active controller.
+// delete-topic name=t [timeout=5s]: a DeleteTopics to the active
+// controller.
 func (s *script) deleteTopic(a args, _ *datadriven.TestData) (string, error) {
-	return s.controllerRequest(&protocol.DeleteTopics{CorrelationID: s.c.NextCorrelation(), Names: strings.Split(a.str("name", "t"), ",")})
+	timeout, err := a.duration("timeout", 0)
+	if err != nil {
+		return "", err
+	}
+	return s.controllerRequest(&protocol.DeleteTopics{CorrelationID: s.c.NextCorrelation(), Names: strings.Split(a.str("name", "t"), ","), Timeout: timeout})
 }
 
 func (s *script) controllerRequest(req protocol.Request) (string, error) {
-	ctl := s.c.ActiveController()
-	if ctl == nil {
+	var to int32
+	switch ctl, zk := s.c.ActiveController(), s.c.ZKController(); {
+	case zk != nil:
+		to = zk.ID()
+	case ctl != nil:
+		to = ctl.ID()
+	default:
 		return s.flush(), fmt.Errorf("no active controller")
 	}
-	resp, err := s.c.Request(ctl.ID(), req, 10*time.Second)
+	resp, err := s.c.Request(to, req, 10*time.Second)
 	if err != nil {
 		return s.flush(), err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker"
 	"github.com/kafkasim/kafkasim/broker/metadata"
 	"github.com/kafkasim/kafkasim/broker/zookeeper"
+	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
 )
@@ -184,10 +185,29 @@ type ZKChecker struct {
 	c        *Cluster
 	zk       *zookeeper.Checker
 	maxEpoch int32
+	sink     ZKSink
+	epochs   map[int32]bool
+	cursors  map[*broker.Broker][2]int // writes and ISR failures read so far
 }
 
-// NewZKChecker returns the checker of a ZooKeeper-mode cluster.
-func (c *Cluster) NewZKChecker() *ZKChecker { return &ZKChecker{c: c, zk: zookeeper.NewChecker()} }
+// ZKSink is told, after each step of a ZooKeeper-mode run, what the
+// controller's findings are judged from: each controller epoch ZooKeeper
+// committed (the value of /controller_epoch and the zxid that wrote it,
+// as the ensemble's established leader holds it), each partition state a
+// broker's controller wrote and ZooKeeper accepted, and each conditional
+// ISR write of a leader that ZooKeeper refused, with the partition state
+// ZooKeeper holds (leader -1 when it holds none).
+type ZKSink interface {
+	ControllerEpochCommitted(epoch int32, zxid int64)
+	ControllerWrite(broker int32, tp model.TopicPartition, controllerEpoch, zkVersion int32, zxid int64)
+	ISRWriteRefused(broker int32, tp model.TopicPartition, leaderEpoch, cachedZkVersion int32, failures int, zkLeader, zkLeaderEpoch, zkVersion int32)
+}
+
+// NewZKChecker returns the checker of a ZooKeeper-mode cluster; sink, if
+// not nil, is told what each step showed.
+func (c *Cluster) NewZKChecker(sink ZKSink) *ZKChecker {
+	return &ZKChecker{c: c, zk: zookeeper.NewChecker(), sink: sink, epochs: map[int32]bool{}, cursors: map[*broker.Broker][2]int{}}
+}
 
 // Check checks the invariants now.
 func (k *ZKChecker) Check() error {
@@ -199,12 +219,21 @@ func (k *ZKChecker) Check() error {
 	if err := k.zk.Check(servers); err != nil {
 		return fmt.Errorf("zookeeper: %w", err)
 	}
+	var tree *zookeeper.DataTree
 	if n := c.ZKLeader(); n != nil {
-		if data, _, ok := n.Process().(*zookeeper.Server).Tree().Get(broker.ZKControllerEpochPath); ok {
-			if e, err := strconv.Atoi(string(data)); err == nil && int32(e) > k.maxEpoch {
-				k.maxEpoch = int32(e)
+		tree = n.Process().(*zookeeper.Server).Tree()
+		if data, st, ok := tree.Get(broker.ZKControllerEpochPath); ok {
+			if e, err := strconv.Atoi(string(data)); err == nil {
+				k.maxEpoch = max(k.maxEpoch, int32(e))
+				if k.sink != nil && !k.epochs[int32(e)] {
+					k.epochs[int32(e)] = true
+					k.sink.ControllerEpochCommitted(int32(e), int64(st.Mzxid))
+				}
 			}
 		}
+	}
+	if k.sink != nil {
+		k.observe(tree)
 	}
 	active := map[int32]int32{}
 	for _, id := range c.brokerIDs {
@@ -229,4 +258,42 @@ func (k *ZKChecker) Check() error {
 		active[epoch] = id
 	}
 	return nil
+}
+
+// observe tells the sink of the controller writes and refused ISR writes
+// each running broker made since the last step.
+func (k *ZKChecker) observe(tree *zookeeper.DataTree) {
+	c := k.c
+	for _, id := range c.brokerIDs {
+		b := c.Broker(id)
+		if b == nil {
+			continue
+		}
+		cur := k.cursors[b]
+		writes, fails := b.ZKControllerWrites(), b.ZKISRWriteFailures()
+		if cur[0] == len(writes) && cur[1] == len(fails) {
+			continue
+		}
+		if len(k.cursors) > 4*len(c.brokerIDs) {
+			// Forget the processes of brokers that restarted since.
+			for old := range k.cursors {
+				if c.Broker(old.ID()) != old {
+					delete(k.cursors, old)
+				}
+			}
+		}
+		for _, w := range writes[cur[0]:] {
+			k.sink.ControllerWrite(id, w.TP, w.ControllerEpoch, w.ZkVersion, int64(w.Zxid))
+		}
+		for _, f := range fails[cur[1]:] {
+			leader, epoch, version := int32(-1), int32(-1), int32(-1)
+			if tree != nil {
+				if l, e, v, ok := broker.ZKPartitionState(tree, f.TP); ok {
+					leader, epoch, version = l, e, v
+				}
+			}
+			k.sink.ISRWriteRefused(id, f.TP, f.LeaderEpoch, f.ZkVersion, f.Failures, leader, epoch, version)
+		}
+		k.cursors[b] = [2]int{len(writes), len(fails)}
+	}
 }

@@ -25,7 +25,12 @@ func TestScripts(t *testing.T) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			data, err := os.ReadFile(file)
 			require.NoError(t, err)
-			sh, err := shell.New(shell.DefaultScenario())
+			sc := shell.DefaultScenario()
+			if strings.HasPrefix(filepath.Base(file), "zk-") {
+				// Scripts named zk-* run in ZooKeeper mode.
+				sc.Cluster.Metadata, sc.Cluster.Controllers = "zookeeper", new(0)
+			}
+			sh, err := shell.New(sc)
 			require.NoError(t, err)
 			var diffs strings.Builder
 			out, err := sh.RunScript(file, string(data), &diffs)
