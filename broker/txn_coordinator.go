@@ -1,8 +1,6 @@
 package broker
 
 import (
-	"math"
-
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/broker/txn"
 	"github.com/kafkasim/kafkasim/model"
@@ -131,25 +129,6 @@ func (b *Broker) startTxnCoordinator() {
 func (b *Broker) handleTxnRequest(from sim.NodeID, m network.Message) {
 	if b.txnCoord == nil || !b.txnCoord.Handle(from, m) {
 		b.s.Trace().Emitf(b.n, "broker.unknown-request", 0, "%s from node %d ignored", m.Kind(), from)
-	}
-}
-
-// txnCoordinatorMoved is coordinatorMoved for __transaction_state.
-func (b *Broker) txnCoordinatorMoved(p *partition, wasLeader bool, oldEpoch int32) {
-	if b.txnCoord == nil || p.tp.Topic != TransactionStateTopic {
-		return
-	}
-	switch {
-	case p.isLeader && p.log != nil && (!wasLeader || p.leaderEpoch != oldEpoch):
-		records, err := p.log.Read(p.log.StartOffset(), math.MaxInt64, math.MaxInt)
-		if err == nil {
-			err = b.txnCoord.Elected(p.tp.Partition, p.leaderEpoch, records)
-		}
-		if err != nil {
-			b.s.Trace().Emitf(b.n, "broker.txn-load-error", 0, "%s: %v", p.tp, err)
-		}
-	case wasLeader && !p.isLeader:
-		b.txnCoord.Resigned(p.tp.Partition)
 	}
 }
 
