@@ -30,6 +30,8 @@ var Marks = []sim.MarkInfo{
 	{Name: "broker.offsets-topic.create", Meaning: "a broker asked the controller to create __consumer_offsets"},
 	{Name: "broker.transaction-state-topic.create", Meaning: "a broker asked the controller to create __transaction_state"},
 	{Name: "broker.txn.marker-written", Meaning: "a leader appended a transaction marker (WriteTxnMarkers)"},
+	{Name: "broker.txn.verification-refused", Meaning: "the transaction coordinator refused a partition a leader verified or added for a producer's first transactional write (KIP-890): the batch was not appended"},
+	{Name: "broker.txn.unverified-append-refused", Meaning: "a transactional batch that would open a transaction reached the log without a valid verification guard (a marker or a newer verification came between): INVALID_TXN_STATE"},
 	{Name: "broker.produce.duplicate-sequence", Meaning: "a leader recognised a retried idempotent batch and answered with the offsets of its first write"},
 	{Name: "broker.produce.held-back", Meaning: "a produce request waited for the earlier one of its connection (Kafka mutes the connection)"},
 	{Name: "broker.produce.not-enough-replicas", Meaning: "an acks=all produce was refused before the append: the ISR is below min.insync.replicas"},

@@ -265,6 +265,7 @@ func (c *Coordinator) initProducerID(m *protocol.InitProducerId, reply func(*pro
 			return
 		}
 		resp.ProducerID, resp.ProducerEpoch = next.ProducerID, next.ProducerEpoch
+		resp.TransactionVersion = int8(c.cfg.Version)
 		reply(resp)
 	})
 }
@@ -279,6 +280,15 @@ func (c *Coordinator) check(p protocol.TxnProducer) (*entry, protocol.ErrorCode)
 		return nil, protocol.InvalidProducerIdMapping
 	}
 	return e, protocol.None
+}
+
+// AddPartitions answers an AddPartitionsToTxn that this broker, as a
+// partition leader, sends its own coordinator: with VerifyOnly, whether
+// the partitions are in the producer's ongoing transaction (transaction
+// version 1 with verification); without, the partitions are added
+// (version 2). Requests from other brokers come through Handle.
+func (c *Coordinator) AddPartitions(m *protocol.AddPartitionsToTxn, reply func(*protocol.AddPartitionsToTxnResponse)) {
+	c.addPartitions(m, reply)
 }
 
 func (c *Coordinator) addPartitions(m *protocol.AddPartitionsToTxn, reply func(*protocol.AddPartitionsToTxnResponse)) {
@@ -376,6 +386,16 @@ func (c *Coordinator) endTxn(m *protocol.EndTxn, reply func(*protocol.EndTxnResp
 	case complete:
 		answer(protocol.None, md) // a retry of a completed end
 		return
+	case Empty, CompleteCommit, CompleteAbort:
+		if c.cfg.Version < 2 || m.Committed {
+			c.s.Mark("txn.end-invalid-state")
+			answer(protocol.InvalidTxnState, md)
+			return
+		}
+		// Version 2: the producer wrote nothing the leaders added (its
+		// sends failed before), and aborts: the epoch is bumped all the
+		// same, with no partition to mark.
+		c.s.Mark("txn.empty-abort")
 	default:
 		c.s.Mark("txn.end-invalid-state")
 		answer(protocol.InvalidTxnState, md)

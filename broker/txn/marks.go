@@ -6,6 +6,7 @@ import "github.com/kafkasim/kafkasim/sim"
 // what reaching it shows.
 var Marks = []sim.MarkInfo{
 	{Name: "txn.end-invalid-state", Meaning: "an EndTxn came for a transaction in a state that cannot end that way: INVALID_TXN_STATE"},
+	{Name: "txn.empty-abort", Meaning: "under transactions version 2 a producer aborted a transaction no leader had added a partition to: the epoch is bumped with nothing to mark"},
 	{Name: "txn.end-retry-answered", Meaning: "a retried EndTxn after the epoch bump (transactions version 2) was answered from the outcome"},
 	{Name: "txn.failover-completes-prepared", Meaning: "a new coordinator loaded a prepared transaction and sent its markers again"},
 	{Name: "txn.init-fences-ongoing", Meaning: "an InitProducerId for a transactional id with an open transaction fenced the old producer and aborted it"},
