@@ -55,6 +55,8 @@ type Coordinator struct {
 	owned *coord.Owned // __transaction_state partitions led, with the coordinator epoch (the leader epoch)
 	txns  map[string]*entry
 	timer sim.Timer
+	// expiry is the timer of transactional-id expiry.
+	expiry sim.Timer
 	// OffsetsPartitions is the partition count of __consumer_offsets, to
 	// place AddOffsetsToTxn's group.
 	OffsetsPartitions int32
@@ -114,6 +116,11 @@ func (c *Coordinator) Elected(p int32, leaderEpoch int32, records protocol.Recor
 	}
 	c.owned.Add(p, leaderEpoch)
 	for _, id := range slices.Sorted(maps.Keys(loaded)) {
+		if loaded[id].State == Dead {
+			c.s.Mark("txn.load-skips-expired")
+			delete(loaded, id) // a tombstone: the id expired
+			continue
+		}
 		e := &entry{md: loaded[id]}
 		c.txns[id] = e
 		if e.md.State == PrepareCommit || e.md.State == PrepareAbort {
@@ -124,6 +131,9 @@ func (c *Coordinator) Elected(p int32, leaderEpoch int32, records protocol.Recor
 	c.trace("txn.loaded", uint64(p), "partition %d at coordinator epoch %d: %d transactional ids", p, leaderEpoch, len(loaded))
 	if !c.s.Scheduled(c.timer) {
 		c.timer = c.n.After(c.cfg.AbortTimedOutInterval, "txn.abort-timed-out", c.abortTimedOut)
+	}
+	if !c.s.Scheduled(c.expiry) {
+		c.expiry = c.n.After(c.cfg.RemoveExpiredInterval, "txn.remove-expired", c.removeExpired)
 	}
 	return nil
 }
@@ -141,6 +151,7 @@ func (c *Coordinator) Resigned(p int32) {
 	}
 	if c.owned.Len() == 0 {
 		c.n.Cancel(c.timer)
+		c.n.Cancel(c.expiry)
 	}
 }
 
@@ -203,6 +214,9 @@ func (c *Coordinator) write(e *entry, next Metadata, done func(protocol.ErrorCod
 		case protocol.None:
 			e.md = next
 			c.trace("txn.state", sim.Digest(uint64(next.ProducerID), uint64(next.ProducerEpoch), uint64(next.State)), "%s", next)
+			if next.State == Dead {
+				delete(c.txns, id) // the tombstone is written: the id is gone
+			}
 			done(protocol.None)
 		case protocol.UnknownTopicOrPartition, protocol.NotEnoughReplicas, protocol.NotEnoughReplicasAfterAppend, protocol.RequestTimedOut:
 			done(protocol.CoordinatorNotAvailable)
@@ -448,6 +462,37 @@ func (c *Coordinator) abortTimedOut() {
 	}
 	if c.owned.Len() > 0 {
 		c.timer = c.n.After(c.cfg.AbortTimedOutInterval, "txn.abort-timed-out", c.abortTimedOut)
+	}
+}
+
+// removeExpired removes the transactional ids that have had no
+// transaction for transactional.id.expiration.ms (Kafka's
+// removeExpiredTransactionalIds): in Empty, CompleteCommit or
+// CompleteAbort, last updated that long ago. Each goes to Dead with a
+// tombstone in __transaction_state and then leaves the coordinator, so
+// that a later InitProducerId for it starts afresh with a new producer id
+// and a reload after failover does not bring it back. It runs again after
+// transaction.remove.expired.transaction.cleanup.interval.ms.
+func (c *Coordinator) removeExpired() {
+	for _, id := range c.TransactionalIDs() {
+		e := c.txns[id]
+		switch e.md.State {
+		case Empty, CompleteCommit, CompleteAbort:
+		default:
+			continue
+		}
+		if e.writing || c.now()-e.md.Updated < c.cfg.IDExpiration {
+			continue
+		}
+		c.s.Mark("txn.id-expired")
+		c.trace("txn.expired", uint64(e.md.ProducerID), "%s idle since %v (transactional.id.expiration.ms %v): removing", id, e.md.Updated, c.cfg.IDExpiration)
+		next := e.md.clone()
+		next.State = Dead
+		next.Partitions = nil
+		c.write(e, next, func(protocol.ErrorCode) {})
+	}
+	if c.owned.Len() > 0 {
+		c.expiry = c.n.After(c.cfg.RemoveExpiredInterval, "txn.remove-expired", c.removeExpired)
 	}
 }
 

@@ -115,6 +115,8 @@ func TestScripts(t *testing.T) {
 			case "config":
 				cfg.Version = int(num("version", 2))
 				cfg.PartitionVerification = a["verification"] != "false"
+				cfg.IDExpiration = time.Duration(num("expiration", cfg.IDExpiration.Milliseconds())) * time.Millisecond
+				cfg.RemoveExpiredInterval = time.Duration(num("cleanup", cfg.RemoveExpiredInterval.Milliseconds())) * time.Millisecond
 				c, err = txn.New(n, cfg, e, send)
 				require.NoError(t, err)
 			case "elect":
@@ -156,6 +158,14 @@ func TestScripts(t *testing.T) {
 					out = append(out, h.append())
 				}
 				held = nil
+			case "state-log":
+				require.NoError(t, txn.DecodeLog(e.log[0], func(m txn.Metadata) {
+					if m.State == txn.Dead {
+						out = append(out, m.TransactionalID+": tombstone")
+						return
+					}
+					out = append(out, m.String())
+				}))
 			case "partition-state":
 				tp := parseTP(a["name"])
 				l := logs[tp]
