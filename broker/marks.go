@@ -30,6 +30,7 @@ var Marks = []sim.MarkInfo{
 	{Name: "broker.offsets-topic.create", Meaning: "a broker asked the controller to create __consumer_offsets"},
 	{Name: "broker.transaction-state-topic.create", Meaning: "a broker asked the controller to create __transaction_state"},
 	{Name: "broker.txn.marker-written", Meaning: "a leader appended a transaction marker (WriteTxnMarkers)"},
+	{Name: "broker.txn.verification-sent", Meaning: "a leader asked the transaction coordinator about a producer's first transactional write to a partition (AddPartitionsToTxn: verify only under version 1, add under version 2)"},
 	{Name: "broker.txn.verification-refused", Meaning: "the transaction coordinator refused a partition a leader verified or added for a producer's first transactional write (KIP-890): the batch was not appended"},
 	{Name: "broker.txn.unverified-append-refused", Meaning: "a transactional batch that would open a transaction reached the log without a valid verification guard (a marker or a newer verification came between): INVALID_TXN_STATE"},
 	{Name: "broker.produce.duplicate-sequence", Meaning: "a leader recognised a retried idempotent batch and answered with the offsets of its first write"},

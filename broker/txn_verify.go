@@ -67,6 +67,7 @@ func (b *Broker) produceClient(m *protocol.Produce, reply func(*protocol.Produce
 		b.produceGuarded(m, guards, reply)
 		return
 	}
+	b.s.Mark("broker.txn.verification-sent")
 	req := &protocol.AddPartitionsToTxn{TxnProducer: producer, VerifyOnly: mode == verifyOnly}
 	for _, i := range need {
 		tp := m.Partitions[i].TP
