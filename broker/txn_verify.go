@@ -185,3 +185,39 @@ func (b *Broker) askTxnCoordinator(req *protocol.AddPartitionsToTxn, done func(*
 		})
 	}
 }
+
+// VerifyTxnOffsets implements group.TxnVerifier: a transactional offset
+// commit to partition p of __consumer_offsets is verified with (version 1
+// with verification) or added to (version 2) the producer's transaction,
+// unless the producer's transaction is already open there. Errors a
+// producer retries reach it as COORDINATOR_NOT_AVAILABLE (kafkasim does
+// not guard these appends, which the group coordinator makes itself).
+func (l offsetsLog) VerifyTxnOffsets(p int32, producer protocol.TxnProducer, done func(protocol.ErrorCode)) {
+	b := l.b
+	mode := b.txnVerification()
+	tp := model.TopicPartition{Topic: OffsetsTopic, Partition: p}
+	if part, ok := b.partitions[tp]; mode == noVerification || !ok || part.log == nil || part.log.HasOngoingTxn(producer.ProducerID, producer.ProducerEpoch) {
+		done(protocol.None)
+		return
+	}
+	b.s.Mark("broker.txn.verification-sent")
+	req := &protocol.AddPartitionsToTxn{TxnProducer: producer, VerifyOnly: mode == verifyOnly, Partitions: []model.TopicPartition{tp}}
+	b.askTxnCoordinator(req, func(r *protocol.AddPartitionsToTxnResponse, code protocol.ErrorCode) {
+		if code == protocol.None {
+			code = r.Error
+		}
+		if code == protocol.None {
+			code = protocol.UnknownServerError
+			for _, pe := range r.Partitions {
+				if pe.TP == tp {
+					code = pe.Error
+				}
+			}
+		}
+		switch verificationError(code) {
+		case protocol.NotEnoughReplicas:
+			code = protocol.CoordinatorNotAvailable
+		}
+		done(code)
+	})
+}

@@ -190,6 +190,15 @@ func (p *Producer) SendOffsetsToTransaction(offsets map[model.TopicPartition]int
 	}
 	t := p.txn
 	tp := p.producerTxn()
+	if t.version >= 2 {
+		// Transaction version 2: no AddOffsetsToTxn; the group
+		// coordinator adds its partition to the transaction when the
+		// TxnOffsetCommit comes (KIP-890 part 2).
+		p.s.Mark("client.txn.offsets-added-by-group-coordinator")
+		t.offsetsSent = true
+		t.txnOffsetCommit(tp, offsets, md, done)
+		return nil
+	}
 	t.coordRequest(func(corr int32) network.Message {
 		return &protocol.AddOffsetsToTxn{CorrelationID: corr, TxnProducer: tp, GroupID: md.GroupID}
 	}, func(m network.Message) protocol.ErrorCode {

@@ -29,6 +29,16 @@ type Log interface {
 	PartitionExists(tp model.TopicPartition) bool
 }
 
+// A TxnVerifier is a Log that has a transactional offset commit's
+// partition of __consumer_offsets verified with, or added to, the
+// producer's transaction before the commit is written (KIP-890: verified
+// under transaction version 1 with partition verification, added under
+// version 2, where the producer sends no AddOffsetsToTxn). done gets None,
+// or the error to answer the commit with.
+type TxnVerifier interface {
+	VerifyTxnOffsets(p int32, producer protocol.TxnProducer, done func(protocol.ErrorCode))
+}
+
 // Sender sends a response to the node a request came from.
 type Sender func(to sim.NodeID, m network.Message)
 
