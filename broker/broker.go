@@ -95,9 +95,10 @@ type Broker struct {
 	coord *group.Coordinator
 	pids  ProducerIDs
 	// The transaction coordinator of the __transaction_state partitions
-	// this broker leads, and its WriteTxnMarkers requests in flight.
-	txnCoord   *txn.Coordinator
-	txnMarkers map[int32]*markerRequest
+	// this broker leads, and its transaction requests to other brokers in
+	// flight (WriteTxnMarkers, AddPartitionsToTxn), by correlation id.
+	txnCoord    *txn.Coordinator
+	txnRequests map[int32]*txnRequest
 }
 
 // Boot returns the sim.Boot of a broker with cfg. It panics if cfg is

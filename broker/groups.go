@@ -3,6 +3,7 @@ package broker
 import (
 	"math"
 
+	"github.com/kafkasim/kafkasim/broker/coord"
 	"github.com/kafkasim/kafkasim/broker/group"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
@@ -43,25 +44,33 @@ func (b *Broker) startCoordinator() {
 	b.startTxnCoordinator()
 }
 
-// coordinatorMoved tells the coordinator that partition p of
-// __consumer_offsets moved: the broker now leads it at a new epoch (the
-// coordinator loads its groups from the log), or no longer leads it.
+// coordinatorMoved tells the coordinator of an internal topic (the group
+// coordinator for __consumer_offsets, the transaction coordinator for
+// __transaction_state) that its partition p moved: the broker now leads
+// it at a new epoch (the coordinator loads its state from the log), or no
+// longer leads it.
 func (b *Broker) coordinatorMoved(p *partition, wasLeader bool, oldEpoch int32) {
-	b.txnCoordinatorMoved(p, wasLeader, oldEpoch)
-	if b.coord == nil || p.tp.Topic != OffsetsTopic {
+	var c coord.Loader
+	var what string
+	switch {
+	case p.tp.Topic == TransactionStateTopic && b.txnCoord != nil:
+		c, what = b.txnCoord, "broker.txn-load-error"
+	case p.tp.Topic == OffsetsTopic && b.coord != nil:
+		c, what = b.coord, "broker.group-load-error"
+	default:
 		return
 	}
-	switch {
-	case p.isLeader && p.log != nil && (!wasLeader || p.leaderEpoch != oldEpoch):
+	switch coord.MoveOf(wasLeader, p.isLeader, p.log != nil, oldEpoch, p.leaderEpoch) {
+	case coord.Load:
 		records, err := p.log.Read(p.log.StartOffset(), math.MaxInt64, math.MaxInt)
 		if err == nil {
-			err = b.coord.Elected(p.tp.Partition, p.leaderEpoch, records)
+			err = c.Elected(p.tp.Partition, p.leaderEpoch, records)
 		}
 		if err != nil {
-			b.s.Trace().Emitf(b.n, "broker.group-load-error", 0, "%s: %v", p.tp, err)
+			b.s.Trace().Emitf(b.n, what, 0, "%s: %v", p.tp, err)
 		}
-	case wasLeader && !p.isLeader:
-		b.coord.Resigned(p.tp.Partition)
+	case coord.Unload:
+		c.Resigned(p.tp.Partition)
 	}
 }
 

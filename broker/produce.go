@@ -108,7 +108,7 @@ type produceChannel struct {
 
 func (b *Broker) startProduce(from sim.NodeID, ch *produceChannel, m *protocol.Produce) {
 	ch.busy = true
-	b.produce(m, func(resp *protocol.ProduceResponse) {
+	b.produceClient(m, func(resp *protocol.ProduceResponse) {
 		b.replyTo(from, resp)
 		b.unmute(from, ch)
 	})
@@ -143,6 +143,13 @@ func (b *Broker) unmute(from sim.NodeID, ch *produceChannel) {
 // for acks 0 and 1, once the partitions' high-water marks pass the records
 // (or the timeout) for acks=all. With acks 0 reply is never called.
 func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceResponse)) {
+	b.produceGuarded(m, nil, reply)
+}
+
+// produceGuarded is produce for a transactional producer's Produce under
+// partition verification: guards holds each partition's verification
+// guard (txn_verify.go).
+func (b *Broker) produceGuarded(m *protocol.Produce, guards []log.VerificationGuard, reply func(*protocol.ProduceResponse)) {
 	d := newDelayedProduce(b, m, reply)
 	resp := d.resp
 	for i, part := range m.Partitions {
@@ -188,7 +195,11 @@ func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceRespon
 			}
 			part.Records = recs
 		}
-		info, err := b.appendAsLeader(p, part, now)
+		guard := log.NoGuard
+		if guards != nil {
+			guard = guards[i]
+		}
+		info, err := b.appendAsLeader(p, part, now, guards != nil, guard)
 		d.markers = d.markers || part.Marker != nil
 		if err != nil {
 			pr.Error = log.ErrorCode(err)

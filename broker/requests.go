@@ -41,7 +41,9 @@ func (b *Broker) Receive(from sim.NodeID, m network.Message) {
 	case *protocol.WriteTxnMarkers:
 		b.handleWriteTxnMarkers(from, m)
 	case *protocol.WriteTxnMarkersResponse:
-		b.onWriteTxnMarkersResponse(m)
+		b.onTxnResponse(m.CorrelationID, m)
+	case *protocol.AddPartitionsToTxnResponse:
+		b.onTxnResponse(m.CorrelationID, m)
 	case *protocol.FindCoordinator:
 		b.handleFindCoordinator(from, m)
 	case *protocol.FetchResponse:
@@ -83,7 +85,7 @@ func (b *Broker) Disconnected(peer sim.NodeID) {
 		f.failInflight("disconnected")
 	}
 	b.failAlters(id)
-	b.failTxnMarkers(id)
+	b.failTxnRequests(id)
 }
 
 func (b *Broker) replyTo(from sim.NodeID, m network.Message) { b.net.Send(b.n.ID(), from, m) }

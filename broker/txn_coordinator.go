@@ -1,8 +1,6 @@
 package broker
 
 import (
-	"math"
-
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/broker/txn"
 	"github.com/kafkasim/kafkasim/model"
@@ -39,10 +37,12 @@ func (e txnEnv) NewProducerID() (int64, protocol.ErrorCode) {
 	return r.ProducerID, r.Error
 }
 
-// markerRequest is a WriteTxnMarkers in flight to another broker.
-type markerRequest struct {
+// txnRequest is a transaction request this broker sent another broker
+// and waits to have answered: WriteTxnMarkers from its coordinator, or
+// AddPartitionsToTxn from a partition it leads (verification).
+type txnRequest struct {
 	to    int32
-	done  func(*protocol.WriteTxnMarkersResponse, protocol.ErrorCode)
+	done  func(network.Message, protocol.ErrorCode)
 	timer sim.Timer
 }
 
@@ -56,51 +56,62 @@ func (e txnEnv) WriteMarkers(leader int32, m *protocol.WriteTxnMarkers, done fun
 		b.writeTxnMarkers(m, func(r *protocol.WriteTxnMarkersResponse) { done(r, protocol.None) })
 		return
 	}
-	if b.txnMarkers == nil {
-		b.txnMarkers = make(map[int32]*markerRequest)
+	b.sendTxnRequest(leader, m, m.CorrelationID, "broker.txn-markers-timeout", func(r network.Message, code protocol.ErrorCode) {
+		resp, _ := r.(*protocol.WriteTxnMarkersResponse)
+		done(resp, code)
+	})
+}
+
+// sendTxnRequest sends m (whose correlation id is corr) to broker to and
+// calls done once: with the response, or with nil and the error that
+// failed the request (BROKER_NOT_AVAILABLE when it could not be sent,
+// NETWORK_EXCEPTION when the connection broke, REQUEST_TIMED_OUT).
+func (b *Broker) sendTxnRequest(to int32, m network.Message, corr int32, timeoutName string, done func(network.Message, protocol.ErrorCode)) {
+	if b.txnRequests == nil {
+		b.txnRequests = make(map[int32]*txnRequest)
 	}
-	r := &markerRequest{to: leader, done: done}
-	b.txnMarkers[m.CorrelationID] = r
-	corr := m.CorrelationID
-	r.timer = b.n.After(b.cfg.Txn.MarkerTimeout()*2, "broker.txn-markers-timeout", func() {
-		if b.txnMarkers[corr] == r {
-			delete(b.txnMarkers, corr)
+	r := &txnRequest{to: to, done: done}
+	b.txnRequests[corr] = r
+	r.timer = b.n.After(b.cfg.Txn.MarkerTimeout()*2, timeoutName, func() {
+		if b.txnRequests[corr] == r {
+			delete(b.txnRequests, corr)
 			done(nil, protocol.RequestTimedOut)
 		}
 	})
-	if !b.send(leader, m) {
+	if !b.send(to, m) {
 		b.n.Cancel(r.timer)
-		delete(b.txnMarkers, corr)
+		delete(b.txnRequests, corr)
 		done(nil, protocol.BrokerNotAvailable)
 	}
 }
 
-func (b *Broker) onWriteTxnMarkersResponse(m *protocol.WriteTxnMarkersResponse) {
-	r, ok := b.txnMarkers[m.CorrelationID]
+// onTxnResponse completes the transaction request a response answers.
+func (b *Broker) onTxnResponse(corr int32, m network.Message) {
+	r, ok := b.txnRequests[corr]
 	if !ok {
 		return
 	}
-	delete(b.txnMarkers, m.CorrelationID)
+	delete(b.txnRequests, corr)
 	b.n.Cancel(r.timer)
 	r.done(m, protocol.None)
 }
 
-// failTxnMarkers fails the marker requests in flight to a broker whose
-// connection broke.
-func (b *Broker) failTxnMarkers(id int32) {
-	if len(b.txnMarkers) == 0 {
+// failTxnRequests fails the transaction requests in flight to a broker
+// whose connection broke.
+func (b *Broker) failTxnRequests(id int32) {
+	if len(b.txnRequests) == 0 {
 		return
 	}
 	var corrs []int32
-	for c, r := range b.txnMarkers {
+	for c, r := range b.txnRequests {
 		if r.to == id {
 			corrs = append(corrs, c)
 		}
 	}
 	sortInt32(corrs)
 	for _, c := range corrs {
-		r := b.txnMarkers[c]
-		delete(b.txnMarkers, c)
+		r := b.txnRequests[c]
+		delete(b.txnRequests, c)
 		b.n.Cancel(r.timer)
 		r.done(nil, protocol.NetworkException)
 	}
@@ -131,25 +142,6 @@ func (b *Broker) startTxnCoordinator() {
 func (b *Broker) handleTxnRequest(from sim.NodeID, m network.Message) {
 	if b.txnCoord == nil || !b.txnCoord.Handle(from, m) {
 		b.s.Trace().Emitf(b.n, "broker.unknown-request", 0, "%s from node %d ignored", m.Kind(), from)
-	}
-}
-
-// txnCoordinatorMoved is coordinatorMoved for __transaction_state.
-func (b *Broker) txnCoordinatorMoved(p *partition, wasLeader bool, oldEpoch int32) {
-	if b.txnCoord == nil || p.tp.Topic != TransactionStateTopic {
-		return
-	}
-	switch {
-	case p.isLeader && p.log != nil && (!wasLeader || p.leaderEpoch != oldEpoch):
-		records, err := p.log.Read(p.log.StartOffset(), math.MaxInt64, math.MaxInt)
-		if err == nil {
-			err = b.txnCoord.Elected(p.tp.Partition, p.leaderEpoch, records)
-		}
-		if err != nil {
-			b.s.Trace().Emitf(b.n, "broker.txn-load-error", 0, "%s: %v", p.tp, err)
-		}
-	case wasLeader && !p.isLeader:
-		b.txnCoord.Resigned(p.tp.Partition)
 	}
 }
 

@@ -9,8 +9,10 @@ import (
 )
 
 // appendAsLeader appends one partition of a Produce: client records, or a
-// transaction marker from WriteTxnMarkers.
-func (b *Broker) appendAsLeader(p *partition, part protocol.ProducePartition, now time.Duration) (log.AppendInfo, error) {
+// transaction marker from WriteTxnMarkers. With verify the records are a
+// transactional producer's under partition verification, appended only
+// with a valid guard if they open a transaction.
+func (b *Broker) appendAsLeader(p *partition, part protocol.ProducePartition, now time.Duration, verify bool, guard log.VerificationGuard) (log.AppendInfo, error) {
 	if m := part.Marker; m != nil {
 		typ := protocol.ControlAbort
 		if m.Committed {
@@ -24,6 +26,13 @@ func (b *Broker) appendAsLeader(p *partition, part protocol.ProducePartition, no
 		// The group coordinator's transactional offset commits are
 		// written with the coordinator's origin: no sequence checks.
 		return p.log.AppendAsCoordinator(part.Records, p.leaderEpoch, now)
+	}
+	if verify {
+		info, err := p.log.AppendVerified(part.Records, p.leaderEpoch, now, guard)
+		if err != nil && log.ErrorCode(err) == protocol.InvalidTxnState {
+			b.s.Mark("broker.txn.unverified-append-refused")
+		}
+		return info, err
 	}
 	return p.log.AppendAsLeader(part.Records, p.leaderEpoch, now)
 }

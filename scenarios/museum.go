@@ -241,7 +241,7 @@ var Museum = []MuseumEntry{
 		Target: Target{Finding: string(checker.PrecommittedRead)},
 	},
 	{Name: "kafka-14402", Bug: "KAFKA-14402 (KIP-890)", Mechanism: "a Produce delayed past its transaction's abort marker opens a transaction no marker ends: the last stable offset hangs and read_committed consumers stall",
-		Variant: "transaction_version=1", Needs: "needs a fault that delivers one request after later ones on its connection (shown at the partition level by broker/log/testdata/txn/rebuild)"},
+		Variant: "transaction_version=1 with transaction.partition.verification.enable=false", Needs: "needs a fault that delivers one request after later ones on its connection (shown with the coordinator and a partition, verification off and on, by broker/txn/testdata/kafka_14402)"},
 	{Name: "kafka-17754", Bug: "KAFKA-17754 (KIP-890)", Mechanism: "a delayed EndTxn of one transaction commits or aborts the producer's next transaction, which has the same producer epoch",
 		Variant: "transaction_version=1", Needs: "needs a fault that delays one request past later ones (shown at the coordinator level by broker/txn/testdata/version1)"},
 	{Name: "kafka-6880", Bug: "KAFKA-6880 (KIP-320)", Mechanism: "a zombie leader's stale fetches are not fenced by leader epoch",

@@ -32,6 +32,8 @@ var Marks = []sim.MarkInfo{
 	{Name: "client.producer.sticky-switch", Meaning: "the sticky partitioner moved to another partition (KIP-794)"},
 	{Name: "client.request-timeout", Meaning: "a request timed out and the client closed its connection (request.timeout.ms)"},
 	{Name: "consumer.control-batch-skipped", Meaning: "a consumer skipped a control batch (a transaction marker): never returned as data"},
+	{Name: "client.txn.offsets-added-by-group-coordinator", Meaning: "under transaction version 2 sendOffsetsToTransaction sent TxnOffsetCommit without AddOffsetsToTxn: the group coordinator adds its partition (KIP-890 part 2)"},
+	{Name: "client.txn.partition-added-by-leader", Meaning: "under transaction version 2 a transactional producer sent to a partition without AddPartitionsToTxn: its leader adds the partition (KIP-890 part 2)"},
 	{Name: "client.txn.abortable-error", Meaning: "a transactional producer hit an error that only an abort clears (a send failed, an AddPartitionsToTxn was refused)"},
 	{Name: "client.txn.commit-refused", Meaning: "commitTransaction failed because a send of the transaction had failed: the application must abort"},
 	{Name: "client.txn.driver-abort", Meaning: "a transactional workload aborted a transaction: by choice, or after a failed send"},

@@ -660,6 +660,9 @@ func (p *Producer) oldEpoch(b *batch) bool {
 
 func (p *Producer) sendBatches(broker int32, batches []*batch) {
 	req := &protocol.Produce{ClientID: p.cfg.ClientID, Acks: int16(p.cfg.Acks), Timeout: p.cfg.RequestTimeout}
+	if p.txn != nil {
+		req.TransactionalID = p.cfg.TransactionalID
+	}
 	for _, b := range batches {
 		if p.cfg.EnableIdempotence && b.producer.BaseSequence == protocol.NoSequence {
 			seq := p.nextSeq[b.tp]

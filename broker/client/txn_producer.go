@@ -74,6 +74,10 @@ type txnManager struct {
 	err         *TxnError
 	// ending is the commit or abort waiting for the transaction's batches.
 	ending *txnEnd
+	// version is the cluster's transaction.version, learnt with the
+	// producer id: under 2 the leaders add partitions to the transaction
+	// and the producer sends no AddPartitionsToTxn (KIP-890 part 2).
+	version int8
 }
 
 type txnEnd struct {
@@ -186,6 +190,15 @@ func (p *Producer) SendOffsetsToTransaction(offsets map[model.TopicPartition]int
 	}
 	t := p.txn
 	tp := p.producerTxn()
+	if t.version >= 2 {
+		// Transaction version 2: no AddOffsetsToTxn; the group
+		// coordinator adds its partition to the transaction when the
+		// TxnOffsetCommit comes (KIP-890 part 2).
+		p.s.Mark("client.txn.offsets-added-by-group-coordinator")
+		t.offsetsSent = true
+		t.txnOffsetCommit(tp, offsets, md, done)
+		return nil
+	}
 	t.coordRequest(func(corr int32) network.Message {
 		return &protocol.AddOffsetsToTxn{CorrelationID: corr, TxnProducer: tp, GroupID: md.GroupID}
 	}, func(m network.Message) protocol.ErrorCode {
@@ -384,6 +397,7 @@ func (t *txnManager) initPID(done func(error)) {
 			return
 		}
 		p.setProducer(resp.ProducerID, resp.ProducerEpoch)
+		t.version = resp.TransactionVersion
 		p.s.Trace().Emitf(p.n, "producer.txn-init", uint64(p.producerID), "transactional id %s: producer id %d epoch %d", p.cfg.TransactionalID, p.producerID, p.epoch)
 		t.state = TxnReady
 		done(nil)
@@ -404,13 +418,20 @@ func (p *Producer) setProducer(id int64, epoch int16) {
 }
 
 // partitionReady reports whether a batch for tp may be sent: the
-// partition was added to the transaction. Otherwise it asks for it.
+// partition was added to the transaction. Otherwise it asks for it; under
+// transaction version 2 the partition's leader adds it when the batch
+// comes, so it counts as added once the producer sends to it.
 func (t *txnManager) partitionReady(tp model.TopicPartition) bool {
 	if t.added[tp] {
 		return true
 	}
 	if t.state != TxnInTransaction && t.state != TxnCommitting {
 		return false
+	}
+	if t.version >= 2 {
+		t.p.s.Mark("client.txn.partition-added-by-leader")
+		t.added[tp] = true
+		return true
 	}
 	t.toAdd[tp] = true
 	t.addPartitions()

@@ -19,6 +19,10 @@ import (
 )
 
 func newTxnCluster(t testing.TB, seed uint64) *realCluster {
+	return newTxnClusterWith(t, seed, func(*cluster.Config) {})
+}
+
+func newTxnClusterWith(t testing.TB, seed uint64, set func(*cluster.Config)) *realCluster {
 	s := sim.New(sim.Config{Seed: seed, Replay: fmt.Sprintf("go test ./broker/client -run %s", t.Name())})
 	net, err := network.New(s, network.DefaultConfig())
 	require.NoError(t, err)
@@ -26,6 +30,7 @@ func newTxnCluster(t testing.TB, seed uint64) *realCluster {
 	cfg.Brokers, cfg.Controllers = 3, 1
 	cfg.Broker.Txn.StateLogPartitions = 3
 	cfg.Broker.Group.OffsetsTopicPartitions = 3
+	set(&cfg)
 	c, err := cluster.New(s, net, cfg)
 	require.NoError(t, err)
 	require.NoError(t, c.Start())
@@ -149,6 +154,48 @@ func TestTransactionsAgainstACluster(t *testing.T) {
 	require.NoError(t, rc.txn(p2, true, "e"))
 	committed = rc.readAll(rc.consumer("rc2", client.ReadCommitted), 5)
 	assert.Equal(t, []string{"a", "b", "c", "d", "e"}, committed, "the zombie's record is aborted")
+}
+
+// Transactions under both protocol versions (KIP-890): under version 1
+// the producer adds each partition with AddPartitionsToTxn and the leaders
+// verify its first write with the coordinator (or not, with verification
+// off); under version 2 it sends no AddPartitionsToTxn and the leaders add
+// the partitions. Either way committed transactions are read and aborted
+// ones are not.
+func TestTransactionVersionsAgainstACluster(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		version      int
+		verification bool
+	}{{"version 2", 2, true}, {"version 1 with verification", 1, true}, {"version 1 without verification", 1, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := newTxnClusterWith(t, 7, func(c *cluster.Config) {
+				c.Broker.Txn.Version = tc.version
+				c.Broker.Txn.PartitionVerification = tc.verification
+			})
+			p := rc.txnProducer("producer-1", "t1")
+			var err error
+			rc.await("init", func(done func()) { require.NoError(t, p.InitTransactions(func(e error) { err = e; done() })) })
+			require.NoError(t, err)
+			require.NoError(t, rc.txn(p, true, "a", "b", "c"))
+			require.NoError(t, rc.txn(p, false, "x", "y"))
+			require.NoError(t, rc.txn(p, true, "d"))
+			assert.Equal(t, []string{"a", "b", "c", "d"}, rc.readAll(rc.consumer("rc", client.ReadCommitted), 4))
+
+			asked := rc.s.Marked("broker.txn.verification-sent")
+			if tc.verification || tc.version == 2 {
+				assert.NotZero(t, asked, "leaders ask the coordinator")
+			} else {
+				assert.Zero(t, asked, "leaders append without asking")
+			}
+			byLeader := rc.s.Marked("client.txn.partition-added-by-leader")
+			if tc.version == 2 {
+				assert.NotZero(t, byLeader, "version 2 producers let the leaders add partitions")
+			} else {
+				assert.Zero(t, byLeader, "version 1 producers add partitions themselves")
+			}
+		})
+	}
 }
 
 // A transactional producer needs idempotence: turning it off, or setting

@@ -118,7 +118,7 @@ var variants = []Variant{
 		Values: bools, Default: "true", Applies: AppliesZooKeeper, Header: shown("isr-zkversion-recheck"),
 		apply: boolean(func(c *Config, b bool) { c.ZKBroker.NoZkVersionRecheck = !b })},
 	{Name: "transaction-version", Field: "transaction_version", Undoes: "KIP-890 part 2 (Kafka 4.0)",
-		Brings: "transactions version 1: the producer epoch stays the same across transactions, so a late Produce opens a transaction no marker ends (KAFKA-14402's hanging transaction) and a delayed EndTxn ends a later transaction (KAFKA-17754)",
+		Brings: "transactions version 1: producers add partitions themselves (AddPartitionsToTxn) and the producer epoch stays the same across transactions, so a delayed EndTxn ends a later transaction (KAFKA-17754), and with transaction.partition.verification.enable=false a late Produce opens a transaction no marker ends (KAFKA-14402's hanging transaction)",
 		Values: []string{"2", "1"}, Default: "2", Applies: "broker",
 		Header: func(v string) (string, string) { return "transaction.version", v },
 		apply: func(c *Config, v string) error {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kafkasim/kafkasim/broker/coord"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/network"
@@ -28,6 +29,16 @@ type Log interface {
 	PartitionExists(tp model.TopicPartition) bool
 }
 
+// A TxnVerifier is a Log that has a transactional offset commit's
+// partition of __consumer_offsets verified with, or added to, the
+// producer's transaction before the commit is written (KIP-890: verified
+// under transaction version 1 with partition verification, added under
+// version 2, where the producer sends no AddOffsetsToTxn). done gets None,
+// or the error to answer the commit with.
+type TxnVerifier interface {
+	VerifyTxnOffsets(p int32, producer protocol.TxnProducer, done func(protocol.ErrorCode))
+}
+
 // Sender sends a response to the node a request came from.
 type Sender func(to sim.NodeID, m network.Message)
 
@@ -44,7 +55,7 @@ type Coordinator struct {
 	cfg    Config
 	log    Log
 	send   Sender
-	owned  map[int32]int32 // __consumer_offsets partitions led, with their leader epoch
+	owned  *coord.Owned // __consumer_offsets partitions led, with their leader epoch
 	groups map[string]*Group
 	// txnOffsets are the offsets of open transactions, by producer id.
 	txnOffsets map[int64]*txnOffsets
@@ -57,7 +68,7 @@ func New(n *sim.Node, cfg Config, log Log, send Sender) (*Coordinator, error) {
 		return nil, err
 	}
 	return &Coordinator{n: n, s: n.Sim(), cfg: cfg, log: log, send: send,
-		owned: make(map[int32]int32), groups: make(map[string]*Group)}, nil
+		owned: coord.NewOwned(OffsetsTopic, cfg.OffsetsTopicPartitions), groups: make(map[string]*Group)}, nil
 }
 
 // Config returns the coordinator's configuration.
@@ -65,11 +76,11 @@ func (c *Coordinator) Config() Config { return c.cfg }
 
 // PartitionFor returns the __consumer_offsets partition of a group.
 func (c *Coordinator) PartitionFor(groupID string) int32 {
-	return PartitionFor(groupID, c.cfg.OffsetsTopicPartitions)
+	return c.owned.PartitionFor(groupID)
 }
 
 // Owns reports whether the coordinator leads a __consumer_offsets partition.
-func (c *Coordinator) Owns(p int32) bool { _, ok := c.owned[p]; return ok }
+func (c *Coordinator) Owns(p int32) bool { return c.owned.Owns(p) }
 
 // Group returns a group this coordinator holds, or nil.
 func (c *Coordinator) Group(id string) *Group { return c.groups[id] }
@@ -90,11 +101,8 @@ func (c *Coordinator) trace(kind string, digest uint64, format string, args ...a
 // GroupMetadataManager.loadGroupsAndOffsets) and from then on serves them.
 // An election older than the one loaded is ignored.
 func (c *Coordinator) Elected(p int32, leaderEpoch int32, records protocol.Records) error {
-	if p < 0 || p >= c.cfg.OffsetsTopicPartitions {
-		return fmt.Errorf("elected for partition %d of %s, which has partitions 0 to %d", p, OffsetsTopic, c.cfg.OffsetsTopicPartitions-1)
-	}
-	if e, ok := c.owned[p]; ok && e > leaderEpoch {
-		return nil
+	if load, err := c.owned.Electing(p, leaderEpoch); !load {
+		return err
 	}
 	c.Resigned(p)
 	offsets := make(map[string]map[model.TopicPartition]OffsetAndMetadata)
@@ -121,7 +129,7 @@ func (c *Coordinator) Elected(p int32, leaderEpoch int32, records protocol.Recor
 		c.trace("group.load-failed", uint64(p), "partition %d: %v", p, err)
 		return fmt.Errorf("loading %s-%d: %w", OffsetsTopic, p, err)
 	}
-	c.owned[p] = leaderEpoch
+	c.owned.Add(p, leaderEpoch)
 	loaded := 0
 	for _, id := range slices.Sorted(maps.Keys(seen)) {
 		md, offs := metas[id], offsets[id]
@@ -151,10 +159,9 @@ func (c *Coordinator) Elected(p int32, leaderEpoch int32, records protocol.Recor
 // partition p of __consumer_offsets: the groups it held are dropped, and
 // members waiting for a join or sync answer get NOT_COORDINATOR.
 func (c *Coordinator) Resigned(p int32) {
-	if _, ok := c.owned[p]; !ok {
+	if !c.owned.Remove(p) {
 		return
 	}
-	delete(c.owned, p)
 	for _, id := range c.GroupIDs() {
 		g := c.groups[id]
 		if g.partition != p {

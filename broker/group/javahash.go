@@ -3,8 +3,8 @@ package group
 import (
 	"cmp"
 	"slices"
-	"unicode/utf16"
 
+	"github.com/kafkasim/kafkasim/broker/coord"
 	"github.com/kafkasim/kafkasim/model"
 )
 
@@ -16,18 +16,9 @@ import (
 // java.util.HashMap iterates them (by bucket, then in insertion order)
 // from their Java hash codes.
 
-// javaStringHash is Java's String.hashCode.
-func javaStringHash(s string) int32 {
-	var h int32
-	for _, c := range utf16.Encode([]rune(s)) {
-		h = 31*h + int32(c)
-	}
-	return h
-}
-
 // javaTopicPartitionHash is Kafka's TopicPartition.hashCode.
 func javaTopicPartitionHash(tp model.TopicPartition) int32 {
-	return 31*(31+tp.Partition) + javaStringHash(tp.Topic)
+	return 31*(31+tp.Partition) + coord.JavaHashCode(tp.Topic)
 }
 
 // javaBucket is the bucket of a key with hash code h in a HashMap of
@@ -54,7 +45,7 @@ func javaMemberOrder(members []Member) []Member {
 	n := javaCapacity(len(members))
 	out := slices.Clone(members)
 	slices.SortStableFunc(out, func(a, b Member) int {
-		return cmp.Compare(javaBucket(javaStringHash(a.ID), n), javaBucket(javaStringHash(b.ID), n))
+		return cmp.Compare(javaBucket(coord.JavaHashCode(a.ID), n), javaBucket(coord.JavaHashCode(b.ID), n))
 	})
 	return out
 }

@@ -18,6 +18,7 @@ var Marks = []sim.MarkInfo{
 	{Name: "group.rebalance.during-sync", Meaning: "a rebalance began while the group waited for its leader's assignment"},
 	{Name: "group.session-timeout", Meaning: "a member's session expired and it was removed"},
 	{Name: "group.txn-commit.fenced-member", Meaning: "a TxnOffsetCommit from a member of an older generation was refused (KIP-447)"},
+	{Name: "group.txn-commit.verification-refused", Meaning: "the transaction coordinator refused a TxnOffsetCommit's partition when the group coordinator verified or added it (KIP-890)"},
 	{Name: "group.txn-offsets-aborted", Meaning: "a transaction's offsets were dropped at its abort marker"},
 	{Name: "group.txn-offsets-committed", Meaning: "a transaction's offsets became the group's at its commit marker"},
 	{Name: "group.sync.store-failed", Meaning: "the leader's assignment could not be stored: the members are told to rejoin"},

@@ -3,8 +3,8 @@ package group
 import (
 	"fmt"
 	"time"
-	"unicode/utf16"
 
+	"github.com/kafkasim/kafkasim/broker/coord"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
 )
@@ -13,31 +13,10 @@ import (
 // and committed offsets.
 const OffsetsTopic = "__consumer_offsets"
 
-// JavaHashCode is Java's String.hashCode: s[0]·31^(n-1) + … + s[n-1] over
-// the string's UTF-16 code units, in 32-bit two's complement arithmetic.
-func JavaHashCode(s string) int32 {
-	var h int32
-	for _, u := range utf16.Encode([]rune(s)) {
-		h = 31*h + int32(u)
-	}
-	return h
-}
-
 // PartitionFor returns the partition of __consumer_offsets that holds a
-// group, as Kafka computes it: abs(groupId.hashCode) modulo the number of
-// partitions (offsets.topic.num.partitions), where abs maps
-// Integer.MIN_VALUE to 0 as Kafka's Utils.abs does.
+// group (offsets.topic.num.partitions partitions), as Kafka computes it.
 func PartitionFor(groupID string, partitions int32) int32 {
-	if partitions <= 0 {
-		return 0
-	}
-	h := JavaHashCode(groupID)
-	if h == -1<<31 {
-		h = 0
-	} else if h < 0 {
-		h = -h
-	}
-	return h % partitions
+	return coord.PartitionFor(groupID, partitions)
 }
 
 // Record key versions of __consumer_offsets (Kafka's schemas).

@@ -13,16 +13,6 @@ import (
 	"github.com/kafkasim/kafkasim/model"
 )
 
-// Java's String.hashCode values, as any JVM computes them.
-func TestJavaHashCode(t *testing.T) {
-	assert.Equal(t, int32(0), group.JavaHashCode(""))
-	assert.Equal(t, int32(99162322), group.JavaHashCode("hello"))
-	assert.Equal(t, int32(-1<<31), group.JavaHashCode("polygenelubricants"))
-	assert.Equal(t, int32(-862545276), group.JavaHashCode("Hello World"))
-	// Characters outside the BMP count as two UTF-16 code units.
-	assert.Equal(t, int32(31*0xd83d+0xde00), group.JavaHashCode("😀"))
-}
-
 func TestPartitionForFollowsKafka(t *testing.T) {
 	assert.EqualValues(t, 99162322%50, group.PartitionFor("hello", 50))
 	assert.EqualValues(t, 862545276%50, group.PartitionFor("Hello World", 50), "abs of a negative hash")

@@ -55,6 +55,23 @@ func (c *Coordinator) handleTxnOffsetCommit(from sim.NodeID, m *protocol.TxnOffs
 		return
 	}
 	part := c.PartitionFor(m.GroupID)
+	if v, ok := c.log.(TxnVerifier); ok {
+		v.VerifyTxnOffsets(part, m.TxnProducer, func(code protocol.ErrorCode) {
+			if code != protocol.None {
+				c.s.Mark("group.txn-commit.verification-refused")
+				all(code)
+				return
+			}
+			c.appendTxnOffsets(from, m, part, recs, ts, resp)
+		})
+		return
+	}
+	c.appendTxnOffsets(from, m, part, recs, ts, resp)
+}
+
+// appendTxnOffsets writes a transactional offset commit's records as the
+// producer's transactional batch and answers once it is committed.
+func (c *Coordinator) appendTxnOffsets(from sim.NodeID, m *protocol.TxnOffsetCommit, part int32, recs []protocol.Record, ts int64, resp *protocol.TxnOffsetCommitResponse) {
 	batch := protocol.AppendTxnBatch(nil, protocol.Producer{ID: m.ProducerID, Epoch: m.ProducerEpoch, BaseSequence: protocol.NoSequence}, recs)
 	c.log.Append(part, batch, func(code protocol.ErrorCode) {
 		code = appendError(code, true)

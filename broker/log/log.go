@@ -374,6 +374,10 @@ func ErrorCode(err error) protocol.ErrorCode {
 // result), a sequence gap is OUT_OF_ORDER_SEQUENCE_NUMBER, an older
 // producer epoch INVALID_PRODUCER_EPOCH.
 func (l *Log) AppendAsLeader(records protocol.Records, epoch int32, now time.Duration) (AppendInfo, error) {
+	return l.appendAsLeader(records, epoch, now, false, NoGuard)
+}
+
+func (l *Log) appendAsLeader(records protocol.Records, epoch int32, now time.Duration, verify bool, guard VerificationGuard) (AppendInfo, error) {
 	h, err := protocol.ParseBatchHeader(records)
 	if err != nil {
 		return AppendInfo{}, appendErr(protocol.CorruptMessage, "%v", err)
@@ -402,7 +406,7 @@ func (l *Log) AppendAsLeader(records protocol.Records, epoch int32, now time.Dur
 			return AppendInfo{}, appendErr(code, "producer %d epoch %d: batch with sequences %d..%d after last sequence %d",
 				h.ProducerID, h.ProducerEpoch, h.BaseSequence, h.LastSequence(), last)
 		}
-		if err := l.checkTxnAppend(h); err != nil {
+		if err := l.checkTxnAppend(h, verify, guard); err != nil {
 			return AppendInfo{}, err
 		}
 	}

@@ -39,6 +39,11 @@ type txnState struct {
 	// wrote each producer's last marker: a marker from an older
 	// coordinator is fenced.
 	coordinatorEpoch map[int64]int32
+	// verifying is each producer's verification guard under way, and
+	// guards counts the guards handed out. They are the leader's memory,
+	// not rebuilt from the log.
+	verifying map[int64]VerificationGuard
+	guards    uint64
 }
 
 func (t *txnState) reset() {
@@ -81,6 +86,7 @@ func (l *Log) observeTxn(e entry) bool {
 // fencing abort, or transactions version 2's bump at every end) moves the
 // producer to that epoch with a fresh sequence.
 func (l *Log) completeTxn(e entry, typ protocol.ControlType) {
+	delete(l.txns.verifying, e.pid)
 	if o, open := l.txns.ongoing[e.pid]; open {
 		delete(l.txns.ongoing, e.pid)
 		if typ == protocol.ControlAbort {
@@ -181,15 +187,77 @@ func (l *Log) AppendMarker(m Marker, leaderEpoch int32, now time.Duration) (Appe
 
 // checkTxnAppend validates a client batch against transaction state, after
 // the sequence checks: a non-transactional batch from a producer with an
-// open transaction here is INVALID_TXN_STATE.
-func (l *Log) checkTxnAppend(h protocol.BatchHeader) error {
-	if !h.HasProducer() || h.IsTransactional() {
+// open transaction here is INVALID_TXN_STATE; with verify, so is a
+// transactional batch that opens a transaction here without the guard of
+// a verification still valid.
+func (l *Log) checkTxnAppend(h protocol.BatchHeader, verify bool, guard VerificationGuard) error {
+	if !h.HasProducer() {
 		return nil
 	}
-	if _, open := l.txns.ongoing[h.ProducerID]; open {
-		return appendErr(protocol.InvalidTxnState, "producer %d wrote a non-transactional batch while its transaction at offset %d is open", h.ProducerID, l.txns.ongoing[h.ProducerID].FirstOffset)
+	if !h.IsTransactional() {
+		if _, open := l.txns.ongoing[h.ProducerID]; open {
+			return appendErr(protocol.InvalidTxnState, "producer %d wrote a non-transactional batch while its transaction at offset %d is open", h.ProducerID, l.txns.ongoing[h.ProducerID].FirstOffset)
+		}
+		return nil
 	}
+	if !verify || l.HasOngoingTxn(h.ProducerID, h.ProducerEpoch) {
+		return nil
+	}
+	if guard == NoGuard || l.txns.verifying[h.ProducerID] != guard {
+		return appendErr(protocol.InvalidTxnState, "producer %d epoch %d: the batch is not part of an ongoing transaction (no verification of it is still valid)", h.ProducerID, h.ProducerEpoch)
+	}
+	delete(l.txns.verifying, h.ProducerID)
 	return nil
+}
+
+// VerificationGuard identifies one verification of a producer's
+// transaction on a partition (KIP-890 part 1, KAFKA-14884): the leader
+// takes one before it asks the coordinator, and the batch is appended only
+// if the guard is still the producer's when the answer comes. A marker for
+// the producer, or a newer verification, invalidates it, so that a
+// verification answered for a transaction that ended meanwhile does not
+// let its batch open a transaction no marker will end.
+type VerificationGuard uint64
+
+// NoGuard is no verification (Kafka's sentinel guard).
+const NoGuard VerificationGuard = 0
+
+// HasOngoingTxn reports whether a producer has an open transaction here
+// at producer epoch epoch.
+func (l *Log) HasOngoingTxn(pid int64, epoch int16) bool {
+	o, ok := l.txns.ongoing[pid]
+	return ok && o.Epoch == epoch
+}
+
+// NeedsVerification reports whether a batch must be verified with the
+// transaction coordinator before it is appended: it is transactional and
+// its producer has no open transaction here at its epoch.
+func (l *Log) NeedsVerification(records protocol.Records) (pid int64, epoch int16, needs bool) {
+	h, err := protocol.ParseBatchHeader(records)
+	if err != nil || !h.HasProducer() || !h.IsTransactional() || h.IsControl() {
+		return 0, 0, false
+	}
+	return h.ProducerID, h.ProducerEpoch, !l.HasOngoingTxn(h.ProducerID, h.ProducerEpoch)
+}
+
+// StartVerification returns a new guard for a producer's verification,
+// which replaces any earlier one.
+func (l *Log) StartVerification(pid int64) VerificationGuard {
+	if l.txns.verifying == nil {
+		l.txns.verifying = make(map[int64]VerificationGuard)
+	}
+	l.txns.guards++
+	g := VerificationGuard(l.txns.guards)
+	l.txns.verifying[pid] = g
+	return g
+}
+
+// AppendVerified is AppendAsLeader for a client's batch under partition
+// verification: a transactional batch whose producer has no open
+// transaction here at its epoch is appended only with the producer's
+// current guard (INVALID_TXN_STATE otherwise), which it then consumes.
+func (l *Log) AppendVerified(records protocol.Records, epoch int32, now time.Duration, guard VerificationGuard) (AppendInfo, error) {
+	return l.appendAsLeader(records, epoch, now, true, guard)
 }
 
 // FirstUnstableOffset returns the first offset of the earliest open

@@ -76,6 +76,12 @@ var table = []Prop{
 		Doc: "the largest transaction.timeout.ms a producer may ask for (INVALID_TRANSACTION_TIMEOUT above it)"},
 	{Name: "transaction.abort.timed.out.transaction.cleanup.interval.ms", Roles: Broker, Type: Int, Unit: Ms, Range: AtLeast(1), Default: "10000",
 		Doc: "how often the transaction coordinator aborts transactions open longer than their timeout"},
+	{Name: "transaction.partition.verification.enable", Roles: Broker, Type: Bool, Default: "true",
+		Doc: "a partition leader asks the transaction coordinator whether a producer's first transactional write to the partition belongs to its ongoing transaction, and refuses it (INVALID_TXN_STATE) otherwise (KIP-890 part 1); under transaction version 2 the leader adds the partition instead, whatever this says"},
+	{Name: "transaction.remove.expired.transaction.cleanup.interval.ms", Roles: Broker, Type: Int, Unit: Ms, Range: AtLeast(1), Default: "3600000",
+		Doc: "how often the transaction coordinator looks for transactional ids idle longer than transactional.id.expiration.ms"},
+	{Name: "transactional.id.expiration.ms", Roles: Broker, Type: Int, Unit: Ms, Range: AtLeast(1), Default: "604800000",
+		Doc: "how long a transactional id may go without a transaction (Empty, CompleteCommit or CompleteAbort) before its coordinator expires it: a tombstone in __transaction_state, and a later InitProducerId starts afresh"},
 
 	// Broker: the group coordinator.
 	{Name: "offsets.topic.num.partitions", Roles: Broker, Type: Int, Range: AtLeast(1), Default: "50",

@@ -178,6 +178,10 @@ type LeaderAndEpoch struct {
 type Produce struct {
 	CorrelationID int32
 	ClientID      string
+	// TransactionalID is the transactional producer's transactional.id
+	// (empty for others): a leader verifies its transactional batches with
+	// that id's coordinator (KIP-890).
+	TransactionalID string
 	// Acks is 0 (no response at all), 1 (the leader's append) or -1 (all:
 	// every ISR member has the records).
 	Acks int16
@@ -215,6 +219,9 @@ func (m *Produce) Size() int {
 // Digest implements network.Digester.
 func (m *Produce) Digest() uint64 {
 	h := fold(digestSeed, uint64(m.CorrelationID), uint64(m.Acks), uint64(m.Timeout))
+	if m.TransactionalID != "" {
+		h = foldString(h, m.TransactionalID)
+	}
 	for _, p := range m.Partitions {
 		h = fold(foldTP(h, p.TP), p.Records.Digest())
 	}
@@ -224,6 +231,9 @@ func (m *Produce) Digest() uint64 {
 func (m *Produce) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Produce#%d acks=%d timeout=%v", m.CorrelationID, m.Acks, m.Timeout)
+	if m.TransactionalID != "" {
+		fmt.Fprintf(&b, " transactional.id=%s", m.TransactionalID)
+	}
 	for _, p := range m.Partitions {
 		fmt.Fprintf(&b, " %s:%d records", p.TP, p.Records.Count())
 	}

@@ -43,6 +43,11 @@ type InitProducerIdResponse struct {
 	Error         ErrorCode
 	ProducerID    int64
 	ProducerEpoch int16
+	// TransactionVersion is the cluster's finalized transaction.version
+	// (1 or 2), set in a transaction coordinator's answer; 0 otherwise.
+	// Kafka's client learns it from ApiVersions' finalized features;
+	// kafkasim hands it to the transactional producer here.
+	TransactionVersion int8
 }
 
 // Kind implements network.Message.
@@ -53,12 +58,19 @@ func (m *InitProducerIdResponse) Correlation() int32 { return m.CorrelationID }
 
 // Digest implements network.Digester.
 func (m *InitProducerIdResponse) Digest() uint64 {
-	return fold(digestSeed, uint64(m.CorrelationID), uint64(m.Error), uint64(m.ProducerID), uint64(m.ProducerEpoch))
+	h := fold(digestSeed, uint64(m.CorrelationID), uint64(m.Error), uint64(m.ProducerID), uint64(m.ProducerEpoch))
+	if m.TransactionVersion != 0 {
+		h = fold(h, uint64(m.TransactionVersion))
+	}
+	return h
 }
 
 func (m *InitProducerIdResponse) String() string {
 	if m.Error != None {
 		return fmt.Sprintf("InitProducerIdResponse#%d %s", m.CorrelationID, m.Error)
+	}
+	if m.TransactionVersion != 0 {
+		return fmt.Sprintf("InitProducerIdResponse#%d producer=%d/%d transaction.version=%d", m.CorrelationID, m.ProducerID, m.ProducerEpoch, m.TransactionVersion)
 	}
 	return fmt.Sprintf("InitProducerIdResponse#%d producer=%d/%d", m.CorrelationID, m.ProducerID, m.ProducerEpoch)
 }

@@ -41,6 +41,18 @@ type Config struct {
 	// MarkerRetryBackoff is how long the coordinator waits before it
 	// resends markers a leader could not write.
 	MarkerRetryBackoff time.Duration
+	// PartitionVerification is
+	// transaction.partition.verification.enable (true): under transaction
+	// version 1 a leader verifies a producer's first transactional write
+	// to a partition with the coordinator (KIP-890 part 1).
+	PartitionVerification bool
+	// IDExpiration is transactional.id.expiration.ms (7 days): a
+	// transactional id idle that long is removed.
+	IDExpiration time.Duration
+	// RemoveExpiredInterval is
+	// transaction.remove.expired.transaction.cleanup.interval.ms (1 h):
+	// how often the coordinator looks for expired transactional ids.
+	RemoveExpiredInterval time.Duration
 	// Version is the transaction protocol: 2 (KIP-890: a producer epoch
 	// bump at every transaction's end, partitions added by the leaders'
 	// verification) or 1 before it.
@@ -51,7 +63,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{StateLogPartitions: 50, StateLogReplicationFactor: 3, MaxTimeout: 15 * time.Minute,
 		AbortTimedOutInterval: 10 * time.Second, AppendTimeout: 5 * time.Second, MarkerRetryBackoff: 100 * time.Millisecond,
-		Version: 2}
+		PartitionVerification: true, IDExpiration: 7 * 24 * time.Hour, RemoveExpiredInterval: time.Hour, Version: 2}
 }
 
 // Setters binds the broker's transaction.* properties to a Config's
@@ -61,6 +73,9 @@ var Setters = props.Bind(props.Broker,
 	props.Num("transaction.state.log.replication.factor", func(c *Config) *int16 { return &c.StateLogReplicationFactor }),
 	props.Dur("transaction.max.timeout.ms", func(c *Config) *time.Duration { return &c.MaxTimeout }),
 	props.Dur("transaction.abort.timed.out.transaction.cleanup.interval.ms", func(c *Config) *time.Duration { return &c.AbortTimedOutInterval }),
+	props.Flag("transaction.partition.verification.enable", func(c *Config) *bool { return &c.PartitionVerification }),
+	props.Dur("transactional.id.expiration.ms", func(c *Config) *time.Duration { return &c.IDExpiration }),
+	props.Dur("transaction.remove.expired.transaction.cleanup.interval.ms", func(c *Config) *time.Duration { return &c.RemoveExpiredInterval }),
 )
 
 // Validate reports every invalid setting.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kafkasim/kafkasim/broker/coord"
 	"github.com/kafkasim/kafkasim/broker/group"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
@@ -51,9 +52,11 @@ type Coordinator struct {
 	cfg   Config
 	env   Env
 	send  Sender
-	owned map[int32]int32 // __transaction_state partitions led, with the coordinator epoch (the leader epoch)
+	owned *coord.Owned // __transaction_state partitions led, with the coordinator epoch (the leader epoch)
 	txns  map[string]*entry
 	timer sim.Timer
+	// expiry is the timer of transactional-id expiry.
+	expiry sim.Timer
 	// OffsetsPartitions is the partition count of __consumer_offsets, to
 	// place AddOffsetsToTxn's group.
 	OffsetsPartitions int32
@@ -64,7 +67,7 @@ func New(n *sim.Node, cfg Config, env Env, send Sender) (*Coordinator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Coordinator{n: n, s: n.Sim(), cfg: cfg, env: env, send: send, owned: make(map[int32]int32),
+	return &Coordinator{n: n, s: n.Sim(), cfg: cfg, env: env, send: send, owned: coord.NewOwned(StateTopic, cfg.StateLogPartitions),
 		txns: make(map[string]*entry), OffsetsPartitions: 50}, nil
 }
 
@@ -74,7 +77,7 @@ func (c *Coordinator) Config() Config { return c.cfg }
 // PartitionFor returns the __transaction_state partition of a
 // transactional id: abs(hash) modulo the partition count, as for groups.
 func PartitionFor(transactionalID string, partitions int32) int32 {
-	return group.PartitionFor(transactionalID, partitions)
+	return coord.PartitionFor(transactionalID, partitions)
 }
 
 // Transaction returns a transactional id's metadata, if owned here.
@@ -102,11 +105,8 @@ func (c *Coordinator) trace(kind string, digest uint64, format string, args ...a
 // again (Kafka's TransactionStateManager loading, then the marker
 // channel's completion of pending transactions).
 func (c *Coordinator) Elected(p int32, leaderEpoch int32, records protocol.Records) error {
-	if p < 0 || p >= c.cfg.StateLogPartitions {
-		return fmt.Errorf("elected for partition %d of %s, which has partitions 0 to %d", p, StateTopic, c.cfg.StateLogPartitions-1)
-	}
-	if e, ok := c.owned[p]; ok && e > leaderEpoch {
-		return nil
+	if load, err := c.owned.Electing(p, leaderEpoch); !load {
+		return err
 	}
 	c.Resigned(p)
 	loaded := map[string]Metadata{}
@@ -114,8 +114,13 @@ func (c *Coordinator) Elected(p int32, leaderEpoch int32, records protocol.Recor
 		c.trace("txn.load-failed", uint64(p), "partition %d: %v", p, err)
 		return fmt.Errorf("loading %s-%d: %w", StateTopic, p, err)
 	}
-	c.owned[p] = leaderEpoch
+	c.owned.Add(p, leaderEpoch)
 	for _, id := range slices.Sorted(maps.Keys(loaded)) {
+		if loaded[id].State == Dead {
+			c.s.Mark("txn.load-skips-expired")
+			delete(loaded, id) // a tombstone: the id expired
+			continue
+		}
 		e := &entry{md: loaded[id]}
 		c.txns[id] = e
 		if e.md.State == PrepareCommit || e.md.State == PrepareAbort {
@@ -127,34 +132,36 @@ func (c *Coordinator) Elected(p int32, leaderEpoch int32, records protocol.Recor
 	if !c.s.Scheduled(c.timer) {
 		c.timer = c.n.After(c.cfg.AbortTimedOutInterval, "txn.abort-timed-out", c.abortTimedOut)
 	}
+	if !c.s.Scheduled(c.expiry) {
+		c.expiry = c.n.After(c.cfg.RemoveExpiredInterval, "txn.remove-expired", c.removeExpired)
+	}
 	return nil
 }
 
 // Resigned tells the coordinator that its broker no longer leads
 // partition p: its transactional ids are dropped from memory.
 func (c *Coordinator) Resigned(p int32) {
-	if _, ok := c.owned[p]; !ok {
+	if !c.owned.Remove(p) {
 		return
 	}
-	delete(c.owned, p)
 	for _, id := range slices.Sorted(maps.Keys(c.txns)) {
-		if PartitionFor(id, c.cfg.StateLogPartitions) == p {
+		if c.owned.PartitionFor(id) == p {
 			delete(c.txns, id)
 		}
 	}
-	if len(c.owned) == 0 {
+	if c.owned.Len() == 0 {
 		c.n.Cancel(c.timer)
+		c.n.Cancel(c.expiry)
 	}
 }
 
 // Owns reports whether the coordinator leads a partition of
 // __transaction_state.
-func (c *Coordinator) Owns(p int32) bool { _, ok := c.owned[p]; return ok }
+func (c *Coordinator) Owns(p int32) bool { return c.owned.Owns(p) }
 
 // owner checks that the coordinator owns a transactional id's partition.
 func (c *Coordinator) owner(id string) (int32, protocol.ErrorCode) {
-	p := PartitionFor(id, c.cfg.StateLogPartitions)
-	epoch, ok := c.owned[p]
+	_, epoch, ok := c.owned.Owner(id)
 	if !ok {
 		return 0, protocol.NotCoordinator
 	}
@@ -172,7 +179,7 @@ func (c *Coordinator) Handle(from sim.NodeID, m network.Message) bool {
 	case *protocol.AddPartitionsToTxn:
 		c.addPartitions(m, func(r *protocol.AddPartitionsToTxnResponse) { c.send(from, r) })
 	case *protocol.AddOffsetsToTxn:
-		tp := model.TopicPartition{Topic: group.OffsetsTopic, Partition: group.PartitionFor(m.GroupID, c.OffsetsPartitions)}
+		tp := model.TopicPartition{Topic: group.OffsetsTopic, Partition: coord.PartitionFor(m.GroupID, c.OffsetsPartitions)}
 		c.addPartitions(&protocol.AddPartitionsToTxn{CorrelationID: m.CorrelationID, TxnProducer: m.TxnProducer, Partitions: []model.TopicPartition{tp}},
 			func(r *protocol.AddPartitionsToTxnResponse) {
 				code := r.Error
@@ -193,13 +200,12 @@ func (c *Coordinator) Handle(from sim.NodeID, m network.Message) bool {
 // the outcome, with append errors mapped as Kafka's coordinator maps them.
 func (c *Coordinator) write(e *entry, next Metadata, done func(protocol.ErrorCode)) {
 	id := next.TransactionalID
-	p := PartitionFor(id, c.cfg.StateLogPartitions)
-	epoch := c.owned[p]
+	p, epoch, _ := c.owned.Owner(id)
 	next.Updated = c.now()
 	e.writing = true
 	c.env.Append(p, encodeBatch(next, c.now()), func(code protocol.ErrorCode) {
 		e.writing = false
-		if cur, ok := c.owned[p]; !ok || cur != epoch || c.txns[id] != e {
+		if cur, ok := c.owned.Epoch(p); !ok || cur != epoch || c.txns[id] != e {
 			c.s.Mark("txn.write-lost-coordinator")
 			done(protocol.NotCoordinator)
 			return
@@ -208,6 +214,9 @@ func (c *Coordinator) write(e *entry, next Metadata, done func(protocol.ErrorCod
 		case protocol.None:
 			e.md = next
 			c.trace("txn.state", sim.Digest(uint64(next.ProducerID), uint64(next.ProducerEpoch), uint64(next.State)), "%s", next)
+			if next.State == Dead {
+				delete(c.txns, id) // the tombstone is written: the id is gone
+			}
 			done(protocol.None)
 		case protocol.UnknownTopicOrPartition, protocol.NotEnoughReplicas, protocol.NotEnoughReplicasAfterAppend, protocol.RequestTimedOut:
 			done(protocol.CoordinatorNotAvailable)
@@ -270,6 +279,7 @@ func (c *Coordinator) initProducerID(m *protocol.InitProducerId, reply func(*pro
 			return
 		}
 		resp.ProducerID, resp.ProducerEpoch = next.ProducerID, next.ProducerEpoch
+		resp.TransactionVersion = int8(c.cfg.Version)
 		reply(resp)
 	})
 }
@@ -284,6 +294,15 @@ func (c *Coordinator) check(p protocol.TxnProducer) (*entry, protocol.ErrorCode)
 		return nil, protocol.InvalidProducerIdMapping
 	}
 	return e, protocol.None
+}
+
+// AddPartitions answers an AddPartitionsToTxn that this broker, as a
+// partition leader, sends its own coordinator: with VerifyOnly, whether
+// the partitions are in the producer's ongoing transaction (transaction
+// version 1 with verification); without, the partitions are added
+// (version 2). Requests from other brokers come through Handle.
+func (c *Coordinator) AddPartitions(m *protocol.AddPartitionsToTxn, reply func(*protocol.AddPartitionsToTxnResponse)) {
+	c.addPartitions(m, reply)
 }
 
 func (c *Coordinator) addPartitions(m *protocol.AddPartitionsToTxn, reply func(*protocol.AddPartitionsToTxnResponse)) {
@@ -381,6 +400,16 @@ func (c *Coordinator) endTxn(m *protocol.EndTxn, reply func(*protocol.EndTxnResp
 	case complete:
 		answer(protocol.None, md) // a retry of a completed end
 		return
+	case Empty, CompleteCommit, CompleteAbort:
+		if c.cfg.Version < 2 || m.Committed {
+			c.s.Mark("txn.end-invalid-state")
+			answer(protocol.InvalidTxnState, md)
+			return
+		}
+		// Version 2: the producer wrote nothing the leaders added (its
+		// sends failed before), and aborts: the epoch is bumped all the
+		// same, with no partition to mark.
+		c.s.Mark("txn.empty-abort")
 	default:
 		c.s.Mark("txn.end-invalid-state")
 		answer(protocol.InvalidTxnState, md)
@@ -431,8 +460,39 @@ func (c *Coordinator) abortTimedOut() {
 			c.fenceAndAbort(e)
 		}
 	}
-	if len(c.owned) > 0 {
+	if c.owned.Len() > 0 {
 		c.timer = c.n.After(c.cfg.AbortTimedOutInterval, "txn.abort-timed-out", c.abortTimedOut)
+	}
+}
+
+// removeExpired removes the transactional ids that have had no
+// transaction for transactional.id.expiration.ms (Kafka's
+// removeExpiredTransactionalIds): in Empty, CompleteCommit or
+// CompleteAbort, last updated that long ago. Each goes to Dead with a
+// tombstone in __transaction_state and then leaves the coordinator, so
+// that a later InitProducerId for it starts afresh with a new producer id
+// and a reload after failover does not bring it back. It runs again after
+// transaction.remove.expired.transaction.cleanup.interval.ms.
+func (c *Coordinator) removeExpired() {
+	for _, id := range c.TransactionalIDs() {
+		e := c.txns[id]
+		switch e.md.State {
+		case Empty, CompleteCommit, CompleteAbort:
+		default:
+			continue
+		}
+		if e.writing || c.now()-e.md.Updated < c.cfg.IDExpiration {
+			continue
+		}
+		c.s.Mark("txn.id-expired")
+		c.trace("txn.expired", uint64(e.md.ProducerID), "%s idle since %v (transactional.id.expiration.ms %v): removing", id, e.md.Updated, c.cfg.IDExpiration)
+		next := e.md.clone()
+		next.State = Dead
+		next.Partitions = nil
+		c.write(e, next, func(protocol.ErrorCode) {})
+	}
+	if c.owned.Len() > 0 {
+		c.expiry = c.n.After(c.cfg.RemoveExpiredInterval, "txn.remove-expired", c.removeExpired)
 	}
 }
 
@@ -453,8 +513,7 @@ func (c *Coordinator) sendMarkers(e *entry, round int) {
 		c.completeTxn(e)
 		return
 	}
-	p := PartitionFor(id, c.cfg.StateLogPartitions)
-	coordEpoch := c.owned[p]
+	_, coordEpoch, _ := c.owned.Owner(id)
 	byLeader := map[int32][]model.TopicPartition{}
 	var unknown []model.TopicPartition
 	for _, tp := range e.markers {

@@ -11,6 +11,7 @@ import (
 	"github.com/cockroachdb/datadriven"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kafkasim/kafkasim/broker/log"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/broker/txn"
 	"github.com/kafkasim/kafkasim/model"
@@ -84,6 +85,10 @@ func TestScripts(t *testing.T) {
 		cfg := txn.DefaultConfig()
 		cfg.StateLogPartitions = 1
 		var out []string
+		// Partition logs the script leads, for the leader's side of
+		// verification, and appends held back after their verification.
+		logs := map[model.TopicPartition]*log.Log{}
+		var held []heldAppend
 		send := func(_ sim.NodeID, m network.Message) { out = append(out, fmt.Sprint(m)) }
 		c, err := txn.New(n, cfg, e, send)
 		require.NoError(t, err)
@@ -109,6 +114,9 @@ func TestScripts(t *testing.T) {
 			switch d.Cmd {
 			case "config":
 				cfg.Version = int(num("version", 2))
+				cfg.PartitionVerification = a["verification"] != "false"
+				cfg.IDExpiration = time.Duration(num("expiration", cfg.IDExpiration.Milliseconds())) * time.Millisecond
+				cfg.RemoveExpiredInterval = time.Duration(num("cleanup", cfg.RemoveExpiredInterval.Milliseconds())) * time.Millisecond
 				c, err = txn.New(n, cfg, e, send)
 				require.NoError(t, err)
 			case "elect":
@@ -122,6 +130,50 @@ func TestScripts(t *testing.T) {
 					m.ProducerID, m.ProducerEpoch = num("pid", 0), int16(num("epoch", 0))
 				}
 				handle(m)
+			case "partition":
+				tp := parseTP(a["name"])
+				l, _, err := log.Open(n.Disk(), tp, log.Config{}, log.OpenOptions{})
+				require.NoError(t, err)
+				logs[tp] = l
+			case "produce":
+				tp := parseTP(a["partition"])
+				l := logs[tp]
+				require.NotNil(t, l, "%s: no partition %s", d.Pos, tp)
+				pr := producer()
+				recs := protocol.NewTxnRecords(protocol.Producer{ID: pr.ProducerID, Epoch: pr.ProducerEpoch, BaseSequence: int32(num("seq", 0))}, 1,
+					strings.Split(a["values"], ",")...)
+				h := heldAppend{tp: tp, l: l, records: recs}
+				out = append(out, leaderVerify(c, cfg, &h, pr)...)
+				if h.refused {
+					break
+				}
+				if _, hold := a["hold"]; hold {
+					held = append(held, h)
+					out = append(out, "append held back")
+					break
+				}
+				out = append(out, h.append())
+			case "append-held":
+				for _, h := range held {
+					out = append(out, h.append())
+				}
+				held = nil
+			case "state-log":
+				require.NoError(t, txn.DecodeLog(e.log[0], func(m txn.Metadata) {
+					if m.State == txn.Dead {
+						out = append(out, m.TransactionalID+": tombstone")
+						return
+					}
+					out = append(out, m.String())
+				}))
+			case "partition-state":
+				tp := parseTP(a["name"])
+				l := logs[tp]
+				line := fmt.Sprintf("%s: leo=%d lso=%d", tp, l.EndOffset(), l.LastStableOffset())
+				for _, o := range l.OngoingTxns() {
+					line += fmt.Sprintf(" open: producer %d epoch %d from %d", o.ProducerID, o.Epoch, o.FirstOffset)
+				}
+				out = append(out, line)
 			case "add":
 				var tps []model.TopicPartition
 				for _, s := range strings.Split(a["partitions"], ",") {
@@ -167,6 +219,21 @@ func TestScripts(t *testing.T) {
 					for _, mk := range m.req.Markers {
 						res := protocol.WriteTxnMarkersResult{ProducerID: mk.ProducerID}
 						for _, tp := range mk.Partitions {
+							code := code
+							if l := logs[tp]; l != nil && code == protocol.None {
+								// A partition the script leads writes the marker.
+								typ := protocol.ControlAbort
+								if mk.Committed {
+									typ = protocol.ControlCommit
+								}
+								info, err := l.AppendMarker(log.Marker{ProducerID: mk.ProducerID, ProducerEpoch: mk.ProducerEpoch, Type: typ,
+									CoordinatorEpoch: mk.CoordinatorEpoch}, 0, 0)
+								code = log.ErrorCode(err)
+								if err == nil {
+									l.SetHighWatermark(l.EndOffset())
+									out = append(out, fmt.Sprintf("%s: %s marker at %d", tp, typ, info.FirstOffset))
+								}
+							}
 							res.Partitions = append(res.Partitions, protocol.PartitionError{TP: tp, Error: code})
 						}
 						r.Markers = append(r.Markers, res)
@@ -198,4 +265,67 @@ func TestScripts(t *testing.T) {
 			return strings.Join(out, "\n") + "\n"
 		})
 	})
+}
+
+func parseTP(s string) model.TopicPartition {
+	i := strings.LastIndexByte(s, '-')
+	p, _ := strconv.Atoi(s[i+1:])
+	return model.TopicPartition{Topic: s[:i], Partition: int32(p)}
+}
+
+// heldAppend is a transactional batch on its way into a partition's log,
+// with the guard of its verification.
+type heldAppend struct {
+	tp      model.TopicPartition
+	l       *log.Log
+	records protocol.Records
+	verify  bool
+	guard   log.VerificationGuard
+	refused bool
+}
+
+// leaderVerify does what a partition leader does before it appends a
+// transactional batch (the broker's produceClient): under version 2 it
+// has the coordinator add the partition, under version 1 with
+// verification it asks whether the partition is in the transaction, and
+// without verification it appends at once.
+func leaderVerify(c *txn.Coordinator, cfg txn.Config, h *heldAppend, pr protocol.TxnProducer) []string {
+	if cfg.Version < 2 && !cfg.PartitionVerification {
+		return nil
+	}
+	h.verify = true
+	if _, _, needs := h.l.NeedsVerification(h.records); !needs {
+		return []string{"no verification: the producer's transaction is open here"}
+	}
+	h.guard = h.l.StartVerification(pr.ProducerID)
+	var resp *protocol.AddPartitionsToTxnResponse
+	c.AddPartitions(&protocol.AddPartitionsToTxn{TxnProducer: pr, VerifyOnly: cfg.Version < 2, Partitions: []model.TopicPartition{h.tp}},
+		func(r *protocol.AddPartitionsToTxnResponse) { resp = r })
+	if resp == nil {
+		h.refused = true
+		return []string{"the coordinator has not answered"}
+	}
+	out := []string{"leader asks: " + resp.String()}
+	for _, pe := range resp.Partitions {
+		if pe.Error != protocol.None {
+			h.refused = true
+			out = append(out, fmt.Sprintf("produce refused: %s", pe.Error))
+		}
+	}
+	return out
+}
+
+func (h heldAppend) append() string {
+	var info log.AppendInfo
+	var err error
+	if h.verify {
+		info, err = h.l.AppendVerified(h.records, 0, 0, h.guard)
+	} else {
+		info, err = h.l.AppendAsLeader(h.records, 0, 0)
+	}
+	if err != nil {
+		return fmt.Sprintf("%s: append refused: %v", h.tp, err)
+	}
+	h.l.SetHighWatermark(h.l.EndOffset())
+	return fmt.Sprintf("%s: appended at %d", h.tp, info.FirstOffset)
 }

@@ -41,7 +41,7 @@ var validPrevious = map[State][]State{
 	Empty:             {Empty, CompleteCommit, CompleteAbort},
 	Ongoing:           {Ongoing, Empty, CompleteCommit, CompleteAbort},
 	PrepareCommit:     {Ongoing},
-	PrepareAbort:      {Ongoing, PrepareEpochFence},
+	PrepareAbort:      {Ongoing, PrepareEpochFence, Empty, CompleteCommit, CompleteAbort}, // the last three: version 2's abort of a transaction that added nothing
 	CompleteCommit:    {PrepareCommit},
 	CompleteAbort:     {PrepareAbort},
 	Dead:              {Empty, CompleteCommit, CompleteAbort},
@@ -114,10 +114,14 @@ func compareTP(a, b model.TopicPartition) int {
 // count and each partition (string topic, int32 partition), int64 start
 // ms, int64 update ms. Strings are an int16 length and bytes.
 
-// EncodeRecord returns the key and value of a metadata record.
+// EncodeRecord returns the key and value of a metadata record. A Dead
+// transactional id is a tombstone: its key with a null value.
 func EncodeRecord(m Metadata) (key, value []byte) {
 	key = binary.BigEndian.AppendUint16(nil, 0)
 	key = appendString(key, m.TransactionalID)
+	if m.State == Dead {
+		return key, nil
+	}
 	v := binary.BigEndian.AppendUint16(nil, 0)
 	v = binary.BigEndian.AppendUint64(v, uint64(m.ProducerID))
 	v = binary.BigEndian.AppendUint16(v, uint16(m.ProducerEpoch))
@@ -169,13 +173,18 @@ func versionErr(v uint16) error {
 	return nil
 }
 
-// DecodeRecord decodes a metadata record.
+// DecodeRecord decodes a metadata record; a tombstone (null value) is the
+// transactional id in state Dead.
 func DecodeRecord(key, value []byte) (Metadata, error) {
 	k := &reader{b: key}
 	if err := k.version(); err != nil {
 		return Metadata{}, err
 	}
 	m := Metadata{TransactionalID: k.str()}
+	if value == nil {
+		m.State = Dead
+		return m, k.err
+	}
 	v := &reader{b: value}
 	if err := v.version(); err != nil {
 		return Metadata{}, err
