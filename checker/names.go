@@ -33,6 +33,8 @@ const (
 	PrecommittedRead            FindingName = "precommitted-read"
 	G0                          FindingName = "G0"
 	G1c                         FindingName = "G1c"
+	GSingle                     FindingName = "G-single"
+	G2                          FindingName = "G2"
 	EOSDuplicate                FindingName = "eos-duplicate"
 	EOSLost                     FindingName = "eos-lost"
 	CompactionLostKey           FindingName = "compaction-lost-key"
@@ -98,6 +100,8 @@ var Registry = sortedRegistry([]FindingInfo{
 	{PrecommittedRead, []Class{Consistency}, "a transaction polled a record it sent itself before it committed: read_committed reads see committed records only", "precommitted-read"},
 	{G0, []Class{Consistency}, "write cycle: transactions' writes ordered one way on one partition and the other way on another (checked with ww dependencies on)", "G0"},
 	{G1c, []Class{Consistency}, "circular information flow: a cycle of write-read (and write-write) dependencies between transactions", "G1c"},
+	{GSingle, []Class{Consistency}, "read skew: a cycle of dependencies with exactly one read-write anti-dependency (a transaction missed the next record of a partition it polled, written by one that came before it; checked with rw dependencies on)", "G-single"},
+	{G2, []Class{Consistency}, "write skew: a cycle of dependencies with more than one read-write anti-dependency, and none with exactly one (checked with rw dependencies on)", "G2"},
 	{EOSDuplicate, []Class{Consistency}, "a consume-transform-produce pipeline output one input record in two committed transactions: exactly-once broken", ""},
 	{EOSLost, []Class{DataLoss}, "a pipeline's committed transactions moved past an input record without outputting it", ""},
 	{CompactionLostKey, []Class{DataLoss}, "the final leader of a compacted topic cleaned its log past a key's latest acknowledged record, and that record is gone (the cleaner must keep the latest record of every key)", ""},
