@@ -56,6 +56,8 @@ const (
 	HWMAboveLEO             FindingName = "hwm-above-leo"
 	LogStartAboveHWM        FindingName = "log-start-above-hwm"
 	HWMAboveISRLEO          FindingName = "hwm-above-isr-leo"
+	LSOAboveOpenTxn         FindingName = "lso-above-open-txn"
+	LSOAboveHWM             FindingName = "lso-above-hwm"
 	CommittedPrefixMismatch FindingName = "committed-prefix-mismatch"
 	AckByNonLeader          FindingName = "ack-by-non-leader"
 	AckedNotReplicated      FindingName = "acked-not-replicated"
@@ -118,6 +120,8 @@ var Registry = sortedRegistry([]FindingInfo{
 	{HWMAboveLEO, []Class{Invariant}, "a replica's high-water mark is above its log end offset", ""},
 	{LogStartAboveHWM, []Class{Invariant}, "a replica's log start offset is above its high-water mark: retention or DeleteRecords deleted records that were not committed", ""},
 	{HWMAboveISRLEO, []Class{Invariant}, "the leader's high-water mark is above the log end offset of an ISR member that did not restart", ""},
+	{LSOAboveOpenTxn, []Class{Invariant, Expected}, "a leader's last stable offset is above the first offset of a transaction still open on it: read_committed consumers can read records that may yet abort (expected under a protocol variant that brings such a bug back)", ""},
+	{LSOAboveHWM, []Class{Invariant, Expected}, "a leader's last stable offset is above its high-water mark: read_committed consumers can read records not yet committed (expected under a protocol variant that brings such a bug back)", ""},
 	{CommittedPrefixMismatch, []Class{Invariant, Expected, Note}, "two replicas disagree on a record below their high-water marks (expected after an unclean election or a power loss; a note when a restart lost it)", ""},
 	{AckByNonLeader, []Class{Invariant}, "a broker acknowledged an acks=all write while not the partition's leader", ""},
 	{AckedNotReplicated, []Class{Invariant}, "an acks=all write was acknowledged before every ISR member had it", ""},
