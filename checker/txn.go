@@ -673,7 +673,7 @@ func (g *txnGraph) antiCycles() []Finding {
 		}
 		f := g.cycleFinding(name, cyc)
 		if gaveUp && name == G2 {
-			f.Message += fmt.Sprintf(" (the search for a cycle with a single rw edge gave up after %d steps)", antiSearchBudget)
+			f.Message += fmt.Sprintf(" (the search for a cycle with a single rw edge stopped when its budget of %d steps ran out)", antiSearchBudget)
 		}
 		fs = append(fs, f)
 	}
