@@ -5,6 +5,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/broker/log"
 	"github.com/kafkasim/kafkasim/broker/metadata"
+	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/sim"
 )
@@ -15,7 +16,14 @@ type Replica struct {
 	p *partition
 }
 
-var _ model.ReplicaView = (*Replica)(nil)
+var (
+	_ model.ReplicaView    = (*Replica)(nil)
+	_ model.TxnReplicaView = (*Replica)(nil)
+)
+
+// readCommitted is a read_committed consumer's fetch, to ask readLimit
+// where such a fetch stops.
+var readCommitted = protocol.Fetch{ReplicaID: protocol.ConsumerReplicaID, IsolationLevel: protocol.ReadCommitted}
 
 // Broker returns the id of the broker holding the replica.
 func (r *Replica) Broker() int32 { return r.p.b.id }
@@ -41,6 +49,27 @@ func (r *Replica) Leader() int32 { return r.p.leader }
 
 // HighWatermark returns the replica's high-water mark.
 func (r *Replica) HighWatermark() int64 { return r.p.log.HighWatermark() }
+
+// LastStableOffset returns where a read_committed fetch from the replica
+// stops: the log's last stable offset, or whatever the fetch path uses
+// instead under a protocol variant (read_committed_above_lso).
+func (r *Replica) LastStableOffset() int64 { return r.p.b.readLimit(r.p, &readCommitted) }
+
+// OpenTxns appends the log's open transactions to dst, by first offset.
+func (r *Replica) OpenTxns(dst []model.OpenTxn) []model.OpenTxn {
+	for _, o := range r.p.log.OngoingTxns() {
+		dst = append(dst, model.OpenTxn{ProducerID: o.ProducerID, FirstOffset: o.FirstOffset})
+	}
+	return dst
+}
+
+// Markers appends the log's transaction markers at or after from to dst.
+func (r *Replica) Markers(dst []model.TxnMarker, from int64) []model.TxnMarker {
+	for _, m := range r.p.log.AppendMarkers(nil, from) {
+		dst = append(dst, model.TxnMarker{Offset: m.Offset, ProducerID: m.ProducerID, Commit: m.Type == protocol.ControlCommit})
+	}
+	return dst
+}
 
 // LogStartOffset returns the first offset of the replica's log.
 func (r *Replica) LogStartOffset() int64 { return r.p.log.StartOffset() }

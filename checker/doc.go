@@ -136,8 +136,12 @@
 //   - An empty history (no send, no poll) is invalid in Jepsen (its
 //     transaction graph is empty); kafkasim check and report say there is
 //     nothing to check and exit 1.
-//   - Transactional anomalies (G0, G1c, precommitted reads) are not
-//     judged yet.
+//   - Read-write anti-dependencies: Jepsen's Kafka checker draws none (its
+//     rw graph is left out), so it never reports G-single or G2; kafkasim
+//     derives them from offsets as Elle does (an operation's last read of
+//     a partition precedes the writer of the next record) when asked
+//     (Options.RWDeps), since Kafka's transactions isolate writes, not
+//     reads.
 //
 // # Final state
 //

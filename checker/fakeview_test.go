@@ -36,7 +36,12 @@ type fakeReplica struct {
 	hwm, start  int64
 	entries     []model.Entry // from start, in offset order, maybe with gaps
 	isr         []int32
+	lso         int64
+	open        []model.OpenTxn
+	markers     []model.TxnMarker
 }
+
+var _ model.TxnReplicaView = (*fakeReplica)(nil)
 
 func newFakeView() *fakeView { return &fakeView{parts: make(map[model.TopicPartition]*fakePart)} }
 
@@ -143,6 +148,38 @@ func (r *fakeReplica) ISR() []int32 {
 		return nil
 	}
 	return r.isr
+}
+
+func (r *fakeReplica) LastStableOffset() int64 { return r.lso }
+func (r *fakeReplica) OpenTxns(dst []model.OpenTxn) []model.OpenTxn {
+	return append(dst, r.open...)
+}
+func (r *fakeReplica) Markers(dst []model.TxnMarker, from int64) []model.TxnMarker {
+	for _, m := range r.markers {
+		if m.Offset >= from {
+			dst = append(dst, m)
+		}
+	}
+	return dst
+}
+
+// parseOpenTxns reads "7@2,8@5": producer ids, each with the first offset
+// of its open transaction.
+func parseOpenTxns(s string) ([]model.OpenTxn, error) {
+	if s == "" || s == "-" {
+		return nil, nil
+	}
+	var out []model.OpenTxn
+	for _, item := range strings.Split(s, ",") {
+		pid, first, ok := strings.Cut(item, "@")
+		p, err1 := strconv.ParseInt(pid, 10, 64)
+		f, err2 := strconv.ParseInt(first, 10, 64)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("open transaction %q: expected <producer id>@<first offset>", item)
+		}
+		out = append(out, model.OpenTxn{ProducerID: p, FirstOffset: f})
+	}
+	return out, nil
 }
 
 // parseEntries reads "a,b@2,c" from offset start: values, each with an

@@ -24,6 +24,10 @@ type InvariantConfig struct {
 	// Continue records every violation without stopping the run, for
 	// runs that must reach their end (comparisons, sweeps that count).
 	Continue bool
+	// Variants names the historical protocol variants in use (as
+	// Settings.Variants): under them, a last stable offset above an open
+	// transaction or the high-water mark is expected, not a violation.
+	Variants []string
 }
 
 // CheckName is the name Register gives the invariants' kernel check.
@@ -67,6 +71,12 @@ const CheckName = "kafka-invariants"
 //   - isr-not-subset: the ISR and ELR are subsets of the assigned
 //     replicas, disjoint, without repeats, as is each leader's own ISR;
 //     leader-not-in-isr: the controller's leader is in its ISR.
+//   - lso-above-open-txn, lso-above-hwm: where a replica leads and its
+//     view tells of transactions (model.TxnReplicaView), its last stable
+//     offset is at most the first offset of every transaction open on it
+//     and at most its high-water mark: read_committed consumers read only
+//     committed records of ended transactions. Expected under a protocol
+//     variant (InvariantConfig.Variants).
 //   - acked-not-replicated: when a leader acknowledges an acks=all
 //     produce, every online member of the ISR it used holds the records,
 //     identical to the leader's, unless that member restarted and was not
@@ -99,6 +109,7 @@ type Invariants struct {
 	// two brokers, class) to its finding, to extend it offset by offset.
 	prefixRuns map[string]int
 	parts      map[model.TopicPartition]*tpState
+	openTxns   []model.OpenTxn // checkLSO's scratch
 	// powerLosses counts each broker's power losses (PowerLost).
 	powerLosses map[int32]int
 	// zk is what a ZooKeeper-mode run showed (zookeeper.go).
@@ -511,6 +522,9 @@ func (inv *Invariants) checkReplica(tp model.TopicPartition, st *tpState, md mod
 	}
 	if r.IsLeader() {
 		inv.leads(tp, st, b, epoch, b)
+		if tv, ok := r.(model.TxnReplicaView); ok {
+			inv.checkLSO(tp, b, epoch, hwm, tv)
+		}
 		if mdOK {
 			for _, m := range r.ISR() {
 				if !slices.Contains(md.Replicas, m) {
@@ -524,6 +538,31 @@ func (inv *Invariants) checkReplica(tp model.TopicPartition, st *tpState, md mod
 					Brokers: []int32{b}, Message: fmt.Sprintf("leader %d (epoch %d) uses ISR %v with broker %d twice", b, epoch, r.ISR(), dup)})
 			}
 		}
+	}
+}
+
+// checkLSO: a leader's last stable offset against its open transactions
+// and its high-water mark, reported once per leader epoch.
+func (inv *Invariants) checkLSO(tp model.TopicPartition, b, epoch int32, hwm int64, tv model.TxnReplicaView) {
+	lso := tv.LastStableOffset()
+	class, allowed := Invariant, ""
+	if len(inv.cfg.Variants) > 0 {
+		class, allowed = Expected, fmt.Sprintf(" (the protocol variant %s allows it)", strings.Join(inv.cfg.Variants, ", "))
+	}
+	if lso > hwm {
+		inv.report(fmt.Sprintf("%s|%s|%d|%d", LSOAboveHWM, tp, b, epoch), Finding{Name: string(LSOAboveHWM), Class: class, TP: tp, Brokers: []int32{b},
+			Offsets: span(hwm, lso), Message: fmt.Sprintf("leader %d (epoch %d) has last stable offset %d above its high-water mark %d: read_committed consumers can read records not yet committed%s",
+				b, epoch, lso, hwm, allowed)})
+	}
+	inv.openTxns = tv.OpenTxns(inv.openTxns[:0])
+	for _, o := range inv.openTxns {
+		if lso <= o.FirstOffset {
+			continue
+		}
+		inv.report(fmt.Sprintf("%s|%s|%d|%d", LSOAboveOpenTxn, tp, b, epoch), Finding{Name: string(LSOAboveOpenTxn), Class: class, TP: tp, Brokers: []int32{b},
+			Offsets: span(o.FirstOffset, lso), Message: fmt.Sprintf("leader %d (epoch %d) has last stable offset %d above offset %d, where producer %d's transaction, still open, begins: read_committed consumers can read records that may yet abort%s",
+				b, epoch, lso, o.FirstOffset, o.ProducerID, allowed)})
+		break
 	}
 }
 

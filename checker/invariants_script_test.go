@@ -32,7 +32,7 @@ func TestInvariantScripts(t *testing.T) {
 		t.Run(fmt.Sprintf("partition-versions=%v", perPartition), func(t *testing.T) {
 			datadriven.Walk(t, "testdata/invariants", func(t *testing.T, path string) {
 				e := &invEnv{view: newFakeView(), perPartition: perPartition}
-				e.reset(false)
+				e.reset(false, nil)
 				datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 					out, err := e.handle(d)
 					if err != nil {
@@ -45,8 +45,8 @@ func TestInvariantScripts(t *testing.T) {
 	}
 }
 
-func (e *invEnv) reset(cont bool) {
-	e.inv = checker.NewInvariants(checker.InvariantConfig{Run: checker.Run{Seed: 42, Replay: "kafkasim replay run.json"}, Continue: cont})
+func (e *invEnv) reset(cont bool, variants []string) {
+	e.inv = checker.NewInvariants(checker.InvariantConfig{Run: checker.Run{Seed: 42, Replay: "kafkasim replay run.json"}, Continue: cont, Variants: variants})
 	var view model.ClusterView = e.view
 	if e.perPartition {
 		view = partitionVersioned{e.view}
@@ -58,7 +58,11 @@ func (e *invEnv) reset(cont bool) {
 func (e *invEnv) handle(d *datadriven.TestData) (string, error) {
 	switch d.Cmd {
 	case "invariants":
-		e.reset(d.HasArg("continue"))
+		var variants []string
+		if v, ok := args(d)["variant"]; ok {
+			variants = []string{v}
+		}
+		e.reset(d.HasArg("continue"), variants)
 		return "ok\n", nil
 	case "partition":
 		return e.partition(d)
@@ -178,7 +182,8 @@ func (e *invEnv) partition(d *datadriven.TestData) (string, error) {
 }
 
 // replica tp=t-0 id=1 [leader|follower] [epoch=] [hwm=] [start=] [log=a,b@2]
-// [append=c,d] [truncate=N] [isr=1,2] [offline|online] [restart]
+// [append=c,d] [truncate=N] [isr=1,2] [offline|online] [restart] [lso=N]
+// [open=<producer id>@<first offset>,...]
 func (e *invEnv) replica(d *datadriven.TestData) (string, error) {
 	m := args(d)
 	tp, err := parseTP(m["tp"])
@@ -206,8 +211,14 @@ func (e *invEnv) replica(d *datadriven.TestData) (string, error) {
 		r.online, r.leader = true, false
 		r.incarnation++
 	}
-	for _, err := range []error{int32Arg(m, "epoch", &r.epoch), int64Arg(m, "hwm", &r.hwm), int64Arg(m, "start", &r.start), idsArg(m, "isr", &r.isr)} {
+	for _, err := range []error{int32Arg(m, "epoch", &r.epoch), int64Arg(m, "hwm", &r.hwm), int64Arg(m, "start", &r.start), idsArg(m, "isr", &r.isr),
+		int64Arg(m, "lso", &r.lso)} {
 		if err != nil {
+			return "", err
+		}
+	}
+	if s, ok := m["open"]; ok {
+		if r.open, err = parseOpenTxns(s); err != nil {
 			return "", err
 		}
 	}

@@ -337,6 +337,9 @@ type Options struct {
 	// WWDeps adds write-write dependencies to the transaction cycle
 	// check (Jepsen's :ww-deps), which finds G0.
 	WWDeps bool
+	// RWDeps adds read-write anti-dependencies to the transaction cycle
+	// check, which finds G-single and G2 (see Deps).
+	RWDeps bool
 }
 
 // A Report is the verdict on one history.
@@ -357,7 +360,7 @@ func Check(h *history.History, opts Options) *Report {
 	}
 	r := &Report{Run: run}
 	r.Findings = append(r.Findings, Anomalies(h, run)...)
-	r.Findings = append(r.Findings, TxnCycles(h, run, opts.WWDeps)...)
+	r.Findings = append(r.Findings, TxnCycles(h, run, Deps{WW: opts.WWDeps, RW: opts.RWDeps})...)
 	r.Findings = append(r.Findings, ExactlyOnce(h, run)...)
 	r.Findings = append(r.Findings, FinalState(h, run)...)
 	if !opts.SkipLinearizability {

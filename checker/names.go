@@ -33,6 +33,8 @@ const (
 	PrecommittedRead            FindingName = "precommitted-read"
 	G0                          FindingName = "G0"
 	G1c                         FindingName = "G1c"
+	GSingle                     FindingName = "G-single"
+	G2                          FindingName = "G2"
 	EOSDuplicate                FindingName = "eos-duplicate"
 	EOSLost                     FindingName = "eos-lost"
 	CompactionLostKey           FindingName = "compaction-lost-key"
@@ -54,6 +56,8 @@ const (
 	HWMAboveLEO             FindingName = "hwm-above-leo"
 	LogStartAboveHWM        FindingName = "log-start-above-hwm"
 	HWMAboveISRLEO          FindingName = "hwm-above-isr-leo"
+	LSOAboveOpenTxn         FindingName = "lso-above-open-txn"
+	LSOAboveHWM             FindingName = "lso-above-hwm"
 	CommittedPrefixMismatch FindingName = "committed-prefix-mismatch"
 	AckByNonLeader          FindingName = "ack-by-non-leader"
 	AckedNotReplicated      FindingName = "acked-not-replicated"
@@ -101,6 +105,8 @@ var Registry = sortedRegistry([]FindingInfo{
 	{PrecommittedRead, []Class{Consistency}, "a transaction polled a record it sent itself before it committed: read_committed reads see committed records only", "precommitted-read"},
 	{G0, []Class{Consistency}, "write cycle: transactions' writes ordered one way on one partition and the other way on another (checked with ww dependencies on)", "G0"},
 	{G1c, []Class{Consistency}, "circular information flow: a cycle of write-read (and write-write) dependencies between transactions", "G1c"},
+	{GSingle, []Class{Consistency}, "read skew: a cycle of dependencies with exactly one read-write anti-dependency (a transaction missed the next record of a partition it polled, written by one that came before it; checked with rw dependencies on)", "G-single"},
+	{G2, []Class{Consistency}, "write skew: a cycle of dependencies with more than one read-write anti-dependency, and none with exactly one (checked with rw dependencies on)", "G2"},
 	{EOSDuplicate, []Class{Consistency}, "a consume-transform-produce pipeline output one input record in two committed transactions: exactly-once broken", ""},
 	{EOSLost, []Class{DataLoss}, "a pipeline's committed transactions moved past an input record without outputting it", ""},
 	{CompactionLostKey, []Class{DataLoss}, "the final leader of a compacted topic cleaned its log past a key's latest acknowledged record, and that record is gone (the cleaner must keep the latest record of every key)", ""},
@@ -117,6 +123,8 @@ var Registry = sortedRegistry([]FindingInfo{
 	{HWMAboveLEO, []Class{Invariant}, "a replica's high-water mark is above its log end offset", ""},
 	{LogStartAboveHWM, []Class{Invariant}, "a replica's log start offset is above its high-water mark: retention or DeleteRecords deleted records that were not committed", ""},
 	{HWMAboveISRLEO, []Class{Invariant}, "the leader's high-water mark is above the log end offset of an ISR member that did not restart", ""},
+	{LSOAboveOpenTxn, []Class{Invariant, Expected}, "a leader's last stable offset is above the first offset of a transaction still open on it: read_committed consumers can read records that may yet abort (expected under a protocol variant that brings such a bug back)", ""},
+	{LSOAboveHWM, []Class{Invariant, Expected}, "a leader's last stable offset is above its high-water mark: read_committed consumers can read records not yet committed (expected under a protocol variant that brings such a bug back)", ""},
 	{CommittedPrefixMismatch, []Class{Invariant, Expected, Note}, "two replicas disagree on a record below their high-water marks (expected after an unclean election or a power loss; a note when a restart lost it)", ""},
 	{AckByNonLeader, []Class{Invariant}, "a broker acknowledged an acks=all write while not the partition's leader", ""},
 	{AckedNotReplicated, []Class{Invariant}, "an acks=all write was acknowledged before every ISR member had it", ""},

@@ -3,6 +3,7 @@ package checker
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,12 +15,17 @@ import (
 // A txnEdge is a dependency between two operations, derived from offsets
 // as Elle derives them for Kafka: ww (the second wrote the version right
 // after the first's in a partition's order), wr (the second read a record
-// the first wrote).
+// the first wrote), rw (an anti-dependency: the first polled a partition
+// up to an offset, and the second wrote the version right after it, which
+// the first did not see).
 type txnEdge struct {
 	to   int32 // index into txnGraph.ops
 	kind depKind
 	tp   model.TopicPartition
-	val  model.Bytes
+	val  model.Bytes // the record the edge is about: written by the second operation, or (wr) read by it
+	// For rw: the last offset the first operation read, and the offset of
+	// the second's record after it.
+	read, off int64
 }
 
 type depKind uint8
@@ -27,13 +33,32 @@ type depKind uint8
 const (
 	depWW depKind = 1 << iota
 	depWR
+	depRW
 )
 
 func (k depKind) String() string {
-	if k == depWW {
+	switch k {
+	case depWW:
 		return "ww"
+	case depRW:
+		return "rw"
 	}
 	return "wr"
+}
+
+// Deps chooses the dependencies the transaction cycle check derives
+// besides write-read ones, which it always derives.
+type Deps struct {
+	// WW adds write-write dependencies (Jepsen's :ww-deps), which find
+	// G0: Kafka orders each partition on its own, so transactions may
+	// interleave differently on two partitions unless a workload rules it
+	// out.
+	WW bool
+	// RW adds read-write anti-dependencies, which find G-single and G2:
+	// Kafka's transactions isolate writes (read_committed), not reads, and
+	// a poll is no snapshot of several partitions, so these cycles are
+	// Kafka's to allow unless a workload rules them out.
+	RW bool
 }
 
 // txnGraph is the dependency graph of a history's operations.
@@ -44,25 +69,27 @@ type txnGraph struct {
 
 // TxnCycles finds Elle's dependency cycles among a history's operations
 // (only when it holds txn operations, whose operations both send and
-// poll): G0, a cycle of ww dependencies (with wwDeps, as Jepsen's
-// :ww-deps option: Kafka orders each partition on its own, so
-// transactions may interleave differently on two partitions unless a
-// workload rules it out), and G1c, a cycle of ww and wr dependencies with
-// at least one wr. It also finds precommitted reads: a transaction that
+// poll): G0, a cycle of ww dependencies (with deps.WW), G1c, a cycle of
+// ww and wr dependencies with at least one wr, and, with deps.RW,
+// G-single, a cycle with exactly one rw anti-dependency, and G2, a cycle
+// with more than one. It also finds precommitted reads: a transaction that
 // polled a record it sent itself, before its commit (read_committed
 // consumers see only committed records). Operations that failed take no
 // part: reading their records is G1a.
-func TxnCycles(h *history.History, run Run, wwDeps bool) []Finding {
+func TxnCycles(h *history.History, run Run, deps Deps) []Finding {
 	if !slices.ContainsFunc(h.Ops, func(op history.Op) bool { return op.Kind == history.KindTxn }) {
 		return nil
 	}
-	g := buildTxnGraph(h, wwDeps)
+	g := buildTxnGraph(h, deps)
 	var fs []Finding
 	fs = append(fs, precommittedReads(h)...)
-	if wwDeps {
+	if deps.WW {
 		fs = append(fs, g.cycles(depWW, G0)...)
 	}
 	fs = append(fs, g.cycles(depWW|depWR, G1c)...)
+	if deps.RW {
+		fs = append(fs, g.antiCycles()...)
+	}
 	for i := range fs {
 		fs[i].Seed, fs[i].Replay = run.Seed, run.Replay
 	}
@@ -77,7 +104,7 @@ type versioned struct {
 	val    model.Bytes
 }
 
-func buildTxnGraph(h *history.History, wwDeps bool) *txnGraph {
+func buildTxnGraph(h *history.History, deps Deps) *txnGraph {
 	g := &txnGraph{}
 	index := map[int64]int32{}
 	for i := range h.Ops {
@@ -145,9 +172,16 @@ func buildTxnGraph(h *history.History, wwDeps bool) *txnGraph {
 			}
 		}
 	}
-	if wwDeps {
-		for _, tp := range slices.SortedFunc(maps.Keys(orders), model.TopicPartition.Compare) {
-			offs := slices.Sorted(maps.Keys(orders[tp]))
+	if !deps.WW && !deps.RW {
+		return g
+	}
+	var reads map[model.TopicPartition][]lastRead
+	if deps.RW {
+		reads = g.lastReads()
+	}
+	for _, tp := range slices.SortedFunc(maps.Keys(orders), model.TopicPartition.Compare) {
+		offs := slices.Sorted(maps.Keys(orders[tp]))
+		if deps.WW {
 			prev := int32(-1)
 			for _, o := range offs {
 				v := orders[tp][o]
@@ -162,8 +196,72 @@ func buildTxnGraph(h *history.History, wwDeps bool) *txnGraph {
 				prev = w
 			}
 		}
+		if deps.RW {
+			g.antiDependencies(tp, reads[tp], offs, orders[tp], func(k vkey) (int32, bool) {
+				w, ok := writer[pk{tp, k}]
+				return w, ok
+			}, add)
+		}
 	}
 	return g
+}
+
+// lastRead is an operation's highest read offset in a partition.
+type lastRead struct {
+	op  int32
+	off int64
+}
+
+// lastReads returns, per partition, each operation's highest read offset
+// there, in operation order.
+func (g *txnGraph) lastReads() map[model.TopicPartition][]lastRead {
+	out := map[model.TopicPartition][]lastRead{}
+	var mine []lastRead
+	var tps []model.TopicPartition
+	for i, op := range g.ops {
+		mine, tps = mine[:0], tps[:0]
+		for _, p := range op.Polls() {
+			for _, pp := range p.Parts {
+				for _, r := range pp.Records {
+					tp := pp.TP()
+					k := slices.Index(tps, tp)
+					if k < 0 {
+						tps = append(tps, tp)
+						mine = append(mine, lastRead{op: int32(i), off: r.Offset})
+					} else if r.Offset > mine[k].off {
+						mine[k].off = r.Offset
+					}
+				}
+			}
+		}
+		for k, tp := range tps {
+			out[tp] = append(out[tp], mine[k])
+		}
+	}
+	return out
+}
+
+// antiDependencies adds the rw edges of one partition: an operation that
+// polled tp and read up to offset o (its highest read there) precedes the
+// writer of the next version after o in the version order offs, which it
+// did not see. As Elle draws them, only an operation's last read of a
+// partition makes an rw edge: an edge from an earlier read would claim it
+// missed records it went on to read.
+func (g *txnGraph) antiDependencies(tp model.TopicPartition, reads []lastRead, offs []int64, order map[int64]versioned,
+	writerOf func(vkey) (int32, bool), add func(from, to int32, e txnEdge)) {
+	for _, r := range reads {
+		j, found := slices.BinarySearch(offs, r.off)
+		if found {
+			j++
+		}
+		if j == len(offs) {
+			continue
+		}
+		v := order[offs[j]]
+		if w, ok := writerOf(v.key); ok {
+			add(r.op, w, txnEdge{kind: depRW, tp: tp, val: v.val, read: r.off, off: v.offset})
+		}
+	}
 }
 
 // sccs returns the strongly connected components of more than one
@@ -316,15 +414,29 @@ func (g *txnGraph) cycleFinding(name FindingName, cyc []txnStep) Finding {
 	var ops []int64
 	var steps []string
 	var at = g.ops[cyc[0].from].Complete
+	rw := 0
 	for _, s := range cyc {
 		op := g.ops[s.from]
 		ops = append(ops, op.ID)
 		at = max(at, op.Complete)
+		if s.edge.kind == depRW {
+			rw++
+			steps = append(steps, fmt.Sprintf("op %d -rw(%s read up to offset %d, not %s at offset %d)-> op %d",
+				op.ID, s.edge.tp, s.edge.read, s.edge.val, s.edge.off, g.ops[s.edge.to].ID))
+			continue
+		}
 		steps = append(steps, fmt.Sprintf("op %d -%s(%s %s)-> op %d", op.ID, s.edge.kind, s.edge.tp, s.edge.val, g.ops[s.edge.to].ID))
 	}
-	what := "a cycle of write-write dependencies: the transactions' writes are ordered differently on different partitions"
-	if name == G1c {
+	var what string
+	switch name {
+	case G0:
+		what = "a cycle of write-write dependencies: the transactions' writes are ordered differently on different partitions"
+	case G1c:
 		what = "a cycle of write-read and write-write dependencies: each transaction saw, or came after, the other's effects"
+	case GSingle:
+		what = "a cycle with exactly one read-write anti-dependency (read skew): a transaction did not see a write of one that, by the other edges, came before it"
+	default:
+		what = fmt.Sprintf("a cycle with %d read-write anti-dependencies (write skew): each of those transactions did not see a write of the next, so no serial order explains what they read", rw)
 	}
 	return Finding{Name: string(name), Class: Consistency, TP: cyc[0].edge.tp, Ops: ops, At: at,
 		Message: fmt.Sprintf("%s: %s", what, strings.Join(steps, ", "))}
@@ -472,4 +584,145 @@ func parseSource(s string) (model.TopicPartition, int64, bool) {
 		return model.TopicPartition{}, 0, false
 	}
 	return model.TopicPartition{Topic: s[:dash], Partition: int32(p)}, off, true
+}
+
+// antiSearchBudget bounds, in edges followed, the search for cycles with a
+// single rw edge among those with several, per check: a component where
+// every cycle has two rw edges or more costs a search per rw edge in it.
+// Past the budget a component's cycle is reported as found, and named by
+// its count of rw edges.
+const antiSearchBudget = 50_000_000
+
+// antiCycles reports one cycle per strongly connected component of the
+// whole graph that holds an rw edge: G-single when a cycle through exactly
+// one rw edge exists (an rw edge whose writer reaches its reader through
+// ww and wr edges), else G2, a cycle through several.
+func (g *txnGraph) antiCycles() []Finding {
+	const plain = depWW | depWR
+	comps := g.sccs(plain | depRW)
+	if len(comps) == 0 {
+		return nil
+	}
+	n := len(g.ops)
+	comp := make([]int32, n)
+	for i := range comp {
+		comp[i] = -1
+	}
+	s := newSearch(n)
+	budget := int64(antiSearchBudget)
+	var fs []Finding
+	for ci, c := range comps {
+		for _, v := range c {
+			comp[v] = int32(ci)
+		}
+		in := func(v int32) bool { return comp[v] == int32(ci) }
+		var rws []txnStep
+		for _, v := range c {
+			for _, e := range g.edges[v] {
+				if e.kind == depRW && in(e.to) {
+					rws = append(rws, txnStep{from: v, edge: e})
+				}
+			}
+		}
+		if len(rws) == 0 {
+			continue
+		}
+		// One search per target of an rw edge: the operations it reaches
+		// through ww and wr edges; an rw edge into it from one of them
+		// closes a cycle with that one rw edge.
+		byTarget := slices.Clone(rws)
+		slices.SortStableFunc(byTarget, func(a, b txnStep) int { return int(a.edge.to - b.edge.to) })
+		var cyc []txnStep
+		gaveUp := false
+		for i := 0; i < len(byTarget) && cyc == nil; {
+			to := byTarget[i].edge.to
+			j := i
+			for j < len(byTarget) && byTarget[j].edge.to == to {
+				j++
+			}
+			if budget <= 0 {
+				gaveUp = true
+				break
+			}
+			s.reach(g, to, plain, in, &budget)
+			for _, st := range byTarget[i:j] {
+				if s.seen(st.from) {
+					cyc = append([]txnStep{st}, s.pathTo(to, st.from)...)
+					break
+				}
+			}
+			i = j
+		}
+		if cyc == nil {
+			// Every cycle has two rw edges or more: the shortest through
+			// the first rw edge.
+			st := rws[0]
+			unbounded := int64(math.MaxInt64)
+			s.reach(g, st.edge.to, plain|depRW, in, &unbounded)
+			cyc = append([]txnStep{st}, s.pathTo(st.edge.to, st.from)...)
+		}
+		rw := 0
+		for _, st := range cyc {
+			if st.edge.kind == depRW {
+				rw++
+			}
+		}
+		name := GSingle
+		if rw > 1 {
+			name = G2
+		}
+		f := g.cycleFinding(name, cyc)
+		if gaveUp && name == G2 {
+			f.Message += fmt.Sprintf(" (the search for a cycle with a single rw edge stopped when its budget of %d steps ran out)", antiSearchBudget)
+		}
+		fs = append(fs, f)
+	}
+	return fs
+}
+
+// search is a breadth-first search over the graph that reuses its memory
+// from one search to the next.
+type search struct {
+	gen   uint32
+	mark  []uint32 // == gen: reached in this search
+	prev  []txnStep
+	queue []int32
+}
+
+func newSearch(n int) *search {
+	return &search{mark: make([]uint32, n), prev: make([]txnStep, n)}
+}
+
+func (s *search) seen(v int32) bool { return s.mark[v] == s.gen }
+
+// reach marks every operation that from reaches through edges of kinds
+// between operations in, spending one unit of budget per edge followed.
+func (s *search) reach(g *txnGraph, from int32, kinds depKind, in func(int32) bool, budget *int64) {
+	s.gen++
+	s.mark[from] = s.gen
+	s.prev[from] = txnStep{from: -1}
+	s.queue = append(s.queue[:0], from)
+	for k := 0; k < len(s.queue) && *budget > 0; k++ {
+		v := s.queue[k]
+		for _, e := range g.edges[v] {
+			*budget--
+			if e.kind&kinds == 0 || s.mark[e.to] == s.gen || !in(e.to) {
+				continue
+			}
+			s.mark[e.to] = s.gen
+			s.prev[e.to] = txnStep{from: v, edge: e}
+			s.queue = append(s.queue, e.to)
+		}
+	}
+}
+
+// pathTo returns the steps of the search's path from its start to v, which
+// it reached.
+func (s *search) pathTo(start, v int32) []txnStep {
+	var out []txnStep
+	for x := v; x != start; x = s.prev[x].from {
+		out = append(out, s.prev[x])
+	}
+	slices.Reverse(out)
+	return out
 }

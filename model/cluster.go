@@ -170,3 +170,33 @@ type PartitionChanges interface {
 	// view may reuse the old cursor's storage for the new one.
 	ChangedPartitions(cursor []uint64) (changed []TopicPartition, next []uint64)
 }
+
+// TxnReplicaView is an optional extension of ReplicaView for a replica
+// whose log may hold transactions: the last stable offset, the
+// transactions still open and the markers that ended others.
+type TxnReplicaView interface {
+	// LastStableOffset is the offset read_committed consumers read up to
+	// (exclusive) from this replica while it leads.
+	LastStableOffset() int64
+	// OpenTxns appends to dst the transactions open on the replica (their
+	// records are in the log, their marker is not), by first offset.
+	OpenTxns(dst []OpenTxn) []OpenTxn
+	// Markers appends to dst the transaction markers the log holds at or
+	// after offset from, in offset order.
+	Markers(dst []TxnMarker, from int64) []TxnMarker
+}
+
+// OpenTxn is a transaction open on a partition: the producer's records
+// from FirstOffset on are not yet committed or aborted.
+type OpenTxn struct {
+	ProducerID  int64
+	FirstOffset int64
+}
+
+// TxnMarker is a transaction marker (a control record) in a partition's
+// log: the end of a producer's transaction there, committed or aborted.
+type TxnMarker struct {
+	Offset     int64
+	ProducerID int64
+	Commit     bool // false: aborted
+}

@@ -18,6 +18,18 @@ type PartitionTimeline struct {
 	TP       TopicPartition
 	Replicas []int32 // the assignment when the partition was first seen
 	Samples  []PartitionSample
+	// Markers are the transaction markers its leaders wrote, each as first
+	// seen, in the order seen (when the view tells of them:
+	// TxnReplicaView).
+	Markers []TimelineMarker
+}
+
+// A TimelineMarker is a transaction marker as a leader's log first showed
+// it.
+type TimelineMarker struct {
+	At     time.Duration
+	Step   uint64
+	Marker TxnMarker
 }
 
 // A PartitionSample is a partition's state from At until the next sample.
@@ -35,6 +47,9 @@ type ReplicaSample struct {
 	LeaderEpoch   int32
 	LogEndOffset  int64
 	HighWatermark int64
+	// LastStableOffset is where read_committed fetches stop (the
+	// high-water mark when the view does not tell: TxnReplicaView).
+	LastStableOffset int64
 }
 
 // An Event is a notable moment of a run, such as a fault.
@@ -53,7 +68,11 @@ type TimelineRecorder struct {
 	last    uint64
 	started bool
 	index   map[TopicPartition]int
-	tl      Timeline
+	// markedTo is, per partition (in tl.Partitions' order), the offset
+	// up to which markers were looked for.
+	markedTo []int64
+	markers  []TxnMarker // scratch
+	tl       Timeline
 }
 
 // NewTimelineRecorder returns a recorder of view.
@@ -85,6 +104,7 @@ func (r *TimelineRecorder) Sample(at time.Duration, step uint64) {
 			i = len(r.tl.Partitions)
 			r.index[tp] = i
 			r.tl.Partitions = append(r.tl.Partitions, pt)
+			r.markedTo = append(r.markedTo, 0)
 		}
 		pt := &r.tl.Partitions[i]
 		s := PartitionSample{At: at, Step: step, Metadata: meta, Replicas: make([]ReplicaSample, len(pt.Replicas))}
@@ -96,6 +116,13 @@ func (r *TimelineRecorder) Sample(at time.Duration, step uint64) {
 			if v.Online() {
 				s.Replicas[j] = ReplicaSample{Online: true, Leader: v.IsLeader(), LeaderEpoch: v.LeaderEpoch(),
 					LogEndOffset: v.LogEndOffset(), HighWatermark: v.HighWatermark()}
+				s.Replicas[j].LastStableOffset = s.Replicas[j].HighWatermark
+				if tv, ok := v.(TxnReplicaView); ok {
+					s.Replicas[j].LastStableOffset = tv.LastStableOffset()
+					if v.IsLeader() {
+						r.sampleMarkers(i, at, step, tv, s.Replicas[j].LogEndOffset)
+					}
+				}
 			}
 		}
 		if n := len(pt.Samples); n > 0 && sameSample(pt.Samples[n-1], s) {
@@ -107,6 +134,39 @@ func (r *TimelineRecorder) Sample(at time.Duration, step uint64) {
 		s.Metadata.LastKnownELR = slices.Clone(meta.LastKnownELR)
 		pt.Samples = append(pt.Samples, s)
 	}
+}
+
+// sampleMarkers records the markers a leader's log shows beyond those
+// already looked for on partition i, and then looks no further than its
+// log end offset again. A log that went back (a truncation) is looked at
+// again from its end; a marker seen before at the same offset is not
+// recorded twice.
+func (r *TimelineRecorder) sampleMarkers(i int, at time.Duration, step uint64, tv TxnReplicaView, leo int64) {
+	from := r.markedTo[i]
+	if leo <= from {
+		r.markedTo[i] = leo
+		return
+	}
+	r.markers = tv.Markers(r.markers[:0], from)
+	pt := &r.tl.Partitions[i]
+	for _, m := range r.markers {
+		if m.Offset >= leo || seenMarker(pt.Markers, m) {
+			continue
+		}
+		pt.Markers = append(pt.Markers, TimelineMarker{At: at, Step: step, Marker: m})
+	}
+	r.markedTo[i] = leo
+}
+
+// seenMarker reports whether ms, in the order seen, ends with markers at
+// or above m's offset that include m.
+func seenMarker(ms []TimelineMarker, m TxnMarker) bool {
+	for k := len(ms) - 1; k >= 0 && ms[k].Marker.Offset >= m.Offset; k-- {
+		if ms[k].Marker == m {
+			return true
+		}
+	}
+	return false
 }
 
 func sameSample(a, b PartitionSample) bool {

@@ -99,3 +99,52 @@ func TestCloseCapturesOnlyTheHistorysTopics(t *testing.T) {
 	assert.Len(t, h.Partitions, 1)
 	assert.Len(t, h.Replicas, 1)
 }
+
+// txnReplica is a fakeReplica whose log holds transactions.
+type txnReplica struct {
+	fakeReplica
+	lso     int64
+	markers []model.TxnMarker
+	asked   []int64 // the from of every Markers call
+}
+
+func (r *txnReplica) LastStableOffset() int64                      { return r.lso }
+func (r *txnReplica) OpenTxns(dst []model.OpenTxn) []model.OpenTxn { return dst }
+func (r *txnReplica) Markers(dst []model.TxnMarker, from int64) []model.TxnMarker {
+	r.asked = append(r.asked, from)
+	for _, m := range r.markers {
+		if m.Offset >= from {
+			dst = append(dst, m)
+		}
+	}
+	return dst
+}
+
+// The recorder samples every replica's last stable offset and records
+// each marker of the leader's log once, when first seen, asking the log
+// only for what lies beyond what it already looked at.
+func TestTimelineRecorderSamplesMarkersAndLSO(t *testing.T) {
+	r1 := &txnReplica{fakeReplica: fakeReplica{broker: 1, online: true, lead: true, leo: 3, hwm: 3}, lso: 1}
+	r2 := &fakeReplica{broker: 2, online: true, leo: 3, hwm: 2}
+	v := &fakeView{version: 1, tp: model.TopicPartition{Topic: "t", Partition: 0},
+		meta:     model.PartitionMetadata{Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Leader: 1},
+		replicas: []model.ReplicaView{r1, r2}}
+	rec := model.NewTimelineRecorder(v)
+	rec.Sample(0, 0)
+	r1.leo, r1.hwm, r1.lso = 5, 5, 5
+	r1.markers = []model.TxnMarker{{Offset: 3, ProducerID: 7, Commit: true}, {Offset: 4, ProducerID: 8}}
+	v.version++
+	rec.Sample(time.Second, 10)
+	v.version++
+	rec.Sample(2*time.Second, 20) // nothing new
+	p := rec.Timeline().Partitions[0]
+	require.Len(t, p.Samples, 2)
+	assert.EqualValues(t, 1, p.Samples[0].Replicas[0].LastStableOffset)
+	assert.EqualValues(t, 5, p.Samples[1].Replicas[0].LastStableOffset)
+	assert.EqualValues(t, 2, p.Samples[1].Replicas[1].LastStableOffset, "without transactions, the high-water mark")
+	assert.Equal(t, []model.TimelineMarker{
+		{At: time.Second, Step: 10, Marker: model.TxnMarker{Offset: 3, ProducerID: 7, Commit: true}},
+		{At: time.Second, Step: 10, Marker: model.TxnMarker{Offset: 4, ProducerID: 8}},
+	}, p.Markers)
+	assert.Equal(t, []int64{0, 3}, r1.asked, "the log is asked from where the last look ended")
+}

@@ -76,3 +76,26 @@ func TestComparisonAndSweepReportsInBrowser(t *testing.T) {
 		})
 	}
 }
+
+// TestTransactionTimelineInBrowser loads a run whose partition had
+// transactions: the page says what its markers are, and draws one glyph
+// per marker, each telling its producer and offset.
+func TestTransactionTimelineInBrowser(t *testing.T) {
+	ctx, cancel := browsertest.Browser(t)
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "txn.html")
+	require.NoError(t, reports.WriteFile(path, func(w io.Writer) error { return reports.WriteRun(w, txnTimelineRun()) }))
+	errs, err := browsertest.Load(ctx, path)
+	require.NoError(t, err)
+	var note string
+	var commits, aborts []string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Text("p.txns", &note),
+		chromedp.Evaluate(`[...document.querySelectorAll(".marker.commit title")].map(e => e.textContent)`, &commits),
+		chromedp.Evaluate(`[...document.querySelectorAll(".marker.abort title")].map(e => e.textContent)`, &aborts),
+	))
+	require.Empty(t, errs, "the page logged errors")
+	require.Contains(t, note, "Transactions: 1 commit marker and 1 abort marker")
+	require.Equal(t, []string{"1s (step 10): commit marker of producer 7 at offset 3"}, commits)
+	require.Equal(t, []string{"2s (step 20): abort marker of producer 8 at offset 5"}, aborts)
+}

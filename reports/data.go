@@ -73,11 +73,23 @@ type Event struct {
 
 // A PartitionTimeline follows one partition through the run: who led it,
 // its ISR and epochs, and every replica's offsets, sampled whenever they
-// changed.
+// changed, and the transaction markers its leaders wrote.
 type PartitionTimeline struct {
 	Name     string  // "orders-0"
 	Replicas []int32 // the assignment
 	Samples  []PartitionSample
+	Markers  []Marker
+}
+
+// A Marker is a transaction marker in a partition's log: producer
+// ProducerID's transaction committed or aborted there, at Offset, as a
+// leader's log first showed it at At.
+type Marker struct {
+	At         time.Duration
+	Step       uint64
+	Offset     int64
+	ProducerID int64
+	Commit     bool
 }
 
 // A PartitionSample is the partition's state from its time until the next
@@ -97,6 +109,9 @@ type ReplicaSample struct {
 	Online        bool
 	LogEndOffset  int64
 	HighWatermark int64
+	// LastStableOffset is where read_committed fetches stop; zero when
+	// unknown (a timeline recorded before it was), which draws no LSO.
+	LastStableOffset int64
 }
 
 // A Lane is one client's operations.

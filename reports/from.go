@@ -112,9 +112,13 @@ func Build(src Source) Run {
 				ps := PartitionSample{At: s.At, Step: s.Step, Leader: s.Metadata.Leader, LeaderEpoch: s.Metadata.LeaderEpoch,
 					PartitionEpoch: s.Metadata.PartitionEpoch, ISR: s.Metadata.ISR}
 				for _, rs := range s.Replicas {
-					ps.Replicas = append(ps.Replicas, ReplicaSample{Online: rs.Online, LogEndOffset: rs.LogEndOffset, HighWatermark: rs.HighWatermark})
+					ps.Replicas = append(ps.Replicas, ReplicaSample{Online: rs.Online, LogEndOffset: rs.LogEndOffset, HighWatermark: rs.HighWatermark,
+						LastStableOffset: rs.LastStableOffset})
 				}
 				pt.Samples = append(pt.Samples, ps)
+			}
+			for _, m := range p.Markers {
+				pt.Markers = append(pt.Markers, Marker{At: m.At, Step: m.Step, Offset: m.Marker.Offset, ProducerID: m.Marker.ProducerID, Commit: m.Marker.Commit})
 			}
 			r.Partitions = append(r.Partitions, pt)
 		}

@@ -51,6 +51,9 @@ const (
 	// MaxVisualizedOps is the largest history whose porcupine
 	// visualization a report embeds.
 	MaxVisualizedOps = 20_000
+	// MaxMarkers is the most transaction markers drawn per partition
+	// timeline.
+	MaxMarkers = 4_000
 )
 
 // svgWidth is the width of every timeline's coordinate system; timelines
@@ -63,6 +66,7 @@ const (
 type partitionSVG struct {
 	Name string
 	SVG  template.HTML
+	Txns string // what the markers say, for a partition with transactions
 }
 
 type runPage struct {
@@ -75,6 +79,7 @@ type runPage struct {
 	OpCount       int
 	X0, X1        float64
 	Legend        []legendEntry // what the findings' names mean
+	Txns          bool          // a partition has transactions: the legend explains LSO and markers
 }
 
 // WriteRun renders a run report to w.
@@ -96,7 +101,12 @@ func WriteRun(w io.Writer, r Run) error {
 		if note != "" {
 			page.Notes = append(page.Notes, note)
 		}
-		page.PartitionSVGs = append(page.PartitionSVGs, partitionSVG{Name: p.Name, SVG: timelineSVG(p, r.Faults, r.Duration)})
+		ps := partitionSVG{Name: p.Name, SVG: timelineSVG(p, r.Faults, r.Duration)}
+		if hasTxns(p) {
+			page.Txns = true
+			ps.Txns = txnSummary(p)
+		}
+		page.PartitionSVGs = append(page.PartitionSVGs, ps)
 	}
 	if len(r.Clients) > 0 {
 		lanes, count, note := encodeLanes(r.Clients, r.Duration)

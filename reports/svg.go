@@ -76,8 +76,61 @@ func role(s PartitionSample, j int, broker int32) (string, string) {
 	return "#f2cc60", "out of ISR"
 }
 
+// hasTxns reports whether a partition's timeline tells of transactions:
+// markers, or a leader whose last stable offset held below its high-water
+// mark.
+func hasTxns(p PartitionTimeline) bool {
+	if len(p.Markers) > 0 {
+		return true
+	}
+	for _, s := range p.Samples {
+		if r, ok := leaderSample(p, s); ok && r.LastStableOffset != r.HighWatermark && r.LastStableOffset > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// leaderSample returns the leader's replica sample, if the partition had a
+// leader then.
+func leaderSample(p PartitionTimeline, s PartitionSample) (ReplicaSample, bool) {
+	for j, r := range s.Replicas {
+		if j < len(p.Replicas) && p.Replicas[j] == s.Leader {
+			return r, true
+		}
+	}
+	return ReplicaSample{}, false
+}
+
+// txnSummary says what a partition's markers show.
+func txnSummary(p PartitionTimeline) string {
+	commits, aborts := 0, 0
+	for _, m := range p.Markers {
+		if m.Commit {
+			commits++
+		} else {
+			aborts++
+		}
+	}
+	s := fmt.Sprintf("Transactions: %d commit %s and %d abort %s, each drawn at its offset when a leader first held it; the dashed line is the leader's last stable offset, below which read_committed consumers read.",
+		commits, plural(commits, "marker", "markers"), aborts, plural(aborts, "marker", "markers"))
+	if len(p.Markers) > MaxMarkers {
+		s += fmt.Sprintf(" The first %d markers are drawn.", MaxMarkers)
+	}
+	return s
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 // timelineSVG draws one partition: a band per replica coloured by its role,
-// then the high-water mark and each replica's log end offset over time.
+// then the high-water mark and each replica's log end offset over time,
+// and for a partition with transactions the leader's last stable offset
+// and the commit and abort markers at their offsets.
 func timelineSVG(p PartitionTimeline, faults []Event, duration time.Duration) template.HTML {
 	const rowH, chartH = 14.0, 90.0
 	top := float64(len(p.Replicas))*rowH + 4
@@ -165,6 +218,27 @@ func timelineSVG(p PartitionTimeline, faults []Event, duration time.Duration) te
 		}
 	}
 	fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="#1f2328" stroke-width="1.5"><title>high-water mark</title></polyline>`, step(hw))
+	if hasTxns(p) {
+		var ls []float64
+		for i, s := range p.Samples {
+			r, _ := leaderSample(p, s)
+			ls = append(ls, xOf(s.At, duration), yOf(r.LastStableOffset))
+			if i == len(p.Samples)-1 {
+				ls = append(ls, xOf(duration, duration), yOf(r.LastStableOffset))
+			}
+		}
+		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="#bf8700" stroke-width="1.5" stroke-dasharray="4,2"><title>last stable offset</title></polyline>`, step(ls))
+		for _, m := range p.Markers[:min(len(p.Markers), MaxMarkers)] {
+			x, y := xOf(m.At, duration), yOf(m.Offset)
+			if m.Commit {
+				fmt.Fprintf(&b, `<g class="marker commit"><title>%s</title><circle cx="%.1f" cy="%.1f" r="2.5" fill="#1a7f37"/></g>`,
+					html.EscapeString(fmt.Sprintf("%v (step %d): commit marker of producer %d at offset %d", m.At, m.Step, m.ProducerID, m.Offset)), x, y)
+				continue
+			}
+			fmt.Fprintf(&b, `<g class="marker abort"><title>%s</title><path d="M%.1f %.1f l5 5 m0 -5 l-5 5" stroke="#cf222e" stroke-width="1.5"/></g>`,
+				html.EscapeString(fmt.Sprintf("%v (step %d): abort marker of producer %d at offset %d", m.At, m.Step, m.ProducerID, m.Offset)), x-2.5, y-2.5)
+		}
+	}
 	for _, f := range faults {
 		if strings.HasPrefix(f.Kind, zkEventPrefix) {
 			continue // drawn in the ZooKeeper lanes

@@ -323,7 +323,8 @@ func (r *run) build() error {
 	}
 	r.net = net
 	run := checker.Run{Seed: s.Seed, Replay: r.opts.Replay}
-	r.inv = checker.NewInvariants(checker.InvariantConfig{Run: run, Continue: s.Checks.ContinueAfterInvariant})
+	r.inv = checker.NewInvariants(checker.InvariantConfig{Run: run, Continue: s.Checks.ContinueAfterInvariant,
+		Variants: lossVariants(s.Cluster.Protocol)})
 	r.watch = checker.NewWatch(minISRFunc(p.Config))
 	r.obs = &tee{inv: r.inv, watch: r.watch, count: map[string]int64{}, byTP: map[string]int64{}}
 	cfg := p.Cluster

@@ -145,7 +145,7 @@ func TestParseRejectsBadScenarios(t *testing.T) {
 		{`"duration": "30s"` + "||" + `"duration": "soon"`, `"soon" is not a duration`},
 		{`"seed": 7` + "||" + `"seed": "seven"`, `line 5, column 18: field seed: want a uint64, got a JSON string`},
 		{`"group": "g1", "topics": ["orders"]` + "||" + `"group": "g1", "topics": []`, `workload.consumers[0].topics: give at least one topic to read`},
-		{`"seed": 7,` + "||" + `"seed": 7, "expect": {"findings": ["lost-writes"]},`, `expect.findings: unknown finding "lost-writes": accepted are G0, G1a, G1c, ack-after-member-lost-data`},
+		{`"seed": 7,` + "||" + `"seed": 7, "expect": {"findings": ["lost-writes"]},`, `expect.findings: unknown finding "lost-writes": accepted are G-single, G0, G1a, G1c, G2, ack-after-member-lost-data`},
 		{`"seed": 7,` + "||" + `"seed": 7, "expect": {"findings": ["duplicate"], "absent": ["duplicate"]},`, `expect.absent: "duplicate" is both expected and absent`},
 		{`"seed": 7,` + "||" + `"seed": 7, "expect": {"marks": {"Controller Failover": 1}},`, `expect.marks: unknown mark "Controller Failover": the nearest registered marks are`},
 		{`"seed": 7,` + "||" + `"seed": 7, "expect": {"marks": {"controller.failovr": 1}},`, `expect.marks: unknown mark "controller.failovr": the nearest registered marks are controller.failover, `},
