@@ -114,12 +114,14 @@ func (n Nemesis) Generate(r *rand.Rand) (Schedule, error) {
 		r.Shuffle(len(free), func(i, j int) { free[i], free[j] = free[j], free[i] })
 		victims := slices.Clone(free[:count])
 		slices.Sort(victims)
-		f, hurt, ok := k.draw(&draw{n: &n, r: r, victims: victims})
+		f, hurt, ok := k.draw(&draw{n: &n, r: r, victims: victims, length: length})
 		if !ok {
 			continue
 		}
 		add(t, f)
-		add(heal, k.heal(f))
+		if k.heal != nil {
+			add(heal, k.heal(f))
+		}
 		for _, v := range hurt {
 			busy[v] = heal
 		}
