@@ -72,6 +72,10 @@ type HuntOptions struct {
 	// Buggify lets each seed enable a random subset of the BUGGIFY points
 	// (each with probability 1/2).
 	Buggify bool
+	// DelayMessages, when set, are the Kafka APIs the hunt's delay faults
+	// hold (a museum entry's hunt narrows them to the requests its bug
+	// turns on); unset: fault.DelayDrawn.
+	DelayMessages []string
 }
 
 // A HuntDraw is what one hunt seed drew, for reports and replay.
@@ -244,7 +248,7 @@ func HuntScenario(base Scenario, seed uint64, opts HuntOptions) (Scenario, HuntD
 		end = time.Duration(*s.Duration)
 	}
 	nem := fault.Nemesis{Kinds: kinds, Targets: targets, Start: start, End: end, Interval: d.Interval, Length: d.Length,
-		MaxFaulty: d.MaxFaulty, Tear: tear, MaxSkew: maxSkew, MaxDriftPPM: maxDrift}
+		MaxFaulty: d.MaxFaulty, Tear: tear, MaxSkew: maxSkew, MaxDriftPPM: maxDrift, DelayMessages: opts.DelayMessages}
 	sched, err := nem.Generate(sim.NewRand(seed, "hunt-nemesis"))
 	if err != nil {
 		return Scenario{}, d, fmt.Errorf("hunt seed %d: %w", seed, err)

@@ -307,7 +307,11 @@ var kinds = []kindSpec{
 		// kinds): a request to a victim, or a response from it, held for
 		// the fault's length.
 		draw: func(d *draw) (Fault, []string, bool) {
-			m := DelayDrawn[d.r.IntN(len(DelayDrawn))]
+			msgs := d.n.DelayMessages
+			if len(msgs) == 0 {
+				msgs = DelayDrawn
+			}
+			m := msgs[d.r.IntN(len(msgs))]
 			f := Fault{Kind: Delay, Messages: []string{m}, Hold: Duration(d.length)}
 			if strings.HasSuffix(m, "Response") {
 				f.From = d.victims[0]
