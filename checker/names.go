@@ -40,6 +40,7 @@ const (
 	CommittedOffsetInconsistent FindingName = "committed-offset-inconsistent"
 	KeyMoved                    FindingName = "key-moved"
 	HangingTransaction          FindingName = "hanging-transaction"
+	CommittedTxnAborted         FindingName = "committed-txn-aborted"
 	// Linearizability, checked by porcupine.
 	Nonlinearizable FindingName = "nonlinearizable"
 	// LinearizabilityUnchecked: the check's work budget ran out first.
@@ -99,6 +100,7 @@ var Registry = sortedRegistry([]FindingInfo{
 	{PrecommittedRead, []Class{Consistency}, "a transaction polled a record it sent itself before it committed: read_committed reads see committed records only", "precommitted-read"},
 	{G0, []Class{Consistency}, "write cycle: transactions' writes ordered one way on one partition and the other way on another (checked with ww dependencies on)", "G0"},
 	{G1c, []Class{Consistency}, "circular information flow: a cycle of write-read (and write-write) dependencies between transactions", "G1c"},
+	{CommittedTxnAborted, []Class{Consistency}, "a record of a transaction whose commit was acknowledged was aborted: read_committed polls read past its offset without returning it (a delayed EndTxn ended the wrong transaction, KAFKA-17754)", ""},
 	{HangingTransaction, []Class{Consistency}, "a transaction is left open on a partition after its producer's transaction ended (committed or aborted): no marker will end it, so the last stable offset is stuck and read_committed consumers stall (KAFKA-14402)", ""},
 	{EOSDuplicate, []Class{Consistency}, "a consume-transform-produce pipeline output one input record in two committed transactions: exactly-once broken", ""},
 	{EOSLost, []Class{DataLoss}, "a pipeline's committed transactions moved past an input record without outputting it", ""},
