@@ -7,6 +7,7 @@ import (
 	"github.com/kafkasim/kafkasim/broker/metadata"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
+	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/sim"
 )
 
@@ -77,6 +78,20 @@ func (r *Replica) LogStartOffset() int64 { return r.p.log.StartOffset() }
 // CleanerCheckpoint returns how far the log cleaner compacted the
 // replica's log (history.Compacted).
 func (r *Replica) CleanerCheckpoint() int64 { return r.p.log.CleanerCheckpoint() }
+
+// LastStableOffset returns the replica's last stable offset
+// (history.Transactional).
+func (r *Replica) LastStableOffset() int64 { return r.p.log.LastStableOffset() }
+
+// OpenTransactions returns the transactions open on the replica's log,
+// by first offset (history.Transactional).
+func (r *Replica) OpenTransactions() []history.OpenTxn {
+	var out []history.OpenTxn
+	for _, t := range r.p.log.OngoingTxns() {
+		out = append(out, history.OpenTxn{ProducerID: t.ProducerID, ProducerEpoch: t.Epoch, FirstOffset: t.FirstOffset})
+	}
+	return out
+}
 
 // LogEndOffset returns the replica's log end offset.
 func (r *Replica) LogEndOffset() int64 { return r.p.log.EndOffset() }

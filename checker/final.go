@@ -17,7 +17,8 @@ import (
 // rather than Consistency: an unclean election may elect a replica that
 // lacks committed records. The records lost that way stay data-loss
 // (lost-write, lost-committed), so that runs with clean and unclean
-// elections compare.
+// elections compare. A transaction left open after its operation ended is
+// a hanging transaction.
 func FinalState(h *history.History, run Run) []Finding {
 	cfg := h.Header.RunConfig()
 	why := func(tp model.TopicPartition) string {
@@ -26,7 +27,7 @@ func FinalState(h *history.History, run Run) []Finding {
 		}
 		return ""
 	}
-	return append(divergence(h.Replicas, run, why), compaction(h, run)...)
+	return append(append(divergence(h.Replicas, run, why), compaction(h, run)...), hangingTxns(h, run)...)
 }
 
 // compaction checks each compacted final leader's log below its cleaner's

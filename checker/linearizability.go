@@ -362,6 +362,7 @@ func Check(h *history.History, opts Options) *Report {
 	r.Findings = append(r.Findings, Anomalies(h, run)...)
 	r.Findings = append(r.Findings, TxnCycles(h, run, Deps{WW: opts.WWDeps, RW: opts.RWDeps})...)
 	r.Findings = append(r.Findings, ExactlyOnce(h, run)...)
+	r.Findings = append(r.Findings, committedTxnAborted(h, run)...)
 	r.Findings = append(r.Findings, FinalState(h, run)...)
 	if !opts.SkipLinearizability {
 		r.Linearizability = CheckLinearizability(h, opts.Budget)

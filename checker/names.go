@@ -41,6 +41,8 @@ const (
 	CommittedOffsetRegression   FindingName = "committed-offset-regression"
 	CommittedOffsetInconsistent FindingName = "committed-offset-inconsistent"
 	KeyMoved                    FindingName = "key-moved"
+	HangingTransaction          FindingName = "hanging-transaction"
+	CommittedTxnAborted         FindingName = "committed-txn-aborted"
 	// Linearizability, checked by porcupine.
 	Nonlinearizable FindingName = "nonlinearizable"
 	// LinearizabilityUnchecked: the check's work budget ran out first.
@@ -107,6 +109,8 @@ var Registry = sortedRegistry([]FindingInfo{
 	{G1c, []Class{Consistency}, "circular information flow: a cycle of write-read (and write-write) dependencies between transactions", "G1c"},
 	{GSingle, []Class{Consistency}, "read skew: a cycle of dependencies with exactly one read-write anti-dependency (a transaction missed the next record of a partition it polled, written by one that came before it; checked with rw dependencies on)", "G-single"},
 	{G2, []Class{Consistency}, "write skew: a cycle of dependencies with more than one read-write anti-dependency, and none with exactly one (checked with rw dependencies on)", "G2"},
+	{CommittedTxnAborted, []Class{Consistency}, "a record of a transaction whose commit was acknowledged was aborted: read_committed polls read past its offset without returning it (a delayed EndTxn ended the wrong transaction, KAFKA-17754)", ""},
+	{HangingTransaction, []Class{Consistency}, "a transaction is left open on a partition after its producer's transaction ended (committed or aborted): no marker will end it, so the last stable offset is stuck and read_committed consumers stall (KAFKA-14402)", ""},
 	{EOSDuplicate, []Class{Consistency}, "a consume-transform-produce pipeline output one input record in two committed transactions: exactly-once broken", ""},
 	{EOSLost, []Class{DataLoss}, "a pipeline's committed transactions moved past an input record without outputting it", ""},
 	{CompactionLostKey, []Class{DataLoss}, "the final leader of a compacted topic cleaned its log past a key's latest acknowledged record, and that record is gone (the cleaner must keep the latest record of every key)", ""},

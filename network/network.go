@@ -163,11 +163,14 @@ type Network struct {
 	stats   Stats
 	deliver func(any)
 	discon  func(any)
+	holds   []*hold
 }
 
 // Stats counts what the network did.
 type Stats struct {
 	Sent, Delivered, Dropped, Duplicated, Breaks uint64
+	// Held counts the messages a Hold delayed.
+	Held uint64
 }
 
 type inflight struct {
@@ -177,6 +180,10 @@ type inflight struct {
 	// digest is the message's trace digest, computed once when it was
 	// sent: a message is not changed once sent.
 	digest uint64
+	// held: a hold delayed the message. It left the connection's order
+	// and reached the destination's machine, so a later break of the
+	// connection does not lose it; only the destination going down does.
+	held bool
 }
 
 type disconnect struct {
@@ -337,15 +344,24 @@ func (n *Network) Send(from, to sim.NodeID, m Message) {
 		if l.cfg.Jitter > 0 {
 			at += time.Duration(n.rng.Int64N(int64(l.cfg.Jitter)))
 		}
-		if l.cfg.Reorder > 0 && n.rng.Float64() < l.cfg.Reorder {
+		h := n.holding(from, to, m)
+		switch {
+		case l.cfg.Reorder > 0 && n.rng.Float64() < l.cfg.Reorder:
 			at += time.Duration(n.rng.Int64N(int64(l.cfg.ReorderDelay)))
-		} else {
+		case h == nil:
 			at = max(at, l.lastArrive)
 			l.lastArrive = at
 		}
-		l.inflight++
 		f := n.alloc()
-		f.from, f.to, f.gen, f.msg, f.digest = from, to, l.gen, m, digest
+		f.from, f.to, f.gen, f.msg, f.digest, f.held = from, to, l.gen, m, digest, h != nil
+		if h != nil {
+			// Held: out of the connection's order, it arrives after the
+			// messages sent behind it.
+			at += h.For
+			tr.Emitf(src, "net.hold", digest, "%s held for %v", m.Kind(), h.For)
+		} else {
+			l.inflight++
+		}
 		n.s.ScheduleOn(dst, at, "net.deliver", n.deliver, f)
 	}
 }
@@ -379,17 +395,19 @@ func (n *Network) alloc() *inflight {
 
 func (n *Network) onDeliver(a any) {
 	f := a.(*inflight)
-	from, to, gen, m, digest := f.from, f.to, f.gen, f.msg, f.digest
+	from, to, gen, m, digest, held := f.from, f.to, f.gen, f.msg, f.digest, f.held
 	f.msg = nil
 	n.free = append(n.free, f)
 	dst := n.s.NodeByID(to)
 	l := n.link(from, to)
-	if !l.up || l.gen != gen {
+	if !held && (!l.up || l.gen != gen) {
 		// Counted as dropped when the connection broke.
 		n.s.Trace().Emit(dst, "net.drop", digest, m)
 		return
 	}
-	l.inflight--
+	if !held {
+		l.inflight--
+	}
 	n.stats.Delivered++
 	n.s.Trace().Emit(dst, "net.recv", digest, m)
 	if r, ok := dst.Process().(Receiver); ok {

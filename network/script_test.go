@@ -12,10 +12,10 @@ import (
 	"github.com/kafkasim/kafkasim/sim"
 )
 
-// text is a message that is just a string.
+// text is a message that is just a string; its first word is its kind.
 type text string
 
-func (m text) Kind() string { return "text" }
+func (m text) Kind() string { k, _, _ := strings.Cut(string(m), " "); return k }
 
 // peer is a process that logs what it receives and when its connections
 // break.
@@ -72,6 +72,8 @@ func (e *scriptEnv) handle(d *datadriven.TestData) (string, error) {
 		return e.link(d)
 	case "listen":
 		return e.listen(d)
+	case "hold":
+		return e.hold(d)
 	}
 	return "", fmt.Errorf("unknown command %q", d.Cmd)
 }
@@ -149,7 +151,11 @@ func (e *scriptEnv) run(d *datadriven.TestData) (string, error) {
 	}
 	e.log = e.log[:0]
 	st := e.net.Stats()
-	fmt.Fprintf(&b, "(sent %d, delivered %d, dropped %d)\n", st.Sent, st.Delivered, st.Dropped)
+	if st.Held > 0 {
+		fmt.Fprintf(&b, "(sent %d, delivered %d, dropped %d, held %d)\n", st.Sent, st.Delivered, st.Dropped, st.Held)
+	} else {
+		fmt.Fprintf(&b, "(sent %d, delivered %d, dropped %d)\n", st.Sent, st.Delivered, st.Dropped)
+	}
 	return b.String(), nil
 }
 
@@ -269,4 +275,41 @@ func (e *scriptEnv) listen(d *datadriven.TestData) (string, error) {
 	}
 	p.closed = d.CmdArgs[1].Key == "off"
 	return "ok\n", nil
+}
+
+// hold from=a to=b kinds=Produce,EndTxn for=5s count=1: hold messages
+// (from and to may be left out, or list several nodes: from=a,b).
+func (e *scriptEnv) hold(d *datadriven.TestData) (string, error) {
+	h := network.Hold{Count: 1}
+	var err error
+	for _, a := range d.CmdArgs {
+		v := strings.Join(a.Vals, ",")
+		switch a.Key {
+		case "from", "to":
+			var ids []sim.NodeID
+			if ids, err = e.net.Resolve(strings.Split(v, ",")...); err != nil {
+				return "", err
+			}
+			if a.Key == "from" {
+				h.From = ids
+			} else {
+				h.To = ids
+			}
+		case "kinds":
+			h.Kinds = strings.Split(v, ",")
+		case "for":
+			h.For, err = time.ParseDuration(v)
+		case "count":
+			_, err = fmt.Sscan(v, &h.Count)
+		default:
+			err = fmt.Errorf("unknown hold setting %q", a.Key)
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	if err := e.net.Hold(h); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("holds: %d\n", len(e.net.Holds())), nil
 }

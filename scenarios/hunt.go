@@ -35,7 +35,7 @@ type HuntKnob struct {
 // draws them, with their ranges: the README's table of hunt knobs is
 // checked against it.
 var HuntKnobs = []HuntKnob{
-	{"kinds", "each drawable fault kind on with probability 1/2 (at least one): crash, power-loss, pause, disk-loss (off unless --disk-loss), partition, isolate, cut, clock, all-brokers-down (with or without power loss)"},
+	{"kinds", "each drawable fault kind on with probability 1/2 (at least one): crash, power-loss, pause, disk-loss (off unless --disk-loss), partition, isolate, cut, clock, all-brokers-down (with or without power loss); delay (a Produce, EndTxn, FetchResponse, WriteTxnMarkers or AddPartitionsToTxn to or from a target held for the fault's length) only when a museum entry's kinds name it"},
 	{"weights", "each kind on is drawn 1 to 4 times as often as the rarest"},
 	{"length", "mean fault length, log-uniform from 0.5 s to 40 s (well below to well above broker.session.timeout.ms 9 s, replica.lag.time.max.ms and session.timeout.ms); each fault lasts 0.5 to 1.5 times the mean"},
 	{"interval", "mean time between fault starts, log-uniform from 1 s to 15 s"},
@@ -72,6 +72,10 @@ type HuntOptions struct {
 	// Buggify lets each seed enable a random subset of the BUGGIFY points
 	// (each with probability 1/2).
 	Buggify bool
+	// DelayMessages, when set, are the Kafka APIs the hunt's delay faults
+	// hold (a museum entry's hunt narrows them to the requests its bug
+	// turns on); unset: fault.DelayDrawn.
+	DelayMessages []string
 }
 
 // A HuntDraw is what one hunt seed drew, for reports and replay.
@@ -134,7 +138,10 @@ func HuntScenario(base Scenario, seed uint64, opts HuntOptions) (Scenario, HuntD
 	// kinds and weights
 	var drawable []fault.Kind
 	for _, k := range fault.Kinds {
-		in := k != fault.DiskLoss || opts.DiskLoss
+		// disk-loss only with --disk-loss; delay only when the kinds name
+		// it (appended to the table, it draws nothing otherwise, so that
+		// every earlier seed draws as before)
+		in := (k != fault.DiskLoss || opts.DiskLoss) && k != fault.Delay
 		if len(opts.Kinds) > 0 {
 			in = slices.Contains(opts.Kinds, k)
 		}
@@ -250,7 +257,7 @@ func HuntScenario(base Scenario, seed uint64, opts HuntOptions) (Scenario, HuntD
 		end = time.Duration(*s.Duration)
 	}
 	nem := fault.Nemesis{Kinds: kinds, Targets: targets, Start: start, End: end, Interval: d.Interval, Length: d.Length,
-		MaxFaulty: d.MaxFaulty, Tear: tear, MaxSkew: maxSkew, MaxDriftPPM: maxDrift}
+		MaxFaulty: d.MaxFaulty, Tear: tear, MaxSkew: maxSkew, MaxDriftPPM: maxDrift, DelayMessages: opts.DelayMessages}
 	sched, err := nem.Generate(sim.NewRand(seed, "hunt-nemesis"))
 	if err != nil {
 		return Scenario{}, d, fmt.Errorf("hunt seed %d: %w", seed, err)

@@ -84,6 +84,26 @@ func withProtocol(builtin string, set func(*Protocol)) func() (Scenario, error) 
 	}
 }
 
+// txnHuntBase returns a Base that takes a built-in whose transactions
+// all commit and lets them poll (read_committed) and abort one in three,
+// as Jepsen's transactional workload does: the hunt's seeds may then end
+// a committed transaction's records with a later abort marker, which the
+// polls show.
+func txnHuntBase(builtin string) func() (Scenario, error) {
+	return func() (Scenario, error) {
+		s, err := Builtin(builtin)
+		if err != nil {
+			return Scenario{}, err
+		}
+		s.Workload.Transactions = slices.Clone(s.Workload.Transactions)
+		for i := range s.Workload.Transactions {
+			t := &s.Workload.Transactions[i]
+			t.PollChance, t.AbortChance = 1, 0.3
+		}
+		return s, nil
+	}
+}
+
 // topicConfig returns a Fix that sets properties on every topic.
 func topicConfig(kv ...string) func(Scenario) Scenario {
 	return func(s Scenario) Scenario {
@@ -240,10 +260,21 @@ var Museum = []MuseumEntry{
 		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Partition}},
 		Target: Target{Finding: string(checker.PrecommittedRead)},
 	},
-	{Name: "kafka-14402", Bug: "KAFKA-14402 (KIP-890)", Mechanism: "a Produce delayed past its transaction's abort marker opens a transaction no marker ends: the last stable offset hangs and read_committed consumers stall",
-		Variant: "transaction_version=1 with transaction.partition.verification.enable=false", Needs: "needs a fault that delivers one request after later ones on its connection (shown with the coordinator and a partition, verification off and on, by broker/txn/testdata/kafka_14402)"},
-	{Name: "kafka-17754", Bug: "KAFKA-17754 (KIP-890)", Mechanism: "a delayed EndTxn of one transaction commits or aborts the producer's next transaction, which has the same producer epoch",
-		Variant: "transaction_version=1", Needs: "needs a fault that delays one request past later ones (shown at the coordinator level by broker/txn/testdata/version1)"},
+	{
+		Name: "kafka-14402", Bug: "KAFKA-14402 (KIP-890)",
+		Mechanism: "a Produce delayed past its transaction's abort marker opens a transaction no marker ends: the last stable offset hangs and read_committed consumers stall",
+		Variant:   "transaction_version=1 with transaction.partition.verification.enable=false", Scripted: "kafka-14402-hanging-txn",
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Delay}, DelayMessages: []string{"Produce"}},
+		Target: Target{Finding: string(checker.HangingTransaction)},
+	},
+	{
+		Name: "kafka-17754", Bug: "KAFKA-17754 (KIP-890)",
+		Mechanism: "a delayed EndTxn of one transaction commits or aborts the producer's next transaction, which has the same producer epoch: records that transaction writes afterwards are left in a transaction no marker ends",
+		Variant:   "transaction_version=1", Scripted: "kafka-17754-delayed-endtxn",
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Delay}, DelayMessages: []string{"EndTxn", "Produce"}},
+		Base:   txnHuntBase("kafka-17754-delayed-endtxn"),
+		Target: Target{Finding: string(checker.CommittedTxnAborted)},
+	},
 	{Name: "kafka-6880", Bug: "KAFKA-6880 (KIP-320)", Mechanism: "a zombie leader's stale fetches are not fenced by leader epoch",
 		Variant: "fetch without leader epochs", Needs: "needs variant: fetch requests without KIP-320's current leader epoch"},
 	{Name: "kafka-15489", Bug: "KAFKA-15489", Mechanism: "a partitioned KRaft leader does not resign and keeps serving stale metadata",

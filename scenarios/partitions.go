@@ -2,12 +2,14 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/kafkasim/kafkasim/broker/cluster"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/scenarios/fault"
+	"github.com/kafkasim/kafkasim/sim"
 )
 
 // runTarget is the cluster as a fault schedule's target, able to add
@@ -19,6 +21,15 @@ type runTarget struct {
 }
 
 var _ fault.PartitionAdder = runTarget{}
+
+// Resolve implements fault.Target: the cluster's selectors, and clients
+// (every client node of the workload).
+func (t runTarget) Resolve(sel string) ([]*sim.Node, error) {
+	if sel != fault.SelClients {
+		return t.Cluster.Resolve(sel)
+	}
+	return slices.Clone(t.r.clients), nil
+}
 
 // addPartitionsTimeout bounds how long the harness's CreatePartitions
 // keeps trying (default.api.timeout.ms, as an admin client's).

@@ -13,6 +13,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -354,6 +355,17 @@ func (s Scenario) faultNames(offsetsPartitions int) fault.Names {
 	if slices.ContainsFunc(s.Workload.Consumers, func(c Consumers) bool { return c.Group != "" }) {
 		for p := range min(offsetsPartitions, MaxPartitions) {
 			n.Partitions = append(n.Partitions, fmt.Sprintf("__consumer_offsets-%d", p))
+		}
+	}
+	// With transactions, faults may target a transaction coordinator:
+	// the leader of a partition of __transaction_state.
+	if len(s.Workload.Transactions) > 0 {
+		parts := 50
+		if v, err := strconv.Atoi(s.Cluster.BrokerConfig["transaction.state.log.num.partitions"]); err == nil && v > 0 {
+			parts = v
+		}
+		for p := range min(parts, MaxPartitions) {
+			n.Partitions = append(n.Partitions, fmt.Sprintf("__transaction_state-%d", p))
 		}
 	}
 	return n

@@ -47,6 +47,36 @@ type History struct {
 	// run captured it (see Capture). Checkers use them as the last reads.
 	Partitions []PartitionState
 	Replicas   []ReplicaState
+	// OpenTxns are the transactions open at the end on the final leaders
+	// of the partitions transactions wrote (whose logs are not captured
+	// in Replicas: they hold aborted records), by partition and first
+	// offset.
+	OpenTxns []OpenTxn
+}
+
+// An OpenTxn is a transaction open on a partition's final leader: its
+// producer's data is written from FirstOffset (the record FirstValue)
+// and no marker has ended it, so the last stable offset is at most
+// FirstOffset.
+type OpenTxn struct {
+	TP               model.TopicPartition
+	Broker           int32
+	ProducerID       int64
+	ProducerEpoch    int16
+	FirstOffset      int64
+	FirstValue       model.Bytes
+	LastStableOffset int64
+	HighWatermark    int64
+	// At is when the history was closed and the state captured.
+	At time.Duration
+}
+
+// Transactional is the optional extension of ReplicaView of a log with
+// transactions: its last stable offset and the first offsets of its open
+// transactions, by producer.
+type Transactional interface {
+	LastStableOffset() int64
+	OpenTransactions() []OpenTxn
 }
 
 // Header names a history's format and the run that produced it.

@@ -258,6 +258,20 @@ type jsonReplica struct {
 	CleanedTo      int64        `json:"cleaned_to,omitempty"`
 }
 
+type jsonOpenTxn struct {
+	Type             string      `json:"type"`
+	Topic            string      `json:"topic"`
+	Partition        int32       `json:"partition"`
+	Broker           int32       `json:"broker"`
+	ProducerID       int64       `json:"producer_id"`
+	ProducerEpoch    int16       `json:"producer_epoch"`
+	FirstOffset      int64       `json:"first_offset"`
+	FirstValue       model.Bytes `json:"first_value"`
+	LastStableOffset int64       `json:"last_stable_offset"`
+	HighWatermark    int64       `json:"high_watermark"`
+	AtNs             int64       `json:"at_ns"`
+}
+
 type jsonEnd struct {
 	Type       string `json:"type"`
 	Ops        int    `json:"ops"`
@@ -433,6 +447,14 @@ func (w *Writer) Replica(r *ReplicaState) error {
 	return w.err
 }
 
+// OpenTxn writes a transaction open at the end (a line of type
+// "open_txn", after the final state).
+func (w *Writer) OpenTxn(t *OpenTxn) error {
+	w.line(jsonOpenTxn{"open_txn", t.TP.Topic, t.TP.Partition, t.Broker, t.ProducerID, t.ProducerEpoch, t.FirstOffset,
+		t.FirstValue, t.LastStableOffset, t.HighWatermark, int64(t.At)})
+	return w.err
+}
+
 func nilIfEmpty(s []int32) []int32 {
 	if len(s) == 0 {
 		return nil
@@ -469,6 +491,9 @@ func WriteHistory(w io.Writer, h *History) error {
 	}
 	for i := range h.Replicas {
 		wr.Replica(&h.Replicas[i])
+	}
+	for i := range h.OpenTxns {
+		wr.OpenTxn(&h.OpenTxns[i])
 	}
 	return wr.Close()
 }
@@ -564,6 +589,14 @@ func ReadHistory(r io.Reader) (*History, error) {
 				return nil, &LineError{n, err}
 			}
 			h.Replicas = append(h.Replicas, r)
+		case "open_txn":
+			var j jsonOpenTxn
+			if err := strictjson.Decode(line, &j); err != nil {
+				return nil, &LineError{n, err}
+			}
+			h.OpenTxns = append(h.OpenTxns, OpenTxn{TP: model.TopicPartition{Topic: j.Topic, Partition: j.Partition}, Broker: j.Broker,
+				ProducerID: j.ProducerID, ProducerEpoch: j.ProducerEpoch, FirstOffset: j.FirstOffset, FirstValue: j.FirstValue,
+				LastStableOffset: j.LastStableOffset, HighWatermark: j.HighWatermark, At: time.Duration(j.AtNs)})
 		default:
 			op, err := decodeOp(line)
 			if err != nil {

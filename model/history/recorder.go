@@ -214,7 +214,49 @@ func (r *Recorder) Close(at time.Duration, view model.ClusterView) {
 			}
 		}
 		r.h.Partitions, r.h.Replicas = captureTopics(view, topics)
+		r.h.OpenTxns = captureOpenTxns(view, txnTopicsOf(r.h.Ops), at)
 	}
+}
+
+// txnTopicsOf returns the topics transactions wrote.
+func txnTopicsOf(ops []Op) map[string]bool {
+	out := map[string]bool{}
+	for i := range ops {
+		if op := &ops[i]; op.Kind == KindTxn {
+			for _, s := range op.Sends() {
+				out[s.Topic] = true
+			}
+		}
+	}
+	return out
+}
+
+// captureOpenTxns returns the transactions open on the online leaders of
+// the topics' partitions, by partition and first offset.
+func captureOpenTxns(view model.ClusterView, topics map[string]bool, at time.Duration) []OpenTxn {
+	var out []OpenTxn
+	tps := slices.Clone(view.Partitions())
+	slices.SortFunc(tps, model.TopicPartition.Compare)
+	for _, tp := range tps {
+		if !topics[tp.Topic] {
+			continue
+		}
+		for _, rv := range view.Replicas(tp) {
+			t, ok := rv.(Transactional)
+			if !ok || !rv.Online() || !rv.IsLeader() {
+				continue
+			}
+			for _, o := range t.OpenTransactions() {
+				o.TP, o.Broker, o.At = tp, rv.Broker(), at
+				o.LastStableOffset, o.HighWatermark = t.LastStableOffset(), rv.HighWatermark()
+				if e, ok := rv.Entry(o.FirstOffset); ok {
+					o.FirstValue = e.Value
+				}
+				out = append(out, o)
+			}
+		}
+	}
+	return out
 }
 
 // topicsOf returns the topics the operations name: the history is about

@@ -58,8 +58,8 @@ type Fault struct {
 	Kind   Kind       `json:"kind"`
 	Nodes  []string   `json:"nodes,omitempty"`  // crash, power-loss, restart, pause, resume, disk-loss, isolate, clock
 	Groups [][]string `json:"groups,omitempty"` // partition: the groups; bridge: [side, [bridge], side]; ring: [ring order]; names, selectors, or rest
-	From   string     `json:"from,omitempty"`   // cut: a node or selector
-	To     string     `json:"to,omitempty"`     // cut: a node or selector
+	From   string     `json:"from,omitempty"`   // cut, delay: a node or selector
+	To     string     `json:"to,omitempty"`     // cut, delay: a node or selector
 	Tear   bool       `json:"tear,omitempty"`   // power-loss, all-brokers-down: keep a torn prefix of unsynced writes
 	Power  bool       `json:"power,omitempty"`  // all-brokers-down: lose power rather than crash
 	Skew   Duration   `json:"skew,omitempty"`   // clock
@@ -68,6 +68,12 @@ type Fault struct {
 	// count to Partitions.
 	Topic      string `json:"topic,omitempty"`
 	Partitions int    `json:"partitions,omitempty"`
+	// Messages, Hold and Count: delay holds the next Count (default 1)
+	// messages of the Kafka APIs Messages ("Produce", "EndTxn",
+	// "FetchResponse", ...) sent from From to To for Hold.
+	Messages []string `json:"messages,omitempty"`
+	Hold     Duration `json:"hold,omitempty"`
+	Count    int      `json:"count,omitempty"`
 }
 
 // Time returns the fault's time.
@@ -86,7 +92,11 @@ func (f Fault) String() string {
 		fmt.Fprintf(&b, " %s", strings.Join(g, ","))
 	}
 	if f.From != "" || f.To != "" {
-		fmt.Fprintf(&b, " %s->%s", f.From, f.To)
+		from, to := f.From, f.To
+		if f.Kind == Delay {
+			from, to = cmp.Or(from, "any"), cmp.Or(to, "any")
+		}
+		fmt.Fprintf(&b, " %s->%s", from, to)
 	}
 	if f.Tear {
 		b.WriteString(" tear")
@@ -96,6 +106,12 @@ func (f Fault) String() string {
 	}
 	if f.Topic != "" || f.Partitions != 0 {
 		fmt.Fprintf(&b, " %s to %d partitions", f.Topic, f.Partitions)
+	}
+	if len(f.Messages) > 0 || f.Hold != 0 || f.Count != 0 {
+		fmt.Fprintf(&b, " %s held %v", strings.Join(f.Messages, ","), time.Duration(f.Hold))
+		if f.Count > 1 {
+			fmt.Fprintf(&b, " count=%d", f.Count)
+		}
 	}
 	if s, ok := spec(f.Kind); ok && s.args&argClock != 0 {
 		fmt.Fprintf(&b, " skew=%v drift=%dppm", time.Duration(f.Skew), f.Drift)
@@ -143,6 +159,9 @@ const (
 	SelControllers = "controllers"
 	SelAll         = "all"
 	SelController  = "controller" // the active controller, resolved when the fault fires
+	// SelClients is every client node of the workload (producers,
+	// consumers, transactional producers).
+	SelClients = "clients"
 	// SelZooKeepers is every ZooKeeper server; SelZooKeeperLeader the
 	// ensemble's leader, resolved when the fault fires.
 	SelZooKeepers      = "zookeepers"
@@ -169,7 +188,7 @@ func (n Names) all() []string {
 // selectors may stand for several nodes, or none, when the fault fires.
 func isSelector(s string) bool {
 	switch s {
-	case SelBrokers, SelControllers, SelAll, SelController, SelRest, SelZooKeepers, SelZooKeeperLeader:
+	case SelBrokers, SelControllers, SelAll, SelController, SelRest, SelZooKeepers, SelZooKeeperLeader, SelClients:
 		return true
 	}
 	return strings.HasSuffix(s, ")")
@@ -181,7 +200,7 @@ func (n Names) checkNode(s string) error {
 		return nil
 	}
 	switch s {
-	case SelBrokers, SelControllers, SelAll, SelController:
+	case SelBrokers, SelControllers, SelAll, SelController, SelClients:
 		return nil
 	case SelZooKeepers, SelZooKeeperLeader:
 		if len(n.ZooKeepers) > 0 {
@@ -201,7 +220,7 @@ func (n Names) checkNode(s string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("unknown node %q: accepted are the nodes %s, the selectors brokers, controllers, all, controller, zookeepers and zookeeper-leader (ZooKeeper mode), and leader(<partition>), follower(<partition>)",
+	return fmt.Errorf("unknown node %q: accepted are the nodes %s, the selectors brokers, controllers, all, controller, clients, zookeepers and zookeeper-leader (ZooKeeper mode), and leader(<partition>), follower(<partition>)",
 		s, strings.Join(n.all(), ", "))
 }
 
@@ -308,7 +327,9 @@ func (f Fault) validate(names Names, end time.Duration) error {
 	if k.args&argFromTo != 0 {
 		for _, end := range []struct{ field, v string }{{"from", f.From}, {"to", f.To}} {
 			if end.v == "" {
-				bad("%s: %s needs a node", end.field, f.Kind)
+				if !k.anyEnd {
+					bad("%s: %s needs a node", end.field, f.Kind)
+				}
 			} else if err := names.checkNode(end.v); err != nil {
 				bad("%s: %v", end.field, err)
 			}

@@ -44,6 +44,8 @@ func (t StaticTarget) Resolve(sel string) ([]*sim.Node, error) {
 		names = t.Names.Controllers
 	case SelZooKeepers:
 		names = t.Names.ZooKeepers
+	case SelClients:
+		names = t.Names.Clients
 	case SelAll:
 		names = t.Names.all()
 	default:

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
 )
 
@@ -34,6 +35,9 @@ const (
 	// AddPartitions is no failure but an operator's action the schedule
 	// times: kafka-topics --alter --topic T --partitions N.
 	AddPartitions Kind = "add-partitions"
+	// Delay holds messages of named Kafka APIs on their way and delivers
+	// them later, after the messages sent behind them.
+	Delay Kind = "delay"
 )
 
 // A kindSpec is everything the package knows of one fault kind. Adding a
@@ -44,6 +48,8 @@ type kindSpec struct {
 	args args   // the fields it takes besides at and kind
 	// groups is the shape of its groups, for kinds that take groups.
 	groups *groupShape
+	// anyEnd: from and to may be left out (any node).
+	anyEnd bool
 	// check validates what the generic checks of its fields cannot; it
 	// runs after them.
 	check func(f Fault, bad func(format string, args ...any))
@@ -58,7 +64,8 @@ type kindSpec struct {
 	// the other side). Its draws from d.r are part of every seed's
 	// schedule: never reorder them.
 	draw func(d *draw) (f Fault, hurt []string, ok bool)
-	// heal returns the fault that undoes f, for the nemesis.
+	// heal returns the fault that undoes f, for the nemesis; nil for a
+	// drawn kind that ends by itself.
 	heal func(f Fault) Fault
 	// simpler lists variants of f that do less, for the shrinker.
 	simpler func(f Fault) []Fault
@@ -255,7 +262,104 @@ var kinds = []kindSpec{
 			}
 		},
 	},
+	{
+		kind: Delay, doc: "hold the next count (default 1) messages of the named Kafka APIs from from to to (either left out: any node) for hold; the messages sent after them on the same connection go through, and a held message survives its connection breaking (it waits in the destination's queue) but not the destination going down",
+		args: argFromTo | argDelay, anyEnd: true,
+		check: func(f Fault, bad func(string, ...any)) {
+			if len(f.Messages) == 0 {
+				bad("messages: delay needs the Kafka APIs whose messages it holds: accepted are %s", strings.Join(Messages, ", "))
+			}
+			for _, m := range f.Messages {
+				if !slices.Contains(Messages, m) {
+					bad("messages: unknown Kafka API %q: accepted are %s", m, strings.Join(Messages, ", "))
+				}
+			}
+			if f.Hold <= 0 {
+				bad("hold: delay needs how long to hold the messages, above 0 (such as \"10s\"), got %v", time.Duration(f.Hold))
+			}
+			if f.Count < 0 {
+				bad("count: %d is negative: give how many messages to hold (1 or more; 0 is 1)", f.Count)
+			}
+		},
+		apply: func(t Target, f Fault, skip func(string)) {
+			h := network.Hold{Kinds: f.Messages, For: time.Duration(f.Hold), Count: max(f.Count, 1)}
+			for _, end := range []struct {
+				sel string
+				ids *[]sim.NodeID
+			}{{f.From, &h.From}, {f.To, &h.To}} {
+				if end.sel == "" {
+					continue
+				}
+				nodes, err := t.Resolve(end.sel)
+				if err != nil || len(nodes) == 0 {
+					skip(fmt.Sprintf("no node matches %s now (%v)", end.sel, err))
+					return
+				}
+				for _, n := range nodes {
+					*end.ids = append(*end.ids, n.ID())
+				}
+			}
+			if err := t.Net().Hold(h); err != nil {
+				skip(err.Error())
+			}
+		},
+		// Drawn only when asked for (it is never among a hunt's default
+		// kinds): a request to a victim, or a response from it, held for
+		// the fault's length.
+		draw: func(d *draw) (Fault, []string, bool) {
+			msgs := d.n.DelayMessages
+			if len(msgs) == 0 {
+				msgs = DelayDrawn
+			}
+			m := msgs[d.r.IntN(len(msgs))]
+			f := Fault{Kind: Delay, Messages: []string{m}, Hold: Duration(d.length)}
+			if strings.HasSuffix(m, "Response") {
+				f.From = d.victims[0]
+			} else {
+				f.To = d.victims[0]
+			}
+			return f, d.victims[:1], true
+		},
+		simpler: func(f Fault) []Fault {
+			var out []Fault
+			if f.Count > 1 {
+				c := f
+				c.Count = 1
+				out = append(out, c)
+			}
+			if len(f.Messages) > 1 {
+				for i := range f.Messages {
+					c := f
+					c.Messages = slices.Delete(slices.Clone(f.Messages), i, i+1)
+					out = append(out, c)
+				}
+			}
+			return out
+		},
+	},
 }
+
+// Messages are the Kafka APIs whose messages a delay fault may hold, by
+// Kafka's names: each request, and its response with "Response" appended.
+var Messages = func() []string {
+	apis := []string{"Produce", "Fetch", "ListOffsets", "Metadata", "OffsetCommit", "OffsetFetch", "FindCoordinator",
+		"JoinGroup", "Heartbeat", "LeaveGroup", "SyncGroup", "InitProducerId", "AddPartitionsToTxn", "AddOffsetsToTxn",
+		"EndTxn", "WriteTxnMarkers", "TxnOffsetCommit", "OffsetsForLeaderEpoch", "DeleteRecords", "CreatePartitions",
+		"AlterPartition", "BrokerRegistration", "BrokerHeartbeat", "LeaderAndIsr", "UpdateMetadata", "StopReplica",
+		"ControlledShutdown"}
+	out := make([]string, 0, 2*len(apis))
+	for _, a := range apis {
+		out = append(out, a, a+"Response")
+	}
+	return out
+}()
+
+// DelayDrawn are the messages the nemesis draws delay faults of: those
+// whose late arrival Kafka's known bugs turn on (a Produce past its
+// transaction's marker, KAFKA-14402; an EndTxn past the next
+// transaction's start, KAFKA-17754; a fetch response past a leader
+// change, KAFKA-7128), and the transaction markers.
+var DelayDrawn = []string{"Produce", "EndTxn", "FetchResponse", "WriteTxnMarkers", "AddPartitionsToTxn"}
 
 // A PartitionAdder is a Target that can raise a topic's partition count,
 // as an operator's kafka-topics --alter --partitions would; the
@@ -343,6 +447,7 @@ const (
 	argPower
 	argClock
 	argTopic
+	argDelay
 )
 
 // fields describes each optional field of a Fault, in the order errors
@@ -369,6 +474,9 @@ var fields = []struct {
 	}},
 	{argTopic, func(f Fault) bool { return f.Topic != "" || f.Partitions != 0 }, func(_ Kind, takers string) string {
 		return fmt.Sprintf("topic/partitions: only %s takes them", takers)
+	}},
+	{argDelay, func(f Fault) bool { return len(f.Messages) > 0 || f.Hold != 0 || f.Count != 0 }, func(_ Kind, takers string) string {
+		return fmt.Sprintf("messages/hold/count: only %s takes them", takers)
 	}},
 }
 
@@ -430,6 +538,7 @@ type draw struct {
 	n       *Nemesis
 	r       *rand.Rand
 	victims []string
+	length  time.Duration // how long the fault lasts
 }
 
 // drawOnVictims draws a fault of kind k on the chosen victims.
@@ -522,6 +631,7 @@ func oneClockChange(f Fault) []Fault {
 func HealOf(f Fault) (heal Fault, ok bool) {
 	s, found := spec(f.Kind)
 	if !found || s.heal == nil {
+		// Unknown, or a kind that ends by itself (delay).
 		return Fault{}, false
 	}
 	return s.heal(f), true

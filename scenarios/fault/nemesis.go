@@ -34,6 +34,9 @@ type Nemesis struct {
 	// MaxSkew and MaxDriftPPM bound clock faults.
 	MaxSkew     time.Duration
 	MaxDriftPPM int64
+	// DelayMessages are the Kafka APIs delay faults hold (Messages);
+	// unset, DelayDrawn.
+	DelayMessages []string
 }
 
 // Validate reports every problem with the knobs.
@@ -70,6 +73,11 @@ func (n Nemesis) Validate() error {
 	}
 	if n.MaxDriftPPM < 0 || n.MaxDriftPPM >= 500_000 {
 		errs = append(errs, fmt.Errorf("nemesis max drift %d ppm is out of range: give 0 to 499999", n.MaxDriftPPM))
+	}
+	for _, m := range n.DelayMessages {
+		if !slices.Contains(Messages, m) {
+			errs = append(errs, fmt.Errorf("nemesis delay messages: unknown Kafka API %q: accepted are %s", m, strings.Join(Messages, ", ")))
+		}
 	}
 	if n.MaxSkew < 0 {
 		errs = append(errs, fmt.Errorf("nemesis max skew %v is negative", n.MaxSkew))
@@ -114,12 +122,14 @@ func (n Nemesis) Generate(r *rand.Rand) (Schedule, error) {
 		r.Shuffle(len(free), func(i, j int) { free[i], free[j] = free[j], free[i] })
 		victims := slices.Clone(free[:count])
 		slices.Sort(victims)
-		f, hurt, ok := k.draw(&draw{n: &n, r: r, victims: victims})
+		f, hurt, ok := k.draw(&draw{n: &n, r: r, victims: victims, length: length})
 		if !ok {
 			continue
 		}
 		add(t, f)
-		add(heal, k.heal(f))
+		if k.heal != nil {
+			add(heal, k.heal(f))
+		}
 		for _, v := range hurt {
 			busy[v] = heal
 		}
