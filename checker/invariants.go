@@ -101,6 +101,8 @@ type Invariants struct {
 	parts      map[model.TopicPartition]*tpState
 	// powerLosses counts each broker's power losses (PowerLost).
 	powerLosses map[int32]int
+	// quorum is the metadata quorum's state, when the view has one.
+	quorum *quorumState
 }
 
 type tpState struct {
@@ -273,6 +275,7 @@ func (inv *Invariants) Check() error {
 			inv.checkPartition(tp)
 		}
 	}
+	inv.checkQuorum()
 	if inv.stop != nil && !inv.stopped {
 		inv.stopped = true
 		return &violation{inv.stop}
