@@ -147,6 +147,11 @@ type Config struct {
 	// LegacyISRExpansion lets a follower join the ISR below the start of
 	// the leader's epoch, as Kafka did before 2.1 (KAFKA-7128).
 	LegacyISRExpansion bool
+	// NoFetchLeaderEpoch makes the replica fetcher send no current leader
+	// epoch in Fetch, OffsetsForLeaderEpoch and ListOffsets, as Kafka did
+	// before KIP-320 (2.1): a leader cannot fence a follower that missed a
+	// leader change (KAFKA-6880's zombie replica).
+	NoFetchLeaderEpoch bool
 	// LegacyProducerChecks validates idempotent producers as Kafka 0.11–1.1
 	// did (see log.Config).
 	LegacyProducerChecks bool

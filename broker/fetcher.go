@@ -141,7 +141,7 @@ func (f *fetcher) kick() {
 				continue
 			}
 			cur := fp.epoch
-			if req.Version == 0 {
+			if req.Version == 0 || b.cfg.NoFetchLeaderEpoch {
 				cur = protocol.NoEpoch
 			}
 			req.Partitions = append(req.Partitions, protocol.OffsetForLeaderPartition{TP: tp, CurrentLeaderEpoch: cur, LeaderEpoch: latest})
@@ -158,7 +158,7 @@ func (f *fetcher) kick() {
 		for _, tp := range tps {
 			p := b.partitions[tp]
 			fp := f.parts[tp]
-			req.Partitions = append(req.Partitions, protocol.ListOffsetsPartition{TP: tp, CurrentLeaderEpoch: fp.epoch, Timestamp: protocol.LatestTimestamp})
+			req.Partitions = append(req.Partitions, protocol.ListOffsetsPartition{TP: tp, CurrentLeaderEpoch: b.requestEpoch(fp), Timestamp: protocol.LatestTimestamp})
 			f.asked[tp] = sent{offset: p.log.EndOffset(), epoch: fp.epoch}
 		}
 		f.send(corr, req)
@@ -178,7 +178,7 @@ func (f *fetcher) kick() {
 		if b.cfg.Truncation == TruncateOnFetch {
 			last = p.log.LatestEpoch()
 		}
-		req.Partitions = append(req.Partitions, protocol.FetchPartition{TP: tp, CurrentLeaderEpoch: fp.epoch, FetchOffset: p.log.EndOffset(),
+		req.Partitions = append(req.Partitions, protocol.FetchPartition{TP: tp, CurrentLeaderEpoch: b.requestEpoch(fp), FetchOffset: p.log.EndOffset(),
 			LastFetchedEpoch: last, LogStartOffset: p.log.StartOffset(), MaxBytes: b.cfg.ReplicaFetchMaxBytes})
 		f.asked[tp] = sent{offset: p.log.EndOffset(), epoch: fp.epoch}
 	}
@@ -186,6 +186,15 @@ func (f *fetcher) kick() {
 		return
 	}
 	f.send(corr, req)
+}
+
+// requestEpoch is the current leader epoch a follower's request carries:
+// none before KIP-320.
+func (b *Broker) requestEpoch(fp *fetchPart) int32 {
+	if b.cfg.NoFetchLeaderEpoch {
+		return protocol.NoEpoch
+	}
+	return fp.epoch
 }
 
 // fetchBuf holds a follower's Fetch and the partitions of a small one in

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"slices"
+	"time"
 
 	"github.com/kafkasim/kafkasim/broker/log"
 	"github.com/kafkasim/kafkasim/broker/metadata"
@@ -162,6 +163,10 @@ type ClusterView struct {
 	words    []uint64 // Version's scratch
 	cursor   []uint64 // ChangedPartitions' scratch
 	changed  []model.TopicPartition
+
+	quorum       []QuorumMember
+	fetchTimeout time.Duration
+	qwords       []uint64 // QuorumVersion's scratch
 }
 
 type replicaKey struct {

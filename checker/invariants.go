@@ -114,6 +114,8 @@ type Invariants struct {
 	powerLosses map[int32]int
 	// zk is what a ZooKeeper-mode run showed (zookeeper.go).
 	zk *zkState
+	// quorum is the metadata quorum's state, when the view has one.
+	quorum *quorumState
 }
 
 type tpState struct {
@@ -286,6 +288,7 @@ func (inv *Invariants) Check() error {
 			inv.checkPartition(tp)
 		}
 	}
+	inv.checkQuorum()
 	return inv.Stop()
 }
 

@@ -68,6 +68,10 @@ const (
 	// ZooKeeper mode's controller and leaders, checked after every event.
 	DeposedControllerWrite FindingName = "deposed-controller-write"
 	StaleISRZkVersion      FindingName = "stale-isr-zkversion"
+	// The KRaft metadata quorum, checked after every event.
+	MetadataDivergence FindingName = "metadata-divergence"
+	StaleMetadata      FindingName = "stale-metadata"
+	DisruptedQuorum    FindingName = "disrupted-quorum"
 )
 
 // FindingInfo documents one finding name.
@@ -133,6 +137,9 @@ var Registry = sortedRegistry([]FindingInfo{
 	{AckByNonLeader, []Class{Invariant}, "a broker acknowledged an acks=all write while not the partition's leader", ""},
 	{AckedNotReplicated, []Class{Invariant}, "an acks=all write was acknowledged before every ISR member had it", ""},
 	{ISRMemberLostData, []Class{Note}, "an ISR member restarted with its log below the leader's high-water mark and stays in the ISR: committed records are at risk", ""},
+	{MetadataDivergence, []Class{Invariant}, "two replicas of the KRaft metadata log hold different batches at one offset of one epoch: two logs for one epoch (KAFKA-10527)", ""},
+	{StaleMetadata, []Class{Invariant}, "a broker kept having its metadata fetches answered by a KRaft leader of an epoch the quorum had replaced, for longer than twice controller.quorum.fetch.timeout.ms (KAFKA-15489)", ""},
+	{DisruptedQuorum, []Class{Invariant}, "a KRaft leader was pushed into a newer epoch while a majority of the voters still fetched from it: a voter disrupted a healthy quorum (KIP-996)", ""},
 	{AckAfterMemberLostData, []Class{Note}, "an acks=all write was acknowledged counting an ISR member that restarted without the records", ""},
 	{DeposedControllerWrite, []Class{Invariant}, "ZooKeeper mode: ZooKeeper accepted a partition state written by a controller of epoch E after it had committed a newer controller epoch: a deposed controller's write, not fenced by /controller_epoch's zkVersion (KAFKA-6082)", ""},
 	{StaleISRZkVersion, []Class{Invariant}, "ZooKeeper mode: a leader's conditional ISR write was refused again on the same cached zkVersion while ZooKeeper's partition state names it leader in the same leader epoch at another zkVersion: its ISR cannot change until a newer leader epoch comes (KAFKA-1382, KAFKA-2729, KAFKA-3042)", ""},

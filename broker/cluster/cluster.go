@@ -11,6 +11,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/broker"
 	"github.com/kafkasim/kafkasim/broker/controller"
+	"github.com/kafkasim/kafkasim/broker/kraft"
 	"github.com/kafkasim/kafkasim/broker/metadata"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
@@ -131,7 +132,33 @@ func New(s *sim.Sim, net *network.Network, cfg Config) (*Cluster, error) {
 		brokerNodes[id] = c.nodes[id]
 	}
 	c.view = broker.NewClusterView(brokerNodes, c.Metadata)
+	if !cfg.ZK() {
+		c.view.SetQuorum(c.quorumMembers(), cfg.Quorum.FetchTimeout)
+	}
 	return c, nil
+}
+
+// quorumMembers lists the metadata log's replicas for the view: the
+// controllers (voters), then the brokers (observers).
+func (c *Cluster) quorumMembers() []broker.QuorumMember {
+	var out []broker.QuorumMember
+	for _, id := range c.controllerIDs {
+		out = append(out, broker.QuorumMember{ID: id, Voter: true, Node: c.nodes[id], Client: func() *kraft.Client {
+			if ctl := c.Controller(id); ctl != nil {
+				return ctl.Raft()
+			}
+			return nil
+		}})
+	}
+	for _, id := range c.brokerIDs {
+		out = append(out, broker.QuorumMember{ID: id, Node: c.nodes[id], Client: func() *kraft.Client {
+			if b := c.Broker(id); b != nil {
+				return b.MetadataLog()
+			}
+			return nil
+		}})
+	}
+	return out
 }
 
 func controllerBoot(n *sim.Node, cfg controller.Config) any {
@@ -300,6 +327,9 @@ const (
 	SelControllers = "controllers"
 	SelAll         = "all"
 	SelController  = "controller"
+	// SelStandbyController is the first running controller, by id, that
+	// is not the active one (KRaft mode), when the fault fires.
+	SelStandbyController = "standby-controller"
 	// SelZooKeepers is every ZooKeeper server; SelZooKeeperLeader the
 	// ensemble's established leader, when the fault fires.
 	SelZooKeepers      = "zookeepers"
@@ -332,6 +362,14 @@ func (c *Cluster) Resolve(sel string) ([]*sim.Node, error) {
 		}
 		if ctl := c.ActiveController(); ctl != nil {
 			return []*sim.Node{ctl.Node()}, nil
+		}
+		return nil, nil
+	case SelStandbyController:
+		active := c.ActiveController()
+		for _, id := range c.controllerIDs {
+			if ctl := c.Controller(id); ctl != nil && ctl != active && ctl.Node().State() == sim.Up {
+				return []*sim.Node{ctl.Node()}, nil
+			}
 		}
 		return nil, nil
 	case SelZooKeepers:

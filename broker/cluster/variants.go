@@ -136,6 +136,14 @@ var variants = []Variant{
 		Brings: "read_committed fetches read up to the high-water mark, past the last stable offset: records of open transactions are returned (and later aborted)",
 		Values: bools, Default: "false", Applies: "broker", Header: shown("read-committed-above-lso"),
 		apply: boolean(func(c *Config, b bool) { c.Broker.ReadCommittedAboveLSO = b })},
+	{Name: "leader-restarts-resigned", Field: "no_leader_restarts_resigned", Flag: "false", Undoes: "KAFKA-10527 (Kafka 2.8)",
+		Brings: "a KRaft leader that restarts resumes leading its epoch from its quorum-state file, and (as KAFKA-10526's fsync deferral) counts its own appends before it flushes them: after a power loss it writes different entries at the offsets it lost, in the same epoch",
+		Values: bools, Default: "true", Applies: "quorum", Header: shown("leader-restarts-resigned"),
+		apply: boolean(func(c *Config, b bool) { c.Quorum.LeaderRestartsAsLeader = !b })},
+	{Name: "fetch-leader-epoch", Field: "no_fetch_leader_epoch", Flag: "false", Undoes: "KIP-320 (Kafka 2.1)",
+		Brings: "followers send no current leader epoch in Fetch, OffsetsForLeaderEpoch and ListOffsets, so no FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH: a zombie follower that missed leader changes keeps fetching from its old leader once it leads again, and appends its records after a suffix that leader truncated (KAFKA-6880; with truncation=epochs, as Kafka 2.0, since truncation on fetch would catch the divergence)",
+		Values: bools, Default: "true", Applies: "broker", Header: shown("fetch-leader-epoch"),
+		apply: boolean(func(c *Config, b bool) { c.Broker.NoFetchLeaderEpoch = !b })},
 }
 
 // Variants returns every protocol variant.

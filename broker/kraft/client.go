@@ -178,6 +178,14 @@ type Client struct {
 	repoll  bool
 
 	err error
+
+	// What the checkers read (Observed): a counter of changes, and the
+	// last successful Fetch, in the simulation's time, with the leader
+	// and epoch that answered it.
+	changes       uint64
+	fetchOKAt     time.Duration
+	fetchOKLeader int32
+	fetchOKEpoch  int32
 }
 
 // New recovers a replica from its node's disk and starts it. The log is
@@ -209,6 +217,10 @@ func New(cfg Config, s Setup) (*Client, error) {
 		voted:     NoLeader,
 		hwm:       -1,
 		deadline:  never,
+
+		fetchOKAt:     -1,
+		fetchOKLeader: NoLeader,
+		fetchOKEpoch:  -1,
 	}
 	if c.dir == "" {
 		c.dir = DefaultDir
@@ -253,6 +265,12 @@ func New(cfg Config, s Setup) (*Client, error) {
 		c.s.Mark("kraft.recovery.state-behind-log")
 		c.set(Unattached, log.LastEpoch(), NoLeader, NoLeader, true)
 		c.deadline = c.electionDeadline(now)
+	case !c.observer && st.Leader == c.id && c.cfg.LeaderRestartsAsLeader:
+		// Before KAFKA-10527: the leader resumes its epoch, whatever it
+		// lost of its log.
+		c.s.Mark("kraft.recovery.leader-resumed")
+		c.votes = map[int32]bool{c.id: true}
+		c.toLeader()
 	case !c.observer && st.Leader == c.id:
 		// A leader comes back resigned in its epoch: it must not vote in it
 		// again, nor reuse it for records it may have lost.
@@ -361,6 +379,17 @@ func (c *Client) Committed() int64 { return c.applied }
 
 // Log returns the replica's log, to read.
 func (c *Client) Log() *Log { return c.log }
+
+// Changes counts the changes of the replica's role, epoch, log and
+// fetches: what the checkers read of it changes only when it does.
+func (c *Client) Changes() uint64 { return c.changes }
+
+// LastFetch returns when, in the simulation's time, the replica last had a
+// Fetch answered successfully (-1 if never since it started), and by which
+// leader in which epoch.
+func (c *Client) LastFetch() (at time.Duration, leader, epoch int32) {
+	return c.fetchOKAt, c.fetchOKLeader, c.fetchOKEpoch
+}
 
 // Err returns the fatal error that stopped the replica (a failed disk), or
 // nil. Kafka halts the process on such an error; a stopped Client ignores

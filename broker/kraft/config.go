@@ -68,6 +68,14 @@ type Config struct {
 	// earlier behaviour, where a waiting Fetch is answered only by new
 	// records or the end of its wait. Default on.
 	HighWatermarkInFetch bool
+	// LeaderRestartsAsLeader brings back KRaft before KAFKA-10527 (Kafka
+	// 2.8), with the leader fsync deferral KAFKA-10526 explored: a leader
+	// counts its own appends toward the high-water mark before they are
+	// flushed, and a leader that restarts resumes leading its epoch from
+	// its quorum-state file instead of coming back resigned. A leader that
+	// lost unflushed entries in a power loss then writes different entries
+	// at the same offsets in the same epoch. Default off.
+	LeaderRestartsAsLeader bool
 }
 
 // DefaultConfig returns Kafka 4.x's defaults.

@@ -17,6 +17,7 @@ import (
 func (c *Client) set(role Role, epoch, leader, voted int32, durable bool) {
 	wasLeader := c.role == Leader && c.lead != nil
 	c.role, c.epoch, c.leader, c.voted = role, epoch, leader, voted
+	c.changes++
 	c.votes, c.backingOff, c.fetched, c.unacked, c.successors = nil, false, false, nil, nil
 	c.deadline = never
 	if wasLeader && role != Leader {

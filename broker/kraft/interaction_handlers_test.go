@@ -17,7 +17,7 @@ import (
 // One handler per script verb.
 
 // cluster voters=3 observers=2 seed=1 prevote=true checkquorum=true
-// hwm-in-fetch=true linger=25ms election-timeout=1s fetch-timeout=2s
+// hwm-in-fetch=true restart-as-leader=false linger=25ms election-timeout=1s fetch-timeout=2s
 // latency=1ms jitter=0 max-uncommitted=10000
 func (e *scriptEnv) handleCluster(d *datadriven.TestData) (string, error) {
 	cc := defaultClusterConfig()
@@ -41,6 +41,8 @@ func (e *scriptEnv) handleCluster(d *datadriven.TestData) (string, error) {
 			cc.kraft.CheckQuorum, err = strconv.ParseBool(v)
 		case "hwm-in-fetch":
 			cc.kraft.HighWatermarkInFetch, err = strconv.ParseBool(v)
+		case "restart-as-leader":
+			cc.kraft.LeaderRestartsAsLeader, err = strconv.ParseBool(v)
 		case "max-uncommitted":
 			cc.kraft.MaxUncommitted, err = strconv.Atoi(v)
 		case "linger":
@@ -54,7 +56,7 @@ func (e *scriptEnv) handleCluster(d *datadriven.TestData) (string, error) {
 		case "jitter":
 			cc.link.Jitter, err = time.ParseDuration(v)
 		default:
-			return "", fmt.Errorf("cluster: unknown setting %q: known are voters, observers, seed, prevote, checkquorum, hwm-in-fetch, max-uncommitted, linger, election-timeout, fetch-timeout, latency, jitter", a.Key)
+			return "", fmt.Errorf("cluster: unknown setting %q: known are voters, observers, seed, prevote, checkquorum, hwm-in-fetch, restart-as-leader, max-uncommitted, linger, election-timeout, fetch-timeout, latency, jitter", a.Key)
 		}
 		if err != nil {
 			return "", fmt.Errorf("cluster: %s=%s: %v", a.Key, v, err)

@@ -285,6 +285,8 @@ type Log struct {
 	epochs  []epochStart
 	end     int64 // log end offset
 	buf     []byte
+	// truncations counts the truncations since the log was opened.
+	truncations uint64
 }
 
 // segmentName is the log's one segment file under the log directory.
@@ -403,6 +405,9 @@ func (l *Log) append(b *Batch) error {
 	return nil
 }
 
+// Truncations counts the truncations of this log since it was opened.
+func (l *Log) Truncations() uint64 { return l.truncations }
+
 // flush makes the log durable (fsync).
 func (l *Log) flush() error { return l.file.Sync() }
 
@@ -420,6 +425,7 @@ func (l *Log) truncateTo(offset int64) (int64, error) {
 		return 0, err
 	}
 	removed := l.end - l.batches[i].BaseOffset
+	l.truncations++
 	clear(l.batches[i:])
 	l.batches, l.pos = l.batches[:i], l.pos[:i]
 	l.end = 0

@@ -29,6 +29,7 @@ var Marks = func() []sim.MarkInfo {
 		{Name: "kraft.prevote.rejected.leader-alive", Meaning: "a follower rejected a pre-vote: it still hears from its leader (KIP-996)"},
 		{Name: "kraft.prevote.started", Meaning: "a replica asked for pre-votes before standing (KIP-996)"},
 		{Name: "kraft.prevote.won", Meaning: "a prospective replica won its pre-vote and stands for election (KIP-996)"},
+		{Name: "kraft.recovery.leader-resumed", Meaning: "a leader came back from a restart still leading its epoch (before KAFKA-10527)"},
 		{Name: "kraft.recovery.quorum-state-cleared", Meaning: "an unreadable quorum-state file was cleared at startup"},
 		{Name: "kraft.recovery.resigned", Meaning: "a leader came back from a restart resigned in its epoch"},
 		{Name: "kraft.recovery.state-behind-log", Meaning: "the quorum state's epoch was behind its log's at startup"},

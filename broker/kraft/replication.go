@@ -265,10 +265,13 @@ func (c *Client) appendAsLeader(b *Batch, now time.Duration) {
 		c.fatal(err)
 		return
 	}
-	if err := c.log.flush(); err != nil {
-		c.fatal(err)
-		return
+	if !c.cfg.LeaderRestartsAsLeader {
+		if err := c.log.flush(); err != nil {
+			c.fatal(err)
+			return
+		}
 	}
+	c.changes++
 	c.trace("kraft.append", b.Digest(), b.String)
 	l := c.lead
 	l.voters[c.id].end = c.log.EndOffset()
@@ -476,6 +479,8 @@ func (c *Client) onFetchResponse(from sim.NodeID, resp *FetchResponse) {
 	}
 	c.fetched = true
 	c.deadline = c.now() + c.cfg.FetchTimeout
+	c.fetchOKAt, c.fetchOKLeader, c.fetchOKEpoch = c.s.Now(), c.leader, c.epoch
+	c.changes++
 	c.settle(from, true)
 }
 
@@ -497,6 +502,7 @@ func (c *Client) truncate(d EpochEndOffset) bool {
 		return false
 	}
 	if removed > 0 {
+		c.changes++
 		c.s.Mark("kraft.truncate.diverging-epoch")
 		c.trace("kraft.truncate", sim.Digest(uint64(before), uint64(c.log.EndOffset())), func() string {
 			return fmt.Sprintf("diverging epoch %d ends at %d: log truncated from %d to %d", d.Epoch, d.EndOffset, before, c.log.EndOffset())

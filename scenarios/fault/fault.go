@@ -162,6 +162,9 @@ const (
 	// SelClients is every client node of the workload (producers,
 	// consumers, transactional producers).
 	SelClients = "clients"
+	// SelStandbyController is a running controller that is not the
+	// active one (KRaft mode), resolved when the fault fires.
+	SelStandbyController = "standby-controller"
 	// SelZooKeepers is every ZooKeeper server; SelZooKeeperLeader the
 	// ensemble's leader, resolved when the fault fires.
 	SelZooKeepers      = "zookeepers"
@@ -188,7 +191,7 @@ func (n Names) all() []string {
 // selectors may stand for several nodes, or none, when the fault fires.
 func isSelector(s string) bool {
 	switch s {
-	case SelBrokers, SelControllers, SelAll, SelController, SelRest, SelZooKeepers, SelZooKeeperLeader, SelClients:
+	case SelBrokers, SelControllers, SelAll, SelController, SelStandbyController, SelRest, SelZooKeepers, SelZooKeeperLeader, SelClients:
 		return true
 	}
 	return strings.HasSuffix(s, ")")
@@ -202,6 +205,11 @@ func (n Names) checkNode(s string) error {
 	switch s {
 	case SelBrokers, SelControllers, SelAll, SelController, SelClients:
 		return nil
+	case SelStandbyController:
+		if len(n.ZooKeepers) == 0 {
+			return nil
+		}
+		return fmt.Errorf("selector %q names a KRaft controller: the cluster runs in ZooKeeper mode", s)
 	case SelZooKeepers, SelZooKeeperLeader:
 		if len(n.ZooKeepers) > 0 {
 			return nil
