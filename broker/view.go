@@ -8,7 +8,6 @@ import (
 	"github.com/kafkasim/kafkasim/broker/metadata"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
-	"github.com/kafkasim/kafkasim/model/history"
 	"github.com/kafkasim/kafkasim/sim"
 )
 
@@ -60,7 +59,7 @@ func (r *Replica) LastStableOffset() int64 { return r.p.b.readLimit(r.p, &readCo
 // OpenTxns appends the log's open transactions to dst, by first offset.
 func (r *Replica) OpenTxns(dst []model.OpenTxn) []model.OpenTxn {
 	for _, o := range r.p.log.OngoingTxns() {
-		dst = append(dst, model.OpenTxn{ProducerID: o.ProducerID, FirstOffset: o.FirstOffset})
+		dst = append(dst, model.OpenTxn{ProducerID: o.ProducerID, ProducerEpoch: o.Epoch, FirstOffset: o.FirstOffset})
 	}
 	return dst
 }
@@ -79,20 +78,6 @@ func (r *Replica) LogStartOffset() int64 { return r.p.log.StartOffset() }
 // CleanerCheckpoint returns how far the log cleaner compacted the
 // replica's log (history.Compacted).
 func (r *Replica) CleanerCheckpoint() int64 { return r.p.log.CleanerCheckpoint() }
-
-// LastStableOffset returns the replica's last stable offset
-// (history.Transactional).
-func (r *Replica) LastStableOffset() int64 { return r.p.log.LastStableOffset() }
-
-// OpenTransactions returns the transactions open on the replica's log,
-// by first offset (history.Transactional).
-func (r *Replica) OpenTransactions() []history.OpenTxn {
-	var out []history.OpenTxn
-	for _, t := range r.p.log.OngoingTxns() {
-		out = append(out, history.OpenTxn{ProducerID: t.ProducerID, ProducerEpoch: t.Epoch, FirstOffset: t.FirstOffset})
-	}
-	return out
-}
 
 // LogEndOffset returns the replica's log end offset.
 func (r *Replica) LogEndOffset() int64 { return r.p.log.EndOffset() }

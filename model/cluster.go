@@ -189,8 +189,9 @@ type TxnReplicaView interface {
 // OpenTxn is a transaction open on a partition: the producer's records
 // from FirstOffset on are not yet committed or aborted.
 type OpenTxn struct {
-	ProducerID  int64
-	FirstOffset int64
+	ProducerID    int64
+	ProducerEpoch int16
+	FirstOffset   int64
 }
 
 // TxnMarker is a transaction marker (a control record) in a partition's

@@ -71,14 +71,6 @@ type OpenTxn struct {
 	At time.Duration
 }
 
-// Transactional is the optional extension of ReplicaView of a log with
-// transactions: its last stable offset and the first offsets of its open
-// transactions, by producer.
-type Transactional interface {
-	LastStableOffset() int64
-	OpenTransactions() []OpenTxn
-}
-
 // Header names a history's format and the run that produced it.
 type Header struct {
 	// Format is always FormatName; Version is the format version the

@@ -242,13 +242,13 @@ func captureOpenTxns(view model.ClusterView, topics map[string]bool, at time.Dur
 			continue
 		}
 		for _, rv := range view.Replicas(tp) {
-			t, ok := rv.(Transactional)
+			t, ok := rv.(model.TxnReplicaView)
 			if !ok || !rv.Online() || !rv.IsLeader() {
 				continue
 			}
-			for _, o := range t.OpenTransactions() {
-				o.TP, o.Broker, o.At = tp, rv.Broker(), at
-				o.LastStableOffset, o.HighWatermark = t.LastStableOffset(), rv.HighWatermark()
+			for _, ot := range t.OpenTxns(nil) {
+				o := OpenTxn{TP: tp, Broker: rv.Broker(), At: at, ProducerID: ot.ProducerID, ProducerEpoch: ot.ProducerEpoch,
+					FirstOffset: ot.FirstOffset, LastStableOffset: t.LastStableOffset(), HighWatermark: rv.HighWatermark()}
 				if e, ok := rv.Entry(o.FirstOffset); ok {
 					o.FirstValue = e.Value
 				}
