@@ -59,6 +59,8 @@ const (
 	AckedNotReplicated      FindingName = "acked-not-replicated"
 	ISRMemberLostData       FindingName = "isr-member-lost-data"
 	AckAfterMemberLostData  FindingName = "ack-after-member-lost-data"
+	// The cluster's availability, judged from its timeline.
+	StuckHighWatermark FindingName = "stuck-high-watermark"
 )
 
 // FindingInfo documents one finding name.
@@ -119,6 +121,7 @@ var Registry = sortedRegistry([]FindingInfo{
 	{AckedNotReplicated, []Class{Invariant}, "an acks=all write was acknowledged before every ISR member had it", ""},
 	{ISRMemberLostData, []Class{Note}, "an ISR member restarted with its log below the leader's high-water mark and stays in the ISR: committed records are at risk", ""},
 	{AckAfterMemberLostData, []Class{Note}, "an acks=all write was acknowledged counting an ISR member that restarted without the records", ""},
+	{StuckHighWatermark, []Class{Invariant}, "a leader kept its high-water mark below what every member of its ISR had fetched for longer than 5 s: acks=all produces and consumers waited with nothing to wait for (unavailability, not loss)", ""},
 })
 
 func sortedRegistry(r []FindingInfo) []FindingInfo {

@@ -136,6 +136,10 @@ var variants = []Variant{
 		Brings: "read_committed fetches read up to the high-water mark, past the last stable offset: records of open transactions are returned (and later aborted)",
 		Values: bools, Default: "false", Applies: "broker", Header: shown("read-committed-above-lso"),
 		apply: boolean(func(c *Config, b bool) { c.Broker.ReadCommittedAboveLSO = b })},
+	{Name: "isr-commit-high-watermark", Field: "no_isr_commit_high_watermark", Flag: "false", Undoes: "KAFKA-13091 (Kafka 3.0)",
+		Brings: "the leader does not advance the high-water mark when an AlterPartition's answer commits an ISR shrink (asynchronous ISR changes, Kafka 2.7–2.8): acks=all produces wait for the next produce or for a follower's fetch that moves, or time out. It shows in ZooKeeper mode, where only the answer tells the leader; a KRaft leader also advances it when the metadata log brings the change",
+		Values: bools, Default: "true", Applies: "broker", Header: shown("isr-commit-high-watermark"),
+		apply: boolean(func(c *Config, b bool) { c.Broker.NoHighWatermarkOnISRCommit = !b })},
 }
 
 // Variants returns every protocol variant.
