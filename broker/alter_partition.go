@@ -206,6 +206,14 @@ func (b *Broker) onAlterPartitionResponse(from sim.NodeID, m *protocol.AlterPart
 		p.emit("broker.isr.committed", sim.Digest(uint64(res.PartitionEpoch), uint64(len(res.ISR))),
 			"ISR %v committed at partition epoch %d", p.tracker.ISR(), res.PartitionEpoch)
 		p.changed()
+		if b.cfg.NoHighWatermarkOnISRCommit {
+			// KAFKA-13091: the answer is not a moment to advance it.
+			if _, ok := p.tracker.HighWatermark(p.log.HighWatermark(), p.log.EndOffset(), b.n.Now()); ok {
+				b.s.Mark("broker.isr.committed.high-watermark-not-rechecked")
+			}
+			p.completeProduceWaits()
+			continue
+		}
 		if !p.maybeIncrementHighWatermark() {
 			p.completeProduceWaits()
 		}

@@ -155,6 +155,11 @@ type Config struct {
 	// LegacyProducerChecks validates idempotent producers as Kafka 0.11–1.1
 	// did (see log.Config).
 	LegacyProducerChecks bool
+	// NoHighWatermarkOnISRCommit leaves the high-water mark alone when an
+	// AlterPartition's answer commits an ISR change, as Kafka 2.7–2.8 did
+	// (KAFKA-13091): after a shrink it waits for the next produce or for a
+	// follower's fetch that moves.
+	NoHighWatermarkOnISRCommit bool
 
 	// Group configures the broker's group coordinator and
 	// __consumer_offsets (offsets.topic.*, group.*).

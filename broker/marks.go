@@ -24,6 +24,7 @@ var Marks = []sim.MarkInfo{
 	{Name: "broker.isr.expand", Meaning: "a leader asked to add a caught-up follower to the ISR"},
 	{Name: "broker.isr.expand.below-epoch-start", Meaning: "a leader asked to add a follower below the start of its leader epoch to the ISR (the KAFKA-7128 variant)"},
 	{Name: "broker.isr.shrink", Meaning: "a leader asked to remove lagging followers from the ISR"},
+	{Name: "broker.isr.committed.high-watermark-not-rechecked", Meaning: "an AlterPartition's answer committed an ISR change that let the high-water mark advance, and the leader did not advance it (the KAFKA-13091 variant)"},
 	{Name: "broker.isr.shrunk-to-one", Meaning: "a leader asked to shrink the ISR to itself alone"},
 	{Name: "broker.lifecycle.serving", Meaning: "a broker caught up with the metadata log and is ready to be unfenced"},
 	{Name: "broker.list-offsets.offset-not-available", Meaning: "a new leader answered ListOffsets with OFFSET_NOT_AVAILABLE: it has not learned its high-water mark yet"},

@@ -212,6 +212,12 @@ func (b *Broker) produceGuarded(m *protocol.Produce, guards []log.VerificationGu
 		if info.Duplicate {
 			b.s.Mark("broker.produce.duplicate-sequence")
 			p.emit("broker.produce.duplicate", uint64(info.FirstOffset), "duplicate of [%d, %d]", info.FirstOffset, info.LastOffset)
+			if b.cfg.NoHighWatermarkOnISRCommit {
+				// Kafka rechecks the high-water mark after every append,
+				// a duplicate's too; only KAFKA-13091's variant leaves it
+				// behind for a duplicate to find.
+				p.maybeIncrementHighWatermark()
+			}
 		} else {
 			if digest := sim.Digest(uint64(info.FirstOffset), uint64(info.LastOffset), uint64(p.leaderEpoch)); !p.traced("broker.append", digest) {
 				p.emit("broker.append", digest, "appended [%d, %d] at epoch %d", info.FirstOffset, info.LastOffset, p.leaderEpoch)

@@ -111,6 +111,22 @@ func (r *Replica) PendingISR() ([]int32, bool) {
 	return slices.Clone(c.ISR), true
 }
 
+// HighWatermarkDue returns the high-water mark the leader's rule allows
+// now, from what its followers fetched (Kafka's maybeIncrementLeaderHW
+// would set it): the current one when it may not advance, or when the
+// replica does not lead.
+func (r *Replica) HighWatermarkDue() int64 {
+	p := r.p
+	if p.log == nil {
+		return -1
+	}
+	if !p.isLeader {
+		return p.log.HighWatermark()
+	}
+	hw, _ := p.tracker.HighWatermark(p.log.HighWatermark(), p.log.EndOffset(), p.b.n.Now())
+	return hw
+}
+
 // Log returns the replica's log, for inspection.
 func (r *Replica) Log() *log.Log { return r.p.log }
 

@@ -72,6 +72,8 @@ const (
 	MetadataDivergence FindingName = "metadata-divergence"
 	StaleMetadata      FindingName = "stale-metadata"
 	DisruptedQuorum    FindingName = "disrupted-quorum"
+	// The cluster's availability, judged from its timeline.
+	StuckHighWatermark FindingName = "stuck-high-watermark"
 )
 
 // FindingInfo documents one finding name.
@@ -143,6 +145,7 @@ var Registry = sortedRegistry([]FindingInfo{
 	{AckAfterMemberLostData, []Class{Note}, "an acks=all write was acknowledged counting an ISR member that restarted without the records", ""},
 	{DeposedControllerWrite, []Class{Invariant}, "ZooKeeper mode: ZooKeeper accepted a partition state written by a controller of epoch E after it had committed a newer controller epoch: a deposed controller's write, not fenced by /controller_epoch's zkVersion (KAFKA-6082)", ""},
 	{StaleISRZkVersion, []Class{Invariant}, "ZooKeeper mode: a leader's conditional ISR write was refused again on the same cached zkVersion while ZooKeeper's partition state names it leader in the same leader epoch at another zkVersion: its ISR cannot change until a newer leader epoch comes (KAFKA-1382, KAFKA-2729, KAFKA-3042)", ""},
+	{StuckHighWatermark, []Class{Invariant}, "a leader kept its high-water mark below what every member of its ISR had fetched for longer than 5 s: acks=all produces and consumers waited with nothing to wait for (unavailability, not loss)", ""},
 })
 
 func sortedRegistry(r []FindingInfo) []FindingInfo {

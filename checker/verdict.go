@@ -36,6 +36,10 @@ type Verdict struct {
 	// with no serving leader; UnderMinISR the time they were led with an
 	// ISR below min.insync.replicas (acks=all writes failed).
 	Unavailable, UnderMinISR time.Duration
+	// Stalled is the time, summed over the user topics' partitions, their
+	// leader kept the high-water mark below what every ISR member had
+	// fetched (acks=all writes and reads waited; Watch.Stalls).
+	Stalled time.Duration
 	// Partitions has one entry per partition of the user topics, then the
 	// internal ones (__consumer_offsets) that lost data or were offline.
 	Partitions []PartitionVerdict
@@ -96,8 +100,10 @@ type PartitionVerdict struct {
 	// LostOffsets lists the lost offsets, sorted.
 	Lost, AckedLost, CommittedLost int
 	LostOffsets                    []int64
-	// Unavailable and UnderMinISR are as in Verdict, for this partition.
+	// Unavailable, UnderMinISR and Stalled are as in Verdict, for this
+	// partition.
 	Unavailable, UnderMinISR time.Duration
+	Stalled                  time.Duration
 	// Recovery is how long after the last fault the partition was led
 	// with every replica online; Recovered is false if it never was.
 	Recovery  time.Duration
@@ -204,7 +210,11 @@ type VerdictInput struct {
 
 // NewVerdict computes a run's verdict.
 func NewVerdict(in VerdictInput) *Verdict {
-	v := &Verdict{Run: in.Run, Findings: mergeFindings(in.Live, in.Report)}
+	live := in.Live
+	if in.Watch != nil {
+		live = append(slices.Clone(live), stallFindings(in.Watch, in.From, in.To, in.Run)...)
+	}
+	v := &Verdict{Run: in.Run, Findings: mergeFindings(live, in.Report)}
 	if in.Stopped != nil {
 		v.Stopped = in.Stopped.Error()
 	}
@@ -240,11 +250,15 @@ func NewVerdict(in VerdictInput) *Verdict {
 	if in.Watch != nil {
 		for _, tp := range in.Watch.Partitions() {
 			off, under := in.Watch.Unavailable(tp, in.From, in.To)
-			if off == 0 && under == 0 && !user[tp] {
+			var stalled time.Duration
+			for _, s := range in.Watch.Stalls(tp, in.From, in.To) {
+				stalled += s.To - s.From
+			}
+			if off == 0 && under == 0 && stalled == 0 && !user[tp] {
 				continue
 			}
 			p := part(tp)
-			p.Unavailable, p.UnderMinISR = off, under
+			p.Unavailable, p.UnderMinISR, p.Stalled = off, under, stalled
 			p.Recovery, p.Recovered = in.Watch.Recovery(tp, in.LastFault)
 		}
 	}
@@ -425,6 +439,7 @@ func NewVerdict(in VerdictInput) *Verdict {
 		if !p.Internal {
 			v.Unavailable += p.Unavailable
 			v.UnderMinISR += p.UnderMinISR
+			v.Stalled += p.Stalled
 		}
 		v.Lost += p.Lost
 		v.AckedLost += p.AckedLost
@@ -447,6 +462,31 @@ func NewVerdict(in VerdictInput) *Verdict {
 // mergeFindings joins the live findings and the history's, once: the
 // invariants' final check and the history's final-state check can both
 // see one divergence.
+// StuckHighWatermarkAfter is how long a stall (Watch.Stalls) lasts before
+// it is a stuck-high-watermark finding: a leader rechecks its high-water
+// mark at every fetch, produce and ISR change, so a stall that lasts at
+// all means it missed one.
+const StuckHighWatermarkAfter = 5 * time.Second
+
+// stallFindings names each stall between from and to that lasted longer
+// than StuckHighWatermarkAfter.
+func stallFindings(w *Watch, from, to time.Duration, run Run) []Finding {
+	var out []Finding
+	for _, tp := range w.Partitions() {
+		for _, s := range w.Stalls(tp, from, to) {
+			d := s.To - s.From
+			if d <= StuckHighWatermarkAfter {
+				continue
+			}
+			out = append(out, Finding{Name: string(StuckHighWatermark), Class: Invariant, TP: tp, Brokers: []int32{s.Leader},
+				Offsets: span(s.HWM, s.Due), At: s.From + StuckHighWatermarkAfter, Seed: run.Seed, Replay: run.Replay,
+				Message: fmt.Sprintf("leader %d (epoch %d) kept its high-water mark at %d for %v while every member of its ISR %v had fetched up to %d: acks=all produces and consumers waited",
+					s.Leader, s.LeaderEpoch, s.HWM, d.Round(time.Millisecond), s.ISR, s.Due)})
+		}
+	}
+	return out
+}
+
 func mergeFindings(live []Finding, rep *Report) []Finding {
 	seen := map[string]bool{}
 	key := func(f Finding) string { return fmt.Sprint(f.Name, f.TP, f.Offsets, f.Brokers) }

@@ -78,6 +78,35 @@ type watchPart struct {
 	md        model.PartitionMetadata
 	mdSeen    bool
 	states    []watchState // one per change
+	stalls    []Stall      // the last one open while it lasts
+	open      bool
+}
+
+// A Stall is a time a partition's leader kept its high-water mark below
+// what its own rule allowed: every member of its ISR had fetched up to Due
+// (as the leader knew from their fetches; no caught-up follower held it
+// back, min.insync.replicas was met), yet the high-water mark stayed below.
+// acks=all produces and consumers wait through it: the partition is
+// unavailable with a leader.
+type Stall struct {
+	TP          model.TopicPartition
+	Leader      int32
+	LeaderEpoch int32
+	// From and To bound the stall; for one that had not ended by the end
+	// of the run, To is that end.
+	From, To time.Duration
+	// HWM is the high-water mark when the stall began; Due the highest
+	// offset the rule allowed during it.
+	HWM, Due int64
+	ISR      []int32
+}
+
+// leaderRule is what a leader replica may tell of its high-water mark rule
+// (the broker's replicas do; a view without it has no stalls).
+type leaderRule interface {
+	// HighWatermarkDue is the high-water mark the leader's rule allows
+	// now, from what its followers fetched.
+	HighWatermarkDue() int64
 }
 
 // NewWatch returns a watch; minISR gives a partition's effective
@@ -146,10 +175,63 @@ func (w *Watch) checkPartition(tp model.TopicPartition, p *watchPart) {
 		}
 		st.Under = len(md.ISR) < w.minISR(tp, len(md.Replicas))
 		w.elections(tp, p, md)
+		w.stall(tp, p, md, reps)
+	} else {
+		w.stall(tp, p, md, nil)
 	}
 	if n := len(p.states); n == 0 || p.states[n-1].Led != st.Led || p.states[n-1].Under != st.Under || p.states[n-1].Whole != st.Whole {
 		p.states = append(p.states, st)
 	}
+}
+
+// stall opens, extends or closes the partition's stall: its current
+// leader's high-water mark below what its rule allows.
+func (w *Watch) stall(tp model.TopicPartition, p *watchPart, md model.PartitionMetadata, reps []model.ReplicaView) {
+	var leader model.ReplicaView
+	for _, r := range reps {
+		if r.Broker() == md.Leader && r.Online() && r.IsLeader() && r.LeaderEpoch() == md.LeaderEpoch {
+			leader = r
+		}
+	}
+	due, hwm := int64(-1), int64(-1)
+	if lr, ok := leader.(leaderRule); ok && leader != nil {
+		due, hwm = lr.HighWatermarkDue(), leader.HighWatermark()
+	}
+	now := w.now()
+	if p.open {
+		s := &p.stalls[len(p.stalls)-1]
+		if due > hwm && leader.Broker() == s.Leader && leader.LeaderEpoch() == s.LeaderEpoch && hwm == s.HWM {
+			s.Due, s.To = max(s.Due, due), now
+			return
+		}
+		s.To, p.open = now, false
+	}
+	if due > hwm {
+		p.stalls = append(p.stalls, Stall{TP: tp, Leader: leader.Broker(), LeaderEpoch: leader.LeaderEpoch(), From: now, To: now,
+			HWM: hwm, Due: due, ISR: leader.ISR()})
+		p.open = true
+	}
+}
+
+// Stalls returns the partition's stalls that overlap [from, to], clipped
+// to it; one still open ends at to.
+func (w *Watch) Stalls(tp model.TopicPartition, from, to time.Duration) []Stall {
+	p := w.parts[tp]
+	if p == nil {
+		return nil
+	}
+	var out []Stall
+	for i, s := range p.stalls {
+		if p.open && i == len(p.stalls)-1 {
+			s.To = max(s.To, to)
+		}
+		s.From, s.To = max(s.From, from), min(s.To, to)
+		if s.To > s.From {
+			s.ISR = slices.Clone(s.ISR)
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // elections records a change of leader: unclean when the new leader was

@@ -147,6 +147,9 @@ func Stats(v *checker.Verdict) []KV {
 	}
 	out = append(out, KV{"time without a leader (user partitions, summed)", v.Unavailable.Round(time.Millisecond).String()},
 		KV{"time below min.insync.replicas", v.UnderMinISR.Round(time.Millisecond).String()})
+	if v.Stalled > 0 {
+		out = append(out, KV{"time the high-water mark was held below what the ISR had", v.Stalled.Round(time.Millisecond).String()})
+	}
 	lin := v.Linearizability
 	if v.LinearizabilityNote != "" {
 		lin += " (" + v.LinearizabilityNote + ")"

@@ -60,6 +60,9 @@ type SeedSummary struct {
 	// with an ISR below min.insync.replicas.
 	OfflineSeconds     float64 `json:"offline_seconds"`
 	UnderMinISRSeconds float64 `json:"under_min_isr_seconds,omitempty"`
+	// StalledSeconds is the time their leaders held the high-water mark
+	// below what every ISR member had (checker.Verdict.Stalled).
+	StalledSeconds float64 `json:"stalled_seconds,omitempty"`
 	// Truncated is the number of records truncated from replicas.
 	Truncated int64 `json:"truncated"`
 	// Coverage lists the interesting states the run reached.
@@ -105,6 +108,7 @@ func (r *Result) Summarize(wall time.Duration) SeedSummary {
 	}
 	sum.OfflineSeconds = r.Verdict.Unavailable.Seconds()
 	sum.UnderMinISRSeconds = r.Verdict.UnderMinISR.Seconds()
+	sum.StalledSeconds = r.Verdict.Stalled.Seconds()
 	for _, a := range r.Verdict.LostBy {
 		if sum.LostBy == nil {
 			sum.LostBy = map[string]int{}

@@ -144,6 +144,10 @@ var variants = []Variant{
 		Brings: "followers send no current leader epoch in Fetch, OffsetsForLeaderEpoch and ListOffsets, so no FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH: a zombie follower that missed leader changes keeps fetching from its old leader once it leads again, and appends its records after a suffix that leader truncated (KAFKA-6880; with truncation=epochs, as Kafka 2.0, since truncation on fetch would catch the divergence)",
 		Values: bools, Default: "true", Applies: "broker", Header: shown("fetch-leader-epoch"),
 		apply: boolean(func(c *Config, b bool) { c.Broker.NoFetchLeaderEpoch = !b })},
+	{Name: "isr-commit-high-watermark", Field: "no_isr_commit_high_watermark", Flag: "false", Undoes: "KAFKA-13091 (Kafka 3.0)",
+		Brings: "the leader does not advance the high-water mark when an AlterPartition's answer commits an ISR shrink (asynchronous ISR changes, Kafka 2.7–2.8): acks=all produces wait for the next produce or for a follower's fetch that moves, or time out. It shows in ZooKeeper mode, where only the answer tells the leader; a KRaft leader also advances it when the metadata log brings the change",
+		Values: bools, Default: "true", Applies: "broker", Header: shown("isr-commit-high-watermark"),
+		apply: boolean(func(c *Config, b bool) { c.Broker.NoHighWatermarkOnISRCommit = !b })},
 }
 
 // Variants returns every protocol variant.

@@ -257,6 +257,9 @@ func printResult(w io.Writer, res *scenarios.Result, wall time.Duration) {
 		if p.UnderMinISR > 0 {
 			parts = append(parts, fmt.Sprintf("ISR below min.insync.replicas for %v", p.UnderMinISR.Round(time.Millisecond)))
 		}
+		if p.Stalled > 0 {
+			parts = append(parts, fmt.Sprintf("high-water mark held below what its ISR had for %v", p.Stalled.Round(time.Millisecond)))
+		}
 		if p.Truncated > 0 {
 			parts = append(parts, fmt.Sprintf("%d records truncated from replicas", p.Truncated))
 		}
