@@ -80,6 +80,12 @@ type HuntOptions struct {
 	// join their group. Off, a seed draws what it drew before they
 	// existed, and replays as it did.
 	Workload bool
+	// ContinueAfterInvariant records a broken cluster invariant as a
+	// finding and lets the run go on (Checks.ContinueAfterInvariant): for
+	// a museum entry whose variant breaks an invariant on its way to the
+	// loss, as its scripted scenarios do, so that the verdict can say the
+	// variant allowed the loss instead of the run stopping short of it.
+	ContinueAfterInvariant bool
 }
 
 // A HuntDraw is what one hunt seed drew, for reports and replay.
@@ -140,6 +146,7 @@ func HuntScenario(base Scenario, seed uint64, opts HuntOptions) (Scenario, HuntD
 	s := base.Defaults()
 	s.Seed = seed
 	s.Faults, s.Nemesis, s.Expect = nil, nil, Expect{}
+	s.Checks.ContinueAfterInvariant = s.Checks.ContinueAfterInvariant || opts.ContinueAfterInvariant
 	s.Cluster.BrokerConfig = maps.Clone(s.Cluster.BrokerConfig)
 	if s.Cluster.BrokerConfig == nil {
 		s.Cluster.BrokerConfig = map[string]string{}
