@@ -51,6 +51,9 @@ var HuntKnobs = []HuntKnob{
 	{"rate", "each producer group's rate times 0.5 to 2"},
 	{"buggify", "with --buggify, each BUGGIFY point on with probability 1/2"},
 	{"leader.imbalance.check.interval.seconds", "log-uniform from 2 s to the scenario's own value (300 s by default): how soon the preferred leader takes a partition back, a second leader change right after a failover (KAFKA-6361); drawn from its own stream, so the knobs above draw as before"},
+	{"acks", "with --workload, in half the seeds each producer's acks: all (1/2), 1 (1/4) or 0 (1/4), for producers whose scenario leaves acks unset or all and sets neither enable.idempotence nor transactional.id; the losses acks=1 and acks=0 allow are the verdict's acks=1 allowance; from its own stream"},
+	{"enable.idempotence", "with --workload, in half the seeds each acks=all producer's enable.idempotence, true or false (idempotence needs acks=all: the others have it off), where the scenario does not set it; from its own stream"},
+	{"consumers leaving and joining", "with --workload, in half the seeds 1 to 3 times a consumer leaves (its process dies: no LeaveGroup, the coordinator evicts it after session.timeout.ms) and joins again as a new member 1 s to 40 s later; from its own stream"},
 }
 
 // HuntOptions tune how a hunt draws its knobs.
@@ -76,6 +79,17 @@ type HuntOptions struct {
 	// hold (a museum entry's hunt narrows them to the requests its bug
 	// turns on); unset: fault.DelayDrawn.
 	DelayMessages []string
+	// Workload lets each seed draw the workload's knobs too: each
+	// producer's acks and enable.idempotence, and consumers that leave and
+	// join their group. Off, a seed draws what it drew before they
+	// existed, and replays as it did.
+	Workload bool
+	// ContinueAfterInvariant records a broken cluster invariant as a
+	// finding and lets the run go on (Checks.ContinueAfterInvariant): for
+	// a museum entry whose variant breaks an invariant on its way to the
+	// loss, as its scripted scenarios do, so that the verdict can say the
+	// variant allowed the loss instead of the run stopping short of it.
+	ContinueAfterInvariant bool
 }
 
 // A HuntDraw is what one hunt seed drew, for reports and replay.
@@ -89,6 +103,11 @@ type HuntDraw struct {
 	Zombies   int
 	Network   bool
 	Buggify   []string
+	// Acks lists each producer's acks and idempotence ("all", "all
+	// non-idempotent", "1", "0"), when the seed drew them; Leaves counts
+	// the consumers' leave-and-join cycles.
+	Acks   []string
+	Leaves int
 }
 
 // String is the draw in one line.
@@ -105,6 +124,12 @@ func (d HuntDraw) String() string {
 		strings.Join(ks, " "), d.Length, d.Interval, d.MaxFaulty, target, d.Zombies, d.Network)
 	if len(d.Buggify) > 0 {
 		out += "; buggify " + strings.Join(d.Buggify, " ")
+	}
+	if len(d.Acks) > 0 {
+		out += "; acks " + strings.Join(d.Acks, ", ")
+	}
+	if d.Leaves > 0 {
+		out += fmt.Sprintf("; consumers leaving and joining %d", d.Leaves)
 	}
 	return out
 }
@@ -125,6 +150,7 @@ func HuntScenario(base Scenario, seed uint64, opts HuntOptions) (Scenario, HuntD
 	s := base.Defaults()
 	s.Seed = seed
 	s.Faults, s.Nemesis, s.Expect = nil, nil, Expect{}
+	s.Checks.ContinueAfterInvariant = s.Checks.ContinueAfterInvariant || opts.ContinueAfterInvariant
 	s.Cluster.BrokerConfig = maps.Clone(s.Cluster.BrokerConfig)
 	if s.Cluster.BrokerConfig == nil {
 		s.Cluster.BrokerConfig = map[string]string{}
@@ -315,6 +341,12 @@ func HuntScenario(base Scenario, seed uint64, opts HuntOptions) (Scenario, HuntD
 		hi = min(hi, time.Duration(v)*time.Second)
 	}
 	s.Cluster.ControllerConfig[imbalance] = strconv.Itoa(max(2, int(logUniform(c, 2*time.Second, hi).Seconds())))
+	if opts.Workload {
+		d.Acks = drawAcks(&s, seed)
+		var leaves []fault.Fault
+		leaves, d.Leaves = drawLeaves(s, seed, start, end)
+		sched = append(sched, leaves...)
+	}
 	last := time.Duration(0)
 	for _, f := range sched {
 		last = max(last, time.Duration(f.At))
@@ -328,6 +360,86 @@ func HuntScenario(base Scenario, seed uint64, opts HuntOptions) (Scenario, HuntD
 		return Scenario{}, d, fmt.Errorf("hunt seed %d drew an invalid scenario: %w", seed, err)
 	}
 	return s, d, nil
+}
+
+// drawAcks draws, in half the seeds, each producer's acks and (for
+// acks=all) enable.idempotence, from the seed's own stream; each producer
+// gets a group of its own, named as before (producer-1.. in order). It
+// returns what each producer drew, or nothing when the seed draws none or
+// no producer may change.
+func drawAcks(s *Scenario, seed uint64) []string {
+	r := sim.NewRand(seed, "hunt-acks")
+	if r.IntN(2) == 0 {
+		return nil
+	}
+	var out []string
+	var split []Producers
+	drawn := false
+	for _, g := range s.Workload.Producers {
+		acks, pinned := g.Config["acks"]
+		_, idem := g.Config["enable.idempotence"]
+		_, txn := g.Config["transactional.id"]
+		free := (!pinned || acks == "all" || acks == "-1") && !idem && !txn
+		for range g.Count {
+			p := g
+			p.Count = 1
+			p.Config = maps.Clone(g.Config)
+			if p.Config == nil {
+				p.Config = map[string]string{}
+			}
+			what := "as the scenario sets"
+			if free {
+				drawn = true
+				switch r.IntN(4) {
+				case 0:
+					p.Config["acks"], what = "1", "1"
+				case 1:
+					p.Config["acks"], what = "0", "0"
+				default:
+					p.Config["acks"], what = "all", "all"
+					if r.IntN(2) == 0 {
+						p.Config["enable.idempotence"], what = "false", "all non-idempotent"
+					}
+				}
+			}
+			out = append(out, what)
+			split = append(split, p)
+		}
+	}
+	if !drawn {
+		return nil
+	}
+	s.Workload.Producers = split
+	return out
+}
+
+// drawLeaves draws, in half the seeds, 1 to 3 times a consumer leaves its
+// group (its process dies, so the coordinator evicts it once its session
+// times out) and joins again as a new member 1 s to 40 s later, between
+// start and end, from the seed's own stream. It returns the crash and
+// restart faults and how many cycles it drew.
+func drawLeaves(s Scenario, seed uint64, start, end time.Duration) ([]fault.Fault, int) {
+	r := sim.NewRand(seed, "hunt-consumers")
+	consumers := s.ConsumerNames()
+	if r.IntN(2) == 0 || len(consumers) == 0 || end <= start {
+		return nil, 0
+	}
+	n := 1 + r.IntN(3)
+	var out []fault.Fault
+	busy := map[string]time.Duration{} // a consumer's next free moment
+	for range n {
+		c := consumers[r.IntN(len(consumers))]
+		at := (start + time.Duration(r.Int64N(int64(end-start)))).Round(time.Millisecond)
+		back := (at + logUniform(r, time.Second, 40*time.Second)).Round(time.Millisecond)
+		if at < busy[c] {
+			continue // it is still away: one cycle at a time per consumer
+		}
+		busy[c] = back + time.Second
+		out = append(out,
+			fault.Fault{At: fault.Duration(at), Kind: fault.Crash, Nodes: []string{c}},
+			fault.Fault{At: fault.Duration(back), Kind: fault.Restart, Nodes: []string{c}})
+	}
+	return out, len(out) / 2
 }
 
 // HuntKnobsMarkdown renders HuntKnobs as the README's table.

@@ -2,7 +2,10 @@ package scenarios
 
 import (
 	"strconv"
+	"strings"
 	"testing"
+
+	"github.com/kafkasim/kafkasim/scenarios/fault"
 
 	"github.com/stretchr/testify/require"
 )
@@ -35,4 +38,81 @@ func TestHuntDrawsTheImbalanceCheckIntervalUpToTheScenarios(t *testing.T) {
 		}
 		require.Greater(t, len(seen), 5, "%s: the interval varies from seed to seed", c.builtin)
 	}
+}
+
+// With Workload, a seed may draw each producer's acks and idempotence and
+// consumers that leave and join; the knobs come from their own streams, so
+// everything else the seed draws stays as it was, and without Workload
+// nothing changes at all.
+func TestHuntWorkloadKnobsDrawFromTheirOwnStreams(t *testing.T) {
+	base, err := Builtin("standard")
+	require.NoError(t, err)
+	acks := map[string]int{}
+	leaves := 0
+	for seed := uint64(1); seed <= 40; seed++ {
+		plain, pd, err := HuntScenario(base, seed, HuntOptions{})
+		require.NoError(t, err)
+		require.Empty(t, pd.Acks)
+		require.Zero(t, pd.Leaves)
+		s, d, err := HuntScenario(base, seed, HuntOptions{Workload: true})
+		require.NoError(t, err)
+		require.Equal(t, plain.Cluster, s.Cluster, "seed %d: the cluster's knobs do not depend on the workload's", seed)
+		require.Equal(t, plain.Workload.Consumers, s.Workload.Consumers, "seed %d", seed)
+		require.Equal(t, plain.ProducerNames(), s.ProducerNames(), "seed %d: producers keep their names", seed)
+		var crashes []string
+		for _, f := range s.Faults {
+			if f.Kind == fault.Crash && len(f.Nodes) == 1 && strings.HasPrefix(f.Nodes[0], "consumer-") {
+				crashes = append(crashes, f.Nodes[0])
+				continue
+			}
+			if f.Kind == fault.Restart && len(f.Nodes) == 1 && strings.HasPrefix(f.Nodes[0], "consumer-") {
+				continue
+			}
+			require.Contains(t, plain.Faults, f, "seed %d: the broker faults are the plain seed's", seed)
+		}
+		require.Len(t, crashes, d.Leaves, "seed %d", seed)
+		require.Len(t, s.Faults, len(plain.Faults)+2*d.Leaves, "seed %d", seed)
+		leaves += d.Leaves
+		if len(d.Acks) == 0 {
+			require.Equal(t, plain.Workload.Producers, s.Workload.Producers, "seed %d", seed)
+			continue
+		}
+		require.Len(t, s.Workload.Producers, len(d.Acks), "seed %d: one group per producer", seed)
+		for i, p := range s.Workload.Producers {
+			require.Equal(t, 1, p.Count)
+			acks[d.Acks[i]]++
+			if p.Config["acks"] != "all" {
+				require.NotContains(t, p.Config, "enable.idempotence", "seed %d: idempotence needs acks=all; Kafka turns it off by itself", seed)
+			}
+		}
+	}
+	for _, a := range []string{"all", "all non-idempotent", "1", "0"} {
+		require.Positive(t, acks[a], "some producer draws acks %s", a)
+	}
+	require.Positive(t, leaves, "some consumers leave and join")
+}
+
+// A producer whose scenario pins its acks to 1, or sets idempotence or a
+// transactional.id, keeps its settings.
+func TestHuntWorkloadKeepsWhatTheScenarioPins(t *testing.T) {
+	base, err := Builtin("standard")
+	require.NoError(t, err)
+	base.Workload.Producers = []Producers{
+		{Count: 1, Topic: "orders", Rate: 10, Config: map[string]string{"acks": "1"}},
+		{Count: 1, Topic: "orders", Rate: 10, Config: map[string]string{"enable.idempotence": "true"}},
+		{Count: 1, Topic: "orders", Rate: 10, Config: map[string]string{"acks": "all"}},
+	}
+	drew := false
+	for seed := uint64(1); seed <= 20; seed++ {
+		s, d, err := HuntScenario(base, seed, HuntOptions{Workload: true})
+		require.NoError(t, err)
+		if len(d.Acks) == 0 {
+			continue
+		}
+		drew = true
+		require.Equal(t, map[string]string{"acks": "1"}, s.Workload.Producers[0].Config)
+		require.Equal(t, map[string]string{"enable.idempotence": "true"}, s.Workload.Producers[1].Config)
+		require.Equal(t, []string{"as the scenario sets", "as the scenario sets"}, d.Acks[:2])
+	}
+	require.True(t, drew)
 }

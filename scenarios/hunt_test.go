@@ -167,3 +167,28 @@ func TestHuntBuggifyEnablesASubsetThatValidates(t *testing.T) {
 	bad.Buggify = []string{"broker.nope"}
 	require.ErrorContains(t, bad.Defaults().Validate(), "unknown point")
 }
+
+// KAFKA-15583's variant lets the high-water mark pass records no eligible
+// replica holds, and a later leader writes other records at those offsets:
+// committed-prefix-mismatch, on the way to the loss. Its hunt goes on past
+// the broken invariant, as the legacy scripted scenarios do, so that the
+// verdict can say the variant allowed the loss: seed 1000006, the first of
+// master seed 1, stopped short of it before.
+func TestHuntOfKafka15583GoesOnPastTheBrokenInvariant(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs one hunt seed")
+	}
+	base, target, opts, _, err := HuntTarget("kafka-15583", false)
+	require.NoError(t, err)
+	require.True(t, opts.ContinueAfterInvariant)
+	s, _, err := HuntScenario(base, MasterSeedBase(1)+6, opts)
+	require.NoError(t, err)
+	require.True(t, s.Checks.ContinueAfterInvariant)
+	res, err := Run(s, Options{NoTimeline: true})
+	require.NoError(t, err)
+	require.Empty(t, res.Verdict.Stopped)
+	require.True(t, target.Found(res), res.Summary())
+	plain, _, err := HuntScenario(base, MasterSeedBase(1)+6, HuntOptions{Kinds: opts.Kinds})
+	require.NoError(t, err)
+	require.False(t, plain.Checks.ContinueAfterInvariant, "other hunts still stop at a broken invariant")
+}

@@ -174,7 +174,7 @@ var Museum = []MuseumEntry{
 		Name: "kafka-15583", Bug: "KAFKA-15583",
 		Mechanism: "the high-water mark advances while the ISR is below min.insync.replicas, so consumers read records no eligible leader replica holds; the leader dies and an ELR member is elected",
 		Variant:   "legacy_high_watermark with eligible_leader_replicas (KIP-966 needed the fix)",
-		Hunt:      HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Isolate, fault.Partition}},
+		Hunt:      HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Isolate, fault.Partition}, ContinueAfterInvariant: true},
 		Base:      withProtocol("last-replica-standing-elr", func(p *Protocol) { *p = p.With("legacy-high-watermark", "true") }),
 		Fix: func(s Scenario) Scenario {
 			s.Cluster.Protocol = s.Cluster.Protocol.With("legacy-high-watermark", "false")

@@ -468,7 +468,11 @@ func (l *Log) append(batch []byte, h protocol.BatchHeader, now time.Duration) er
 	}
 	l.index = append(l.index, e)
 	l.leo = h.NextOffset()
-	if h.PartitionLeaderEpoch >= 0 && h.PartitionLeaderEpoch > l.epochs.latest() {
+	// Every batch's epoch is assigned, a lower one too, as Kafka does: a
+	// replica that led an epoch it wrote nothing in (a leader back from a
+	// power loss with an empty log) copies older epochs' batches over that
+	// entry, and assign drops it.
+	if h.PartitionLeaderEpoch >= 0 {
 		if err := l.AssignEpochStartOffset(h.PartitionLeaderEpoch, h.BaseOffset); err != nil {
 			return err
 		}
@@ -547,6 +551,15 @@ func (l *Log) Read(offset, maxOffset int64, maxBytes int) (protocol.Records, err
 // and recovery point follow.
 func (l *Log) TruncateTo(offset int64) (int64, bool, error) {
 	if offset >= l.leo {
+		// Nothing to cut, but an epoch that starts at the log end holds no
+		// batch: a leader that wrote nothing in its epoch before another
+		// was elected. Kafka drops such entries here, or the follower's
+		// last fetched epoch would name an epoch the leader never had.
+		if l.epochs.truncateFromEnd(l.leo) {
+			if err := l.writeEpochs(); err != nil {
+				return l.leo, false, err
+			}
+		}
 		return l.leo, false, nil
 	}
 	i := l.find(offset)

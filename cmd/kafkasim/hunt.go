@@ -19,7 +19,7 @@ func init() {
 }
 
 func runHunt(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("hunt", "hunt SCENARIO|MUSEUM-ENTRY [--seeds N] [--first S] [--parallel P] [--shard i/n] [--guided F] [--mutation M] [--current] [--disk-loss] [--below-tcp] [--buggify] [--replays DIR] [--summary FILE.jsonl] [--out FILE.html]", stderr)
+	fs := newFlags("hunt", "hunt SCENARIO|MUSEUM-ENTRY [--seeds N] [--first S] [--parallel P] [--shard i/n] [--guided F] [--mutation M] [--current] [--disk-loss] [--below-tcp] [--buggify] [--workload] [--replays DIR] [--summary FILE.jsonl] [--out FILE.html]", stderr)
 	seeds := fs.Int("seeds", 100, "how many seeds to run")
 	first := fs.Uint64("first", 1, "the first seed")
 	parallel := fs.Int("parallel", 0, "simulations at once (default: one per CPU)")
@@ -30,6 +30,7 @@ func runHunt(args []string, stdout, stderr io.Writer) error {
 	guided := fs.Float64("guided", 0, "the share of the seeds (0 to 0.9) spent on mutants of the seeds that reached the rarest marks (not with --shard)")
 	mutation := fs.Int("mutation", 0, "run this mutation of each seed (replays a mutant of a guided hunt)")
 	buggify := fs.Bool("buggify", false, "let each seed enable a random subset of the BUGGIFY points (rare but legal paths)")
+	workload := fs.Bool("workload", false, "let each seed draw workload knobs too: each producer's acks (all, 1, 0) and enable.idempotence, consumers leaving and joining their group")
 	replays := fs.String("replays", "", "write a replay file per finding or false-positive seed into this directory")
 	summary := fs.String("summary", "", "write one JSON line per seed here (default out/<name>-hunt.jsonl)")
 	out := fs.String("out", "", "where to write the HTML report (default out/<name>-hunt.html)")
@@ -68,11 +69,12 @@ func runHunt(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	hunt.DiskLoss, hunt.BelowTCP, hunt.Buggify = hunt.DiskLoss || *diskLoss, hunt.BelowTCP || *belowTCP, hunt.Buggify || *buggify
+	hunt.Workload = hunt.Workload || *workload
 	// The replay command names the flags that change what a seed draws.
 	for _, f := range []struct {
 		on   bool
 		flag string
-	}{{*diskLoss, " --disk-loss"}, {*belowTCP, " --below-tcp"}, {*buggify, " --buggify"}} {
+	}{{*diskLoss, " --disk-loss"}, {*belowTCP, " --below-tcp"}, {*buggify, " --buggify"}, {*workload, " --workload"}} {
 		if f.on {
 			replayName += f.flag
 		}
