@@ -161,7 +161,7 @@ func (b *Broker) produce(m *protocol.Produce, reply func(*protocol.ProduceRespon
 	var waitParts []*partition
 	for i, part := range m.Partitions {
 		pr := &resp.Partitions[i]
-		p, ok := b.partitions[part.TP]
+		p, ok := b.partitions.get(part.TP)
 		if !ok || p.log == nil {
 			pr.Error = protocol.UnknownTopicOrPartition
 			if b.failedStart != nil {
