@@ -20,7 +20,7 @@ const AlterPartitionTimeout = 30 * time.Second
 // maybeShrinkISRs is the periodic ISR expiration check.
 func (b *Broker) maybeShrinkISRs() {
 	for _, tp := range b.sortedPartitions() {
-		b.partitions[tp].maybeShrinkISR()
+		b.partitions.at(tp).maybeShrinkISR()
 	}
 }
 
@@ -113,7 +113,7 @@ func (b *Broker) sendAlterPartitions() {
 	ar := &alterRequest{to: b.controller, items: make(map[model.TopicPartition]*isr.Change)}
 	for _, tp := range slices.SortedFunc(maps.Keys(b.alterQ), model.TopicPartition.Compare) {
 		delete(b.alterQ, tp)
-		p, ok := b.partitions[tp]
+		p, ok := b.partitions.get(tp)
 		if !ok || !p.isLeader || p.tracker.Pending() == nil {
 			continue
 		}
@@ -160,7 +160,7 @@ func (b *Broker) failAlters(to int32) {
 func (b *Broker) failAlter(ar *alterRequest) {
 	b.n.Cancel(ar.timer)
 	for tp, pend := range ar.items {
-		if p, ok := b.partitions[tp]; ok && p.tracker.Pending() == pend {
+		if p, ok := b.partitions.get(tp); ok && p.tracker.Pending() == pend {
 			b.alterQ[tp] = true
 		}
 	}
@@ -184,7 +184,7 @@ func (b *Broker) onAlterPartitionResponse(from sim.NodeID, m *protocol.AlterPart
 		return
 	}
 	for _, res := range m.Partitions {
-		p, ok := b.partitions[res.TP]
+		p, ok := b.partitions.get(res.TP)
 		if !ok || !p.isLeader || ar.items[res.TP] == nil || p.tracker.Pending() != ar.items[res.TP] {
 			continue // the partition moved on since the request was sent
 		}

@@ -29,8 +29,6 @@ package broker
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strconv"
 	"time"
 
@@ -57,7 +55,7 @@ type Broker struct {
 	image      *metadata.Image
 	controller int32
 
-	partitions map[model.TopicPartition]*partition
+	partitions partitionTable
 	fetchers   map[int32]*fetcher // by source (leader) broker id
 
 	corr   int32
@@ -115,7 +113,7 @@ func start(n *sim.Node, cfg Config) *Broker {
 		n: n, s: n.Sim(), cfg: cfg, id: cfg.BrokerID, net: cfg.Network, dir: cfg.Directory, epoch: -1,
 		incarnation: metadata.NewUuid(n.Rand()),
 		image:       metadata.NewImage(), controller: protocol.NoNode,
-		partitions:   make(map[model.TopicPartition]*partition),
+		partitions:   newPartitionTable(),
 		fetchers:     make(map[int32]*fetcher),
 		alters:       make(map[int32]*alterRequest),
 		alterQ:       make(map[model.TopicPartition]bool),
@@ -249,12 +247,12 @@ func (b *Broker) SetController(id int32) {
 }
 
 func (b *Broker) sortedPartitions() []model.TopicPartition {
-	return slices.SortedFunc(maps.Keys(b.partitions), model.TopicPartition.Compare)
+	return b.partitions.sorted()
 }
 
 // Partition returns the broker's replica of tp, if it hosts one.
 func (b *Broker) Partition(tp model.TopicPartition) (*Replica, bool) {
-	p, ok := b.partitions[tp]
+	p, ok := b.partitions.get(tp)
 	if !ok || p.log == nil {
 		return nil, false
 	}
@@ -265,7 +263,7 @@ func (b *Broker) Partition(tp model.TopicPartition) (*Replica, bool) {
 func (b *Broker) Partitions() []model.TopicPartition {
 	var out []model.TopicPartition
 	for _, tp := range b.sortedPartitions() {
-		if b.partitions[tp].log != nil {
+		if b.partitions.at(tp).log != nil {
 			out = append(out, tp)
 		}
 	}

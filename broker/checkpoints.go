@@ -53,7 +53,7 @@ func (b *Broker) loadLogs() error {
 		l.SetCleanerCheckpoint(min(cleaned[tp], l.EndOffset()))
 		p := newPartition(b, tp)
 		p.log = l
-		b.partitions[tp] = p
+		b.partitions.set(tp, p)
 	}
 	return nil
 }
@@ -65,8 +65,8 @@ func (b *Broker) logConfig() log.Config {
 // checkpointHighWatermarks writes replication-offset-checkpoint when a
 // high-water mark changed since the last write.
 func (b *Broker) checkpointHighWatermarks() {
-	hwms := make(map[model.TopicPartition]int64, len(b.partitions))
-	for tp, p := range b.partitions {
+	hwms := make(map[model.TopicPartition]int64, b.partitions.len())
+	for tp, p := range b.partitions.all() {
 		if p.log != nil {
 			hwms[tp] = p.log.HighWatermark()
 		}
@@ -88,8 +88,8 @@ func (b *Broker) checkpointHighWatermarks() {
 }
 
 func (b *Broker) recoveryPoints() map[model.TopicPartition]int64 {
-	rps := make(map[model.TopicPartition]int64, len(b.partitions))
-	for tp, p := range b.partitions {
+	rps := make(map[model.TopicPartition]int64, b.partitions.len())
+	for tp, p := range b.partitions.all() {
 		if p.log != nil {
 			rps[tp] = p.log.RecoveryPoint()
 		}
@@ -106,7 +106,7 @@ func (b *Broker) checkpointRecoveryPoints() {
 func (b *Broker) flushLogs() {
 	now := b.n.Now()
 	for _, tp := range b.sortedPartitions() {
-		p := b.partitions[tp]
+		p := b.partitions.at(tp)
 		if p.log != nil && p.log.Unflushed() > 0 && now-p.log.LastFlush() >= b.cfg.LogFlushInterval {
 			if err := p.log.Flush(now); err != nil {
 				b.s.Trace().Emitf(b.n, "broker.storage-error", 0, "%s: %v", tp, err)
@@ -122,7 +122,7 @@ func (b *Broker) Shutdown() error {
 	var errs []error
 	now := b.n.Now()
 	for _, tp := range b.sortedPartitions() {
-		if p := b.partitions[tp]; p.log != nil {
+		if p := b.partitions.at(tp); p.log != nil {
 			errs = append(errs, p.log.Flush(now))
 		}
 	}

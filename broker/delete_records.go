@@ -85,7 +85,7 @@ func (b *Broker) handleDeleteRecords(from sim.NodeID, m *protocol.DeleteRecords)
 	for i, part := range m.Partitions {
 		pr := &d.resp.Partitions[i]
 		*pr = protocol.DeleteRecordsPartitionResponse{TP: part.TP, LowWatermark: -1}
-		p, ok := b.partitions[part.TP]
+		p, ok := b.partitions.get(part.TP)
 		if !ok || p.log == nil {
 			pr.Error = protocol.UnknownTopicOrPartition
 			if b.failedStart != nil {

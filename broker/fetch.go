@@ -26,7 +26,7 @@ type fetchWait struct {
 // (or an error to report).
 func (w *fetchWait) ready() bool {
 	for _, part := range w.req.Partitions {
-		p, ok := w.b.partitions[part.TP]
+		p, ok := w.b.partitions.get(part.TP)
 		if !ok || p.log == nil || !p.isLeader || p.leaderEpoch != w.b.epochOf(part) {
 			return true
 		}
@@ -44,7 +44,7 @@ func (b *Broker) epochOf(part protocol.FetchPartition) int32 {
 	if part.CurrentLeaderEpoch != protocol.NoEpoch {
 		return part.CurrentLeaderEpoch
 	}
-	if p, ok := b.partitions[part.TP]; ok {
+	if p, ok := b.partitions.get(part.TP); ok {
 		return p.leaderEpoch
 	}
 	return protocol.NoEpoch
@@ -81,7 +81,7 @@ func (b *Broker) handleFetch(from sim.NodeID, m *protocol.Fetch) {
 	*w = fetchWait{b: b, from: from, req: m, resp: resp}
 	w.timer = b.n.AfterFunc(m.MaxWait, "broker.fetch.wait", fireFetchWait, w)
 	for _, part := range m.Partitions {
-		if p, ok := b.partitions[part.TP]; ok {
+		if p, ok := b.partitions.get(part.TP); ok {
 			p.fetchWaits = append(p.fetchWaits, w)
 		}
 	}
@@ -123,7 +123,7 @@ func (b *Broker) completeFetchWait(w *fetchWait) {
 	// A completed wait leaves its partitions' lists at once: an idle
 	// partition would otherwise hold it (and its request) until it changes.
 	for _, part := range m.Partitions {
-		if p, ok := b.partitions[part.TP]; ok {
+		if p, ok := b.partitions.get(part.TP); ok {
 			p.removeFetchWait(w)
 		}
 	}
@@ -146,7 +146,7 @@ func (b *Broker) completeFetchWait(w *fetchWait) {
 func (b *Broker) readPartition(m *protocol.Fetch, part protocol.FetchPartition, update bool, budget int) protocol.FetchPartitionResponse {
 	pr := protocol.FetchPartitionResponse{TP: part.TP, HighWatermark: -1, LastStableOffset: -1, LogStartOffset: -1,
 		DivergingEpoch: protocol.NoDivergence, CurrentLeader: protocol.LeaderAndEpoch{LeaderID: protocol.NoNode, LeaderEpoch: protocol.NoEpoch}}
-	p, ok := b.partitions[part.TP]
+	p, ok := b.partitions.get(part.TP)
 	if !ok || p.log == nil {
 		pr.Error = protocol.UnknownTopicOrPartition
 		if b.failedStart != nil {

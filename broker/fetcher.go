@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"maps"
 	"slices"
 	"time"
 
@@ -21,14 +20,22 @@ const (
 )
 
 type fetchPart struct {
-	epoch      int32 // the leader epoch the follower fetches in
+	tp         model.TopicPartition
+	p          *partition // the broker's replica of tp
+	epoch      int32      // the leader epoch the follower fetches in
 	state      fetchState
 	delayUntil time.Duration
+	// removed is set when the partition leaves the fetcher (or is added
+	// again, as a new fetchPart): a request in flight then finds tp's
+	// current state, if any, by its key.
+	removed bool
 }
 
 // sent is what the fetcher asked for one partition, to recognise a stale
 // answer.
 type sent struct {
+	tp     model.TopicPartition
+	fp     *fetchPart
 	offset int64
 	epoch  int32
 }
@@ -38,25 +45,40 @@ type sent struct {
 type fetcher struct {
 	b        *Broker
 	source   int32
-	parts    map[model.TopicPartition]*fetchPart
-	sorted   []model.TopicPartition // parts' keys, sorted; nil when parts changed
-	inflight int32                  // correlation id of the request in flight, 0 when idle
-	asked    map[model.TopicPartition]sent
-	timeout  sim.Timer
-	wake     sim.Timer
-	wakeAt   time.Duration
+	parts    []*fetchPart // sorted by partition
+	inflight int32        // correlation id of the request in flight, 0 when idle
+	// asked holds the partitions of the latest request, in its order
+	// (sorted): an answer lists them in the same order, so that each is
+	// found without a lookup by key.
+	asked   []sent
+	timeout sim.Timer
+	wake    sim.Timer
+	wakeAt  time.Duration
 	// ready is kick's scratch list of partitions ready to fetch, kept
 	// between kicks so that a kick does not allocate one.
-	ready []model.TopicPartition
+	ready []*fetchPart
 }
 
 func (b *Broker) fetcherFor(source int32) *fetcher {
 	f, ok := b.fetchers[source]
 	if !ok {
-		f = &fetcher{b: b, source: source, parts: make(map[model.TopicPartition]*fetchPart), asked: make(map[model.TopicPartition]sent)}
+		f = &fetcher{b: b, source: source}
 		b.fetchers[source] = f
 	}
 	return f
+}
+
+// find returns where tp is, or would be, in f.parts, and whether it is.
+func (f *fetcher) find(tp model.TopicPartition) (int, bool) {
+	return slices.BinarySearchFunc(f.parts, tp, func(fp *fetchPart, tp model.TopicPartition) int { return fp.tp.Compare(tp) })
+}
+
+// part returns tp's fetch state, if the fetcher holds tp.
+func (f *fetcher) part(tp model.TopicPartition) (*fetchPart, bool) {
+	if i, ok := f.find(tp); ok {
+		return f.parts[i], true
+	}
+	return nil, false
 }
 
 func (f *fetcher) add(p *partition) {
@@ -65,26 +87,22 @@ func (f *fetcher) add(p *partition) {
 	case TruncateWithEpochs, TruncateWithLegacyEpochs:
 		st = truncating
 	}
-	if _, ok := f.parts[p.tp]; !ok {
-		f.sorted = nil
+	fp := &fetchPart{tp: p.tp, p: p, epoch: p.leaderEpoch, state: st}
+	if i, ok := f.find(p.tp); ok {
+		f.parts[i].removed = true
+		f.parts[i] = fp
+	} else {
+		f.parts = slices.Insert(f.parts, i, fp)
 	}
-	f.parts[p.tp] = &fetchPart{epoch: p.leaderEpoch, state: st}
 	p.fetchingFrom = f.source
 	f.kick()
 }
 
 func (f *fetcher) remove(tp model.TopicPartition) {
-	delete(f.parts, tp)
-	f.sorted = nil
-}
-
-// sortedParts returns the fetched partitions, sorted; the slice is the
-// fetcher's own cache.
-func (f *fetcher) sortedParts() []model.TopicPartition {
-	if f.sorted == nil {
-		f.sorted = slices.SortedFunc(maps.Keys(f.parts), model.TopicPartition.Compare)
+	if i, ok := f.find(tp); ok {
+		f.parts[i].removed = true
+		f.parts = slices.Delete(f.parts, i, i+1)
 	}
-	return f.sorted
 }
 
 // kick sends the next request if none is in flight: OffsetsForLeaderEpoch
@@ -102,8 +120,7 @@ func (f *fetcher) kick() {
 	f.ready = nil
 	defer func() { f.ready = ready[:0] }()
 	earliest := time.Duration(0)
-	for _, tp := range f.sortedParts() {
-		fp := f.parts[tp]
+	for _, fp := range f.parts {
 		if fp.state == fenced {
 			continue
 		}
@@ -113,7 +130,7 @@ func (f *fetcher) kick() {
 			}
 			continue
 		}
-		ready = append(ready, tp)
+		ready = append(ready, fp)
 	}
 	if len(ready) == 0 {
 		if earliest > 0 && (!b.s.Scheduled(f.wake) || earliest < f.wakeAt) {
@@ -123,16 +140,15 @@ func (f *fetcher) kick() {
 		}
 		return
 	}
-	clear(f.asked)
+	f.asked = f.asked[:0]
 	corr := b.nextCorrelation()
 	if tps := f.inState(ready, truncating); len(tps) > 0 {
 		req := &protocol.OffsetsForLeaderEpoch{CorrelationID: corr, Version: 3, ReplicaID: b.id}
 		if b.cfg.Truncation == TruncateWithLegacyEpochs {
 			req.Version = 0
 		}
-		for _, tp := range tps {
-			p := b.partitions[tp]
-			fp := f.parts[tp]
+		for _, fp := range tps {
+			p := fp.p
 			latest := p.log.LatestEpoch()
 			if latest == protocol.NoEpoch {
 				// No epochs to ask about: truncate to the high-water mark.
@@ -144,8 +160,8 @@ func (f *fetcher) kick() {
 			if req.Version == 0 || b.cfg.NoFetchLeaderEpoch {
 				cur = protocol.NoEpoch
 			}
-			req.Partitions = append(req.Partitions, protocol.OffsetForLeaderPartition{TP: tp, CurrentLeaderEpoch: cur, LeaderEpoch: latest})
-			f.asked[tp] = sent{offset: p.log.EndOffset(), epoch: fp.epoch}
+			req.Partitions = append(req.Partitions, protocol.OffsetForLeaderPartition{TP: fp.tp, CurrentLeaderEpoch: cur, LeaderEpoch: latest})
+			f.ask(fp)
 		}
 		if len(req.Partitions) > 0 {
 			f.send(corr, req)
@@ -155,11 +171,9 @@ func (f *fetcher) kick() {
 	}
 	if tps := f.inState(ready, outOfRange); len(tps) > 0 {
 		req := &protocol.ListOffsets{CorrelationID: corr, ReplicaID: b.id}
-		for _, tp := range tps {
-			p := b.partitions[tp]
-			fp := f.parts[tp]
-			req.Partitions = append(req.Partitions, protocol.ListOffsetsPartition{TP: tp, CurrentLeaderEpoch: b.requestEpoch(fp), Timestamp: protocol.LatestTimestamp})
-			f.asked[tp] = sent{offset: p.log.EndOffset(), epoch: fp.epoch}
+		for _, fp := range tps {
+			req.Partitions = append(req.Partitions, protocol.ListOffsetsPartition{TP: fp.tp, CurrentLeaderEpoch: b.requestEpoch(fp), Timestamp: protocol.LatestTimestamp})
+			f.ask(fp)
 		}
 		f.send(corr, req)
 		return
@@ -168,19 +182,18 @@ func (f *fetcher) kick() {
 	buf.req = protocol.Fetch{CorrelationID: corr, ReplicaID: b.id, ReplicaEpoch: b.epoch, MaxWait: b.cfg.ReplicaFetchWaitMax,
 		MinBytes: b.cfg.ReplicaFetchMinBytes, MaxBytes: b.cfg.ReplicaFetchResponseMaxBytes, Partitions: buf.parts[:0]}
 	req := &buf.req
-	for _, tp := range ready {
-		fp := f.parts[tp]
+	for _, fp := range ready {
 		if fp.state != fetching {
 			continue
 		}
-		p := b.partitions[tp]
+		p := fp.p
 		last := protocol.NoEpoch
 		if b.cfg.Truncation == TruncateOnFetch {
 			last = p.log.LatestEpoch()
 		}
-		req.Partitions = append(req.Partitions, protocol.FetchPartition{TP: tp, CurrentLeaderEpoch: b.requestEpoch(fp), FetchOffset: p.log.EndOffset(),
+		req.Partitions = append(req.Partitions, protocol.FetchPartition{TP: fp.tp, CurrentLeaderEpoch: b.requestEpoch(fp), FetchOffset: p.log.EndOffset(),
 			LastFetchedEpoch: last, LogStartOffset: p.log.StartOffset(), MaxBytes: b.cfg.ReplicaFetchMaxBytes})
-		f.asked[tp] = sent{offset: p.log.EndOffset(), epoch: fp.epoch}
+		f.ask(fp)
 	}
 	if len(req.Partitions) == 0 {
 		return
@@ -204,14 +217,19 @@ type fetchBuf struct {
 	parts [2]protocol.FetchPartition
 }
 
-func (f *fetcher) inState(tps []model.TopicPartition, st fetchState) []model.TopicPartition {
-	var out []model.TopicPartition
-	for _, tp := range tps {
-		if f.parts[tp].state == st {
-			out = append(out, tp)
+func (f *fetcher) inState(fps []*fetchPart, st fetchState) []*fetchPart {
+	var out []*fetchPart
+	for _, fp := range fps {
+		if fp.state == st {
+			out = append(out, fp)
 		}
 	}
 	return out
+}
+
+// ask records that the request being built asks for fp from the log end.
+func (f *fetcher) ask(fp *fetchPart) {
+	f.asked = append(f.asked, sent{tp: fp.tp, fp: fp, offset: fp.p.log.EndOffset(), epoch: fp.epoch})
 }
 
 func (f *fetcher) send(corr int32, m protocol.Request) {
@@ -263,7 +281,7 @@ func (f *fetcher) backoffAll() {
 }
 
 func (f *fetcher) delay(tp model.TopicPartition) {
-	if fp, ok := f.parts[tp]; ok {
+	if fp, ok := f.part(tp); ok {
 		fp.delayUntil = f.b.n.Now() + f.b.cfg.ReplicaFetchBackoff
 	}
 }
@@ -271,11 +289,27 @@ func (f *fetcher) delay(tp model.TopicPartition) {
 // current returns the partition and its fetch state if the answer for tp
 // still applies: the partition is still fetched here, in the same epoch,
 // from the same log end offset.
-func (f *fetcher) current(tp model.TopicPartition) (*partition, *fetchPart, bool) {
-	fp, ok := f.parts[tp]
-	asked, ok2 := f.asked[tp]
-	p := f.b.partitions[tp]
-	if !ok || !ok2 || p == nil || p.log == nil || p.isLeader || fp.epoch != asked.epoch || p.log.EndOffset() != asked.offset {
+//
+// i is tp's place in the answer, where the request asked for it.
+func (f *fetcher) current(i int, tp model.TopicPartition) (*partition, *fetchPart, bool) {
+	if i >= len(f.asked) || f.asked[i].tp != tp {
+		i = slices.IndexFunc(f.asked, func(s sent) bool { return s.tp == tp })
+		if i < 0 {
+			return nil, nil, false
+		}
+	}
+	asked := &f.asked[i]
+	fp := asked.fp
+	if fp.removed {
+		var ok bool
+		if fp, ok = f.part(tp); !ok {
+			return nil, nil, false
+		}
+	}
+	// A fetched partition's replica is the broker's: a replica leaves
+	// the broker's table only after it stopped fetching.
+	p := fp.p
+	if p.log == nil || p.isLeader || fp.epoch != asked.epoch || p.log.EndOffset() != asked.offset {
 		return nil, nil, false
 	}
 	return p, fp, true
@@ -299,8 +333,8 @@ func (b *Broker) onFetchResponse(from sim.NodeID, m *protocol.FetchResponse) {
 		return
 	}
 	now := b.n.Now()
-	for _, pr := range m.Partitions {
-		p, fp, ok := f.current(pr.TP)
+	for i, pr := range m.Partitions {
+		p, fp, ok := f.current(i, pr.TP)
 		if !ok {
 			continue
 		}
@@ -383,8 +417,8 @@ func (b *Broker) onOffsetsForLeaderEpochResponse(from sim.NodeID, m *protocol.Of
 	if f == nil || !f.accept(m.CorrelationID) {
 		return
 	}
-	for _, pr := range m.Partitions {
-		p, fp, ok := f.current(pr.TP)
+	for i, pr := range m.Partitions {
+		p, fp, ok := f.current(i, pr.TP)
 		if !ok || fp.state != truncating {
 			continue
 		}
@@ -418,8 +452,8 @@ func (b *Broker) onListOffsetsResponse(from sim.NodeID, m *protocol.ListOffsetsR
 	if f == nil || !f.accept(m.CorrelationID) {
 		return
 	}
-	for _, pr := range m.Partitions {
-		p, fp, ok := f.current(pr.TP)
+	for i, pr := range m.Partitions {
+		p, fp, ok := f.current(i, pr.TP)
 		if !ok || fp.state != outOfRange {
 			continue
 		}

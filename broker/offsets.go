@@ -15,7 +15,7 @@ func (b *Broker) handleListOffsets(from sim.NodeID, m *protocol.ListOffsets) {
 	for i, part := range m.Partitions {
 		pr := &resp.Partitions[i]
 		*pr = protocol.ListOffsetsPartitionResponse{TP: part.TP, Timestamp: -1, Offset: -1, LeaderEpoch: protocol.NoEpoch}
-		p, ok := b.partitions[part.TP]
+		p, ok := b.partitions.get(part.TP)
 		if !ok || p.log == nil {
 			pr.Error = protocol.UnknownTopicOrPartition
 			continue
@@ -63,7 +63,7 @@ func (b *Broker) handleOffsetsForLeaderEpoch(from sim.NodeID, m *protocol.Offset
 	for i, part := range m.Partitions {
 		pr := &resp.Partitions[i]
 		*pr = protocol.EpochEndOffsetResponse{TP: part.TP, LeaderEpoch: protocol.NoEpoch, EndOffset: protocol.NoOffset}
-		p, ok := b.partitions[part.TP]
+		p, ok := b.partitions.get(part.TP)
 		if !ok || p.log == nil {
 			pr.Error = protocol.UnknownTopicOrPartition
 			continue

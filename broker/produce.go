@@ -168,7 +168,7 @@ func (b *Broker) produceGuarded(m *protocol.Produce, guards []log.VerificationGu
 	var waitParts []*partition
 	for i, part := range m.Partitions {
 		pr := &resp.Partitions[i]
-		p, ok := b.partitions[part.TP]
+		p, ok := b.partitions.get(part.TP)
 		if !ok || p.log == nil {
 			pr.Error = protocol.UnknownTopicOrPartition
 			if b.failedStart != nil {

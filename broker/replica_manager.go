@@ -32,12 +32,12 @@ func (b *Broker) react(d *metadata.Delta) {
 		}
 	}
 	for _, tp := range d.RemovedPartitions {
-		if p, ok := b.partitions[tp]; ok {
+		if p, ok := b.partitions.get(tp); ok {
 			wasLeader := p.isLeader
 			p.becomeNone(protocol.NotLeaderOrFollower)
 			b.coordinatorMoved(p, wasLeader, p.leaderEpoch)
 			p.deleteLog()
-			delete(b.partitions, tp)
+			b.partitions.remove(tp)
 			b.changedPartition(tp)
 		}
 	}
@@ -52,7 +52,7 @@ func (b *Broker) react(d *metadata.Delta) {
 		// Fencing and re-registration change ISR eligibility and the
 		// high-water mark's set of caught-up replicas.
 		for _, tp := range b.sortedPartitions() {
-			if p := b.partitions[tp]; p.isLeader {
+			if p := b.partitions.at(tp); p.isLeader {
 				p.maybeIncrementHighWatermark()
 			}
 		}
@@ -62,21 +62,21 @@ func (b *Broker) react(d *metadata.Delta) {
 // applyPartition acts on one partition's state: the replica leaves this
 // broker if it is no longer assigned here, and otherwise leads or follows.
 func (b *Broker) applyPartition(tp model.TopicPartition, reg *metadata.Partition) {
-	p := b.partitions[tp]
+	p := b.partitions.at(tp)
 	if !slices.Contains(reg.Replicas, b.id) {
 		if p != nil {
 			wasLeader := p.isLeader
 			p.becomeNone(protocol.NotLeaderOrFollower)
 			b.coordinatorMoved(p, wasLeader, p.leaderEpoch)
 			p.deleteLog()
-			delete(b.partitions, tp)
+			b.partitions.remove(tp)
 			b.changedPartition(tp)
 		}
 		return
 	}
 	if p == nil {
 		p = newPartition(b, tp)
-		b.partitions[tp] = p
+		b.partitions.set(tp, p)
 	}
 	if err := p.ensureLog(); err != nil {
 		b.unjournaled++

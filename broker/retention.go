@@ -62,7 +62,7 @@ func (b *Broker) refreshLogConfigs(d *metadata.Delta) {
 		topics[tp.Topic] = true
 	}
 	for _, tp := range b.sortedPartitions() {
-		if p := b.partitions[tp]; p.log != nil && (all || topics[tp.Topic]) {
+		if p := b.partitions.at(tp); p.log != nil && (all || topics[tp.Topic]) {
 			p.log.SetTopicConfig(b.topicLogConfig(tp.Topic))
 		}
 	}
@@ -81,7 +81,7 @@ func (b *Broker) maybeCleanupLogs() {
 	}
 	b.lastRetention = now
 	for _, tp := range b.sortedPartitions() {
-		p := b.partitions[tp]
+		p := b.partitions.at(tp)
 		if p.log == nil {
 			continue
 		}
@@ -105,7 +105,7 @@ func (b *Broker) maybeCleanupLogs() {
 // above its first segment's base: what log-start-offset-checkpoint holds.
 func (b *Broker) logStartOffsets() map[model.TopicPartition]int64 {
 	out := map[model.TopicPartition]int64{}
-	for tp, p := range b.partitions {
+	for tp, p := range b.partitions.all() {
 		if p.log == nil {
 			continue
 		}
@@ -185,7 +185,7 @@ func (b *Broker) maybeCleanLogs() {
 	b.lastClean = now
 	cleaned := false
 	for _, tp := range b.sortedPartitions() {
-		p := b.partitions[tp]
+		p := b.partitions.at(tp)
 		if p.log == nil || !p.log.TopicConfig().Compact {
 			continue
 		}
@@ -215,7 +215,7 @@ func (b *Broker) maybeCleanLogs() {
 // cleaner has cleaned each compacted log.
 func (b *Broker) checkpointCleanerOffsets() {
 	offsets := map[model.TopicPartition]int64{}
-	for tp, p := range b.partitions {
+	for tp, p := range b.partitions.all() {
 		if p.log != nil && p.log.CleanerCheckpoint() > 0 {
 			offsets[tp] = p.log.CleanerCheckpoint()
 		}

@@ -54,7 +54,7 @@ func (b *Broker) produceClient(m *protocol.Produce, reply func(*protocol.Produce
 	var need []int
 	var producer protocol.TxnProducer
 	for i, part := range m.Partitions {
-		p, ok := b.partitions[part.TP]
+		p, ok := b.partitions.get(part.TP)
 		if !ok || p.log == nil || !p.isLeader || part.Marker != nil {
 			continue
 		}
@@ -71,7 +71,7 @@ func (b *Broker) produceClient(m *protocol.Produce, reply func(*protocol.Produce
 	req := &protocol.AddPartitionsToTxn{TxnProducer: producer, VerifyOnly: mode == verifyOnly}
 	for _, i := range need {
 		tp := m.Partitions[i].TP
-		guards[i] = b.partitions[tp].log.StartVerification(producer.ProducerID)
+		guards[i] = b.partitions.at(tp).log.StartVerification(producer.ProducerID)
 		req.Partitions = append(req.Partitions, tp)
 	}
 	b.askTxnCoordinator(req, func(r *protocol.AddPartitionsToTxnResponse, code protocol.ErrorCode) {
@@ -120,7 +120,7 @@ func (b *Broker) produceVerified(m *protocol.Produce, guards []log.VerificationG
 		b.s.Mark("broker.txn.verification-refused")
 		pr := protocol.ProducePartitionResponse{TP: part.TP, Error: code, BaseOffset: -1, LogStartOffset: -1,
 			CurrentLeader: protocol.LeaderAndEpoch{LeaderID: protocol.NoNode, LeaderEpoch: protocol.NoEpoch}}
-		if p, ok := b.partitions[part.TP]; ok {
+		if p, ok := b.partitions.get(part.TP); ok {
 			pr.CurrentLeader = protocol.LeaderAndEpoch{LeaderID: p.leader, LeaderEpoch: p.leaderEpoch}
 			p.emit("broker.produce.refused", uint64(code), "producer %s: the transaction coordinator refused the partition: %s", m.TransactionalID, code)
 		}
@@ -196,7 +196,7 @@ func (l offsetsLog) VerifyTxnOffsets(p int32, producer protocol.TxnProducer, don
 	b := l.b
 	mode := b.txnVerification()
 	tp := model.TopicPartition{Topic: OffsetsTopic, Partition: p}
-	if part, ok := b.partitions[tp]; mode == noVerification || !ok || part.log == nil || part.log.HasOngoingTxn(producer.ProducerID, producer.ProducerEpoch) {
+	if part, ok := b.partitions.get(tp); mode == noVerification || !ok || part.log == nil || part.log.HasOngoingTxn(producer.ProducerID, producer.ProducerEpoch) {
 		done(protocol.None)
 		return
 	}

@@ -235,7 +235,7 @@ func (v *ClusterView) PartitionVersion(tp model.TopicPartition) uint64 {
 		}
 		if b, ok := v.Broker(id); ok {
 			state = 1
-			if r, ok := b.partitions[tp]; ok {
+			if r, ok := b.partitions.get(tp); ok {
 				state, version = 2, r.version
 			}
 		}

@@ -404,7 +404,7 @@ func (zb *zkBroker) applyCache(recs []metadata.Record) {
 	}
 	if d != nil && len(d.Brokers) > 0 {
 		for _, tp := range b.sortedPartitions() {
-			if p := b.partitions[tp]; p.isLeader {
+			if p := b.partitions.at(tp); p.isLeader {
 				p.maybeIncrementHighWatermark()
 			}
 		}
@@ -424,7 +424,7 @@ func (zb *zkBroker) handleLeaderAndIsr(from sim.NodeID, m *protocol.LeaderAndIsr
 	known := map[string]bool{}
 	for _, ps := range m.Partitions {
 		cur := protocol.NoEpoch
-		if p, ok := b.partitions[ps.TP]; ok {
+		if p, ok := b.partitions.get(ps.TP); ok {
 			cur = p.leaderEpoch
 		}
 		if ps.LeaderEpoch <= cur {
@@ -505,7 +505,7 @@ func (zb *zkBroker) handleStopReplica(from sim.NodeID, m *protocol.StopReplica) 
 		return
 	}
 	for _, sp := range m.Partitions {
-		p, ok := b.partitions[sp.TP]
+		p, ok := b.partitions.get(sp.TP)
 		if !ok || (sp.LeaderEpoch != zkEpochDuringDelete && sp.LeaderEpoch < p.leaderEpoch) {
 			continue
 		}
@@ -515,7 +515,7 @@ func (zb *zkBroker) handleStopReplica(from sim.NodeID, m *protocol.StopReplica) 
 		b.coordinatorMoved(p, wasLeader, p.leaderEpoch)
 		if sp.Delete {
 			p.deleteLog()
-			delete(b.partitions, sp.TP)
+			b.partitions.remove(sp.TP)
 		}
 		b.changedPartition(sp.TP)
 		zb.emit("broker.zk.stop-replica", uint64(sp.LeaderEpoch), "%s stopped (delete %t)", sp.TP, sp.Delete)
@@ -540,7 +540,7 @@ func (zb *zkBroker) writeISR(p *partition) {
 	var attempt func(retry bool)
 	attempt = func(retry bool) {
 		zk.SetData(path, data, version, func(st zookeeper.Stat, err error) {
-			if zb.stale(sess) || b.partitions[tp] != p || p.tracker.Pending() != pend || p.leaderEpoch != epoch {
+			if zb.stale(sess) || b.partitions.at(tp) != p || p.tracker.Pending() != pend || p.leaderEpoch != epoch {
 				return
 			}
 			switch {
@@ -555,7 +555,7 @@ func (zb *zkBroker) writeISR(p *partition) {
 				// KAFKA-1382's fix: read the znode; if it holds this very
 				// write, the retried request had gone through.
 				zk.GetData(path, false, func(got []byte, st zookeeper.Stat, err error) {
-					if zb.stale(sess) || b.partitions[tp] != p || p.tracker.Pending() != pend {
+					if zb.stale(sess) || b.partitions.at(tp) != p || p.tracker.Pending() != pend {
 						return
 					}
 					if err == nil && string(got) == string(data) {
