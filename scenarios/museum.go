@@ -270,7 +270,7 @@ var Museum = []MuseumEntry{
 	{
 		Name: "kafka-17754", Bug: "KAFKA-17754 (KIP-890)",
 		Mechanism: "a delayed EndTxn of one transaction commits or aborts the producer's next transaction, which has the same producer epoch: records that transaction writes afterwards are left in a transaction no marker ends",
-		Variant:   "transaction_version=1", Scripted: "kafka-17754-delayed-endtxn",
+		Variant:   "transaction_version=1 with transaction.partition.verification.enable=false", Scripted: "kafka-17754-delayed-endtxn",
 		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Delay}, DelayMessages: []string{"EndTxn", "Produce"}},
 		Base:   txnHuntBase("kafka-17754-delayed-endtxn"),
 		Target: Target{Finding: string(checker.CommittedTxnAborted)},
