@@ -10,6 +10,7 @@ import (
 	"github.com/kafkasim/kafkasim/model"
 )
 
+// names lists the findings' names, in order.
 func names(fs []checker.Finding) []string {
 	var out []string
 	for _, f := range fs {

@@ -269,7 +269,7 @@ var Museum = []MuseumEntry{
 	},
 	{
 		Name: "kafka-17754", Bug: "KAFKA-17754 (KIP-890)",
-		Mechanism: "a delayed EndTxn of one transaction commits or aborts the producer's next transaction, which has the same producer epoch: records that transaction writes afterwards are left in a transaction no marker ends",
+		Mechanism: "a delayed EndTxn of one transaction commits or aborts the producer's next transaction, which has the same producer epoch: records it writes afterwards open a transaction its own marker never ends, and a later abort marker aborts them though it committed",
 		Variant:   "transaction_version=1 with transaction.partition.verification.enable=false", Scripted: "kafka-17754-delayed-endtxn",
 		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Delay}, DelayMessages: []string{"EndTxn", "Produce"}},
 		Base:   txnHuntBase("kafka-17754-delayed-endtxn"),

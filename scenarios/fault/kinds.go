@@ -461,7 +461,7 @@ var fields = []struct {
 	{argNodes, func(f Fault) bool { return len(f.Nodes) > 0 }, func(k Kind, _ string) string { return fmt.Sprintf("nodes: %s takes no nodes", k) }},
 	{argGroups, func(f Fault) bool { return len(f.Groups) > 0 }, func(k Kind, _ string) string { return fmt.Sprintf("groups: %s takes no groups", k) }},
 	{argFromTo, func(f Fault) bool { return f.From != "" || f.To != "" }, func(_ Kind, takers string) string {
-		return fmt.Sprintf("from/to: only %s takes from and to", takers)
+		return fmt.Sprintf("from/to: only %s take from and to", takers)
 	}},
 	{argTear, func(f Fault) bool { return f.Tear }, func(_ Kind, takers string) string {
 		return fmt.Sprintf("tear: only %s can tear writes", takers)
