@@ -286,7 +286,7 @@ var Museum = []MuseumEntry{
 		Name: "kafka-15489", Bug: "KAFKA-15489 (Kafka 3.7)",
 		Mechanism: "a KRaft leader cut off from the other voters does not resign; the brokers on its side keep fetching metadata from it while a newer leader has moved the quorum on",
 		Variant:   "no_check_quorum", Scripted: "kafka-15489-stale-metadata",
-		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Partition, fault.Isolate}},
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Partition}},
 		Target: Target{Finding: string(checker.StaleMetadata)},
 	},
 	{
