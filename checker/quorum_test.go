@@ -73,14 +73,6 @@ func quorumChecker(v *quorumView, now *time.Duration) *checker.Invariants {
 	return inv
 }
 
-func names(fs []checker.Finding) []string {
-	var out []string
-	for _, f := range fs {
-		out = append(out, f.Name)
-	}
-	return out
-}
-
 func TestQuorumMetadataDivergence(t *testing.T) {
 	var now time.Duration
 	v := newQuorumView()

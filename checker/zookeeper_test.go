@@ -10,15 +10,6 @@ import (
 	"github.com/kafkasim/kafkasim/model"
 )
 
-// names lists the findings' names, in order.
-func names(fs []checker.Finding) []string {
-	var out []string
-	for _, f := range fs {
-		out = append(out, f.Name)
-	}
-	return out
-}
-
 // A controller write is judged against every newer controller epoch, in
 // whichever order the two are observed.
 func TestDeposedControllerWrite(t *testing.T) {
