@@ -36,6 +36,7 @@ type fakeReplica struct {
 	hwm, start  int64
 	entries     []model.Entry // from start, in offset order, maybe with gaps
 	isr         []int32
+	due         int64 // the leader's rule's high-water mark, if above hwm
 }
 
 func newFakeView() *fakeView { return &fakeView{parts: make(map[model.TopicPartition]*fakePart)} }
@@ -124,6 +125,10 @@ func (r *fakeReplica) Incarnation() uint32   { return r.incarnation }
 func (r *fakeReplica) IsLeader() bool        { return r.leader }
 func (r *fakeReplica) LeaderEpoch() int32    { return r.epoch }
 func (r *fakeReplica) HighWatermark() int64  { return r.hwm }
+
+// HighWatermarkDue is what the leader's rule allows: due, if set above
+// the high-water mark.
+func (r *fakeReplica) HighWatermarkDue() int64 { return max(r.hwm, r.due) }
 func (r *fakeReplica) LogStartOffset() int64 { return r.start }
 func (r *fakeReplica) LogEndOffset() int64 {
 	if n := len(r.entries); n > 0 {

@@ -114,7 +114,7 @@ var Registry = sortedRegistry([]FindingInfo{
 	{LeaderNotInISR, []Class{Invariant}, "the controller's leader of a partition is not in its ISR", ""},
 	{ISRNotSubset, []Class{Invariant}, "an ISR or ELR names a broker outside the assignment, twice, or in both", ""},
 	{HWMAboveLEO, []Class{Invariant}, "a replica's high-water mark is above its log end offset", ""},
-	{LogStartAboveHWM, []Class{Invariant}, "a replica's log start offset is above its high-water mark: retention or DeleteRecords deleted records that were not committed", ""},
+	{LogStartAboveHWM, []Class{Invariant}, "a replica's log start offset is above its high-water mark: retention or DeleteRecords deleted records that were not committed, or a follower that emptied its log to start at its leader's log start offset kept its old high-water mark (KAFKA-9491)", ""},
 	{HWMAboveISRLEO, []Class{Invariant}, "the leader's high-water mark is above the log end offset of an ISR member that did not restart", ""},
 	{CommittedPrefixMismatch, []Class{Invariant, Expected, Note}, "two replicas disagree on a record below their high-water marks (expected after an unclean election or a power loss; a note when a restart lost it)", ""},
 	{AckByNonLeader, []Class{Invariant}, "a broker acknowledged an acks=all write while not the partition's leader", ""},
