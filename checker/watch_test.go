@@ -21,8 +21,8 @@ func (c *watchClock) AddCheck(_ string, fn func() error) { c.check = fn }
 func (c *watchClock) Now() time.Duration                 { return c.now }
 func (c *watchClock) Steps() uint64                      { return 0 }
 
-// A leader whose high-water mark stays below what its rule allows is a
-// stall from the moment the watch sees it until it advances; the verdict
+// A leader whose high-water mark stays below what its rule allows after an
+// ISR change is a stall from then until it advances; the verdict
 // counts the stall and names the one longer than StuckHighWatermarkAfter.
 func TestWatchStallsAndStuckHighWatermark(t *testing.T) {
 	v, tp := healthyView()
@@ -38,16 +38,20 @@ func TestWatchStallsAndStuckHighWatermark(t *testing.T) {
 	at(time.Second)
 	assert.Empty(t, w.Stalls(tp, 0, time.Minute), "a high-water mark at its due is no stall")
 
-	leader.due = 4 // the ISR fetched up to 4; the leader did not look again
+	leader.due = 4 // by time alone: a follower out of the ISR no longer holds it
+	at(1500 * time.Millisecond)
+	assert.Empty(t, w.Stalls(tp, 0, time.Minute), "a stall starts only at a change of leader or ISR")
+
+	leader.isr = []int32{1, 2} // an ISR change the leader did not look at
 	at(2 * time.Second)
 	at(3 * time.Second) // still stuck: the same stall
 	leader.hwm = 4
 	at(4 * time.Second)
 	stalls := w.Stalls(tp, 0, time.Minute)
 	require.Len(t, stalls, 1)
-	assert.Equal(t, checker.Stall{TP: tp, Leader: 1, LeaderEpoch: 1, From: 2 * time.Second, To: 4 * time.Second, HWM: 2, Due: 4, ISR: []int32{1, 2, 3}}, stalls[0])
+	assert.Equal(t, checker.Stall{TP: tp, Leader: 1, LeaderEpoch: 1, From: 2 * time.Second, To: 4 * time.Second, HWM: 2, Due: 4, ISR: []int32{1, 2}}, stalls[0])
 
-	leader.due = 9
+	leader.due, leader.isr = 9, []int32{1, 3}
 	at(10 * time.Second) // open until the end of the run
 	stalls = w.Stalls(tp, 0, 20*time.Second)
 	require.Len(t, stalls, 2)
