@@ -59,7 +59,8 @@ func (b *Broker) loadLogs() error {
 }
 
 func (b *Broker) logConfig() log.Config {
-	return log.Config{FlushIntervalMessages: b.cfg.LogFlushIntervalMessages, LegacyProducerChecks: b.cfg.LegacyProducerChecks}
+	return log.Config{FlushIntervalMessages: b.cfg.LogFlushIntervalMessages, LegacyProducerChecks: b.cfg.LegacyProducerChecks,
+		KeepHighWatermarkOnFullTruncation: b.cfg.KeepHighWatermarkOnFullTruncation}
 }
 
 // checkpointHighWatermarks writes replication-offset-checkpoint when a

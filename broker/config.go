@@ -160,6 +160,10 @@ type Config struct {
 	// (KAFKA-13091): after a shrink it waits for the next produce or for a
 	// follower's fetch that moves.
 	NoHighWatermarkOnISRCommit bool
+	// KeepHighWatermarkOnFullTruncation leaves a follower's high-water
+	// mark below its log start offset after it empties its log to start at
+	// the leader's, as Kafka did before 2.5 (KAFKA-9491; see log.Config).
+	KeepHighWatermarkOnFullTruncation bool
 
 	// Group configures the broker's group coordinator and
 	// __consumer_offsets (offsets.topic.*, group.*).

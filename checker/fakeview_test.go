@@ -39,6 +39,7 @@ type fakeReplica struct {
 	lso         int64
 	open        []model.OpenTxn
 	markers     []model.TxnMarker
+	due         int64 // the leader's rule's high-water mark, if above hwm
 }
 
 var _ model.TxnReplicaView = (*fakeReplica)(nil)
@@ -123,13 +124,17 @@ func (v *fakeView) Replicas(tp model.TopicPartition) []model.ReplicaView {
 	return p.views
 }
 
-func (r *fakeReplica) Broker() int32         { return r.broker }
-func (r *fakeReplica) Online() bool          { return r.online }
-func (r *fakeReplica) Incarnation() uint32   { return r.incarnation }
-func (r *fakeReplica) IsLeader() bool        { return r.leader }
-func (r *fakeReplica) LeaderEpoch() int32    { return r.epoch }
-func (r *fakeReplica) HighWatermark() int64  { return r.hwm }
-func (r *fakeReplica) LogStartOffset() int64 { return r.start }
+func (r *fakeReplica) Broker() int32        { return r.broker }
+func (r *fakeReplica) Online() bool         { return r.online }
+func (r *fakeReplica) Incarnation() uint32  { return r.incarnation }
+func (r *fakeReplica) IsLeader() bool       { return r.leader }
+func (r *fakeReplica) LeaderEpoch() int32   { return r.epoch }
+func (r *fakeReplica) HighWatermark() int64 { return r.hwm }
+
+// HighWatermarkDue is what the leader's rule allows: due, if set above
+// the high-water mark.
+func (r *fakeReplica) HighWatermarkDue() int64 { return max(r.hwm, r.due) }
+func (r *fakeReplica) LogStartOffset() int64   { return r.start }
 func (r *fakeReplica) LogEndOffset() int64 {
 	if n := len(r.entries); n > 0 {
 		return r.entries[n-1].Offset + 1

@@ -517,7 +517,7 @@ func (inv *Invariants) checkReplica(tp model.TopicPartition, st *tpState, md mod
 	rs.incLEO = max(rs.incLEO, leo)
 	if start := r.LogStartOffset(); start > hwm {
 		inv.report(fmt.Sprintf("log-start-above-hwm|%s|%d|%d", tp, b, start), Finding{Name: string(LogStartAboveHWM), Class: Invariant, TP: tp, Brokers: []int32{b},
-			Offsets: span(hwm, start), Message: fmt.Sprintf("replica %d has log start offset %d above its high-water mark %d: retention or DeleteRecords deleted records not yet committed", b, start, hwm)})
+			Offsets: span(hwm, start), Message: fmt.Sprintf("replica %d has log start offset %d above its high-water mark %d: retention or DeleteRecords deleted records not yet committed, or a full truncation (truncateFullyAndStartAt) left the high-water mark behind", b, start, hwm)})
 	}
 	if hwm > leo {
 		inv.report(fmt.Sprintf("hwm-above-leo|%s|%d|%d", tp, b, hwm), Finding{Name: string(HWMAboveLEO), Class: Invariant, TP: tp, Brokers: []int32{b},
@@ -803,7 +803,10 @@ func (inv *Invariants) Acked(tp model.TopicPartition, leader int32, leaderEpoch 
 			continue
 		}
 		missing := int64(-1)
-		for o := first; o <= last && missing < 0; o++ {
+		// Below a log start offset the records are gone by retention,
+		// DeleteRecords or a full truncation: an idempotent retry of a
+		// batch retention deleted since is acknowledged with its offsets.
+		for o := max(first, r.LogStartOffset(), l.LogStartOffset()); o <= last && missing < 0; o++ {
 			le, _ := l.Entry(o)
 			if re, ok := r.Entry(o); !ok || !sameEntry(le, re) {
 				missing = o

@@ -131,7 +131,7 @@ var Registry = sortedRegistry([]FindingInfo{
 	{LeaderNotInISR, []Class{Invariant}, "the controller's leader of a partition is not in its ISR", ""},
 	{ISRNotSubset, []Class{Invariant}, "an ISR or ELR names a broker outside the assignment, twice, or in both", ""},
 	{HWMAboveLEO, []Class{Invariant}, "a replica's high-water mark is above its log end offset", ""},
-	{LogStartAboveHWM, []Class{Invariant}, "a replica's log start offset is above its high-water mark: retention or DeleteRecords deleted records that were not committed", ""},
+	{LogStartAboveHWM, []Class{Invariant}, "a replica's log start offset is above its high-water mark: retention or DeleteRecords deleted records that were not committed, or a follower that emptied its log to start at its leader's log start offset kept its old high-water mark (KAFKA-9491)", ""},
 	{HWMAboveISRLEO, []Class{Invariant}, "the leader's high-water mark is above the log end offset of an ISR member that did not restart", ""},
 	{LSOAboveOpenTxn, []Class{Invariant, Expected}, "a leader's last stable offset is above the first offset of a transaction still open on it: read_committed consumers can read records that may yet abort (expected under a protocol variant that brings such a bug back)", ""},
 	{LSOAboveHWM, []Class{Invariant, Expected}, "a leader's last stable offset is above its high-water mark: read_committed consumers can read records not yet committed (expected under a protocol variant that brings such a bug back)", ""},

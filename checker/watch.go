@@ -80,12 +80,20 @@ type watchPart struct {
 	states    []watchState // one per change
 	stalls    []Stall      // the last one open while it lasts
 	open      bool
+	// The leader, its epoch and its (maximal) ISR at the last check: a
+	// stall starts only at a change of them.
+	lastLeader, lastEpoch int32
+	lastISR               []int32
 }
 
 // A Stall is a time a partition's leader kept its high-water mark below
 // what its own rule allowed: every member of its ISR had fetched up to Due
 // (as the leader knew from their fetches; no caught-up follower held it
 // back, min.insync.replicas was met), yet the high-water mark stayed below.
+// A stall starts at a change of leader, leader epoch or ISR, a moment the
+// leader must look at its high-water mark again: between such moments a
+// follower out of the ISR may stop counting as caught up by time alone,
+// and Kafka's leader notices that only at its next fetch or produce.
 // acks=all produces and consumers wait through it: the partition is
 // unavailable with a leader.
 type Stall struct {
@@ -194,8 +202,16 @@ func (w *Watch) stall(tp model.TopicPartition, p *watchPart, md model.PartitionM
 		}
 	}
 	due, hwm := int64(-1), int64(-1)
+	changed := false
 	if lr, ok := leader.(leaderRule); ok && leader != nil {
 		due, hwm = lr.HighWatermarkDue(), leader.HighWatermark()
+		isr := leader.ISR()
+		changed = leader.Broker() != p.lastLeader || leader.LeaderEpoch() != p.lastEpoch || !slices.Equal(isr, p.lastISR)
+		if changed {
+			p.lastLeader, p.lastEpoch, p.lastISR = leader.Broker(), leader.LeaderEpoch(), isr
+		}
+	} else {
+		p.lastLeader, p.lastEpoch, p.lastISR = -1, -1, nil
 	}
 	now := w.now()
 	if p.open {
@@ -206,7 +222,7 @@ func (w *Watch) stall(tp model.TopicPartition, p *watchPart, md model.PartitionM
 		}
 		s.To, p.open = now, false
 	}
-	if due > hwm {
+	if due > hwm && changed {
 		p.stalls = append(p.stalls, Stall{TP: tp, Leader: leader.Broker(), LeaderEpoch: leader.LeaderEpoch(), From: now, To: now,
 			HWM: hwm, Due: due, ISR: leader.ISR()})
 		p.open = true

@@ -148,6 +148,10 @@ var variants = []Variant{
 		Brings: "the leader does not advance the high-water mark when an AlterPartition's answer commits an ISR shrink (asynchronous ISR changes, Kafka 2.7–2.8): acks=all produces wait for the next produce or for a follower's fetch that moves, or time out. It shows in ZooKeeper mode, where only the answer tells the leader; a KRaft leader also advances it when the metadata log brings the change",
 		Values: bools, Default: "true", Applies: "broker", Header: shown("isr-commit-high-watermark"),
 		apply: boolean(func(c *Config, b bool) { c.Broker.NoHighWatermarkOnISRCommit = !b })},
+	{Name: "high-watermark-on-full-truncation", Field: "no_high_watermark_on_full_truncation", Flag: "false", Undoes: "KAFKA-9491 (Kafka 2.5)",
+		Brings: "a follower whose log ends below its leader's log start offset empties its log and starts at the leader's log start offset, but keeps its old high-water mark, below its own log start offset, until a fetch response brings the leader's (Kafka before 2.5, whose brokers then failed fetches that resolved the high-water mark's position if the follower became leader meanwhile, not modelled)",
+		Values: bools, Default: "true", Applies: "broker", Header: shown("high-watermark-on-full-truncation"),
+		apply: boolean(func(c *Config, b bool) { c.Broker.KeepHighWatermarkOnFullTruncation = !b })},
 }
 
 // Variants returns every protocol variant.

@@ -35,6 +35,11 @@ type Config struct {
 	// gets DUPLICATE_SEQUENCE_NUMBER, and the first write of an unknown
 	// producer must start at sequence 0 (UNKNOWN_PRODUCER_ID otherwise).
 	LegacyProducerChecks bool
+	// KeepHighWatermarkOnFullTruncation leaves the high-water mark where
+	// it was when TruncateFullyAndStartAt empties the log, below the new
+	// log start offset, as Kafka did before 2.5 (KAFKA-9491) until the
+	// next fetch response told the follower its leader's.
+	KeepHighWatermarkOnFullTruncation bool
 	// Topic is the topic's log configuration: segments, retention and
 	// compaction (the zero value is Kafka's defaults).
 	Topic TopicConfig

@@ -171,7 +171,11 @@ func (l *Log) TruncateFullyAndStartAt(offset int64, now time.Duration) error {
 	if err := l.newSegment(offset, now); err != nil {
 		return err
 	}
+	hwm := l.hwm
 	l.leo, l.startOffset, l.hwm, l.recoveryPoint, l.cleanedTo = offset, offset, offset, offset, offset
+	if l.cfg.KeepHighWatermarkOnFullTruncation {
+		l.hwm = min(hwm, offset)
+	}
 	l.epochs.entries = nil
 	if err := l.writeEpochs(); err != nil {
 		return err
