@@ -28,8 +28,8 @@ type leaderOp[R any] struct {
 	// answers reads a response; ok is false when it is not this
 	// operation's response.
 	answers func(m network.Message) (answers []leaderAnswer[R], ok bool)
-	// retriableMark, when set, is marked at each retriable partition error.
-	retriableMark string
+	// onRetriable, when set, runs at each retriable partition error.
+	onRetriable func()
 }
 
 // toLeaders runs op on the partitions tps: it groups them by their
@@ -137,8 +137,8 @@ func toLeaders[R any](a *Admin, op leaderOp[R], tps []model.TopicPartition,
 						case p.Error == protocol.None:
 							out[p.TP] = p.Result
 						case p.Error.Retriable():
-							if op.retriableMark != "" {
-								a.s.Mark(op.retriableMark)
+							if op.onRetriable != nil {
+								op.onRetriable()
 							}
 							retryErr = p.Error
 							again = append(again, p.TP)

@@ -72,8 +72,8 @@ func (a *Admin) DeleteRecords(offsets map[model.TopicPartition]int64, done func(
 func (a *Admin) deleteRecords(tps []model.TopicPartition, offsets map[model.TopicPartition]int64,
 	done func(map[model.TopicPartition]int64, map[model.TopicPartition]protocol.ErrorCode, error)) {
 	toLeaders(a, leaderOp[int64]{
-		name:          "delete-records",
-		retriableMark: "client.admin.delete-records.retriable",
+		name:        "delete-records",
+		onRetriable: func() { a.s.Mark("client.admin.delete-records.retriable") },
 		build: func(cl *adminCall, parts []model.TopicPartition) func(int32) network.Message {
 			req := make([]protocol.DeleteRecordsPartition, len(parts))
 			for i, tp := range parts {
