@@ -971,18 +971,26 @@ func (c *zkController) onIsrChangeNotification() {
 
 // ---- requests to the controller ----
 
+// refuseBroker is the error a broker's request to the controller gets
+// before anything else is checked: NOT_CONTROLLER from a controller not
+// active or not yet loaded, STALE_BROKER_EPOCH for a broker epoch that is
+// not the live registration's; NONE when the request may go on.
+func (c *zkController) refuseBroker(id int32, epoch int64) protocol.ErrorCode {
+	if !c.active || !c.loaded {
+		return protocol.NotController
+	}
+	if e, ok := c.live[id]; !ok || e != epoch {
+		return protocol.StaleBrokerEpoch
+	}
+	return protocol.None
+}
+
 // handleAlterPartition is the controller's side of AlterIsr (KIP-497,
 // Kafka 2.7): checks, then the ISR written with the partition's zkVersion.
 func (c *zkController) handleAlterPartition(from sim.NodeID, m *protocol.AlterPartition) {
 	b := c.b
 	resp := &protocol.AlterPartitionResponse{CorrelationID: m.CorrelationID}
-	if !c.active || !c.loaded {
-		resp.Error = protocol.NotController
-		b.replyTo(from, resp)
-		return
-	}
-	if e, ok := c.live[m.BrokerID]; !ok || e != m.BrokerEpoch {
-		resp.Error = protocol.StaleBrokerEpoch
+	if resp.Error = c.refuseBroker(m.BrokerID, m.BrokerEpoch); resp.Error != protocol.None {
 		b.replyTo(from, resp)
 		return
 	}
@@ -1036,13 +1044,7 @@ func (c *zkController) handleAlterPartition(from sim.NodeID, m *protocol.AlterPa
 func (c *zkController) handleControlledShutdown(from sim.NodeID, m *protocol.ControlledShutdown) {
 	b := c.b
 	resp := &protocol.ControlledShutdownResponse{CorrelationID: m.CorrelationID}
-	if !c.active || !c.loaded {
-		resp.Error = protocol.NotController
-		b.replyTo(from, resp)
-		return
-	}
-	if e, ok := c.live[m.BrokerID]; !ok || e != m.BrokerEpoch {
-		resp.Error = protocol.StaleBrokerEpoch
+	if resp.Error = c.refuseBroker(m.BrokerID, m.BrokerEpoch); resp.Error != protocol.None {
 		b.replyTo(from, resp)
 		return
 	}
