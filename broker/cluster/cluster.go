@@ -604,46 +604,27 @@ func (c *Cluster) CreateTopic(t Topic, limit time.Duration) error {
 	deadline := c.s.Now() + limit
 	req := protocol.CreatableTopic{Name: t.Name, NumPartitions: int32(t.Partitions), ReplicationFactor: int16(t.ReplicationFactor),
 		Configs: maps.Clone(t.Configs)}
-	for c.cfg.ZK() {
-		if _, err := c.s.RunUntilTrue(deadline, func() bool { return c.ZKController() != nil }); err != nil {
-			return err
+	// The active controller: the broker elected through ZooKeeper, or
+	// the KRaft quorum's leader.
+	active := func() (int32, bool) {
+		if c.cfg.ZK() {
+			if b := c.ZKController(); b != nil {
+				return b.ID(), true
+			}
+		} else if ctl := c.ActiveController(); ctl != nil {
+			return ctl.ID(), true
 		}
-		ctl := c.ZKController()
-		if ctl == nil {
-			return fmt.Errorf("create topic %s: no active controller within %v (seed %d)", t.Name, limit, c.s.Seed())
-		}
-		resp, err := c.Request(ctl.ID(), &protocol.CreateTopics{CorrelationID: c.NextCorrelation(), Topics: []protocol.CreatableTopic{req}},
-			deadline-c.s.Now())
-		if err != nil {
-			return err
-		}
-		te := resp.(*protocol.CreateTopicsResponse).Topics[0]
-		if te.Error == protocol.NotController {
-			continue
-		}
-		if te.Error != protocol.None {
-			return &AdminError{Code: te.Error, Message: te.Message}
-		}
-		// The controller writes the partitions' states once its topic
-		// watch fires.
-		started := func() bool {
-			tm, ok := c.Metadata().Topic(t.Name)
-			return ok && int(tm.Partitions) >= t.Partitions
-		}
-		if ok, err := c.s.RunUntilTrue(deadline, started); err != nil || !ok {
-			return errors.Join(err, fmt.Errorf("topic %s: partitions not started within %v (seed %d)", t.Name, limit, c.s.Seed()))
-		}
-		return c.WaitLeaders(t.Name, deadline-c.s.Now())
+		return 0, false
 	}
 	for {
-		if _, err := c.s.RunUntilTrue(deadline, func() bool { return c.ActiveController() != nil }); err != nil {
+		if _, err := c.s.RunUntilTrue(deadline, func() bool { _, ok := active(); return ok }); err != nil {
 			return err
 		}
-		ctl := c.ActiveController()
-		if ctl == nil {
+		id, ok := active()
+		if !ok {
 			return fmt.Errorf("create topic %s: no active controller within %v (seed %d)", t.Name, limit, c.s.Seed())
 		}
-		resp, err := c.Request(ctl.ID(), &protocol.CreateTopics{CorrelationID: c.NextCorrelation(), Topics: []protocol.CreatableTopic{req}},
+		resp, err := c.Request(id, &protocol.CreateTopics{CorrelationID: c.NextCorrelation(), Topics: []protocol.CreatableTopic{req}},
 			deadline-c.s.Now())
 		if err != nil {
 			return err
@@ -656,6 +637,17 @@ func (c *Cluster) CreateTopic(t Topic, limit time.Duration) error {
 			return &AdminError{Code: te.Error, Message: te.Message}
 		}
 		break
+	}
+	if c.cfg.ZK() {
+		// The controller writes the partitions' states once its topic
+		// watch fires.
+		started := func() bool {
+			tm, ok := c.Metadata().Topic(t.Name)
+			return ok && int(tm.Partitions) >= t.Partitions
+		}
+		if ok, err := c.s.RunUntilTrue(deadline, started); err != nil || !ok {
+			return errors.Join(err, fmt.Errorf("topic %s: partitions not started within %v (seed %d)", t.Name, limit, c.s.Seed()))
+		}
 	}
 	return c.WaitLeaders(t.Name, deadline-c.s.Now())
 }
