@@ -196,6 +196,13 @@ func (s *script) produce(a args, _ *datadriven.TestData) (string, error) {
 	values := strings.Split(a.str("values", "x"), ",")
 	req := &protocol.Produce{CorrelationID: s.c.NextCorrelation(), Acks: acks, Timeout: 30 * time.Second,
 		Partitions: []protocol.ProducePartition{{TP: tp, Records: protocol.NewRecords(protocol.NoProducer, int64(s.s.Now()/time.Millisecond), values...)}}}
+	return s.ask(to, req, wait, acks == protocol.AcksNone)
+}
+
+// ask sends req from the admin node to broker to and prints what happens
+// until it is answered or wait passes; a request with no answer (acks=0)
+// is done once sent.
+func (s *script) ask(to int32, req protocol.Request, wait time.Duration, noAnswer bool) (string, error) {
 	done := false
 	if err := s.c.Send(to, req, func(r protocol.Response) {
 		done = true
@@ -203,7 +210,7 @@ func (s *script) produce(a args, _ *datadriven.TestData) (string, error) {
 	}); err != nil {
 		return "", err
 	}
-	if acks == protocol.AcksNone {
+	if noAnswer {
 		done = true
 	}
 	if _, err := s.s.RunUntilTrue(s.s.Now()+wait, func() bool { return done }); err != nil {

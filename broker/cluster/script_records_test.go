@@ -29,20 +29,7 @@ func (s *script) deleteRecords(a args, _ *datadriven.TestData) (string, error) {
 	}
 	req := &protocol.DeleteRecords{CorrelationID: s.c.NextCorrelation(), Timeout: timeout,
 		Partitions: []protocol.DeleteRecordsPartition{{TP: tp, Offset: off}}}
-	done := false
-	if err := s.c.Send(int32(to), req, func(r protocol.Response) {
-		done = true
-		s.logf("%s admin <- b%d: %v", at(s.s.Now()), to, r)
-	}); err != nil {
-		return "", err
-	}
-	if _, err := s.s.RunUntilTrue(s.s.Now()+wait, func() bool { return done }); err != nil {
-		return s.flush(), err
-	}
-	if !done {
-		s.logf("no answer from b%d within %v", to, wait)
-	}
-	return s.flush(), nil
+	return s.ask(int32(to), req, wait, false)
 }
 
 // list-offsets [topic=t partition=0] broker=N earliest|latest: a
