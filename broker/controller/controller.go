@@ -335,6 +335,17 @@ func (c *Controller) replyAfter(offset int64, done, fail func()) {
 	c.waits = append(c.waits, &wait{offset: offset, done: done, fail: fail})
 }
 
+// notControllerTopics answers each topic of a request NOT_CONTROLLER, as a
+// controller that is not the active one does.
+func notControllerTopics[T any](c *Controller, topics []T, name func(T) string) []protocol.TopicError {
+	var out []protocol.TopicError
+	for _, t := range topics {
+		out = append(out, protocol.TopicError{Name: name(t), Error: protocol.NotController,
+			Message: fmt.Sprintf("controller %d is not the active controller", c.id)})
+	}
+	return out
+}
+
 // commitAndReply writes recs and answers resp once they are committed, or
 // calls fail if the controller loses its leadership first. When the write
 // itself fails, writeFailed puts its error into resp, which is answered at

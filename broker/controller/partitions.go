@@ -20,12 +20,8 @@ import (
 // Existing partitions are untouched.
 func (c *Controller) handleCreatePartitions(from sim.NodeID, m *protocol.CreatePartitions) {
 	fail := func() {
-		failed := &protocol.CreatePartitionsResponse{CorrelationID: m.CorrelationID}
-		for _, t := range m.Topics {
-			failed.Topics = append(failed.Topics, protocol.TopicError{Name: t.Name, Error: protocol.NotController,
-				Message: fmt.Sprintf("controller %d is not the active controller", c.id)})
-		}
-		c.reply(from, failed)
+		c.reply(from, &protocol.CreatePartitionsResponse{CorrelationID: m.CorrelationID,
+			Topics: notControllerTopics(c, m.Topics, func(t protocol.CreatePartitionsTopic) string { return t.Name })})
 	}
 	if !c.active {
 		fail()

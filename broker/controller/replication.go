@@ -284,12 +284,8 @@ func validateTopicName(name string) string {
 func (c *Controller) handleCreateTopics(from sim.NodeID, m *protocol.CreateTopics) {
 	resp := &protocol.CreateTopicsResponse{CorrelationID: m.CorrelationID}
 	fail := func() {
-		failed := &protocol.CreateTopicsResponse{CorrelationID: m.CorrelationID}
-		for _, t := range m.Topics {
-			failed.Topics = append(failed.Topics, protocol.TopicError{Name: t.Name, Error: protocol.NotController,
-				Message: fmt.Sprintf("controller %d is not the active controller", c.id)})
-		}
-		c.reply(from, failed)
+		c.reply(from, &protocol.CreateTopicsResponse{CorrelationID: m.CorrelationID,
+			Topics: notControllerTopics(c, m.Topics, func(t protocol.CreatableTopic) string { return t.Name })})
 	}
 	if !c.active {
 		fail()
@@ -425,12 +421,8 @@ func (c *Controller) createTopic(t protocol.CreatableTopic, validateOnly bool, c
 func (c *Controller) handleDeleteTopics(from sim.NodeID, m *protocol.DeleteTopics) {
 	resp := &protocol.DeleteTopicsResponse{CorrelationID: m.CorrelationID}
 	fail := func() {
-		failed := &protocol.DeleteTopicsResponse{CorrelationID: m.CorrelationID}
-		for _, n := range m.Names {
-			failed.Topics = append(failed.Topics, protocol.TopicError{Name: n, Error: protocol.NotController,
-				Message: fmt.Sprintf("controller %d is not the active controller", c.id)})
-		}
-		c.reply(from, failed)
+		c.reply(from, &protocol.DeleteTopicsResponse{CorrelationID: m.CorrelationID,
+			Topics: notControllerTopics(c, m.Names, func(n string) string { return n })})
 	}
 	if !c.active {
 		fail()
