@@ -374,6 +374,12 @@ func (s Scenario) faultNames(offsetsPartitions int) fault.Names {
 // Parse reads a scenario from JSON, rejecting unknown fields, fills in
 // defaults and validates it. name (a file name) starts every error.
 func Parse(name string, data []byte) (Scenario, error) {
+	var head struct {
+		Format string `json:"format"`
+	}
+	if json.Unmarshal(data, &head) == nil && head.Format == ReplayFormat {
+		return Scenario{}, fmt.Errorf("%s is a replay file, not a scenario file: run it again with `kafkasim replay %s` (a scenario file is the object under its \"scenario\" key)", name, name)
+	}
 	if err := objectShape(data, "scenario file", scenarioShape); err != nil {
 		return Scenario{}, fmt.Errorf("%s: %w", name, err)
 	}

@@ -122,6 +122,15 @@ func TestParseSaysWhatAScenarioFileLooksLike(t *testing.T) {
 	}
 }
 
+// A replay file given where a scenario file belongs (kafkasim run
+// x.replay.json) is named as such, with the command that runs it.
+func TestParseTellsAReplayFileApart(t *testing.T) {
+	_, err := scenarios.Parse("out/standard-seed3.replay.json", []byte(`{"format": "kafkasim-replay", "version": "0.1.0", "scenario": {"name": "standard"}}`))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "out/standard-seed3.replay.json is a replay file, not a scenario file")
+	assert.Contains(t, err.Error(), "kafkasim replay out/standard-seed3.replay.json")
+}
+
 func TestParseRejectsBadScenarios(t *testing.T) {
 	for _, tc := range []struct{ edit, want string }{
 		{`"seed": 7,` + "||" + `"seed": 7, "colour": "red",`, `unknown field "colour"; accepted here: name, description, shows, expect, seed, duration, cluster, workload, faults, nemesis, checks, buggify`},
