@@ -14,45 +14,20 @@ import (
 // controller (KIP-590's forwarding), waiting for the controller's answer.
 type forwarded struct {
 	from sim.NodeID
-	req  protocol.Request
+	req  protocol.ForwardableRequest
 	to   int32 // the controller it went to
 }
 
 // forward relays an admin request to the active controller under a
 // correlation id of the broker's own; the answer goes back to the
 // requester under its id.
-func (b *Broker) forward(from sim.NodeID, req protocol.Request) {
+func (b *Broker) forward(from sim.NodeID, req protocol.ForwardableRequest) {
 	if b.controller == protocol.NoNode {
 		b.replyTo(from, notControllerResponse(req, "no active controller is known"))
 		return
 	}
 	corr := b.nextCorrelation()
-	var out network.Message
-	switch m := req.(type) {
-	case *protocol.CreateTopics:
-		c := *m
-		c.CorrelationID = corr
-		out = &c
-	case *protocol.DeleteTopics:
-		c := *m
-		c.CorrelationID = corr
-		out = &c
-	case *protocol.ElectLeaders:
-		c := *m
-		c.CorrelationID = corr
-		out = &c
-	case *protocol.IncrementalAlterConfigs:
-		c := *m
-		c.CorrelationID = corr
-		out = &c
-	case *protocol.CreatePartitions:
-		c := *m
-		c.CorrelationID = corr
-		out = &c
-	default:
-		return
-	}
-	if !b.send(b.controller, out) {
+	if !b.send(b.controller, req.WithCorrelationID(corr)) {
 		b.replyTo(from, notControllerResponse(req, "the active controller is not reachable"))
 		return
 	}
@@ -62,37 +37,15 @@ func (b *Broker) forward(from sim.NodeID, req protocol.Request) {
 	b.forwards[corr] = &forwarded{from: from, req: req, to: b.controller}
 }
 
-func (b *Broker) onForwardedResponse(m protocol.Response) {
+// onForwardedResponse passes the controller's answer to a forwarded request
+// back to the requester under its correlation id.
+func (b *Broker) onForwardedResponse(m protocol.ForwardedResponse) {
 	f, ok := b.forwards[m.Correlation()]
 	if !ok {
 		return
 	}
 	delete(b.forwards, m.Correlation())
-	corr := f.req.Correlation()
-	var out network.Message
-	switch m := m.(type) {
-	case *protocol.CreateTopicsResponse:
-		c := *m
-		c.CorrelationID = corr
-		out = &c
-	case *protocol.DeleteTopicsResponse:
-		c := *m
-		c.CorrelationID = corr
-		out = &c
-	case *protocol.ElectLeadersResponse:
-		c := *m
-		c.CorrelationID = corr
-		out = &c
-	case *protocol.IncrementalAlterConfigsResponse:
-		c := *m
-		c.CorrelationID = corr
-		out = &c
-	case *protocol.CreatePartitionsResponse:
-		c := *m
-		c.CorrelationID = corr
-		out = &c
-	}
-	b.replyTo(f.from, out)
+	b.replyTo(f.from, m.WithCorrelationID(f.req.Correlation()))
 }
 
 // failForwards answers NOT_CONTROLLER to every request forwarded to a
@@ -110,7 +63,7 @@ func (b *Broker) failForwards(to int32, why string) {
 }
 
 // notControllerResponse answers an admin request with NOT_CONTROLLER.
-func notControllerResponse(req protocol.Request, why string) network.Message {
+func notControllerResponse(req protocol.ForwardableRequest, why string) network.Message {
 	corr := req.Correlation()
 	switch m := req.(type) {
 	case *protocol.CreateTopics:

@@ -7,6 +7,25 @@ import (
 	"github.com/kafkasim/kafkasim/sim"
 )
 
+// leaderLog is the partition tp if this broker leads it and has its log,
+// with the request's current leader epoch fenced (KIP-320): Kafka's
+// localLogWithEpochOrException for a request that needs the leader. The
+// error code says why not: UNKNOWN_TOPIC_OR_PARTITION,
+// FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH or NOT_LEADER_OR_FOLLOWER.
+func (b *Broker) leaderLog(tp protocol.TopicPartition, currentLeaderEpoch int32) (*partition, protocol.ErrorCode) {
+	p, ok := b.partitions.get(tp)
+	if !ok || p.log == nil {
+		return nil, protocol.UnknownTopicOrPartition
+	}
+	if code := p.checkEpoch(currentLeaderEpoch); code != protocol.None {
+		return nil, code
+	}
+	if !p.isLeader {
+		return nil, protocol.NotLeaderOrFollower
+	}
+	return p, protocol.None
+}
+
 // handleListOffsets answers offsets by timestamp: the log start offset,
 // the high-water mark (the log end offset for replicas), or the first
 // offset at or after a timestamp.
@@ -15,17 +34,9 @@ func (b *Broker) handleListOffsets(from sim.NodeID, m *protocol.ListOffsets) {
 	for i, part := range m.Partitions {
 		pr := &resp.Partitions[i]
 		*pr = protocol.ListOffsetsPartitionResponse{TP: part.TP, Timestamp: -1, Offset: -1, LeaderEpoch: protocol.NoEpoch}
-		p, ok := b.partitions.get(part.TP)
-		if !ok || p.log == nil {
-			pr.Error = protocol.UnknownTopicOrPartition
-			continue
-		}
-		if code := p.checkEpoch(part.CurrentLeaderEpoch); code != protocol.None {
+		p, code := b.leaderLog(part.TP, part.CurrentLeaderEpoch)
+		if code != protocol.None {
 			pr.Error = code
-			continue
-		}
-		if !p.isLeader {
-			pr.Error = protocol.NotLeaderOrFollower
 			continue
 		}
 		pr.LeaderEpoch = p.leaderEpoch
@@ -63,17 +74,9 @@ func (b *Broker) handleOffsetsForLeaderEpoch(from sim.NodeID, m *protocol.Offset
 	for i, part := range m.Partitions {
 		pr := &resp.Partitions[i]
 		*pr = protocol.EpochEndOffsetResponse{TP: part.TP, LeaderEpoch: protocol.NoEpoch, EndOffset: protocol.NoOffset}
-		p, ok := b.partitions.get(part.TP)
-		if !ok || p.log == nil {
-			pr.Error = protocol.UnknownTopicOrPartition
-			continue
-		}
-		if code := p.checkEpoch(part.CurrentLeaderEpoch); code != protocol.None {
+		p, code := b.leaderLog(part.TP, part.CurrentLeaderEpoch)
+		if code != protocol.None {
 			pr.Error = code
-			continue
-		}
-		if !p.isLeader {
-			pr.Error = protocol.NotLeaderOrFollower
 			continue
 		}
 		if m.Version == 0 {

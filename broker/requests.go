@@ -111,9 +111,8 @@ func (b *Broker) receiveControlPlane(from sim.NodeID, m network.Message) bool {
 			b.life.onHeartbeatResponse(m)
 		}
 		return true
-	case *protocol.CreateTopicsResponse, *protocol.DeleteTopicsResponse, *protocol.ElectLeadersResponse,
-		*protocol.IncrementalAlterConfigsResponse, *protocol.CreatePartitionsResponse:
-		b.onForwardedResponse(m.(protocol.Response))
+	case protocol.ForwardedResponse:
+		b.onForwardedResponse(m)
 		return true
 	}
 	if !b.Serving() && !isResponse(m) {
@@ -121,9 +120,8 @@ func (b *Broker) receiveControlPlane(from sim.NodeID, m network.Message) bool {
 		return true
 	}
 	switch m := m.(type) {
-	case *protocol.CreateTopics, *protocol.DeleteTopics, *protocol.ElectLeaders, *protocol.IncrementalAlterConfigs,
-		*protocol.CreatePartitions:
-		b.forward(from, m.(protocol.Request))
+	case protocol.ForwardableRequest:
+		b.forward(from, m)
 		return true
 	case *protocol.DescribeTopicPartitions:
 		b.handleDescribeTopicPartitions(from, m)

@@ -328,7 +328,7 @@ func (zb *zkBroker) receive(from sim.NodeID, m network.Message) bool {
 	case *protocol.ControlledShutdown:
 		zb.ctl.handleControlledShutdown(from, m)
 	case *protocol.CreateTopics, *protocol.ElectLeaders, *protocol.DeleteTopics:
-		req := m.(protocol.Request)
+		req := m.(protocol.ForwardableRequest)
 		if !zb.ctl.active {
 			if zb.b.controller == zb.b.id {
 				zb.b.replyTo(from, notControllerResponse(req, "this broker is no longer the active controller"))

@@ -631,7 +631,8 @@ func (r *run) finish(res *Result) (*Result, error) {
 	res.History = h
 	r.markRebalancesDuringPartitions(res.Schedule, h)
 	res.Report = checker.Check(h, checker.Options{Run: checker.Run{Seed: r.s.Seed, Replay: r.opts.Replay},
-		Budget: r.s.Checks.LinearizabilityBudget, SkipLinearizability: r.s.Checks.NoLinearizability})
+		Budget: r.s.Checks.LinearizabilityBudget, SkipLinearizability: r.s.Checks.NoLinearizability,
+		WWDeps: r.s.Checks.WWDeps, RWDeps: r.s.Checks.RWDeps})
 	res.Live = r.inv.Findings()
 	res.TraceHash = r.sim.Trace().HashString()
 	res.Steps = r.sim.Steps()

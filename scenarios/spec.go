@@ -200,6 +200,13 @@ type Checks struct {
 	// LinearizabilityBudget bounds the linearizability check, in steps
 	// per partition (work, not time); unset: checker.DefaultBudget.
 	LinearizabilityBudget int64 `json:"linearizability_budget,omitempty"`
+	// WWDeps adds write-write dependencies to the transaction cycle
+	// check (Jepsen's :ww-deps), which then finds G0 (checker.Deps.WW).
+	WWDeps bool `json:"ww_deps,omitempty"`
+	// RWDeps adds read-write anti-dependencies to the transaction cycle
+	// check, which then finds G-single and G2 (checker.Deps.RW): Kafka
+	// allows them unless the workload rules them out.
+	RWDeps bool `json:"rw_deps,omitempty"`
 	// ContinueAfterInvariant records a broken cluster invariant as a
 	// finding and lets the run go on, instead of stopping it at the first
 	// violation: for scenarios about old bugs, whose point is what the

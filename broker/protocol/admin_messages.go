@@ -34,6 +34,13 @@ func (*CreateTopics) Kind() string { return "CreateTopics" }
 // Correlation returns the correlation id.
 func (m *CreateTopics) Correlation() int32 { return m.CorrelationID }
 
+// WithCorrelationID implements ForwardableRequest.
+func (m *CreateTopics) WithCorrelationID(id int32) ForwardableRequest {
+	c := *m
+	c.CorrelationID = id
+	return &c
+}
+
 // Digest implements network.Digester.
 func (m *CreateTopics) Digest() uint64 {
 	h := fold(digestSeed, uint64(m.CorrelationID), uint64(m.Timeout))
@@ -74,6 +81,13 @@ func (*CreateTopicsResponse) Kind() string { return "CreateTopicsResponse" }
 // Correlation returns the correlation id.
 func (m *CreateTopicsResponse) Correlation() int32 { return m.CorrelationID }
 
+// WithCorrelationID implements ForwardedResponse.
+func (m *CreateTopicsResponse) WithCorrelationID(id int32) ForwardedResponse {
+	c := *m
+	c.CorrelationID = id
+	return &c
+}
+
 // Digest implements network.Digester.
 func (m *CreateTopicsResponse) Digest() uint64 { return digestTopicErrors(m.CorrelationID, m.Topics) }
 
@@ -95,6 +109,13 @@ func (*DeleteTopics) Kind() string { return "DeleteTopics" }
 
 // Correlation returns the correlation id.
 func (m *DeleteTopics) Correlation() int32 { return m.CorrelationID }
+
+// WithCorrelationID implements ForwardableRequest.
+func (m *DeleteTopics) WithCorrelationID(id int32) ForwardableRequest {
+	c := *m
+	c.CorrelationID = id
+	return &c
+}
 
 // Digest implements network.Digester.
 func (m *DeleteTopics) Digest() uint64 {
@@ -120,6 +141,13 @@ func (*DeleteTopicsResponse) Kind() string { return "DeleteTopicsResponse" }
 
 // Correlation returns the correlation id.
 func (m *DeleteTopicsResponse) Correlation() int32 { return m.CorrelationID }
+
+// WithCorrelationID implements ForwardedResponse.
+func (m *DeleteTopicsResponse) WithCorrelationID(id int32) ForwardedResponse {
+	c := *m
+	c.CorrelationID = id
+	return &c
+}
 
 // Digest implements network.Digester.
 func (m *DeleteTopicsResponse) Digest() uint64 { return digestTopicErrors(m.CorrelationID, m.Topics) }

@@ -191,6 +191,13 @@ func (*ElectLeaders) Kind() string { return "ElectLeaders" }
 // Correlation returns the correlation id.
 func (m *ElectLeaders) Correlation() int32 { return m.CorrelationID }
 
+// WithCorrelationID implements ForwardableRequest.
+func (m *ElectLeaders) WithCorrelationID(id int32) ForwardableRequest {
+	c := *m
+	c.CorrelationID = id
+	return &c
+}
+
 // Digest implements network.Digester.
 func (m *ElectLeaders) Digest() uint64 {
 	h := fold(digestSeed, uint64(m.CorrelationID), uint64(m.ElectionType), boolWord(m.Partitions == nil))
@@ -227,6 +234,13 @@ func (*ElectLeadersResponse) Kind() string { return "ElectLeadersResponse" }
 
 // Correlation returns the correlation id.
 func (m *ElectLeadersResponse) Correlation() int32 { return m.CorrelationID }
+
+// WithCorrelationID implements ForwardedResponse.
+func (m *ElectLeadersResponse) WithCorrelationID(id int32) ForwardedResponse {
+	c := *m
+	c.CorrelationID = id
+	return &c
+}
 
 // Digest implements network.Digester.
 func (m *ElectLeadersResponse) Digest() uint64 {
@@ -291,6 +305,13 @@ func (*IncrementalAlterConfigs) Kind() string { return "IncrementalAlterConfigs"
 // Correlation returns the correlation id.
 func (m *IncrementalAlterConfigs) Correlation() int32 { return m.CorrelationID }
 
+// WithCorrelationID implements ForwardableRequest.
+func (m *IncrementalAlterConfigs) WithCorrelationID(id int32) ForwardableRequest {
+	c := *m
+	c.CorrelationID = id
+	return &c
+}
+
 // Digest implements network.Digester.
 func (m *IncrementalAlterConfigs) Digest() uint64 {
 	h := fold(digestSeed, uint64(m.CorrelationID), boolWord(m.ValidateOnly))
@@ -351,6 +372,13 @@ func (*IncrementalAlterConfigsResponse) Kind() string { return "IncrementalAlter
 
 // Correlation returns the correlation id.
 func (m *IncrementalAlterConfigsResponse) Correlation() int32 { return m.CorrelationID }
+
+// WithCorrelationID implements ForwardedResponse.
+func (m *IncrementalAlterConfigsResponse) WithCorrelationID(id int32) ForwardedResponse {
+	c := *m
+	c.CorrelationID = id
+	return &c
+}
 
 // Digest implements network.Digester.
 func (m *IncrementalAlterConfigsResponse) Digest() uint64 {

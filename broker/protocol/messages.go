@@ -81,6 +81,28 @@ type Response interface {
 	response()
 }
 
+// A ForwardableRequest is an admin request that any broker takes and
+// relays to the active controller (KIP-590's forwarding; Kafka's
+// forwardable APIs): CreateTopics, DeleteTopics, CreatePartitions,
+// ElectLeaders and IncrementalAlterConfigs. The broker sends a copy under
+// a correlation id of its own and answers the client under the client's.
+type ForwardableRequest interface {
+	Request
+	// WithCorrelationID returns a copy of the request under correlation
+	// id id.
+	WithCorrelationID(id int32) ForwardableRequest
+}
+
+// A ForwardedResponse is the controller's answer to a ForwardableRequest,
+// which the forwarding broker passes back under the client's correlation
+// id.
+type ForwardedResponse interface {
+	Response
+	// WithCorrelationID returns a copy of the response under correlation
+	// id id.
+	WithCorrelationID(id int32) ForwardedResponse
+}
+
 // The requests.
 func (*CreateTopics) request()            {}
 func (*DeleteTopics) request()            {}

@@ -33,6 +33,13 @@ func (*CreatePartitions) Kind() string { return "CreatePartitions" }
 // Correlation returns the correlation id.
 func (m *CreatePartitions) Correlation() int32 { return m.CorrelationID }
 
+// WithCorrelationID implements ForwardableRequest.
+func (m *CreatePartitions) WithCorrelationID(id int32) ForwardableRequest {
+	c := *m
+	c.CorrelationID = id
+	return &c
+}
+
 func (*CreatePartitions) request() {}
 
 // Digest implements network.Digester.
@@ -69,6 +76,13 @@ func (*CreatePartitionsResponse) Kind() string { return "CreatePartitionsRespons
 
 // Correlation returns the correlation id.
 func (m *CreatePartitionsResponse) Correlation() int32 { return m.CorrelationID }
+
+// WithCorrelationID implements ForwardedResponse.
+func (m *CreatePartitionsResponse) WithCorrelationID(id int32) ForwardedResponse {
+	c := *m
+	c.CorrelationID = id
+	return &c
+}
 
 func (*CreatePartitionsResponse) response() {}
 

@@ -43,6 +43,23 @@ func addHistoryFlags(fs *flag.FlagSet) historyFlags {
 	}
 }
 
+// depsFlags are the transaction cycle check's optional dependencies, as
+// a scenario's checks.ww_deps and checks.rw_deps.
+type depsFlags struct{ ww, rw *bool }
+
+func addDepsFlags(fs *flag.FlagSet) depsFlags {
+	return depsFlags{
+		ww: fs.Bool("ww-deps", false, "the transaction cycle check also draws write-write dependencies (Jepsen's :ww-deps) and finds G0"),
+		rw: fs.Bool("rw-deps", false, "the transaction cycle check also draws read-write anti-dependencies and finds G-single and G2"),
+	}
+}
+
+// apply sets the dependencies in o.
+func (d depsFlags) apply(o checker.Options) checker.Options {
+	o.WWDeps, o.RWDeps = *d.ww, *d.rw
+	return o
+}
+
 // readHistory loads a history file: kafkasim's JSON Lines, or a Jepsen
 // Kafka-workload history.edn. Any problem with it is a usage error.
 func readHistory(path string, hf historyFlags) (*history.History, error) {
@@ -96,9 +113,10 @@ func oneArg(fs *flag.FlagSet, args []string, what, example string) (string, erro
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("check", "check [--budget STEPS] [--no-linearizability] [--acks all|1] [--idempotent] HISTORY.jsonl|history.edn", stderr)
+	fs := newFlags("check", "check [--budget STEPS] [--no-linearizability] [--ww-deps] [--rw-deps] [--acks all|1] [--idempotent] HISTORY.jsonl|history.edn", stderr)
 	budget := fs.Int64("budget", checker.DefaultBudget, "work budget of the linearizability check, in steps per partition")
 	skip := fs.Bool("no-linearizability", false, "skip the linearizability check")
+	deps := addDepsFlags(fs)
 	hf := addHistoryFlags(fs)
 	path, err := oneArg(fs, args, "history file", "run.jsonl or a Jepsen history.edn")
 	if err != nil {
@@ -114,7 +132,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	if checker.Empty(h) {
 		return errEmpty(path, h)
 	}
-	rep := checker.Check(h, checker.Options{Budget: *budget, SkipLinearizability: *skip})
+	rep := checker.Check(h, deps.apply(checker.Options{Budget: *budget, SkipLinearizability: *skip}))
 	for _, f := range rep.Findings {
 		fmt.Fprintln(stdout, f.String())
 	}
@@ -126,9 +144,10 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 }
 
 func runReport(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("report", "report [--out FILE.html] [--budget D] [--acks all|1] [--idempotent] HISTORY.jsonl|history.edn", stderr)
+	fs := newFlags("report", "report [--out FILE.html] [--budget STEPS] [--ww-deps] [--rw-deps] [--acks all|1] [--idempotent] HISTORY.jsonl|history.edn", stderr)
 	out := fs.String("out", "", "where to write the report (default: the history's name with .html)")
 	budget := fs.Int64("budget", checker.DefaultBudget, "work budget of the linearizability check, in steps per partition")
+	deps := addDepsFlags(fs)
 	hf := addHistoryFlags(fs)
 	path, err := oneArg(fs, args, "history file", "run.jsonl or a Jepsen history.edn")
 	if err != nil {
@@ -145,7 +164,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 		*out = strings.TrimSuffix(path, filepath.Ext(path)) + ".html"
 	}
 	start := time.Now()
-	rep := checker.Check(h, checker.Options{Budget: *budget})
+	rep := checker.Check(h, deps.apply(checker.Options{Budget: *budget}))
 	run := reports.Build(reports.Source{History: h, Report: rep})
 	if err := reports.WriteFile(*out, func(w io.Writer) error { return reports.WriteRun(w, run) }); err != nil {
 		return usageError("%v", err)

@@ -26,20 +26,12 @@ func init() {
 
 func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("compare", "compare SCENARIO [--seed N] [--metadata] [--out FILE.html]", stderr)
-	seed := fs.Uint64("seed", 0, "seed of the run (default: the scenario's)")
+	sf := addScenarioFlags(fs)
 	metadata := fs.Bool("metadata", false, "compare the metadata modes (KRaft and ZooKeeper) instead of the election configurations")
 	out := fs.String("out", "", "where to write the comparison report (default out/<scenario>-seed<N>-compare.html)")
-	sets := registerSet(fs)
-	name, err := oneArg(fs, args, "scenario", "unclean-election-loss, or a scenario file (.json)")
+	s, name, setArgs, err := sf.scenario(args, "unclean-election-loss, or a scenario file (.json)")
 	if err != nil {
 		return err
-	}
-	s, setArgs, err := loadScenario(name, sets)
-	if err != nil {
-		return err
-	}
-	if isSet(fs, "seed") {
-		s.Seed = *seed
 	}
 	if *out == "" {
 		*out = filepath.Join("out", fmt.Sprintf("%s-seed%d-compare.html", s.Name, s.Seed))
@@ -88,20 +80,12 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 
 func runMatrix(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("matrix", "matrix SCENARIO [--seed N] [--only AXIS=VALUE,...] [--out FILE.html]", stderr)
-	seed := fs.Uint64("seed", 0, "seed of the run (default: the scenario's)")
+	sf := addScenarioFlags(fs)
 	out := fs.String("out", "", "where to write the matrix report (default out/<scenario>-seed<N>-matrix.html)")
 	only := fs.String("only", "", "run only the configurations with these axis values, e.g. acks=1,min.insync.replicas=1 (one configuration also writes its run report)")
-	sets := registerSet(fs)
-	name, err := oneArg(fs, args, "scenario", "standard, or a scenario file (.json)")
+	s, name, setArgs, err := sf.scenario(args, "standard, or a scenario file (.json)")
 	if err != nil {
 		return err
-	}
-	s, setArgs, err := loadScenario(name, sets)
-	if err != nil {
-		return err
-	}
-	if isSet(fs, "seed") {
-		s.Seed = *seed
 	}
 	axes := scenarios.MatrixAxes()
 	if *only != "" {

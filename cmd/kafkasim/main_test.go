@@ -300,6 +300,24 @@ func TestCheckJepsenHistory(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "--acks 0: give all or 1")
 
+	// Read skew: op 5 polled x before op 3's write there and y after it.
+	// Only --rw-deps draws the anti-dependency that closes the cycle.
+	skew := write("skew.edn", `{:process 0, :type :invoke, :f :send, :value [[:send :x :a]]}
+{:process 0, :type :ok, :f :send, :value [[:send :x [0 :a]]]}
+{:process 1, :type :invoke, :f :txn, :value [[:send :x :b] [:send :y :c]]}
+{:process 1, :type :ok, :f :txn, :value [[:send :x [1 :b]] [:send :y [0 :c]]]}
+{:process 2, :type :invoke, :f :txn, :value [[:poll]]}
+{:process 2, :type :ok, :f :txn, :value [[:poll {:x [[0 :a]], :y [[0 :c]]}]]}
+`)
+	code, out, _ = kafkasim("check", "--no-linearizability", skew)
+	assert.NotContains(t, out, "G-single")
+	code, out, _ = kafkasim("check", "--no-linearizability", "--rw-deps", skew)
+	assert.Equal(t, 1, code, out)
+	assert.Contains(t, out, "G-single [consistency] x-0")
+	code, out, _ = kafkasim("report", "--rw-deps", "--out", filepath.Join(dir, "skew.html"), skew)
+	assert.Equal(t, 1, code, out)
+	assert.Contains(t, out, "G-single")
+
 	// Nothing to check: not ok.
 	empty := write("empty.edn", "{:type :invoke, :process 0, :f :assign, :value [:x]}\n{:type :ok, :process 0, :f :assign, :value [:x]}\n")
 	code, _, errOut = kafkasim("check", empty)

@@ -57,21 +57,13 @@ func (o *outputFlags) register(fs *flag.FlagSet) {
 
 func runRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("run", "run SCENARIO [--seed N] [--out FILE.html] [--until-step N] [--expect] ...\n\nSCENARIO is a built-in scenario's name (kafkasim scenarios lists them) or a scenario file (.json).", stderr)
-	seed := fs.Uint64("seed", 0, "seed of the run (default: the scenario's)")
+	sf := addScenarioFlags(fs)
 	untilStep := fs.Uint64("until-step", 0, "stop after this many events: replay up to a moment a report points at")
-	sets := registerSet(fs)
 	var o outputFlags
 	o.register(fs)
-	name, err := oneArg(fs, args, "scenario", "a built-in scenario's name (kafkasim scenarios lists them) or a scenario file (.json)")
+	s, name, setArgs, err := sf.scenario(args, "a built-in scenario's name (kafkasim scenarios lists them) or a scenario file (.json)")
 	if err != nil {
 		return err
-	}
-	s, setArgs, err := loadScenario(name, sets)
-	if err != nil {
-		return err
-	}
-	if isSet(fs, "seed") {
-		s.Seed = *seed
 	}
 	replay := fmt.Sprintf("kafkasim run %s --seed %d%s", name, s.Seed, setArgs)
 	if *untilStep > 0 {

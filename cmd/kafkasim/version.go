@@ -64,6 +64,36 @@ func registerSet(fs *flag.FlagSet) *setFlag {
 	return &sets
 }
 
+// scenarioFlags are the flags of a command that runs one scenario named
+// on its command line: --seed and --set.
+type scenarioFlags struct {
+	fs   *flag.FlagSet
+	seed *uint64
+	sets *setFlag
+}
+
+// addScenarioFlags adds --seed and --set to fs.
+func addScenarioFlags(fs *flag.FlagSet) scenarioFlags {
+	return scenarioFlags{fs: fs, seed: fs.Uint64("seed", 0, "seed of the run (default: the scenario's)"), sets: registerSet(fs)}
+}
+
+// scenario parses the command line, whose one argument names the scenario
+// (example says what such a name looks like), and loads it with the --set
+// overrides and --seed, when given; name is the scenario as the user named
+// it, setArgs what a replay command must repeat.
+func (f scenarioFlags) scenario(args []string, example string) (s scenarios.Scenario, name, setArgs string, err error) {
+	if name, err = oneArg(f.fs, args, "scenario", example); err != nil {
+		return s, "", "", err
+	}
+	if s, setArgs, err = loadScenario(name, f.sets); err != nil {
+		return s, "", "", err
+	}
+	if isSet(f.fs, "seed") {
+		s.Seed = *f.seed
+	}
+	return s, name, setArgs, nil
+}
+
 // loadScenario loads a scenario by name or file and applies the --set
 // overrides; replayArgs is what a replay command must repeat.
 func loadScenario(name string, sets *setFlag) (s scenarios.Scenario, replayArgs string, err error) {

@@ -34,7 +34,8 @@ func (sh *Shell) checkHistory() (*history.History, *checker.Report, error) {
 			h.Replicas = append(h.Replicas, r)
 		}
 	}
-	rep := checker.Check(h, checker.Options{Run: checker.Run{Seed: sh.sc.Seed, Replay: h.Header.Replay}, Budget: sh.sc.Checks.LinearizabilityBudget})
+	rep := checker.Check(h, checker.Options{Run: checker.Run{Seed: sh.sc.Seed, Replay: h.Header.Replay}, Budget: sh.sc.Checks.LinearizabilityBudget,
+		WWDeps: sh.sc.Checks.WWDeps, RWDeps: sh.sc.Checks.RWDeps})
 	return h, rep, nil
 }
 

@@ -40,21 +40,14 @@ func (sh *Shell) alterPartitions(b *strings.Builder, f *flags, topic string, cmd
 	if err != nil {
 		return cmdErr(err)
 	}
-	var res []client.TopicResult
-	var callErr error
-	if err := sh.await(func(done func()) {
-		if callErr = sh.admin.CreatePartitions([]client.NewPartitions{{Topic: topic, TotalCount: int32(n)}},
-			func(r []client.TopicResult) { res = r; done() }); callErr != nil {
-			done()
-		}
-	}); err != nil {
+	topicErr, err := sh.topicCall(func(answer func([]client.TopicResult)) error {
+		return sh.admin.CreatePartitions([]client.NewPartitions{{Topic: topic, TotalCount: int32(n)}}, answer)
+	})
+	if err != nil {
 		return cmdErr(err)
 	}
-	if callErr != nil {
-		return cmdErr(callErr)
-	}
-	if len(res) == 1 && res[0].Err != nil {
-		return cmdErr(brokerMessage(res[0].Err))
+	if topicErr != nil {
+		return cmdErr(brokerMessage(topicErr))
 	}
 	return nil
 }

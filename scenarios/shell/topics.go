@@ -97,26 +97,20 @@ func (sh *Shell) topics(b *strings.Builder, args, _ []string) error {
 		if len(cfgs) > 0 {
 			nt.Configs = cfgs
 		}
-		var res []client.TopicResult
-		var callErr error
-		if err := sh.await(func(done func()) {
-			if callErr = sh.admin.CreateTopics([]client.NewTopic{nt}, func(r []client.TopicResult) { res = r; done() }); callErr != nil {
-				done()
-			}
-		}); err != nil {
+		topicErr, err := sh.topicCall(func(answer func([]client.TopicResult)) error {
+			return sh.admin.CreateTopics([]client.NewTopic{nt}, answer)
+		})
+		if err != nil {
 			return cmdErr(err)
 		}
-		if callErr != nil {
-			return cmdErr(callErr)
-		}
-		if len(res) == 1 && res[0].Err != nil {
-			if errors.Is(res[0].Err, protocol.TopicAlreadyExists) {
+		if topicErr != nil {
+			if errors.Is(topicErr, protocol.TopicAlreadyExists) {
 				if f.has("if-not-exists") {
 					return nil
 				}
 				return cmdErr(fmt.Errorf("Topic '%s' already exists.", topic))
 			}
-			return cmdErr(brokerMessage(res[0].Err))
+			return cmdErr(brokerMessage(topicErr))
 		}
 		if len(cfgs) > 0 {
 			sh.configs[topic] = cfgs
@@ -131,30 +125,46 @@ func (sh *Shell) topics(b *strings.Builder, args, _ []string) error {
 		if err := needTopic(); err != nil {
 			return err
 		}
-		var res []client.TopicResult
-		var callErr error
-		if err := sh.await(func(done func()) {
-			if callErr = sh.admin.DeleteTopics([]string{topic}, func(r []client.TopicResult) { res = r; done() }); callErr != nil {
-				done()
-			}
-		}); err != nil {
+		topicErr, err := sh.topicCall(func(answer func([]client.TopicResult)) error {
+			return sh.admin.DeleteTopics([]string{topic}, answer)
+		})
+		if err != nil {
 			return cmdErr(err)
 		}
-		if callErr != nil {
-			return cmdErr(callErr)
-		}
-		if len(res) == 1 && res[0].Err != nil {
-			if errors.Is(res[0].Err, protocol.UnknownTopicOrPartition) {
+		if topicErr != nil {
+			if errors.Is(topicErr, protocol.UnknownTopicOrPartition) {
 				if f.has("if-exists") {
 					return nil
 				}
 				return cmdErr(fmt.Errorf("Topic '%s' does not exist as expected", topic))
 			}
-			return cmdErr(res[0].Err)
+			return cmdErr(topicErr)
 		}
 		delete(sh.configs, topic)
 	}
 	return nil
+}
+
+// topicCall makes an admin call for one topic that answers per topic
+// (CreateTopics, DeleteTopics, CreatePartitions) and waits for the answer:
+// topicErr is the topic's error, err the call's refusal or the wait's.
+func (sh *Shell) topicCall(call func(answer func([]client.TopicResult)) error) (topicErr, err error) {
+	var res []client.TopicResult
+	var callErr error
+	if err := sh.await(func(done func()) {
+		if callErr = call(func(r []client.TopicResult) { res = r; done() }); callErr != nil {
+			done()
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if callErr != nil {
+		return nil, callErr
+	}
+	if len(res) == 1 {
+		return res[0].Err, nil
+	}
+	return nil, nil
 }
 
 func (sh *Shell) describeTopics(names []string) ([]client.TopicDescription, error) {
