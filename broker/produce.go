@@ -88,6 +88,10 @@ func (b *Broker) handleProduce(from sim.NodeID, m *protocol.Produce) {
 	if ch == nil || ch.gen != gen {
 		// A new connection: whatever the old one held back died with it.
 		ch = &produceChannel{gen: gen}
+		ch.reply = func(resp *protocol.ProduceResponse) {
+			b.replyTo(from, resp)
+			b.unmute(from, ch)
+		}
 		b.produceChans[from] = ch
 	}
 	if ch.busy {
@@ -104,14 +108,14 @@ type produceChannel struct {
 	gen   uint32 // the connection's generation
 	busy  bool
 	queue []*protocol.Produce
+	// reply answers the request being handled and takes the next: made
+	// once per connection, not per request
+	reply func(*protocol.ProduceResponse)
 }
 
 func (b *Broker) startProduce(from sim.NodeID, ch *produceChannel, m *protocol.Produce) {
 	ch.busy = true
-	b.produceClient(m, func(resp *protocol.ProduceResponse) {
-		b.replyTo(from, resp)
-		b.unmute(from, ch)
-	})
+	b.produceClient(m, ch.reply)
 	if m.Acks == protocol.AcksNone {
 		b.unmute(from, ch) // no response to wait for
 	}
