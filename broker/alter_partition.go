@@ -211,11 +211,11 @@ func (b *Broker) onAlterPartitionResponse(from sim.NodeID, m *protocol.AlterPart
 			if _, ok := p.tracker.HighWatermark(p.log.HighWatermark(), p.log.EndOffset(), b.n.Now()); ok {
 				b.s.Mark("broker.isr.committed.high-watermark-not-rechecked")
 			}
-			p.completeProduceWaits()
+			p.checkDelayed()
 			continue
 		}
 		if !p.maybeIncrementHighWatermark() {
-			p.completeProduceWaits()
+			p.checkDelayed()
 		}
 	}
 	b.sendAlterPartitions()

@@ -12,7 +12,8 @@ import (
 
 // steadyProducer sends rate records per second, batched every linger, one
 // Produce per leader broker per linger (as Kafka's producer groups
-// partitions by leader), acks=all.
+// partitions by leader), acks=all. It reuses a request once its response
+// arrived (protocol.Produce.Reset), as a pooling client does.
 type steadyProducer struct {
 	e      *env
 	linger time.Duration
@@ -25,27 +26,45 @@ type steadyProducer struct {
 	// messages
 	byLeader map[int32]*protocol.Produce
 	order    []int32
-	batches  map[model.TopicPartition][]string
+	batches  map[model.TopicPartition][][]byte
+	parts    []model.TopicPartition
+	// requests whose response arrived, ready for reuse, and those sent
+	free, inflight []*protocol.Produce
+	tickFn         func() // p.tick, made once
 }
+
+// value is every record's value.
+var value = []byte("value-0123456789")
 
 func (p *steadyProducer) tick() {
 	per := max(p.rate*int(p.linger/time.Millisecond)/1000, 1)
 	if p.byLeader == nil {
-		p.byLeader, p.batches = map[int32]*protocol.Produce{}, map[model.TopicPartition][]string{}
+		p.byLeader, p.batches = map[int32]*protocol.Produce{}, map[model.TopicPartition][][]byte{}
 	}
 	clear(p.byLeader)
 	for tp, vals := range p.batches {
 		p.batches[tp] = vals[:0]
 	}
+	sent := p.inflight[:0]
+	for _, req := range p.inflight {
+		if _, answered := p.e.responses[req.CorrelationID]; answered {
+			delete(p.e.responses, req.CorrelationID)
+			p.free = append(p.free, req)
+		} else {
+			sent = append(sent, req)
+		}
+	}
+	p.inflight = sent
 	byLeader, order, batches := p.byLeader, p.order[:0], p.batches
 	parts := p.e.ctrl.image.Partitions()
 	if p.topic != "" {
-		parts = slices.DeleteFunc(slices.Clone(parts), func(tp model.TopicPartition) bool { return tp.Topic != p.topic })
+		p.parts = append(p.parts[:0], parts...)
+		parts = slices.DeleteFunc(p.parts, func(tp model.TopicPartition) bool { return tp.Topic != p.topic })
 	}
 	for range per {
 		tp := parts[p.next%len(parts)]
 		p.next++
-		batches[tp] = append(batches[tp], "value-0123456789")
+		batches[tp] = append(batches[tp], value)
 	}
 	for _, tp := range parts {
 		vals := batches[tp]
@@ -55,18 +74,28 @@ func (p *steadyProducer) tick() {
 		reg, _ := p.e.ctrl.image.Partition(tp)
 		req, ok := byLeader[reg.Leader]
 		if !ok {
-			req = &protocol.Produce{CorrelationID: p.e.nextCorr(), Acks: protocol.AcksAll, Timeout: 30 * time.Second}
+			if n := len(p.free); n > 0 {
+				req = p.free[n-1]
+				p.free = p.free[:n-1]
+				req.Reset()
+			} else {
+				req = &protocol.Produce{}
+			}
+			req.CorrelationID, req.Acks, req.Timeout = p.e.nextCorr(), protocol.AcksAll, 30*time.Second
 			byLeader[reg.Leader] = req
 			order = append(order, reg.Leader)
 		}
-		req.Partitions = append(req.Partitions, protocol.ProducePartition{TP: tp,
-			Records: protocol.NewRecords(protocol.NoProducer, int64(p.e.s.Now()/time.Millisecond), vals...)})
+		req.AppendPartition(tp, protocol.NoProducer, int64(p.e.s.Now()/time.Millisecond), vals)
 	}
 	for _, id := range order {
 		_ = p.e.send(id, byLeader[id])
+		p.inflight = append(p.inflight, byLeader[id])
 	}
 	p.order = order
-	p.e.client.After(p.linger, "producer.linger", p.tick)
+	if p.tickFn == nil {
+		p.tickFn = p.tick
+	}
+	p.e.client.After(p.linger, "producer.linger", p.tickFn)
 }
 
 // newBenchCluster is 3 brokers, 3 partitions with replication factor 3

@@ -13,54 +13,51 @@ const DeleteRecordsReason = "DeleteRecords"
 // delayedDeleteRecords is a DeleteRecords waiting for its partitions' low
 // watermarks (Kafka's DelayedDeleteRecords).
 type delayedDeleteRecords struct {
-	b       *Broker
-	from    sim.NodeID
-	resp    *protocol.DeleteRecordsResponse
-	pending int
-	timer   sim.Timer
-	sent    bool
-	waiting []bool
+	delayedRequest
+	from sim.NodeID
+	resp *protocol.DeleteRecordsResponse
 }
 
 // deleteWait is one partition of a DeleteRecords waiting for the low
 // watermark to reach the requested offset.
-type deleteWait struct {
-	req      *delayedDeleteRecords
-	index    int
-	required int64
-	done     bool
+type deleteWait = delayedWait[*delayedDeleteRecords]
+
+// check answers once the partition's low watermark reaches required, or
+// at once with NOT_LEADER_OR_FOLLOWER when the partition no longer leads.
+func (d *delayedDeleteRecords) check(p *partition, required int64) (protocol.ErrorCode, int64, bool) {
+	if !p.isLeader {
+		return protocol.NotLeaderOrFollower, -1, true
+	}
+	if low := p.lowWatermark(); low >= required {
+		return protocol.None, low, true
+	}
+	return protocol.None, 0, false
 }
 
-func (d *delayedDeleteRecords) complete(i int, code protocol.ErrorCode, low int64) {
+func (d *delayedDeleteRecords) complete(i int, code protocol.ErrorCode, low int64, _ *partition) {
 	pr := &d.resp.Partitions[i]
-	d.waiting[i] = false
 	pr.Error, pr.LowWatermark = code, low
 	if code != protocol.None {
 		pr.LowWatermark = -1
 	}
-	d.pending--
-	if d.pending == 0 {
+	if d.completed(i) {
 		d.send()
 	}
 }
 
 func (d *delayedDeleteRecords) send() {
-	if d.sent {
-		return
+	if d.finish() {
+		d.b.replyTo(d.from, d.resp)
 	}
-	d.sent = true
-	d.b.n.Cancel(d.timer)
-	d.b.replyTo(d.from, d.resp)
 }
 
 // expireDeleteRecords answers a delayed DeleteRecords whose timeout passed.
 func expireDeleteRecords(a any) { a.(*delayedDeleteRecords).expire() }
 
 func (d *delayedDeleteRecords) expire() {
-	if d.sent {
+	if !d.expiring("broker.delete-records.request-timed-out") {
 		return
 	}
-	d.b.s.Mark("broker.delete-records.request-timed-out")
 	for i := range d.resp.Partitions {
 		if d.waiting[i] {
 			d.resp.Partitions[i].Error = protocol.RequestTimedOut
@@ -78,7 +75,7 @@ func (d *delayedDeleteRecords) expire() {
 // NOT_LEADER_OR_FOLLOWER.
 func (b *Broker) handleDeleteRecords(from sim.NodeID, m *protocol.DeleteRecords) {
 	n := len(m.Partitions)
-	d := &delayedDeleteRecords{b: b, from: from, waiting: make([]bool, n),
+	d := &delayedDeleteRecords{delayedRequest: delayedRequest{b: b, waiting: make([]bool, n)}, from: from,
 		resp: &protocol.DeleteRecordsResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.DeleteRecordsPartitionResponse, n)}}
 	var waits []*deleteWait
 	var waitParts []*partition
@@ -110,8 +107,7 @@ func (b *Broker) handleDeleteRecords(from sim.NodeID, m *protocol.DeleteRecords)
 		b.observeLogStart(p.tp, old, start, DeleteRecordsReason)
 		p.changed()
 		p.wakeFetchWaits()
-		d.waiting[i] = true
-		d.pending++
+		d.await(i)
 		waits = append(waits, &deleteWait{req: d, index: i, required: start})
 		waitParts = append(waitParts, p)
 	}
@@ -120,13 +116,7 @@ func (b *Broker) handleDeleteRecords(from sim.NodeID, m *protocol.DeleteRecords)
 		return
 	}
 	for i, w := range waits {
-		p := waitParts[i]
-		if low := p.lowWatermark(); low >= w.required {
-			w.done = true
-			d.complete(w.index, protocol.None, low)
-			continue
-		}
-		p.deleteWaits = append(p.deleteWaits, w)
+		waitParts[i].deleteWaits.tryCompleteElseWatch(waitParts[i], w)
 	}
 	if !d.sent {
 		b.s.Mark("broker.delete-records.delayed")
@@ -144,44 +134,7 @@ func (p *partition) lowWatermark() int64 {
 }
 
 // completeDeleteWaits answers the DeleteRecords waits on the partition
-// that its low watermark now reaches, or all of them with
-// NOT_LEADER_OR_FOLLOWER once it no longer leads.
-func (p *partition) completeDeleteWaits() {
-	if len(p.deleteWaits) == 0 {
-		return
-	}
-	waits := p.deleteWaits
-	p.deleteWaits = nil
-	var keep []*deleteWait
-	for _, w := range waits {
-		if w.done || w.req.sent {
-			continue
-		}
-		if !p.isLeader {
-			w.done = true
-			w.req.complete(w.index, protocol.NotLeaderOrFollower, -1)
-			continue
-		}
-		low := p.lowWatermark()
-		if low < w.required {
-			keep = append(keep, w)
-			continue
-		}
-		w.done = true
-		w.req.complete(w.index, protocol.None, low)
-	}
-	p.deleteWaits = append(keep, p.deleteWaits...)
-}
-
-// failDeleteWaits answers the DeleteRecords waiting on the partition with
-// NOT_LEADER_OR_FOLLOWER: it no longer leads.
-func (p *partition) failDeleteWaits() {
-	waits := p.deleteWaits
-	p.deleteWaits = nil
-	for _, w := range waits {
-		if !w.done && !w.req.sent {
-			w.done = true
-			w.req.complete(w.index, protocol.NotLeaderOrFollower, -1)
-		}
-	}
-}
+// that its low watermark now reaches (a follower's fetch moved its log
+// start offset), or all of them with NOT_LEADER_OR_FOLLOWER once it no
+// longer leads.
+func (p *partition) completeDeleteWaits() { p.deleteWaits.checkAndComplete(p) }

@@ -182,6 +182,20 @@ func (c *clientProcess) Receive(from sim.NodeID, m network.Message) {
 type observer struct {
 	env   *env
 	acked []ack
+	isrs  [][]int32 // every ISR kept, once each (intern)
+}
+
+// intern returns the kept copy of isr (the broker's own slice, valid only
+// during the call): one copy per distinct ISR, not per acknowledgement.
+func (o *observer) intern(isr []int32) []int32 {
+	for _, s := range o.isrs {
+		if slices.Equal(s, isr) {
+			return s
+		}
+	}
+	s := slices.Clone(isr)
+	o.isrs = append(o.isrs, s)
+	return s
 }
 
 type ack struct {
@@ -193,7 +207,7 @@ type ack struct {
 }
 
 func (o *observer) Acked(tp model.TopicPartition, leader, epoch int32, first, last int64, isr []int32) {
-	o.acked = append(o.acked, ack{tp, leader, epoch, first, last, slices.Clone(isr)})
+	o.acked = append(o.acked, ack{tp, leader, epoch, first, last, o.intern(isr)})
 	if o.env.quiet {
 		return // no formatting arguments boxed for nobody (benchmarks)
 	}

@@ -31,8 +31,9 @@ type partition struct {
 	// leader state: the followers, the ISR and its pending change
 	tracker *isr.Tracker
 
-	produceWaits []*produceWait
-	deleteWaits  []*deleteWait // DeleteRecords waiting for the low watermark
+	// the delayed operations waiting on this partition (purgatory.go)
+	produceWaits purgatory[*delayedProduce]       // acks=all Produce, for the high-water mark
+	deleteWaits  purgatory[*delayedDeleteRecords] // DeleteRecords, for the low watermark
 	fetchWaits   []*fetchWait
 
 	// follower state: the fetcher holding this partition, or -1
@@ -159,7 +160,7 @@ func (p *partition) makeLeader(reg *metadata.Partition) {
 	}
 	p.partitionEpoch = reg.PartitionEpoch
 	if !p.maybeIncrementHighWatermark() {
-		p.completeProduceWaits()
+		p.checkDelayed()
 	}
 }
 
@@ -261,7 +262,7 @@ func (p *partition) maybeIncrementHighWatermark() bool {
 		p.emit("broker.hwm", uint64(hw), "high-water mark %d", hw)
 	}
 	p.changed()
-	p.completeProduceWaits()
+	p.checkDelayed()
 	p.wakeFetchWaits()
 	return true
 }
@@ -269,7 +270,7 @@ func (p *partition) maybeIncrementHighWatermark() bool {
 // failWaits answers the produce requests waiting on the partition with
 // NOT_LEADER_OR_FOLLOWER and wakes its long polls: it no longer leads.
 func (p *partition) failWaits() {
-	p.failProduceWaits()
+	p.failDelayed()
 	p.wakeFetchWaits()
 }
 

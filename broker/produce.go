@@ -1,8 +1,6 @@
 package broker
 
 import (
-	"slices"
-
 	"github.com/kafkasim/kafkasim/broker/log"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/sim"
@@ -11,24 +9,29 @@ import (
 // delayedProduce is an acks=all Produce waiting for its partitions'
 // high-water marks (Kafka's DelayedProduce).
 type delayedProduce struct {
-	b       *Broker
-	reply   func(*protocol.ProduceResponse)
-	resp    *protocol.ProduceResponse
-	pending int
-	timer   sim.Timer
-	sent    bool
+	delayedRequest
+	reply func(*protocol.ProduceResponse)
+	resp  *protocol.ProduceResponse
 	// per partition of the request
 	lastOffsets []int64
-	waiting     []bool
 	// markers is set for transaction markers, which are no client's
 	// records and are not reported as acknowledged writes.
 	markers bool
 	waits   []produceWait // when not nil, the waits' storage
 }
 
-func (d *delayedProduce) complete(i int, code protocol.ErrorCode, p *partition) {
+// produceWait is one partition of an acks=all Produce waiting for the
+// high-water mark to pass its records.
+type produceWait = delayedWait[*delayedProduce]
+
+// check is Kafka's checkEnoughReplicasReachOffset.
+func (d *delayedProduce) check(p *partition, required int64) (protocol.ErrorCode, int64, bool) {
+	code, ok := p.checkEnoughReplicas(required)
+	return code, 0, ok
+}
+
+func (d *delayedProduce) complete(i int, code protocol.ErrorCode, _ int64, p *partition) {
 	pr := &d.resp.Partitions[i]
-	d.waiting[i] = false
 	if code != protocol.None {
 		pr.Error = code
 		pr.BaseOffset = -1
@@ -37,21 +40,19 @@ func (d *delayedProduce) complete(i int, code protocol.ErrorCode, p *partition) 
 		// The records are committed now, while this broker leads: the
 		// answer stands even if the response waits for other partitions
 		// and leadership moves meanwhile, as in Kafka's DelayedProduce.
-		obs.Acked(pr.TP, d.b.id, p.leaderEpoch, pr.BaseOffset, d.lastOffsets[i], slices.Clone(p.maximalISR()))
+		// The observer gets the leader's ISR itself (model.Observer.Acked:
+		// it copies what it keeps).
+		obs.Acked(pr.TP, d.b.id, p.leaderEpoch, pr.BaseOffset, d.lastOffsets[i], p.maximalISR())
 	}
-	d.pending--
-	if d.pending == 0 {
+	if d.completed(i) {
 		d.send()
 	}
 }
 
 func (d *delayedProduce) send() {
-	if d.sent {
-		return
+	if d.finish() {
+		d.reply(d.resp)
 	}
-	d.sent = true
-	d.b.n.Cancel(d.timer)
-	d.reply(d.resp)
 }
 
 // expireProduce answers a delayed Produce whose timeout passed (a
@@ -59,10 +60,9 @@ func (d *delayedProduce) send() {
 func expireProduce(a any) { a.(*delayedProduce).expire() }
 
 func (d *delayedProduce) expire() {
-	if d.sent {
+	if !d.expiring("broker.produce.request-timed-out") {
 		return
 	}
-	d.b.s.Mark("broker.produce.request-timed-out")
 	for i := range d.resp.Partitions {
 		if d.waiting[i] {
 			d.resp.Partitions[i].Error = protocol.RequestTimedOut
@@ -88,6 +88,10 @@ func (b *Broker) handleProduce(from sim.NodeID, m *protocol.Produce) {
 	if ch == nil || ch.gen != gen {
 		// A new connection: whatever the old one held back died with it.
 		ch = &produceChannel{gen: gen}
+		ch.reply = func(resp *protocol.ProduceResponse) {
+			b.replyTo(from, resp)
+			b.unmute(from, ch)
+		}
 		b.produceChans[from] = ch
 	}
 	if ch.busy {
@@ -104,14 +108,14 @@ type produceChannel struct {
 	gen   uint32 // the connection's generation
 	busy  bool
 	queue []*protocol.Produce
+	// reply answers the request being handled and takes the next: made
+	// once per connection, not per request
+	reply func(*protocol.ProduceResponse)
 }
 
 func (b *Broker) startProduce(from sim.NodeID, ch *produceChannel, m *protocol.Produce) {
 	ch.busy = true
-	b.produceClient(m, func(resp *protocol.ProduceResponse) {
-		b.replyTo(from, resp)
-		b.unmute(from, ch)
-	})
+	b.produceClient(m, ch.reply)
 	if m.Acks == protocol.AcksNone {
 		b.unmute(from, ch) // no response to wait for
 	}
@@ -229,8 +233,7 @@ func (b *Broker) produceGuarded(m *protocol.Produce, guards []log.VerificationGu
 		if m.Acks == protocol.AcksAll {
 			w := d.wait(i)
 			w.required = info.LastOffset + 1
-			d.waiting[i] = true
-			d.pending++
+			d.await(i)
 			waits = append(waits, w)
 			waitParts = append(waitParts, p)
 		}
@@ -245,14 +248,7 @@ func (b *Broker) produceGuarded(m *protocol.Produce, guards []log.VerificationGu
 	// Register the waits only now, so that none completes before every
 	// partition of the request was appended.
 	for i, w := range waits {
-		p := waitParts[i]
-		if code, ok := p.checkEnoughReplicas(w.required); ok {
-			w.done = true
-			d.waiting[w.index] = false
-			d.complete(w.index, code, p)
-			continue
-		}
-		p.produceWaits = append(p.produceWaits, w)
+		waitParts[i].produceWaits.tryCompleteElseWatch(waitParts[i], w)
 	}
 	if !d.sent {
 		d.timer = b.n.AfterFunc(m.Timeout, "broker.produce.timeout", expireProduce, d)
@@ -282,7 +278,8 @@ func newDelayedProduce(b *Broker, m *protocol.Produce, reply func(*protocol.Prod
 		d.resp, d.lastOffsets, d.waiting, d.waits = &buf.resp, buf.last[:n:n], buf.waiting[:n:n], buf.waits[:n:n]
 	} else {
 		d = &delayedProduce{resp: &protocol.ProduceResponse{CorrelationID: m.CorrelationID, Partitions: make([]protocol.ProducePartitionResponse, n)},
-			lastOffsets: make([]int64, n), waiting: make([]bool, n)}
+			lastOffsets: make([]int64, n)}
+		d.waiting = make([]bool, n)
 	}
 	d.b, d.reply = b, reply
 	return d
@@ -295,48 +292,6 @@ func (d *delayedProduce) wait(i int) *produceWait {
 		return &d.waits[i]
 	}
 	return &produceWait{req: d, index: i}
-}
-
-// produceWait is one partition of an acks=all Produce waiting for the
-// high-water mark to pass its records.
-type produceWait struct {
-	req      *delayedProduce
-	index    int
-	required int64
-	done     bool
-}
-
-// completeProduceWaits answers the waits on the partition that its
-// high-water mark now passes (or that can no longer succeed).
-func (p *partition) completeProduceWaits() {
-	p.completeDeleteWaits()
-	if len(p.produceWaits) == 0 {
-		return
-	}
-	// Completing a wait answers a request, whose callback may append and
-	// add waits: those join the kept ones afterwards.
-	// The kept ones are filtered into the list's own array, and the list
-	// is empty meanwhile; the rare waits added meanwhile are appended.
-	waits := p.produceWaits
-	p.produceWaits = nil
-	keep := waits[:0]
-	for i, w := range waits {
-		waits[i] = nil
-		if w.done || w.req.sent {
-			continue
-		}
-		code, ok := p.checkEnoughReplicas(w.required)
-		if !ok {
-			keep = append(keep, w)
-			continue
-		}
-		w.done = true
-		w.req.complete(w.index, code, p)
-	}
-	if len(p.produceWaits) > 0 {
-		keep = append(keep, p.produceWaits...)
-	}
-	p.produceWaits = keep
 }
 
 // checkEnoughReplicas is Kafka's checkEnoughReplicasReachOffset.
@@ -352,18 +307,4 @@ func (p *partition) checkEnoughReplicas(required int64) (protocol.ErrorCode, boo
 		return protocol.NotEnoughReplicasAfterAppend, true
 	}
 	return protocol.None, true
-}
-
-// failProduceWaits answers the produce requests waiting on the partition
-// with NOT_LEADER_OR_FOLLOWER.
-func (p *partition) failProduceWaits() {
-	p.failDeleteWaits()
-	waits := p.produceWaits
-	p.produceWaits = nil
-	for _, w := range waits {
-		if !w.done && !w.req.sent {
-			w.done = true
-			w.req.complete(w.index, protocol.NotLeaderOrFollower, p)
-		}
-	}
 }

@@ -49,11 +49,13 @@ func (b *Broker) react(d *metadata.Delta) {
 		b.refreshLogConfigs(d)
 	}
 	if len(d.Brokers) > 0 {
-		// Fencing and re-registration change ISR eligibility and the
-		// high-water mark's set of caught-up replicas.
+		// Fencing and re-registration change ISR eligibility, the
+		// high-water mark's set of caught-up replicas, and the low
+		// watermark (a fenced replica's log start offset no longer holds
+		// it back): a delayed DeleteRecords is checked again.
 		for _, tp := range b.sortedPartitions() {
-			if p := b.partitions.at(tp); p.isLeader {
-				p.maybeIncrementHighWatermark()
+			if p := b.partitions.at(tp); p.isLeader && !p.maybeIncrementHighWatermark() {
+				p.completeDeleteWaits()
 			}
 		}
 	}

@@ -93,6 +93,16 @@ func (r *Replica) ISR() []int32 {
 	return slices.Clone(r.p.maximalISR())
 }
 
+// AppendISR appends the maximal ISR to dst while the replica leads (nothing
+// otherwise) and returns the extended slice: ISR without a copy of its own,
+// for a checker that compares it after every step.
+func (r *Replica) AppendISR(dst []int32) []int32 {
+	if !r.p.isLeader {
+		return dst
+	}
+	return append(dst, r.p.maximalISR()...)
+}
+
 // CommittedISR returns the ISR the controller committed, as the leader
 // knows it (nil when following).
 func (r *Replica) CommittedISR() []int32 {

@@ -581,7 +581,7 @@ func (zb *zkBroker) isrWritten(p *partition, version int32) {
 		p.tracker.ISR(), version)
 	p.changed()
 	if !p.maybeIncrementHighWatermark() {
-		p.completeProduceWaits()
+		p.checkDelayed()
 	}
 	note := mustJSON(zkIsrChangeZnode{Version: 1, Partitions: []zkIsrChangeEntry{{Topic: p.tp.Topic, Partition: p.tp.Partition}}})
 	zb.zk.Create(ZKIsrChangePath+"/isr_change_", note, zookeeper.PersistentSequential, nil)

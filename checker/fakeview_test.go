@@ -15,8 +15,10 @@ import (
 type fakeView struct {
 	version uint64
 	frozen  bool
-	parts   map[model.TopicPartition]*fakePart
-	tps     []model.TopicPartition // sorted
+	// appendISR: replicas are seen as appendingReplica
+	appendISR bool
+	parts     map[model.TopicPartition]*fakePart
+	tps       []model.TopicPartition // sorted
 }
 
 type fakePart struct {
@@ -120,6 +122,9 @@ func (v *fakeView) Replicas(tp model.TopicPartition) []model.ReplicaView {
 	}
 	for i, r := range p.replicas {
 		p.views[i] = r
+		if v.appendISR {
+			p.views[i] = appendingReplica{r}
+		}
 	}
 	return p.views
 }
@@ -234,3 +239,9 @@ func parseTP(s string) (model.TopicPartition, error) {
 	}
 	return model.TopicPartition{Topic: s[:i], Partition: int32(n)}, nil
 }
+
+// appendingReplica is a fake replica that also appends its ISR to a
+// buffer, as the broker's replicas do.
+type appendingReplica struct{ *fakeReplica }
+
+func (r appendingReplica) AppendISR(dst []int32) []int32 { return append(dst, r.ISR()...) }

@@ -29,6 +29,7 @@ type Watch struct {
 	cursor  []uint64 // the view's, for model.PartitionChanges
 	parts   map[model.TopicPartition]*watchPart
 	events  []Event
+	isr     []int32 // scratch: the leader's ISR being compared (isrAppender)
 }
 
 // An Event is a moment that can explain a loss or an outage.
@@ -115,6 +116,13 @@ type leaderRule interface {
 	// HighWatermarkDue is the high-water mark the leader's rule allows
 	// now, from what its followers fetched.
 	HighWatermarkDue() int64
+}
+
+// isrAppender is a replica view that appends its ISR to a buffer instead of
+// returning a copy (the broker's replicas do): the watch compares a
+// leader's ISR after every change of its partition without allocating.
+type isrAppender interface {
+	AppendISR(dst []int32) []int32
 }
 
 // NewWatch returns a watch; minISR gives a partition's effective
@@ -205,13 +213,19 @@ func (w *Watch) stall(tp model.TopicPartition, p *watchPart, md model.PartitionM
 	changed := false
 	if lr, ok := leader.(leaderRule); ok && leader != nil {
 		due, hwm = lr.HighWatermarkDue(), leader.HighWatermark()
-		isr := leader.ISR()
+		var isr []int32
+		if ap, ok := leader.(isrAppender); ok {
+			w.isr = ap.AppendISR(w.isr[:0])
+			isr = w.isr
+		} else {
+			isr = leader.ISR()
+		}
 		changed = leader.Broker() != p.lastLeader || leader.LeaderEpoch() != p.lastEpoch || !slices.Equal(isr, p.lastISR)
 		if changed {
-			p.lastLeader, p.lastEpoch, p.lastISR = leader.Broker(), leader.LeaderEpoch(), isr
+			p.lastLeader, p.lastEpoch, p.lastISR = leader.Broker(), leader.LeaderEpoch(), append(p.lastISR[:0], isr...)
 		}
 	} else {
-		p.lastLeader, p.lastEpoch, p.lastISR = -1, -1, nil
+		p.lastLeader, p.lastEpoch, p.lastISR = -1, -1, p.lastISR[:0]
 	}
 	now := w.now()
 	if p.open {

@@ -69,3 +69,31 @@ func TestWatchStallsAndStuckHighWatermark(t *testing.T) {
 	assert.Equal(t, []int64{4, 5, 6, 7, 8}, stuck[0].Offsets)
 	assert.False(t, verdict.OK)
 }
+
+// A leader view that appends its ISR to the watch's buffer is compared
+// without a copy per check, and a change made in place to the ISR it
+// returned before still opens a stall.
+func TestWatchComparesAnAppendedISRWithoutAllocating(t *testing.T) {
+	v, tp := healthyView()
+	v.appendISR = true
+	k := &watchClock{}
+	w := checker.NewWatch(nil)
+	w.Register(k, v)
+	leader := v.replica(tp, 1)
+	step := func() {
+		k.now += time.Millisecond
+		v.touch(tp)
+		require.NoError(t, k.check())
+	}
+	step()
+	leader.due = 4 // by time alone: no change the leader must look at
+	allocs := testing.AllocsPerRun(100, step)
+	assert.Zero(t, allocs, "a check of an unchanged leader allocates nothing")
+	assert.Empty(t, w.Stalls(tp, 0, time.Hour), "no change of leader or ISR: no stall")
+
+	leader.isr[2] = 4 // changed in place
+	step()
+	stalls := w.Stalls(tp, 0, time.Hour)
+	require.Len(t, stalls, 1, "an ISR changed in place is a change")
+	assert.Equal(t, []int32{1, 2, 4}, stalls[0].ISR)
+}

@@ -129,7 +129,8 @@ type Observer interface {
 	// produce for offsets [first, last] of tp, with the ISR it used to
 	// decide that the records were committed. The response may still wait
 	// for other partitions of the request, and carries this success even if
-	// leadership moves meanwhile.
+	// leadership moves meanwhile. isr is the leader's own slice, valid
+	// during the call only: an observer that keeps it keeps a copy.
 	Acked(tp TopicPartition, leader int32, leaderEpoch int32, first, last int64, isr []int32)
 	// Truncated is called when a replica removes offsets [from, to) from
 	// its log, with the reason ("diverging-epoch", "high-watermark",

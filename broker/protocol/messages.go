@@ -229,6 +229,45 @@ func (*Produce) Kind() string { return "Produce" }
 // Correlation returns the correlation id.
 func (m *Produce) Correlation() int32 { return m.CorrelationID }
 
+// Reset empties m so that its sender can build its next request in the
+// same storage: every field is zero, and the partitions' record buffers
+// are kept for AppendPartition to encode into.
+//
+// Who may reuse a Produce, and when: a Produce belongs to the network and
+// to the broker from its send until its sender has the response to it. The
+// broker answers only once it has handled every partition of the request,
+// and its log keeps a copy of the records, never the request's bytes. So
+// the sender may Reset a Produce once the response arrived, and only then;
+// a request sent with acks=0, one whose connection broke, one that timed
+// out or was retried, and one on a link that duplicates messages is never
+// reused (a copy may still be in flight, or held back on the broker), and
+// is left to the garbage collector.
+func (m *Produce) Reset() {
+	parts := m.Partitions[:0]
+	*m = Produce{Partitions: parts}
+}
+
+// AppendPartition adds a partition with one batch of values (no keys,
+// timestamp ts) from producer p, encoded into the record buffer the
+// partition at the same position had before Reset, if any: a producer
+// that reuses its requests (Reset) allocates nothing once its buffers have
+// grown to its batches.
+func (m *Produce) AppendPartition(tp TopicPartition, p Producer, ts int64, values [][]byte) {
+	var buf Records
+	if n := len(m.Partitions); n < cap(m.Partitions) {
+		buf = m.Partitions[:n+1][n].Records[:0]
+	}
+	var scratch [8]Record
+	recs := scratch[:0]
+	if len(values) > len(scratch) {
+		recs = make([]Record, 0, len(values))
+	}
+	for _, v := range values {
+		recs = append(recs, Record{Timestamp: ts, Value: v})
+	}
+	m.Partitions = append(m.Partitions, ProducePartition{TP: tp, Records: AppendBatch(buf, 0, NoPartitionLeaderEpoch, p, recs)})
+}
+
 // Size is the message's size on the wire, roughly.
 func (m *Produce) Size() int {
 	n := 64

@@ -2,7 +2,6 @@ package history
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -20,16 +19,45 @@ import (
 // kept and returned by Err and History. The recorder keeps the slices it is
 // given; callers must not change them afterwards.
 type Recorder struct {
-	h    History
-	open map[int64]bool
+	h History
+	// open[id]: operation id has no outcome yet
+	open []bool
 	err  error
+	// sends and polls hand out the operations' bodies from chunks: one
+	// allocation per chunk, not per operation
+	sends []Send
+	polls []Poll
+	// shared: the operations below it are in a history History returned,
+	// so a completion copies their bodies instead of changing them
+	shared int64
+}
+
+// bodyChunk is how many bodies of one kind a chunk holds.
+const bodyChunk = 256
+
+// newSend returns a copy of s that the recorder owns.
+func (r *Recorder) newSend(s Send) *Send {
+	if len(r.sends) == cap(r.sends) {
+		r.sends = make([]Send, 0, bodyChunk)
+	}
+	r.sends = append(r.sends, s)
+	return &r.sends[len(r.sends)-1]
+}
+
+// newPoll returns a copy of p that the recorder owns.
+func (r *Recorder) newPoll(p Poll) *Poll {
+	if len(r.polls) == cap(r.polls) {
+		r.polls = make([]Poll, 0, bodyChunk)
+	}
+	r.polls = append(r.polls, p)
+	return &r.polls[len(r.polls)-1]
 }
 
 // NewRecorder returns a recorder whose history has the given header (its
 // Format and Version are set for you).
 func NewRecorder(h Header) *Recorder {
 	h.Format, h.Version = FormatName, FormatVersion
-	return &Recorder{h: History{Header: h}, open: make(map[int64]bool)}
+	return &Recorder{h: History{Header: h}}
 }
 
 // Len returns how many operations the recorder holds.
@@ -45,21 +73,32 @@ func (r *Recorder) Invoke(at time.Duration, op Op) int64 {
 	if op.Send != nil {
 		s := *op.Send
 		s.Offset = -1
-		op.Send = &s
+		op.Send = r.newSend(s)
 	}
+	if op.Poll != nil {
+		op.Poll = r.newPoll(*op.Poll)
+	}
+	return r.add(op)
+}
+
+// add appends the invoked operation op, open.
+func (r *Recorder) add(op Op) int64 {
 	r.h.Ops = append(r.h.Ops, op)
-	r.open[op.ID] = true
+	r.open = append(r.open, true)
 	return op.ID
 }
 
 // InvokeSend records a producer's send; the Send's Offset is ignored.
 func (r *Recorder) InvokeSend(at time.Duration, client string, process int, s Send) int64 {
-	return r.Invoke(at, Op{Kind: KindSend, Client: client, Process: process, Send: &s})
+	s.Offset = -1
+	return r.add(Op{ID: int64(len(r.h.Ops)), Kind: KindSend, Client: client, Process: process, Invoke: at, Complete: at,
+		Outcome: Unknown, Send: r.newSend(s)})
 }
 
 // InvokePoll records a call of poll by a consumer of the given group.
 func (r *Recorder) InvokePoll(at time.Duration, client string, process int, group string) int64 {
-	return r.Invoke(at, Op{Kind: KindPoll, Client: client, Process: process, Poll: &Poll{Group: group}})
+	return r.add(Op{ID: int64(len(r.h.Ops)), Kind: KindPoll, Client: client, Process: process, Invoke: at, Complete: at,
+		Outcome: Unknown, Poll: r.newPoll(Poll{Group: group})})
 }
 
 // InvokeCommit records an offset commit.
@@ -110,7 +149,7 @@ func (r *Recorder) complete(id int64, at time.Duration, outcome Outcome, code st
 	if r.err != nil {
 		return nil
 	}
-	if !r.open[id] {
+	if id < 0 || id >= int64(len(r.open)) || !r.open[id] {
 		if id >= 0 && id < int64(len(r.h.Ops)) {
 			r.err = fmt.Errorf("recorder: op %d completed twice", id)
 		} else {
@@ -127,7 +166,7 @@ func (r *Recorder) complete(id int64, at time.Duration, outcome Outcome, code st
 		r.err = fmt.Errorf("recorder: op %d completed at %v, before its invocation at %v", id, at, op.Invoke)
 		return nil
 	}
-	delete(r.open, id)
+	r.open[id] = false
 	op.Complete, op.Outcome, op.Error = at, outcome, code
 	return op
 }
@@ -157,18 +196,26 @@ func (r *Recorder) Unknown(id int64, at time.Duration, code string) {
 // SendOK records a successful send and the offset it got (-1 for acks=0).
 func (r *Recorder) SendOK(id int64, at time.Duration, offset int64) {
 	if op := r.complete(id, at, OK, "", KindSend); op != nil {
-		s := *op.Send
-		s.Offset = offset
-		op.Send = &s
+		if id < r.shared {
+			s := *op.Send
+			s.Offset = offset
+			op.Send = r.newSend(s)
+			return
+		}
+		op.Send.Offset = offset
 	}
 }
 
 // PollOK records a successful poll and what it returned.
 func (r *Recorder) PollOK(id int64, at time.Duration, parts []PollPart) {
 	if op := r.complete(id, at, OK, "", KindPoll); op != nil {
-		p := *op.Poll
-		p.Parts = parts
-		op.Poll = &p
+		if id < r.shared {
+			p := *op.Poll
+			p.Parts = parts
+			op.Poll = r.newPoll(p)
+			return
+		}
+		op.Poll.Parts = parts
 	}
 }
 
@@ -192,7 +239,15 @@ func (r *Recorder) AdminOK(id int64, at time.Duration, result map[string]string)
 }
 
 // Open returns the ids of the operations not yet completed, in order.
-func (r *Recorder) Open() []int64 { return slices.Sorted(maps.Keys(r.open)) }
+func (r *Recorder) Open() []int64 {
+	var ids []int64
+	for id, open := range r.open {
+		if open {
+			ids = append(ids, int64(id))
+		}
+	}
+	return ids
+}
 
 // Close completes every open operation as Unknown at time at (the run has
 // ended; the client never learned the outcome) and records the final
@@ -319,6 +374,7 @@ func (r *Recorder) History() (*History, error) {
 	}
 	h := r.h
 	h.Ops = slices.Clone(r.h.Ops)
+	r.shared = int64(len(r.h.Ops))
 	return &h, nil
 }
 

@@ -103,3 +103,32 @@ func TestEffectiveOutcome(t *testing.T) {
 	commit.Error = "REQUEST_TIMED_OUT"
 	assert.Equal(t, history.Unknown, commit.Effective())
 }
+
+// Sends and polls are recorded without an allocation of their own: their
+// bodies come from chunks, and a history taken before a completion keeps
+// the body it had (a completion takes a new one).
+func TestRecorderAppendsSendsWithoutAllocatingPerOperation(t *testing.T) {
+	r := history.NewRecorder(history.Header{Seed: 1})
+	send := history.Send{Topic: "t", Value: model.Bytes("v"), Acks: model.AcksAll}
+	at := time.Duration(0)
+	for range 10_000 { // grow the operations' array first
+		at++
+		r.SendOK(r.InvokeSend(at, "producer-1", 0, send), at, 0)
+	}
+	allocs := testing.AllocsPerRun(1000, func() {
+		at++
+		r.SendOK(r.InvokeSend(at, "producer-1", 0, send), at, int64(at))
+		r.PollOK(r.InvokePoll(at, "consumer-1", 0, "g"), at, nil)
+	})
+	assert.Less(t, allocs, 0.2, "a send and a poll allocate a chunk's share, not a body each")
+
+	id := r.InvokeSend(at+1, "producer-1", 0, send)
+	before, err := r.History()
+	require.NoError(t, err)
+	r.SendOK(id, at+2, 7)
+	after, err := r.History()
+	require.NoError(t, err)
+	assert.Equal(t, int64(-1), before.Ops[id].Send.Offset, "the earlier history keeps its open send")
+	assert.Equal(t, int64(7), after.Ops[id].Send.Offset)
+	assert.Empty(t, r.Open())
+}
