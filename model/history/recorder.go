@@ -23,6 +23,11 @@ type Recorder struct {
 	h    History
 	open map[int64]bool
 	err  error
+	// shared: a history History returned holds r.h.Ops; the next change
+	// to an operation copies them first. Operations from private on were
+	// invoked since: no returned history holds their bodies.
+	shared  bool
+	private int64
 }
 
 // NewRecorder returns a recorder whose history has the given header (its
@@ -118,6 +123,9 @@ func (r *Recorder) complete(id int64, at time.Duration, outcome Outcome, code st
 		}
 		return nil
 	}
+	if r.shared {
+		r.h.Ops, r.shared = slices.Clone(r.h.Ops), false
+	}
 	op := &r.h.Ops[id]
 	if want != 0 && op.Kind != want {
 		r.err = fmt.Errorf("recorder: op %d is a %s, completed with the results of a %s", id, op.Kind, want)
@@ -157,6 +165,10 @@ func (r *Recorder) Unknown(id int64, at time.Duration, code string) {
 // SendOK records a successful send and the offset it got (-1 for acks=0).
 func (r *Recorder) SendOK(id int64, at time.Duration, offset int64) {
 	if op := r.complete(id, at, OK, "", KindSend); op != nil {
+		if id >= r.private { // Invoke made the send the recorder's own
+			op.Send.Offset = offset
+			return
+		}
 		s := *op.Send
 		s.Offset = offset
 		op.Send = &s
@@ -317,8 +329,11 @@ func (r *Recorder) History() (*History, error) {
 			return nil, fmt.Errorf("recorder: %v", err)
 		}
 	}
+	// The history shares the operations until the recorder changes one
+	// (new operations go past its end): no copy of a finished history.
 	h := r.h
-	h.Ops = slices.Clone(r.h.Ops)
+	h.Ops = slices.Clip(r.h.Ops)
+	r.shared, r.private = true, int64(len(h.Ops))
 	return &h, nil
 }
 
