@@ -72,7 +72,7 @@ func BenchmarkTenK(b *testing.B) {
 	cpu := benchclock.CPU()
 	peak := benchclock.StartPeak()
 	for range b.N {
-		res, err := scenarios.Run(s, scenarios.Options{})
+		res, err := scenarios.Run(s, scenarios.Options{NoTimeline: true}) // as --no-report
 		if err != nil {
 			b.Fatal(err)
 		}
