@@ -50,13 +50,16 @@ bench-all:
 ## bench-ratios: the table of `make bench`: kernel event against a typed 4-ary heap loop, broker event
 ## against kernel event at linger.ms=5 (and allocations per broker event), the standard scenario's seeds
 ## per CPU minute with full checking, per-event cost with 300 vs 3 partitions, live heap at 960 vs 60
-## simulated seconds
+## simulated seconds, the 10,000 records/s run's wall and CPU time and peak memory (one run, in wall time:
+## its goal is a user's wait), the linearizability check of 1,000,000 operations over 10 partitions
 bench-ratios:
 	@{ $(GO) test ./sim -run '^$$' -bench 'KernelVsFloor' -benchtime 20x; \
 	   $(GO) test ./broker -run '^$$' -bench 'BrokerVsKernel' -benchtime 100x; \
 	   $(GO) test ./broker -run '^$$' -bench 'Partitions300vs3|LiveHeap' -benchtime 1x; \
-	   $(GO) test ./scenarios -run '^$$' -bench 'StandardSeed' -benchtime 20x; } | \
-		awk '/^Benchmark/ { for (i = 3; i < NF; i += 2) v[$$(i+1)] = $$i } \
+	   $(GO) test ./scenarios -run '^$$' -bench 'StandardSeed' -benchtime 20x; \
+	   $(GO) test ./scenarios -run '^$$' -bench 'TenK' -benchtime 1x; \
+	   $(GO) test ./checker -run '^$$' -bench 'Linearizability1M$$' -benchtime 1x; } | \
+		awk '/^Benchmark/ { b = $$1; sub(/-[0-9]+$$/, "", b); for (i = 3; i < NF; i += 2) { v[$$(i+1)] = $$i; v[b ":" $$(i+1)] = $$i } } \
 		END { \
 			printf "%-58s %12s  %s\n", "figure", "now", "goal"; \
 			row("kernel event / typed 4-ary heap loop (CPU ns/event)", "kernel/floor", ""); \
@@ -69,6 +72,15 @@ bench-ratios:
 			row("per-event cost, 300 partitions / 3", "event300/3", "<= 1.5"); \
 			row("  the checkers alone, 300 / 3", "check300/3", ""); \
 			row("live heap, 960 / 60 simulated s", "heap960/60", "<= 1.5"); \
+			row("60 s at 10,000 rec/s, fully checked: wall s per run", "BenchmarkTenK:wall-s", "<= 30"); \
+			row("  CPU s per run (garbage collection included)", "BenchmarkTenK:cpu-s", ""); \
+			row("  peak heap MB (live, and garbage not yet swept)", "BenchmarkTenK:peak-heap-MB", "<= 1024"); \
+			row("  peak live heap MB (as a collection marked it)", "BenchmarkTenK:peak-live-MB", ""); \
+			row("  peak resident MB", "BenchmarkTenK:peak-rss-MB", "<= 1024"); \
+			row("linearizability, 1M ops over 10 partitions: s per check", "BenchmarkLinearizability1M:s/check", "<= 5"); \
+			row("  CPU s per check", "BenchmarkLinearizability1M:cpu-s/check", ""); \
+			row("  peak heap MB (with the history)", "BenchmarkLinearizability1M:peak-heap-MB", "<= 1024"); \
+			row("  live heap MB of the history alone", "BenchmarkLinearizability1M:history-MB", ""); \
 		} \
 		function row(name, unit, goal) { printf "%-58s %12s  %s\n", name, (unit in v) ? sprintf("%.2f", v[unit]) : "missing", goal }'
 

@@ -94,11 +94,11 @@ type part struct {
 	claims map[int64][]sendRef
 	// seen: what reads (polls of any outcome, and final committed logs)
 	// saw at each offset; where: at which offsets each record was seen.
-	seen  map[int64]map[vkey][]obs
+	seen  map[int64]keyed[[]obs]
 	where map[vkey][]int64 // with repeats
 	// present: records in the final log of the partition's leader, or,
 	// without one, in any replica's final log.
-	present map[int64]map[vkey]bool
+	present map[int64]keyed[bool]
 	// lastOfKey is, in a compacted topic, each record key's latest offset
 	// acknowledged or read (built on first use).
 	lastOfKey map[string]int64
@@ -106,6 +106,10 @@ type part struct {
 	// send got, sorted: the log's version order, as Jepsen builds it.
 	order  []int64
 	values map[vkey]model.Bytes
+	// interned holds one copy of each record's key, so that the indexes
+	// share it; buf is the scratch space key builds keys in.
+	interned map[string]vkey
+	buf      []byte
 }
 
 // obs is one observation of a record: by a poll (op set) or in a final
@@ -132,7 +136,12 @@ func (o obs) String() string {
 }
 
 func keyOf(key, value model.Bytes) vkey {
-	b := make([]byte, 0, len(key)+len(value)+8)
+	return vkey(appendKey(make([]byte, 0, len(key)+len(value)+8), key, value))
+}
+
+// appendKey appends a record's identity, its key and value, with null
+// distinct from empty.
+func appendKey(b []byte, key, value model.Bytes) []byte {
 	if key == nil {
 		b = append(b, 'n')
 	} else {
@@ -147,7 +156,61 @@ func keyOf(key, value model.Bytes) vkey {
 		b = append(b, 'v')
 		b = append(b, value...)
 	}
-	return vkey(b)
+	return b
+}
+
+// key returns keyOf(key, value), one shared copy per record of the
+// partition, and notes the record's value when it is new.
+func (p *part) key(key, value model.Bytes) vkey {
+	p.buf = appendKey(p.buf[:0], key, value)
+	if k, ok := p.interned[string(p.buf)]; ok {
+		return k
+	}
+	k := vkey(p.buf)
+	p.interned[string(k)] = k
+	p.values[k] = value
+	return k
+}
+
+// keyed maps the records at one offset to what is known of each: mostly
+// one record, so a short list in the order they were first noted.
+type keyed[V any] []keyedEntry[V]
+
+type keyedEntry[V any] struct {
+	k vkey
+	v V
+}
+
+// get returns what is known of record k, or the zero value.
+func (s keyed[V]) get(k vkey) V {
+	for i := range s {
+		if s[i].k == k {
+			return s[i].v
+		}
+	}
+	var zero V
+	return zero
+}
+
+// at returns where what is known of record k is kept, adding it if new.
+func (s *keyed[V]) at(k vkey) *V {
+	for i := range *s {
+		if (*s)[i].k == k {
+			return &(*s)[i].v
+		}
+	}
+	*s = append(*s, keyedEntry[V]{k: k})
+	return &(*s)[len(*s)-1].v
+}
+
+// keys returns the records, sorted.
+func (s keyed[V]) keys() []vkey {
+	out := make([]vkey, len(s))
+	for i := range s {
+		out[i] = s[i].k
+	}
+	slices.Sort(out)
+	return out
 }
 
 func newAnalysis(h *history.History) *analysis {
@@ -157,19 +220,18 @@ func newAnalysis(h *history.History) *analysis {
 		p, ok := a.parts[tp]
 		if !ok {
 			p = &part{tp: tp, sends: make(map[vkey][]sendRef), claims: make(map[int64][]sendRef),
-				seen: make(map[int64]map[vkey][]obs), where: make(map[vkey][]int64),
-				present: make(map[int64]map[vkey]bool), values: make(map[vkey]model.Bytes)}
+				seen: make(map[int64]keyed[[]obs]), where: make(map[vkey][]int64),
+				present: make(map[int64]keyed[bool]), values: make(map[vkey]model.Bytes), interned: make(map[string]vkey)}
 			a.parts[tp] = p
 		}
 		return p
 	}
 	see := func(p *part, r history.Record, o obs) {
-		k := keyOf(r.Key, r.Value)
-		p.values[k] = r.Value
-		if p.seen[r.Offset] == nil {
-			p.seen[r.Offset] = make(map[vkey][]obs)
-		}
-		p.seen[r.Offset][k] = append(p.seen[r.Offset][k], o)
+		k := p.key(r.Key, r.Value)
+		at := p.seen[r.Offset]
+		os := at.at(k)
+		*os = append(*os, o)
+		p.seen[r.Offset] = at
 		if w := p.where[k]; len(w) == 0 || w[len(w)-1] != r.Offset {
 			p.where[k] = append(w, r.Offset)
 		}
@@ -211,13 +273,11 @@ func newAnalysis(h *history.History) *analysis {
 		p := get(r.TP)
 		leader := a.final[r.TP]
 		for _, rec := range r.Records {
-			k := keyOf(rec.Key, rec.Value)
-			p.values[k] = rec.Value
+			k := p.key(rec.Key, rec.Value)
 			if leader == nil || leader.Broker == r.Broker {
-				if p.present[rec.Offset] == nil {
-					p.present[rec.Offset] = make(map[vkey]bool)
-				}
-				p.present[rec.Offset][k] = true
+				at := p.present[rec.Offset]
+				*at.at(k) = true
+				p.present[rec.Offset] = at
 			}
 			if rec.Offset < r.HighWatermark {
 				see(p, rec, obs{broker: r.Broker, at: a.end})
@@ -235,7 +295,7 @@ func newAnalysis(h *history.History) *analysis {
 			a.committed[op] = true
 		case history.Unknown:
 			for _, s := range sends {
-				if p := a.parts[s.TP()]; s.Partition >= 0 && p != nil && p.readBy(keyOf(s.Key, s.Value), obs.okRead) {
+				if p := a.parts[s.TP()]; s.Partition >= 0 && p != nil && p.readBy(p.key(s.Key, s.Value), obs.okRead) {
 					a.committed[op] = true
 				}
 			}
@@ -245,8 +305,7 @@ func newAnalysis(h *history.History) *analysis {
 				continue
 			}
 			p := get(s.TP())
-			k := keyOf(s.Key, s.Value)
-			p.values[k] = s.Value
+			k := p.key(s.Key, s.Value)
 			ref := sendRef{op, s}
 			p.sends[k] = append(p.sends[k], ref)
 			if a.acked(ref) {
@@ -278,7 +337,7 @@ func (a *analysis) acked(r sendRef) bool { return a.committed[r.op] && r.s.Offse
 // k, at any offset.
 func (p *part) readBy(k vkey, ok func(obs) bool) bool {
 	for _, o := range p.where[k] {
-		if slices.ContainsFunc(p.seen[o][k], ok) {
+		if slices.ContainsFunc(p.seen[o].get(k), ok) {
 			return true
 		}
 	}
@@ -293,7 +352,7 @@ func (a *analysis) position(r sendRef) (int64, bool) {
 		return r.s.Offset, true
 	}
 	if p := a.parts[r.s.TP()]; p != nil {
-		if w := p.where[keyOf(r.s.Key, r.s.Value)]; len(w) > 0 {
+		if w := p.where[p.key(r.s.Key, r.s.Value)]; len(w) > 0 {
 			return slices.Min(w), true
 		}
 	}
@@ -305,8 +364,8 @@ func (p *part) valuesAt(offsets []int64) []model.Bytes {
 	out := make([]model.Bytes, 0, len(offsets))
 	for _, o := range offsets {
 		var keys []vkey
-		for k := range p.seen[o] {
-			keys = append(keys, k)
+		for _, e := range p.seen[o] {
+			keys = append(keys, e.k)
 		}
 		for _, r := range p.claims[o] {
 			keys = append(keys, keyOf(r.s.Key, r.s.Value))
@@ -376,7 +435,7 @@ func describeObs(os []obs) string {
 func (a *analysis) inconsistent(p *part) []Finding {
 	var fs []Finding
 	for _, o := range p.order {
-		if !conflict(p.seen[o], p.claims[o]) {
+		if !p.conflict(p.seen[o], p.claims[o]) {
 			continue
 		}
 		type version struct {
@@ -387,7 +446,8 @@ func (a *analysis) inconsistent(p *part) []Finding {
 			ops    []int64
 		}
 		byKey := make(map[vkey]*version)
-		for k, os := range p.seen[o] {
+		for _, e := range p.seen[o] {
+			k, os := e.k, e.v
 			v := &version{k: k, strong: true, desc: describeObs(os), at: os[0].at}
 			for _, ob := range os {
 				if ob.op != nil {
@@ -398,7 +458,7 @@ func (a *analysis) inconsistent(p *part) []Finding {
 			byKey[k] = v
 		}
 		for _, r := range p.claims[o] {
-			k := keyOf(r.s.Key, r.s.Value)
+			k := p.key(r.s.Key, r.s.Value)
 			v := byKey[k]
 			if v == nil {
 				v = &version{k: k, desc: "acknowledged to " + describeSend(r), at: r.op.Complete}
@@ -440,16 +500,16 @@ func (a *analysis) inconsistent(p *part) []Finding {
 
 // conflict reports whether reads and acknowledged sends name more than one
 // record at an offset.
-func conflict(seen map[vkey][]obs, claims []sendRef) bool {
+func (p *part) conflict(seen keyed[[]obs], claims []sendRef) bool {
 	if len(seen) > 1 {
 		return true
 	}
 	var one vkey
-	for k := range seen {
-		one = k
+	if len(seen) == 1 {
+		one = seen[0].k
 	}
 	for _, r := range claims {
-		k := keyOf(r.s.Key, r.s.Value)
+		k := p.key(r.s.Key, r.s.Value)
 		if len(seen) == 0 && one == "" {
 			one = k
 		}
@@ -516,15 +576,15 @@ func (a *analysis) lostWrites(p *part) (lost, unseen []Finding) {
 	}
 	for _, o := range slices.Sorted(maps.Keys(p.claims)) {
 		for _, r := range p.claims[o] {
-			k := keyOf(r.s.Key, r.s.Value)
-			if hasPoll(p.seen[o][k]) || p.present[o][k] || a.superseded(p, o, r.s.Key) {
+			k := p.key(r.s.Key, r.s.Value)
+			if hasPoll(p.seen[o].get(k)) || p.present[o].get(k) || a.superseded(p, o, r.s.Key) {
 				continue
 			}
 			f := Finding{Name: string(LostWrite), Class: DataLoss, TP: p.tp, Offsets: []int64{o}, Values: []model.Bytes{r.s.Value}, Ops: []int64{r.op.ID}}
 			instead := "nothing"
 			if vs := p.seen[o]; len(vs) > 0 {
 				var names []string
-				for _, k := range slices.Sorted(maps.Keys(vs)) {
+				for _, k := range vs.keys() {
 					names = append(names, p.values[k].String())
 				}
 				instead = strings.Join(names, " and ")
@@ -607,7 +667,7 @@ func (a *analysis) duplicates(p *part) []Finding {
 		f := Finding{Name: string(Duplicate), Class: Expected, TP: p.tp, Offsets: d.offsets, Values: []model.Bytes{p.values[d.k]}}
 		var at time.Duration = math.MaxInt64
 		for _, o := range d.offsets {
-			for _, ob := range p.seen[o][d.k] {
+			for _, ob := range p.seen[o].get(d.k) {
 				at = min(at, ob.at)
 				if ob.op != nil {
 					f.Ops = append(f.Ops, ob.op.ID)
@@ -668,7 +728,7 @@ func (p *part) heldOnce(k vkey, offsets []int64) (kept int64, gone []int64, ok b
 	}
 	kept = -1
 	for _, o := range offsets {
-		if p.present[o][k] {
+		if p.present[o].get(k) {
 			if kept >= 0 {
 				return 0, nil, false
 			}
@@ -702,8 +762,8 @@ func refIDs(rs []sendRef) []int64 {
 func (a *analysis) badReads(p *part) []Finding {
 	var fs []Finding
 	for _, o := range p.order {
-		for _, k := range slices.Sorted(maps.Keys(p.seen[o])) {
-			os := p.seen[o][k]
+		for _, k := range p.seen[o].keys() {
+			os := p.seen[o].get(k)
 			sends := p.sends[k]
 			f := Finding{TP: p.tp, Offsets: []int64{o}, Values: []model.Bytes{p.values[k]}, Class: Consistency, At: os[0].at}
 			if len(sends) == 0 {
@@ -764,9 +824,9 @@ func (a *analysis) lostCommitted(p *part) []Finding {
 		if o < leader.CheckedFrom() {
 			continue
 		}
-		for _, k := range slices.Sorted(maps.Keys(p.seen[o])) {
+		for _, k := range p.seen[o].keys() {
 			var polls []obs
-			for _, ob := range p.seen[o][k] {
+			for _, ob := range p.seen[o].get(k) {
 				if ob.op != nil {
 					polls = append(polls, ob)
 				}
@@ -775,7 +835,7 @@ func (a *analysis) lostCommitted(p *part) []Finding {
 				continue
 			}
 			r, ok := at[o]
-			if ok && keyOf(r.Key, r.Value) == k {
+			if ok && p.key(r.Key, r.Value) == k {
 				continue
 			}
 			has := "no record"
@@ -1311,8 +1371,8 @@ func (a *analysis) superseded(p *part, o int64, key model.Bytes) bool {
 			}
 		}
 		for at, vs := range p.seen {
-			for k := range vs {
-				for _, sr := range p.sends[k] {
+			for _, e := range vs {
+				for _, sr := range p.sends[e.k] {
 					note(sr.s.Key, at)
 				}
 			}

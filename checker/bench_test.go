@@ -1,12 +1,14 @@
 package checker_test
 
 import (
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/anishathalye/porcupine"
 
 	"github.com/kafkasim/kafkasim/checker"
+	"github.com/kafkasim/kafkasim/internal/benchclock"
 	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/model/history"
 )
@@ -19,17 +21,33 @@ func benchHistory(n int) *history.History {
 	return generate(seeded(1), cfg)
 }
 
+// benchLinearizability checks a correct history of about n operations
+// over 10 partitions: operations per second, seconds per check (wall and
+// CPU), the largest heap while checking (the history included; a
+// goroutine of its own samples it) and the live heap of the history alone,
+// in MB.
 func benchLinearizability(b *testing.B, n int) {
 	h := benchHistory(n)
 	b.ReportAllocs()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
 	b.ResetTimer()
+	cpu := benchclock.CPU()
+	peak := benchclock.StartPeak()
 	for range b.N {
 		l := checker.CheckLinearizability(h, 0)
 		if l.Result != checker.Ok {
 			b.Fatalf("result %s", l.Result)
 		}
 	}
+	heap, _ := peak.Stop()
 	b.ReportMetric(float64(len(h.Ops))*float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/check")
+	b.ReportMetric((benchclock.CPU()-cpu).Seconds()/float64(b.N), "cpu-s/check")
+	b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MB")
+	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "history-MB")
+	b.ReportMetric(float64(len(h.Ops)), "ops")
 }
 
 // BenchmarkLinearizability10k checks a 10,000-operation history over 10
@@ -40,6 +58,8 @@ func BenchmarkLinearizability10k(b *testing.B) { benchLinearizability(b, 10_000)
 func BenchmarkLinearizability100k(b *testing.B) { benchLinearizability(b, 100_000) }
 
 // BenchmarkLinearizability1M is the same with 1,000,000 operations.
+//
+//	go test ./checker -run '^$' -bench 'Linearizability1M$' -benchtime 1x
 func BenchmarkLinearizability1M(b *testing.B) { benchLinearizability(b, 1_000_000) }
 
 // BenchmarkLinearizabilityVsPorcupine100k checks one 100,000-operation

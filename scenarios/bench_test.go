@@ -1,9 +1,11 @@
 package scenarios_test
 
 import (
+	"runtime"
 	"testing"
 	"time"
 
+	"github.com/kafkasim/kafkasim/checker"
 	"github.com/kafkasim/kafkasim/internal/benchclock"
 	"github.com/kafkasim/kafkasim/scenarios"
 )
@@ -40,4 +42,51 @@ func BenchmarkStandardSeed(b *testing.B) {
 	b.ReportMetric(simulated.Seconds()/b.Elapsed().Seconds(), "sim-s/s")
 	b.ReportMetric(float64(steps)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(ops)/float64(b.N), "ops/seed")
+}
+
+// BenchmarkTenK runs the standard scenario (seed 1) with its first
+// producer at 3,334 records/s, 10,000 records/s in all, for 60 simulated
+// seconds with full checking, one run per iteration, as
+//
+//	kafkasim run standard --seed 1 --no-report --set workload.producers.0.rate=3334
+//
+// runs it: wall and CPU seconds per run, the largest heap (objects, live or
+// not yet swept), the largest live heap a collection marked and the peak
+// resident set of the process, in MB, sampled from a goroutine of their
+// own so that the run is untouched. It fails unless the verdict is
+// definite: linearizability checked, nothing unchecked.
+//
+//	go test ./scenarios -run '^$' -bench TenK -benchtime 1x
+func BenchmarkTenK(b *testing.B) {
+	s, err := scenarios.Builtin("standard")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if s, err = scenarios.Override(s, "workload.producers.0.rate=3334"); err != nil {
+		b.Fatal(err)
+	}
+	s.Seed = 1
+	var heap, live, rss uint64
+	var ops int
+	runtime.GC()
+	cpu := benchclock.CPU()
+	peak := benchclock.StartPeak()
+	for range b.N {
+		res, err := scenarios.Run(s, scenarios.Options{NoTimeline: true}) // as --no-report
+		if err != nil {
+			b.Fatal(err)
+		}
+		if l := res.Report.Linearizability; l == nil || l.Result != checker.Ok || !res.OK() {
+			b.Fatalf("verdict %s: want ok with linearizability checked", res.Summary())
+		}
+		ops += len(res.History.Ops)
+	}
+	heap, live = peak.Stop()
+	rss = benchclock.PeakRSS()
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "wall-s")
+	b.ReportMetric((benchclock.CPU()-cpu).Seconds()/float64(b.N), "cpu-s")
+	b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MB")
+	b.ReportMetric(float64(live)/(1<<20), "peak-live-MB")
+	b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MB")
+	b.ReportMetric(float64(ops)/float64(b.N), "ops/run")
 }

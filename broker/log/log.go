@@ -12,9 +12,11 @@
 package log
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -637,10 +639,9 @@ func (l *Log) Entry(offset int64) (model.Entry, bool) {
 		})
 		c.valid = true
 	}
-	for _, en := range c.entries {
-		if en.Offset == offset {
-			return en, true
-		}
+	// The batch's records are in offset order (compaction may leave gaps).
+	if j, ok := slices.BinarySearchFunc(c.entries, offset, func(en model.Entry, o int64) int { return cmp.Compare(en.Offset, o) }); ok {
+		return c.entries[j], true
 	}
 	return model.Entry{}, false
 }

@@ -99,6 +99,8 @@ func isSet(fs *flag.FlagSet, name string) bool {
 // file it also checks that the run reproduced the recorded one.
 func runAndReport(s scenarios.Scenario, opts scenarios.Options, o outputFlags, stdout io.Writer, replay *scenarios.ReplayFile) error {
 	base := filepath.Join("out", fmt.Sprintf("%s-seed%d", s.Name, s.Seed))
+	// Only the report draws the timeline: without one, it is not kept.
+	opts.NoTimeline = opts.NoTimeline || o.noReport
 	if o.out == "" && !o.noReport {
 		o.out = base + ".html"
 	}

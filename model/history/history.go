@@ -28,6 +28,7 @@ package history
 import (
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -717,6 +718,10 @@ func Capture(view model.ClusterView) ([]PartitionState, []ReplicaState) {
 		if md, ok := view.Metadata(tp); ok {
 			parts = append(parts, PartitionState{TP: tp, Metadata: md})
 		}
+		// The replicas of a partition mostly hold the same records: a
+		// record equal to the first replica's at its offset shares its
+		// key and value.
+		var first []Record
 		for _, r := range view.Replicas(tp) {
 			st := ReplicaState{TP: tp, Broker: r.Broker(), Online: r.Online(), Incarnation: r.Incarnation()}
 			if st.Online {
@@ -728,16 +733,37 @@ func Capture(view model.ClusterView) ([]PartitionState, []ReplicaState) {
 				if c, ok := r.(Compacted); ok {
 					st.CleanedTo = min(max(c.CleanerCheckpoint(), 0), st.LogEndOffset)
 				}
+				if st.CleanedTo <= st.LogStartOffset && st.LogEndOffset > st.LogStartOffset {
+					// Uncompacted: about one record per offset.
+					st.Records = make([]Record, 0, st.LogEndOffset-st.LogStartOffset)
+				}
 				for o := st.LogStartOffset; o < st.LogEndOffset; o++ {
 					if e, ok := r.Entry(o); ok {
-						st.Records = append(st.Records, RecordOf(e))
+						st.Records = append(st.Records, shareBytes(RecordOf(e), first))
 					}
+				}
+				if first == nil {
+					first = st.Records
 				}
 			}
 			reps = append(reps, st)
 		}
 	}
 	return parts, reps
+}
+
+// shareBytes returns rec with the key and value of the record of others
+// (sorted by offset) at its offset, when they are equal.
+func shareBytes(rec Record, others []Record) Record {
+	i := sort.Search(len(others), func(i int) bool { return others[i].Offset >= rec.Offset })
+	if i == len(others) || others[i].Offset != rec.Offset {
+		return rec
+	}
+	o := &others[i]
+	if rec.Key.Equal(o.Key) && rec.Value.Equal(o.Value) {
+		rec.Key, rec.Value = o.Key, o.Value
+	}
+	return rec
 }
 
 // RunConfig returns the run's typed configuration: the header's, or for a

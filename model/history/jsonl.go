@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"time"
 
@@ -705,6 +704,18 @@ func decodeOp(line []byte) (Op, error) {
 	return op, nil
 }
 
+// opBody is one of an operation's bodies: its name, and whether the
+// operation has it.
+type opBody struct {
+	name string
+	has  bool
+}
+
+// bodyOf names the body each kind of operation takes.
+var bodyOf = map[Kind]string{KindSend: "send", KindPoll: "poll", KindCommit: "offsets", KindFetchCommitted: "offsets",
+	KindAssign: "membership", KindSubscribe: "membership", KindRebalance: "membership", KindSeek: "seek", KindAdmin: "admin",
+	KindTxn: "txn"}
+
 // Validate reports the first way in which op is not a well-formed
 // operation: a body that does not match its kind, completion before
 // invocation, an outcome without the results it promises.
@@ -738,17 +749,16 @@ func (op *Op) Validate() error {
 	case op.Certain && op.Outcome != Fail:
 		return fmt.Errorf("op %d: outcome %s marked certain: only a failure is", op.ID, op.Outcome)
 	}
-	bodies := map[string]bool{"send": op.Send != nil, "poll": op.Poll != nil, "offsets": op.Offsets != nil,
-		"membership": op.Membership != nil, "seek": op.Seek != nil, "admin": op.Admin != nil, "txn": op.Txn != nil}
-	want := map[Kind]string{KindSend: "send", KindPoll: "poll", KindCommit: "offsets", KindFetchCommitted: "offsets",
-		KindAssign: "membership", KindSubscribe: "membership", KindRebalance: "membership", KindSeek: "seek", KindAdmin: "admin",
-		KindTxn: "txn"}[op.Kind]
-	if !bodies[want] {
+	// The bodies by name, in the order their names sort.
+	bodies := [...]opBody{{"admin", op.Admin != nil}, {"membership", op.Membership != nil}, {"offsets", op.Offsets != nil},
+		{"poll", op.Poll != nil}, {"seek", op.Seek != nil}, {"send", op.Send != nil}, {"txn", op.Txn != nil}}
+	want := bodyOf[op.Kind]
+	if !slices.Contains(bodies[:], opBody{want, true}) {
 		return fmt.Errorf("op %d: a %s operation needs a %q body", op.ID, op.Kind, want)
 	}
-	for _, name := range slices.Sorted(maps.Keys(bodies)) {
-		if bodies[name] && name != want {
-			return fmt.Errorf("op %d: a %s operation has a %q body; it takes only %q", op.ID, op.Kind, name, want)
+	for _, b := range bodies {
+		if b.has && b.name != want {
+			return fmt.Errorf("op %d: a %s operation has a %q body; it takes only %q", op.ID, op.Kind, b.name, want)
 		}
 	}
 	switch op.Kind {

@@ -30,6 +30,10 @@ type Recorder struct {
 	// shared: the operations below it are in a history History returned,
 	// so a completion copies their bodies instead of changing them
 	shared int64
+	// opsShared: a history History returned holds r.h.Ops itself (no
+	// copy of a finished history); the next change to an operation copies
+	// them first. New operations go past its end.
+	opsShared bool
 }
 
 // bodyChunk is how many bodies of one kind a chunk holds.
@@ -156,6 +160,9 @@ func (r *Recorder) complete(id int64, at time.Duration, outcome Outcome, code st
 			r.err = fmt.Errorf("recorder: op %d completed but never invoked", id)
 		}
 		return nil
+	}
+	if r.opsShared {
+		r.h.Ops, r.opsShared = slices.Clone(r.h.Ops), false
 	}
 	op := &r.h.Ops[id]
 	if want != 0 && op.Kind != want {
@@ -373,8 +380,8 @@ func (r *Recorder) History() (*History, error) {
 		}
 	}
 	h := r.h
-	h.Ops = slices.Clone(r.h.Ops)
-	r.shared = int64(len(r.h.Ops))
+	h.Ops = slices.Clip(r.h.Ops)
+	r.shared, r.opsShared = int64(len(r.h.Ops)), true
 	return &h, nil
 }
 

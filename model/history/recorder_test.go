@@ -132,3 +132,29 @@ func TestRecorderAppendsSendsWithoutAllocatingPerOperation(t *testing.T) {
 	assert.Equal(t, int64(7), after.Ops[id].Send.Offset)
 	assert.Empty(t, r.Open())
 }
+
+// A history the recorder returned stays as it was when the recorder goes
+// on: completions after it change the recorder's copy only.
+func TestRecorderHistoryIsASnapshot(t *testing.T) {
+	r := history.NewRecorder(history.Header{Seed: 1})
+	ms := time.Millisecond
+	s1 := r.InvokeSend(1*ms, "producer-1", 0, history.Send{Topic: "t", Partition: 0, Value: model.Bytes("a"), Acks: model.AcksAll})
+	s2 := r.InvokeSend(2*ms, "producer-1", 1, history.Send{Topic: "t", Partition: 0, Value: model.Bytes("b"), Acks: model.AcksAll})
+	r.SendOK(s1, 3*ms, 0)
+	before, err := r.History()
+	require.NoError(t, err)
+	r.SendOK(s2, 4*ms, 1)
+	s3 := r.InvokeSend(5*ms, "producer-1", 0, history.Send{Topic: "t", Partition: 0, Value: model.Bytes("c"), Acks: model.AcksAll})
+	r.SendOK(s3, 6*ms, 2)
+	after, err := r.History()
+	require.NoError(t, err)
+
+	require.Len(t, before.Ops, 2)
+	assert.Equal(t, history.Unknown, before.Ops[s2].Outcome)
+	assert.Equal(t, int64(-1), before.Ops[s2].Send.Offset)
+	assert.Equal(t, int64(0), before.Ops[s1].Send.Offset)
+	require.Len(t, after.Ops, 3)
+	assert.Equal(t, history.OK, after.Ops[s2].Outcome)
+	assert.Equal(t, int64(1), after.Ops[s2].Send.Offset)
+	assert.Equal(t, int64(2), after.Ops[s3].Send.Offset)
+}
