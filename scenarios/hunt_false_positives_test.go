@@ -15,16 +15,17 @@ import (
 // disagreement for a broken guarantee; in standard-653-buggify, an
 // idempotent producer's epoch bump after a gap (KIP-360) wrote a batch
 // twice, as Kafka's producer does, and the checker took it for a broken
-// guarantee. Each must now run to its end, meet its expectation (the loss,
-// allowed; the note's mark; the duplicate, expected) and not be a false
-// positive.
+// guarantee; in standard-216-buggify, a broker restarted with a previous
+// incarnation's checkpointed high-water mark. Each must now run to its
+// end, meet its expectation (the loss, allowed; the note's mark; the
+// duplicate, expected) and not be a false positive.
 func TestHuntFalsePositivesStayFixed(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs five hunt seeds")
+		t.Skip("runs six hunt seeds")
 	}
 	files, err := filepath.Glob("testdata/hunt-false-positives/*.json")
 	require.NoError(t, err)
-	require.Len(t, files, 5)
+	require.Len(t, files, 6)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			s, err := Load(f)
