@@ -40,13 +40,15 @@ type quorumReplicaState struct {
 	// staleSince is when the observer's run of successful fetches from a
 	// leader of a superseded epoch began (-1: not in one).
 	staleSince time.Duration
-	// followSince is when the voter was first seen following its current
-	// leader in its current epoch; rejectsSince when a fetch of it was
-	// first answered since (-1: not yet, or not a follower). From then on
-	// it rejects pre-votes (KIP-996): a follower that has not fetched from
-	// its leader since it became one, as after a fetch timeout, grants
-	// them.
+	// followSince is when the voter was last seen to begin following a
+	// leader (followed, in followEpoch); rejectsSince when a fetch of it
+	// was first answered since (-1: not yet). From then on, while it
+	// follows, it rejects pre-votes (KIP-996): a follower that has not
+	// fetched from its leader since it became one, as after a fetch
+	// timeout, grants them. Both stay when it stops following, for the
+	// check of the leader it stopped following.
 	followSince, rejectsSince time.Duration
+	followed, followEpoch     int32
 }
 
 // checkQuorum checks the metadata quorum when the view has one and it
@@ -190,20 +192,19 @@ func (inv *Invariants) checkStaleMetadata(q *quorumState, st *quorumReplicaState
 // it began rejecting pre-votes: at its first fetch answered since.
 func (st *quorumReplicaState) follow(r model.QuorumReplica, now time.Duration) {
 	if r.Role != "follower" {
-		st.rejectsSince = -1
 		return
 	}
 	if !st.seen {
 		// First seen following: nothing tells since when, so since the
 		// start, rejecting pre-votes if it has fetched.
-		st.followSince, st.rejectsSince = 0, -1
+		st.followSince, st.rejectsSince, st.followed, st.followEpoch = 0, -1, r.Leader, r.Epoch
 		if r.LastFetch >= 0 {
 			st.rejectsSince = 0
 		}
 		return
 	}
 	if l := st.last; st.incarnation != r.Incarnation || l.Role != "follower" || l.Epoch != r.Epoch || l.Leader != r.Leader {
-		st.followSince, st.rejectsSince = now, -1
+		st.followSince, st.rejectsSince, st.followed, st.followEpoch = now, -1, r.Leader, r.Epoch
 	}
 	if st.rejectsSince < 0 && r.LastFetch >= st.followSince && r.FetchLeader == r.Leader && r.FetchEpoch == r.Epoch {
 		st.rejectsSince = r.LastFetch
@@ -224,7 +225,7 @@ func (inv *Invariants) checkDisruption(q *quorumState, st *quorumReplicaState, r
 	healthy := []int32{r.ID}
 	for _, o := range reps {
 		if o.Voter && o.ID != r.ID && o.FetchLeader == r.ID && o.FetchEpoch == prev.Epoch && o.LastFetch >= 0 && now-o.LastFetch <= timeout/2 {
-			if ost := q.replicas[o.ID]; ost == nil || ost.rejectsSince < 0 || now-ost.rejectsSince < timeout/2 {
+			if ost := q.replicas[o.ID]; ost == nil || ost.followed != r.ID || ost.followEpoch != prev.Epoch || ost.rejectsSince < 0 || now-ost.rejectsSince < timeout/2 {
 				continue // it may have granted the pre-vote before it fetched again
 			}
 			healthy = append(healthy, o.ID)
