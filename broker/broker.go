@@ -73,6 +73,9 @@ type Broker struct {
 	journal     []model.TopicPartition
 	unjournaled uint64
 	lastHWMs    map[model.TopicPartition]int64
+	// hwmCheckpoints is set once the broker acted on partition leadership
+	// since it started, and wrote the high-water marks at once.
+	hwmCheckpoints bool
 	// lastStarts is what log-start-offset-checkpoint holds;
 	// lastRetention when the last retention pass ran.
 	lastStarts    map[model.TopicPartition]int64

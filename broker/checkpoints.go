@@ -63,6 +63,22 @@ func (b *Broker) logConfig() log.Config {
 		KeepHighWatermarkOnFullTruncation: b.cfg.KeepHighWatermarkOnFullTruncation}
 }
 
+// startHighWatermarkCheckpoints writes replication-offset-checkpoint the
+// first time the broker acts on partition leadership after it starts, as
+// Kafka's replica manager runs its checkpoint task at once when it starts
+// it (then every replica.high.watermark.checkpoint.interval.ms). The file
+// then holds this incarnation's high-water marks, each at most its
+// recovered log's end, instead of a previous incarnation's: a broker that
+// lost its unflushed records and crashed again before the next periodic
+// checkpoint would otherwise load a mark above records no ISR member has.
+func (b *Broker) startHighWatermarkCheckpoints() {
+	if b.hwmCheckpoints {
+		return
+	}
+	b.hwmCheckpoints = true
+	b.checkpointHighWatermarks()
+}
+
 // checkpointHighWatermarks writes replication-offset-checkpoint when a
 // high-water mark changed since the last write.
 func (b *Broker) checkpointHighWatermarks() {

@@ -45,6 +45,9 @@ func (b *Broker) react(d *metadata.Delta) {
 		reg, _ := b.image.Partition(tp)
 		b.applyPartition(tp, reg)
 	}
+	if len(d.Partitions) > 0 {
+		b.startHighWatermarkCheckpoints()
+	}
 	if len(d.Configs) > 0 || len(d.Partitions) > 0 {
 		b.refreshLogConfigs(d)
 	}

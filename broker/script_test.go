@@ -13,6 +13,7 @@ import (
 
 	"github.com/kafkasim/kafkasim/broker"
 	kcontroller "github.com/kafkasim/kafkasim/broker/controller"
+	"github.com/kafkasim/kafkasim/broker/log"
 	"github.com/kafkasim/kafkasim/broker/metadata"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
@@ -67,6 +68,7 @@ var verbs = map[string]handler{
 	"heal":              (*script).heal,
 	"controller":        (*script).controllerMode,
 	"marks":             (*script).marks,
+	"checkpoint":        (*script).checkpoint,
 }
 
 func (s *script) handle(d *datadriven.TestData) (string, error) {
@@ -619,6 +621,29 @@ func (s *script) controllerMode(_ args, d *datadriven.TestData) (string, error) 
 }
 
 // marks: the coverage marks reached so far.
+// checkpoint prints what a running broker's replication-offset-checkpoint
+// file holds: each partition's high-water mark as last written.
+func (s *script) checkpoint(a args, _ *datadriven.TestData) (string, error) {
+	id, err := a.broker("broker")
+	if err != nil {
+		return "", err
+	}
+	b, ok := s.e.broker(id)
+	if !ok {
+		return "", fmt.Errorf("broker %d is not running", id)
+	}
+	hwms, err := log.ReadOffsetCheckpoint(b.Node().Disk(), log.ReplicationOffsetCheckpoint)
+	if err != nil {
+		return "", err
+	}
+	var out strings.Builder
+	fmt.Fprintf(&out, "b%d %s:", id, log.ReplicationOffsetCheckpoint)
+	for _, tp := range slices.SortedFunc(maps.Keys(hwms), model.TopicPartition.Compare) {
+		fmt.Fprintf(&out, " %s=%d", tp, hwms[tp])
+	}
+	return out.String() + "\n", nil
+}
+
 func (s *script) marks(args, *datadriven.TestData) (string, error) {
 	var b strings.Builder
 	for _, name := range s.e.s.MarkNames() {

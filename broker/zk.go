@@ -447,6 +447,9 @@ func (zb *zkBroker) handleLeaderAndIsr(from sim.NodeID, m *protocol.LeaderAndIsr
 		b.applyPartition(ps.TP, &metadata.Partition{Replicas: slices.Clone(ps.Replicas), ISR: slices.Clone(ps.ISR), Leader: ps.Leader,
 			LeaderEpoch: ps.LeaderEpoch, PartitionEpoch: ps.ZkVersion, LeaderRecoveryState: protocol.Recovered})
 	}
+	if len(apply) > 0 {
+		b.startHighWatermarkCheckpoints()
+	}
 	b.replyTo(from, resp)
 }
 

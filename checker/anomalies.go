@@ -698,7 +698,13 @@ func (a *analysis) duplicates(p *part) []Finding {
 		case sends[0].s.Idempotent:
 			f.Class = Consistency
 			f.Message = fmt.Sprintf("%s, though %s was idempotent: the broker must keep one copy of a retried batch", where, describeSend(sends[0]))
-			if kept, gone, ok := p.heldOnce(d.k, d.offsets); ok {
+			if why, ok := a.rewrittenAfterEpochBump(p.tp, d.k); ok {
+				// Kafka's idempotent producer does this (KIP-360): the
+				// gap before the first copy made it bump its epoch and
+				// resend, and no broker deduplicates across epochs.
+				f.Class = Expected
+				f.Message = fmt.Sprintf("%s: %s was idempotent, but %s", where, describeSend(sends[0]), why)
+			} else if kept, gone, ok := p.heldOnce(d.k, d.offsets); ok {
 				// The first copy was truncated away (with the producer
 				// state that would have deduplicated the retry): the final
 				// log holds the record once. A consequence of that
@@ -717,6 +723,59 @@ func (a *analysis) duplicates(p *part) []Finding {
 		fs = append(fs, f)
 	}
 	return fs
+}
+
+// rewrittenAfterEpochBump reports whether the final leader's log of tp
+// holds record k twice from one idempotent producer under two epochs, the
+// older copy preceded by a gap in that epoch's sequences: earlier batches
+// were lost (a leader that never committed them lost its leadership), and
+// the next leader, with no state for the producer, took the later batch
+// with its gap, as Kafka does since KIP-360. The retry of the lost batches
+// then met OUT_OF_ORDER_SEQUENCE_NUMBER, for which Kafka's idempotent
+// producer bumps its epoch and resends its unacknowledged batches from
+// sequence 0, the written one included: no broker deduplicates across
+// epochs. why tells it.
+func (a *analysis) rewrittenAfterEpochBump(tp model.TopicPartition, k vkey) (why string, ok bool) {
+	f := a.final[tp]
+	if f == nil || f.CheckedFrom() > 0 {
+		return "", false // a log that lost its head cannot show a gap
+	}
+	var first, later *history.Record
+	for i := range f.Records {
+		r := &f.Records[i]
+		if r.Producer == nil || keyOf(r.Key, r.Value) != k {
+			continue
+		}
+		switch {
+		case first == nil:
+			first = r
+		case r.Producer.ID == first.Producer.ID && r.Producer.Epoch > first.Producer.Epoch && later == nil:
+			later = r
+		}
+	}
+	if later == nil {
+		return "", false
+	}
+	old := *first.Producer
+	next := int32(0)
+	for _, r := range f.Records {
+		if r.Offset > first.Offset {
+			break
+		}
+		if r.Producer == nil || r.Producer.ID != old.ID || r.Producer.Epoch != old.Epoch {
+			continue
+		}
+		if r.Producer.Sequence != next {
+			return fmt.Sprintf("producer %d wrote it at offset %d under epoch %d (sequence %d) and again at offset %d under epoch %d (sequence %d): "+
+				"sequences %d..%d of epoch %d never reached the log (lost with a leader that had not committed them), so their retry met OUT_OF_ORDER_SEQUENCE_NUMBER "+
+				"and the producer bumped its epoch and resent its unacknowledged batches from sequence 0, this one included, as Kafka's idempotent producer does (KIP-360); "+
+				"a broker deduplicates within one producer epoch only",
+				old.ID, first.Offset, old.Epoch, old.Sequence, later.Offset, later.Producer.Epoch, later.Producer.Sequence,
+				next, r.Producer.Sequence-1, old.Epoch), true
+		}
+		next = r.Producer.Sequence + 1
+	}
+	return "", false
 }
 
 // heldOnce reports whether the final log holds record k at exactly one of

@@ -28,6 +28,7 @@ import (
 //	c1 seek t-0 0 @80                          c1 assign t-0 t-1 @0
 //	c1 subscribe g t @0                        c1 rebalance g gen=2 +t-0 -t-1 @90
 //	replica t-0 1 leader epoch=2 hwm=2 0:a 1:b   the final state of broker 1's replica
+//	replica t-0 1 leader 0:a@1#7/0/5             a record of leader epoch 1 that producer 7 wrote in epoch 0, sequence 5
 //	partition t-0 leader=1 replicas=1,2 isr=1,2 epoch=2
 //	config unclean.leader.election.enable=true
 func TestHistoryScripts(t *testing.T) {
@@ -233,6 +234,16 @@ func parseRecord(s string) (history.Record, error) {
 	if err != nil {
 		return history.Record{}, fmt.Errorf("record %q: %v", s, err)
 	}
+	var producer *history.RecordProducer
+	if val, pr, ok := strings.Cut(v, "#"); ok {
+		var id int64
+		var epoch int16
+		var seq int32
+		if _, err := fmt.Sscanf(pr, "%d/%d/%d", &id, &epoch, &seq); err != nil {
+			return history.Record{}, fmt.Errorf("record %q: expected #producer/epoch/sequence: %v", s, err)
+		}
+		v, producer = val, &history.RecordProducer{ID: id, Epoch: epoch, Sequence: seq}
+	}
 	epoch := int32(-1)
 	if val, e, ok := strings.Cut(v, "@"); ok {
 		n, err := strconv.ParseInt(e, 10, 32)
@@ -241,7 +252,7 @@ func parseRecord(s string) (history.Record, error) {
 		}
 		v, epoch = val, int32(n)
 	}
-	return history.Record{Offset: off, LeaderEpoch: epoch, Value: model.Bytes(v)}, nil
+	return history.Record{Offset: off, LeaderEpoch: epoch, Value: model.Bytes(v), Producer: producer}, nil
 }
 
 func parsePoll(op *history.Op, args []string) error {

@@ -97,7 +97,7 @@ var Registry = sortedRegistry([]FindingInfo{
 	{LostWrite, []Class{DataLoss, Expected}, "a write acknowledged to the producer is not in the log a later read or the final log shows at its offset (expected for acks=1)", "lost-write"},
 	{LostCommitted, []Class{DataLoss, Expected}, "a committed record (read below the high-water mark, or acknowledged to acks=all) is gone from the final leader's log (expected after an unclean election)", ""},
 	{Unseen, []Class{Note}, "acknowledged records that no read and no final log reached", "unseen"},
-	{Duplicate, []Class{Consistency, Expected}, "one sent record at two offsets (expected when a producer without idempotence retries)", "duplicate"},
+	{Duplicate, []Class{Consistency, Expected}, "one sent record at two offsets (expected when a producer without idempotence retries, or when an idempotent one bumps its epoch after a gap in its sequences and resends, KIP-360)", "duplicate"},
 	{InconsistentOffsets, []Class{Consistency, Expected}, "two different records at one offset (expected when all but one are acks=1 writes)", "inconsistent-offsets"},
 	{UnsentValue, []Class{Consistency}, "a record was read that no send in the history produced", ""},
 	{G1a, []Class{Consistency}, "aborted read: a record whose every send definitely failed was read", "G1a"},

@@ -40,6 +40,15 @@ type quorumReplicaState struct {
 	// staleSince is when the observer's run of successful fetches from a
 	// leader of a superseded epoch began (-1: not in one).
 	staleSince time.Duration
+	// followSince is when the voter was last seen to begin following a
+	// leader (followed, in followEpoch); rejectsSince when a fetch of it
+	// was first answered since (-1: not yet). From then on, while it
+	// follows, it rejects pre-votes (KIP-996): a follower that has not
+	// fetched from its leader since it became one, as after a fetch
+	// timeout, grants them. Both stay when it stops following, for the
+	// check of the leader it stopped following.
+	followSince, rejectsSince time.Duration
+	followed, followEpoch     int32
 }
 
 // checkQuorum checks the metadata quorum when the view has one and it
@@ -52,7 +61,8 @@ type quorumReplicaState struct {
 //     controller.quorum.fetch.timeout.ms (KAFKA-15489).
 //   - disrupted-quorum: a leader left its epoch for a newer one while a
 //     majority of the voters, itself included, had their fetches answered
-//     by it within half the fetch timeout (KIP-996's pre-vote prevents it).
+//     by it within half the fetch timeout, each following it and fetching
+//     for at least as long (KIP-996's pre-vote prevents it).
 func (inv *Invariants) checkQuorum() {
 	qv, ok := inv.view.(model.QuorumView)
 	if !ok {
@@ -88,9 +98,13 @@ func (inv *Invariants) checkQuorum() {
 	for _, r := range reps {
 		st := q.replicas[r.ID]
 		if st == nil {
-			st = &quorumReplicaState{staleSince: -1}
+			st = &quorumReplicaState{staleSince: -1, rejectsSince: -1}
 			q.replicas[r.ID] = st
 		}
+		st.follow(r, now)
+	}
+	for _, r := range reps {
+		st := q.replicas[r.ID]
 		if st.seen && st.incarnation != r.Incarnation {
 			st.checked, st.staleSince = 0, -1
 			st.seen = false
@@ -174,9 +188,35 @@ func (inv *Invariants) checkStaleMetadata(q *quorumState, st *quorumReplicaState
 	}
 }
 
+// follow updates when the replica began following its leader, and when
+// it began rejecting pre-votes: at its first fetch answered since.
+func (st *quorumReplicaState) follow(r model.QuorumReplica, now time.Duration) {
+	if r.Role != "follower" {
+		return
+	}
+	if !st.seen {
+		// First seen following: nothing tells since when, so since the
+		// start, rejecting pre-votes if it has fetched.
+		st.followSince, st.rejectsSince, st.followed, st.followEpoch = 0, -1, r.Leader, r.Epoch
+		if r.LastFetch >= 0 {
+			st.rejectsSince = 0
+		}
+		return
+	}
+	if l := st.last; st.incarnation != r.Incarnation || l.Role != "follower" || l.Epoch != r.Epoch || l.Leader != r.Leader {
+		st.followSince, st.rejectsSince, st.followed, st.followEpoch = now, -1, r.Leader, r.Epoch
+	}
+	if st.rejectsSince < 0 && r.LastFetch >= st.followSince && r.FetchLeader == r.Leader && r.FetchEpoch == r.Epoch {
+		st.rejectsSince = r.LastFetch
+	}
+}
+
 // checkDisruption finds a leader that left its epoch for a newer one while
 // a majority of the voters (itself included) still had their fetches
-// answered by it within half the fetch timeout.
+// answered by it within half the fetch timeout, each rejecting pre-votes
+// for at least as long: a voter whose fetches were answered again only
+// just before, after a fetch timeout made it a prospective, may have
+// granted the pre-vote that began the newer epoch, as Kafka's would.
 func (inv *Invariants) checkDisruption(q *quorumState, st *quorumReplicaState, r model.QuorumReplica, reps []model.QuorumReplica, voters int, now, timeout time.Duration) {
 	prev := st.last
 	if prev.Role != "leader" || r.Role == "leader" || r.Role == "resigned" || r.Epoch <= prev.Epoch {
@@ -185,6 +225,9 @@ func (inv *Invariants) checkDisruption(q *quorumState, st *quorumReplicaState, r
 	healthy := []int32{r.ID}
 	for _, o := range reps {
 		if o.Voter && o.ID != r.ID && o.FetchLeader == r.ID && o.FetchEpoch == prev.Epoch && o.LastFetch >= 0 && now-o.LastFetch <= timeout/2 {
+			if ost := q.replicas[o.ID]; ost == nil || ost.followed != r.ID || ost.followEpoch != prev.Epoch || ost.rejectsSince < 0 || now-ost.rejectsSince < timeout/2 {
+				continue // it may have granted the pre-vote before it fetched again
+			}
 			healthy = append(healthy, o.ID)
 		}
 	}

@@ -153,6 +153,61 @@ func TestQuorumStaleMetadataRunRestarts(t *testing.T) {
 	assert.Empty(t, inv.Findings())
 }
 
+// A voter whose fetch timed out became a prospective and then a follower
+// again; until its first fetch answered since, it grants pre-votes, as
+// Kafka's does (KIP-996). A leader pushed out just after that fetch was
+// not disrupted by a healthy quorum.
+func TestQuorumDisruptedAfterFetchTimeout(t *testing.T) {
+	now := 6 * time.Second
+	v := newQuorumView()
+	inv := quorumChecker(v, &now)
+	v.fetched(2, 1, 1, 6*time.Second)
+	require.NoError(t, inv.Check())
+	r2 := v.rep(2)
+	for _, st := range []struct {
+		at   time.Duration
+		role string
+	}{{8100 * time.Millisecond, "prospective"}, {8150 * time.Millisecond, "follower"}} {
+		now = st.at
+		r2.Role = st.role
+		v.qversion++
+		require.NoError(t, inv.Check())
+	}
+	now = 8250 * time.Millisecond
+	v.fetched(2, 1, 1, now)
+	require.NoError(t, inv.Check())
+	now = 8300 * time.Millisecond
+	r1 := v.rep(1)
+	r1.Role, r1.Leader, r1.Epoch = "unattached", -1, 7
+	v.qversion++
+	require.NoError(t, inv.Check())
+	assert.Empty(t, inv.Findings(), "voter 2 had fetched again only 50ms before: it may have granted the pre-vote")
+}
+
+// The disruptor's Vote may reach a healthy follower before the leader:
+// the follower leaves its epoch first, and still counted as healthy.
+func TestQuorumDisruptedFollowerPushedFirst(t *testing.T) {
+	now := time.Second
+	v := newQuorumView()
+	inv := quorumChecker(v, &now)
+	for at := time.Second; at <= 9*time.Second; at += 500 * time.Millisecond {
+		now = at
+		v.fetched(2, 1, 1, at)
+		require.NoError(t, inv.Check())
+	}
+	now = 9200 * time.Millisecond
+	r2 := v.rep(2)
+	r2.Role, r2.Leader, r2.Epoch = "unattached", -1, 7
+	v.qversion++
+	require.NoError(t, inv.Check())
+	now = 9210 * time.Millisecond
+	r1 := v.rep(1)
+	r1.Role, r1.Leader, r1.Epoch = "unattached", -1, 7
+	v.qversion++
+	require.NoError(t, inv.Check())
+	assert.Equal(t, []string{string(checker.DisruptedQuorum)}, names(inv.Findings()))
+}
+
 func TestQuorumDisrupted(t *testing.T) {
 	for _, tc := range []struct {
 		name      string

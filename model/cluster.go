@@ -53,10 +53,11 @@ type Entry struct {
 	Value       []byte
 	// Headers are the record's headers; nil when it has none.
 	Headers []RecordHeader
-	// ProducerID and Sequence identify the record's send when the producer
-	// was idempotent; ProducerID is -1 otherwise.
-	ProducerID int64
-	Sequence   int32
+	// ProducerID, ProducerEpoch and Sequence identify the record's send
+	// when the producer was idempotent; ProducerID is -1 otherwise.
+	ProducerID    int64
+	ProducerEpoch int16
+	Sequence      int32
 }
 
 func (e Entry) String() string {

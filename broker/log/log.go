@@ -628,7 +628,7 @@ func (l *Log) Entry(offset int64) (model.Entry, bool) {
 			return model.Entry{}, false
 		}
 		_ = protocol.DecodeRecords(b[e.pos:], h, func(r protocol.Record) bool {
-			en := model.Entry{Offset: r.Offset, LeaderEpoch: h.PartitionLeaderEpoch, ProducerID: h.ProducerID,
+			en := model.Entry{Offset: r.Offset, LeaderEpoch: h.PartitionLeaderEpoch, ProducerID: h.ProducerID, ProducerEpoch: h.ProducerEpoch,
 				Key: append([]byte(nil), r.Key...), Value: append([]byte(nil), r.Value...), Sequence: protocol.NoSequence,
 				Headers: protocol.ModelHeaders(r.Headers)}
 			if h.HasProducer() {

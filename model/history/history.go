@@ -357,11 +357,26 @@ type Record struct {
 	Value       model.Bytes
 	// Headers are the record's headers, in order; nil when it has none.
 	Headers []model.RecordHeader
+	// Producer is, in a final log, the idempotent producer's write that
+	// holds the record; nil for a record without one, and in polls.
+	Producer *RecordProducer
+}
+
+// RecordProducer identifies an idempotent producer's write of one record:
+// its producer id and epoch, and the record's sequence number.
+type RecordProducer struct {
+	ID       int64
+	Epoch    int16
+	Sequence int32
 }
 
 // RecordOf returns the record of a log entry.
 func RecordOf(e model.Entry) Record {
-	return Record{Offset: e.Offset, LeaderEpoch: e.LeaderEpoch, Key: e.Key, Value: e.Value, Headers: e.Headers}
+	r := Record{Offset: e.Offset, LeaderEpoch: e.LeaderEpoch, Key: e.Key, Value: e.Value, Headers: e.Headers}
+	if e.ProducerID >= 0 {
+		r.Producer = &RecordProducer{ID: e.ProducerID, Epoch: e.ProducerEpoch, Sequence: e.Sequence}
+	}
+	return r
 }
 
 func (r Record) String() string {

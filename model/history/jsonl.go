@@ -179,11 +179,18 @@ type jsonPollPart struct {
 }
 
 type jsonRecord struct {
-	Offset      int64              `json:"offset"`
-	LeaderEpoch int32              `json:"leader_epoch"`
-	Key         model.Bytes        `json:"key"`
-	Value       model.Bytes        `json:"value"`
-	Headers     []jsonRecordHeader `json:"headers,omitempty"`
+	Offset      int64               `json:"offset"`
+	LeaderEpoch int32               `json:"leader_epoch"`
+	Key         model.Bytes         `json:"key"`
+	Value       model.Bytes         `json:"value"`
+	Headers     []jsonRecordHeader  `json:"headers,omitempty"`
+	Producer    *jsonRecordProducer `json:"producer,omitempty"`
+}
+
+type jsonRecordProducer struct {
+	ID       int64 `json:"id"`
+	Epoch    int16 `json:"epoch"`
+	Sequence int32 `json:"sequence"`
 }
 
 type jsonOffsets struct {
@@ -281,7 +288,10 @@ type jsonEnd struct {
 func recordsJSON(rs []Record) []jsonRecord {
 	out := make([]jsonRecord, len(rs))
 	for i, r := range rs {
-		out[i] = jsonRecord{r.Offset, r.LeaderEpoch, r.Key, r.Value, headersJSON(r.Headers)}
+		out[i] = jsonRecord{r.Offset, r.LeaderEpoch, r.Key, r.Value, headersJSON(r.Headers), nil}
+		if pr := r.Producer; pr != nil {
+			out[i].Producer = &jsonRecordProducer{pr.ID, pr.Epoch, pr.Sequence}
+		}
 	}
 	return out
 }
@@ -292,7 +302,10 @@ func recordsFromJSON(rs []jsonRecord) []Record {
 	}
 	out := make([]Record, len(rs))
 	for i, r := range rs {
-		out[i] = Record{r.Offset, r.LeaderEpoch, r.Key, r.Value, headersFromJSON(r.Headers)}
+		out[i] = Record{r.Offset, r.LeaderEpoch, r.Key, r.Value, headersFromJSON(r.Headers), nil}
+		if pr := r.Producer; pr != nil {
+			out[i].Producer = &RecordProducer{pr.ID, pr.Epoch, pr.Sequence}
+		}
 	}
 	return out
 }

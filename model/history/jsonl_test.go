@@ -49,6 +49,10 @@ func genRecords(t *rapid.T, label string) []history.Record {
 	for i := range rs {
 		rs[i] = history.Record{Offset: off, LeaderEpoch: rapid.Int32Range(-1, 9).Draw(t, "epoch"),
 			Key: genBytes().Draw(t, "key"), Value: genBytes().Draw(t, "value"), Headers: genHeaders(t)}
+		if rapid.Bool().Draw(t, "idempotent") {
+			rs[i].Producer = &history.RecordProducer{ID: rapid.Int64Range(0, 1<<40).Draw(t, "producer-id"),
+				Epoch: rapid.Int16Range(0, 5).Draw(t, "producer-epoch"), Sequence: rapid.Int32Range(0, 1000).Draw(t, "sequence")}
+		}
 		off += rapid.Int64Range(1, 3).Draw(t, "gap")
 	}
 	return rs
