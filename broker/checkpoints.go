@@ -60,7 +60,7 @@ func (b *Broker) loadLogs() error {
 
 func (b *Broker) logConfig() log.Config {
 	return log.Config{FlushIntervalMessages: b.cfg.LogFlushIntervalMessages, LegacyProducerChecks: b.cfg.LegacyProducerChecks,
-		KeepHighWatermarkOnFullTruncation: b.cfg.KeepHighWatermarkOnFullTruncation}
+		KeepHighWatermarkOnFullTruncation: b.cfg.KeepHighWatermarkOnFullTruncation, ProducerStateBeforeAppend: b.cfg.ProducerStateBeforeAppend}
 }
 
 // startHighWatermarkCheckpoints writes replication-offset-checkpoint the
@@ -132,15 +132,16 @@ func (b *Broker) flushLogs() {
 	}
 }
 
-// Shutdown is a clean shutdown's disk work: every log flushed, the
-// checkpoints written and the clean-shutdown marker left, so that the
-// next start skips recovery. The caller then stops the node (Crash).
+// Shutdown is a clean shutdown's disk work: every log flushed and its
+// producer state snapshotted, the checkpoints written and the
+// clean-shutdown marker left, so that the next start skips recovery. The
+// caller then stops the node (Crash).
 func (b *Broker) Shutdown() error {
 	var errs []error
 	now := b.n.Now()
 	for _, tp := range b.sortedPartitions() {
 		if p := b.partitions.at(tp); p.log != nil {
-			errs = append(errs, p.log.Flush(now))
+			errs = append(errs, p.log.Flush(now), p.log.TakeProducerSnapshot())
 		}
 	}
 	b.lastHWMs = nil

@@ -164,6 +164,9 @@ type Config struct {
 	// mark below its log start offset after it empties its log to start at
 	// the leader's, as Kafka did before 2.5 (KAFKA-9491; see log.Config).
 	KeepHighWatermarkOnFullTruncation bool
+	// ProducerStateBeforeAppend records a batch in producer state before
+	// its append, as Kafka 0.11–1.1 did (KAFKA-6683; see log.Config).
+	ProducerStateBeforeAppend bool
 
 	// Group configures the broker's group coordinator and
 	// __consumer_offsets (offsets.topic.*, group.*).

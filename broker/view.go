@@ -18,8 +18,9 @@ type Replica struct {
 }
 
 var (
-	_ model.ReplicaView    = (*Replica)(nil)
-	_ model.TxnReplicaView = (*Replica)(nil)
+	_ model.ReplicaView       = (*Replica)(nil)
+	_ model.TxnReplicaView    = (*Replica)(nil)
+	_ model.ProducerStateView = (*Replica)(nil)
 )
 
 // readCommitted is a read_committed consumer's fetch, to ask readLimit
@@ -70,6 +71,12 @@ func (r *Replica) Markers(dst []model.TxnMarker, from int64) []model.TxnMarker {
 		dst = append(dst, model.TxnMarker{Offset: m.Offset, ProducerID: m.ProducerID, Commit: m.Type == protocol.ControlCommit})
 	}
 	return dst
+}
+
+// LastProducerBatches appends each producer's last remembered batch to
+// dst, by producer id.
+func (r *Replica) LastProducerBatches(dst []model.ProducerBatch) []model.ProducerBatch {
+	return r.p.log.AppendLastProducerBatches(dst)
 }
 
 // LogStartOffset returns the first offset of the replica's log.

@@ -42,9 +42,17 @@ type fakeReplica struct {
 	open        []model.OpenTxn
 	markers     []model.TxnMarker
 	due         int64 // the leader's rule's high-water mark, if above hwm
+	producers   []model.ProducerBatch
 }
 
-var _ model.TxnReplicaView = (*fakeReplica)(nil)
+var (
+	_ model.TxnReplicaView    = (*fakeReplica)(nil)
+	_ model.ProducerStateView = (*fakeReplica)(nil)
+)
+
+func (r *fakeReplica) LastProducerBatches(dst []model.ProducerBatch) []model.ProducerBatch {
+	return append(dst, r.producers...)
+}
 
 func newFakeView() *fakeView { return &fakeView{parts: make(map[model.TopicPartition]*fakePart)} }
 

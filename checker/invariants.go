@@ -83,6 +83,9 @@ const CheckName = "kafka-invariants"
 //     seen to hold them since (a note, ack-after-member-lost-data, as
 //     above). ack-by-non-leader: the acknowledging broker leads in that
 //     epoch.
+//   - invalid-producer-state: where the view tells of producer state
+//     (model.ProducerStateView), each producer's last remembered batch is
+//     in the replica's log at its offsets (producerstate.go).
 //
 // Checks read the view only when its Version changed (and only the
 // partitions whose version changed, if the view implements
@@ -110,6 +113,8 @@ type Invariants struct {
 	prefixRuns map[string]int
 	parts      map[model.TopicPartition]*tpState
 	openTxns   []model.OpenTxn // checkLSO's scratch
+	// producerBatches is checkProducerState's scratch.
+	producerBatches []model.ProducerBatch
 	// powerLosses counts each broker's power losses (PowerLost).
 	powerLosses map[int32]int
 	// zk is what a ZooKeeper-mode run showed (zookeeper.go).
@@ -150,6 +155,10 @@ type replicaState struct {
 	powerSeen int
 	stale     bool
 	diskEnd   int64
+	// The incarnation and log end offset checkProducerState last saw.
+	producersChecked bool
+	producersInc     uint32
+	producersLEO     int64
 }
 
 // restartLoss is a log suffix a replica came back without after a restart
@@ -519,6 +528,7 @@ func (inv *Invariants) checkReplica(tp model.TopicPartition, st *tpState, md mod
 		inv.report(fmt.Sprintf("log-start-above-hwm|%s|%d|%d", tp, b, start), Finding{Name: string(LogStartAboveHWM), Class: Invariant, TP: tp, Brokers: []int32{b},
 			Offsets: span(hwm, start), Message: fmt.Sprintf("replica %d has log start offset %d above its high-water mark %d: retention or DeleteRecords deleted records not yet committed, or a full truncation (truncateFullyAndStartAt) left the high-water mark behind", b, start, hwm)})
 	}
+	inv.checkProducerState(tp, rs, r)
 	if hwm > leo {
 		inv.report(fmt.Sprintf("hwm-above-leo|%s|%d|%d", tp, b, hwm), Finding{Name: string(HWMAboveLEO), Class: Invariant, TP: tp, Brokers: []int32{b},
 			Offsets: span(leo, hwm), Message: fmt.Sprintf("replica %d has high-water mark %d above its log end offset %d", b, hwm, leo)})

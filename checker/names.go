@@ -65,6 +65,7 @@ const (
 	AckedNotReplicated      FindingName = "acked-not-replicated"
 	ISRMemberLostData       FindingName = "isr-member-lost-data"
 	AckAfterMemberLostData  FindingName = "ack-after-member-lost-data"
+	InvalidProducerState    FindingName = "invalid-producer-state"
 	// ZooKeeper mode's controller and leaders, checked after every event.
 	DeposedControllerWrite FindingName = "deposed-controller-write"
 	StaleISRZkVersion      FindingName = "stale-isr-zkversion"
@@ -142,6 +143,7 @@ var Registry = sortedRegistry([]FindingInfo{
 	{MetadataDivergence, []Class{Invariant}, "two replicas of the KRaft metadata log hold different batches at one offset of one epoch: two logs for one epoch (KAFKA-10527)", ""},
 	{StaleMetadata, []Class{Invariant}, "a broker kept having its metadata fetches answered by a KRaft leader of an epoch the quorum had replaced, for longer than twice controller.quorum.fetch.timeout.ms (KAFKA-15489)", ""},
 	{DisruptedQuorum, []Class{Invariant}, "a KRaft leader was pushed into a newer epoch while a majority of the voters still fetched from it: a voter disrupted a healthy quorum (KIP-996)", ""},
+	{InvalidProducerState, []Class{Invariant}, "a replica's producer state remembers a producer's batch its log does not hold at those offsets (at or past its log end offset, or where other records are): state loaded from a producer-state snapshot that held state past its own offset, or left by an append that failed (KAFKA-6683); a retry of the batch is answered as a duplicate at offsets that do not hold it, and Kafka's replica fetcher crashed on such state", ""},
 	{AckAfterMemberLostData, []Class{Note}, "an acks=all write was acknowledged counting an ISR member that restarted without the records", ""},
 	{DeposedControllerWrite, []Class{Invariant}, "ZooKeeper mode: ZooKeeper accepted a partition state written by a controller of epoch E after it had committed a newer controller epoch: a deposed controller's write, not fenced by /controller_epoch's zkVersion (KAFKA-6082)", ""},
 	{StaleISRZkVersion, []Class{Invariant}, "ZooKeeper mode: a leader's conditional ISR write was refused again on the same cached zkVersion while ZooKeeper's partition state names it leader in the same leader epoch at another zkVersion: its ISR cannot change until a newer leader epoch comes (KAFKA-1382, KAFKA-2729, KAFKA-3042)", ""},

@@ -203,3 +203,22 @@ type TxnMarker struct {
 	ProducerID int64
 	Commit     bool // false: aborted
 }
+
+// ProducerStateView is an optional extension of ReplicaView for a replica
+// that keeps idempotent producers' state (the batches it deduplicates
+// retries against).
+type ProducerStateView interface {
+	// LastProducerBatches appends to dst, by producer id, the last batch
+	// the replica's producer state remembers of each producer.
+	LastProducerBatches(dst []ProducerBatch) []ProducerBatch
+}
+
+// ProducerBatch is a batch as a replica's producer state remembers it: a
+// producer's records with sequences [FirstSequence, LastSequence] at
+// offsets [FirstOffset, LastOffset].
+type ProducerBatch struct {
+	ProducerID                  int64
+	ProducerEpoch               int16
+	FirstSequence, LastSequence int32
+	FirstOffset, LastOffset     int64
+}

@@ -314,8 +314,13 @@ var Museum = []MuseumEntry{
 	},
 	{Name: "kafka-12984", Bug: "KAFKA-12984", Mechanism: "the cooperative-sticky assignor of Kafka 2.8 sent no generation with a member's owned partitions, so the claims of a member rejoining from an older generation counted as much as the current owner's: both kept the partition, one partition went to two consumers of one generation (the fix resolves claims by generation and drops ties)",
 		Variant: "cooperative-sticky before the fix", Needs: "needs a variant that reaches consumers (the variants configure brokers, controllers and the quorum; broker/group's CooperativeSticky resolves claims by generation, the fix), a history finding for a partition owned by two members of one generation, and a scripted rebalance in which a member rejoins with an older generation's partitions"},
-	{Name: "kafka-6683", Bug: "KAFKA-6683 (Kafka 2.0)", Mechanism: "the broker changed a producer's cached batches before the append; after an append that failed or was truncated, the producer-state snapshot written at the next segment roll held state past its own offset, and loading it crashed the replica fetcher (the fix also dropped the DUPLICATE_SEQUENCE_NUMBER check)",
-		Variant: "legacy_producer_checks (only the duplicate check the fix dropped)", Needs: "needs producer-state snapshots written at segment rolls and loaded on restart and truncation (kafkasim rebuilds producer state from the log), and a replica fetcher that fails a partition on the error; a fatal sequence error of an idempotent producer is the pre-KIP-360 client's (before 2.5), not this JIRA's"},
+	{
+		Name: "kafka-6683", Bug: "KAFKA-6683 (Kafka 2.0)",
+		Mechanism: "the broker recorded a batch in producer state before it appended it, so the producer-state snapshot written by the segment roll inside that append held the batch that rolled, state past the snapshot's own offset; a replica that loads the snapshot without that batch (lost in a power loss, or truncated away) remembers a batch its log does not hold, on which Kafka's replica fetcher crashed (the crash is not modelled: the finding is the state; the fix also dropped the DUPLICATE_SEQUENCE_NUMBER check, legacy_producer_checks)",
+		Variant:   "producer_state_before_append", Scripted: "kafka-6683-snapshot-past-offset",
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.PowerLoss, fault.Crash, fault.Partition}},
+		Target: Target{Finding: string(checker.InvalidProducerState)},
+	},
 	{
 		Name: "kip-996", Bug: "KIP-996 (pre-vote, Kafka 4.0)",
 		Mechanism: "a voter cut off from the quorum stands in epoch after epoch; when it rejoins, its Vote requests in its high epoch push a healthy leader out of its epoch",

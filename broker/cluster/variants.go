@@ -152,6 +152,10 @@ var variants = []Variant{
 		Brings: "a follower whose log ends below its leader's log start offset empties its log and starts at the leader's log start offset, but keeps its old high-water mark, below its own log start offset, until a fetch response brings the leader's (Kafka before 2.5, whose brokers then failed fetches that resolved the high-water mark's position if the follower became leader meanwhile, not modelled)",
 		Values: bools, Default: "true", Applies: "broker", Header: shown("high-watermark-on-full-truncation"),
 		apply: boolean(func(c *Config, b bool) { c.Broker.KeepHighWatermarkOnFullTruncation = !b })},
+	{Name: "producer-state-after-append", Field: "producer_state_before_append", Flag: "false", Undoes: "KAFKA-6683 (Kafka 2.0)",
+		Brings: "a batch enters producer state before the log appends it (Kafka 0.11–1.1): the producer-state snapshot that the segment roll inside the append writes already holds the rolling batch, state past the snapshot's own offset; a replica that loads it after losing that batch (a power loss) or truncating to that offset keeps a producer batch its log does not have (Kafka's replica fetcher then crashed on the state)",
+		Values: bools, Default: "true", Applies: "broker", Header: shown("producer-state-after-append"),
+		apply: boolean(func(c *Config, b bool) { c.Broker.ProducerStateBeforeAppend = !b })},
 }
 
 // Variants returns every protocol variant.

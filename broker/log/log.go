@@ -4,7 +4,9 @@
 // leader-epoch cache and its leader-epoch-checkpoint file, producer state
 // for idempotent producers (the last five batches of each), the flush
 // policy and recovery point, and recovery after a crash or power loss that
-// validates CRCs and truncates a torn or corrupt tail.
+// validates CRCs and truncates a torn or corrupt tail, and producer-state
+// snapshots written at segment rolls and clean shutdowns that recovery and
+// truncation reload instead of replaying the whole log.
 //
 // The log knows nothing of replication: the broker decides what to append,
 // where to truncate and what the high-water mark is; the log keeps the
@@ -42,6 +44,12 @@ type Config struct {
 	// log start offset, as Kafka did before 2.5 (KAFKA-9491) until the
 	// next fetch response told the follower its leader's.
 	KeepHighWatermarkOnFullTruncation bool
+	// ProducerStateBeforeAppend records a batch in producer state before
+	// the log appends it, as Kafka 0.11–1.1 did (KAFKA-6683): the segment
+	// roll the append may trigger then writes a producer-state snapshot
+	// that already holds the rolling batch, state past the snapshot's own
+	// offset, and an append that fails leaves the batch in the state.
+	ProducerStateBeforeAppend bool
 	// Topic is the topic's log configuration: segments, retention and
 	// compaction (the zero value is Kafka's defaults).
 	Topic TopicConfig
@@ -138,7 +146,8 @@ type OpenOptions struct {
 // from the recovery point on (all of them after an unclean shutdown with
 // no recovery point) have their CRC checked, and a torn or corrupt tail is
 // truncated. The epoch cache is loaded and cut to the log end offset, and
-// producer state is rebuilt from the log.
+// producer state is loaded from the latest producer-state snapshot at or
+// below the log end offset and the batches after it (snapshot.go).
 func Open(d *sim.Disk, tp model.TopicPartition, cfg Config, opt OpenOptions) (*Log, RecoveryInfo, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, RecoveryInfo{}, err
@@ -162,7 +171,9 @@ func Open(d *sim.Disk, tp model.TopicPartition, cfg Config, opt OpenOptions) (*L
 			return nil, info, err
 		}
 	}
-	l.rebuildProducers()
+	if err := l.reloadProducers(); err != nil {
+		return nil, info, err
+	}
 	l.hwm = min(max(opt.HighWatermark, l.startOffset), l.leo)
 	l.recoveryPoint = min(max(opt.RecoveryPoint, 0), l.leo)
 	if info.Truncated > 0 || !opt.Clean {
@@ -459,6 +470,13 @@ func (l *Log) AppendAsFollower(records protocol.Records, now time.Duration) (int
 }
 
 func (l *Log) append(batch []byte, h protocol.BatchHeader, now time.Duration) error {
+	// Under ProducerStateBeforeAppend a data batch enters producer state
+	// here, before the roll and the write (a marker's entry needs its
+	// bytes in the log).
+	early := l.cfg.ProducerStateBeforeAppend && !h.IsControl()
+	if early {
+		l.updateProducer(l.entryOf(h, -1))
+	}
 	if err := l.maybeRoll(len(batch), h.MaxTimestamp, now); err != nil {
 		return err
 	}
@@ -484,7 +502,9 @@ func (l *Log) append(batch []byte, h protocol.BatchHeader, now time.Duration) er
 			return err
 		}
 	}
-	l.updateProducer(e)
+	if !early {
+		l.updateProducer(e)
+	}
 	l.unflushed += int64(h.RecordCount)
 	if l.cfg.FlushIntervalMessages > 0 && l.unflushed >= l.cfg.FlushIntervalMessages {
 		return l.Flush(now)
@@ -588,7 +608,9 @@ func (l *Log) TruncateTo(offset int64) (int64, bool, error) {
 			return l.leo, true, err
 		}
 	}
-	l.rebuildProducers()
+	if err := l.reloadProducers(); err != nil {
+		return l.leo, true, err
+	}
 	l.startOffset = min(l.startOffset, l.leo) // Kafka starts the log again at the target
 	l.hwm = min(l.hwm, l.leo)
 	l.recoveryPoint = min(l.recoveryPoint, l.leo)

@@ -180,6 +180,9 @@ func (l *Log) TruncateFullyAndStartAt(offset int64, now time.Duration) error {
 	if err := l.writeEpochs(); err != nil {
 		return err
 	}
+	if err := l.deleteSnapshots(func(int64) bool { return true }); err != nil {
+		return err
+	}
 	l.rebuildProducers()
 	return nil
 }

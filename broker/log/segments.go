@@ -220,9 +220,13 @@ func (l *Log) maybeRoll(size int, maxTS int64, now time.Duration) error {
 	return l.roll(now)
 }
 
-// roll flushes the active segment and starts a new one at the log end.
+// roll flushes the active segment, writes a producer-state snapshot at
+// the log end offset (snapshot.go) and starts a new segment there.
 func (l *Log) roll(now time.Duration) error {
 	if err := l.active().file.Sync(); err != nil {
+		return err
+	}
+	if err := l.writeSnapshot(l.leo); err != nil {
 		return err
 	}
 	if l.recoveryPoint >= l.active().base {
@@ -287,6 +291,8 @@ func (l *Log) removeSegments(n int) error {
 		errs = append(errs, l.disk.Remove(s.file.Name()))
 	}
 	l.segs = slices.Clone(l.segs[n:])
+	// A segment's producer-state snapshot goes with it.
+	errs = append(errs, l.deleteSnapshots(func(o int64) bool { return o < keep.base }))
 	return errors.Join(errs...)
 }
 
