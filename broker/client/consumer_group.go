@@ -136,7 +136,7 @@ func (c *Consumer) sync(coord int32, jr *protocol.JoinGroupResponse) {
 	var assigns []protocol.SyncAssignment
 	c.noteAssignmentSnapshot(false, nil)
 	if jr.Leader == c.memberID && !jr.SkipAssignment {
-		a, err := group.AssignorByName(jr.ProtocolName)
+		a, err := c.cfg.Protocol.assignor(jr.ProtocolName)
 		if err == nil {
 			var members []group.Member
 			topics := map[string]int32{}
@@ -166,15 +166,15 @@ func (c *Consumer) sync(coord int32, jr *protocol.JoinGroupResponse) {
 		return &protocol.SyncGroup{CorrelationID: corr, GroupID: c.cfg.GroupID, GenerationID: gen, MemberID: c.memberID,
 			GroupInstanceID: c.cfg.GroupInstanceID, ProtocolType: group.ConsumerProtocolType, ProtocolName: jr.ProtocolName, Assignments: assigns}
 	}, func(m network.Message, code protocol.ErrorCode) {
-		c.joining = false
 		resp, _ := m.(*protocol.SyncGroupResponse)
 		if code == protocol.None && resp != nil {
 			code = resp.Error
 		}
+		if code == protocol.UnknownMemberId || code == protocol.IllegalGeneration || code == protocol.FencedInstanceId {
+			c.resetGeneration() // still joining: the rebalance failed
+		}
+		c.joining = false
 		if code != protocol.None {
-			if code == protocol.UnknownMemberId || code == protocol.IllegalGeneration || code == protocol.FencedInstanceId {
-				c.resetGeneration()
-			}
 			c.coordinatorError(code)
 			c.n.After(c.cfg.RetryBackoff, "consumer.join-retry", c.kick)
 			return
@@ -266,6 +266,13 @@ func (c *Consumer) resetGeneration() {
 	c.s.Mark("consumer.generation-reset")
 	c.memberID, c.generation = "", protocol.NoGeneration
 	c.needsRejoin = true
+	if c.joining && c.cfg.Protocol.KeepPartitionsOnRejoin && len(c.parts) > 0 {
+		// Before KAFKA-12983's fix the partitions were given up only when
+		// the rebalance began: lost during it, they stay, and the next
+		// JoinGroup claims them.
+		c.s.Mark("consumer.rejoin-keeps-lost-partitions")
+		return
+	}
 	// The partitions are lost, not revoked: another member may own them.
 	c.revoke(c.Assignment())
 }

@@ -29,8 +29,9 @@ type Variant struct {
 	Values  []string
 	Default string
 	// Applies says whose config it changes: broker, controller, quorum
-	// (the metadata log's voters and observers) or zookeeper (ZooKeeper
-	// mode's brokers and controller; AppliesZooKeeper).
+	// (the metadata log's voters and observers), zookeeper (ZooKeeper
+	// mode's brokers and controller; AppliesZooKeeper) or consumer (the
+	// consumers a scenario's workload starts, Config.Consumer).
 	Applies string
 	// Header is the run header's entry (name, value) for a value.
 	Header func(value string) (string, string)
@@ -152,6 +153,14 @@ var variants = []Variant{
 		Brings: "a follower whose log ends below its leader's log start offset empties its log and starts at the leader's log start offset, but keeps its old high-water mark, below its own log start offset, until a fetch response brings the leader's (Kafka before 2.5, whose brokers then failed fetches that resolved the high-water mark's position if the follower became leader meanwhile, not modelled)",
 		Values: bools, Default: "true", Applies: "broker", Header: shown("high-watermark-on-full-truncation"),
 		apply: boolean(func(c *Config, b bool) { c.Broker.KeepHighWatermarkOnFullTruncation = !b })},
+	{Name: "owned-partitions-generation", Field: "no_owned_partitions_generation", Flag: "false", Undoes: "KAFKA-12984 (Kafka 3.0)",
+		Brings: "the cooperative-sticky assignor (in the group leader's consumer) counts every partition a member claims as owned, whatever the member's generation: a member that rejoins with an older generation's partitions keeps them next to their current owner, so two consumers of one group own one partition in the same generation (the fix resolves claims by generation and drops ties)",
+		Values: bools, Default: "true", Applies: "consumer", Header: shown("owned-partitions-generation"),
+		apply: boolean(func(c *Config, b bool) { c.Consumer.TrustOwnedPartitions = !b })},
+	{Name: "rejoin-drops-lost-partitions", Field: "no_rejoin_drops_lost_partitions", Flag: "false", Undoes: "KAFKA-12983 (Kafka 3.0)",
+		Brings: "a consumer that loses its member id or generation while it rejoins (JoinGroup, SyncGroup or Heartbeat answered UNKNOWN_MEMBER_ID or ILLEGAL_GENERATION) keeps its partitions, since onJoinPrepare ran once when the rebalance began, and its next JoinGroup claims them as owned though the group gave them to others",
+		Values: bools, Default: "true", Applies: "consumer", Header: shown("rejoin-drops-lost-partitions"),
+		apply: boolean(func(c *Config, b bool) { c.Consumer.KeepPartitionsOnRejoin = !b })},
 }
 
 // Variants returns every protocol variant.
