@@ -34,6 +34,7 @@ func Anomalies(h *history.History, run Run) []Finding {
 	fs = append(fs, a.sends()...)
 	fs = append(fs, a.offsets()...)
 	fs = append(fs, a.keyMoves()...)
+	fs = append(fs, a.ownersTwice()...)
 	for i := range fs {
 		fs[i].Seed, fs[i].Replay = run.Seed, run.Replay
 	}

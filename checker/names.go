@@ -43,6 +43,7 @@ const (
 	KeyMoved                    FindingName = "key-moved"
 	HangingTransaction          FindingName = "hanging-transaction"
 	CommittedTxnAborted         FindingName = "committed-txn-aborted"
+	PartitionOwnedTwice         FindingName = "partition-owned-twice"
 	// Linearizability, checked by porcupine.
 	Nonlinearizable FindingName = "nonlinearizable"
 	// LinearizabilityUnchecked: the check's work budget ran out first.
@@ -121,6 +122,7 @@ var Registry = sortedRegistry([]FindingInfo{
 	{EOSDuplicate, []Class{Consistency}, "a consume-transform-produce pipeline output one input record in two committed transactions: exactly-once broken", ""},
 	{EOSLost, []Class{DataLoss}, "a pipeline's committed transactions moved past an input record without outputting it", ""},
 	{CompactionLostKey, []Class{DataLoss}, "the final leader of a compacted topic cleaned its log past a key's latest acknowledged record, and that record is gone (the cleaner must keep the latest record of every key)", ""},
+	{PartitionOwnedTwice, []Class{Consistency}, "two running consumers of one group owned one partition as members of the same generation: the group's assignment gave it twice, and both read it (KAFKA-12984)", ""},
 	{CommittedOffsetRegression, []Class{Consistency}, "a group's committed offset read back went below the latest acknowledged commit", ""},
 	{CommittedOffsetInconsistent, []Class{Consistency}, "a group's committed offset read back is one no acknowledged commit before it wrote", ""},
 	{Nonlinearizable, []Class{Consistency, Expected}, "porcupine found no linearization of a partition's log or a group's committed offset (expected when the anomalies behind it are)", ""},

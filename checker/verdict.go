@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"maps"
@@ -49,9 +50,14 @@ type Verdict struct {
 	// and sorted by time.
 	Findings []Finding
 	// Linearizability is "ok", "illegal", "unchecked" (its budget ran out:
-	// LinearizabilityNote says how far it got) or "skipped".
-	Linearizability     string
-	LinearizabilityNote string
+	// LinearizabilityNote says how far it got) or "skipped". For an
+	// illegal one that the losses the configuration allowed explain,
+	// LinearizabilityNote says so and LinearizabilityExplainedBy names
+	// them (see explainRefutation); otherwise the refutation stands
+	// unexplained.
+	Linearizability            string
+	LinearizabilityNote        string
+	LinearizabilityExplainedBy []AllowanceCount
 	// Stopped is the broken invariant that stopped the run, if any.
 	Stopped string
 	Run     Run
@@ -455,8 +461,134 @@ func NewVerdict(in VerdictInput) *Verdict {
 		}
 		return a.TP.Compare(b.TP)
 	})
+	if v.Linearizability == "illegal" && in.History != nil {
+		v.LinearizabilityExplainedBy = explainRefutation(in.History, v.Incidents, in.Report.Linearizability.Budget)
+		if len(v.LinearizabilityExplainedBy) > 0 {
+			v.LinearizabilityNote = "not linearizable because of " + allowedLosses(v.LinearizabilityExplainedBy)
+		}
+	}
 	v.OK = v.Lost == 0 && len(others) == 0 && v.Stopped == "" && v.Linearizability != "illegal" && v.Linearizability != "unchecked"
 	return v
+}
+
+// explainRefutation says whether the losses the configuration allowed
+// explain a refuted linearizability. It checks the history again with
+// those losses treated as the configuration allows them: the records they
+// took set aside (the sends that wrote them and the polls that read them
+// left out, as if they had never happened), and, when acks=1 allowed a
+// loss, every acks=1 acknowledgement taken for what it promises — nothing
+// about durability: an outcome unknown, so the record may or may not be
+// in the log (Kafka's acks=1 loses records beyond a log's final end too,
+// which no read shows). If that history is linearizable (within budget),
+// it returns how many records each allowance let be lost; otherwise, or
+// when no loss was allowed, nil: the refutation stands unexplained.
+func explainRefutation(h *history.History, incidents []Incident, budget int64) []AllowanceCount {
+	aside, by := setAside(h, incidents)
+	if aside == nil || CheckLinearizability(aside, budget).Result != Ok {
+		return nil
+	}
+	var out []AllowanceCount
+	for ac, n := range by {
+		ac.Records = n
+		out = append(out, ac)
+	}
+	slices.SortFunc(out, func(a, b AllowanceCount) int {
+		return cmp.Or(cmp.Compare(b.Records, a.Records), strings.Compare(a.Setting, b.Setting))
+	})
+	return out
+}
+
+// setAside returns the history with the allowed losses of incidents
+// treated as explainRefutation says, and the records each allowance let
+// be lost; nil when no loss was allowed.
+func setAside(h *history.History, incidents []Incident) (*history.History, map[AllowanceCount]int) {
+	lost := map[model.TopicPartition]map[int64]bool{}
+	by := map[AllowanceCount]int{}
+	acks := false
+	for _, inc := range incidents {
+		if inc.Lost == 0 || inc.Allowance == AllowNone {
+			continue
+		}
+		if lost[inc.TP] == nil {
+			lost[inc.TP] = map[int64]bool{}
+		}
+		for _, o := range inc.Offsets {
+			lost[inc.TP][o] = true
+		}
+		by[AllowanceCount{Allowance: inc.Allowance, Setting: inc.Setting}] += inc.Lost
+		acks = acks || inc.Allowance == AllowAcks
+	}
+	if len(lost) == 0 {
+		return nil, nil
+	}
+	// A lost offset may hold another record by the end (a new leader
+	// wrote it there): only the records the final log does not hold at
+	// that offset are the lost ones.
+	final := map[model.TopicPartition]map[int64]model.Bytes{}
+	for _, f := range FinalLogs(h) {
+		if lost[f.TP] == nil {
+			continue
+		}
+		final[f.TP] = map[int64]model.Bytes{}
+		for _, r := range f.Records {
+			if lost[f.TP][r.Offset] {
+				final[f.TP][r.Offset] = r.Value
+			}
+		}
+	}
+	isLost := func(tp model.TopicPartition, o int64, v model.Bytes) bool {
+		if o < 0 || !lost[tp][o] {
+			return false
+		}
+		kept, ok := final[tp][o]
+		return !ok || !bytes.Equal(kept, v)
+	}
+	touches := func(op *history.Op) bool {
+		for _, s := range op.Sends() {
+			if isLost(s.TP(), s.Offset, s.Value) {
+				return true
+			}
+		}
+		for _, p := range op.Polls() {
+			for _, pp := range p.Parts {
+				for _, r := range pp.Records {
+					if isLost(pp.TP(), r.Offset, r.Value) {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	aside := *h
+	aside.Ops = make([]history.Op, 0, len(h.Ops))
+	for i := range h.Ops {
+		op := h.Ops[i]
+		if touches(&op) {
+			continue
+		}
+		if acks && op.Send != nil && op.Send.Acks == model.AcksLeader && op.Outcome == history.OK {
+			s := *op.Send
+			s.Offset = -1
+			op.Send, op.Outcome = &s, history.Unknown
+		}
+		aside.Ops = append(aside.Ops, op)
+	}
+	return &aside, by
+}
+
+// allowedLosses names the records allowances let be lost: "the 48 records
+// acks=1 allowed to be lost", joined with "and".
+func allowedLosses(acs []AllowanceCount) string {
+	var out []string
+	for _, a := range acs {
+		noun := "records"
+		if a.Records == 1 {
+			noun = "record"
+		}
+		out = append(out, fmt.Sprintf("the %d %s %s allowed to be lost", a.Records, noun, a.Setting))
+	}
+	return strings.Join(out, " and ")
 }
 
 // mergeFindings joins the live findings and the history's, once: the
@@ -653,7 +785,8 @@ func (v *Verdict) Summary() string {
 	counts := map[string]int{}
 	var order []string
 	for _, f := range v.Bad() {
-		if f.Name == string(LostWrite) || f.Name == string(LostCommitted) || f.Name == string(RetentionSkip) || f.Name == string(LinearizabilityUnchecked) {
+		if f.Name == string(LostWrite) || f.Name == string(LostCommitted) || f.Name == string(RetentionSkip) || f.Name == string(LinearizabilityUnchecked) ||
+			f.Name == string(Nonlinearizable) && len(v.LinearizabilityExplainedBy) > 0 {
 			continue // counted above, or said below
 		}
 		if counts[f.Name] == 0 {
@@ -668,7 +801,10 @@ func (v *Verdict) Summary() string {
 	case "unchecked":
 		parts = append(parts, string(LinearizabilityUnchecked)+": "+strings.TrimPrefix(v.LinearizabilityNote, "unchecked "))
 	case "illegal":
-		if counts[string(Nonlinearizable)] == 0 {
+		switch {
+		case len(v.LinearizabilityExplainedBy) > 0:
+			parts = append(parts, v.LinearizabilityNote)
+		case counts[string(Nonlinearizable)] == 0:
 			parts = append(parts, "not linearizable")
 		}
 	}

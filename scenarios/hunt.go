@@ -54,6 +54,7 @@ var HuntKnobs = []HuntKnob{
 	{"acks", "with --workload, in half the seeds each producer's acks: all (1/2), 1 (1/4) or 0 (1/4), for producers whose scenario leaves acks unset or all and sets neither enable.idempotence nor transactional.id; the losses acks=1 and acks=0 allow are the verdict's acks=1 allowance; from its own stream"},
 	{"enable.idempotence", "with --workload, in half the seeds each acks=all producer's enable.idempotence, true or false (idempotence needs acks=all: the others have it off), where the scenario does not set it; from its own stream"},
 	{"consumers leaving and joining", "with --workload, in half the seeds 1 to 3 times a consumer leaves (its process dies: no LeaveGroup, the coordinator evicts it after session.timeout.ms) and joins again as a new member 1 s to 40 s later; from its own stream"},
+	{"consumers leaving gracefully", "with --workload, in half the seeds 1 to 3 times a consumer closes as its application shuts down (the leave fault: a final commit with enable.auto.commit, LeaveGroup, so the group rebalances at once) and joins again as a new member 1 s to 40 s later, unless it is away for the knob above then; from its own stream, so the knobs above draw as before"},
 }
 
 // HuntOptions tune how a hunt draws its knobs.
@@ -108,6 +109,9 @@ type HuntDraw struct {
 	// the consumers' leave-and-join cycles.
 	Acks   []string
 	Leaves int
+	// GracefulLeaves counts the consumers' graceful leave-and-join
+	// cycles (the leave fault).
+	GracefulLeaves int
 }
 
 // String is the draw in one line.
@@ -130,6 +134,9 @@ func (d HuntDraw) String() string {
 	}
 	if d.Leaves > 0 {
 		out += fmt.Sprintf("; consumers leaving and joining %d", d.Leaves)
+	}
+	if d.GracefulLeaves > 0 {
+		out += fmt.Sprintf("; consumers leaving gracefully %d", d.GracefulLeaves)
 	}
 	return out
 }
@@ -346,6 +353,9 @@ func HuntScenario(base Scenario, seed uint64, opts HuntOptions) (Scenario, HuntD
 		var leaves []fault.Fault
 		leaves, d.Leaves = drawLeaves(s, seed, start, end)
 		sched = append(sched, leaves...)
+		var graceful []fault.Fault
+		graceful, d.GracefulLeaves = drawGracefulLeaves(s, seed, start, end, leaves)
+		sched = append(sched, graceful...)
 	}
 	last := time.Duration(0)
 	for _, f := range sched {
@@ -437,6 +447,53 @@ func drawLeaves(s Scenario, seed uint64, start, end time.Duration) ([]fault.Faul
 		busy[c] = back + time.Second
 		out = append(out,
 			fault.Fault{At: fault.Duration(at), Kind: fault.Crash, Nodes: []string{c}},
+			fault.Fault{At: fault.Duration(back), Kind: fault.Restart, Nodes: []string{c}})
+	}
+	return out, len(out) / 2
+}
+
+// drawGracefulLeaves draws, in half the seeds, 1 to 3 times a consumer
+// leaves its group cleanly (the leave fault: it commits with auto-commit
+// and sends LeaveGroup, then its process exits) and joins again as a new
+// member 1 s to 40 s later, between start and end, from the seed's own
+// stream. A cycle that overlaps one of crashes (drawLeaves' cycles) on
+// the same consumer is dropped after it is drawn, so that the draws stay
+// the same. It returns the leave and restart faults and how many cycles
+// it kept.
+func drawGracefulLeaves(s Scenario, seed uint64, start, end time.Duration, crashes []fault.Fault) ([]fault.Fault, int) {
+	r := sim.NewRand(seed, "hunt-consumers-graceful")
+	// Only group members have a group to leave.
+	var consumers []string
+	names := s.ConsumerNames()
+	i := 0
+	for _, g := range s.Workload.Consumers {
+		for range max(g.Count, 0) {
+			if g.Group != "" && i < len(names) {
+				consumers = append(consumers, names[i])
+			}
+			i++
+		}
+	}
+	if r.IntN(2) == 0 || len(consumers) == 0 || end <= start {
+		return nil, 0
+	}
+	away := map[string][][2]time.Duration{}
+	for i := 0; i+1 < len(crashes); i += 2 {
+		c := crashes[i].Nodes[0]
+		away[c] = append(away[c], [2]time.Duration{time.Duration(crashes[i].At), time.Duration(crashes[i+1].At) + time.Second})
+	}
+	n := 1 + r.IntN(3)
+	var out []fault.Fault
+	for range n {
+		c := consumers[r.IntN(len(consumers))]
+		at := (start + time.Duration(r.Int64N(int64(end-start)))).Round(time.Millisecond)
+		back := (at + logUniform(r, time.Second, 40*time.Second)).Round(time.Millisecond)
+		if slices.ContainsFunc(away[c], func(w [2]time.Duration) bool { return at < w[1] && w[0] < back+time.Second }) {
+			continue // it is away then: one cycle at a time per consumer
+		}
+		away[c] = append(away[c], [2]time.Duration{at, back + time.Second})
+		out = append(out,
+			fault.Fault{At: fault.Duration(at), Kind: fault.Leave, Nodes: []string{c}},
 			fault.Fault{At: fault.Duration(back), Kind: fault.Restart, Nodes: []string{c}})
 	}
 	return out, len(out) / 2

@@ -48,7 +48,7 @@ func TestHuntWorkloadKnobsDrawFromTheirOwnStreams(t *testing.T) {
 	base, err := Builtin("standard")
 	require.NoError(t, err)
 	acks := map[string]int{}
-	leaves := 0
+	leaves, gracefulLeaves := 0, 0
 	for seed := uint64(1); seed <= 40; seed++ {
 		plain, pd, err := HuntScenario(base, seed, HuntOptions{})
 		require.NoError(t, err)
@@ -59,10 +59,14 @@ func TestHuntWorkloadKnobsDrawFromTheirOwnStreams(t *testing.T) {
 		require.Equal(t, plain.Cluster, s.Cluster, "seed %d: the cluster's knobs do not depend on the workload's", seed)
 		require.Equal(t, plain.Workload.Consumers, s.Workload.Consumers, "seed %d", seed)
 		require.Equal(t, plain.ProducerNames(), s.ProducerNames(), "seed %d: producers keep their names", seed)
-		var crashes []string
+		var crashes, graceful []string
 		for _, f := range s.Faults {
 			if f.Kind == fault.Crash && len(f.Nodes) == 1 && strings.HasPrefix(f.Nodes[0], "consumer-") {
 				crashes = append(crashes, f.Nodes[0])
+				continue
+			}
+			if f.Kind == fault.Leave {
+				graceful = append(graceful, f.Nodes[0])
 				continue
 			}
 			if f.Kind == fault.Restart && len(f.Nodes) == 1 && strings.HasPrefix(f.Nodes[0], "consumer-") {
@@ -71,8 +75,10 @@ func TestHuntWorkloadKnobsDrawFromTheirOwnStreams(t *testing.T) {
 			require.Contains(t, plain.Faults, f, "seed %d: the broker faults are the plain seed's", seed)
 		}
 		require.Len(t, crashes, d.Leaves, "seed %d", seed)
-		require.Len(t, s.Faults, len(plain.Faults)+2*d.Leaves, "seed %d", seed)
+		require.Len(t, graceful, d.GracefulLeaves, "seed %d", seed)
+		require.Len(t, s.Faults, len(plain.Faults)+2*d.Leaves+2*d.GracefulLeaves, "seed %d", seed)
 		leaves += d.Leaves
+		gracefulLeaves += d.GracefulLeaves
 		if len(d.Acks) == 0 {
 			require.Equal(t, plain.Workload.Producers, s.Workload.Producers, "seed %d", seed)
 			continue
@@ -90,6 +96,7 @@ func TestHuntWorkloadKnobsDrawFromTheirOwnStreams(t *testing.T) {
 		require.Positive(t, acks[a], "some producer draws acks %s", a)
 	}
 	require.Positive(t, leaves, "some consumers leave and join")
+	require.Positive(t, gracefulLeaves, "some consumers leave gracefully and join")
 }
 
 // A producer whose scenario pins its acks to 1, or sets idempotence or a

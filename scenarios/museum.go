@@ -312,8 +312,13 @@ var Museum = []MuseumEntry{
 		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Isolate}},
 		Target: Target{Finding: string(checker.LogStartAboveHWM)},
 	},
-	{Name: "kafka-12984", Bug: "KAFKA-12984", Mechanism: "the cooperative-sticky assignor of Kafka 2.8 sent no generation with a member's owned partitions, so the claims of a member rejoining from an older generation counted as much as the current owner's: both kept the partition, one partition went to two consumers of one generation (the fix resolves claims by generation and drops ties)",
-		Variant: "cooperative-sticky before the fix", Needs: "needs a variant that reaches consumers (the variants configure brokers, controllers and the quorum; broker/group's CooperativeSticky resolves claims by generation, the fix), a history finding for a partition owned by two members of one generation, and a scripted rebalance in which a member rejoins with an older generation's partitions"},
+	{
+		Name: "kafka-12984", Bug: "KAFKA-12984 (Kafka 3.0), fed by KAFKA-12983",
+		Mechanism: "the cooperative-sticky assignor of Kafka 2.8 sent no generation with a member's owned partitions, so the claims of a member rejoining from an older generation counted as much as the current owner's: both kept the partition, one partition went to two consumers of one generation (the fix resolves claims by generation and drops ties); the consumer of the time (KAFKA-12983) rejoined claiming partitions it had lost during the rebalance",
+		Variant:   "no_owned_partitions_generation with no_rejoin_drops_lost_partitions (Kafka 2.8's consumer)", Scripted: "kafka-12984-cooperative-double-claim",
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Delay, fault.Crash, fault.Isolate}, DelayMessages: []string{"JoinGroup"}, Workload: true},
+		Target: Target{Finding: string(checker.PartitionOwnedTwice)},
+	},
 	{
 		Name: "kafka-6683", Bug: "KAFKA-6683 (Kafka 2.0)",
 		Mechanism: "the broker recorded a batch in producer state before it appended it, so the producer-state snapshot written by the segment roll inside that append held the batch that rolled, state past the snapshot's own offset; a replica that loads the snapshot without that batch (lost in a power loss, or truncated away) remembers a batch its log does not hold, on which Kafka's replica fetcher crashed (the crash is not modelled: the finding is the state; the fix also dropped the DUPLICATE_SEQUENCE_NUMBER check, legacy_producer_checks)",

@@ -216,6 +216,9 @@ func Compile(s Scenario) (*Plan, error) {
 	}
 
 	p.Producers, p.Consumers = workloads(s)
+	for i := range p.Consumers {
+		p.Consumers[i].Protocol = p.Cluster.Consumer
+	}
 	for _, t := range s.Workload.Transactions {
 		for range t.Count {
 			p.Txns = append(p.Txns, txnWorkload(t, time.Duration(s.Workload.ProduceUntil)))

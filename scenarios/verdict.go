@@ -69,13 +69,14 @@ func settingsOf(rc model.RunConfig, p Protocol) checker.Settings {
 	return set
 }
 
-// lossVariants names the historical protocol variants a run chose: the
-// switches set away from current Kafka's default that undo a KIP or a fix.
+// lossVariants names the historical protocol variants a run chose that
+// may lose records: the switches set away from current Kafka's default
+// that undo a KIP or a fix, but for the consumers' (which lose no record).
 func lossVariants(p Protocol) []string {
 	var out []string
 	for _, name := range slices.Sorted(maps.Keys(p)) {
 		v, ok := cluster.VariantByName(name)
-		if ok && v.Undoes != "" && p[name] != v.Default {
+		if ok && v.Undoes != "" && v.Applies != cluster.AppliesConsumer && p[name] != v.Default {
 			out = append(out, name+"="+p[name])
 		}
 	}

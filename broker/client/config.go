@@ -221,6 +221,38 @@ type ConsumerConfig struct {
 	// IsolationLevel is isolation.level: read_uncommitted (default) or
 	// read_committed.
 	IsolationLevel string
+	// Protocol holds the consumer's protocol variants (no Kafka property:
+	// cluster.Variants sets them); the zero value is current Kafka.
+	Protocol ConsumerProtocol
+}
+
+// ConsumerProtocol is how consumers of an older Kafka behaved, each field
+// a protocol variant that brings back a fixed bug. The zero value is
+// current Kafka.
+type ConsumerProtocol struct {
+	// TrustOwnedPartitions is the cooperative-sticky assignor before
+	// Kafka 3.0 (KAFKA-12984): every partition a member claims as owned
+	// counts, whatever the member's generation, and each claimant keeps
+	// it (group.CooperativeSticky.TrustClaims).
+	TrustOwnedPartitions bool
+	// KeepPartitionsOnRejoin is the consumer before Kafka 3.0
+	// (KAFKA-12983): a member that loses its member id or generation
+	// while it rejoins (a JoinGroup, SyncGroup or Heartbeat answered
+	// UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION or FENCED_INSTANCE_ID) keeps
+	// its partitions, because the callback that gives them up as lost ran
+	// once, when the rebalance began, and rejoins claiming them as owned.
+	KeepPartitionsOnRejoin bool
+}
+
+// assignor returns the assignor the group leader runs for a protocol
+// name, with the variants that change it.
+func (p ConsumerProtocol) assignor(name string) (group.Assignor, error) {
+	a, err := group.AssignorByName(name)
+	if cs, ok := a.(group.CooperativeSticky); ok && p.TrustOwnedPartitions {
+		cs.TrustClaims = true
+		a = cs
+	}
+	return a, err
 }
 
 // DefaultConsumerConfig returns Kafka's consumer defaults.

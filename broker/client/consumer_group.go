@@ -56,7 +56,7 @@ func (c *Consumer) ensureGroup() {
 	if c.now()-c.lastPoll > c.cfg.MaxPollInterval && c.memberID != "" && !c.joining {
 		// The application stopped polling: leave, as the heartbeat thread does.
 		c.s.Mark("consumer.max-poll-interval-exceeded")
-		c.leave("consumer poll timeout has expired")
+		c.leave("consumer poll timeout has expired", nil)
 		return
 	}
 	if c.needsRejoin && !c.joining {
@@ -136,7 +136,7 @@ func (c *Consumer) sync(coord int32, jr *protocol.JoinGroupResponse) {
 	var assigns []protocol.SyncAssignment
 	c.noteAssignmentSnapshot(false, nil)
 	if jr.Leader == c.memberID && !jr.SkipAssignment {
-		a, err := group.AssignorByName(jr.ProtocolName)
+		a, err := c.cfg.Protocol.assignor(jr.ProtocolName)
 		if err == nil {
 			var members []group.Member
 			topics := map[string]int32{}
@@ -166,15 +166,15 @@ func (c *Consumer) sync(coord int32, jr *protocol.JoinGroupResponse) {
 		return &protocol.SyncGroup{CorrelationID: corr, GroupID: c.cfg.GroupID, GenerationID: gen, MemberID: c.memberID,
 			GroupInstanceID: c.cfg.GroupInstanceID, ProtocolType: group.ConsumerProtocolType, ProtocolName: jr.ProtocolName, Assignments: assigns}
 	}, func(m network.Message, code protocol.ErrorCode) {
-		c.joining = false
 		resp, _ := m.(*protocol.SyncGroupResponse)
 		if code == protocol.None && resp != nil {
 			code = resp.Error
 		}
+		if code == protocol.UnknownMemberId || code == protocol.IllegalGeneration || code == protocol.FencedInstanceId {
+			c.resetGeneration() // still joining: the rebalance failed
+		}
+		c.joining = false
 		if code != protocol.None {
-			if code == protocol.UnknownMemberId || code == protocol.IllegalGeneration || code == protocol.FencedInstanceId {
-				c.resetGeneration()
-			}
 			c.coordinatorError(code)
 			c.n.After(c.cfg.RetryBackoff, "consumer.join-retry", c.kick)
 			return
@@ -266,6 +266,13 @@ func (c *Consumer) resetGeneration() {
 	c.s.Mark("consumer.generation-reset")
 	c.memberID, c.generation = "", protocol.NoGeneration
 	c.needsRejoin = true
+	if c.joining && c.cfg.Protocol.KeepPartitionsOnRejoin && len(c.parts) > 0 {
+		// Before KAFKA-12983's fix the partitions were given up only when
+		// the rebalance began: lost during it, they stay, and the next
+		// JoinGroup claims them.
+		c.s.Mark("consumer.rejoin-keeps-lost-partitions")
+		return
+	}
 	// The partitions are lost, not revoked: another member may own them.
 	c.revoke(c.Assignment())
 }
@@ -503,15 +510,41 @@ func committedList(tps []model.TopicPartition) []history.CommittedOffset {
 // Close commits (with auto-commit) and leaves the group, as
 // KafkaConsumer.close does; a static member does not leave. A closed
 // consumer fetches, heartbeats and polls no more.
-func (c *Consumer) Close() {
+func (c *Consumer) Close() { c.CloseThen(nil) }
+
+// CloseThen is Close, and calls done (if set) once the final commit and
+// the LeaveGroup are answered, or failed or timed out: when an
+// application that closes its consumer on shutdown exits.
+func (c *Consumer) CloseThen(done func()) {
 	if c.closed {
+		if done != nil {
+			c.n.After(0, "consumer.closed", done)
+		}
 		return
 	}
+	// Without done nothing waits: no callback, no timer (Close's events
+	// stay what they were).
+	var committed func(error)
+	var left func()
+	if done != nil {
+		pending := 3 // the commit, the LeaveGroup, and the end of CloseThen
+		left = func() {
+			if pending--; pending == 0 {
+				done()
+			}
+		}
+		committed = func(error) { left() }
+		defer c.n.After(0, "consumer.close-sent", left)
+	}
 	if c.cfg.EnableAutoCommit && len(c.parts) > 0 && c.generation >= 0 {
-		c.commit(c.positions(), false, nil)
+		c.commit(c.positions(), false, committed)
+	} else if left != nil {
+		left()
 	}
 	if c.cfg.GroupInstanceID == "" {
-		c.leave("the consumer is being closed")
+		c.leave("the consumer is being closed", left)
+	} else if left != nil {
+		left()
 	}
 	c.closed = true
 	c.n.Cancel(c.heartbeatT)
@@ -522,14 +555,24 @@ func (c *Consumer) Close() {
 	}
 }
 
-func (c *Consumer) leave(reason string) {
+// leave sends LeaveGroup and gives up the partitions; done (if set) runs
+// once the LeaveGroup is answered or failed, or at once (as a timer) when
+// there is no membership to leave.
+func (c *Consumer) leave(reason string, done func()) {
 	if c.memberID == "" || c.coordinator == protocol.NoNode {
+		if done != nil {
+			c.n.After(0, "consumer.left", done)
+		}
 		return
 	}
 	member := c.memberID
 	c.c.request(c.coordinator, c.cfg.RequestTimeout, func(corr int32) network.Message {
 		return &protocol.LeaveGroup{CorrelationID: corr, GroupID: c.cfg.GroupID, Members: []protocol.MemberIdentity{{MemberID: member, Reason: reason}}}
-	}, func(network.Message, protocol.ErrorCode) {})
+	}, func(network.Message, protocol.ErrorCode) {
+		if done != nil {
+			done()
+		}
+	})
 	c.revoke(c.Assignment())
 	c.memberID, c.generation = "", protocol.NoGeneration
 	c.needsRejoin = true

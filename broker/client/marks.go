@@ -45,6 +45,7 @@ var Marks = []sim.MarkInfo{
 	{Name: "consumer.unsubscribed-revoke", Meaning: "a consumer revoked the partitions of topics it no longer subscribes to before it rejoined its group (onJoinPrepare)"},
 	{Name: "consumer.coordinator-lost", Meaning: "a consumer lost its group coordinator and looks it up again"},
 	{Name: "consumer.generation-reset", Meaning: "a consumer reset its generation and member id and will rejoin"},
+	{Name: "consumer.rejoin-keeps-lost-partitions", Meaning: "a consumer (before KAFKA-12983's fix) lost its member id or generation while rejoining and kept its partitions, which its next JoinGroup claims as owned"},
 	{Name: "consumer.max-poll-interval-exceeded", Meaning: "the application stopped polling for max.poll.interval.ms: the consumer leaves its group"},
 	{Name: "consumer.no-offset-for-partition", Meaning: "a consumer with auto.offset.reset=none has no position for a partition"},
 	{Name: "consumer.offset-out-of-range", Meaning: "a consumer fetched outside the log and resets its position by auto.offset.reset"},

@@ -15,6 +15,18 @@ type Process struct {
 	Admin    *Admin
 }
 
+// Leave closes the process's consumer as an application that shuts down
+// does (Consumer.CloseThen: a final commit with enable.auto.commit, and
+// LeaveGroup) and calls exit once both are answered or failed. It
+// reports false, and does nothing, when the process runs no consumer.
+func (p *Process) Leave(exit func()) bool {
+	if p.Consumer == nil {
+		return false
+	}
+	p.Consumer.CloseThen(exit)
+	return true
+}
+
 // Receive implements network.Receiver.
 func (p *Process) Receive(from sim.NodeID, m network.Message) {
 	switch {

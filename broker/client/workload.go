@@ -262,6 +262,8 @@ type ConsumerWorkload struct {
 	// "auto.offset.reset": "earliest", ...), read by
 	// ParseConsumerConfig. client.id defaults to the node's name.
 	Properties map[string]string
+	// Protocol is the consumer's protocol variants (ConsumerConfig.Protocol).
+	Protocol ConsumerProtocol
 }
 
 // Validate reports every invalid setting of the workload, its consumer
@@ -367,6 +369,7 @@ func (d *ConsumerDriver) Boot(n *sim.Node) any {
 		return &Process{}
 	}
 	cfg, err := ParseConsumerConfig(d.w.props(n.Name()))
+	cfg.Protocol = d.w.Protocol
 	if err == nil {
 		d.c, err = NewConsumer(n, d.env, cfg)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kafkasim/kafkasim/broker"
+	"github.com/kafkasim/kafkasim/broker/client"
 	"github.com/kafkasim/kafkasim/broker/controller"
 	"github.com/kafkasim/kafkasim/broker/kraft"
 	"github.com/kafkasim/kafkasim/broker/props"
@@ -51,6 +52,10 @@ type Config struct {
 	// ZKBroker is the template of every broker's ZooKeeper-mode settings
 	// (its Servers are filled in).
 	ZKBroker broker.ZKConfig
+	// Consumer is the consumers' protocol variants: the cluster does not
+	// run clients, but whoever starts consumers against it gives them
+	// these (a scenario's workload does).
+	Consumer client.ConsumerProtocol
 }
 
 // MetadataMode is where a cluster keeps its metadata.

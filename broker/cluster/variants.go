@@ -29,8 +29,9 @@ type Variant struct {
 	Values  []string
 	Default string
 	// Applies says whose config it changes: broker, controller, quorum
-	// (the metadata log's voters and observers) or zookeeper (ZooKeeper
-	// mode's brokers and controller; AppliesZooKeeper).
+	// (the metadata log's voters and observers), zookeeper (ZooKeeper
+	// mode's brokers and controller; AppliesZooKeeper) or consumer (AppliesConsumer:
+	// the consumers a scenario's workload starts, Config.Consumer).
 	Applies string
 	// Header is the run header's entry (name, value) for a value.
 	Header func(value string) (string, string)
@@ -50,6 +51,10 @@ var bools = []string{"true", "false"}
 // AppliesZooKeeper is Variant.Applies of the switches that exist only in
 // ZooKeeper mode.
 const AppliesZooKeeper = "zookeeper"
+
+// AppliesConsumer is Variant.Applies of the switches that change the
+// consumers (Config.Consumer), not the cluster.
+const AppliesConsumer = "consumer"
 
 // variants is every protocol variant, in the order the README lists them.
 var variants = []Variant{
@@ -156,6 +161,14 @@ var variants = []Variant{
 		Brings: "a batch enters producer state before the log appends it (Kafka 0.11–1.1): the producer-state snapshot that the segment roll inside the append writes already holds the rolling batch, state past the snapshot's own offset; a replica that loads it after losing that batch (a power loss) or truncating to that offset keeps a producer batch its log does not have (Kafka's replica fetcher then crashed on the state)",
 		Values: bools, Default: "true", Applies: "broker", Header: shown("producer-state-after-append"),
 		apply: boolean(func(c *Config, b bool) { c.Broker.ProducerStateBeforeAppend = !b })},
+	{Name: "owned-partitions-generation", Field: "no_owned_partitions_generation", Flag: "false", Undoes: "KAFKA-12984 (Kafka 3.0)",
+		Brings: "the cooperative-sticky assignor (in the group leader's consumer) counts every partition a member claims as owned, whatever the member's generation: a member that rejoins with an older generation's partitions keeps them next to their current owner, so two consumers of one group own one partition in the same generation (the fix resolves claims by generation and drops ties)",
+		Values: bools, Default: "true", Applies: AppliesConsumer, Header: shown("owned-partitions-generation"),
+		apply: boolean(func(c *Config, b bool) { c.Consumer.TrustOwnedPartitions = !b })},
+	{Name: "rejoin-drops-lost-partitions", Field: "no_rejoin_drops_lost_partitions", Flag: "false", Undoes: "KAFKA-12983 (Kafka 3.0)",
+		Brings: "a consumer that loses its member id or generation while it rejoins (JoinGroup, SyncGroup or Heartbeat answered UNKNOWN_MEMBER_ID or ILLEGAL_GENERATION) keeps its partitions, since onJoinPrepare ran once when the rebalance began, and its next JoinGroup claims them as owned though the group gave them to others",
+		Values: bools, Default: "true", Applies: AppliesConsumer, Header: shown("rejoin-drops-lost-partitions"),
+		apply: boolean(func(c *Config, b bool) { c.Consumer.KeepPartitionsOnRejoin = !b })},
 }
 
 // Variants returns every protocol variant.

@@ -274,6 +274,49 @@ func TestCooperativeStickyConflictingClaims(t *testing.T) {
 	assert.Equal(t, tps("t01"), got["b"])
 }
 
+// Before KAFKA-12984's fix every claim counted: the member that rejoined
+// with an older generation's partition keeps it next to its current owner,
+// and the partition no member had room for stays unassigned.
+func TestCooperativeStickyTrustClaimsKeepsBothClaims(t *testing.T) {
+	parts := map[string]int32{"t0": 2}
+	members := []group.Member{
+		{ID: "a", Topics: []string{"t0"}, Owned: tps("t00"), Generation: -1}, // rejoined after losing its member id
+		{ID: "b", Topics: []string{"t0"}, Owned: tps("t00", "t01"), Generation: 4},
+	}
+	got := group.CooperativeSticky{TrustClaims: true}.Assign(parts, members)
+	assert.Equal(t, tps("t00"), got["a"])
+	assert.Equal(t, tps("t00"), got["b"], "t00 goes to both claimants")
+	fixed := group.CooperativeSticky{}.Assign(parts, members)
+	assert.Empty(t, fixed["a"], "the fix gives t00 to the newer generation's claim; t01 moves to a in the follow-up round")
+	assert.Equal(t, tps("t00"), fixed["b"])
+}
+
+// With trusted claims the assignor never fails, whatever the members claim.
+func TestCooperativeStickyTrustClaimsAnyClaims(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		parts := map[string]int32{"t0": rapid.Int32Range(1, 6).Draw(t, "t0"), "t1": rapid.Int32Range(0, 4).Draw(t, "t1")}
+		n := rapid.IntRange(1, 5).Draw(t, "members")
+		var members []group.Member
+		for i := range n {
+			m := group.Member{ID: fmt.Sprintf("m%d", i), Generation: rapid.Int32Range(-1, 3).Draw(t, "gen")}
+			m.Topics = rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"t0", "t1"}), 1, 2, rapid.ID[string]).Draw(t, "topics")
+			for _, tp := range rapid.SliceOfN(rapid.Int32Range(0, 6), 0, 4).Draw(t, "owned") {
+				m.Owned = append(m.Owned, model.TopicPartition{Topic: "t0", Partition: tp})
+			}
+			members = append(members, m)
+		}
+		got := group.CooperativeSticky{TrustClaims: true}.Assign(parts, members)
+		for id, tps := range got {
+			for _, tp := range tps {
+				i := slices.IndexFunc(members, func(m group.Member) bool { return m.ID == id })
+				require.True(t, tp.Partition < parts[tp.Topic], "%s got %s, which does not exist", id, tp)
+				require.True(t, slices.Contains(members[i].Topics, tp.Topic) || slices.Contains(members[i].Owned, tp),
+					"%s got %s of a topic it neither subscribes to nor claims", id, tp)
+			}
+		}
+	})
+}
+
 // The eager sticky assignor reads what a member owned from its user data,
 // whatever the subscription's owned partitions say; the cooperative one
 // reads the subscription's (Kafka's StickyAssignorTest and

@@ -64,7 +64,18 @@ func (Sticky) Assign(partitions map[string]int32, members []Member) map[string][
 // not claim it at all, so a partition can go straight to an older or
 // equal claimant while its newer owner still holds it; kafkasim withholds
 // it, as franz-go does since KIP-792.
-type CooperativeSticky struct{}
+type CooperativeSticky struct {
+	// TrustClaims is the assignor of Kafka before 3.0 (KAFKA-12984, fixed
+	// by resolving claims by generation): a member's subscription said
+	// what it owned but not in which generation, so every claim counted.
+	// Each member keeps the partitions it claims up to its quota, even a
+	// partition another member claims too: a member that rejoins with the
+	// partitions of an older generation keeps them next to their current
+	// owner, both in one generation. A partition is withheld only from
+	// members that do not claim it; partitions left over when no member
+	// has room stay unassigned (Kafka's "no more unfilled consumers").
+	TrustClaims bool
+}
 
 // Name implements Assignor.
 func (CooperativeSticky) Name() string { return "cooperative-sticky" }
@@ -73,8 +84,11 @@ func (CooperativeSticky) Name() string { return "cooperative-sticky" }
 func (CooperativeSticky) Protocol() RebalanceProtocol { return Cooperative }
 
 // Assign implements Assignor.
-func (CooperativeSticky) Assign(partitions map[string]int32, members []Member) map[string][]model.TopicPartition {
+func (a CooperativeSticky) Assign(partitions map[string]int32, members []Member) map[string][]model.TopicPartition {
 	in := newStickyInput(partitions, members)
+	if a.TrustClaims {
+		in.trustClaims()
+	}
 	out := in.assign()
 	for id, tps := range out {
 		out[id] = slices.DeleteFunc(tps, func(tp model.TopicPartition) bool { return in.withheld(tp, id) })
@@ -97,6 +111,9 @@ type stickyInput struct {
 	// holds every partition some member claims.
 	owner   map[model.TopicPartition]string
 	claimed map[model.TopicPartition]bool
+	// claimants, set by trustClaims only, are every member that validly
+	// claims each partition, whatever its generation.
+	claimants map[model.TopicPartition][]string
 }
 
 func newStickyInput(partitions map[string]int32, members []Member) *stickyInput {
@@ -152,9 +169,35 @@ func newStickyInput(partitions map[string]int32, members []Member) *stickyInput 
 	return in
 }
 
+// trustClaims makes every member own every partition it claims (of a
+// topic to assign, once per member), whatever its generation and whoever
+// else claims it: the input of Kafka's sticky assignors before 3.0
+// (CooperativeSticky.TrustClaims).
+func (in *stickyInput) trustClaims() {
+	in.claimants = map[model.TopicPartition][]string{}
+	clear(in.owner)
+	for _, m := range in.members {
+		in.owned[m.ID] = nil
+		for _, tp := range m.Owned {
+			if tp.Partition < 0 || tp.Partition >= in.parts[tp.Topic] || slices.Contains(in.claimants[tp], m.ID) {
+				continue
+			}
+			in.claimants[tp] = append(in.claimants[tp], m.ID)
+			in.owned[m.ID] = append(in.owned[m.ID], tp)
+			if in.owner[tp] == "" {
+				in.owner[tp] = m.ID
+			}
+		}
+	}
+}
+
 // withheld says whether the cooperative protocol keeps tp from member id
-// this round: some member claims it, and id is not its valid owner.
+// this round: some member claims it, and id is not its valid owner (with
+// trusted claims: not one of its claimants).
 func (in *stickyInput) withheld(tp model.TopicPartition, id string) bool {
+	if in.claimants != nil {
+		return in.claimed[tp] && !slices.Contains(in.claimants[tp], id)
+	}
 	return in.claimed[tp] && in.owner[tp] != id
 }
 
@@ -247,6 +290,10 @@ func (in *stickyInput) constrained() map[string][]model.TopicPartition {
 			id = underMin[0]
 		case len(atMin) > 0:
 			id, atMin = atMin[0], atMin[1:]
+		case in.claimants != nil:
+			// Trusted claims kept a partition twice: the quotas no
+			// longer add up, and what is left stays unassigned.
+			continue
 		default:
 			// The quotas add up to the partitions: this cannot happen.
 			panic("group: sticky assignment ran out of members with room")

@@ -38,6 +38,10 @@ const (
 	// Delay holds messages of named Kafka APIs on their way and delivers
 	// them later, after the messages sent behind them.
 	Delay Kind = "delay"
+	// Leave shuts a consumer's application down cleanly: its consumer
+	// closes (a final commit with enable.auto.commit, LeaveGroup) and the
+	// process exits; a restart brings it back as a new member.
+	Leave Kind = "leave"
 )
 
 // A kindSpec is everything the package knows of one fault kind. Adding a
@@ -337,6 +341,36 @@ var kinds = []kindSpec{
 			return out
 		},
 	},
+	{
+		kind: Leave, doc: "close the consumer of each client node as its application does on shutdown (KafkaConsumer.close: commit with enable.auto.commit, LeaveGroup, so the group rebalances at once instead of after session.timeout.ms) and exit once both are answered; restart boots it again as a new member",
+		args: argNodes,
+		apply: onNodes(func(_ Fault, n *sim.Node) error {
+			p, ok := n.Process().(leaver)
+			if !ok || !n.Up() {
+				return fmt.Errorf("cannot leave on node %s: it runs no consumer (it is %s)", n.Name(), n.State())
+			}
+			inc := n.Incarnation()
+			if !p.Leave(func() {
+				// Exit from the kernel, not from inside the node's
+				// own callback.
+				n.Sim().After(0, "fault.leave-exit", func() {
+					if n.Up() && n.Incarnation() == inc {
+						_ = n.Crash()
+					}
+				})
+			}) {
+				return fmt.Errorf("cannot leave on node %s: it runs no consumer", n.Name())
+			}
+			return nil
+		}),
+		simpler: fewerNodes,
+	},
+}
+
+// A leaver is a client process whose consumer can leave its group
+// cleanly (client.Process).
+type leaver interface {
+	Leave(exit func()) bool
 }
 
 // Messages are the Kafka APIs whose messages a delay fault may hold, by
