@@ -38,6 +38,10 @@ const (
 	// Delay holds messages of named Kafka APIs on their way and delivers
 	// them later, after the messages sent behind them.
 	Delay Kind = "delay"
+	// ControllerPartition cuts nodes off from the controllers only: a
+	// broker the controller fences for missed heartbeats that still
+	// reaches its leaders and followers (a zombie on stale metadata).
+	ControllerPartition Kind = "controller-partition"
 )
 
 // A kindSpec is everything the package knows of one fault kind. Adding a
@@ -336,6 +340,46 @@ var kinds = []kindSpec{
 			}
 			return out
 		},
+	},
+	{
+		kind: ControllerPartition, doc: "cut nodes off from the controllers (in ZooKeeper mode from the ensemble and the active controller) while they still reach every other node: a broker that misses its heartbeats is fenced but keeps fetching and serving on stale metadata",
+		args: argNodes, net: cutsLinks,
+		apply: func(t Target, f Fault, skip func(string)) {
+			nodes, err := resolveAll(t, f.Nodes)
+			if err != nil || len(nodes) == 0 {
+				skip(fmt.Sprintf("no node to cut off from the controllers (%v)", err))
+				return
+			}
+			sels := []string{SelControllers, SelZooKeepers}
+			if zk, _ := t.Resolve(SelZooKeepers); len(zk) > 0 {
+				sels = append(sels, SelController)
+			}
+			var side, control []sim.NodeID
+			for _, n := range nodes {
+				side = append(side, n.ID())
+			}
+			for _, sel := range sels {
+				others, err := t.Resolve(sel)
+				if err != nil {
+					continue
+				}
+				for _, n := range others {
+					if !slices.Contains(side, n.ID()) && !slices.Contains(control, n.ID()) {
+						control = append(control, n.ID())
+					}
+				}
+			}
+			if len(control) == 0 {
+				skip(fmt.Sprintf("no controller outside %s", strings.Join(f.Nodes, ",")))
+				return
+			}
+			if err := t.Net().Partition(side, control); err != nil {
+				skip(err.Error())
+			}
+		},
+		// Drawn only when asked for (appended to the table, it is never
+		// among a hunt's default kinds).
+		draw: drawOnVictims(ControllerPartition), heal: healLinks, simpler: fewerNodes,
 	},
 }
 

@@ -15,8 +15,9 @@ import (
 type Nemesis struct {
 	// Kinds are the faults to draw from, equally likely: those whose
 	// Drawable is true (crash, power-loss, pause, disk-loss, partition,
-	// isolate, cut, clock, all-brokers-down). Each is healed after its
-	// length, as its kind says: restart, resume, heal, or a clock reset.
+	// isolate, cut, clock, all-brokers-down, delay, controller-partition).
+	// Each is healed after its length, as its kind says: restart, resume,
+	// heal, or a clock reset (a delay ends by itself).
 	Kinds []Kind
 	// Targets are the nodes the nemesis may hurt, by name.
 	Targets []string
