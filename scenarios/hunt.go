@@ -37,7 +37,7 @@ type HuntKnob struct {
 var HuntKnobs = []HuntKnob{
 	{"kinds", "each drawable fault kind on with probability 1/2 (at least one): crash, power-loss, pause, disk-loss (off unless --disk-loss), partition, isolate, cut, clock, all-brokers-down (with or without power loss); delay (a Produce, EndTxn, FetchResponse, WriteTxnMarkers or AddPartitionsToTxn to or from a target held for the fault's length) and controller-partition (targets cut off from the controllers only, still reaching every other node: a fenced broker fetching on stale metadata, KAFKA-6880) only when a museum entry's kinds name them"},
 	{"weights", "each kind on is drawn 1 to 4 times as often as the rarest"},
-	{"length", "mean fault length, log-uniform from 0.5 s to 40 s (well below to well above broker.session.timeout.ms 9 s, replica.lag.time.max.ms and session.timeout.ms); each fault lasts 0.5 to 1.5 times the mean"},
+	{"length", "mean fault length, log-uniform from 0.5 s to 40 s (well below to well above broker.session.timeout.ms 9 s, replica.lag.time.max.ms and session.timeout.ms); each fault lasts 0.5 to 1.5 times the mean; controller-partition faults, when on, have their own mean, log-uniform from the drawn broker.session.timeout.ms to 60 s (a zombie matters once it is fenced), from their own stream"},
 	{"interval", "mean time between fault starts, log-uniform from 1 s to 15 s"},
 	{"max_faulty", "targets faulty at once: 1 to the number of brokers"},
 	{"targets", "by name (b1..bN, and z1..zN in ZooKeeper mode) with probability 1/2, else by role: leader(t-p) and follower(t-p) of every user partition, the active controller, the consumer group's coordinator (and in ZooKeeper mode the ensemble, zookeepers, and its leader, zookeeper-leader)"},
@@ -112,6 +112,9 @@ type HuntDraw struct {
 	// TxnDelays counts the late EndTxn with late Produces behind it the
 	// seed drew.
 	TxnDelays int
+	// ControllerPartitionLength is the mean length of the seed's
+	// controller-partition faults, when it draws them.
+	ControllerPartitionLength time.Duration
 }
 
 // String is the draw in one line.
@@ -134,6 +137,9 @@ func (d HuntDraw) String() string {
 	}
 	if d.Leaves > 0 {
 		out += fmt.Sprintf("; consumers leaving and joining %d", d.Leaves)
+	}
+	if d.ControllerPartitionLength > 0 {
+		out += fmt.Sprintf("; controller-partition length %v", d.ControllerPartitionLength)
 	}
 	if d.TxnDelays > 0 {
 		out += fmt.Sprintf("; late EndTxn with late Produces %d", d.TxnDelays)
@@ -291,6 +297,16 @@ func HuntScenario(base Scenario, seed uint64, opts HuntOptions) (Scenario, HuntD
 	}
 	nem := fault.Nemesis{Kinds: kinds, Targets: targets, Start: start, End: end, Interval: d.Interval, Length: d.Length,
 		MaxFaulty: d.MaxFaulty, Tear: tear, MaxSkew: maxSkew, MaxDriftPPM: maxDrift, DelayMessages: opts.DelayMessages}
+	if d.Kinds[fault.ControllerPartition] > 0 {
+		// A broker cut off from the controllers is a zombie only once it
+		// is fenced, and matters only while leaders change around it: its
+		// faults last longer, drawn from their own stream so that the
+		// knobs above draw as before.
+		session, _ := strconv.Atoi(s.Cluster.BrokerConfig["broker.session.timeout.ms"])
+		lo := time.Duration(session) * time.Millisecond
+		d.ControllerPartitionLength = logUniform(sim.NewRand(seed, "hunt-controller-partition"), lo, max(lo, 60*time.Second))
+		nem.KindLength = map[fault.Kind]time.Duration{fault.ControllerPartition: d.ControllerPartitionLength}
+	}
 	sched, err := nem.Generate(sim.NewRand(seed, "hunt-nemesis"))
 	if err != nil {
 		return Scenario{}, d, fmt.Errorf("hunt seed %d: %w", seed, err)

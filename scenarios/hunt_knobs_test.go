@@ -168,3 +168,36 @@ func TestHuntTxnDelaysDrawFromTheirOwnStream(t *testing.T) {
 	}
 	require.Greater(t, drawn, 30)
 }
+
+// A hunt that draws controller-partition gives it its own mean length,
+// from the drawn broker.session.timeout.ms to 60 s, and heals it with
+// controller-heal, which leaves the other network faults in place.
+func TestHuntControllerPartitionsOutlastTheSession(t *testing.T) {
+	base, err := Builtin("kafka-6880-zombie-follower")
+	require.NoError(t, err)
+	drawn := 0
+	for seed := uint64(1); seed <= 40; seed++ {
+		s, d, err := HuntScenario(base, seed, HuntOptions{Kinds: []fault.Kind{fault.ControllerPartition, fault.Crash}})
+		require.NoError(t, err)
+		if d.Kinds[fault.ControllerPartition] == 0 {
+			require.Zero(t, d.ControllerPartitionLength)
+			continue
+		}
+		drawn++
+		session, err := strconv.Atoi(s.Cluster.BrokerConfig["broker.session.timeout.ms"])
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, d.ControllerPartitionLength, time.Duration(session)*time.Millisecond, "seed %d", seed)
+		require.LessOrEqual(t, d.ControllerPartitionLength, time.Minute, "seed %d", seed)
+		cuts, heals := 0, 0
+		for _, f := range s.Faults {
+			switch f.Kind {
+			case fault.ControllerPartition:
+				cuts++
+			case fault.ControllerHeal:
+				heals++
+			}
+		}
+		require.Equal(t, cuts, heals, "seed %d: every controller-partition is healed by a controller-heal", seed)
+	}
+	require.Greater(t, drawn, 10)
+}
