@@ -35,9 +35,9 @@ type HuntKnob struct {
 // draws them, with their ranges: the README's table of hunt knobs is
 // checked against it.
 var HuntKnobs = []HuntKnob{
-	{"kinds", "each drawable fault kind on with probability 1/2 (at least one): crash, power-loss, pause, disk-loss (off unless --disk-loss), partition, isolate, cut, clock, all-brokers-down (with or without power loss); delay (a Produce, EndTxn, FetchResponse, WriteTxnMarkers or AddPartitionsToTxn to or from a target held for the fault's length) only when a museum entry's kinds name it"},
+	{"kinds", "each drawable fault kind on with probability 1/2 (at least one): crash, power-loss, pause, disk-loss (off unless --disk-loss), partition, isolate, cut, clock, all-brokers-down (with or without power loss); delay (a Produce, EndTxn, FetchResponse, WriteTxnMarkers or AddPartitionsToTxn to or from a target held for the fault's length) and controller-partition (targets cut off from the controllers only, still reaching every other node: a fenced broker fetching on stale metadata, KAFKA-6880) only when a museum entry's kinds name them"},
 	{"weights", "each kind on is drawn 1 to 4 times as often as the rarest"},
-	{"length", "mean fault length, log-uniform from 0.5 s to 40 s (well below to well above broker.session.timeout.ms 9 s, replica.lag.time.max.ms and session.timeout.ms); each fault lasts 0.5 to 1.5 times the mean"},
+	{"length", "mean fault length, log-uniform from 0.5 s to 40 s (well below to well above broker.session.timeout.ms 9 s, replica.lag.time.max.ms and session.timeout.ms); each fault lasts 0.5 to 1.5 times the mean; controller-partition faults, when on, have their own mean, log-uniform from the drawn broker.session.timeout.ms to 60 s (a zombie matters once it is fenced), from their own stream"},
 	{"interval", "mean time between fault starts, log-uniform from 1 s to 15 s"},
 	{"max_faulty", "targets faulty at once: 1 to the number of brokers"},
 	{"targets", "by name (b1..bN, and z1..zN in ZooKeeper mode) with probability 1/2, else by role: leader(t-p) and follower(t-p) of every user partition, the active controller, the consumer group's coordinator (and in ZooKeeper mode the ensemble, zookeepers, and its leader, zookeeper-leader)"},
@@ -53,6 +53,7 @@ var HuntKnobs = []HuntKnob{
 	{"leader.imbalance.check.interval.seconds", "log-uniform from 2 s to the scenario's own value (300 s by default): how soon the preferred leader takes a partition back, a second leader change right after a failover (KAFKA-6361); drawn from its own stream, so the knobs above draw as before"},
 	{"acks", "with --workload, in half the seeds each producer's acks: all (1/2), 1 (1/4) or 0 (1/4), for producers whose scenario leaves acks unset or all and sets neither enable.idempotence nor transactional.id; the losses acks=1 and acks=0 allow are the verdict's acks=1 allowance; from its own stream"},
 	{"enable.idempotence", "with --workload, in half the seeds each acks=all producer's enable.idempotence, true or false (idempotence needs acks=all: the others have it off), where the scenario does not set it; from its own stream"},
+	{"txn_delays", "when a hunt's delay messages name both EndTxn and Produce, 1 to 3 times a transactional producer's next EndTxn held 1 to 2.5 times its request.timeout.ms (its retry overtakes it), and 0.5 s to 2 s later its next two Produces, each held 0.25 to 1.5 times its request.timeout.ms (all uniform): a late EndTxn and the next transaction's late records (KAFKA-17754); from its own stream"},
 	{"consumers leaving and joining", "with --workload, in half the seeds 1 to 3 times a consumer leaves (its process dies: no LeaveGroup, the coordinator evicts it after session.timeout.ms) and joins again as a new member 1 s to 40 s later; from its own stream"},
 	{"consumers leaving gracefully", "with --workload, in half the seeds 1 to 3 times a consumer closes as its application shuts down (the leave fault: a final commit with enable.auto.commit, LeaveGroup, so the group rebalances at once) and joins again as a new member 1 s to 40 s later, unless it is away for the knob above then; from its own stream, so the knobs above draw as before"},
 }
@@ -112,6 +113,12 @@ type HuntDraw struct {
 	// GracefulLeaves counts the consumers' graceful leave-and-join
 	// cycles (the leave fault).
 	GracefulLeaves int
+	// TxnDelays counts the late EndTxn with late Produces behind it the
+	// seed drew.
+	TxnDelays int
+	// ControllerPartitionLength is the mean length of the seed's
+	// controller-partition faults, when it draws them.
+	ControllerPartitionLength time.Duration
 }
 
 // String is the draw in one line.
@@ -137,6 +144,12 @@ func (d HuntDraw) String() string {
 	}
 	if d.GracefulLeaves > 0 {
 		out += fmt.Sprintf("; consumers leaving gracefully %d", d.GracefulLeaves)
+	}
+	if d.ControllerPartitionLength > 0 {
+		out += fmt.Sprintf("; controller-partition length %v", d.ControllerPartitionLength)
+	}
+	if d.TxnDelays > 0 {
+		out += fmt.Sprintf("; late EndTxn with late Produces %d", d.TxnDelays)
 	}
 	return out
 }
@@ -171,10 +184,10 @@ func HuntScenario(base Scenario, seed uint64, opts HuntOptions) (Scenario, HuntD
 	// kinds and weights
 	var drawable []fault.Kind
 	for _, k := range fault.Kinds {
-		// disk-loss only with --disk-loss; delay only when the kinds name
-		// it (appended to the table, it draws nothing otherwise, so that
-		// every earlier seed draws as before)
-		in := (k != fault.DiskLoss || opts.DiskLoss) && k != fault.Delay
+		// disk-loss only with --disk-loss; delay and controller-partition
+		// only when the kinds name them (appended to the table, they draw
+		// nothing otherwise, so that every earlier seed draws as before)
+		in := (k != fault.DiskLoss || opts.DiskLoss) && k != fault.Delay && k != fault.ControllerPartition
 		if len(opts.Kinds) > 0 {
 			in = slices.Contains(opts.Kinds, k)
 		}
@@ -291,6 +304,16 @@ func HuntScenario(base Scenario, seed uint64, opts HuntOptions) (Scenario, HuntD
 	}
 	nem := fault.Nemesis{Kinds: kinds, Targets: targets, Start: start, End: end, Interval: d.Interval, Length: d.Length,
 		MaxFaulty: d.MaxFaulty, Tear: tear, MaxSkew: maxSkew, MaxDriftPPM: maxDrift, DelayMessages: opts.DelayMessages}
+	if d.Kinds[fault.ControllerPartition] > 0 {
+		// A broker cut off from the controllers is a zombie only once it
+		// is fenced, and matters only while leaders change around it: its
+		// faults last longer, drawn from their own stream so that the
+		// knobs above draw as before.
+		session, _ := strconv.Atoi(s.Cluster.BrokerConfig["broker.session.timeout.ms"])
+		lo := time.Duration(session) * time.Millisecond
+		d.ControllerPartitionLength = logUniform(sim.NewRand(seed, "hunt-controller-partition"), lo, max(lo, 60*time.Second))
+		nem.KindLength = map[fault.Kind]time.Duration{fault.ControllerPartition: d.ControllerPartitionLength}
+	}
 	sched, err := nem.Generate(sim.NewRand(seed, "hunt-nemesis"))
 	if err != nil {
 		return Scenario{}, d, fmt.Errorf("hunt seed %d: %w", seed, err)
@@ -348,6 +371,11 @@ func HuntScenario(base Scenario, seed uint64, opts HuntOptions) (Scenario, HuntD
 		hi = min(hi, time.Duration(v)*time.Second)
 	}
 	s.Cluster.ControllerConfig[imbalance] = strconv.Itoa(max(2, int(logUniform(c, 2*time.Second, hi).Seconds())))
+	if slices.Contains(opts.DelayMessages, "EndTxn") && slices.Contains(opts.DelayMessages, "Produce") {
+		var late []fault.Fault
+		late, d.TxnDelays = drawTxnDelays(s, seed, start, end)
+		sched = append(sched, late...)
+	}
 	if opts.Workload {
 		d.Acks = drawAcks(&s, seed)
 		var leaves []fault.Fault
@@ -497,6 +525,54 @@ func drawGracefulLeaves(s Scenario, seed uint64, start, end time.Duration, crash
 			fault.Fault{At: fault.Duration(back), Kind: fault.Restart, Nodes: []string{c}})
 	}
 	return out, len(out) / 2
+}
+
+// drawTxnDelays draws 1 to 3 times a transactional producer's next EndTxn
+// held 1 to 2.5 times its request.timeout.ms, so that the retry after the
+// timeout overtakes it, and 0.5 s to 2 s later, while the EndTxn waits
+// for that retry, the producer's next two Produces, each held 0.25 to 1.5
+// times its request.timeout.ms (all uniform), from the seed's own stream:
+// a late EndTxn that may land in the next transaction, and that
+// transaction's records late behind it. It returns the delay faults and
+// how many late EndTxn it drew.
+func drawTxnDelays(s Scenario, seed uint64, start, end time.Duration) ([]fault.Fault, int) {
+	type txnProducer struct {
+		name    string
+		timeout time.Duration
+	}
+	var txns []txnProducer
+	i := 0
+	for _, t := range s.Workload.Transactions {
+		timeout := 30 * time.Second
+		if v, err := strconv.Atoi(t.Config["request.timeout.ms"]); err == nil && v > 0 {
+			timeout = time.Duration(v) * time.Millisecond
+		}
+		for range t.Count {
+			i++
+			txns = append(txns, txnProducer{fmt.Sprintf("txn-%d", i), timeout})
+		}
+	}
+	if len(txns) == 0 || end <= start {
+		return nil, 0
+	}
+	r := sim.NewRand(seed, "hunt-txn-delays")
+	times := func(t time.Duration, lo, hi float64) fault.Duration {
+		return fault.Duration(time.Duration(float64(t) * (lo + r.Float64()*(hi-lo))).Round(time.Millisecond))
+	}
+	n := 1 + r.IntN(3)
+	var out []fault.Fault
+	for range n {
+		p := txns[r.IntN(len(txns))]
+		at := (start + time.Duration(r.Int64N(int64(end-start)))).Round(time.Millisecond)
+		out = append(out, fault.Fault{At: fault.Duration(at), Kind: fault.Delay, From: p.name,
+			Messages: []string{"EndTxn"}, Hold: times(p.timeout, 1, 2.5)})
+		then := fault.Duration(at) + times(time.Second, 0.5, 2)
+		for range 2 {
+			out = append(out, fault.Fault{At: then, Kind: fault.Delay, From: p.name,
+				Messages: []string{"Produce"}, Hold: times(p.timeout, 0.25, 1.5)})
+		}
+	}
+	return out, n
 }
 
 // HuntKnobsMarkdown renders HuntKnobs as the README's table.

@@ -1,9 +1,11 @@
 package scenarios
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kafkasim/kafkasim/scenarios/fault"
 
@@ -122,4 +124,87 @@ func TestHuntWorkloadKeepsWhatTheScenarioPins(t *testing.T) {
 		require.Equal(t, []string{"as the scenario sets", "as the scenario sets"}, d.Acks[:2])
 	}
 	require.True(t, drew)
+}
+
+// A hunt whose delay messages name EndTxn and Produce also draws late
+// EndTxn with late Produces behind them, from their own stream: the
+// nemesis's faults stay those of a hunt that names Produce and EndTxn in
+// the other order (which draws none), and each late EndTxn outlasts the
+// producer's request.timeout.ms, with two Produces held after it.
+func TestHuntTxnDelaysDrawFromTheirOwnStream(t *testing.T) {
+	base, err := Builtin("kafka-17754-delayed-endtxn")
+	require.NoError(t, err)
+	timeout := 3 * time.Second // the built-in's request.timeout.ms
+	drawn := 0
+	for seed := uint64(1); seed <= 30; seed++ {
+		s, d, err := HuntScenario(base, seed, HuntOptions{Kinds: []fault.Kind{fault.Delay}, DelayMessages: []string{"EndTxn", "Produce"}})
+		require.NoError(t, err)
+		only, od, err := HuntScenario(base, seed, HuntOptions{Kinds: []fault.Kind{fault.Delay}, DelayMessages: []string{"Produce"}})
+		require.NoError(t, err)
+		require.Zero(t, od.TxnDelays, "seed %d: a hunt that does not name EndTxn draws no late EndTxn", seed)
+		var late, nemesis []fault.Fault
+		for _, f := range s.Faults {
+			if f.Kind == fault.Delay && f.From != "" {
+				late = append(late, f)
+			} else {
+				nemesis = append(nemesis, f)
+			}
+		}
+		require.Len(t, nemesis, len(only.Faults), "seed %d: the nemesis draws as many faults as without the knob", seed)
+		var ends, produces []fault.Fault
+		for _, f := range late {
+			if slices.Equal(f.Messages, []string{"EndTxn"}) {
+				ends = append(ends, f)
+				require.GreaterOrEqual(t, time.Duration(f.Hold), timeout, "seed %d: the retry after the timeout overtakes the late EndTxn", seed)
+				require.LessOrEqual(t, time.Duration(f.Hold), 5*timeout/2)
+				continue
+			}
+			require.Equal(t, []string{"Produce"}, f.Messages)
+			produces = append(produces, f)
+		}
+		require.Len(t, ends, d.TxnDelays, "seed %d", seed)
+		require.Len(t, produces, 2*d.TxnDelays, "seed %d", seed)
+		for _, p := range produces {
+			require.True(t, slices.ContainsFunc(ends, func(e fault.Fault) bool {
+				gap := time.Duration(p.At - e.At)
+				return e.From == p.From && gap >= 500*time.Millisecond && gap <= 2*time.Second
+			}), "seed %d: each late Produce follows a late EndTxn of its producer by 0.5 s to 2 s", seed)
+		}
+		drawn += d.TxnDelays
+		require.Contains(t, d.String(), "late EndTxn with late Produces")
+	}
+	require.Greater(t, drawn, 30)
+}
+
+// A hunt that draws controller-partition gives it its own mean length,
+// from the drawn broker.session.timeout.ms to 60 s, and heals it with
+// controller-heal, which leaves the other network faults in place.
+func TestHuntControllerPartitionsOutlastTheSession(t *testing.T) {
+	base, err := Builtin("kafka-6880-zombie-follower")
+	require.NoError(t, err)
+	drawn := 0
+	for seed := uint64(1); seed <= 40; seed++ {
+		s, d, err := HuntScenario(base, seed, HuntOptions{Kinds: []fault.Kind{fault.ControllerPartition, fault.Crash}})
+		require.NoError(t, err)
+		if d.Kinds[fault.ControllerPartition] == 0 {
+			require.Zero(t, d.ControllerPartitionLength)
+			continue
+		}
+		drawn++
+		session, err := strconv.Atoi(s.Cluster.BrokerConfig["broker.session.timeout.ms"])
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, d.ControllerPartitionLength, time.Duration(session)*time.Millisecond, "seed %d", seed)
+		require.LessOrEqual(t, d.ControllerPartitionLength, time.Minute, "seed %d", seed)
+		cuts, heals := 0, 0
+		for _, f := range s.Faults {
+			switch f.Kind {
+			case fault.ControllerPartition:
+				cuts++
+			case fault.ControllerHeal:
+				heals++
+			}
+		}
+		require.Equal(t, cuts, heals, "seed %d: every controller-partition is healed by a controller-heal", seed)
+	}
+	require.Greater(t, drawn, 10)
 }

@@ -32,6 +32,7 @@ func TestHuntScenarioIsValidAndDrawsTheSameForASeed(t *testing.T) {
 			byRole++
 		}
 		require.NotContains(t, da.Kinds, fault.DiskLoss, "disk loss is off unless asked for")
+		require.NotContains(t, da.Kinds, fault.ControllerPartition, "controller-partition is off unless a hunt's kinds name it")
 	}
 	require.Len(t, kinds, 8, "200 seeds turn on every drawable kind but disk-loss")
 	require.Greater(t, byRole, 50)

@@ -236,10 +236,9 @@ var Museum = []MuseumEntry{
 	{
 		Name: "kafka-7128", Bug: "KAFKA-7128 (Kafka 2.1)",
 		Mechanism: "a new leader's high-water mark lags what its predecessor committed; a follower that reaches it joins the ISR without the committed records, is elected next, and they are lost",
-		Variant:   "no_isr_epoch_start_check",
-		Hunt:      HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Isolate, fault.Partition}},
-		Base:      withProtocol("standard", func(p *Protocol) { *p = p.With("isr-epoch-start-check", "false") }),
-		Target:    Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowVariant},
+		Variant:   "no_isr_epoch_start_check", Scripted: "kafka-7128-lagging-high-watermark",
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Isolate}, Buggify: true, ContinueAfterInvariant: true},
+		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowVariant},
 	},
 	{Name: "kafka-6082", Bug: "KAFKA-6082 (ZooKeeper mode, fixed in 2.1)",
 		Mechanism: "a controller whose ZooKeeper session expired carries on as a zombie: its write, retried on the session its client re-created and not fenced by /controller_epoch's zkVersion, lands after a newer controller took over; the leader's cached zkVersion is stale from then on and its ISR changes are refused in a loop",
@@ -279,7 +278,7 @@ var Museum = []MuseumEntry{
 		Name: "kafka-6880", Bug: "KAFKA-6880 (KIP-320, Kafka 2.1)",
 		Mechanism: "a follower cut off from the controller keeps fetching on stale metadata; its Fetch carries no leader epoch, so when its old leader leads again after truncating, it answers the zombie, which appends after a suffix the leader truncated: the logs diverge below the high-water mark",
 		Variant:   "no_fetch_leader_epoch with truncation=epochs (Kafka 2.0)", Scripted: "kafka-6880-zombie-follower",
-		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Partition, fault.Isolate, fault.Cut}},
+		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.ControllerPartition, fault.Crash, fault.Pause}, Buggify: true},
 		Target: Target{Finding: string(checker.CommittedPrefixMismatch)},
 	},
 	{

@@ -355,3 +355,45 @@ func TestGroupsAndCutsTakeSelectors(t *testing.T) {
 	assert.Contains(t, skips[1], "is in partition groups 1 and 2")
 	assert.True(t, net.Reachable(0, 1), "skipped partitions block nothing")
 }
+
+// TestControllerPartitionKeepsBrokerLinks: a controller-partition cuts its
+// nodes off from the controllers, both ways, and from nothing else, and
+// controller-heal opens the controllers' links only; a controller among
+// its nodes is cut off from the other controllers only, and with no other
+// controller the fault skips.
+func TestControllerPartitionKeepsBrokerLinks(t *testing.T) {
+	s, net, target := cluster(t, 1)
+	var rec sim.Recorder
+	s.Trace().SetSink(rec.Record)
+	// Node ids: b1=0 b2=1 b3=2 c1=3 p1=4.
+	fault.Schedule{
+		{At: fault.Duration(1 * time.Second), Kind: fault.ControllerPartition, Nodes: []string{"b2"}},
+		{At: fault.Duration(1200 * time.Millisecond), Kind: fault.Partition, Groups: [][]string{{"b1"}, {"b3"}}},
+		{At: fault.Duration(2 * time.Second), Kind: fault.ControllerHeal},
+		{At: fault.Duration(2500 * time.Millisecond), Kind: fault.Heal},
+		{At: fault.Duration(3 * time.Second), Kind: fault.ControllerPartition, Nodes: []string{"c1"}},
+	}.Install(target)
+	require.NoError(t, s.RunUntil(1500*time.Millisecond))
+	assert.False(t, net.Reachable(1, 3), "b2 cannot reach the controller")
+	assert.False(t, net.Reachable(3, 1), "nor the controller b2")
+	for _, other := range []sim.NodeID{0, 2, 4} {
+		assert.True(t, net.Reachable(1, other), "b2 still reaches node %d", other)
+		assert.True(t, net.Reachable(other, 1), "node %d still reaches b2", other)
+	}
+	assert.True(t, net.Reachable(0, 3), "b1 still reaches the controller")
+	require.NoError(t, s.RunUntil(2200*time.Millisecond))
+	assert.True(t, net.Reachable(3, 1), "controller-heal opened the controller's links")
+	assert.True(t, net.Reachable(1, 3))
+	assert.False(t, net.Reachable(0, 2), "and left the partition of b1 and b3 in place")
+	require.NoError(t, s.RunUntil(3500*time.Millisecond))
+	assert.True(t, net.Reachable(0, 2), "the heal opened every link")
+	var skips []string
+	for _, r := range rec.Records {
+		if r.Kind == "fault.skip" {
+			skips = append(skips, r.Detail)
+		}
+	}
+	require.Len(t, skips, 1)
+	assert.Contains(t, skips[0], "no controller outside c1")
+	assert.EqualValues(t, 2, s.Marked("fault.controller-partition"))
+}

@@ -42,6 +42,14 @@ const (
 	// closes (a final commit with enable.auto.commit, LeaveGroup) and the
 	// process exits; a restart brings it back as a new member.
 	Leave Kind = "leave"
+	// ControllerPartition cuts nodes off from the controllers only: a
+	// broker the controller fences for missed heartbeats that still
+	// reaches its leaders and followers (a zombie on stale metadata).
+	ControllerPartition Kind = "controller-partition"
+	// ControllerHeal opens the links between the controllers and every
+	// other node, and no other: the heal of a controller-partition, which
+	// leaves the network's other faults in place.
+	ControllerHeal Kind = "controller-heal"
 )
 
 // A kindSpec is everything the package knows of one fault kind. Adding a
@@ -365,6 +373,81 @@ var kinds = []kindSpec{
 		}),
 		simpler: fewerNodes,
 	},
+	{
+		kind: ControllerPartition, doc: "cut nodes off from the controllers (in ZooKeeper mode from the ensemble and the active controller) while they still reach every other node: a broker that misses its heartbeats is fenced but keeps fetching and serving on stale metadata",
+		args: argNodes, net: cutsLinks,
+		apply: func(t Target, f Fault, skip func(string)) {
+			nodes, err := resolveAll(t, f.Nodes)
+			if err != nil || len(nodes) == 0 {
+				skip(fmt.Sprintf("no node to cut off from the controllers (%v)", err))
+				return
+			}
+			var side, control []sim.NodeID
+			for _, n := range nodes {
+				side = append(side, n.ID())
+			}
+			for _, id := range controlPlane(t) {
+				if !slices.Contains(side, id) {
+					control = append(control, id)
+				}
+			}
+			if len(control) == 0 {
+				skip(fmt.Sprintf("no controller outside %s", strings.Join(f.Nodes, ",")))
+				return
+			}
+			if err := t.Net().Partition(side, control); err != nil {
+				skip(err.Error())
+			}
+		},
+		// Drawn only when asked for (appended to the table, it is never
+		// among a hunt's default kinds).
+		draw: drawOnVictims(ControllerPartition), heal: func(Fault) Fault { return Fault{Kind: ControllerHeal} }, simpler: fewerNodes,
+	},
+	{
+		kind: ControllerHeal, doc: "open every link between the controllers (in ZooKeeper mode the ensemble and the active controller) and the other nodes, and no other link: the heal of controller-partition",
+		apply: func(t Target, _ Fault, skip func(string)) {
+			control := controlPlane(t)
+			if len(control) == 0 {
+				skip("no controller")
+				return
+			}
+			for _, c := range control {
+				for _, n := range t.Sim().Nodes() {
+					if n.ID() == c {
+						continue
+					}
+					if err := t.Net().HealLink(c, n.ID()); err != nil {
+						skip(err.Error())
+						return
+					}
+					_ = t.Net().HealLink(n.ID(), c)
+				}
+			}
+		},
+	},
+}
+
+// controlPlane resolves the nodes a controller-partition cuts brokers off
+// from: the controllers, or in ZooKeeper mode the ensemble and the active
+// controller.
+func controlPlane(t Target) []sim.NodeID {
+	sels := []string{SelControllers, SelZooKeepers}
+	if zk, _ := t.Resolve(SelZooKeepers); len(zk) > 0 {
+		sels = append(sels, SelController)
+	}
+	var out []sim.NodeID
+	for _, sel := range sels {
+		nodes, err := t.Resolve(sel)
+		if err != nil {
+			continue
+		}
+		for _, n := range nodes {
+			if !slices.Contains(out, n.ID()) {
+				out = append(out, n.ID())
+			}
+		}
+	}
+	return out
 }
 
 // A leaver is a client process whose consumer can leave its group

@@ -29,7 +29,7 @@ func TestEveryKindIsDescribed(t *testing.T) {
 			opens = append(opens, k)
 		}
 	}
-	assert.Equal(t, []fault.Kind{fault.Partition, fault.Isolate, fault.Bridge, fault.Ring, fault.Cut}, links)
+	assert.Equal(t, []fault.Kind{fault.Partition, fault.Isolate, fault.Bridge, fault.Ring, fault.Cut, fault.ControllerPartition}, links)
 	assert.Equal(t, []fault.Kind{fault.Heal}, opens)
 }
 

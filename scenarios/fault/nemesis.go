@@ -3,6 +3,7 @@ package fault
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -15,8 +16,9 @@ import (
 type Nemesis struct {
 	// Kinds are the faults to draw from, equally likely: those whose
 	// Drawable is true (crash, power-loss, pause, disk-loss, partition,
-	// isolate, cut, clock, all-brokers-down). Each is healed after its
-	// length, as its kind says: restart, resume, heal, or a clock reset.
+	// isolate, cut, clock, all-brokers-down, delay, controller-partition).
+	// Each is healed after its length, as its kind says: restart, resume,
+	// heal, or a clock reset (a delay ends by itself).
 	Kinds []Kind
 	// Targets are the nodes the nemesis may hurt, by name.
 	Targets []string
@@ -27,6 +29,10 @@ type Nemesis struct {
 	Interval time.Duration
 	// Length is the mean time a fault lasts before it is healed.
 	Length time.Duration
+	// KindLength, when set for a kind, is that kind's mean length instead
+	// of Length (a controller-partition matters only once it outlasts
+	// broker.session.timeout.ms).
+	KindLength map[Kind]time.Duration
 	// MaxFaulty is how many targets may be faulty at once (at least 1).
 	MaxFaulty int
 	// Tear makes power losses keep a torn prefix of unsynced writes.
@@ -67,6 +73,11 @@ func (n Nemesis) Validate() error {
 	}
 	if n.Length <= 0 {
 		errs = append(errs, fmt.Errorf("nemesis length %v must be positive", n.Length))
+	}
+	for _, k := range slices.Sorted(maps.Keys(n.KindLength)) {
+		if n.KindLength[k] <= 0 {
+			errs = append(errs, fmt.Errorf("nemesis length of %s %v must be positive", k, n.KindLength[k]))
+		}
 	}
 	if n.MaxFaulty < 1 {
 		errs = append(errs, fmt.Errorf("nemesis max faulty %d must be at least 1", n.MaxFaulty))
@@ -116,7 +127,11 @@ func (n Nemesis) Generate(r *rand.Rand) (Schedule, error) {
 			continue
 		}
 		k, _ := spec(n.Kinds[r.IntN(len(n.Kinds))])
-		length := around(r, n.Length)
+		mean := n.Length
+		if l, ok := n.KindLength[k.kind]; ok {
+			mean = l
+		}
+		length := around(r, mean)
 		heal := t + length
 		count := 1 + r.IntN(min(n.MaxFaulty-faulty, len(free)))
 		r.Shuffle(len(free), func(i, j int) { free[i], free[j] = free[j], free[i] })
