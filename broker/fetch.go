@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kafkasim/kafkasim/broker/fetchsession"
 	"github.com/kafkasim/kafkasim/broker/log"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/sim"
@@ -20,6 +21,8 @@ type fetchWait struct {
 	// resp is the response read when the request arrived, never sent:
 	// the completion reads into it again.
 	resp *protocol.FetchResponse
+	// session is the request's fetch session context, nil without one.
+	session *fetchsession.Context
 }
 
 // ready reports whether a partition of the request has something to return
@@ -57,6 +60,12 @@ func (b *Broker) handleFetch(from sim.NodeID, m *protocol.Fetch) {
 		b.n.After(b.s.BuggifyDelay("broker.fetch.slow", 500*time.Millisecond, 5*time.Second), "broker.fetch.slow", func() { b.handleFetch(from, m) })
 		return
 	}
+	m, x := b.fetchContext(m)
+	if x != nil && x.Error != protocol.None {
+		b.s.Mark("broker.fetch." + x.Error.String())
+		b.replyTo(from, &protocol.FetchResponse{CorrelationID: m.CorrelationID, Error: x.Error})
+		return
+	}
 	resp, w := newFetchResponse(m.CorrelationID, len(m.Partitions))
 	bytes, immediate := 0, false
 	budget := int(m.MaxBytes)
@@ -72,19 +81,36 @@ func (b *Broker) handleFetch(from sim.NodeID, m *protocol.Fetch) {
 		bytes += len(pr.Records)
 	}
 	if immediate || len(m.Partitions) == 0 || m.MaxWait <= 0 || m.MinBytes <= 0 || bytes >= int(m.MinBytes) {
+		x.Respond(resp)
 		b.replyTo(from, resp)
 		return
 	}
 	if w == nil {
 		w = new(fetchWait)
 	}
-	*w = fetchWait{b: b, from: from, req: m, resp: resp}
+	*w = fetchWait{b: b, from: from, req: m, resp: resp, session: x}
 	w.timer = b.n.AfterFunc(m.MaxWait, "broker.fetch.wait", fireFetchWait, w)
 	for _, part := range m.Partitions {
 		if p, ok := b.partitions.get(part.TP); ok {
 			p.fetchWaits = append(p.fetchWaits, w)
 		}
 	}
+}
+
+// fetchContext applies a Fetch's KIP-227 session fields: for an
+// incremental request it returns the request with the session's
+// partitions, which the broker reads as it would a full request's.
+func (b *Broker) fetchContext(m *protocol.Fetch) (*protocol.Fetch, *fetchsession.Context) {
+	if b.sessions == nil || m.Session == nil {
+		return m, nil
+	}
+	x := b.sessions.NewContext(m, b.n.Now())
+	if x.Incremental() {
+		full := *m
+		full.Partitions = x.Partitions
+		m = &full
+	}
+	return m, x
 }
 
 // fireFetchWait completes a long poll whose max wait passed (a function,
@@ -137,6 +163,7 @@ func (b *Broker) completeFetchWait(w *fetchWait) {
 		resp.Partitions[i] = b.readPartition(m, part, false, budget-bytes)
 		bytes += len(resp.Partitions[i].Records)
 	}
+	w.session.Respond(resp)
 	b.replyTo(w.from, resp)
 }
 

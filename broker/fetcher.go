@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kafkasim/kafkasim/broker/fetchsession"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/sim"
@@ -50,7 +51,10 @@ type fetcher struct {
 	// asked holds the partitions of the latest request, in its order
 	// (sorted): an answer lists them in the same order, so that each is
 	// found without a lookup by key.
-	asked   []sent
+	asked []sent
+	// session is the fetcher's KIP-227 fetch session with the source,
+	// nil without sessions.
+	session *fetchsession.Handler
 	timeout sim.Timer
 	wake    sim.Timer
 	wakeAt  time.Duration
@@ -63,6 +67,9 @@ func (b *Broker) fetcherFor(source int32) *fetcher {
 	f, ok := b.fetchers[source]
 	if !ok {
 		f = &fetcher{b: b, source: source}
+		if !b.cfg.NoFetchSessions {
+			f.session = fetchsession.NewHandler()
+		}
 		b.fetchers[source] = f
 	}
 	return f
@@ -198,6 +205,9 @@ func (f *fetcher) kick() {
 	if len(req.Partitions) == 0 {
 		return
 	}
+	if f.session != nil {
+		req.Partitions, req.Session = f.session.Build(req.Partitions)
+	}
 	f.send(corr, req)
 }
 
@@ -235,6 +245,7 @@ func (f *fetcher) ask(fp *fetchPart) {
 func (f *fetcher) send(corr int32, m protocol.Request) {
 	b := f.b
 	if !b.send(f.source, m) {
+		f.failSession(m)
 		f.backoffAll()
 		return
 	}
@@ -269,7 +280,17 @@ func (f *fetcher) failInflight(reason string) {
 	f.b.s.Trace().Emitf(f.b.n, "broker.fetcher.failed", uint64(f.source), "request to %d %s", f.source, reason)
 	f.inflight = 0
 	f.b.n.Cancel(f.timeout)
+	if f.session != nil {
+		f.session.Fail()
+	}
 	f.backoffAll()
+}
+
+// failSession gives up on a Fetch's session request that was never sent.
+func (f *fetcher) failSession(m protocol.Request) {
+	if fm, ok := m.(*protocol.Fetch); ok && fm.Session != nil {
+		f.session.Fail()
+	}
 }
 
 func (f *fetcher) backoffAll() {
@@ -326,6 +347,11 @@ func (b *Broker) fetcherOf(from sim.NodeID) *fetcher {
 func (b *Broker) onFetchResponse(from sim.NodeID, m *protocol.FetchResponse) {
 	f := b.fetcherOf(from)
 	if f == nil || !f.accept(m.CorrelationID) {
+		return
+	}
+	if f.session != nil && !f.session.Handle(m) && (m.Error == protocol.FetchSessionIdNotFound || m.Error == protocol.InvalidFetchSessionEpoch) {
+		// The next request is a full one that opens a new session: at once.
+		f.kick()
 		return
 	}
 	if m.Error != protocol.None {
