@@ -61,6 +61,14 @@ type Broker struct {
 	// sessions are the KIP-227 fetch sessions of the fetchers of this
 	// broker's partitions; nil without sessions (NoFetchSessions).
 	sessions *fetchsession.Cache
+	// sessionWaits are the incremental session fetches waiting for data,
+	// in arrival order; waitSeq numbers every held fetch in arrival order.
+	sessionWaits []*fetchWait
+	waitSeq      uint64
+	// heldScratch and markedScratch are scratch lists of wakeFetchWaits
+	// and sessionReady, kept so that a wake does not allocate one.
+	heldScratch   []*fetchWait
+	markedScratch []protocol.FetchPartition
 
 	corr   int32
 	alters map[int32]*alterRequest // AlterPartition requests in flight, by correlation id

@@ -124,6 +124,12 @@ type Config struct {
 	// fetchers send every Fetch in full, without a session, and the broker
 	// serves session requests in full without opening one.
 	NoFetchSessions bool
+	// FetchSessionFullReads makes the leader read every partition of a
+	// fetch session for each of its requests, and followers rebuild every
+	// partition of each request, as Kafka does; by default both touch only
+	// the partitions that changed, which answers and behaves the same (a
+	// test compares the two).
+	FetchSessionFullReads bool
 	// HighWatermarkCheckpointInterval is
 	// replica.high.watermark.checkpoint.interval.ms (5 s).
 	HighWatermarkCheckpointInterval time.Duration

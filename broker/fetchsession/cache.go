@@ -26,7 +26,28 @@ type Session struct {
 	lastUsed   time.Duration
 	parts      []cached // sorted by partition
 	closed     bool
+	// marks lists the partitions marked since they were last read
+	// (cached.marked tells which still are), unsorted: the partitions a
+	// leader must read for the session's next request, as the rest would
+	// have nothing to tell.
+	marks []protocol.TopicPartition
+	// seen is the leader's change count up to which marks holds every
+	// change of the leader's partitions (set by the leader).
+	seen uint64
+	// clock is when the session's latest request arrived.
+	clock time.Duration
+	// key is what the latest request had in common for all partitions.
+	key Key
+	// held counts the session's requests waiting for data: while one
+	// waits, parts is copied before it changes, so that the waiting
+	// request keeps its partitions.
+	held int
 }
+
+// Key is what a request says, or a leader knows, for all of a session's
+// partitions at once (the requester's broker epoch and its registration,
+// the isolation level): when it changes every partition must be read.
+type Key [3]int64
 
 // cached is a session's partition: what the fetcher last asked, and what
 // the broker last told it.
@@ -35,6 +56,7 @@ type cached struct {
 	hwm, lso, logStart int64
 	leader             protocol.LeaderAndEpoch
 	told               bool // a response included the partition since it joined
+	marked             bool // listed in the session's marks
 }
 
 // NewCache returns a cache of slots sessions whose ids start after
@@ -55,14 +77,17 @@ func (x *Context) Incremental() bool { return x != nil && !x.full && x.Error == 
 
 // A Context is one request's view of its session (Kafka's FetchContext).
 type Context struct {
-	// Partitions are the partitions to read for the request: its own for
-	// a full request, the session's for an incremental one.
+	// Partitions are a full request's partitions, the request's own; an
+	// incremental request reads the partitions Marked returns (All
+	// returns every partition of its session).
 	Partitions []protocol.FetchPartition
 	// Error is the request's top-level error, None if it is served.
 	Error   protocol.ErrorCode
 	session *Session
 	epoch   int32 // the session's epoch after this request
 	full    bool
+	// parts are the session's partitions when the request arrived.
+	parts []cached
 }
 
 // SessionID returns the session the response names, 0 for none.
@@ -108,6 +133,9 @@ func (c *Cache) NewContext(m *protocol.Fetch, now time.Duration) *Context {
 	}
 	ses.epoch = protocol.NextSessionEpoch(ses.epoch)
 	ses.lastUsed = now
+	if ses.held > 0 && (len(s.Forgotten) > 0 || len(m.Partitions) > 0) {
+		ses.parts = slices.Clone(ses.parts) // a waiting request keeps the old list
+	}
 	parts := ses.parts
 	for _, tp := range s.Forgotten {
 		if i, ok := find(parts, tp); ok {
@@ -116,18 +144,17 @@ func (c *Cache) NewContext(m *protocol.Fetch, now time.Duration) *Context {
 	}
 	for _, p := range m.Partitions {
 		i, ok := find(parts, p.TP)
-		if ok {
-			parts[i].req = p
-			continue
+		if !ok {
+			parts = slices.Insert(parts, i, cached{req: p, hwm: -1, lso: -1, logStart: -1})
 		}
-		parts = slices.Insert(parts, i, cached{req: p, hwm: -1, lso: -1, logStart: -1})
+		parts[i].req = p
+		if !parts[i].marked {
+			parts[i].marked = true
+			ses.marks = append(ses.marks, p.TP)
+		}
 	}
 	ses.parts = parts
-	x := &Context{session: ses, epoch: ses.epoch, Partitions: make([]protocol.FetchPartition, len(parts))}
-	for i := range parts {
-		x.Partitions[i] = parts[i].req
-	}
-	return x
+	return &Context{session: ses, epoch: ses.epoch, parts: parts}
 }
 
 func find(parts []cached, tp protocol.TopicPartition) (int, bool) {
@@ -261,3 +288,142 @@ func (x *Context) Respond(resp *protocol.FetchResponse) {
 	clear(resp.Partitions[len(keep):])
 	resp.Partitions = keep
 }
+
+// Stale reports whether the session of x has moved past x's request
+// (closed, or a later request came): Respond then changes nothing, and a
+// response lists every partition the request read.
+func (x *Context) Stale() bool {
+	return x == nil || x.session == nil || x.session.closed || x.session.epoch != x.epoch
+}
+
+// Len returns how many partitions the request has: a full request's own,
+// an incremental request's session's when it arrived.
+func (x *Context) Len() int {
+	if x.full {
+		return len(x.Partitions)
+	}
+	return len(x.parts)
+}
+
+// All returns every partition of an incremental request's session as the
+// request left it (a full request's Partitions), sorted.
+func (x *Context) All() []protocol.FetchPartition {
+	if x.full {
+		return x.Partitions
+	}
+	out := make([]protocol.FetchPartition, len(x.parts))
+	for i := range x.parts {
+		out[i] = x.parts[i].req
+	}
+	return out
+}
+
+// Contains reports whether tp is one of the request's partitions.
+func (x *Context) Contains(tp protocol.TopicPartition) bool {
+	if x.full {
+		for _, p := range x.Partitions {
+			if p.TP == tp {
+				return true
+			}
+		}
+		return false
+	}
+	_, ok := find(x.parts, tp)
+	return ok
+}
+
+// Request returns the session's request for tp, if it holds tp.
+func (x *Context) Request(tp protocol.TopicPartition) (protocol.FetchPartition, bool) {
+	if i, ok := find(x.session.parts, tp); ok {
+		return x.session.parts[i].req, true
+	}
+	return protocol.FetchPartition{}, false
+}
+
+// Mark marks tp, if the session holds it: the next read of the session
+// reads it.
+func (x *Context) Mark(tp protocol.TopicPartition) {
+	if x == nil || x.session == nil {
+		return
+	}
+	ses := x.session
+	if i, ok := find(ses.parts, tp); ok && !ses.parts[i].marked {
+		ses.parts[i].marked = true
+		ses.marks = append(ses.marks, tp)
+	}
+}
+
+// MarkAll marks every partition of the session.
+func (x *Context) MarkAll() {
+	if x == nil || x.session == nil {
+		return
+	}
+	ses := x.session
+	ses.marks = ses.marks[:0]
+	for i := range ses.parts {
+		ses.parts[i].marked = true
+		ses.marks = append(ses.marks, ses.parts[i].req.TP)
+	}
+}
+
+// Unmark takes tp's mark away: the leader read it, and it has nothing
+// more to tell until it changes.
+func (x *Context) Unmark(tp protocol.TopicPartition) {
+	if x == nil || x.session == nil {
+		return
+	}
+	ses := x.session
+	if i, ok := find(ses.parts, tp); ok {
+		ses.parts[i].marked = false
+	}
+}
+
+// Marked appends to buf the session's marked partitions as the fetcher
+// last asked for them, sorted, and returns it: the partitions an
+// incremental request reads. The marks stay until Unmark.
+func (x *Context) Marked(buf []protocol.FetchPartition) []protocol.FetchPartition {
+	ses := x.session
+	slices.SortFunc(ses.marks, protocol.TopicPartition.Compare)
+	marks := ses.marks[:0]
+	for _, tp := range ses.marks {
+		i, ok := find(ses.parts, tp)
+		if !ok || !ses.parts[i].marked || (len(marks) > 0 && marks[len(marks)-1] == tp) {
+			continue
+		}
+		marks = append(marks, tp)
+		buf = append(buf, ses.parts[i].req)
+	}
+	clear(ses.marks[len(marks):])
+	ses.marks = marks
+	return buf
+}
+
+// Seen returns the leader's change count up to which the session's marks
+// hold every change (0 for a new session).
+func (x *Context) Seen() uint64 { return x.session.seen }
+
+// SetSeen records that the session's marks hold every change of the
+// leader up to count.
+func (x *Context) SetSeen(count uint64) { x.session.seen = count }
+
+// Clock returns when the session's latest request arrived, as a variable
+// that follows the session's next requests (a leader's followers skipped
+// by a request are fetched at this time).
+func (x *Context) Clock() *time.Duration { return &x.session.clock }
+
+// Tick records that a request of the session arrived at now.
+func (x *Context) Tick(now time.Duration) { x.session.clock = now }
+
+// Rekey records k as the session's key and reports whether it changed.
+func (x *Context) Rekey(k Key) bool {
+	changed := x.session.key != k
+	x.session.key = k
+	return changed
+}
+
+// Hold records that the request waits for data; Release that it no longer
+// does.
+func (x *Context) Hold() { x.session.held++ }
+
+// Release ends a Hold.
+func (x *Context) Release() { x.session.held-- }

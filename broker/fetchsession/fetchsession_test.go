@@ -20,15 +20,29 @@ func tp(i int) protocol.TopicPartition {
 // leaderState is what a leader would answer for a partition.
 type leaderState struct{ hwm, logStart int64 }
 
-// serve answers m as a leader with state would, through cache.
+// lastRead is what serve last read of each session's partitions.
+var lastRead = map[*Session]map[protocol.TopicPartition]leaderState{}
+
+// serve answers m as a leader with state would, through cache, and
+// returns the partitions the request stands for (the session's, for an
+// incremental one). Like a broker it reads only an incremental request's
+// marked partitions, having marked those whose state changed since the
+// session's last read (a leader's change journal), and unmarks what it
+// read with nothing more to tell.
 func serve(cache *Cache, m *protocol.Fetch, state map[protocol.TopicPartition]leaderState, now time.Duration) (*protocol.FetchResponse, []protocol.FetchPartition) {
 	x := cache.NewContext(m, now)
 	if x != nil && x.Error != protocol.None {
 		return &protocol.FetchResponse{CorrelationID: m.CorrelationID, Error: x.Error}, nil
 	}
-	read := m.Partitions
+	read, all := m.Partitions, m.Partitions
 	if x.Incremental() {
-		read = x.Partitions
+		all = x.All()
+		for _, p := range all {
+			if last, ok := lastRead[x.session][p.TP]; !ok || last != state[p.TP] {
+				x.Mark(p.TP)
+			}
+		}
+		read = x.Marked(nil)
 	}
 	resp := &protocol.FetchResponse{CorrelationID: m.CorrelationID}
 	for _, p := range read {
@@ -36,8 +50,17 @@ func serve(cache *Cache, m *protocol.Fetch, state map[protocol.TopicPartition]le
 		resp.Partitions = append(resp.Partitions, protocol.FetchPartitionResponse{TP: p.TP, HighWatermark: st.hwm,
 			LastStableOffset: st.hwm, LogStartOffset: st.logStart, DivergingEpoch: protocol.NoDivergence})
 	}
+	if !x.Stale() {
+		if lastRead[x.session] == nil {
+			lastRead[x.session] = map[protocol.TopicPartition]leaderState{}
+		}
+		for _, p := range read {
+			lastRead[x.session][p.TP] = state[p.TP]
+			x.Unmark(p.TP)
+		}
+	}
 	x.Respond(resp)
-	return resp, read
+	return resp, all
 }
 
 // TestSessionsKeepTheFetcherInformed: a fetcher and a leader talking
@@ -184,4 +207,42 @@ func TestEviction(t *testing.T) {
 	assert.Zero(t, x.SessionID(), "no slots: served in full without a session")
 	assert.False(t, x.Incremental())
 	assert.True(t, slices.Equal(full(1, 2).Partitions, x.Partitions))
+}
+
+// TestBuildChangedEqualsBuild: a fetcher that knows which of its
+// partitions may have changed builds the same incremental request as one
+// that compares them all, and the session holds the same partitions after
+// the answer.
+func TestBuildChangedEqualsBuild(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		const n = 5
+		cache := NewCache(10, time.Minute, 0)
+		all, some := NewHandler(), NewHandler()
+		want := make([]protocol.FetchPartition, n)
+		for i := range want {
+			want[i] = protocol.FetchPartition{TP: tp(i)}
+		}
+		state := map[protocol.TopicPartition]leaderState{}
+		for range rapid.IntRange(1, 20).Draw(t, "requests") {
+			var changed []int
+			for i := range want {
+				if rapid.Bool().Draw(t, fmt.Sprintf("change %d", i)) {
+					want[i].FetchOffset += int64(rapid.IntRange(0, 2).Draw(t, "by"))
+					changed = append(changed, i)
+				}
+			}
+			p1, s1 := all.Build(slices.Clone(want))
+			if some.Incremental(n) {
+				p2, s2 := some.BuildChanged(want, changed)
+				require.Equal(t, p1, p2)
+				require.Equal(t, s1.Epoch, s2.Epoch)
+			} else {
+				some.Build(slices.Clone(want))
+			}
+			resp, _ := serve(cache, &protocol.Fetch{ReplicaID: 1, Partitions: p1, Session: s1}, state, 0)
+			require.True(t, all.Handle(resp))
+			require.True(t, some.Handle(resp))
+			require.Equal(t, all.parts, some.parts)
+		}
+	})
 }

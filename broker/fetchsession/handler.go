@@ -25,6 +25,16 @@ type Handler struct {
 	// inflight is the request in flight's epoch, or -2 for none.
 	inflight int32
 	full     bool
+	// changed, set for a request BuildChanged made, holds the entries of
+	// parts that request changes (next is unused then).
+	changed []change
+	delta   bool
+}
+
+// change is one partition of parts that a request changes.
+type change struct {
+	i int
+	p protocol.FetchPartition
 }
 
 const noRequest = -2
@@ -44,6 +54,7 @@ func (h *Handler) SessionID() int32 { return h.id }
 // returns is the caller's own.
 func (h *Handler) Build(want []protocol.FetchPartition) ([]protocol.FetchPartition, *protocol.FetchSession) {
 	h.next = append(h.next[:0], want...)
+	h.delta = false
 	h.inflight = h.epoch
 	s := &protocol.FetchSession{ID: h.id, Epoch: h.epoch}
 	if h.id == 0 || h.epoch == protocol.InitialSessionEpoch {
@@ -70,6 +81,32 @@ func (h *Handler) Build(want []protocol.FetchPartition) ([]protocol.FetchPartiti
 		}
 	}
 	return out, s
+}
+
+// Incremental reports whether the next request may be an incremental one
+// for the n partitions the session holds (see BuildChanged).
+func (h *Handler) Incremental(n int) bool {
+	return h.id != 0 && h.epoch != protocol.InitialSessionEpoch && h.inflight == noRequest && len(h.parts) == n
+}
+
+// BuildChanged is Build for a fetcher that wants the partitions the
+// session holds, in the same order, and knows which of them may have
+// changed since the previous request (the indexes changed, sorted): the
+// incremental request lists those of them that differ from what the
+// session holds, and nothing is forgotten. Call it only when
+// Incremental(len(want)) holds. The slice it returns is the caller's own.
+func (h *Handler) BuildChanged(want []protocol.FetchPartition, changed []int) ([]protocol.FetchPartition, *protocol.FetchSession) {
+	h.inflight = h.epoch
+	h.full, h.delta = false, true
+	h.changed = h.changed[:0]
+	var out []protocol.FetchPartition
+	for _, i := range changed {
+		if want[i] != h.parts[i] {
+			out = append(out, want[i])
+			h.changed = append(h.changed, change{i, want[i]})
+		}
+	}
+	return out, &protocol.FetchSession{ID: h.id, Epoch: h.epoch}
 }
 
 // Handle follows the session through the response to the request Build
@@ -99,6 +136,12 @@ func (h *Handler) Handle(resp *protocol.FetchResponse) bool {
 		}
 	} else {
 		h.epoch = protocol.NextSessionEpoch(h.epoch)
+	}
+	if h.delta {
+		for _, c := range h.changed {
+			h.parts[c.i] = c.p
+		}
+		return true
 	}
 	h.parts, h.next = h.next, h.parts[:0]
 	return true
