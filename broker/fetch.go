@@ -275,7 +275,7 @@ func (p *partition) wakeFetchWaits() {
 	b.heldScratch = nil
 	for _, w := range b.sessionWaits {
 		if w.session.Contains(p.tp) {
-			w.session.Mark(p.tp)
+			w.session.Touch(p.tp)
 			held = append(held, w)
 		}
 	}

@@ -64,13 +64,13 @@ func (b *Broker) startSessionRead(m *protocol.Fetch, x *fetchsession.Context) {
 // journal no longer holds those changes or the session's key changed.
 func (b *Broker) syncSession(m *protocol.Fetch, x *fetchsession.Context) {
 	if x.Rekey(b.sessionKey(m)) || b.cfg.FetchSessionFullReads {
-		x.MarkAll()
+		x.TouchAll()
 	} else if changed, ok := b.changedSince(x.Seen()); ok {
 		for _, tp := range changed {
-			x.Mark(tp)
+			x.Touch(tp)
 		}
 	} else {
-		x.MarkAll()
+		x.TouchAll()
 	}
 	x.SetSeen(b.changes)
 }
@@ -115,7 +115,7 @@ func (b *Broker) respondSession(m *protocol.Fetch, x *fetchsession.Context, part
 			if b.quiet(m, parts[i], pr, x) {
 				x.Unmark(pr.TP)
 			} else {
-				x.Mark(pr.TP)
+				x.Touch(pr.TP)
 			}
 		}
 	}

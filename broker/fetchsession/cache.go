@@ -340,9 +340,9 @@ func (x *Context) Request(tp protocol.TopicPartition) (protocol.FetchPartition, 
 	return protocol.FetchPartition{}, false
 }
 
-// Mark marks tp, if the session holds it: the next read of the session
+// Touch marks tp, if the session holds it: the next read of the session
 // reads it.
-func (x *Context) Mark(tp protocol.TopicPartition) {
+func (x *Context) Touch(tp protocol.TopicPartition) {
 	if x == nil || x.session == nil {
 		return
 	}
@@ -353,8 +353,8 @@ func (x *Context) Mark(tp protocol.TopicPartition) {
 	}
 }
 
-// MarkAll marks every partition of the session.
-func (x *Context) MarkAll() {
+// TouchAll marks every partition of the session.
+func (x *Context) TouchAll() {
 	if x == nil || x.session == nil {
 		return
 	}

@@ -39,7 +39,7 @@ func serve(cache *Cache, m *protocol.Fetch, state map[protocol.TopicPartition]le
 		all = x.All()
 		for _, p := range all {
 			if last, ok := lastRead[x.session][p.TP]; !ok || last != state[p.TP] {
-				x.Mark(p.TP)
+				x.Touch(p.TP)
 			}
 		}
 		read = x.Marked(nil)
