@@ -32,6 +32,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kafkasim/kafkasim/broker/fetchsession"
 	"github.com/kafkasim/kafkasim/broker/group"
 	"github.com/kafkasim/kafkasim/broker/metadata"
 	"github.com/kafkasim/kafkasim/broker/protocol"
@@ -57,6 +58,17 @@ type Broker struct {
 
 	partitions partitionTable
 	fetchers   map[int32]*fetcher // by source (leader) broker id
+	// sessions are the KIP-227 fetch sessions of the fetchers of this
+	// broker's partitions; nil without sessions (NoFetchSessions).
+	sessions *fetchsession.Cache
+	// sessionWaits are the incremental session fetches waiting for data,
+	// in arrival order; waitSeq numbers every held fetch in arrival order.
+	sessionWaits []*fetchWait
+	waitSeq      uint64
+	// heldScratch and markedScratch are scratch lists of wakeFetchWaits
+	// and sessionReady, kept so that a wake does not allocate one.
+	heldScratch   []*fetchWait
+	markedScratch []protocol.FetchPartition
 
 	corr   int32
 	alters map[int32]*alterRequest // AlterPartition requests in flight, by correlation id
@@ -126,6 +138,10 @@ func start(n *sim.Node, cfg Config) *Broker {
 		// answer to a request of a previous process is never taken for an
 		// answer to this one's.
 		corr: int32(n.Boots()&0x7f) << 24,
+	}
+	if !cfg.NoFetchSessions {
+		// Session ids, as correlation ids, differ between incarnations.
+		b.sessions = fetchsession.NewCache(cfg.FetchSessionCacheSlots, cfg.FetchSessionEviction, int32(n.Boots()&0x7f)<<24)
 	}
 	previousEpoch := readPreviousEpoch(n.Disk())
 	b.startCoordinator()

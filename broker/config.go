@@ -114,6 +114,22 @@ type Config struct {
 	// ReplicaSocketTimeout is replica.socket.timeout.ms (30 s): how long a
 	// fetcher waits for a response.
 	ReplicaSocketTimeout time.Duration
+	// FetchSessionCacheSlots is max.incremental.fetch.session.cache.slots
+	// (1000): how many KIP-227 fetch sessions the broker keeps.
+	FetchSessionCacheSlots int
+	// FetchSessionEviction is min.incremental.fetch.session.eviction.ms
+	// (120 s).
+	FetchSessionEviction time.Duration
+	// NoFetchSessions takes back KIP-227 (Kafka 1.1): the broker's replica
+	// fetchers send every Fetch in full, without a session, and the broker
+	// serves session requests in full without opening one.
+	NoFetchSessions bool
+	// FetchSessionFullReads makes the leader read every partition of a
+	// fetch session for each of its requests, and followers rebuild every
+	// partition of each request, as Kafka does; by default both touch only
+	// the partitions that changed, which answers and behaves the same (a
+	// test compares the two).
+	FetchSessionFullReads bool
 	// HighWatermarkCheckpointInterval is
 	// replica.high.watermark.checkpoint.interval.ms (5 s).
 	HighWatermarkCheckpointInterval time.Duration
@@ -191,6 +207,8 @@ func DefaultConfig(id int32) Config {
 		ReplicaFetchResponseMaxBytes:    10 << 20,
 		ReplicaFetchBackoff:             time.Second,
 		ReplicaSocketTimeout:            30 * time.Second,
+		FetchSessionCacheSlots:          1000,
+		FetchSessionEviction:            120 * time.Second,
 		HighWatermarkCheckpointInterval: 5 * time.Second,
 		RecoveryPointCheckpointInterval: 60 * time.Second,
 		LogRetentionCheckInterval:       5 * time.Minute,
@@ -216,6 +234,8 @@ var Setters = props.Bind(props.Broker,
 	props.Num("replica.fetch.response.max.bytes", func(c *Config) *int32 { return &c.ReplicaFetchResponseMaxBytes }),
 	props.Dur("replica.fetch.backoff.ms", func(c *Config) *time.Duration { return &c.ReplicaFetchBackoff }),
 	props.Dur("replica.socket.timeout.ms", func(c *Config) *time.Duration { return &c.ReplicaSocketTimeout }),
+	props.Num("max.incremental.fetch.session.cache.slots", func(c *Config) *int { return &c.FetchSessionCacheSlots }),
+	props.Dur("min.incremental.fetch.session.eviction.ms", func(c *Config) *time.Duration { return &c.FetchSessionEviction }),
 	props.Dur("replica.high.watermark.checkpoint.interval.ms", func(c *Config) *time.Duration { return &c.HighWatermarkCheckpointInterval }),
 	props.Dur("log.flush.offset.checkpoint.interval.ms", func(c *Config) *time.Duration { return &c.RecoveryPointCheckpointInterval }),
 	props.Func("log.flush.interval.messages", func(c *Config, v props.Value) { c.LogFlushIntervalMessages = flushMessages(v.Int()) }),

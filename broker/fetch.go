@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kafkasim/kafkasim/broker/fetchsession"
 	"github.com/kafkasim/kafkasim/broker/log"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/sim"
@@ -17,25 +18,40 @@ type fetchWait struct {
 	req   *protocol.Fetch
 	timer sim.Timer
 	done  bool
+	// seq orders the broker's waits by arrival: a partition wakes the
+	// waits holding it in that order.
+	seq uint64
 	// resp is the response read when the request arrived, never sent:
 	// the completion reads into it again.
 	resp *protocol.FetchResponse
+	// session is the request's fetch session context, nil without one.
+	// An incremental request waits on its session (Broker.sessionWaits),
+	// any other on each of its partitions (partition.fetchWaits).
+	session *fetchsession.Context
 }
 
 // ready reports whether a partition of the request has something to return
 // (or an error to report).
 func (w *fetchWait) ready() bool {
+	if w.session.Incremental() {
+		return w.b.sessionReady(w)
+	}
 	for _, part := range w.req.Partitions {
-		p, ok := w.b.partitions.get(part.TP)
-		if !ok || p.log == nil || !p.isLeader || p.leaderEpoch != w.b.epochOf(part) {
-			return true
-		}
-		limit := w.b.readLimit(p, w.req)
-		if limit > part.FetchOffset {
+		if w.b.partitionReady(w.req, part) {
 			return true
 		}
 	}
 	return false
+}
+
+// partitionReady reports whether a partition of m has something to return
+// or an error to report.
+func (b *Broker) partitionReady(m *protocol.Fetch, part protocol.FetchPartition) bool {
+	p, ok := b.partitions.get(part.TP)
+	if !ok || p.log == nil || !p.isLeader || p.leaderEpoch != b.epochOf(part) {
+		return true
+	}
+	return b.readLimit(p, m) > part.FetchOffset
 }
 
 // epochOf returns the epoch a request partition expects: its own, or the
@@ -57,34 +73,56 @@ func (b *Broker) handleFetch(from sim.NodeID, m *protocol.Fetch) {
 		b.n.After(b.s.BuggifyDelay("broker.fetch.slow", 500*time.Millisecond, 5*time.Second), "broker.fetch.slow", func() { b.handleFetch(from, m) })
 		return
 	}
+	x := b.fetchContext(m)
+	if x != nil && x.Error != protocol.None {
+		b.s.Mark("broker.fetch." + x.Error.String())
+		b.replyTo(from, &protocol.FetchResponse{CorrelationID: m.CorrelationID, Error: x.Error})
+		return
+	}
+	if x.Incremental() {
+		b.handleSessionFetch(from, m, x)
+		return
+	}
 	resp, w := newFetchResponse(m.CorrelationID, len(m.Partitions))
 	bytes, immediate := 0, false
-	budget := int(m.MaxBytes)
-	if budget <= 0 {
-		budget = int(b.cfg.ReplicaFetchResponseMaxBytes)
-	}
+	budget := fetchBudget(b, m)
+	b.startSessionRead(m, x)
 	for i, part := range m.Partitions {
 		pr := b.readPartition(m, part, true, budget-bytes)
 		resp.Partitions[i] = pr
+		b.follow(m, part, &pr, x)
 		if pr.Error != protocol.None || pr.DivergingEpoch.Diverged() {
 			immediate = true
 		}
 		bytes += len(pr.Records)
 	}
+	if !x.Stale() {
+		x.Tick(b.n.Now())
+	}
 	if immediate || len(m.Partitions) == 0 || m.MaxWait <= 0 || m.MinBytes <= 0 || bytes >= int(m.MinBytes) {
+		b.respondSession(m, x, m.Partitions, resp)
 		b.replyTo(from, resp)
 		return
 	}
 	if w == nil {
 		w = new(fetchWait)
 	}
-	*w = fetchWait{b: b, from: from, req: m, resp: resp}
+	b.waitSeq++
+	*w = fetchWait{b: b, from: from, req: m, resp: resp, session: x, seq: b.waitSeq}
 	w.timer = b.n.AfterFunc(m.MaxWait, "broker.fetch.wait", fireFetchWait, w)
 	for _, part := range m.Partitions {
 		if p, ok := b.partitions.get(part.TP); ok {
 			p.fetchWaits = append(p.fetchWaits, w)
 		}
 	}
+}
+
+// fetchBudget is the bytes a response to m may hold.
+func fetchBudget(b *Broker, m *protocol.Fetch) int {
+	if m.MaxBytes <= 0 {
+		return int(b.cfg.ReplicaFetchResponseMaxBytes)
+	}
+	return int(m.MaxBytes)
 }
 
 // fireFetchWait completes a long poll whose max wait passed (a function,
@@ -119,6 +157,10 @@ func (b *Broker) completeFetchWait(w *fetchWait) {
 	}
 	w.done = true
 	b.n.Cancel(w.timer)
+	if w.session.Incremental() {
+		b.completeSessionWait(w)
+		return
+	}
 	m := w.req
 	// A completed wait leaves its partitions' lists at once: an idle
 	// partition would otherwise hold it (and its request) until it changes.
@@ -129,14 +171,13 @@ func (b *Broker) completeFetchWait(w *fetchWait) {
 	}
 	resp := w.resp
 	bytes := 0
-	budget := int(m.MaxBytes)
-	if budget <= 0 {
-		budget = int(b.cfg.ReplicaFetchResponseMaxBytes)
-	}
+	budget := fetchBudget(b, m)
+	b.startSessionRead(m, w.session)
 	for i, part := range m.Partitions {
 		resp.Partitions[i] = b.readPartition(m, part, false, budget-bytes)
 		bytes += len(resp.Partitions[i].Records)
 	}
+	b.respondSession(m, w.session, m.Partitions, resp)
 	b.replyTo(w.from, resp)
 }
 
@@ -220,27 +261,53 @@ func (b *Broker) readPartition(m *protocol.Fetch, part protocol.FetchPartition, 
 }
 
 // wakeFetchWaits completes the long polls on this partition that now have
-// something to return.
+// something to return: those waiting on the partition and the incremental
+// session fetches whose session holds it, in the order they arrived.
 func (p *partition) wakeFetchWaits() {
-	if len(p.fetchWaits) == 0 {
+	b := p.b
+	if len(p.fetchWaits) == 0 && len(b.sessionWaits) == 0 {
 		return
+	}
+	// The session waits holding the partition, marked there (its change
+	// may be counted only after the wake, as when it stops leading). A
+	// nested wake takes a list of its own.
+	held := b.heldScratch[:0]
+	b.heldScratch = nil
+	for _, w := range b.sessionWaits {
+		if w.session.Contains(p.tp) {
+			w.session.Touch(p.tp)
+			held = append(held, w)
+		}
 	}
 	// Filter in place: the list keeps its array, and a completed wait's
 	// removal from this partition (in completeFetchWait) only searches
 	// the part already kept, where it is not.
 	waits := p.fetchWaits
 	p.fetchWaits = waits[:0]
-	for i, w := range waits {
-		waits[i] = nil
-		if w.done {
+	i, j := 0, 0
+	for i < len(waits) || j < len(held) {
+		if j == len(held) || (i < len(waits) && waits[i].seq < held[j].seq) {
+			w := waits[i]
+			waits[i] = nil
+			i++
+			if w.done {
+				continue
+			}
+			if w.ready() {
+				b.completeFetchWait(w)
+				continue
+			}
+			p.fetchWaits = append(p.fetchWaits, w)
 			continue
 		}
-		if w.ready() {
-			p.b.completeFetchWait(w)
-			continue
+		w := held[j]
+		j++
+		if !w.done && w.ready() {
+			b.completeFetchWait(w)
 		}
-		p.fetchWaits = append(p.fetchWaits, w)
 	}
+	clear(held)
+	b.heldScratch = held[:0]
 }
 
 // removeFetchWait takes a completed long poll off the partition's list,

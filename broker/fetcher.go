@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kafkasim/kafkasim/broker/fetchsession"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/sim"
@@ -50,19 +51,45 @@ type fetcher struct {
 	// asked holds the partitions of the latest request, in its order
 	// (sorted): an answer lists them in the same order, so that each is
 	// found without a lookup by key.
-	asked   []sent
+	asked []sent
+	// session is the fetcher's KIP-227 fetch session with the source,
+	// nil without sessions.
+	session *fetchsession.Handler
 	timeout sim.Timer
 	wake    sim.Timer
 	wakeAt  time.Duration
 	// ready is kick's scratch list of partitions ready to fetch, kept
 	// between kicks so that a kick does not allocate one.
 	ready []*fetchPart
+	// changedScratch is kickChanged's scratch list.
+	changedScratch []int
+	// With a session, a Fetch of every partition (all fetching, none
+	// backing off) is followed by one that rebuilds only the partitions
+	// changed since: want is the latest such Fetch's partitions (parts'
+	// order, and asked holds them), seen the broker's change count when
+	// it was built, touched the partitions answered since, and regular
+	// says whether want and asked still stand for every partition (no
+	// partition added, removed, backing off or in another state since).
+	want    []protocol.FetchPartition
+	seen    uint64
+	touched []model.TopicPartition
+	regular bool
+}
+
+// setState moves fp to st; a state other than fetching makes the next
+// Fetch a rebuilt one.
+func (f *fetcher) setState(fp *fetchPart, st fetchState) {
+	fp.state = st
+	f.regular = false
 }
 
 func (b *Broker) fetcherFor(source int32) *fetcher {
 	f, ok := b.fetchers[source]
 	if !ok {
 		f = &fetcher{b: b, source: source}
+		if !b.cfg.NoFetchSessions {
+			f.session = fetchsession.NewHandler()
+		}
 		b.fetchers[source] = f
 	}
 	return f
@@ -95,10 +122,12 @@ func (f *fetcher) add(p *partition) {
 		f.parts = slices.Insert(f.parts, i, fp)
 	}
 	p.fetchingFrom = f.source
+	f.regular = false
 	f.kick()
 }
 
 func (f *fetcher) remove(tp model.TopicPartition) {
+	f.regular = false
 	if i, ok := f.find(tp); ok {
 		f.parts[i].removed = true
 		f.parts = slices.Delete(f.parts, i, i+1)
@@ -113,6 +142,10 @@ func (f *fetcher) kick() {
 		return
 	}
 	b := f.b
+	if f.regular && !b.cfg.FetchSessionFullReads && f.kickChanged() {
+		return
+	}
+	f.regular = false
 	now := b.n.Now()
 	// A nested kick (a failed send backs off and kicks) takes a list of
 	// its own.
@@ -142,6 +175,7 @@ func (f *fetcher) kick() {
 	}
 	f.asked = f.asked[:0]
 	corr := b.nextCorrelation()
+	f.regular = false
 	if tps := f.inState(ready, truncating); len(tps) > 0 {
 		req := &protocol.OffsetsForLeaderEpoch{CorrelationID: corr, Version: 3, ReplicaID: b.id}
 		if b.cfg.Truncation == TruncateWithLegacyEpochs {
@@ -153,7 +187,7 @@ func (f *fetcher) kick() {
 			if latest == protocol.NoEpoch {
 				// No epochs to ask about: truncate to the high-water mark.
 				p.truncate(p.log.HighWatermark(), "high-watermark", "broker.truncate.high-watermark")
-				fp.state = fetching
+				f.setState(fp, fetching)
 				continue
 			}
 			cur := fp.epoch
@@ -198,7 +232,58 @@ func (f *fetcher) kick() {
 	if len(req.Partitions) == 0 {
 		return
 	}
+	if f.session != nil {
+		if len(req.Partitions) == len(f.parts) {
+			// Every partition is asked: the next Fetch may rebuild only
+			// what changes.
+			f.want = append(f.want[:0], req.Partitions...)
+			f.seen, f.touched, f.regular = b.changes, f.touched[:0], true
+		}
+		req.Partitions, req.Session = f.session.Build(req.Partitions)
+	}
 	f.send(corr, req)
+}
+
+// kickChanged sends the Fetch that follows a Fetch of every partition
+// while none was added, removed, backs off or left the fetching state: it
+// rebuilds only the partitions the broker changed or a response answered
+// since, and the session lists only those that differ. It reports false
+// (nothing sent) when it cannot tell what changed.
+func (f *fetcher) kickChanged() bool {
+	b := f.b
+	changed, ok := b.changedSince(f.seen)
+	if !ok || !f.session.Incremental(len(f.parts)) || len(f.want) != len(f.parts) || len(f.asked) != len(f.parts) {
+		return false
+	}
+	idx := f.changedScratch[:0]
+	for _, list := range [2][]model.TopicPartition{changed, f.touched} {
+		for _, tp := range list {
+			if i, ok := f.find(tp); ok {
+				idx = append(idx, i)
+			}
+		}
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	f.changedScratch = idx[:0]
+	last := b.cfg.Truncation == TruncateOnFetch
+	for _, i := range idx {
+		fp := f.parts[i]
+		p := fp.p
+		w := &f.want[i]
+		w.FetchOffset, w.LogStartOffset, w.CurrentLeaderEpoch = p.log.EndOffset(), p.log.StartOffset(), b.requestEpoch(fp)
+		if last {
+			w.LastFetchedEpoch = p.log.LatestEpoch()
+		}
+		f.asked[i] = sent{tp: fp.tp, fp: fp, offset: w.FetchOffset, epoch: fp.epoch}
+	}
+	f.seen, f.touched = b.changes, f.touched[:0]
+	corr := b.nextCorrelation()
+	req := &protocol.Fetch{CorrelationID: corr, ReplicaID: b.id, ReplicaEpoch: b.epoch, MaxWait: b.cfg.ReplicaFetchWaitMax,
+		MinBytes: b.cfg.ReplicaFetchMinBytes, MaxBytes: b.cfg.ReplicaFetchResponseMaxBytes}
+	req.Partitions, req.Session = f.session.BuildChanged(f.want, idx)
+	f.send(corr, req)
+	return true
 }
 
 // requestEpoch is the current leader epoch a follower's request carries:
@@ -235,6 +320,7 @@ func (f *fetcher) ask(fp *fetchPart) {
 func (f *fetcher) send(corr int32, m protocol.Request) {
 	b := f.b
 	if !b.send(f.source, m) {
+		f.failSession(m)
 		f.backoffAll()
 		return
 	}
@@ -269,10 +355,21 @@ func (f *fetcher) failInflight(reason string) {
 	f.b.s.Trace().Emitf(f.b.n, "broker.fetcher.failed", uint64(f.source), "request to %d %s", f.source, reason)
 	f.inflight = 0
 	f.b.n.Cancel(f.timeout)
+	if f.session != nil {
+		f.session.Fail()
+	}
 	f.backoffAll()
 }
 
+// failSession gives up on a Fetch's session request that was never sent.
+func (f *fetcher) failSession(m protocol.Request) {
+	if fm, ok := m.(*protocol.Fetch); ok && fm.Session != nil {
+		f.session.Fail()
+	}
+}
+
 func (f *fetcher) backoffAll() {
+	f.regular = false
 	until := f.b.n.Now() + f.b.cfg.ReplicaFetchBackoff
 	for _, fp := range f.parts {
 		fp.delayUntil = max(fp.delayUntil, until)
@@ -283,6 +380,7 @@ func (f *fetcher) backoffAll() {
 func (f *fetcher) delay(tp model.TopicPartition) {
 	if fp, ok := f.part(tp); ok {
 		fp.delayUntil = f.b.n.Now() + f.b.cfg.ReplicaFetchBackoff
+		f.regular = false
 	}
 }
 
@@ -293,8 +391,10 @@ func (f *fetcher) delay(tp model.TopicPartition) {
 // i is tp's place in the answer, where the request asked for it.
 func (f *fetcher) current(i int, tp model.TopicPartition) (*partition, *fetchPart, bool) {
 	if i >= len(f.asked) || f.asked[i].tp != tp {
-		i = slices.IndexFunc(f.asked, func(s sent) bool { return s.tp == tp })
-		if i < 0 {
+		// An incremental answer lists only some partitions: asked is
+		// sorted.
+		var ok bool
+		if i, ok = slices.BinarySearchFunc(f.asked, tp, func(s sent, tp model.TopicPartition) int { return s.tp.Compare(tp) }); !ok {
 			return nil, nil, false
 		}
 	}
@@ -328,12 +428,18 @@ func (b *Broker) onFetchResponse(from sim.NodeID, m *protocol.FetchResponse) {
 	if f == nil || !f.accept(m.CorrelationID) {
 		return
 	}
+	if f.session != nil && !f.session.Handle(m) && (m.Error == protocol.FetchSessionIdNotFound || m.Error == protocol.InvalidFetchSessionEpoch) {
+		// The next request is a full one that opens a new session: at once.
+		f.kick()
+		return
+	}
 	if m.Error != protocol.None {
 		f.backoffAll()
 		return
 	}
 	now := b.n.Now()
 	for i, pr := range m.Partitions {
+		f.touched = append(f.touched, pr.TP)
 		p, fp, ok := f.current(i, pr.TP)
 		if !ok {
 			continue
@@ -371,9 +477,9 @@ func (b *Broker) onFetchResponse(from sim.NodeID, m *protocol.FetchResponse) {
 				p.startAt(pr.LogStartOffset)
 				continue
 			}
-			fp.state = outOfRange
+			f.setState(fp, outOfRange)
 		case protocol.FencedLeaderEpoch:
-			fp.state = fenced
+			f.setState(fp, fenced)
 		default:
 			f.delay(pr.TP)
 		}
@@ -432,14 +538,14 @@ func (b *Broker) onOffsetsForLeaderEpochResponse(from sim.NodeID, m *protocol.Of
 					target = p.log.HighWatermark()
 				}
 				p.truncate(target, "offsets-for-leader-epoch", "broker.truncate.legacy-offsets-for-leader-epoch")
-				fp.state = fetching
+				f.setState(fp, fetching)
 				continue
 			}
 			if f.truncateToLeader(p, fp, pr.LeaderEpoch, pr.EndOffset, "offsets-for-leader-epoch", "broker.truncate.offsets-for-leader-epoch") {
-				fp.state = fetching
+				f.setState(fp, fetching)
 			}
 		case protocol.FencedLeaderEpoch:
-			fp.state = fenced
+			f.setState(fp, fenced)
 		default:
 			f.delay(pr.TP)
 		}
@@ -464,9 +570,9 @@ func (b *Broker) onListOffsetsResponse(from sim.NodeID, m *protocol.ListOffsetsR
 			if pr.Offset < p.log.EndOffset() {
 				p.truncate(pr.Offset, "out-of-range", "broker.truncate.out-of-range")
 			}
-			fp.state = fetching
+			f.setState(fp, fetching)
 		case protocol.FencedLeaderEpoch:
-			fp.state = fenced
+			f.setState(fp, fenced)
 		default:
 			f.delay(pr.TP)
 		}

@@ -21,6 +21,8 @@ var Marks = []sim.MarkInfo{
 	{Name: "broker.fetch.stale-broker-epoch", Meaning: "a leader ignored a fetch from a follower incarnation older than its registration (KIP-903)"},
 	{Name: "broker.fetch." + protocol.FencedLeaderEpoch.String(), Meaning: "a fetch carried a leader epoch older than the partition's, and was fenced (KIP-320)"},
 	{Name: "broker.fetch." + protocol.UnknownLeaderEpoch.String(), Meaning: "a fetch carried a leader epoch newer than the broker knows"},
+	{Name: "broker.fetch." + protocol.FetchSessionIdNotFound.String(), Meaning: "an incremental fetch named a fetch session the broker does not hold (evicted, or the broker restarted): the fetcher opens a new one (KIP-227)"},
+	{Name: "broker.fetch." + protocol.InvalidFetchSessionEpoch.String(), Meaning: "an incremental fetch carried another epoch than its session expects (a lost or repeated request): the fetcher replaces the session (KIP-227)"},
 	{Name: "broker.isr.expand", Meaning: "a leader asked to add a caught-up follower to the ISR"},
 	{Name: "broker.isr.expand.below-epoch-start", Meaning: "a leader asked to add a follower below the start of its leader epoch to the ISR (the KAFKA-7128 variant)"},
 	{Name: "broker.isr.shrink", Meaning: "a leader asked to remove lagging followers from the ISR"},

@@ -497,7 +497,8 @@ func (r *run) markRebalancesDuringPartitions(schedule fault.Schedule, h *history
 
 // startClients adds and starts the producer and consumer nodes.
 func (r *run) startClients() {
-	env := client.Env{Net: r.net, Dir: r.cl.Directory(), Bootstrap: r.cl.BrokerIDs(), Recorder: r.rec}
+	env := client.Env{Net: r.net, Dir: r.cl.Directory(), Bootstrap: r.cl.BrokerIDs(), Recorder: r.rec,
+		NoFetchSessions: r.cl.Config().Broker.NoFetchSessions}
 	names := r.s.ProducerNames()
 	for i, w := range r.plan.Producers {
 		d, err := client.NewProducerDriver(env, w)

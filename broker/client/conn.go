@@ -21,6 +21,9 @@ type Env struct {
 	Dir       *protocol.Directory
 	Bootstrap []int32
 	Recorder  *history.Recorder
+	// NoFetchSessions makes consumers fetch without KIP-227 sessions, as
+	// clients before Kafka 1.1 did (the cluster's fetch-sessions variant).
+	NoFetchSessions bool
 }
 
 // call is a request waiting for its response.

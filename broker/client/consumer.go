@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kafkasim/kafkasim/broker/fetchsession"
 	"github.com/kafkasim/kafkasim/broker/group"
 	"github.com/kafkasim/kafkasim/broker/protocol"
 	"github.com/kafkasim/kafkasim/model"
@@ -84,6 +85,11 @@ type Consumer struct {
 	hbPending      bool
 	fetchT         sim.Timer
 	retryT         sim.Timer
+	// sessions are the consumer's KIP-227 fetch sessions, by broker, and
+	// fetching the brokers with a session's Fetch in flight; nil without
+	// sessions.
+	sessions map[int32]*fetchsession.Handler
+	fetching map[int32]bool
 
 	poll    *pollCall
 	closed  bool
@@ -109,6 +115,9 @@ func NewConsumer(n *sim.Node, env Env, cfg ConsumerConfig) (*Consumer, error) {
 		c:     newConn(n, env, cfg.ClientID, consumerTag, cfg.RequestTimeout, cfg.RetryBackoff, cfg.MetadataMaxAge),
 		parts: make(map[model.TopicPartition]*partState), coordinator: protocol.NoNode, generation: protocol.NoGeneration,
 		process: incarnation(n)}
+	if !env.NoFetchSessions {
+		c.sessions, c.fetching = make(map[int32]*fetchsession.Handler), make(map[int32]bool)
+	}
 	a, _ := group.AssignorByName(cfg.Assignors[0])
 	c.protocol = a.Protocol()
 	return c, nil
@@ -557,6 +566,11 @@ func (c *Consumer) sendFetches() {
 			c.c.refresh(c.kick)
 			continue
 		}
+		if c.fetching[info.Leader] {
+			// A session has one Fetch in flight (Kafka's consumer sends
+			// none to a broker with one pending).
+			continue
+		}
 		by[info.Leader] = append(by[info.Leader], protocol.FetchPartition{TP: tp, CurrentLeaderEpoch: info.LeaderEpoch,
 			FetchOffset: p.position, LastFetchedEpoch: protocol.NoEpoch, LogStartOffset: -1, MaxBytes: int32(c.cfg.MaxPartitionFetchBytes)})
 	}
@@ -565,11 +579,34 @@ func (c *Consumer) sendFetches() {
 		for _, fp := range parts {
 			c.parts[fp.TP].fetching = true
 		}
+		var h *fetchsession.Handler
+		if c.sessions != nil {
+			if h = c.sessions[b]; h == nil {
+				h = fetchsession.NewHandler()
+				c.sessions[b] = h
+			}
+			c.fetching[b] = true
+		}
 		c.c.request(b, c.cfg.RequestTimeout+c.cfg.FetchMaxWait, func(corr int32) network.Message {
-			return &protocol.Fetch{CorrelationID: corr, ReplicaID: protocol.ConsumerReplicaID, ReplicaEpoch: protocol.NoBrokerEpoch,
+			m := &protocol.Fetch{CorrelationID: corr, ReplicaID: protocol.ConsumerReplicaID, ReplicaEpoch: protocol.NoBrokerEpoch,
 				MaxWait: c.cfg.FetchMaxWait, MinBytes: int32(c.cfg.FetchMinBytes), MaxBytes: int32(c.cfg.FetchMaxBytes), Partitions: parts,
 				IsolationLevel: c.isolation()}
-		}, func(m network.Message, code protocol.ErrorCode) { c.onFetch(parts, m, code) })
+			if h != nil {
+				m.Partitions, m.Session = h.Build(parts)
+			}
+			return m
+		}, func(m network.Message, code protocol.ErrorCode) {
+			if h != nil {
+				c.fetching[b] = false
+				if resp, ok := m.(*protocol.FetchResponse); code != protocol.None || !ok {
+					h.Fail()
+				} else if !h.Handle(resp) {
+					// A session error: the next Fetch is a full one.
+					m = &protocol.FetchResponse{CorrelationID: resp.CorrelationID}
+				}
+			}
+			c.onFetch(parts, m, code)
+		})
 	}
 	if wake > 0 && !c.s.Scheduled(c.retryT) {
 		c.retryT = c.n.After(wake-c.now(), "consumer.retry", c.kick)

@@ -88,6 +88,21 @@ type Follower struct {
 	// LogStartOffset is the log start offset the follower's last fetch
 	// carried, -1 until then.
 	LogStartOffset int64
+	// clock, when set, is the time of the follower's latest fetch through
+	// a fetch session that did not read this partition (nothing had
+	// changed since the follower caught up): such a fetch counts as a
+	// fetch at the log end offset at that time (see Follow).
+	clock *time.Duration
+}
+
+// settle applies the fetches the follower made through its session
+// without the leader reading this partition: each would have been an
+// UpdateFollower at the leader's unchanged log end offset.
+func (f *Follower) settle() {
+	if f.clock != nil {
+		f.LastFetchTime = max(f.LastFetchTime, *f.clock)
+		f.LastCaughtUpTime = max(f.LastCaughtUpTime, *f.clock)
+	}
 }
 
 func newFollower(id int32, lastCaughtUp time.Duration) *Follower {
@@ -174,6 +189,7 @@ func (t *Tracker) StartLeaderEpoch(startOffset int64, now time.Duration, newLead
 			continue
 		}
 		inSync := slices.Contains(t.isr, id)
+		f.clock = nil
 		f.LastCaughtUpTime = Never
 		if inSync {
 			f.LastCaughtUpTime = now
@@ -231,7 +247,34 @@ func (t *Tracker) Follower(id int32) (Follower, bool) {
 	if !ok {
 		return Follower{}, false
 	}
-	return *f, true
+	f.settle()
+	c := *f
+	c.clock = nil
+	return c, true
+}
+
+// Follow makes follower id's fetches through a KIP-227 fetch session that
+// leaves this partition unread count as fetches at the leader's log end
+// offset: clock is the time of the session's latest request, and until
+// the next UpdateFollower the follower's last fetch and last caught-up
+// times are at least clock. Call it only right after an UpdateFollower at
+// *clock that reached the leader's log end offset: a session may leave a
+// partition unread only while its log end offset stays, so each such
+// fetch would have found the follower caught up. It reports whether id is
+// a follower.
+func (t *Tracker) Follow(id int32, clock *time.Duration) bool {
+	f := t.followers[id]
+	if f == nil {
+		return false
+	}
+	f.clock = clock
+	return true
+}
+
+// Following reports whether follower id's times follow clock (Follow).
+func (t *Tracker) Following(id int32, clock *time.Duration) bool {
+	f := t.followers[id]
+	return f != nil && f.clock == clock
 }
 
 // BelowMinISR reports whether the committed ISR is smaller than
@@ -251,6 +294,8 @@ func (t *Tracker) UpdateFollower(id int32, fetchOffset, leaderLEO, brokerEpoch i
 	if f == nil {
 		return false
 	}
+	f.settle()
+	f.clock = nil
 	if fetchOffset >= leaderLEO {
 		f.LastCaughtUpTime = max(f.LastCaughtUpTime, now)
 	} else if fetchOffset >= f.LastFetchLeaderLogEndOffset {
@@ -299,6 +344,7 @@ func (t *Tracker) CaughtUp(id int32, leaderLEO int64, now time.Duration) bool {
 }
 
 func (t *Tracker) caughtUp(f *Follower, leaderLEO int64, now time.Duration) bool {
+	f.settle()
 	return f.LogEndOffset == leaderLEO || now-f.LastCaughtUpTime <= t.cfg.ReplicaLagTimeMax
 }
 

@@ -61,6 +61,8 @@ const (
 	UnknownProducerId            ErrorCode = 59
 	NonEmptyGroup                ErrorCode = 68
 	GroupIdNotFound              ErrorCode = 69
+	FetchSessionIdNotFound       ErrorCode = 70
+	InvalidFetchSessionEpoch     ErrorCode = 71
 	FencedLeaderEpoch            ErrorCode = 74
 	UnknownLeaderEpoch           ErrorCode = 75
 	StaleBrokerEpoch             ErrorCode = 77
@@ -137,6 +139,8 @@ var errorTable = map[ErrorCode]errorInfo{
 	UnknownProducerId:            {"UNKNOWN_PRODUCER_ID", false, "the broker has no state for this producer id"},
 	NonEmptyGroup:                {"NON_EMPTY_GROUP", false, "the group is not empty"},
 	GroupIdNotFound:              {"GROUP_ID_NOT_FOUND", false, "the group id does not exist"},
+	FetchSessionIdNotFound:       {"FETCH_SESSION_ID_NOT_FOUND", true, "the fetch session id was not found (evicted, or the broker restarted)"},
+	InvalidFetchSessionEpoch:     {"INVALID_FETCH_SESSION_EPOCH", true, "the fetch session epoch is not the one the broker expects next"},
 	FencedLeaderEpoch:            {"FENCED_LEADER_EPOCH", true, "the leader epoch in the request is older than the broker's"},
 	UnknownLeaderEpoch:           {"UNKNOWN_LEADER_EPOCH", true, "the leader epoch in the request is newer than the broker's"},
 	StaleBrokerEpoch:             {"STALE_BROKER_EPOCH", false, "the broker epoch has changed"},

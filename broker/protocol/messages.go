@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -361,6 +362,44 @@ type Fetch struct {
 	MaxBytes       int32
 	IsolationLevel int8
 	Partitions     []FetchPartition
+	// Session is the request's KIP-227 fetch session (Fetch v7+), nil in
+	// a request without one (before Kafka 1.1, or a fetcher that does not
+	// use sessions): such a request is served in full and creates no
+	// session.
+	Session *FetchSession
+}
+
+// FetchSession is a Fetch's KIP-227 session fields.
+type FetchSession struct {
+	// ID is the session's id, 0 (INVALID_SESSION_ID) when the request
+	// has no session yet.
+	ID int32
+	// Epoch is InitialSessionEpoch (a full request: close session ID, if
+	// any, and open a new one), FinalSessionEpoch (a full request without
+	// a session: close ID, if any), or the session's next epoch (an
+	// incremental request: Partitions lists only the partitions added or
+	// changed since the previous request of the session).
+	Epoch int32
+	// Forgotten lists the partitions an incremental request drops from
+	// the session (ForgottenTopicsData).
+	Forgotten []TopicPartition
+}
+
+// The fetch session epochs of KIP-227 with a meaning of their own.
+const (
+	// InitialSessionEpoch asks for a full fetch that opens a new session.
+	InitialSessionEpoch int32 = 0
+	// FinalSessionEpoch asks for a full fetch without a session.
+	FinalSessionEpoch int32 = -1
+)
+
+// NextSessionEpoch returns the epoch after e: epochs count up from 1 and
+// wrap back to 1.
+func NextSessionEpoch(e int32) int32 {
+	if e < 0 || e == math.MaxInt32 {
+		return 1
+	}
+	return e + 1
 }
 
 // FetchPartition is one partition of a Fetch.
@@ -392,14 +431,28 @@ func (m *Fetch) Digest() uint64 {
 	for _, p := range m.Partitions {
 		h = fold(foldTP(h, p.TP), uint64(p.CurrentLeaderEpoch), uint64(p.FetchOffset), uint64(p.LastFetchedEpoch))
 	}
+	if s := m.Session; s != nil {
+		h = fold(h, uint64(s.ID), uint64(s.Epoch), uint64(len(s.Forgotten)))
+		for _, tp := range s.Forgotten {
+			h = foldTP(h, tp)
+		}
+	}
 	return h
 }
 
 func (m *Fetch) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Fetch#%d replica=%d", m.CorrelationID, m.ReplicaID)
+	if s := m.Session; s != nil {
+		fmt.Fprintf(&b, " session=%d/%d", s.ID, s.Epoch)
+	}
 	for _, p := range m.Partitions {
 		fmt.Fprintf(&b, " %s:offset=%d,epoch=%d,last-fetched-epoch=%d", p.TP, p.FetchOffset, p.CurrentLeaderEpoch, p.LastFetchedEpoch)
+	}
+	if s := m.Session; s != nil {
+		for _, tp := range s.Forgotten {
+			fmt.Fprintf(&b, " forget:%s", tp)
+		}
 	}
 	return b.String()
 }
@@ -424,8 +477,16 @@ func (e EpochEndOffset) String() string {
 // FetchResponse answers a Fetch.
 type FetchResponse struct {
 	CorrelationID int32
-	Error         ErrorCode
-	Partitions    []FetchPartitionResponse
+	// Error is the response's top-level error: FETCH_SESSION_ID_NOT_FOUND
+	// or INVALID_FETCH_SESSION_EPOCH for a request of a fetch session the
+	// broker does not hold or expects another epoch of.
+	Error ErrorCode
+	// SessionID is the request's fetch session (KIP-227), 0 when it has
+	// none. The response to an incremental request lists only the
+	// partitions with new data, an error, or a changed high-water mark,
+	// last stable offset, log start offset or leader.
+	SessionID  int32
+	Partitions []FetchPartitionResponse
 }
 
 // FetchPartitionResponse is one partition's answer.
@@ -464,6 +525,9 @@ func (m *FetchResponse) Size() int {
 // Digest implements network.Digester.
 func (m *FetchResponse) Digest() uint64 {
 	h := fold(digestSeed, uint64(m.CorrelationID), uint64(m.Error))
+	if m.SessionID != 0 {
+		h = fold(h, uint64(m.SessionID))
+	}
 	for _, p := range m.Partitions {
 		h = fold(foldTP(h, p.TP), uint64(p.Error), uint64(p.HighWatermark), uint64(p.DivergingEpoch.Epoch),
 			uint64(p.DivergingEpoch.EndOffset), p.Records.Digest())
@@ -477,6 +541,9 @@ func (m *FetchResponse) Digest() uint64 {
 func (m *FetchResponse) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "FetchResponse#%d", m.CorrelationID)
+	if m.SessionID != 0 {
+		fmt.Fprintf(&b, " session=%d", m.SessionID)
+	}
 	if m.Error != None {
 		fmt.Fprintf(&b, " %s", m.Error.String())
 	}

@@ -107,7 +107,7 @@ func New(sc scenarios.Scenario) (*Shell, error) {
 	}
 	sh := &Shell{sc: sc, s: s, cl: cl, inv: inv, configs: map[string]map[string]string{}}
 	sh.rec = history.NewRecorder(history.Header{Seed: sc.Seed, Replay: replay, Scenario: sc.Name})
-	sh.env = client.Env{Net: net, Dir: cl.Directory(), Bootstrap: cl.BrokerIDs(), Recorder: sh.rec}
+	sh.env = client.Env{Net: net, Dir: cl.Directory(), Bootstrap: cl.BrokerIDs(), Recorder: sh.rec, NoFetchSessions: cl.Config().Broker.NoFetchSessions}
 	for _, t := range sc.Cluster.Topics {
 		if err := cl.CreateTopic(cluster.Topic{Name: t.Name, Partitions: *t.Partitions, ReplicationFactor: *t.ReplicationFactor, Configs: t.Config}, time.Minute); err != nil {
 			return nil, fmt.Errorf("create topic %s: %w", t.Name, err)
