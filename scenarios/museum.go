@@ -236,9 +236,10 @@ var Museum = []MuseumEntry{
 	{
 		Name: "kafka-7128", Bug: "KAFKA-7128 (Kafka 2.1)",
 		Mechanism: "a new leader's high-water mark lags what its predecessor committed; a follower that reaches it joins the ISR without the committed records, is elected next, and they are lost",
-		Variant:   "no_isr_epoch_start_check", Scripted: "kafka-7128-lagging-high-watermark",
-		Hunt:   HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Isolate}, Buggify: true, ContinueAfterInvariant: true},
-		Target: Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowVariant},
+		Variant:   "no_isr_epoch_start_check",
+		Hunt:      HuntOptions{Kinds: []fault.Kind{fault.Crash, fault.Pause, fault.Isolate, fault.Partition}},
+		Base:      withProtocol("standard", func(p *Protocol) { *p = p.With("isr-epoch-start-check", "false") }),
+		Target:    Target{Finding: string(checker.LostCommitted), Allowance: checker.AllowVariant},
 	},
 	{Name: "kafka-6082", Bug: "KAFKA-6082 (ZooKeeper mode, fixed in 2.1)",
 		Mechanism: "a controller whose ZooKeeper session expired carries on as a zombie: its write, retried on the session its client re-created and not fenced by /controller_epoch's zkVersion, lands after a newer controller took over; the leader's cached zkVersion is stale from then on and its ISR changes are refused in a loop",
