@@ -104,17 +104,26 @@ func (b *Broker) handleFetch(from sim.NodeID, m *protocol.Fetch) {
 		b.replyTo(from, resp)
 		return
 	}
+	w = b.holdFetch(w, from, m, resp, x)
+	for _, part := range m.Partitions {
+		if p, ok := b.partitions.get(part.TP); ok {
+			p.fetchWaits = append(p.fetchWaits, w)
+		}
+	}
+}
+
+// holdFetch makes w (the response's own wait, or a new one when it has
+// none) the wait of a fetch that has nothing to return yet, and starts the
+// timer that answers it after m.MaxWait. The caller files it where the
+// data it waits for will wake it.
+func (b *Broker) holdFetch(w *fetchWait, from sim.NodeID, m *protocol.Fetch, resp *protocol.FetchResponse, x *fetchsession.Context) *fetchWait {
 	if w == nil {
 		w = new(fetchWait)
 	}
 	b.waitSeq++
 	*w = fetchWait{b: b, from: from, req: m, resp: resp, session: x, seq: b.waitSeq}
 	w.timer = b.n.AfterFunc(m.MaxWait, "broker.fetch.wait", fireFetchWait, w)
-	for _, part := range m.Partitions {
-		if p, ok := b.partitions.get(part.TP); ok {
-			p.fetchWaits = append(p.fetchWaits, w)
-		}
-	}
+	return w
 }
 
 // fetchBudget is the bytes a response to m may hold.

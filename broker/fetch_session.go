@@ -157,12 +157,7 @@ func (b *Broker) handleSessionFetch(from sim.NodeID, m *protocol.Fetch, x *fetch
 		b.replyTo(from, resp)
 		return
 	}
-	if w == nil {
-		w = new(fetchWait)
-	}
-	b.waitSeq++
-	*w = fetchWait{b: b, from: from, req: m, resp: resp, session: x, seq: b.waitSeq}
-	w.timer = b.n.AfterFunc(m.MaxWait, "broker.fetch.wait", fireFetchWait, w)
+	w = b.holdFetch(w, from, m, resp, x)
 	x.Hold()
 	b.sessionWaits = append(b.sessionWaits, w)
 }
