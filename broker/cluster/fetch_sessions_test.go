@@ -9,7 +9,6 @@ import (
 
 	"github.com/kafkasim/kafkasim/broker/cluster"
 	"github.com/kafkasim/kafkasim/broker/protocol"
-	"github.com/kafkasim/kafkasim/model"
 	"github.com/kafkasim/kafkasim/network"
 	"github.com/kafkasim/kafkasim/sim"
 )
@@ -60,28 +59,9 @@ func runFewWritten(t *testing.T, seed uint64, cfg cluster.Config, schedule []ste
 	for _, f := range schedule {
 		s.At(start+f.at, "fault."+f.kind, func() { apply(s, net, f) })
 	}
-	var produce func()
-	produce = func() {
-		for p := range 3 {
-			tp := model.TopicPartition{Topic: topic.Name, Partition: int32(p)}
-			if l, ok := c.Leader(tp); ok {
-				_ = c.Send(l, &protocol.Produce{CorrelationID: c.NextCorrelation(), Acks: protocol.AcksAll, Timeout: time.Second,
-					Partitions: []protocol.ProducePartition{{TP: tp, Records: protocol.NewRecords(protocol.NoProducer, 0, "v")}}}, nil)
-			}
-		}
-		s.After(100*time.Millisecond, "workload", produce)
-	}
-	s.After(0, "workload", produce)
+	keepProducing(s, c, topic.Name, 3, protocol.AcksAll, 100*time.Millisecond)
 	require.NoError(t, s.RunUntil(start+80*time.Second))
-	net.Heal()
-	for _, n := range s.Nodes() {
-		switch n.State() {
-		case sim.Down:
-			_ = n.Restart()
-		case sim.Paused:
-			_ = n.Resume()
-		}
-	}
+	healAll(s, net)
 	require.NoError(t, s.RunFor(30*time.Second))
 	return s
 }

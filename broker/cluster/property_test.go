@@ -100,20 +100,34 @@ func run(t require.TestingT, seed uint64, cfg cluster.Config, topic cluster.Topi
 	for _, f := range schedule {
 		s.At(start+f.at, "fault."+f.kind, func() { apply(s, net, f) })
 	}
-	// A producer that writes to whatever leader the metadata names.
+	keepProducing(s, c, topic.Name, int(topic.Partitions), protocol.AcksLeader, 500*time.Millisecond)
+	require.NoError(t, s.RunUntil(start+42*time.Second))
+	healAll(s, net)
+	require.NoError(t, s.RunFor(30*time.Second))
+	return c, s
+}
+
+// keepProducing writes one record to each of the topic's first
+// partitions partitions every interval, to whatever leader the metadata
+// names, with the given acks.
+func keepProducing(s *sim.Sim, c *cluster.Cluster, topic string, partitions int, acks int16, every time.Duration) {
 	var produce func()
 	produce = func() {
-		for p := range topic.Partitions {
-			tp := model.TopicPartition{Topic: topic.Name, Partition: int32(p)}
+		for p := range partitions {
+			tp := model.TopicPartition{Topic: topic, Partition: int32(p)}
 			if l, ok := c.Leader(tp); ok {
-				_ = c.Send(l, &protocol.Produce{CorrelationID: c.NextCorrelation(), Acks: protocol.AcksLeader, Timeout: time.Second,
+				_ = c.Send(l, &protocol.Produce{CorrelationID: c.NextCorrelation(), Acks: acks, Timeout: time.Second,
 					Partitions: []protocol.ProducePartition{{TP: tp, Records: protocol.NewRecords(protocol.NoProducer, 0, "v")}}}, nil)
 			}
 		}
-		s.After(500*time.Millisecond, "workload", produce)
+		s.After(every, "workload", produce)
 	}
 	s.After(0, "workload", produce)
-	require.NoError(t, s.RunUntil(start+42*time.Second))
+}
+
+// healAll heals the network and brings every stopped or paused node
+// back, so that the cluster can converge.
+func healAll(s *sim.Sim, net *network.Network) {
 	net.Heal()
 	for _, n := range s.Nodes() {
 		switch n.State() {
@@ -123,8 +137,6 @@ func run(t require.TestingT, seed uint64, cfg cluster.Config, topic cluster.Topi
 			_ = n.Resume()
 		}
 	}
-	require.NoError(t, s.RunFor(30*time.Second))
-	return c, s
 }
 
 // epochWatch checks, after every step, that at most one broker acts as
