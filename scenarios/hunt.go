@@ -466,9 +466,7 @@ func drawLeaves(s Scenario, seed uint64, start, end time.Duration) ([]fault.Faul
 	var out []fault.Fault
 	busy := map[string]time.Duration{} // a consumer's next free moment
 	for range n {
-		c := consumers[r.IntN(len(consumers))]
-		at := (start + time.Duration(r.Int64N(int64(end-start)))).Round(time.Millisecond)
-		back := (at + logUniform(r, time.Second, 40*time.Second)).Round(time.Millisecond)
+		c, at, back := drawAway(r, consumers, start, end)
 		if at < busy[c] {
 			continue // it is still away: one cycle at a time per consumer
 		}
@@ -478,6 +476,16 @@ func drawLeaves(s Scenario, seed uint64, start, end time.Duration) ([]fault.Faul
 			fault.Fault{At: fault.Duration(back), Kind: fault.Restart, Nodes: []string{c}})
 	}
 	return out, len(out) / 2
+}
+
+// drawAway draws one consumer's time away from its group: which consumer,
+// when it leaves (between start and end) and when it is back (1 s to 40 s
+// later, log-uniform), to the millisecond.
+func drawAway(r *rand.Rand, consumers []string, start, end time.Duration) (c string, at, back time.Duration) {
+	c = consumers[r.IntN(len(consumers))]
+	at = (start + time.Duration(r.Int64N(int64(end-start)))).Round(time.Millisecond)
+	back = (at + logUniform(r, time.Second, 40*time.Second)).Round(time.Millisecond)
+	return c, at, back
 }
 
 // drawGracefulLeaves draws, in half the seeds, 1 to 3 times a consumer
@@ -513,9 +521,7 @@ func drawGracefulLeaves(s Scenario, seed uint64, start, end time.Duration, crash
 	n := 1 + r.IntN(3)
 	var out []fault.Fault
 	for range n {
-		c := consumers[r.IntN(len(consumers))]
-		at := (start + time.Duration(r.Int64N(int64(end-start)))).Round(time.Millisecond)
-		back := (at + logUniform(r, time.Second, 40*time.Second)).Round(time.Millisecond)
+		c, at, back := drawAway(r, consumers, start, end)
 		if slices.ContainsFunc(away[c], func(w [2]time.Duration) bool { return at < w[1] && w[0] < back+time.Second }) {
 			continue // it is away then: one cycle at a time per consumer
 		}
