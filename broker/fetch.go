@@ -178,15 +178,20 @@ func (b *Broker) completeFetchWait(w *fetchWait) {
 			p.removeFetchWait(w)
 		}
 	}
-	resp := w.resp
-	bytes := 0
-	budget := fetchBudget(b, m)
 	b.startSessionRead(m, w.session)
-	for i, part := range m.Partitions {
+	b.answerFetchWait(w, m.Partitions)
+}
+
+// answerFetchWait answers a fetch that waited: parts read again, in order,
+// within the fetch's byte budget, into the response its wait holds.
+func (b *Broker) answerFetchWait(w *fetchWait, parts []protocol.FetchPartition) {
+	m, resp := w.req, w.resp
+	bytes, budget := 0, fetchBudget(b, m)
+	for i, part := range parts {
 		resp.Partitions[i] = b.readPartition(m, part, false, budget-bytes)
 		bytes += len(resp.Partitions[i].Records)
 	}
-	b.respondSession(m, w.session, m.Partitions, resp)
+	b.respondSession(m, w.session, parts, resp)
 	b.replyTo(w.from, resp)
 }
 

@@ -236,11 +236,5 @@ func (b *Broker) completeSessionWait(w *fetchWait) {
 		resp.Partitions = make([]protocol.FetchPartitionResponse, len(parts))
 	}
 	resp.Partitions = resp.Partitions[:len(parts)]
-	bytes, budget := 0, fetchBudget(b, m)
-	for i, part := range parts {
-		resp.Partitions[i] = b.readPartition(m, part, false, budget-bytes)
-		bytes += len(resp.Partitions[i].Records)
-	}
-	b.respondSession(m, x, parts, resp)
-	b.replyTo(w.from, resp)
+	b.answerFetchWait(w, parts)
 }
